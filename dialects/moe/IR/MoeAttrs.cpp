@@ -1,0 +1,55 @@
+//===- MoeAttrs.cpp - moe enums and attributes --------------------------===//
+
+#include "dialects/moe/IR/MoeAttrs.h"
+#include "dialects/moe/IR/MoeDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+#include "dialects/moe/IR/MoeEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/moe/IR/MoeAttrs.cpp.inc"
+
+void MoeDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/moe/IR/MoeAttrs.cpp.inc"
+      >();
+}
+
+LogicalResult
+WeightRefAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      StringRef file, StringRef tensor, Type dtype,
+                      ArrayRef<int64_t> shape, uint64_t offset) {
+  if (file.empty())
+    return emitError() << "weight reference has an empty file name";
+  if (tensor.empty())
+    return emitError() << "weight reference has an empty tensor name";
+  if (!dtype.isBF16() && !dtype.isF16() && !dtype.isF32())
+    return emitError() << "weight '" << tensor
+                       << "' has unsupported dtype " << dtype
+                       << " (expected bf16, f16 or f32)";
+  if (shape.empty())
+    return emitError() << "weight '" << tensor << "' has an empty shape";
+  for (int64_t dim : shape)
+    if (dim <= 0)
+      return emitError() << "weight '" << tensor
+                         << "' has a non-positive dimension " << dim;
+  return success();
+}
+
+int64_t WeightRefAttr::getNumElements() const {
+  int64_t n = 1;
+  for (int64_t dim : getShape())
+    n *= dim;
+  return n;
+}
+
+uint64_t WeightRefAttr::getSizeInBytes() const {
+  return getNumElements() * (getDtype().getIntOrFloatBitWidth() / 8);
+}

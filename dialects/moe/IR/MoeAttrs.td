@@ -1,0 +1,106 @@
+//===- MoeAttrs.td - moe enums and attributes --------------*- tablegen -*-===//
+
+#ifndef MOE_ATTRS
+#define MOE_ATTRS
+
+include "dialects/moe/IR/MoeDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//
+// Stored as integers so that ops print them as bare keywords (`drelu`).
+//===----------------------------------------------------------------------===//
+
+def Moe_ActivationAttr : I32EnumAttr<"Activation", "expert FFN activation", [
+    // silu(gate x) * (up x): Mixtral, Mistral.
+    I32EnumAttrCase<"SwiGLU", 0, "swiglu">,
+    // relu(gate x) * (up x): HF's gated MLP with hidden_act "relu". Not dReLU.
+    I32EnumAttrCase<"ReGLU", 1, "reglu">,
+    // gelu(gate x) * (up x).
+    I32EnumAttrCase<"GeGLU", 2, "geglu">,
+    // relu(gate x) * relu(up x): TurboSparse. Most products are exactly zero.
+    I32EnumAttrCase<"DReLU", 3, "drelu">
+  ]> {
+  let cppNamespace = "::mlir::moe";
+}
+
+def Moe_RouterNonlinearityAttr : I32EnumAttr<"RouterNonlinearity",
+    "router selection nonlinearity", [
+    I32EnumAttrCase<"Softmax", 0, "softmax">,
+    I32EnumAttrCase<"Sigmoid", 1, "sigmoid">,
+    I32EnumAttrCase<"Sinkhorn", 2, "sinkhorn">
+  ]> {
+  let cppNamespace = "::mlir::moe";
+}
+
+def Moe_RoutingAlgorithmAttr : I32EnumAttr<"RoutingAlgorithm", "expert selection", [
+    // Top-k of a learned gate's scores.
+    I32EnumAttrCase<"Learned", 0, "learned">,
+    // expert = token id mod number of experts, weight 1.
+    I32EnumAttrCase<"Hash", 1, "hash">
+  ]> {
+  let cppNamespace = "::mlir::moe";
+}
+
+def Moe_RopeLayoutAttr : I32EnumAttr<"RopeLayout", "pairing of rotated dimensions", [
+    // Dimension i pairs with i + d/2 (HF rotate_half).
+    I32EnumAttrCase<"RotateHalf", 0, "rotate_half">,
+    // Dimension 2i pairs with 2i + 1 (GPT-J style).
+    I32EnumAttrCase<"Interleaved", 1, "interleaved">
+  ]> {
+  let cppNamespace = "::mlir::moe";
+}
+
+def Moe_ScoreKindAttr : I32EnumAttr<"ScoreKind", "classification granularity", [
+    // One score vector per sequence, read at the last non-pad token.
+    I32EnumAttrCase<"Sequence", 0, "sequence">,
+    // One score vector per token.
+    I32EnumAttrCase<"Token", 1, "token">
+  ]> {
+  let cppNamespace = "::mlir::moe";
+}
+
+//===----------------------------------------------------------------------===//
+// Weight references
+//===----------------------------------------------------------------------===//
+
+def Moe_WeightRefAttr : AttrDef<Moe_Dialect, "WeightRef"> {
+  let mnemonic = "weight_ref";
+  let summary = "a tensor stored in a checkpoint file";
+  let description = [{
+    Names where a weight lives instead of holding it: the checkpoint file
+    (relative to the checkpoint directory), the tensor's name in that file,
+    the element type and shape as stored, and the absolute byte offset of the
+    first element in the file. A slice of a larger stored tensor (one expert
+    of a fused `[E, 2I, H]` tensor, say) is a reference with the slice's own
+    shape and offset.
+
+    ```mlir
+    #moe.weight_ref<"model.safetensors", "lm_head.weight", bf16, [32000, 4096], offset = 1024>
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"checkpoint file">:$file,
+    StringRefParameter<"tensor name">:$tensor,
+    "::mlir::Type":$dtype,
+    ArrayRefParameter<"int64_t", "shape">:$shape,
+    "uint64_t":$offset
+  );
+  let assemblyFormat = [{
+    `<` $file `,` $tensor `,` $dtype `,` `[` $shape `]` `,` `offset` `=` $offset `>`
+  }];
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Number of elements.
+    int64_t getNumElements() const;
+    /// Bytes of data referenced.
+    uint64_t getSizeInBytes() const;
+  }];
+}
+
+def Moe_WeightRefArrayAttr
+    : TypedArrayAttrBase<Moe_WeightRefAttr, "array of weight references">;
+
+#endif // MOE_ATTRS

@@ -1,0 +1,381 @@
+//===- MoeOps.cpp - moe dialect ops -------------------------------------===//
+
+#include "dialects/moe/IR/MoeOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// Matches any extent in an expected shape.
+constexpr int64_t kAny = ShapedType::kDynamic;
+
+/// Checks that `type` has exactly the rank of `expected` and that every
+/// static extent agrees with it. An expected or actual dynamic extent matches
+/// anything, so callers may pass extents read off other operands as they are.
+LogicalResult verifyShape(Operation *op, StringRef name, Type type,
+                          ArrayRef<int64_t> expected) {
+  auto ranked = cast<RankedTensorType>(type);
+  if (ranked.getRank() != static_cast<int64_t>(expected.size()))
+    return op->emitOpError() << name << " must have rank " << expected.size()
+                             << ", got " << type;
+  for (auto [i, got, want] : llvm::enumerate(ranked.getShape(), expected)) {
+    if (want == kAny || ShapedType::isDynamic(got) || got == want)
+      continue;
+    return op->emitOpError() << name << " dimension " << i << " must be "
+                             << want << ", got " << type;
+  }
+  return success();
+}
+
+LogicalResult verifyShape(Operation *op, StringRef name, Value value,
+                          ArrayRef<int64_t> expected) {
+  return verifyShape(op, name, value.getType(), expected);
+}
+
+LogicalResult verifyPositive(Operation *op, StringRef name, int64_t value) {
+  if (value <= 0)
+    return op->emitOpError() << name << " must be positive, got " << value;
+  return success();
+}
+
+LogicalResult verifyPositive(Operation *op, StringRef name, double value) {
+  if (!(value > 0.0) || !std::isfinite(value))
+    return op->emitOpError() << name << " must be positive and finite, got "
+                             << value;
+  return success();
+}
+
+/// Extent `i` of a ranked tensor value.
+int64_t dim(Value value, unsigned i) {
+  return cast<RankedTensorType>(value.getType()).getDimSize(i);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  ArrayRef<Attribute> parts = getParts().getValue();
+  if (parts.empty())
+    return emitOpError("needs at least one weight reference");
+  auto first = cast<WeightRefAttr>(parts.front());
+  RankedTensorType type = getResult().getType();
+  for (Attribute attr : parts) {
+    auto part = cast<WeightRefAttr>(attr);
+    if (part.getDtype() != type.getElementType())
+      return emitOpError() << "weight '" << part.getTensor() << "' has dtype "
+                           << part.getDtype() << " but the result holds "
+                           << type.getElementType();
+    if (part.getShape() != first.getShape())
+      return emitOpError() << "stacked weights must have equal shapes: '"
+                           << part.getTensor() << "' differs from '"
+                           << first.getTensor() << "'";
+  }
+  // Result shape: the part's shape, or [number of parts] + the part's shape.
+  ArrayRef<int64_t> shape = type.getShape();
+  ArrayRef<int64_t> partShape = first.getShape();
+  if (parts.size() == 1 && shape == partShape)
+    return success();
+  if (shape.size() == partShape.size() + 1 &&
+      shape.front() == static_cast<int64_t>(parts.size()) &&
+      shape.drop_front() == partShape)
+    return success();
+  return emitOpError() << "result type " << type << " does not match "
+                       << parts.size() << " stacked part(s) of shape ["
+                       << partShape << "]";
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  if (failed(verifyShape(*this, "table", getTable(), {kAny, kAny})) ||
+      failed(verifyShape(*this, "ids", getIds(), {kAny})))
+    return failure();
+  return verifyShape(*this, "result", getResult(),
+                     {dim(getIds(), 0), dim(getTable(), 1)});
+}
+
+//===----------------------------------------------------------------------===//
+// RmsNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RmsNormOp::verify() {
+  if (failed(verifyPositive(*this, "eps", getEps().convertToDouble())))
+    return failure();
+  auto inputType = getInput().getType();
+  if (inputType.getRank() < 1)
+    return emitOpError("input must have rank >= 1");
+  return verifyShape(*this, "weight", getWeight(),
+                     {inputType.getShape().back()});
+}
+
+//===----------------------------------------------------------------------===//
+// RopeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::verify() {
+  int64_t headDim = getHeadDimAttr().getInt();
+  if (failed(verifyPositive(*this, "head_dim", headDim)) ||
+      failed(verifyPositive(*this, "theta", getTheta().convertToDouble())))
+    return failure();
+  if (headDim % 2 != 0)
+    return emitOpError() << "head_dim must be even, got " << headDim;
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny, headDim})))
+    return failure();
+  return verifyShape(*this, "positions", getPositions(),
+                     {dim(getInput(), 0)});
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})) ||
+      failed(verifyShape(*this, "weight", getWeight(),
+                         {kAny, dim(getInput(), 1)})))
+    return failure();
+  if (getBias() &&
+      failed(verifyShape(*this, "bias", getBias(), {dim(getWeight(), 0)})))
+    return failure();
+  return verifyShape(*this, "result", getResult(),
+                     {dim(getInput(), 0), dim(getWeight(), 0)});
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getNumHeadsAttr().getInt();
+  int64_t kvHeads = getNumKvHeadsAttr().getInt();
+  int64_t headDim = getHeadDimAttr().getInt();
+  if (failed(verifyPositive(*this, "heads", heads)) ||
+      failed(verifyPositive(*this, "kv_heads", kvHeads)) ||
+      failed(verifyPositive(*this, "head_dim", headDim)))
+    return failure();
+  if (heads % kvHeads != 0)
+    return emitOpError() << "kv_heads (" << kvHeads
+                         << ") must divide heads (" << heads << ")";
+  if (auto window = getSlidingWindowAttr())
+    if (failed(verifyPositive(*this, "window", window.getInt())))
+      return failure();
+  if (auto scale = getScaleAttr())
+    if (failed(verifyPositive(*this, "scale", scale.getValueAsDouble())))
+      return failure();
+  int64_t tokens = dim(getQ(), 0);
+  if (failed(verifyShape(*this, "q", getQ(), {kAny, heads, headDim})) ||
+      failed(verifyShape(*this, "k", getK(), {tokens, kvHeads, headDim})) ||
+      failed(verifyShape(*this, "k_cache", getKCache(),
+                         {kAny, kvHeads, headDim})))
+    return failure();
+  return verifyShape(*this, "positions", getPositions(), {tokens});
+}
+
+double AttentionOp::getScaleOrDefault() {
+  if (auto scale = getScaleAttr())
+    return scale.getValueAsDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getHeadDimAttr().getInt()));
+}
+
+//===----------------------------------------------------------------------===//
+// RouterOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouterOp::verify() {
+  int64_t experts = getNumExpertsAttr().getInt();
+  int64_t topK = getTopKAttr().getInt();
+  if (failed(verifyPositive(*this, "experts", experts)) ||
+      failed(verifyPositive(*this, "top_k", topK)))
+    return failure();
+  if (topK > experts)
+    return emitOpError() << "top_k (" << topK
+                         << ") must not exceed the number of experts ("
+                         << experts << ")";
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})))
+    return failure();
+  int64_t tokens = dim(getInput(), 0);
+
+  if (getRouting() == RoutingAlgorithm::Hash) {
+    if (topK != 1)
+      return emitOpError() << "hash routing needs top_k = 1, got " << topK;
+    if (getGate())
+      return emitOpError("hash routing takes no gate weight");
+    if (!getTokenIds())
+      return emitOpError("hash routing needs the token ids");
+    if (failed(verifyShape(*this, "token ids", getTokenIds(), {tokens})))
+      return failure();
+  } else {
+    if (!getGate())
+      return emitOpError("learned routing needs a gate weight");
+    if (getTokenIds())
+      return emitOpError("token ids are only used by hash routing");
+    if (failed(verifyShape(*this, "gate", getGate(),
+                           {experts, dim(getInput(), 1)})))
+      return failure();
+  }
+
+  if (auto bias = getNullExpertBiasAttr()) {
+    double b = bias.getValueAsDouble();
+    if (!(b >= 0.0) || !std::isfinite(b))
+      return emitOpError() << "null_expert_bias must be non-negative, got "
+                           << b;
+    if (!getRenormalize())
+      return emitOpError("null_expert_bias only applies with renormalize");
+  }
+  if (failed(verifyShape(*this, "weights", getWeights(), {tokens, topK})))
+    return failure();
+  return verifyShape(*this, "expert ids", getExpertIds(), {tokens, topK});
+}
+
+//===----------------------------------------------------------------------===//
+// ExpertFfnOp
+//===----------------------------------------------------------------------===//
+
+/// Checks a stacked gate/up/down triple against the input's hidden size and
+/// returns the number of experts it holds.
+static FailureOr<int64_t> verifyExpertWeights(Operation *op, StringRef prefix,
+                                              Value gate, Value up, Value down,
+                                              int64_t hidden) {
+  std::string gateName = (prefix + "gate").str();
+  if (failed(verifyShape(op, gateName, gate, {kAny, kAny, hidden})))
+    return failure();
+  int64_t experts = dim(gate, 0);
+  int64_t inter = dim(gate, 1);
+  if (failed(verifyShape(op, (prefix + "up").str(), up,
+                         {experts, inter, hidden})) ||
+      failed(verifyShape(op, (prefix + "down").str(), down,
+                         {experts, hidden, inter})))
+    return failure();
+  return experts;
+}
+
+LogicalResult ExpertFfnOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})))
+    return failure();
+  int64_t tokens = dim(getInput(), 0);
+  int64_t hidden = dim(getInput(), 1);
+
+  FailureOr<int64_t> experts =
+      verifyExpertWeights(*this, "", getGate(), getUp(), getDown(), hidden);
+  if (failed(experts))
+    return failure();
+
+  if (!getRoutingWeights() != !getExpertIds())
+    return emitOpError("routing weights and expert ids go together");
+  if (getRoutingWeights()) {
+    if (failed(verifyShape(*this, "routing weights", getRoutingWeights(),
+                           {tokens, kAny})))
+      return failure();
+    int64_t topK = dim(getRoutingWeights(), 1);
+    if (!ShapedType::isDynamic(topK) && topK > *experts)
+      return emitOpError() << "routes " << topK << " experts per token but has "
+                           << *experts;
+    if (failed(verifyShape(*this, "expert ids", getExpertIds(),
+                           {tokens, topK})))
+      return failure();
+  } else if (*experts != 1) {
+    return emitOpError() << "without routing there must be exactly one "
+                            "expert, got "
+                         << *experts;
+  }
+
+  if (!getSharedGate() != !getSharedUp() || !getSharedGate() != !getSharedDown())
+    return emitOpError("shared experts need gate, up and down weights");
+  if (getSharedGate() &&
+      failed(verifyExpertWeights(*this, "shared ", getSharedGate(),
+                                 getSharedUp(), getSharedDown(), hidden)))
+    return failure();
+
+  if (!getPredictorFc1() != !getPredictorFc2())
+    return emitOpError("the predictor needs fc1 and fc2 weights");
+  if (getPredictorFc1()) {
+    if (getActivation() != Activation::DReLU)
+      return emitOpError("an activation predictor needs the drelu activation");
+    if (failed(verifyShape(*this, "predictor fc1", getPredictorFc1(),
+                           {*experts, kAny, hidden})) ||
+        failed(verifyShape(*this, "predictor fc2", getPredictorFc2(),
+                           {*experts, dim(getGate(), 1),
+                            dim(getPredictorFc1(), 1)})))
+      return failure();
+  }
+  return verifyShape(*this, "result", getResult(), {tokens, hidden});
+}
+
+//===----------------------------------------------------------------------===//
+// SparseMatvecOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SparseMatvecOp::verify() {
+  if (failed(verifyShape(*this, "weight", getWeight(), {kAny, kAny})))
+    return failure();
+  unsigned inDim = getNeuronMajor() ? 0 : 1;
+  int64_t in = dim(getWeight(), inDim);
+  int64_t out = dim(getWeight(), 1 - inDim);
+  if (failed(verifyShape(*this, "input", getInput(), {in})) ||
+      failed(verifyShape(*this, "indices", getIndices(), {kAny})))
+    return failure();
+  int64_t capacity = dim(getIndices(), 0);
+  if (!ShapedType::isDynamic(capacity) && !ShapedType::isDynamic(in) &&
+      capacity > in)
+    return emitOpError() << "indices hold " << capacity
+                         << " entries but the input has only " << in;
+  return verifyShape(*this, "result", getResult(), {out});
+}
+
+//===----------------------------------------------------------------------===//
+// LmHeadOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LmHeadOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})) ||
+      failed(verifyShape(*this, "weight", getWeight(),
+                         {kAny, dim(getInput(), 1)})))
+    return failure();
+  return verifyShape(*this, "result", getResult(),
+                     {dim(getInput(), 0), dim(getWeight(), 0)});
+}
+
+//===----------------------------------------------------------------------===//
+// ScoreHeadOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScoreHeadOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})) ||
+      failed(verifyShape(*this, "weight", getWeight(),
+                         {kAny, dim(getInput(), 1)})))
+    return failure();
+  int64_t labels = dim(getWeight(), 0);
+  int64_t tokens = dim(getInput(), 0);
+  if (getBias() && failed(verifyShape(*this, "bias", getBias(), {labels})))
+    return failure();
+
+  if (getKind() == ScoreKind::Token) {
+    if (getTokenIds() || getPadTokenIdAttr())
+      return emitOpError("token scoring takes no token ids or pad token");
+    return verifyShape(*this, "result", getResult(), {tokens, labels});
+  }
+  if (!getTokenIds() != !getPadTokenIdAttr())
+    return emitOpError("the token ids and pad_token_id go together");
+  if (auto pad = getPadTokenIdAttr())
+    if (pad.getInt() < 0)
+      return emitOpError() << "pad_token_id must be non-negative, got "
+                           << pad.getInt();
+  if (getTokenIds() &&
+      failed(verifyShape(*this, "token ids", getTokenIds(), {tokens})))
+    return failure();
+  return verifyShape(*this, "result", getResult(), {labels});
+}
+
+#define GET_OP_CLASSES
+#include "dialects/moe/IR/MoeOps.cpp.inc"

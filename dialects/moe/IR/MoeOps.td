@@ -1,0 +1,353 @@
+//===- MoeOps.td - moe dialect ops -------------------------*- tablegen -*-===//
+
+#ifndef MOE_OPS
+#define MOE_OPS
+
+include "dialects/moe/IR/MoeAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Moe_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def Moe_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+
+//===----------------------------------------------------------------------===//
+// Weights and embeddings
+//===----------------------------------------------------------------------===//
+
+def Moe_WeightOp : Moe_Op<"weight", [Pure]> {
+  let summary = "a weight tensor read from the checkpoint";
+  let description = [{
+    Produces a weight tensor from one or more checkpoint references. With one
+    part, the result has the part's shape (or that shape with a leading 1).
+    With n parts of equal shape S, the result is the parts stacked along a new
+    leading dimension, shape `[n] + S`: this is how per-expert tensors become
+    one `[E, I, H]` operand whether the checkpoint stores them per expert or
+    fused.
+
+    ```mlir
+    %w1 = moe.weight [#moe.weight_ref<"model.safetensors",
+        "model.layers.0.block_sparse_moe.experts.0.w1.weight", bf16, [14336, 4096], offset = 0>,
+        #moe.weight_ref<...>] : tensor<2x14336x4096xbf16>
+    ```
+  }];
+  let arguments = (ins Moe_WeightRefArrayAttr:$parts);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = "$parts attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Moe_EmbeddingOp : Moe_Op<"embedding", [Pure]> {
+  let summary = "embedding table lookup";
+  let description = [{
+    Gathers rows of `table` ([vocab, hidden]) for each token id, converting
+    them to the result's element type.
+
+    ```mlir
+    %h = moe.embedding %table[%ids] : tensor<32000x4096xbf16>, tensor<?xi32> -> tensor<?x4096xf32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$table, Moe_IntTensor:$ids);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `[` $ids `]` attr-dict `:` type($table) `,` type($ids) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation and positional encoding
+//===----------------------------------------------------------------------===//
+
+def Moe_RmsNormOp : Moe_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "root-mean-square normalisation over the last dimension";
+  let description = [{
+    `x * rsqrt(mean(x^2) + eps)` computed in f32, cast to the input's element
+    type, then multiplied by `weight` (HF's order).
+
+    ```mlir
+    %y = moe.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x4096xf32>, tensor<4096xbf16>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input, Moe_FloatTensor:$weight, F64Attr:$eps);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `eps` `=` $eps attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def Moe_RopeOp : Moe_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding";
+  let description = [{
+    Rotates each head of `input` ([tokens, heads, head_dim]) by the angle
+    `position / theta^(2i / head_dim)`. With `rotate_half`, dimension i is
+    paired with i + head_dim/2 (HF's `rotate_half`); with `interleaved`, 2i
+    with 2i+1.
+
+    ```mlir
+    %q2 = moe.rope %q[%pos] theta = 1.000000e+06 head_dim = 128 rotate_half
+        : tensor<?x32x128xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input, Moe_IntTensor:$positions,
+                       F64Attr:$theta, I64Attr:$head_dim,
+                       Moe_RopeLayoutAttr:$layout);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `[` $positions `]` `theta` `=` $theta `head_dim` `=` $head_dim $layout
+    attr-dict `:` type($input) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Projections and attention
+//===----------------------------------------------------------------------===//
+
+def Moe_LinearOp : Moe_Op<"linear", [Pure]> {
+  let summary = "dense projection x * W^T (+ bias)";
+  let description = [{
+    `input` [tokens, in], `weight` [out, in] as HF stores `nn.Linear`, optional
+    `bias` [out]; the result is [tokens, out].
+
+    ```mlir
+    %q = moe.linear %x, %wq : (tensor<?x4096xf32>, tensor<4096x4096xbf16>) -> tensor<?x4096xf32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input, Moe_FloatTensor:$weight,
+                       Optional<Moe_FloatTensor>:$bias);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Moe_AttentionOp : Moe_Op<"attention", [Pure,
+    AllTypesMatch<["q", "result"]>, AllTypesMatch<["k", "v"]>,
+    AllTypesMatch<["k_cache", "v_cache", "k_cache_out", "v_cache_out"]>]> {
+  let summary = "grouped-query attention over a KV cache";
+  let description = [{
+    `q` is [tokens, heads, head_dim]; `k` and `v` are [tokens, kv_heads,
+    head_dim], already rotated. They are written into the caches
+    ([max_seq, kv_heads, head_dim]) at `positions`, and each query attends to
+    the cached keys up to its own position (when `causal`), restricted to the
+    last `window` positions when a sliding window is given: key j is visible
+    from query i iff i - window < j <= i. Query head h reads kv head
+    h / (heads / kv_heads). Scores are scaled by `scale` (default
+    head_dim^-0.5) and normalised with a softmax in f32. Returns the output
+    [tokens, heads, head_dim] and the updated caches.
+
+    ```mlir
+    %o, %kc1, %vc1 = moe.attention %q, %k, %v cache(%kc, %vc) positions(%pos)
+        heads = 32 kv_heads = 8 head_dim = 128 causal window = 4096
+        : tensor<?x32x128xf32>, tensor<?x8x128xf32>, tensor<4096x8x128xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$q, Moe_FloatTensor:$k, Moe_FloatTensor:$v,
+                       Moe_FloatTensor:$k_cache, Moe_FloatTensor:$v_cache,
+                       Moe_IntTensor:$positions,
+                       I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
+                       UnitAttr:$causal, OptionalAttr<I64Attr>:$sliding_window,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs Moe_FloatTensor:$result, Moe_FloatTensor:$k_cache_out,
+                      Moe_FloatTensor:$v_cache_out);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `cache` `(` $k_cache `,` $v_cache `)` `positions` `(` $positions `)`
+    `heads` `=` $num_heads `kv_heads` `=` $num_kv_heads `head_dim` `=` $head_dim
+    (`causal` $causal^)? (`window` `=` $sliding_window^)? (`scale` `=` $scale^)?
+    attr-dict `:` type($q) `,` type($k) `,` type($k_cache) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The softmax scale: the `scale` attribute, or head_dim^-0.5.
+    double getScaleOrDefault();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def Moe_RouterOp : Moe_Op<"router", [Pure, AttrSizedOperandSegments]> {
+  let summary = "selects the experts of each token and their weights";
+  let description = [{
+    With `learned` routing, scores are `gate` ([experts, hidden]) times the
+    input, passed through the nonlinearity in f32:
+    - `softmax` over all experts (Mixtral);
+    - `sigmoid` per expert, independently;
+    - `sinkhorn`: alternating normalisation over experts and over the tokens
+      of the call. With one token (decode) the token-wise step would make all
+      experts equal, so moec defines it as a single expert-wise
+      normalisation there, i.e. the softmax.
+    The `top_k` highest scores are kept; with `renormalize` they are divided
+    by their sum, plus `null_expert_bias` when given. With `hash` routing the
+    expert is `token_id mod experts` with weight 1 (top_k must be 1).
+
+    Results: weights [tokens, top_k] (f32) and expert ids [tokens, top_k].
+
+    ```mlir
+    %w, %ids = moe.router %x gate(%g) experts = 8 top_k = 2 learned softmax renormalize
+        : (tensor<?x4096xf32>, tensor<8x4096xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input, Optional<Moe_FloatTensor>:$gate,
+                       Optional<Moe_IntTensor>:$token_ids,
+                       I64Attr:$num_experts, I64Attr:$top_k,
+                       Moe_RoutingAlgorithmAttr:$routing,
+                       Moe_RouterNonlinearityAttr:$nonlinearity,
+                       UnitAttr:$renormalize,
+                       OptionalAttr<F64Attr>:$null_expert_bias);
+  let results = (outs RankedTensorOf<[F32]>:$weights, Moe_IntTensor:$expert_ids);
+  let assemblyFormat = [{
+    $input (`gate` `(` $gate^ `)`)? (`tokens` `(` $token_ids^ `)`)?
+    `experts` `=` $num_experts `top_k` `=` $top_k $routing $nonlinearity
+    (`renormalize` $renormalize^)? (`null_expert_bias` `=` $null_expert_bias^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
+  let summary = "the MoE block: routed (and shared) gated expert MLPs";
+  let description = [{
+    For each token, `sum_k weight_k * down_e(act(gate_e x, up_e x))` over the
+    routed experts e = expert_ids[k], plus the same MLP of every shared expert
+    with weight 1. Expert weights are stacked: `gate` and `up` are
+    [experts, inter, hidden], `down` is [experts, hidden, inter]; shared
+    experts likewise with their own count and inter size. Without `routing`
+    the block is a dense MLP (one expert, weight 1): Mistral's layout.
+
+    `act` is `swiglu` (silu(g) * u), `reglu` (relu(g) * u), `geglu`
+    (gelu(g) * u) or `drelu` (relu(g) * relu(u)). A dReLU block may carry the
+    activation predictor of its checkpoint (`fc1` [experts, rank, hidden],
+    `fc2` [experts, inter, rank]); it does not change the block's value.
+
+    ```mlir
+    %y = moe.expert_ffn %x routing(%w, %ids) experts(%w1, %w3, %w2) swiglu
+        : (tensor<?x4096xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<8x14336x4096xbf16>,
+           tensor<8x14336x4096xbf16>, tensor<8x4096x14336xbf16>) -> tensor<?x4096xf32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input,
+                       Optional<RankedTensorOf<[F32]>>:$routing_weights,
+                       Optional<Moe_IntTensor>:$expert_ids,
+                       Moe_FloatTensor:$gate, Moe_FloatTensor:$up, Moe_FloatTensor:$down,
+                       Optional<Moe_FloatTensor>:$shared_gate,
+                       Optional<Moe_FloatTensor>:$shared_up,
+                       Optional<Moe_FloatTensor>:$shared_down,
+                       Optional<Moe_FloatTensor>:$predictor_fc1,
+                       Optional<Moe_FloatTensor>:$predictor_fc2,
+                       Moe_ActivationAttr:$activation);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`routing` `(` $routing_weights^ `,` $expert_ids `)`)?
+    `experts` `(` $gate `,` $up `,` $down `)`
+    (`shared` `(` $shared_gate^ `,` $shared_up `,` $shared_down `)`)?
+    (`predictor` `(` $predictor_fc1^ `,` $predictor_fc2 `)`)?
+    $activation attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumExperts() { return getGate().getType().getDimSize(0); }
+    int64_t getNumSharedExperts() {
+      return getSharedGate() ? getSharedGate().getType().getDimSize(0) : 0;
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Activation sparsity
+//===----------------------------------------------------------------------===//
+
+def Moe_DReluOp : Moe_Op<"drelu", [Pure, Elementwise, SameOperandsAndResultType]> {
+  let summary = "relu(gate) * relu(up)";
+  let description = [{
+    The dReLU product of the gate and up projections. Every element where
+    either input is not positive is exactly zero, which the sparse passes
+    exploit.
+
+    ```mlir
+    %a = moe.drelu %g, %u : tensor<14336xf32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$gate, Moe_FloatTensor:$up);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def Moe_SparseMatvecOp : Moe_Op<"sparse_matvec", [Pure]> {
+  let summary = "matrix-vector product over the active input neurons";
+  let description = [{
+    `result[m] = sum_{j < count} W[m, idx[j]] * input[idx[j]]`: the product of
+    a weight matrix with a vector whose only non-zero entries are listed in
+    `active` (the first `count` entries of `indices`). `weight` is [out, in]
+    as HF stores it, or with `neuron_major` [in, out], so that the weights of
+    one input neuron are contiguous and skipping the neuron skips its bytes.
+
+    ```mlir
+    %y = moe.sparse_matvec %w2t, %a active(%idx, %n) neuron_major
+        : tensor<14336x4096xbf16>, tensor<14336xf32>, tensor<14336xi32> -> tensor<4096xf32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$weight, Moe_FloatTensor:$input,
+                       Moe_IntTensor:$indices, Index:$count, UnitAttr:$neuron_major);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $weight `,` $input `active` `(` $indices `,` $count `)` (`neuron_major` $neuron_major^)?
+    attr-dict `:` type($weight) `,` type($input) `,` type($indices) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Heads
+//===----------------------------------------------------------------------===//
+
+def Moe_LmHeadOp : Moe_Op<"lm_head", [Pure]> {
+  let summary = "vocabulary logits";
+  let description = [{
+    `input` [tokens, hidden] times `weight` [vocab, hidden] transposed: the
+    next-token logits [tokens, vocab]. The weight may be the embedding table
+    when the checkpoint ties them.
+
+    ```mlir
+    %l = moe.lm_head %h, %w : tensor<?x4096xf32>, tensor<32000x4096xbf16> -> tensor<?x32000xf32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input, Moe_FloatTensor:$weight);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Moe_ScoreHeadOp : Moe_Op<"score_head", [Pure, AttrSizedOperandSegments]> {
+  let summary = "classification scores";
+  let description = [{
+    `weight` is [labels, hidden] with an optional `bias` [labels]. `token`
+    scores every token ([tokens, labels]). `sequence` scores one position
+    ([labels]): the last token whose id is not `pad_token_id` when the token
+    ids and the pad id are given, else the last token.
+
+    ```mlir
+    %s = moe.score_head %h, %w tokens(%ids) sequence pad_token_id = 0
+        : (tensor<?x4096xf32>, tensor<2x4096xbf16>, tensor<?xi32>) -> tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input, Moe_FloatTensor:$weight,
+                       Optional<Moe_FloatTensor>:$bias,
+                       Optional<Moe_IntTensor>:$token_ids,
+                       Moe_ScoreKindAttr:$kind,
+                       OptionalAttr<I64Attr>:$pad_token_id);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)? (`tokens` `(` $token_ids^ `)`)? $kind
+    (`pad_token_id` `=` $pad_token_id^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // MOE_OPS

@@ -1,0 +1,38 @@
+//===- StatusTest.cpp - runtime status messages -------------------------===//
+
+#include "runtime/Status.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using moec::Status;
+
+TEST(StatusTest, DefaultIsSuccess) {
+  Status status;
+  EXPECT_TRUE(status.ok());
+  EXPECT_TRUE(status.message().empty());
+}
+
+TEST(StatusTest, ErrorFormatsMessage) {
+  Status status = Status::error("tensor '%s' has dtype %s", "w1", "F64");
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "tensor 'w1' has dtype F64");
+}
+
+TEST(StatusTest, ContextPrefixesFailuresOnly) {
+  Status failure = Status::error("truncated header");
+  failure.withContext("model.safetensors");
+  EXPECT_EQ(failure.message(), "model.safetensors: truncated header");
+
+  Status success;
+  success.withContext("model.safetensors");
+  EXPECT_TRUE(success.ok());
+  EXPECT_TRUE(success.message().empty());
+}
+
+TEST(StatusTest, LongMessagesAreNotTruncated) {
+  std::string name(1000, 'x');
+  Status status = Status::error("%s", name.c_str());
+  EXPECT_EQ(status.message(), name);
+}
