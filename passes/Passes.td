@@ -21,9 +21,6 @@ def StripPredictors : Pass<"moe-strip-predictors"> {
     artifact.
   }];
   let dependentDialects = ["::mlir::moe::MoeDialect"];
-  let statistics = [
-    Statistic<"numStripped", "num-stripped", "Number of predictors removed">
-  ];
 }
 
 #endif // MOEC_PASSES

@@ -28,7 +28,6 @@ struct StripPredictorsPass
           maybeDead.insert(def);
       op.getPredictorFc1Mutable().clear();
       op.getPredictorFc2Mutable().clear();
-      ++numStripped;
     });
     for (Operation *def : maybeDead)
       if (def->use_empty())
