@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs what moec needs, builds it, and runs the main job or the tests.
+#
+#   tools/setup.sh run     build, then run the main job on a sample model
+#   tools/setup.sh test    build, then run every test (lit and unit tests)
+#   tools/setup.sh build   install and build only
+#
+# Missing Debian packages are installed with apt-get (as root, or with sudo);
+# when everything is present the script says nothing about packages. The build
+# goes to $MOEC_BUILD_DIR (default: build/).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD_DIR=${MOEC_BUILD_DIR:-build}
+
+PACKAGES=(
+  cmake ninja-build ccache python3 libgtest-dev
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  clang-22 lld-22 liblld-22-dev libomp-22-dev
+  libflatbuffers-dev flatbuffers-compiler libsentencepiece-dev nlohmann-json3-dev
+)
+
+install_packages() {
+  local missing=() pkg
+  for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
+      missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+
+  local sudo=
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+      echo "moec: missing packages ${missing[*]}; install them as root" >&2
+      exit 1
+    }
+    sudo=sudo
+  fi
+  echo "moec: installing ${missing[*]}"
+  local log
+  log=$(mktemp)
+  if ! { $sudo apt-get update -qq &&
+         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+           --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "moec: apt-get could not install ${missing[*]}" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
+
+build() {
+  install_packages
+  if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  cmake --build "$BUILD_DIR"
+}
+
+case "${1:-}" in
+  build)
+    build
+    ;;
+  run)
+    build
+    # The main job: for now, the optimizer over a sample decoder layer.
+    "$BUILD_DIR/bin/moec-opt" test/examples/turbosparse-mixtral-layer.mlir \
+      --moe-strip-predictors --canonicalize
+    ;;
+  test)
+    build
+    cmake --build "$BUILD_DIR" --target check-moec
+    ;;
+  *)
+    sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
+    exit 2
+    ;;
+esac
