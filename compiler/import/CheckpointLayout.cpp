@@ -1,0 +1,158 @@
+//===- CheckpointLayout.cpp - tensor names of HF checkpoints ------------===//
+
+#include "compiler/import/CheckpointLayout.h"
+
+using namespace moec;
+
+std::string CheckpointLayout::layerPrefix(int64_t layer) const {
+  return "model.layers." + std::to_string(layer) + ".";
+}
+
+const char *CheckpointLayout::moePrefix() const {
+  return storage == ExpertStorage::Fused ? "mlp" : "block_sparse_moe";
+}
+
+TensorSpec CheckpointLayout::embedTokens() const {
+  return {"model.embed_tokens.weight", {config->vocabSize, config->hiddenSize}};
+}
+
+TensorSpec CheckpointLayout::inputNorm(int64_t layer) const {
+  return {layerPrefix(layer) + "input_layernorm.weight", {config->hiddenSize}};
+}
+
+TensorSpec CheckpointLayout::postAttentionNorm(int64_t layer) const {
+  return {layerPrefix(layer) + "post_attention_layernorm.weight",
+          {config->hiddenSize}};
+}
+
+TensorSpec CheckpointLayout::attention(int64_t layer, AttnProj proj) const {
+  int64_t q = config->numHeads * config->headDim;
+  int64_t kv = config->numKvHeads * config->headDim;
+  std::string prefix = layerPrefix(layer) + "self_attn.";
+  switch (proj) {
+  case AttnProj::Q:
+    return {prefix + "q_proj.weight", {q, config->hiddenSize}};
+  case AttnProj::K:
+    return {prefix + "k_proj.weight", {kv, config->hiddenSize}};
+  case AttnProj::V:
+    return {prefix + "v_proj.weight", {kv, config->hiddenSize}};
+  case AttnProj::O:
+    return {prefix + "o_proj.weight", {config->hiddenSize, q}};
+  }
+  llvm_unreachable("unknown attention projection");
+}
+
+TensorSpec CheckpointLayout::finalNorm() const {
+  return {"model.norm.weight", {config->hiddenSize}};
+}
+
+TensorSpec CheckpointLayout::lmHead() const {
+  return {"lm_head.weight", {config->vocabSize, config->hiddenSize}};
+}
+
+TensorSpec CheckpointLayout::score() const {
+  return {"score.weight", {config->numLabels, config->hiddenSize}};
+}
+
+TensorSpec CheckpointLayout::scoreBias() const {
+  return {"score.bias", {config->numLabels}};
+}
+
+TensorSpec CheckpointLayout::routerGate(int64_t layer) const {
+  return {layerPrefix(layer) + moePrefix() + ".gate.weight",
+          {config->numExperts, config->hiddenSize}};
+}
+
+/// Shape of one projection of an MLP with `inter` neurons.
+static std::vector<int64_t> projShape(Proj proj, int64_t inter,
+                                      int64_t hidden) {
+  if (proj == Proj::Down)
+    return {hidden, inter};
+  return {inter, hidden};
+}
+
+TensorSpec CheckpointLayout::expert(int64_t layer, int64_t expert,
+                                    Proj proj) const {
+  std::vector<int64_t> shape =
+      projShape(proj, config->intermediateSize, config->hiddenSize);
+  if (config->layout == Layout::Dense) {
+    static const char *names[] = {"gate_proj", "up_proj", "down_proj"};
+    return {layerPrefix(layer) + "mlp." + names[int(proj)] + ".weight", shape};
+  }
+  static const char *names[] = {"w1", "w3", "w2"};
+  return {layerPrefix(layer) + "block_sparse_moe.experts." +
+              std::to_string(expert) + "." + names[int(proj)] + ".weight",
+          shape};
+}
+
+TensorSpec CheckpointLayout::fusedGateUp(int64_t layer) const {
+  return {layerPrefix(layer) + "mlp.experts.gate_up_proj",
+          {config->numExperts, 2 * config->intermediateSize, config->hiddenSize}};
+}
+
+TensorSpec CheckpointLayout::fusedDown(int64_t layer) const {
+  return {layerPrefix(layer) + "mlp.experts.down_proj",
+          {config->numExperts, config->hiddenSize, config->intermediateSize}};
+}
+
+TensorSpec CheckpointLayout::sharedExpert(int64_t layer, int64_t expert,
+                                          Proj proj) const {
+  static const char *names[] = {"w1", "w3", "w2"};
+  return {layerPrefix(layer) + moePrefix() + ".shared_experts." +
+              std::to_string(expert) + "." + names[int(proj)] + ".weight",
+          projShape(proj, config->intermediateSize, config->hiddenSize)};
+}
+
+TensorSpec CheckpointLayout::predictor(int64_t layer, int64_t expert, int fc,
+                                       int64_t rank) const {
+  std::string prefix =
+      config->layout == Layout::Dense
+          ? layerPrefix(layer) + "mlp.predictor."
+          : layerPrefix(layer) + moePrefix() + ".experts." +
+                std::to_string(expert) + ".predictor.";
+  if (fc == 1)
+    return {prefix + "fc1.weight", {rank, config->hiddenSize}};
+  return {prefix + "fc2.weight", {config->intermediateSize, rank}};
+}
+
+std::vector<TensorSpec>
+CheckpointLayout::allTensors(int64_t predictorRank) const {
+  std::vector<TensorSpec> out;
+  out.push_back(embedTokens());
+  bool predictors =
+      predictorRank > 0 && config->activation == mlir::moe::Activation::DReLU;
+  for (int64_t l = 0; l < config->numLayers; ++l) {
+    out.push_back(inputNorm(l));
+    for (AttnProj p : {AttnProj::Q, AttnProj::K, AttnProj::V, AttnProj::O})
+      out.push_back(attention(l, p));
+    out.push_back(postAttentionNorm(l));
+    bool moe = config->layout == Layout::Moe;
+    if (moe && config->routing == mlir::moe::RoutingAlgorithm::Learned)
+      out.push_back(routerGate(l));
+    if (moe && storage == ExpertStorage::Fused) {
+      out.push_back(fusedGateUp(l));
+      out.push_back(fusedDown(l));
+    } else {
+      for (int64_t e = 0; e < config->numExperts; ++e)
+        for (Proj p : {Proj::Gate, Proj::Up, Proj::Down})
+          out.push_back(expert(l, e, p));
+    }
+    for (int64_t s = 0; s < config->numSharedExperts; ++s)
+      for (Proj p : {Proj::Gate, Proj::Up, Proj::Down})
+        out.push_back(sharedExpert(l, s, p));
+    if (predictors)
+      for (int64_t e = 0; e < config->numExperts; ++e)
+        for (int fc : {1, 2})
+          out.push_back(predictor(l, e, fc, predictorRank));
+  }
+  out.push_back(finalNorm());
+  if (config->head == Head::CausalLM) {
+    if (!config->tieWordEmbeddings)
+      out.push_back(lmHead());
+  } else {
+    out.push_back(score());
+    if (config->head == Head::TokenClassification)
+      out.push_back(scoreBias());
+  }
+  return out;
+}

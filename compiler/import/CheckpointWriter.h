@@ -1,0 +1,40 @@
+//===- CheckpointWriter.h - random HF checkpoints ---------------*- C++ -*-===//
+//
+// Writes a HuggingFace-format checkpoint (config.json, safetensors, index)
+// for any config, with random weights that depend only on the seed and each
+// tensor's name: the same model whatever the sharding.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_COMPILER_IMPORT_CHECKPOINTWRITER_H
+#define MOEC_COMPILER_IMPORT_CHECKPOINTWRITER_H
+
+#include "compiler/import/CheckpointLayout.h"
+#include "compiler/import/SafeTensors.h"
+
+#include <functional>
+
+namespace moec {
+
+struct CheckpointWriterOptions {
+  DType dtype = DType::BF16;
+  /// 1: model.safetensors; more: model-0000K-of-0000N.safetensors + index.
+  int64_t shards = 1;
+  ExpertStorage expertStorage = ExpertStorage::PerExpert;
+  /// Rank of the dReLU predictors to add; 0 adds none.
+  int64_t predictorRank = 0;
+  uint64_t seed = 0;
+  /// Write headers only: the data are zeros, left as holes in sparse files.
+  bool headersOnly = false;
+  /// Called with (bytes written, total bytes) as data is written.
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+/// Writes the checkpoint into `directory`, creating it if needed.
+llvm::Error writeCheckpoint(llvm::StringRef directory,
+                            const ModelConfig &config,
+                            const CheckpointWriterOptions &options);
+
+} // namespace moec
+
+#endif // MOEC_COMPILER_IMPORT_CHECKPOINTWRITER_H

@@ -1,0 +1,537 @@
+//===- Importer.cpp - HF checkpoints into the moe dialect ---------------===//
+
+#include "compiler/import/Importer.h"
+
+#include "compiler/import/CheckpointLayout.h"
+#include "dialects/moe/IR/MoeOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace moec;
+using llvm::Error;
+using llvm::Expected;
+
+namespace {
+
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+Error makeError(llvm::StringRef path, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 (path + ": " + message).str());
+}
+
+std::string shapeString(llvm::ArrayRef<int64_t> shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+class ModuleImporter {
+public:
+  ModuleImporter(MLIRContext &context, Checkpoint &checkpoint,
+                 const WarningHandler &warn)
+      : context(context), checkpoint(checkpoint), config(checkpoint.config()),
+        warn(warn), b(UnknownLoc::get(&context), &context),
+        layout(config, ExpertStorage::PerExpert) {}
+
+  Expected<OwningOpRef<ModuleOp>> run();
+
+private:
+  /// The element type of a stored tensor; BF16, F16 and F32 only.
+  Expected<Type> elementType(const TensorLocation &location);
+  /// Looks up a tensor and checks its shape against the config.
+  Expected<TensorLocation> find(const TensorSpec &spec);
+  moe::WeightRefAttr ref(const TensorLocation &location, Type dtype,
+                         uint64_t offset, llvm::ArrayRef<int64_t> shape);
+  /// A `moe.weight` of the given parts, stacked when there are several, or
+  /// with a leading unit dimension when `stackOne` is set.
+  Value weight(llvm::ArrayRef<Attribute> parts, bool stackOne = false);
+  /// A `moe.weight` of one checkpoint tensor.
+  Expected<Value> weight(const TensorSpec &spec, bool stackOne = false);
+  /// A `moe.weight` stacking the tensors `specs` name.
+  Expected<Value> stacked(llvm::ArrayRef<TensorSpec> specs);
+
+  /// Per-expert tensors when the checkpoint has them, else fused ones.
+  void chooseExpertStorage();
+  Expected<Value> attentionBlock(int64_t layer, Value hidden, Value positions,
+                                 Value &kCache, Value &vCache);
+  Expected<Value> mlpBlock(int64_t layer, Value hidden, Value tokens);
+  /// Routed expert weights of a layer: gate, up, down, stacked.
+  Error expertWeights(int64_t layer, Value &gate, Value &up, Value &down);
+  /// The layer's predictor (fc1, fc2), or nulls when it has none or it is
+  /// unusable (a warning then says why).
+  std::pair<Value, Value> predictor(int64_t layer);
+  DictionaryAttr configAttr();
+
+  MLIRContext &context;
+  Checkpoint &checkpoint;
+  const ModelConfig &config;
+  const WarningHandler &warn;
+  ImplicitLocOpBuilder b;
+  CheckpointLayout layout;
+  Type f32;
+};
+
+Expected<Type> ModuleImporter::elementType(const TensorLocation &location) {
+  switch (location.tensor->dtype) {
+  case DType::BF16:
+    return b.getBF16Type();
+  case DType::F16:
+    return b.getF16Type();
+  case DType::F32:
+    return b.getF32Type();
+  default:
+    return makeError(location.path,
+                     "tensor '" + location.tensor->name + "' has dtype " +
+                         dtypeName(location.tensor->dtype) +
+                         "; moec reads BF16, F16 and F32");
+  }
+}
+
+Expected<TensorLocation> ModuleImporter::find(const TensorSpec &spec) {
+  std::optional<TensorLocation> location = checkpoint.lookup(spec.name);
+  if (!location)
+    return makeError(checkpoint.directory(),
+                     "missing tensor '" + spec.name + "' (" +
+                         config.architecture + ", shape " +
+                         shapeString(spec.shape) + ")");
+  if (location->tensor->shape != spec.shape)
+    return makeError(location->path,
+                     "tensor '" + spec.name + "' has shape " +
+                         shapeString(location->tensor->shape) + ", but the " +
+                         "config needs " + shapeString(spec.shape));
+  return *location;
+}
+
+moe::WeightRefAttr ModuleImporter::ref(const TensorLocation &location,
+                                       Type dtype, uint64_t offset,
+                                       llvm::ArrayRef<int64_t> shape) {
+  return moe::WeightRefAttr::get(&context, location.file,
+                                 location.tensor->name, dtype, shape, offset);
+}
+
+Value ModuleImporter::weight(llvm::ArrayRef<Attribute> parts, bool stackOne) {
+  auto first = cast<moe::WeightRefAttr>(parts.front());
+  SmallVector<int64_t> shape(first.getShape());
+  if (parts.size() > 1 || stackOne)
+    shape.insert(shape.begin(), parts.size());
+  auto type = RankedTensorType::get(shape, first.getDtype());
+  return moe::WeightOp::create(b, type, b.getArrayAttr(parts));
+}
+
+Expected<Value> ModuleImporter::weight(const TensorSpec &spec, bool stackOne) {
+  Expected<TensorLocation> location = find(spec);
+  if (!location)
+    return location.takeError();
+  Expected<Type> dtype = elementType(*location);
+  if (!dtype)
+    return dtype.takeError();
+  return weight({ref(*location, *dtype, location->tensor->offset, spec.shape)},
+                stackOne);
+}
+
+Expected<Value> ModuleImporter::stacked(llvm::ArrayRef<TensorSpec> specs) {
+  SmallVector<Attribute> parts;
+  Type dtype;
+  for (const TensorSpec &spec : specs) {
+    Expected<TensorLocation> location = find(spec);
+    if (!location)
+      return location.takeError();
+    Expected<Type> type = elementType(*location);
+    if (!type)
+      return type.takeError();
+    if (dtype && *type != dtype)
+      return makeError(location->path, "tensor '" + spec.name +
+                                           "' has a different dtype than '" +
+                                           specs.front().name + "'");
+    dtype = *type;
+    parts.push_back(
+        ref(*location, dtype, location->tensor->offset, spec.shape));
+  }
+  return weight(parts);
+}
+
+void ModuleImporter::chooseExpertStorage() {
+  if (config.layout != Layout::Moe)
+    return;
+  CheckpointLayout fused(config, ExpertStorage::Fused);
+  if (!checkpoint.lookup(layout.expert(0, 0, Proj::Gate).name) &&
+      checkpoint.lookup(fused.fusedGateUp(0).name))
+    layout = fused;
+}
+
+Error ModuleImporter::expertWeights(int64_t layer, Value &gate, Value &up,
+                                    Value &down) {
+  if (layout.expertStorage() == ExpertStorage::Fused) {
+    // Expert e's gate is rows [0, I) of gate_up_proj[e], its up rows [I, 2I).
+    Expected<TensorLocation> gateUp = find(layout.fusedGateUp(layer));
+    if (!gateUp)
+      return gateUp.takeError();
+    Expected<Type> dtype = elementType(*gateUp);
+    if (!dtype)
+      return dtype.takeError();
+    int64_t inter = config.intermediateSize, hidden = config.hiddenSize;
+    uint64_t rowBytes = hidden * dtypeBits(gateUp->tensor->dtype) / 8;
+    SmallVector<Attribute> gates, ups;
+    for (int64_t e = 0; e < config.numExperts; ++e) {
+      uint64_t base = gateUp->tensor->offset + e * 2 * inter * rowBytes;
+      gates.push_back(ref(*gateUp, *dtype, base, {inter, hidden}));
+      ups.push_back(ref(*gateUp, *dtype, base + inter * rowBytes,
+                        {inter, hidden}));
+    }
+    gate = weight(gates, /*stackOne=*/true);
+    up = weight(ups, /*stackOne=*/true);
+    Expected<Value> downWeight = stacked(layout.fusedDown(layer));
+    if (!downWeight)
+      return downWeight.takeError();
+    down = *downWeight;
+    return Error::success();
+  }
+  bool dense = config.layout == Layout::Dense;
+  for (auto [proj, value] : {std::pair<Proj, Value *>{Proj::Gate, &gate},
+                             {Proj::Up, &up},
+                             {Proj::Down, &down}}) {
+    SmallVector<TensorSpec> specs;
+    for (int64_t e = 0; e < config.numExperts; ++e)
+      specs.push_back(layout.expert(layer, e, proj));
+    Expected<Value> w =
+        dense ? weight(specs.front(), /*stackOne=*/true) : stacked(specs);
+    if (!w)
+      return w.takeError();
+    *value = *w;
+  }
+  return Error::success();
+}
+
+std::pair<Value, Value> ModuleImporter::predictor(int64_t layer) {
+  if (config.activation != moe::Activation::DReLU)
+    return {};
+  // The rank is read off the first fc1; every other tensor must agree.
+  std::optional<TensorLocation> first =
+      checkpoint.lookup(layout.predictor(layer, 0, 1, 0).name);
+  if (!first)
+    return {};
+  int64_t rank = first->tensor->shape.empty() ? 0 : first->tensor->shape[0];
+  SmallVector<Attribute> fc1, fc2;
+  for (int64_t e = 0; e < config.numExperts; ++e) {
+    for (int fc : {1, 2}) {
+      TensorSpec spec = layout.predictor(layer, e, fc, rank);
+      std::optional<TensorLocation> location = checkpoint.lookup(spec.name);
+      Type dtype;
+      if (location && location->tensor->shape == spec.shape) {
+        Expected<Type> type = elementType(*location);
+        if (type)
+          dtype = *type;
+        else
+          llvm::consumeError(type.takeError());
+      }
+      if (!dtype || (!fc1.empty() &&
+                     cast<moe::WeightRefAttr>(fc1.front()).getDtype() != dtype)) {
+        warn(checkpoint.directory() + ": ignoring the predictor of layer " +
+             std::to_string(layer) + ": tensor '" + spec.name + "' is " +
+             (location ? "not " + shapeString(spec.shape) + " of a float dtype"
+                       : std::string("missing")));
+        return {};
+      }
+      (fc == 1 ? fc1 : fc2)
+          .push_back(ref(*location, dtype, location->tensor->offset,
+                         spec.shape));
+    }
+  }
+  return {weight(fc1, /*stackOne=*/true), weight(fc2, /*stackOne=*/true)};
+}
+
+Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
+                                               Value positions, Value &kCache,
+                                               Value &vCache) {
+  auto norm = weight(layout.inputNorm(layer));
+  if (!norm)
+    return norm.takeError();
+  Value x = moe::RmsNormOp::create(b, hidden, *norm,
+                                   b.getF64FloatAttr(config.rmsNormEps));
+
+  int64_t d = config.headDim;
+  auto project = [&](AttnProj proj, int64_t heads) -> Expected<Value> {
+    auto w = weight(layout.attention(layer, proj));
+    if (!w)
+      return w.takeError();
+    auto flat = RankedTensorType::get({kDyn, heads * d}, f32);
+    Value y = moe::LinearOp::create(b, flat, x, *w, Value());
+    auto split = RankedTensorType::get({kDyn, heads, d}, f32);
+    return tensor::ExpandShapeOp::create(b, split, y,
+                                         {ReassociationIndices{0}, {1, 2}})
+        .getResult();
+  };
+  Expected<Value> q = project(AttnProj::Q, config.numHeads);
+  if (!q)
+    return q.takeError();
+  Expected<Value> k = project(AttnProj::K, config.numKvHeads);
+  if (!k)
+    return k.takeError();
+  Expected<Value> v = project(AttnProj::V, config.numKvHeads);
+  if (!v)
+    return v.takeError();
+
+  auto rope = [&](Value t) -> Value {
+    return moe::RopeOp::create(b, t, positions,
+                               b.getF64FloatAttr(config.ropeTheta),
+                               b.getI64IntegerAttr(d),
+                               moe::RopeLayoutAttr::get(
+                                   &context, moe::RopeLayout::RotateHalf));
+  };
+  auto attention = moe::AttentionOp::create(
+      b, rope(*q), rope(*k), *v, kCache, vCache, positions,
+      b.getI64IntegerAttr(config.numHeads),
+      b.getI64IntegerAttr(config.numKvHeads), b.getI64IntegerAttr(d),
+      b.getUnitAttr(),
+      config.slidingWindow ? b.getI64IntegerAttr(*config.slidingWindow)
+                           : IntegerAttr(),
+      FloatAttr());
+  kCache = attention.getKCacheOut();
+  vCache = attention.getVCacheOut();
+
+  Value merged = tensor::CollapseShapeOp::create(
+      b, attention.getResult(), {ReassociationIndices{0}, {1, 2}});
+  auto wo = weight(layout.attention(layer, AttnProj::O));
+  if (!wo)
+    return wo.takeError();
+  Value out = moe::LinearOp::create(
+      b, RankedTensorType::get({kDyn, config.hiddenSize}, f32), merged, *wo,
+      Value());
+  return arith::AddFOp::create(b, hidden, out).getResult();
+}
+
+Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
+                                         Value tokens) {
+  auto norm = weight(layout.postAttentionNorm(layer));
+  if (!norm)
+    return norm.takeError();
+  Value x = moe::RmsNormOp::create(b, hidden, *norm,
+                                   b.getF64FloatAttr(config.rmsNormEps));
+
+  Value routingWeights, expertIds;
+  if (config.layout == Layout::Moe) {
+    bool hash = config.routing == moe::RoutingAlgorithm::Hash;
+    Value gate;
+    if (!hash) {
+      auto w = weight(layout.routerGate(layer));
+      if (!w)
+        return w.takeError();
+      gate = *w;
+    }
+    auto router = moe::RouterOp::create(
+        b,
+        TypeRange{RankedTensorType::get({kDyn, config.topK}, f32),
+                  RankedTensorType::get({kDyn, config.topK}, b.getI32Type())},
+        x, gate, hash ? tokens : Value(),
+        b.getI64IntegerAttr(config.numExperts), b.getI64IntegerAttr(config.topK),
+        moe::RoutingAlgorithmAttr::get(&context, config.routing),
+        moe::RouterNonlinearityAttr::get(&context, config.nonlinearity),
+        config.renormalize ? b.getUnitAttr() : UnitAttr(),
+        config.nullExpertBias ? b.getF64FloatAttr(*config.nullExpertBias)
+                              : FloatAttr());
+    routingWeights = router.getWeights();
+    expertIds = router.getExpertIds();
+  }
+
+  Value gate, up, down;
+  if (Error error = expertWeights(layer, gate, up, down))
+    return std::move(error);
+  Value sharedGate, sharedUp, sharedDown;
+  if (config.numSharedExperts > 0) {
+    for (auto [proj, value] :
+         {std::pair<Proj, Value *>{Proj::Gate, &sharedGate},
+          {Proj::Up, &sharedUp},
+          {Proj::Down, &sharedDown}}) {
+      SmallVector<TensorSpec> specs;
+      for (int64_t s = 0; s < config.numSharedExperts; ++s)
+        specs.push_back(layout.sharedExpert(layer, s, proj));
+      Expected<Value> w = specs.size() == 1 ? weight(specs[0], true)
+                                            : stacked(specs);
+      if (!w)
+        return w.takeError();
+      *value = *w;
+    }
+  }
+  auto [fc1, fc2] = predictor(layer);
+
+  Value ffn = moe::ExpertFfnOp::create(
+      b, hidden.getType(), x, routingWeights, expertIds, gate, up, down,
+      sharedGate, sharedUp, sharedDown, fc1, fc2,
+      moe::ActivationAttr::get(&context, config.activation));
+  return arith::AddFOp::create(b, hidden, ffn).getResult();
+}
+
+DictionaryAttr ModuleImporter::configAttr() {
+  SmallVector<NamedAttribute> entries;
+  auto add = [&](llvm::StringRef name, Attribute value) {
+    entries.push_back(b.getNamedAttr(name, value));
+  };
+  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+  add("architecture", b.getStringAttr(config.architecture));
+  add("model_type", b.getStringAttr(config.modelType));
+  add("vocab_size", i64(config.vocabSize));
+  add("hidden_size", i64(config.hiddenSize));
+  add("intermediate_size", i64(config.intermediateSize));
+  add("num_hidden_layers", i64(config.numLayers));
+  add("num_attention_heads", i64(config.numHeads));
+  add("num_key_value_heads", i64(config.numKvHeads));
+  add("head_dim", i64(config.headDim));
+  add("max_position_embeddings", i64(config.maxPositionEmbeddings));
+  add("rms_norm_eps", b.getF64FloatAttr(config.rmsNormEps));
+  add("rope_theta", b.getF64FloatAttr(config.ropeTheta));
+  if (config.slidingWindow)
+    add("sliding_window", i64(*config.slidingWindow));
+  add("num_experts", i64(config.numExperts));
+  add("top_k", i64(config.topK));
+  add("num_shared_experts", i64(config.numSharedExperts));
+  add("tie_word_embeddings", b.getBoolAttr(config.tieWordEmbeddings));
+  if (config.head != Head::CausalLM)
+    add("num_labels", i64(config.numLabels));
+  for (auto [name, id] : {std::pair{"bos_token_id", config.bosTokenId},
+                          {"eos_token_id", config.eosTokenId},
+                          {"pad_token_id", config.padTokenId}})
+    if (id)
+      add(name, i64(*id));
+  return b.getDictionaryAttr(entries);
+}
+
+Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
+  f32 = b.getF32Type();
+  chooseExpertStorage();
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getLoc());
+  llvm::SmallString<256> dir(checkpoint.directory());
+  llvm::sys::fs::make_absolute(dir);
+  llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
+  (*module)->setAttr("moe.checkpoint", b.getStringAttr(dir));
+  (*module)->setAttr("moe.config", configAttr());
+
+  // Signature: tokens, positions, then K and V caches of every layer.
+  Type ids = RankedTensorType::get({kDyn}, b.getI32Type());
+  Type cache = RankedTensorType::get({kDyn, config.numKvHeads, config.headDim},
+                                     f32);
+  SmallVector<Type> inputs = {ids, ids};
+  SmallVector<Type> results;
+  switch (config.head) {
+  case Head::CausalLM:
+    results.push_back(RankedTensorType::get({kDyn, config.vocabSize}, f32));
+    break;
+  case Head::SequenceClassification:
+    results.push_back(RankedTensorType::get({config.numLabels}, f32));
+    break;
+  case Head::TokenClassification:
+    results.push_back(
+        RankedTensorType::get({kDyn, config.numLabels}, f32));
+    break;
+  }
+  for (int64_t l = 0; l < config.numLayers; ++l) {
+    inputs.append({cache, cache});
+    results.append({cache, cache});
+  }
+
+  b.setInsertionPointToEnd(module->getBody());
+  auto func =
+      func::FuncOp::create(b, "forward", b.getFunctionType(inputs, results));
+  func.setArgAttr(0, "moe.name", b.getStringAttr("tokens"));
+  func.setArgAttr(1, "moe.name", b.getStringAttr("positions"));
+  b.setInsertionPointToStart(func.addEntryBlock());
+  Value tokens = func.getArgument(0), positions = func.getArgument(1);
+
+  auto embed = weight(layout.embedTokens());
+  if (!embed)
+    return embed.takeError();
+  Value hidden = moe::EmbeddingOp::create(
+      b, RankedTensorType::get({kDyn, config.hiddenSize}, f32), *embed,
+      tokens);
+
+  SmallVector<Value> caches;
+  for (int64_t l = 0; l < config.numLayers; ++l) {
+    b.setLoc(NameLoc::get(b.getStringAttr("model.layers." + std::to_string(l))));
+    Value kCache = func.getArgument(2 + 2 * l);
+    Value vCache = func.getArgument(3 + 2 * l);
+    Expected<Value> attended =
+        attentionBlock(l, hidden, positions, kCache, vCache);
+    if (!attended)
+      return attended.takeError();
+    Expected<Value> mixed = mlpBlock(l, *attended, tokens);
+    if (!mixed)
+      return mixed.takeError();
+    hidden = *mixed;
+    caches.append({kCache, vCache});
+  }
+  b.setLoc(UnknownLoc::get(&context));
+
+  auto norm = weight(layout.finalNorm());
+  if (!norm)
+    return norm.takeError();
+  Value y = moe::RmsNormOp::create(b, hidden, *norm,
+                                   b.getF64FloatAttr(config.rmsNormEps));
+  Value out;
+  if (config.head == Head::CausalLM) {
+    Value head = *embed;
+    if (!config.tieWordEmbeddings) {
+      auto w = weight(layout.lmHead());
+      if (!w)
+        return w.takeError();
+      head = *w;
+    }
+    out = moe::LmHeadOp::create(b, results[0], y, head);
+  } else {
+    auto w = weight(layout.score());
+    if (!w)
+      return w.takeError();
+    bool token = config.head == Head::TokenClassification;
+    Value bias;
+    if (token) {
+      auto biasWeight = weight(layout.scoreBias());
+      if (!biasWeight)
+        return biasWeight.takeError();
+      bias = *biasWeight;
+    }
+    bool pad = !token && config.padTokenId.has_value();
+    out = moe::ScoreHeadOp::create(
+        b, results[0], y, *w, bias, pad ? tokens : Value(),
+        moe::ScoreKindAttr::get(&context, token ? moe::ScoreKind::Token
+                                                : moe::ScoreKind::Sequence),
+        pad ? b.getI64IntegerAttr(*config.padTokenId) : IntegerAttr());
+  }
+  SmallVector<Value> returned = {out};
+  returned.append(caches);
+  func::ReturnOp::create(b, returned);
+
+  // The shape builders leave constants they did not need.
+  func.walk([](arith::ConstantOp op) {
+    if (op->use_empty())
+      op->erase();
+  });
+
+  for (const TensorLocation &unused : checkpoint.unusedTensors())
+    warn(unused.path.str() + ": unused tensor '" + unused.tensor->name + "'");
+  for (const std::string &note : checkpoint.warnings())
+    warn(note);
+
+  if (failed(verify(*module)))
+    return makeError(checkpoint.directory(),
+                     "the imported module does not verify");
+  return module;
+}
+
+} // namespace
+
+Expected<OwningOpRef<ModuleOp>>
+moec::importCheckpoint(MLIRContext &context, Checkpoint &checkpoint,
+                       const WarningHandler &warn) {
+  context.loadDialect<moe::MoeDialect, func::FuncDialect, arith::ArithDialect,
+                      tensor::TensorDialect>();
+  return ModuleImporter(context, checkpoint, warn).run();
+}

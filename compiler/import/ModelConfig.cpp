@@ -1,0 +1,472 @@
+//===- ModelConfig.cpp - a checkpoint's config.json ---------------------===//
+
+#include "compiler/import/ModelConfig.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+using namespace moec;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+using json = nlohmann::json;
+namespace moe = mlir::moe;
+
+namespace {
+
+struct Architecture {
+  StringRef name;
+  StringRef modelType;
+  Layout layout;
+  Head head;
+  /// TurboSparse: the MLP is dReLU, relu(gate x) * relu(up x).
+  bool drelu;
+};
+
+// How each architecture is recognised: by `architectures[0]`, or by
+// `model_type` (as its causal-LM class) when the list is absent.
+constexpr Architecture kArchitectures[] = {
+    {"MixtralForCausalLM", "mixtral", Layout::Moe, Head::CausalLM, false},
+    {"MixtralForSequenceClassification", "mixtral", Layout::Moe,
+     Head::SequenceClassification, false},
+    {"MixtralForTokenClassification", "mixtral", Layout::Moe,
+     Head::TokenClassification, false},
+    {"MistralForCausalLM", "mistral", Layout::Dense, Head::CausalLM, false},
+    {"MistralForSequenceClassification", "mistral", Layout::Dense,
+     Head::SequenceClassification, false},
+    {"MistralForTokenClassification", "mistral", Layout::Dense,
+     Head::TokenClassification, false},
+    {"BambooForCausalLM", "bamboo", Layout::Dense, Head::CausalLM, true},
+    {"TurboSparseMixtralForCausalLM", "turbosparsemixtral", Layout::Moe,
+     Head::CausalLM, true},
+    {"TurboSparseMixtralForSequenceClassification", "turbosparsemixtral",
+     Layout::Moe, Head::SequenceClassification, true},
+    {"TurboSparseMixtralForTokenClassification", "turbosparsemixtral",
+     Layout::Moe, Head::TokenClassification, true},
+};
+
+const Architecture *findArchitecture(StringRef name) {
+  for (const Architecture &arch : kArchitectures)
+    if (arch.name == name)
+      return &arch;
+  return nullptr;
+}
+
+const Architecture *findModelType(StringRef modelType) {
+  // The first entry of each model type is its causal-LM class.
+  for (const Architecture &arch : kArchitectures)
+    if (arch.modelType == modelType)
+      return &arch;
+  return nullptr;
+}
+
+Error makeError(StringRef path, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 (path + ": " + message).str());
+}
+
+/// Typed access to the fields of a config object. Every getter leaves the
+/// value untouched when the key is absent (or null, where HF allows null)
+/// and records the first type error, so parsing reads as a list of fields.
+class FieldReader {
+public:
+  FieldReader(const json &object, StringRef path)
+      : object(object), path(path) {}
+
+  const json *find(const char *key) const {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null())
+      return nullptr;
+    return &*it;
+  }
+
+  void integer(const char *key, int64_t &value) {
+    if (const json *field = find(key)) {
+      if (!field->is_number_integer()) {
+        fail(llvm::Twine("'") + key + "' must be an integer");
+        return;
+      }
+      value = field->get<int64_t>();
+    }
+  }
+
+  void integer(const char *key, std::optional<int64_t> &value) {
+    int64_t v = 0;
+    if (find(key)) {
+      integer(key, v);
+      value = v;
+    }
+  }
+
+  void number(const char *key, double &value) {
+    if (const json *field = find(key)) {
+      if (!field->is_number()) {
+        fail(llvm::Twine("'") + key + "' must be a number");
+        return;
+      }
+      value = field->get<double>();
+    }
+  }
+
+  void number(const char *key, std::optional<double> &value) {
+    double v = 0;
+    if (find(key)) {
+      number(key, v);
+      value = v;
+    }
+  }
+
+  void boolean(const char *key, bool &value) {
+    if (const json *field = find(key)) {
+      if (!field->is_boolean()) {
+        fail(llvm::Twine("'") + key + "' must be true or false");
+        return;
+      }
+      value = field->get<bool>();
+    }
+  }
+
+  void string(const char *key, std::string &value) {
+    if (const json *field = find(key)) {
+      if (!field->is_string()) {
+        fail(llvm::Twine("'") + key + "' must be a string");
+        return;
+      }
+      value = field->get<std::string>();
+    }
+  }
+
+  void fail(const llvm::Twine &message) {
+    if (!error)
+      error = makeError(path, message);
+  }
+
+  Error takeError() { return error ? std::move(error) : Error::success(); }
+
+private:
+  const json &object;
+  StringRef path;
+  Error error = Error::success();
+};
+
+/// The expert activation a config names: dReLU architectures must say
+/// "relu"; for the others HF's gated MLP applies `hidden_act` to the gate
+/// only, so "relu" there is ReGLU, not dReLU.
+std::optional<moe::Activation> activationFor(const Architecture &arch,
+                                             StringRef hiddenAct) {
+  if (arch.drelu)
+    return hiddenAct == "relu" ? std::optional(moe::Activation::DReLU)
+                               : std::nullopt;
+  if (hiddenAct == "silu" || hiddenAct == "swish")
+    return moe::Activation::SwiGLU;
+  if (hiddenAct == "relu")
+    return moe::Activation::ReGLU;
+  if (hiddenAct == "gelu")
+    return moe::Activation::GeGLU;
+  return std::nullopt;
+}
+
+} // namespace
+
+StringRef moec::supportedArchitectures() {
+  static const std::string names = [] {
+    std::string all;
+    for (const Architecture &arch : kArchitectures)
+      all += (all.empty() ? "" : ", ") + arch.name.str();
+    return all;
+  }();
+  return names;
+}
+
+bool ModelConfig::usesMoeVariants() const {
+  return numSharedExperts != 0 ||
+         routing != moe::RoutingAlgorithm::Learned ||
+         nonlinearity != moe::RouterNonlinearity::Softmax ||
+         nullExpertBias.has_value();
+}
+
+Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
+  json root = json::parse(text.begin(), text.end(), /*cb=*/nullptr,
+                          /*allow_exceptions=*/false);
+  if (root.is_discarded())
+    return makeError(path, "malformed JSON");
+  if (!root.is_object())
+    return makeError(path, "expected a JSON object");
+
+  ModelConfig config;
+  FieldReader fields(root, path);
+
+  // Architecture.
+  fields.string("model_type", config.modelType);
+  const Architecture *arch = nullptr;
+  if (const json *list = fields.find("architectures")) {
+    if (!list->is_array() || list->empty() || !(*list)[0].is_string())
+      return makeError(path, "'architectures' must be a list of names");
+    config.architecture = (*list)[0].get<std::string>();
+    arch = findArchitecture(config.architecture);
+  } else {
+    arch = findModelType(config.modelType);
+    config.architecture = arch ? arch->name.str() : config.modelType;
+  }
+  if (!arch)
+    return makeError(path, "unknown architecture '" + config.architecture +
+                               "' (supported: " + supportedArchitectures() +
+                               ")");
+  if (config.modelType.empty())
+    config.modelType = arch->modelType.str();
+  config.layout = arch->layout;
+  config.head = arch->head;
+
+  config.hiddenAct = "silu";
+  fields.string("hidden_act", config.hiddenAct);
+  if (Error error = fields.takeError())
+    return std::move(error);
+  std::optional<moe::Activation> activation =
+      activationFor(*arch, config.hiddenAct);
+  if (!activation)
+    return makeError(path, "unsupported hidden_act '" + config.hiddenAct +
+                               "' for " + config.architecture +
+                               (arch->drelu ? " (dReLU models use \"relu\")"
+                                            : ""));
+  config.activation = *activation;
+
+  // Sizes.
+  fields.integer("vocab_size", config.vocabSize);
+  fields.integer("hidden_size", config.hiddenSize);
+  fields.integer("intermediate_size", config.intermediateSize);
+  fields.integer("num_hidden_layers", config.numLayers);
+  fields.integer("num_attention_heads", config.numHeads);
+  if (root.contains("num_key_value_heads") &&
+      root["num_key_value_heads"].is_null())
+    config.numKvHeads = config.numHeads;
+  else
+    fields.integer("num_key_value_heads", config.numKvHeads);
+  fields.integer("max_position_embeddings", config.maxPositionEmbeddings);
+  fields.number("rms_norm_eps", config.rmsNormEps);
+  fields.integer("sliding_window", config.slidingWindow);
+  fields.boolean("tie_word_embeddings", config.tieWordEmbeddings);
+
+  // RoPE: `rope_theta`, or `rope_parameters` in newer configs. Only the
+  // default (unscaled) rotary embedding is supported.
+  fields.number("rope_theta", config.ropeTheta);
+  for (const char *key : {"rope_parameters", "rope_scaling"}) {
+    const json *rope = fields.find(key);
+    if (!rope)
+      continue;
+    if (!rope->is_object())
+      return makeError(path, llvm::Twine("'") + key + "' must be an object");
+    FieldReader ropeFields(*rope, path);
+    std::string type = "default";
+    ropeFields.string("rope_type", type);
+    ropeFields.string("type", type);
+    ropeFields.number("rope_theta", config.ropeTheta);
+    if (Error error = ropeFields.takeError())
+      return std::move(error);
+    if (type != "default")
+      return makeError(path, "unsupported rope type '" + type +
+                                 "' (only the default RoPE is supported)");
+  }
+
+  // head_dim: given, or hidden / heads.
+  std::optional<int64_t> headDim;
+  fields.integer("head_dim", headDim);
+  if (Error error = fields.takeError())
+    return std::move(error);
+  if (headDim) {
+    config.headDim = *headDim;
+  } else {
+    if (config.numHeads <= 0)
+      return makeError(path, "num_attention_heads must be positive, got " +
+                                 llvm::Twine(config.numHeads));
+    if (config.hiddenSize % config.numHeads != 0)
+      return makeError(path, "num_attention_heads (" +
+                                 llvm::Twine(config.numHeads) +
+                                 ") must divide hidden_size (" +
+                                 llvm::Twine(config.hiddenSize) + ")");
+    config.headDim = config.hiddenSize / config.numHeads;
+  }
+
+  // Experts: HF names, or the Cerebras model zoo's aliases.
+  if (config.layout == Layout::Moe) {
+    fields.integer("num_local_experts", config.numExperts);
+    fields.integer("num_experts_per_tok", config.topK);
+    std::optional<int64_t> experts, topK;
+    fields.integer("num_experts", experts);
+    fields.integer("top_k", topK);
+    if (Error error = fields.takeError())
+      return std::move(error);
+    if (experts && root.contains("num_local_experts") &&
+        *experts != config.numExperts)
+      return makeError(path, "num_experts and num_local_experts disagree");
+    if (topK && root.contains("num_experts_per_tok") && *topK != config.topK)
+      return makeError(path, "top_k and num_experts_per_tok disagree");
+    config.numExperts = experts.value_or(config.numExperts);
+    config.topK = topK.value_or(config.topK);
+
+    fields.integer("num_shared_experts", config.numSharedExperts);
+    fields.number("null_expert_bias", config.nullExpertBias);
+    fields.boolean("norm_topk_prob", config.renormalize);
+    std::string routing = "learned", nonlinearity = "softmax";
+    fields.string("routing_algorithm", routing);
+    fields.string("router_selection_nonlinearity", nonlinearity);
+    if (Error error = fields.takeError())
+      return std::move(error);
+    std::optional<moe::RoutingAlgorithm> routingValue =
+        moe::symbolizeRoutingAlgorithm(routing);
+    if (!routingValue)
+      return makeError(path, "unknown routing_algorithm '" + routing +
+                                 "' (expected learned or hash)");
+    std::optional<moe::RouterNonlinearity> nonlinearityValue =
+        moe::symbolizeRouterNonlinearity(nonlinearity);
+    if (!nonlinearityValue)
+      return makeError(path, "unknown router_selection_nonlinearity '" +
+                                 nonlinearity +
+                                 "' (expected softmax, sigmoid or sinkhorn)");
+    config.routing = *routingValue;
+    config.nonlinearity = *nonlinearityValue;
+  } else {
+    config.numExperts = 1;
+    config.topK = 1;
+  }
+
+  // Classification heads: the label count is that of `id2label` when given.
+  if (const json *labels = fields.find("id2label")) {
+    if (!labels->is_object())
+      return makeError(path, "'id2label' must be an object");
+    config.numLabels = labels->size();
+  } else {
+    fields.integer("num_labels", config.numLabels);
+  }
+  fields.integer("pad_token_id", config.padTokenId);
+  fields.integer("bos_token_id", config.bosTokenId);
+  if (const json *eos = fields.find("eos_token_id"); eos && eos->is_array()) {
+    if (!eos->empty() && (*eos)[0].is_number_integer())
+      config.eosTokenId = (*eos)[0].get<int64_t>();
+  } else {
+    fields.integer("eos_token_id", config.eosTokenId);
+  }
+  fields.string("torch_dtype", config.torchDtype);
+  fields.string("dtype", config.torchDtype);
+  if (Error error = fields.takeError())
+    return std::move(error);
+
+  if (Error error = config.verify(path))
+    return std::move(error);
+  return config;
+}
+
+Expected<ModelConfig> ModelConfig::read(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return makeError(path, "cannot read: " + buffer.getError().message());
+  return parse(path, (*buffer)->getBuffer());
+}
+
+Error ModelConfig::verify(StringRef path) const {
+  auto positive = [&](const char *name, int64_t value) -> Error {
+    if (value > 0)
+      return Error::success();
+    return makeError(path, llvm::Twine(name) + " must be positive, got " +
+                               llvm::Twine(value));
+  };
+  for (auto [name, value] : {
+           std::pair{"vocab_size", vocabSize},
+           {"hidden_size", hiddenSize},
+           {"intermediate_size", intermediateSize},
+           {"num_hidden_layers", numLayers},
+           {"num_attention_heads", numHeads},
+           {"num_key_value_heads", numKvHeads},
+           {"head_dim", headDim},
+           {"max_position_embeddings", maxPositionEmbeddings},
+           {"num_local_experts", numExperts},
+           {"num_experts_per_tok", topK},
+       })
+    if (Error error = positive(name, value))
+      return error;
+  if (headDim % 2 != 0)
+    return makeError(path, "head_dim must be even for RoPE, got " +
+                               llvm::Twine(headDim));
+  if (numHeads % numKvHeads != 0)
+    return makeError(path, "num_key_value_heads (" + llvm::Twine(numKvHeads) +
+                               ") must divide num_attention_heads (" +
+                               llvm::Twine(numHeads) + ")");
+  if (topK > numExperts)
+    return makeError(path, "num_experts_per_tok (" + llvm::Twine(topK) +
+                               ") exceeds the number of experts (" +
+                               llvm::Twine(numExperts) + ")");
+  if (routing == moe::RoutingAlgorithm::Hash && topK != 1)
+    return makeError(path, "hash routing needs top_k 1, got " +
+                               llvm::Twine(topK));
+  if (numSharedExperts < 0)
+    return makeError(path, "num_shared_experts must not be negative");
+  if (nullExpertBias && !(*nullExpertBias >= 0 && std::isfinite(*nullExpertBias)))
+    return makeError(path, "null_expert_bias must be non-negative");
+  if (!(rmsNormEps > 0 && std::isfinite(rmsNormEps)))
+    return makeError(path, "rms_norm_eps must be positive");
+  if (!(ropeTheta > 0 && std::isfinite(ropeTheta)))
+    return makeError(path, "rope_theta must be positive");
+  if (slidingWindow && *slidingWindow <= 0)
+    return makeError(path, "sliding_window must be positive or null, got " +
+                               llvm::Twine(*slidingWindow));
+  if (head != Head::CausalLM)
+    if (Error error = positive("num_labels", numLabels))
+      return error;
+  return Error::success();
+}
+
+std::string ModelConfig::toJson() const {
+  nlohmann::ordered_json out;
+  out["architectures"] = {architecture};
+  out["model_type"] = modelType;
+  out["hidden_act"] = hiddenAct;
+  out["vocab_size"] = vocabSize;
+  out["hidden_size"] = hiddenSize;
+  out["intermediate_size"] = intermediateSize;
+  out["num_hidden_layers"] = numLayers;
+  out["num_attention_heads"] = numHeads;
+  out["num_key_value_heads"] = numKvHeads;
+  out["head_dim"] = headDim;
+  out["max_position_embeddings"] = maxPositionEmbeddings;
+  out["rms_norm_eps"] = rmsNormEps;
+  out["rope_theta"] = ropeTheta;
+  out["sliding_window"] =
+      slidingWindow ? nlohmann::ordered_json(*slidingWindow) : nullptr;
+  out["tie_word_embeddings"] = tieWordEmbeddings;
+  out["attention_dropout"] = 0.0;
+  out["initializer_range"] = 0.02;
+  if (layout == Layout::Moe) {
+    out["num_local_experts"] = numExperts;
+    out["num_experts_per_tok"] = topK;
+    out["router_aux_loss_coef"] = 0.0;
+    out["output_router_logits"] = false;
+    if (numSharedExperts != 0)
+      out["num_shared_experts"] = numSharedExperts;
+    if (routing != moe::RoutingAlgorithm::Learned)
+      out["routing_algorithm"] = moe::stringifyRoutingAlgorithm(routing).str();
+    if (nonlinearity != moe::RouterNonlinearity::Softmax)
+      out["router_selection_nonlinearity"] =
+          moe::stringifyRouterNonlinearity(nonlinearity).str();
+    if (nullExpertBias)
+      out["null_expert_bias"] = *nullExpertBias;
+  }
+  if (head != Head::CausalLM) {
+    nlohmann::ordered_json labels = nlohmann::ordered_json::object();
+    for (int64_t i = 0; i < numLabels; ++i)
+      labels[std::to_string(i)] = "LABEL_" + std::to_string(i);
+    out["id2label"] = labels;
+  }
+  if (padTokenId)
+    out["pad_token_id"] = *padTokenId;
+  if (bosTokenId)
+    out["bos_token_id"] = *bosTokenId;
+  if (eosTokenId)
+    out["eos_token_id"] = *eosTokenId;
+  if (!torchDtype.empty())
+    out["torch_dtype"] = torchDtype;
+  return out.dump(2) + "\n";
+}

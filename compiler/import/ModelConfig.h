@@ -1,0 +1,100 @@
+//===- ModelConfig.h - a checkpoint's config.json ---------------*- C++ -*-===//
+//
+// The model hyper-parameters moec reads from a HuggingFace config.json, after
+// defaults, aliases and checks: the one description of a model that the
+// importer, the checkpoint synthesiser and (later) the artifact share.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_COMPILER_IMPORT_MODELCONFIG_H
+#define MOEC_COMPILER_IMPORT_MODELCONFIG_H
+
+#include "dialects/moe/IR/MoeAttrs.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace moec {
+
+/// What the checkpoint's layers look like.
+enum class Layout {
+  /// Mixtral: `block_sparse_moe` with a router and experts.
+  Moe,
+  /// Mistral: one dense `mlp` per layer, imported as one expert, top-1.
+  Dense,
+};
+
+/// What the model's output is.
+enum class Head { CausalLM, SequenceClassification, TokenClassification };
+
+struct ModelConfig {
+  /// `architectures[0]` as written, e.g. "MixtralForCausalLM".
+  std::string architecture;
+  /// `model_type` as written, e.g. "mixtral".
+  std::string modelType;
+  /// `hidden_act` as written, e.g. "silu".
+  std::string hiddenAct;
+
+  Layout layout = Layout::Moe;
+  Head head = Head::CausalLM;
+  mlir::moe::Activation activation = mlir::moe::Activation::SwiGLU;
+
+  int64_t vocabSize = 32000;
+  int64_t hiddenSize = 4096;
+  int64_t intermediateSize = 14336;
+  int64_t numLayers = 32;
+  int64_t numHeads = 32;
+  int64_t numKvHeads = 8;
+  int64_t headDim = 128;
+  int64_t maxPositionEmbeddings = 32768;
+  double rmsNormEps = 1e-5;
+  double ropeTheta = 1e6;
+  std::optional<int64_t> slidingWindow;
+  bool tieWordEmbeddings = false;
+
+  // Mixture of experts (1 and 1 for dense layouts).
+  int64_t numExperts = 8;
+  int64_t topK = 2;
+  int64_t numSharedExperts = 0;
+  mlir::moe::RoutingAlgorithm routing = mlir::moe::RoutingAlgorithm::Learned;
+  mlir::moe::RouterNonlinearity nonlinearity =
+      mlir::moe::RouterNonlinearity::Softmax;
+  bool renormalize = true;
+  std::optional<double> nullExpertBias;
+
+  // Classification heads.
+  int64_t numLabels = 2;
+  std::optional<int64_t> padTokenId;
+
+  std::optional<int64_t> bosTokenId;
+  std::optional<int64_t> eosTokenId;
+  /// `torch_dtype` / `dtype` as written ("bfloat16", ...), or empty.
+  std::string torchDtype;
+
+  /// True when code generation must handle options beyond Mixtral's:
+  /// shared experts, hash or non-softmax routing, a null-expert bias.
+  bool usesMoeVariants() const;
+
+  /// Parses and checks config.json text; `path` names it in errors.
+  static llvm::Expected<ModelConfig> parse(llvm::StringRef path,
+                                           llvm::StringRef text);
+  /// Reads and parses the file at `path`.
+  static llvm::Expected<ModelConfig> read(llvm::StringRef path);
+
+  /// The config.json text HuggingFace would write for this model.
+  std::string toJson() const;
+
+  /// Checks sizes and their relations; `path` names the config in errors.
+  llvm::Error verify(llvm::StringRef path) const;
+};
+
+/// The architectures moec reads, as `architectures[0]` names them.
+llvm::StringRef supportedArchitectures();
+
+} // namespace moec
+
+#endif // MOEC_COMPILER_IMPORT_MODELCONFIG_H

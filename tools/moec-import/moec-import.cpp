@@ -1,0 +1,87 @@
+//===- moec-import.cpp - HF checkpoints into the moe dialect ------------===//
+//
+// moec-import DIR -o model.mlir [--emit=mlir|bytecode]
+//
+// Reads config.json and the safetensors headers of a HuggingFace checkpoint
+// directory and writes its `moe` dialect module. Weight data is not read.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Registration.h"
+#include "compiler/import/Importer.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace {
+
+enum class Emit { Mlir, Bytecode };
+
+cl::OptionCategory category("moec-import options");
+cl::opt<std::string> input(cl::Positional, cl::Required,
+                           cl::desc("<checkpoint directory>"),
+                           cl::cat(category));
+cl::opt<std::string> output("o", cl::desc("Output file (- for stdout)"),
+                            cl::value_desc("file"), cl::init("-"),
+                            cl::cat(category));
+cl::opt<Emit> emit("emit", cl::desc("Output format"), cl::init(Emit::Mlir),
+                   cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR text"),
+                              clEnumValN(Emit::Bytecode, "bytecode",
+                                         "MLIR bytecode")),
+                   cl::cat(category));
+cl::opt<bool> noWarnings("w", cl::desc("Do not print warnings"),
+                         cl::cat(category));
+
+int fail(const Twine &message) {
+  WithColor::error(errs(), "moec-import") << message << "\n";
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  if (!cl::ParseCommandLineOptions(
+          argc, argv, "moec-import: HuggingFace checkpoint to moe dialect\n",
+          &errs()))
+    return 2;
+
+  Expected<moec::Checkpoint> checkpoint = moec::Checkpoint::open(input);
+  if (!checkpoint)
+    return fail(toString(checkpoint.takeError()));
+
+  mlir::DialectRegistry registry;
+  moec::registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  auto module = moec::importCheckpoint(
+      context, *checkpoint, [](const std::string &message) {
+        if (!noWarnings)
+          WithColor::warning(errs(), "moec-import") << message << "\n";
+      });
+  if (!module)
+    return fail(toString(module.takeError()));
+
+  // writeToOutput writes a temporary file and renames it: a failure leaves
+  // no partial output behind.
+  Error written = writeToOutput(output, [&](raw_ostream &os) -> Error {
+    if (emit == Emit::Bytecode) {
+      if (mlir::failed(mlir::writeBytecodeToFile(**module, os)))
+        return createStringError(inconvertibleErrorCode(),
+                                 "cannot write bytecode");
+    } else {
+      (*module)->print(os);
+    }
+    return Error::success();
+  });
+  if (written)
+    return fail(output + ": " + toString(std::move(written)));
+  return 0;
+}

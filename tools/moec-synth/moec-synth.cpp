@@ -1,0 +1,168 @@
+//===- moec-synth.cpp - random HuggingFace checkpoints ------------------===//
+//
+// moec-synth -o DIR [--arch=NAME] [sizes...] [--dtype=bf16] [--shards=N]
+//
+// Writes a HuggingFace-format checkpoint with random weights, deterministic
+// from --seed, for tests and benchmarks: nothing needs downloading. The
+// defaults make a tiny two-layer Mixtral.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/CheckpointWriter.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace llvm;
+
+namespace {
+
+cl::OptionCategory model("Model");
+cl::OptionCategory files("Files");
+
+cl::opt<std::string> output("o", cl::Required, cl::desc("Output directory"),
+                            cl::value_desc("dir"), cl::cat(files));
+cl::opt<std::string> arch("arch",
+                          cl::desc("architectures[0] (e.g. MistralForCausalLM) "
+                                   "or a model_type (e.g. bamboo)"),
+                          cl::init("MixtralForCausalLM"), cl::cat(model));
+cl::opt<std::string> hiddenAct("hidden-act",
+                               cl::desc("hidden_act (default: relu for "
+                                        "TurboSparse models, else silu)"),
+                               cl::cat(model));
+cl::opt<int64_t> vocab("vocab-size", cl::init(256), cl::cat(model));
+cl::opt<int64_t> hidden("hidden-size", cl::init(64), cl::cat(model));
+cl::opt<int64_t> inter("intermediate-size", cl::init(128), cl::cat(model));
+cl::opt<int64_t> layers("num-layers", cl::init(2), cl::cat(model));
+cl::opt<int64_t> heads("num-heads", cl::init(4), cl::cat(model));
+cl::opt<int64_t> kvHeads("num-kv-heads", cl::init(2), cl::cat(model));
+cl::opt<int64_t> headDim("head-dim", cl::desc("0: hidden / heads"),
+                         cl::init(0), cl::cat(model));
+cl::opt<int64_t> experts("num-experts", cl::init(4), cl::cat(model));
+cl::opt<int64_t> topK("top-k", cl::init(2), cl::cat(model));
+cl::opt<int64_t> sharedExperts("num-shared-experts", cl::init(0),
+                               cl::cat(model));
+cl::opt<std::string> routing("routing", cl::desc("learned or hash"),
+                             cl::init("learned"), cl::cat(model));
+cl::opt<std::string> nonlinearity("nonlinearity",
+                                  cl::desc("softmax, sigmoid or sinkhorn"),
+                                  cl::init("softmax"), cl::cat(model));
+cl::opt<double> nullExpertBias("null-expert-bias",
+                               cl::desc("negative: none"), cl::init(-1),
+                               cl::cat(model));
+cl::opt<int64_t> slidingWindow("sliding-window", cl::desc("0: none"),
+                               cl::init(0), cl::cat(model));
+cl::opt<double> ropeTheta("rope-theta", cl::init(1e6), cl::cat(model));
+cl::opt<double> rmsNormEps("rms-norm-eps", cl::init(1e-5), cl::cat(model));
+cl::opt<int64_t> maxPositions("max-position-embeddings", cl::init(4096),
+                              cl::cat(model));
+cl::opt<bool> tieEmbeddings("tie-word-embeddings", cl::cat(model));
+cl::opt<int64_t> numLabels("num-labels", cl::init(3), cl::cat(model));
+cl::opt<int64_t> padTokenId("pad-token-id", cl::desc("negative: none"),
+                            cl::init(-1), cl::cat(model));
+cl::opt<int64_t> predictorRank("predictor-rank",
+                               cl::desc("add dReLU predictors of this rank"),
+                               cl::init(0), cl::cat(model));
+
+cl::opt<std::string> dtype("dtype", cl::desc("bf16, f16 or f32"),
+                           cl::init("bf16"), cl::cat(files));
+cl::opt<int64_t> shards("shards", cl::init(1), cl::cat(files));
+cl::opt<bool> fusedExperts("fused-experts",
+                           cl::desc("store experts as mlp.experts.gate_up_proj "
+                                    "and down_proj"),
+                           cl::cat(files));
+cl::opt<uint64_t> seed("seed", cl::init(0), cl::cat(files));
+cl::opt<bool> headersOnly("headers-only",
+                          cl::desc("write headers only; data are zeros in "
+                                   "sparse files"),
+                          cl::cat(files));
+
+int fail(const Twine &message) {
+  WithColor::error(errs(), "moec-synth") << message << "\n";
+  return 1;
+}
+
+/// The config.json the options describe, checked by the same parser the
+/// importer uses.
+Expected<moec::ModelConfig> configFromOptions() {
+  nlohmann::json config;
+  if (StringRef(arch).contains("For"))
+    config["architectures"] = {arch.getValue()};
+  else
+    config["model_type"] = arch.getValue();
+  std::string lower = StringRef(arch).lower();
+  bool turbo = StringRef(lower).contains("bamboo") ||
+               StringRef(lower).contains("turbosparse");
+  config["hidden_act"] =
+      hiddenAct.empty() ? (turbo ? "relu" : "silu") : hiddenAct.getValue();
+  config["vocab_size"] = vocab.getValue();
+  config["hidden_size"] = hidden.getValue();
+  config["intermediate_size"] = inter.getValue();
+  config["num_hidden_layers"] = layers.getValue();
+  config["num_attention_heads"] = heads.getValue();
+  config["num_key_value_heads"] = kvHeads.getValue();
+  if (headDim > 0)
+    config["head_dim"] = headDim.getValue();
+  config["num_local_experts"] = experts.getValue();
+  config["num_experts_per_tok"] = topK.getValue();
+  if (sharedExperts > 0)
+    config["num_shared_experts"] = sharedExperts.getValue();
+  config["routing_algorithm"] = routing.getValue();
+  config["router_selection_nonlinearity"] = nonlinearity.getValue();
+  if (nullExpertBias >= 0)
+    config["null_expert_bias"] = nullExpertBias.getValue();
+  if (slidingWindow > 0)
+    config["sliding_window"] = slidingWindow.getValue();
+  config["rope_theta"] = ropeTheta.getValue();
+  config["rms_norm_eps"] = rmsNormEps.getValue();
+  config["max_position_embeddings"] = maxPositions.getValue();
+  config["tie_word_embeddings"] = tieEmbeddings.getValue();
+  config["num_labels"] = numLabels.getValue();
+  if (padTokenId >= 0)
+    config["pad_token_id"] = padTokenId.getValue();
+  config["bos_token_id"] = 1;
+  config["eos_token_id"] = 2;
+  return moec::ModelConfig::parse("moec-synth options", config.dump());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions({&model, &files});
+  if (!cl::ParseCommandLineOptions(
+          argc, argv, "moec-synth: random HuggingFace checkpoints\n", &errs()))
+    return 2;
+
+  Expected<moec::ModelConfig> config = configFromOptions();
+  if (!config)
+    return fail(toString(config.takeError()));
+
+  moec::CheckpointWriterOptions options;
+  std::optional<moec::DType> type =
+      moec::parseDType(StringRef(dtype).upper());
+  if (!type)
+    return fail("unknown --dtype '" + dtype + "'");
+  options.dtype = *type;
+  options.shards = shards;
+  options.expertStorage = fusedExperts ? moec::ExpertStorage::Fused
+                                       : moec::ExpertStorage::PerExpert;
+  options.predictorRank = predictorRank;
+  options.seed = seed;
+  options.headersOnly = headersOnly;
+  if (sys::Process::StandardErrIsDisplayed())
+    options.progress = [](uint64_t done, uint64_t total) {
+      errs() << format("\rwriting weights: %6.1f%%",
+                       100.0 * double(done) / double(total ? total : 1));
+      if (done == total)
+        errs() << "\n";
+    };
+  if (Error error = moec::writeCheckpoint(output, *config, options))
+    return fail(toString(std::move(error)));
+  return 0;
+}
