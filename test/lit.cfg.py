@@ -1,18 +1,23 @@
 # lit configuration for moec's IR and tool tests.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
 
 config.name = "moec"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.moec_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit",
+                   "Inputs", "reference"]
 
 # FileCheck, not, count, ... from LLVM; our tools from the build.
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.moec_tools_dir, append_path=True)
-llvm_config.add_tool_substitutions(["moec-opt"], [config.moec_tools_dir])
+llvm_config.add_tool_substitutions(
+    ["moec-opt", "moec-import", "moec-synth"], [config.moec_tools_dir])
+config.substitutions.append(("%python", sys.executable))
+config.substitutions.append(("%reference", os.path.join(config.moec_src_root, "test", "reference")))

@@ -252,8 +252,9 @@ Expected<SafeTensorsFile> SafeTensorsFile::parseHeader(StringRef path,
                   llvm::Twine(end) + ") run backwards");
     if (end > fileSize - dataStart)
       return fail("data_offsets [" + llvm::Twine(begin) + ", " +
-                  llvm::Twine(end) + ") run past the end of the file (" +
-                  llvm::Twine(fileSize - dataStart) + " data bytes)");
+                  llvm::Twine(end) + ") run past the end of the data (" +
+                  llvm::Twine(fileSize - dataStart) +
+                  " bytes); is the file truncated?");
     if (end - begin != numBits / 8)
       return fail("data_offsets [" + llvm::Twine(begin) + ", " +
                   llvm::Twine(end) + ") hold " + llvm::Twine(end - begin) +
