@@ -1,0 +1,45 @@
+// MixtralForCausalLM with per-expert tensors: module attributes, signature,
+// one layer's ops, and weight references checked against the files.
+//
+// RUN: rm -rf %t && moec-synth -o %t --seed=1
+// RUN: moec-import %t -o %t.mlir
+// RUN: FileCheck %s --enable-var-scope < %t.mlir
+// RUN: %python %S/Inputs/check_offsets.py %t %t.mlir
+
+// CHECK: module attributes {moe.checkpoint = "{{.*}}", moe.config = {architecture = "MixtralForCausalLM", bos_token_id = 1 : i64, eos_token_id = 2 : i64, head_dim = 16 : i64, hidden_size = 64 : i64, intermediate_size = 128 : i64, max_position_embeddings = 4096 : i64, model_type = "mixtral", num_attention_heads = 4 : i64, num_experts = 4 : i64, num_hidden_layers = 2 : i64, num_key_value_heads = 2 : i64, num_shared_experts = 0 : i64, rms_norm_eps = 1.000000e-05 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = false, top_k = 2 : i64, vocab_size = 256 : i64}}
+// CHECK-LABEL: func.func @forward(
+// CHECK-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32> {moe.name = "tokens"}, %[[POS:[^:]+]]: tensor<?xi32> {moe.name = "positions"},
+// CHECK-SAME: %[[K0:[^:]+]]: tensor<?x2x16xf32>, %[[V0:[^:]+]]: tensor<?x2x16xf32>, %[[K1:[^:]+]]: tensor<?x2x16xf32>, %[[V1:[^:]+]]: tensor<?x2x16xf32>)
+// CHECK-SAME: -> (tensor<?x256xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>)
+
+// CHECK: %[[EMBED:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.embed_tokens.weight", bf16, [256, 64], offset = [[#EMBED_AT:]]>] : tensor<256x64xbf16>
+// CHECK: %[[H0:.+]] = moe.embedding %[[EMBED]][%[[TOKENS]]] : tensor<256x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+// The next tensor in the file starts right after the embedding's 256 x 64 x 2 bytes.
+// CHECK: %[[LN1:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.input_layernorm.weight", bf16, [64], offset = [[#EMBED_AT + 32768]]>]
+// CHECK: %[[X:.+]] = moe.rms_norm %[[H0]], %[[LN1]] eps = 1.000000e-05 : tensor<?x64xf32>, tensor<64xbf16>
+// CHECK: "model.layers.0.self_attn.q_proj.weight", bf16, [64, 64]
+// CHECK: moe.linear %[[X]], %{{.+}} : (tensor<?x64xf32>, tensor<64x64xbf16>) -> tensor<?x64xf32>
+// CHECK: tensor.expand_shape {{.+}} into tensor<?x4x16xf32>
+// CHECK: "model.layers.0.self_attn.k_proj.weight", bf16, [32, 64]
+// CHECK: "model.layers.0.self_attn.v_proj.weight", bf16, [32, 64]
+// CHECK: %[[Q:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x4x16xf32>, tensor<?xi32>
+// CHECK: %[[K:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x2x16xf32>, tensor<?xi32>
+// CHECK: %[[ATTN:[^,]+]], %[[K0OUT:[^,]+]], %[[V0OUT:[^ ]+]] = moe.attention %[[Q]], %[[K]], %{{.+}} cache(%[[K0]], %[[V0]]) positions(%[[POS]]) heads = 4 kv_heads = 2 head_dim = 16 causal :
+// CHECK: tensor.collapse_shape %[[ATTN]]
+// CHECK: "model.layers.0.self_attn.o_proj.weight", bf16, [64, 64]
+// CHECK: %[[H1:.+]] = arith.addf %[[H0]], %{{.+}} : tensor<?x64xf32>
+// CHECK: "model.layers.0.post_attention_layernorm.weight"
+// CHECK: %[[X2:.+]] = moe.rms_norm %[[H1]]
+// CHECK: %[[GATE:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.gate.weight", bf16, [4, 64], offset = {{[0-9]+}}>] : tensor<4x64xbf16>
+// CHECK: %[[RW:.+]], %[[IDS:.+]] = moe.router %[[X2]] gate(%[[GATE]]) experts = 4 top_k = 2 learned softmax renormalize : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// w1 (gate) of experts 0..3, stacked:
+// CHECK: %[[W1:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.0.w1.weight", bf16, [128, 64], offset = {{[0-9]+}}>, #moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.1.w1.weight", {{.+}}, #moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.3.w1.weight", bf16, [128, 64], offset = {{[0-9]+}}>] : tensor<4x128x64xbf16>
+// CHECK: %[[W3:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.0.w3.weight"
+// CHECK: %[[W2:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.0.w2.weight", bf16, [64, 128]{{.+}} : tensor<4x64x128xbf16>
+// CHECK: %[[FFN:.+]] = moe.expert_ffn %[[X2]] routing(%[[RW]], %[[IDS]]) experts(%[[W1]], %[[W3]], %[[W2]]) swiglu
+// CHECK: arith.addf %[[H1]], %[[FFN]]
+// CHECK: moe.attention {{.+}} cache(%[[K1]], %[[V1]])
+// CHECK: "model.norm.weight"
+// CHECK: %[[HEAD:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "lm_head.weight", bf16, [256, 64], offset = {{[0-9]+}}>]
+// CHECK: %[[LOGITS:.+]] = moe.lm_head %{{.+}}, %[[HEAD]] : tensor<?x64xf32>, tensor<256x64xbf16> -> tensor<?x256xf32>
+// CHECK: return %[[LOGITS]], %[[K0OUT]], %[[V0OUT]], %{{.+}}, %{{.+}} :

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Checks that moec-synth still writes, byte for byte, the checkpoints the
+golden data in this folder was computed from (files.json of each case), and
+that the golden files are there and well-formed.
+
+    check_synth.py MOEC_SYNTH WORKDIR
+"""
+
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def npy_shape(path):
+    """Shape and dtype of a .npy file (format version 1.0), without numpy."""
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            sys.exit(f"{path}: not a .npy file")
+        f.read(2)
+        n = struct.unpack("<H", f.read(2))[0]
+        header = eval(f.read(n).decode("latin1"))  # a Python dict literal
+    return tuple(header["shape"]), header["descr"]
+
+
+def main():
+    synth, work = sys.argv[1], sys.argv[2]
+    with open(os.path.join(HERE, "cases.json")) as f:
+        cases = {k: v for k, v in json.load(f).items() if not k.startswith("_")}
+    for name, case in cases.items():
+        out = os.path.join(work, name)
+        subprocess.run([synth, "-o", out] + case["synth"], check=True)
+        with open(os.path.join(HERE, name, "files.json")) as f:
+            expected = json.load(f)
+        got = {n: hashlib.sha256(open(os.path.join(out, n), "rb").read()).hexdigest()
+               for n in sorted(os.listdir(out))}
+        if got != expected:
+            sys.exit(f"{name}: moec-synth no longer writes the golden checkpoint "
+                     f"({sorted(k for k in got if got.get(k) != expected.get(k))} differ); "
+                     "rerun make_golden.py")
+        tokens, tdtype = npy_shape(os.path.join(HERE, name, "tokens.npy"))
+        logits, ldtype = npy_shape(os.path.join(HERE, name, "logits.npy"))
+        if tokens != (case["tokens"],) or tdtype != "<i4" or ldtype != "<f4":
+            sys.exit(f"{name}: golden files have unexpected shapes or dtypes")
+        print(f"{name}: checkpoint matches, tokens {tokens}, logits {logits}")
+
+
+if __name__ == "__main__":
+    main()
