@@ -225,17 +225,16 @@ Expected<SafeTensorsFile> SafeTensorsFile::parseHeader(StringRef path,
     if (shapeField == entry.end() || !shapeField->is_array())
       return fail("missing shape");
     TensorInfo tensor{name, *dtype, {}, 0, 0};
-    uint64_t bits = dtypeBits(*dtype);
-    uint64_t numBits = bits;
     for (const json &dim : *shapeField) {
       if (!dim.is_number_unsigned() ||
           dim.get<uint64_t>() > uint64_t(INT64_MAX))
         return fail("shape must hold non-negative integers");
-      uint64_t extent = dim.get<uint64_t>();
-      tensor.shape.push_back(static_cast<int64_t>(extent));
-      if (__builtin_mul_overflow(numBits, extent, &numBits))
-        return fail("shape " + shapeString(tensor.shape) + " is too large");
+      tensor.shape.push_back(static_cast<int64_t>(dim.get<uint64_t>()));
     }
+    uint64_t numBits = dtypeBits(*dtype);
+    for (int64_t extent : tensor.shape)
+      if (__builtin_mul_overflow(numBits, uint64_t(extent), &numBits))
+        return fail("shape " + shapeString(tensor.shape) + " is too large");
     if (numBits % 8 != 0)
       return fail("shape " + shapeString(tensor.shape) +
                   " does not fill whole bytes");

@@ -1,0 +1,127 @@
+//===- ModelConfigTest.cpp - config.json parsing ------------------------===//
+
+#include "compiler/import/ModelConfig.h"
+
+#include <gtest/gtest.h>
+
+using moec::Head;
+using moec::Layout;
+using moec::ModelConfig;
+namespace moe = mlir::moe;
+
+namespace {
+
+ModelConfig parseOk(llvm::StringRef text) {
+  llvm::Expected<ModelConfig> config = ModelConfig::parse("config.json", text);
+  if (!config) {
+    ADD_FAILURE() << llvm::toString(config.takeError());
+    return {};
+  }
+  return *config;
+}
+
+std::string parseError(llvm::StringRef text) {
+  llvm::Expected<ModelConfig> config = ModelConfig::parse("config.json", text);
+  if (config)
+    return "parsed";
+  return llvm::toString(config.takeError());
+}
+
+TEST(ModelConfigTest, MixtralDefaultsAreHFs) {
+  ModelConfig c = parseOk(R"({"architectures": ["MixtralForCausalLM"]})");
+  EXPECT_EQ(c.layout, Layout::Moe);
+  EXPECT_EQ(c.activation, moe::Activation::SwiGLU);
+  EXPECT_EQ(c.vocabSize, 32000);
+  EXPECT_EQ(c.hiddenSize, 4096);
+  EXPECT_EQ(c.intermediateSize, 14336);
+  EXPECT_EQ(c.numLayers, 32);
+  EXPECT_EQ(c.numHeads, 32);
+  EXPECT_EQ(c.numKvHeads, 8);
+  EXPECT_EQ(c.headDim, 128);
+  EXPECT_EQ(c.numExperts, 8);
+  EXPECT_EQ(c.topK, 2);
+  EXPECT_DOUBLE_EQ(c.rmsNormEps, 1e-5);
+  EXPECT_DOUBLE_EQ(c.ropeTheta, 1e6);
+  EXPECT_FALSE(c.slidingWindow.has_value());
+  EXPECT_FALSE(c.tieWordEmbeddings);
+  EXPECT_FALSE(c.usesMoeVariants());
+}
+
+TEST(ModelConfigTest, RopeThetaInRopeParameters) {
+  ModelConfig c = parseOk(R"({"architectures": ["MistralForCausalLM"],
+      "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}})");
+  EXPECT_DOUBLE_EQ(c.ropeTheta, 1e4);
+  EXPECT_EQ(parseError(R"({"architectures": ["MistralForCausalLM"],
+      "rope_scaling": {"type": "yarn", "factor": 4}})"),
+            "config.json: unsupported rope type 'yarn' (only the default RoPE "
+            "is supported)");
+}
+
+TEST(ModelConfigTest, NullKvHeadsMeansMultiHead) {
+  ModelConfig c = parseOk(R"({"architectures": ["MistralForCausalLM"],
+      "num_attention_heads": 16, "num_key_value_heads": null})");
+  EXPECT_EQ(c.numKvHeads, 16);
+}
+
+TEST(ModelConfigTest, DenseLayoutsAreOneExpertTopOne) {
+  ModelConfig c = parseOk(R"({"architectures": ["BambooForCausalLM"],
+      "hidden_act": "relu", "num_local_experts": 8})");
+  EXPECT_EQ(c.layout, Layout::Dense);
+  EXPECT_EQ(c.activation, moe::Activation::DReLU);
+  EXPECT_EQ(c.numExperts, 1);
+  EXPECT_EQ(c.topK, 1);
+}
+
+TEST(ModelConfigTest, CerebrasFields) {
+  ModelConfig c = parseOk(R"({"architectures": ["MixtralForCausalLM"],
+      "num_experts": 4, "top_k": 1, "num_shared_experts": 1,
+      "router_selection_nonlinearity": "sigmoid", "null_expert_bias": 1.1})");
+  EXPECT_EQ(c.numExperts, 4);
+  EXPECT_EQ(c.topK, 1);
+  EXPECT_EQ(c.numSharedExperts, 1);
+  EXPECT_EQ(c.nonlinearity, moe::RouterNonlinearity::Sigmoid);
+  EXPECT_DOUBLE_EQ(*c.nullExpertBias, 1.1);
+  EXPECT_TRUE(c.usesMoeVariants());
+  EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
+      "num_experts": 4, "num_local_experts": 8})"),
+            "config.json: num_experts and num_local_experts disagree");
+}
+
+TEST(ModelConfigTest, LabelsFromId2Label) {
+  ModelConfig c = parseOk(R"({"architectures": ["MistralForSequenceClassification"],
+      "id2label": {"0": "neg", "1": "neu", "2": "pos"}, "pad_token_id": 0})");
+  EXPECT_EQ(c.head, Head::SequenceClassification);
+  EXPECT_EQ(c.numLabels, 3);
+  EXPECT_EQ(c.padTokenId, 0);
+}
+
+TEST(ModelConfigTest, TypeErrorsNameTheField) {
+  EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
+      "hidden_size": "4096"})"),
+            "config.json: 'hidden_size' must be an integer");
+  EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
+      "rms_norm_eps": true})"),
+            "config.json: 'rms_norm_eps' must be a number");
+  EXPECT_EQ(parseError(R"({"architectures": "MixtralForCausalLM"})"),
+            "config.json: 'architectures' must be a list of names");
+  EXPECT_EQ(parseError("[1, 2]"), "config.json: expected a JSON object");
+}
+
+TEST(ModelConfigTest, ToJsonRoundTrips) {
+  ModelConfig c = parseOk(R"({"architectures": ["TurboSparseMixtralForCausalLM"],
+      "hidden_act": "relu", "vocab_size": 57024, "sliding_window": 4096,
+      "num_shared_experts": 2, "routing_algorithm": "hash", "top_k": 1,
+      "tie_word_embeddings": true, "eos_token_id": [57000, 2]})");
+  ModelConfig again = parseOk(c.toJson());
+  EXPECT_EQ(again.architecture, "TurboSparseMixtralForCausalLM");
+  EXPECT_EQ(again.activation, moe::Activation::DReLU);
+  EXPECT_EQ(again.vocabSize, 57024);
+  EXPECT_EQ(again.slidingWindow, 4096);
+  EXPECT_EQ(again.numSharedExperts, 2);
+  EXPECT_EQ(again.routing, moe::RoutingAlgorithm::Hash);
+  EXPECT_EQ(again.topK, 1);
+  EXPECT_TRUE(again.tieWordEmbeddings);
+  EXPECT_EQ(again.eosTokenId, 57000);
+}
+
+} // namespace
