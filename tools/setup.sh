@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what moec needs, builds it, and runs the main job or the tests.
 #
-#   tools/setup.sh run     build, then run the main job on a sample model
+#   tools/setup.sh run     build, then run the main job on a synthesised model
 #   tools/setup.sh test    build, then run every test (lit and unit tests)
 #   tools/setup.sh build   install and build only
 #
@@ -63,9 +63,18 @@ case "${1:-}" in
     ;;
   run)
     build
-    # The main job: for now, the optimizer over a sample decoder layer.
-    "$BUILD_DIR/bin/moec-opt" test/examples/turbosparse-mixtral-layer.mlir \
-      --moe-strip-predictors --canonicalize
+    # The main job, as far as the pipeline goes: synthesise a small
+    # TurboSparse-Mixtral checkpoint, import it, run the passes.
+    demo="$BUILD_DIR/demo"
+    rm -rf "$demo"
+    "$BUILD_DIR/bin/moec-synth" -o "$demo/checkpoint" \
+      --arch=TurboSparseMixtralForCausalLM --predictor-rank=8 --seed=1
+    "$BUILD_DIR/bin/moec-import" "$demo/checkpoint" -o "$demo/model.mlir"
+    "$BUILD_DIR/bin/moec-opt" "$demo/model.mlir" --moe-strip-predictors \
+      --canonicalize -o "$demo/model.opt.mlir"
+    cat "$demo/model.opt.mlir"
+    echo "moec: checkpoint in $demo/checkpoint, imported module in $demo/model.mlir," \
+      "after the passes in $demo/model.opt.mlir" >&2
     ;;
   test)
     build
