@@ -52,6 +52,8 @@ private:
   Expected<TensorLocation> find(const TensorSpec &spec);
   moe::WeightRefAttr ref(const TensorLocation &location, Type dtype,
                          uint64_t offset, llvm::ArrayRef<int64_t> shape);
+  /// The reference to the whole tensor `spec` names, checked.
+  Expected<moe::WeightRefAttr> ref(const TensorSpec &spec);
   /// A `moe.weight` of the given parts, stacked when there are several, or
   /// with a leading unit dimension when `stackOne` is set.
   Value weight(llvm::ArrayRef<Attribute> parts, bool stackOne = false);
@@ -128,34 +130,35 @@ Value ModuleImporter::weight(llvm::ArrayRef<Attribute> parts, bool stackOne) {
   return moe::WeightOp::create(b, type, b.getArrayAttr(parts));
 }
 
-Expected<Value> ModuleImporter::weight(const TensorSpec &spec, bool stackOne) {
+Expected<moe::WeightRefAttr> ModuleImporter::ref(const TensorSpec &spec) {
   Expected<TensorLocation> location = find(spec);
   if (!location)
     return location.takeError();
   Expected<Type> dtype = elementType(*location);
   if (!dtype)
     return dtype.takeError();
-  return weight({ref(*location, *dtype, location->tensor->offset, spec.shape)},
-                stackOne);
+  return ref(*location, *dtype, location->tensor->offset, spec.shape);
+}
+
+Expected<Value> ModuleImporter::weight(const TensorSpec &spec, bool stackOne) {
+  Expected<moe::WeightRefAttr> part = ref(spec);
+  if (!part)
+    return part.takeError();
+  return weight({*part}, stackOne);
 }
 
 Expected<Value> ModuleImporter::stacked(llvm::ArrayRef<TensorSpec> specs) {
   SmallVector<Attribute> parts;
-  Type dtype;
   for (const TensorSpec &spec : specs) {
-    Expected<TensorLocation> location = find(spec);
-    if (!location)
-      return location.takeError();
-    Expected<Type> type = elementType(*location);
-    if (!type)
-      return type.takeError();
-    if (dtype && *type != dtype)
-      return makeError(location->path, "tensor '" + spec.name +
-                                           "' has a different dtype than '" +
-                                           specs.front().name + "'");
-    dtype = *type;
-    parts.push_back(
-        ref(*location, dtype, location->tensor->offset, spec.shape));
+    Expected<moe::WeightRefAttr> part = ref(spec);
+    if (!part)
+      return part.takeError();
+    if (!parts.empty() &&
+        part->getDtype() != cast<moe::WeightRefAttr>(parts[0]).getDtype())
+      return makeError(checkpoint.directory(),
+                       "tensor '" + spec.name + "' has a different dtype than '" +
+                           specs.front().name + "'");
+    parts.push_back(*part);
   }
   return weight(parts);
 }

@@ -70,9 +70,28 @@ Error makeError(StringRef path, const llvm::Twine &message) {
                                  (path + ": " + message).str());
 }
 
-/// Typed access to the fields of a config object. Every getter leaves the
-/// value untouched when the key is absent (or null, where HF allows null)
-/// and records the first type error, so parsing reads as a list of fields.
+/// What a config field of C++ type T must be in JSON.
+template <typename T> struct JsonKind;
+template <> struct JsonKind<int64_t> {
+  static bool matches(const json &v) { return v.is_number_integer(); }
+  static constexpr const char *name = "an integer";
+};
+template <> struct JsonKind<double> {
+  static bool matches(const json &v) { return v.is_number(); }
+  static constexpr const char *name = "a number";
+};
+template <> struct JsonKind<bool> {
+  static bool matches(const json &v) { return v.is_boolean(); }
+  static constexpr const char *name = "true or false";
+};
+template <> struct JsonKind<std::string> {
+  static bool matches(const json &v) { return v.is_string(); }
+  static constexpr const char *name = "a string";
+};
+
+/// Typed access to the fields of a config object. A getter leaves the value
+/// untouched when the key is absent (or null, where HF allows null) and
+/// records the first type error, so parsing reads as a list of fields.
 class FieldReader {
 public:
   FieldReader(const json &object, StringRef path)
@@ -85,60 +104,17 @@ public:
     return &*it;
   }
 
-  void integer(const char *key, int64_t &value) {
+  template <typename T> void get(const char *key, T &value) {
     if (const json *field = find(key)) {
-      if (!field->is_number_integer()) {
-        fail(llvm::Twine("'") + key + "' must be an integer");
-        return;
-      }
-      value = field->get<int64_t>();
+      if (!JsonKind<T>::matches(*field))
+        return fail(llvm::Twine("'") + key + "' must be " + JsonKind<T>::name);
+      value = field->get<T>();
     }
   }
 
-  void integer(const char *key, std::optional<int64_t> &value) {
-    int64_t v = 0;
-    if (find(key)) {
-      integer(key, v);
-      value = v;
-    }
-  }
-
-  void number(const char *key, double &value) {
-    if (const json *field = find(key)) {
-      if (!field->is_number()) {
-        fail(llvm::Twine("'") + key + "' must be a number");
-        return;
-      }
-      value = field->get<double>();
-    }
-  }
-
-  void number(const char *key, std::optional<double> &value) {
-    double v = 0;
-    if (find(key)) {
-      number(key, v);
-      value = v;
-    }
-  }
-
-  void boolean(const char *key, bool &value) {
-    if (const json *field = find(key)) {
-      if (!field->is_boolean()) {
-        fail(llvm::Twine("'") + key + "' must be true or false");
-        return;
-      }
-      value = field->get<bool>();
-    }
-  }
-
-  void string(const char *key, std::string &value) {
-    if (const json *field = find(key)) {
-      if (!field->is_string()) {
-        fail(llvm::Twine("'") + key + "' must be a string");
-        return;
-      }
-      value = field->get<std::string>();
-    }
+  template <typename T> void get(const char *key, std::optional<T> &value) {
+    if (find(key))
+      get(key, value.emplace());
   }
 
   void fail(const llvm::Twine &message) {
@@ -202,7 +178,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   FieldReader fields(root, path);
 
   // Architecture.
-  fields.string("model_type", config.modelType);
+  fields.get("model_type", config.modelType);
   const Architecture *arch = nullptr;
   if (const json *list = fields.find("architectures")) {
     if (!list->is_array() || list->empty() || !(*list)[0].is_string())
@@ -223,7 +199,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   config.head = arch->head;
 
   config.hiddenAct = "silu";
-  fields.string("hidden_act", config.hiddenAct);
+  fields.get("hidden_act", config.hiddenAct);
   if (Error error = fields.takeError())
     return std::move(error);
   std::optional<moe::Activation> activation =
@@ -236,24 +212,24 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   config.activation = *activation;
 
   // Sizes.
-  fields.integer("vocab_size", config.vocabSize);
-  fields.integer("hidden_size", config.hiddenSize);
-  fields.integer("intermediate_size", config.intermediateSize);
-  fields.integer("num_hidden_layers", config.numLayers);
-  fields.integer("num_attention_heads", config.numHeads);
+  fields.get("vocab_size", config.vocabSize);
+  fields.get("hidden_size", config.hiddenSize);
+  fields.get("intermediate_size", config.intermediateSize);
+  fields.get("num_hidden_layers", config.numLayers);
+  fields.get("num_attention_heads", config.numHeads);
   if (root.contains("num_key_value_heads") &&
       root["num_key_value_heads"].is_null())
     config.numKvHeads = config.numHeads;
   else
-    fields.integer("num_key_value_heads", config.numKvHeads);
-  fields.integer("max_position_embeddings", config.maxPositionEmbeddings);
-  fields.number("rms_norm_eps", config.rmsNormEps);
-  fields.integer("sliding_window", config.slidingWindow);
-  fields.boolean("tie_word_embeddings", config.tieWordEmbeddings);
+    fields.get("num_key_value_heads", config.numKvHeads);
+  fields.get("max_position_embeddings", config.maxPositionEmbeddings);
+  fields.get("rms_norm_eps", config.rmsNormEps);
+  fields.get("sliding_window", config.slidingWindow);
+  fields.get("tie_word_embeddings", config.tieWordEmbeddings);
 
   // RoPE: `rope_theta`, or `rope_parameters` in newer configs. Only the
   // default (unscaled) rotary embedding is supported.
-  fields.number("rope_theta", config.ropeTheta);
+  fields.get("rope_theta", config.ropeTheta);
   for (const char *key : {"rope_parameters", "rope_scaling"}) {
     const json *rope = fields.find(key);
     if (!rope)
@@ -262,9 +238,9 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
       return makeError(path, llvm::Twine("'") + key + "' must be an object");
     FieldReader ropeFields(*rope, path);
     std::string type = "default";
-    ropeFields.string("rope_type", type);
-    ropeFields.string("type", type);
-    ropeFields.number("rope_theta", config.ropeTheta);
+    ropeFields.get("rope_type", type);
+    ropeFields.get("type", type);
+    ropeFields.get("rope_theta", config.ropeTheta);
     if (Error error = ropeFields.takeError())
       return std::move(error);
     if (type != "default")
@@ -274,7 +250,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
 
   // head_dim: given, or hidden / heads.
   std::optional<int64_t> headDim;
-  fields.integer("head_dim", headDim);
+  fields.get("head_dim", headDim);
   if (Error error = fields.takeError())
     return std::move(error);
   if (headDim) {
@@ -293,11 +269,11 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
 
   // Experts: HF names, or the Cerebras model zoo's aliases.
   if (config.layout == Layout::Moe) {
-    fields.integer("num_local_experts", config.numExperts);
-    fields.integer("num_experts_per_tok", config.topK);
+    fields.get("num_local_experts", config.numExperts);
+    fields.get("num_experts_per_tok", config.topK);
     std::optional<int64_t> experts, topK;
-    fields.integer("num_experts", experts);
-    fields.integer("top_k", topK);
+    fields.get("num_experts", experts);
+    fields.get("top_k", topK);
     if (Error error = fields.takeError())
       return std::move(error);
     if (experts && root.contains("num_local_experts") &&
@@ -308,12 +284,12 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     config.numExperts = experts.value_or(config.numExperts);
     config.topK = topK.value_or(config.topK);
 
-    fields.integer("num_shared_experts", config.numSharedExperts);
-    fields.number("null_expert_bias", config.nullExpertBias);
-    fields.boolean("norm_topk_prob", config.renormalize);
+    fields.get("num_shared_experts", config.numSharedExperts);
+    fields.get("null_expert_bias", config.nullExpertBias);
+    fields.get("norm_topk_prob", config.renormalize);
     std::string routing = "learned", nonlinearity = "softmax";
-    fields.string("routing_algorithm", routing);
-    fields.string("router_selection_nonlinearity", nonlinearity);
+    fields.get("routing_algorithm", routing);
+    fields.get("router_selection_nonlinearity", nonlinearity);
     if (Error error = fields.takeError())
       return std::move(error);
     std::optional<moe::RoutingAlgorithm> routingValue =
@@ -340,18 +316,18 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
       return makeError(path, "'id2label' must be an object");
     config.numLabels = labels->size();
   } else {
-    fields.integer("num_labels", config.numLabels);
+    fields.get("num_labels", config.numLabels);
   }
-  fields.integer("pad_token_id", config.padTokenId);
-  fields.integer("bos_token_id", config.bosTokenId);
+  fields.get("pad_token_id", config.padTokenId);
+  fields.get("bos_token_id", config.bosTokenId);
   if (const json *eos = fields.find("eos_token_id"); eos && eos->is_array()) {
     if (!eos->empty() && (*eos)[0].is_number_integer())
       config.eosTokenId = (*eos)[0].get<int64_t>();
   } else {
-    fields.integer("eos_token_id", config.eosTokenId);
+    fields.get("eos_token_id", config.eosTokenId);
   }
-  fields.string("torch_dtype", config.torchDtype);
-  fields.string("dtype", config.torchDtype);
+  fields.get("torch_dtype", config.torchDtype);
+  fields.get("dtype", config.torchDtype);
   if (Error error = fields.takeError())
     return std::move(error);
 
