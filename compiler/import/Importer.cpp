@@ -3,6 +3,7 @@
 #include "compiler/import/Importer.h"
 
 #include "compiler/import/CheckpointLayout.h"
+#include "compiler/import/ModelConfigAttr.h"
 #include "dialects/moe/IR/MoeOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -72,7 +73,6 @@ private:
   /// The layer's predictor (fc1, fc2), or nulls when it has none or it is
   /// unusable (a warning then says why).
   std::pair<Value, Value> predictor(int64_t layer);
-  DictionaryAttr configAttr();
 
   MLIRContext &context;
   Checkpoint &checkpoint;
@@ -374,40 +374,6 @@ Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
   return arith::AddFOp::create(b, hidden, ffn).getResult();
 }
 
-DictionaryAttr ModuleImporter::configAttr() {
-  SmallVector<NamedAttribute> entries;
-  auto add = [&](llvm::StringRef name, Attribute value) {
-    entries.push_back(b.getNamedAttr(name, value));
-  };
-  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
-  add("architecture", b.getStringAttr(config.architecture));
-  add("model_type", b.getStringAttr(config.modelType));
-  add("vocab_size", i64(config.vocabSize));
-  add("hidden_size", i64(config.hiddenSize));
-  add("intermediate_size", i64(config.intermediateSize));
-  add("num_hidden_layers", i64(config.numLayers));
-  add("num_attention_heads", i64(config.numHeads));
-  add("num_key_value_heads", i64(config.numKvHeads));
-  add("head_dim", i64(config.headDim));
-  add("max_position_embeddings", i64(config.maxPositionEmbeddings));
-  add("rms_norm_eps", b.getF64FloatAttr(config.rmsNormEps));
-  add("rope_theta", b.getF64FloatAttr(config.ropeTheta));
-  if (config.slidingWindow)
-    add("sliding_window", i64(*config.slidingWindow));
-  add("num_experts", i64(config.numExperts));
-  add("top_k", i64(config.topK));
-  add("num_shared_experts", i64(config.numSharedExperts));
-  add("tie_word_embeddings", b.getBoolAttr(config.tieWordEmbeddings));
-  if (config.head != Head::CausalLM)
-    add("num_labels", i64(config.numLabels));
-  for (auto [name, id] : {std::pair{"bos_token_id", config.bosTokenId},
-                          {"eos_token_id", config.eosTokenId},
-                          {"pad_token_id", config.padTokenId}})
-    if (id)
-      add(name, i64(*id));
-  return b.getDictionaryAttr(entries);
-}
-
 Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   f32 = b.getF32Type();
   chooseExpertStorage();
@@ -417,7 +383,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   llvm::sys::fs::make_absolute(dir);
   llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
   (*module)->setAttr("moe.checkpoint", b.getStringAttr(dir));
-  (*module)->setAttr("moe.config", configAttr());
+  (*module)->setAttr(kConfigAttrName, configToAttr(config, &context));
 
   // Signature: tokens, positions, then K and V caches of every layer.
   Type ids = RankedTensorType::get({kDyn}, b.getI32Type());

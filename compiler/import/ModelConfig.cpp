@@ -413,13 +413,9 @@ std::string ModelConfig::toJson() const {
   out["sliding_window"] =
       slidingWindow ? nlohmann::ordered_json(*slidingWindow) : nullptr;
   out["tie_word_embeddings"] = tieWordEmbeddings;
-  out["attention_dropout"] = 0.0;
-  out["initializer_range"] = 0.02;
   if (layout == Layout::Moe) {
     out["num_local_experts"] = numExperts;
     out["num_experts_per_tok"] = topK;
-    out["router_aux_loss_coef"] = 0.0;
-    out["output_router_logits"] = false;
     if (numSharedExperts != 0)
       out["num_shared_experts"] = numSharedExperts;
     if (routing != moe::RoutingAlgorithm::Learned)
@@ -429,6 +425,8 @@ std::string ModelConfig::toJson() const {
           moe::stringifyRouterNonlinearity(nonlinearity).str();
     if (nullExpertBias)
       out["null_expert_bias"] = *nullExpertBias;
+    if (!renormalize)
+      out["norm_topk_prob"] = false;
   }
   if (head != Head::CausalLM) {
     nlohmann::ordered_json labels = nlohmann::ordered_json::object();

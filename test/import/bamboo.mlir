@@ -9,7 +9,7 @@
 // RUN: %python -c "import json,sys; p=sys.argv[1]+'/config.json'; c=json.load(open(p)); del c['architectures']; json.dump(c, open(p,'w'))" %t
 // RUN: moec-import %t | FileCheck %s --enable-var-scope
 
-// CHECK: architecture = "BambooForCausalLM"
+// CHECK: architectures = ["BambooForCausalLM"]
 // CHECK-SAME: model_type = "bamboo"
 // CHECK-SAME: sliding_window = 4096 : i64
 // CHECK-SAME: vocab_size = 320 : i64

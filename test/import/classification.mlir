@@ -8,7 +8,7 @@
 // RUN: moec-synth -o %t/tok --arch=MistralForTokenClassification --num-labels=5
 // RUN: moec-import %t/tok | FileCheck %s --check-prefix=TOK --enable-var-scope
 
-// SEQ: num_labels = 3 : i64
+// SEQ: id2label = {"0" = "LABEL_0", "1" = "LABEL_1", "2" = "LABEL_2"}
 // SEQ-SAME: pad_token_id = 0 : i64
 // SEQ-LABEL: func.func @forward(
 // SEQ-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32>

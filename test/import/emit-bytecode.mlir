@@ -7,7 +7,7 @@
 // RUN: not moec-import %t --emit=llvm 2>&1 | FileCheck %s --check-prefix=BAD-FLAG
 
 // MAGIC: ML{{.}}R
-// CHECK: architecture = "MistralForCausalLM"
+// CHECK: architectures = ["MistralForCausalLM"]
 // CHECK-LABEL: func.func @forward(
 // CHECK: moe.lm_head
 // BAD-FLAG: Cannot find option named 'llvm'!

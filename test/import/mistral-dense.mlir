@@ -6,10 +6,9 @@
 // RUN: FileCheck %s --enable-var-scope < %t.mlir
 // RUN: %python %S/Inputs/check_offsets.py %t %t.mlir
 
-// CHECK: architecture = "MistralForCausalLM"
-// CHECK-SAME: num_experts = 1 : i64
+// CHECK: architectures = ["MistralForCausalLM"]
+// CHECK-NOT: num_local_experts
 // CHECK-SAME: sliding_window = 4 : i64
-// CHECK-SAME: top_k = 1 : i64
 // CHECK-LABEL: func.func @forward(
 // CHECK: moe.attention {{.+}} heads = 4 kv_heads = 2 head_dim = 16 causal window = 4 :
 // CHECK-NOT: moe.router

@@ -6,7 +6,8 @@
 // RUN: FileCheck %s --enable-var-scope < %t.mlir
 // RUN: %python %S/Inputs/check_offsets.py %t %t.mlir
 
-// CHECK: module attributes {moe.checkpoint = "{{.*}}", moe.config = {architecture = "MixtralForCausalLM", bos_token_id = 1 : i64, eos_token_id = 2 : i64, head_dim = 16 : i64, hidden_size = 64 : i64, intermediate_size = 128 : i64, max_position_embeddings = 4096 : i64, model_type = "mixtral", num_attention_heads = 4 : i64, num_experts = 4 : i64, num_hidden_layers = 2 : i64, num_key_value_heads = 2 : i64, num_shared_experts = 0 : i64, rms_norm_eps = 1.000000e-05 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = false, top_k = 2 : i64, vocab_size = 256 : i64}}
+// The config, with config.json's keys and values.
+// CHECK: module attributes {moe.checkpoint = "{{.*}}", moe.config = {architectures = ["MixtralForCausalLM"], bos_token_id = 1 : i64, eos_token_id = 2 : i64, head_dim = 16 : i64, hidden_act = "silu", hidden_size = 64 : i64, intermediate_size = 128 : i64, max_position_embeddings = 4096 : i64, model_type = "mixtral", num_attention_heads = 4 : i64, num_experts_per_tok = 2 : i64, num_hidden_layers = 2 : i64, num_key_value_heads = 2 : i64, num_local_experts = 4 : i64, rms_norm_eps = 1.000000e-05 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = false, torch_dtype = "bfloat16", vocab_size = 256 : i64}}
 // CHECK-LABEL: func.func @forward(
 // CHECK-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32> {moe.name = "tokens"}, %[[POS:[^:]+]]: tensor<?xi32> {moe.name = "positions"},
 // CHECK-SAME: %[[K0:[^:]+]]: tensor<?x2x16xf32>, %[[V0:[^:]+]]: tensor<?x2x16xf32>, %[[K1:[^:]+]]: tensor<?x2x16xf32>, %[[V1:[^:]+]]: tensor<?x2x16xf32>)

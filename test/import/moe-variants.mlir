@@ -28,6 +28,8 @@
 // SHARED1: moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.shared_experts.0.w1.weight", bf16, [128, 64], offset = {{[0-9]+}}>] : tensor<1x128x64xbf16>
 // SHARED1: moe.expert_ffn {{.+}} shared(
 
+// HASH: null_expert_bias = 1.100000e+00 : f64
+// HASH-SAME: routing_algorithm = "hash"
 // HASH-LABEL: func.func @forward(
 // HASH-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32>
 // HASH-NOT: block_sparse_moe.gate.weight

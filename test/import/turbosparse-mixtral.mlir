@@ -8,7 +8,7 @@
 // The predictors can be dropped again.
 // RUN: moec-opt --moe-strip-predictors %t.mlir | FileCheck %s --check-prefix=STRIPPED
 
-// CHECK: architecture = "TurboSparseMixtralForCausalLM"
+// CHECK: architectures = ["TurboSparseMixtralForCausalLM"]
 // CHECK-SAME: model_type = "turbosparsemixtral"
 // CHECK-LABEL: func.func @forward(
 // CHECK: moe.weight [#moe.weight_ref<"model-00001-of-00003.safetensors", "model.embed_tokens.weight", f16, [256, 64]

@@ -125,3 +125,30 @@ TEST(ModelConfigTest, ToJsonRoundTrips) {
 }
 
 } // namespace
+
+#include "compiler/import/ModelConfigAttr.h"
+#include "mlir/IR/MLIRContext.h"
+
+namespace {
+
+TEST(ModelConfigTest, ModuleAttributeRoundTrips) {
+  mlir::MLIRContext context;
+  ModelConfig c = parseOk(R"({"architectures": ["TurboSparseMixtralForTokenClassification"],
+      "hidden_act": "relu", "num_shared_experts": 1, "null_expert_bias": 0.5,
+      "router_selection_nonlinearity": "sinkhorn", "id2label": {"0": "a", "1": "b"},
+      "rms_norm_eps": 1e-6, "sliding_window": 128})");
+  mlir::DictionaryAttr attr = moec::configToAttr(c, &context);
+  EXPECT_EQ(attr.getAs<mlir::IntegerAttr>("num_shared_experts").getInt(), 1);
+  llvm::Expected<ModelConfig> back = moec::configFromAttr(attr, "moe.config");
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->head, Head::TokenClassification);
+  EXPECT_EQ(back->activation, moe::Activation::DReLU);
+  EXPECT_EQ(back->numLabels, 2);
+  EXPECT_EQ(back->nonlinearity, moe::RouterNonlinearity::Sinkhorn);
+  EXPECT_DOUBLE_EQ(*back->nullExpertBias, 0.5);
+  EXPECT_DOUBLE_EQ(back->rmsNormEps, 1e-6);
+  EXPECT_EQ(back->slidingWindow, 128);
+  EXPECT_EQ(back->toJson(), c.toJson());
+}
+
+} // namespace
