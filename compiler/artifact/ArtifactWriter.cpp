@@ -1,0 +1,290 @@
+//===- ArtifactWriter.cpp - writing .moec artifacts ---------------------===//
+
+#include "compiler/artifact/ArtifactWriter.h"
+
+#include "compiler/import/ModelConfigAttr.h"
+#include "dialects/moe/IR/MoeOps.h"
+#include "runtime/Artifact.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <xxhash.h>
+
+#include <memory>
+
+#ifndef MOEC_VERSION
+#define MOEC_VERSION "unknown"
+#endif
+
+using namespace mlir;
+using namespace moec;
+using llvm::Error;
+
+namespace {
+
+Error makeError(llvm::StringRef path, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 (path + ": " + message).str());
+}
+
+artifact::DType dtypeOf(Type type) {
+  if (type.isBF16())
+    return artifact::DType::BF16;
+  if (type.isF16())
+    return artifact::DType::F16;
+  return artifact::DType::F32;
+}
+
+/// A display name for a weight: its tensor's, or with several parts the
+/// first part's and how many follow.
+std::string weightName(moe::WeightOp op) {
+  auto parts = op.getParts().getAsRange<moe::WeightRefAttr>();
+  std::string name = (*parts.begin()).getTensor().str();
+  size_t count = op.getParts().size();
+  if (count > 1)
+    name += " (+" + std::to_string(count - 1) + " stacked)";
+  return name;
+}
+
+uint64_t sizeOf(moe::WeightOp op) {
+  uint64_t size = 0;
+  for (auto part : op.getParts().getAsRange<moe::WeightRefAttr>())
+    size += part.getSizeInBytes();
+  return size;
+}
+
+/// Streams bytes into the output file while hashing them.
+class SegmentStream {
+public:
+  SegmentStream(llvm::raw_pwrite_stream &os) : os(os) {
+    state = XXH3_createState();
+    XXH3_64bits_reset(state);
+  }
+  ~SegmentStream() { XXH3_freeState(state); }
+  void write(const char *data, size_t size) {
+    os.write(data, size);
+    XXH3_64bits_update(state, data, size);
+    written += size;
+  }
+  void pad(uint64_t to) {
+    static const char zeros[4096] = {};
+    while (written < to)
+      write(zeros, std::min<uint64_t>(sizeof(zeros), to - written));
+  }
+  uint64_t size() const { return written; }
+  uint64_t checksum() const { return XXH3_64bits_digest(state); }
+
+private:
+  llvm::raw_pwrite_stream &os;
+  XXH3_state_t *state;
+  uint64_t written = 0;
+};
+
+struct SegmentRecord {
+  artifact::SegmentKind kind;
+  uint64_t offset, size, checksum;
+};
+
+/// The flatbuffer header. Defaults are forced so that its size does not
+/// depend on offsets and checksums, which are known only after the segments
+/// are written.
+flatbuffers::DetachedBuffer
+buildHeader(ModuleOp module, const ModelConfig &config,
+            const ArtifactOptions &options,
+            const std::vector<SegmentRecord> &segments) {
+  flatbuffers::FlatBufferBuilder fb;
+  fb.ForceDefaults(true);
+  auto str = [&](llvm::StringRef s) { return fb.CreateString(s.str()); };
+
+  auto configTable = artifact::CreateModelConfig(
+      fb, str(config.toJson()), str(config.architecture), config.vocabSize,
+      config.hiddenSize, config.numLayers, config.numKvHeads, config.headDim,
+      config.maxPositionEmbeddings, config.bosTokenId.value_or(-1),
+      config.eosTokenId.value_or(-1));
+  const ArtifactTarget &t = options.target;
+  auto target = artifact::CreateTarget(
+      fb, t.cuda ? artifact::TargetKind::Cuda : artifact::TargetKind::Cpu,
+      str(t.triple), str(t.cpu), str(t.features));
+
+  std::vector<flatbuffers::Offset<artifact::Segment>> segmentTables;
+  for (const SegmentRecord &s : segments)
+    segmentTables.push_back(
+        artifact::CreateSegment(fb, s.kind, s.offset, s.size, s.checksum));
+
+  std::vector<flatbuffers::Offset<artifact::Weight>> weights;
+  module.walk([&](moe::WeightOp op) {
+    auto type = op.getResult().getType();
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    weights.push_back(artifact::CreateWeight(
+        fb, str(weightName(op)),
+        op->getAttrOfType<IntegerAttr>(kWeightOffsetAttrName).getInt(),
+        sizeOf(op), dtypeOf(type.getElementType()), fb.CreateVector(shape),
+        artifact::WeightLayout::RowMajor));
+  });
+
+  std::vector<flatbuffers::Offset<artifact::EntryPoint>> entries;
+  for (const auto &[name, symbol] : options.entryPoints)
+    entries.push_back(artifact::CreateEntryPoint(fb, str(name), str(symbol)));
+
+  auto header = artifact::CreateHeader(
+      fb, kArtifactFormatVersion, str(MOEC_VERSION), configTable, target,
+      fb.CreateVector(segmentTables), fb.CreateVector(weights),
+      fb.CreateVector(entries));
+  artifact::FinishHeaderBuffer(fb, header);
+  return fb.Release();
+}
+
+/// The checkpoint files a module's weights come from, mapped once each.
+class SourceFiles {
+public:
+  explicit SourceFiles(std::string directory) : dir(std::move(directory)) {}
+
+  /// The bytes a reference names, checked against the file's size.
+  llvm::Expected<llvm::StringRef> bytes(moe::WeightRefAttr ref) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, ref.getFile());
+    auto it = maps.find(path);
+    if (it == maps.end()) {
+      auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                                /*RequiresNullTerminator=*/false);
+      if (!buffer)
+        return makeError(path, "cannot read weights: " +
+                                   buffer.getError().message());
+      it = maps.try_emplace(path, std::move(*buffer)).first;
+    }
+    llvm::StringRef data = it->second->getBuffer();
+    if (ref.getOffset() > data.size() ||
+        ref.getSizeInBytes() > data.size() - ref.getOffset())
+      return makeError(path, "tensor '" + ref.getTensor() +
+                                 "' lies past the end of the file; was the "
+                                 "checkpoint changed after import?");
+    return data.substr(ref.getOffset(), ref.getSizeInBytes());
+  }
+
+private:
+  std::string dir;
+  llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> maps;
+};
+
+} // namespace
+
+uint64_t moec::planWeights(ModuleOp module) {
+  Builder b(module.getContext());
+  uint64_t cursor = 0;
+  module.walk([&](moe::WeightOp op) {
+    cursor = llvm::alignTo(cursor, kWeightAlignment);
+    op->setAttr(kWeightOffsetAttrName, b.getI64IntegerAttr(cursor));
+    cursor += sizeOf(op);
+  });
+  return cursor;
+}
+
+Error moec::writeArtifact(ModuleOp module, const ArtifactOptions &options,
+                          llvm::StringRef path) {
+  auto configAttr = module->getAttrOfType<DictionaryAttr>(kConfigAttrName);
+  auto dirAttr = module->getAttrOfType<StringAttr>("moe.checkpoint");
+  if (!configAttr || !dirAttr)
+    return makeError(path, "the module has no moe.config or moe.checkpoint "
+                           "attribute; was it made by moec-import?");
+  llvm::Expected<ModelConfig> config =
+      configFromAttr(configAttr, "the module's moe.config");
+  if (!config)
+    return config.takeError();
+
+  uint64_t weightBytes = 0;
+  bool planned = true;
+  module.walk([&](moe::WeightOp op) {
+    if (!op->hasAttr(kWeightOffsetAttrName))
+      planned = false;
+    weightBytes += sizeOf(op);
+  });
+  if (!planned)
+    return makeError(path, "the module's weights have no offsets");
+  uint64_t weightSegment = 0;
+  module.walk([&](moe::WeightOp op) {
+    weightSegment = std::max<uint64_t>(
+        weightSegment,
+        op->getAttrOfType<IntegerAttr>(kWeightOffsetAttrName).getInt() +
+            sizeOf(op));
+  });
+
+  // Segment placement, from the header's size with placeholder values.
+  std::vector<SegmentRecord> segments;
+  if (!options.code.empty())
+    segments.push_back({artifact::SegmentKind::Code, 0, options.code.size(), 0});
+  segments.push_back({artifact::SegmentKind::Weights, 0, weightSegment, 0});
+  size_t headerSize =
+      buildHeader(module, *config, options, segments).size();
+  uint64_t cursor = 16 + headerSize;
+  for (SegmentRecord &s : segments) {
+    s.offset = llvm::alignTo(cursor, kSegmentAlignment);
+    cursor = s.offset + s.size;
+  }
+
+  // Write to a temporary beside the output, then rename.
+  llvm::SmallString<256> temp;
+  int fd;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
+          path + ".tmp-%%%%%%", fd, temp))
+    return makeError(path, "cannot create: " + ec.message());
+  llvm::FileRemover removeTemp(temp);
+  llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+
+  std::vector<char> prefix(16 + headerSize, '\0');
+  os.write(prefix.data(), prefix.size());
+  SourceFiles sources(dirAttr.str());
+  uint64_t copied = 0;
+  for (SegmentRecord &s : segments) {
+    os.seek(s.offset);
+    SegmentStream stream(os);
+    if (s.kind == artifact::SegmentKind::Code) {
+      stream.write(options.code.data(), options.code.size());
+    } else {
+      Error error = Error::success();
+      module.walk([&](moe::WeightOp op) -> WalkResult {
+        stream.pad(op->getAttrOfType<IntegerAttr>(kWeightOffsetAttrName).getInt());
+        for (auto part : op.getParts().getAsRange<moe::WeightRefAttr>()) {
+          llvm::Expected<llvm::StringRef> data = sources.bytes(part);
+          if (!data) {
+            error = data.takeError();
+            return WalkResult::interrupt();
+          }
+          stream.write(data->data(), data->size());
+          copied += data->size();
+          if (options.progress)
+            options.progress(copied, weightBytes);
+        }
+        return WalkResult::advance();
+      });
+      if (error)
+        return error;
+      stream.pad(s.size);
+    }
+    s.checksum = stream.checksum();
+  }
+
+  flatbuffers::DetachedBuffer header =
+      buildHeader(module, *config, options, segments);
+  if (header.size() != headerSize)
+    return makeError(path, "internal error: the header changed size");
+  char lengths[16];
+  std::memcpy(lengths, kArtifactMagic, 8);
+  llvm::support::endian::write64le(lengths + 8, headerSize);
+  os.pwrite(lengths, 16, 0);
+  os.pwrite(reinterpret_cast<const char *>(header.data()), header.size(), 16);
+  os.close();
+  if (os.has_error())
+    return makeError(path, "write failed: " + os.error().message());
+  if (std::error_code ec = llvm::sys::fs::rename(temp, path))
+    return makeError(path, "cannot rename the temporary file: " +
+                               ec.message());
+  removeTemp.releaseFile();
+  return Error::success();
+}

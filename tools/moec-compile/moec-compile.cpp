@@ -1,0 +1,172 @@
+//===- moec-compile.cpp - ahead-of-time compiler driver -----------------===//
+//
+// moec-compile <checkpoint-dir | model.mlir> --target=cpu -o model.moec
+//
+// Imports (or reads) a `moe` module, runs the pipeline for the target and
+// writes one artifact: header, code and weights.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Registration.h"
+#include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/import/Importer.h"
+#include "compiler/import/ModelConfigAttr.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace llvm;
+
+namespace {
+
+cl::OptionCategory category("moec-compile options");
+cl::opt<std::string> input(cl::Positional, cl::Required,
+                           cl::desc("<checkpoint directory | module.mlir>"),
+                           cl::cat(category));
+cl::opt<std::string> output("o", cl::Required, cl::desc("Output artifact"),
+                            cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("cpu (cuda: not yet)"),
+                            cl::init("cpu"), cl::cat(category));
+cl::opt<std::string> targetCpu("target-cpu",
+                               cl::desc("CPU to tune for, or native"),
+                               cl::init("native"), cl::cat(category));
+cl::opt<std::string> targetFeatures("target-features",
+                                    cl::desc("CPU features, e.g. +avx2 "
+                                             "(default: the host's with "
+                                             "--target-cpu=native)"),
+                                    cl::cat(category));
+
+int fail(const Twine &message) {
+  WithColor::error(errs(), "moec-compile") << message << "\n";
+  return 1;
+}
+
+/// The module of a checkpoint directory, or of an .mlir / bytecode file.
+FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
+  if (sys::fs::is_directory(input)) {
+    Expected<moec::Checkpoint> checkpoint = moec::Checkpoint::open(input);
+    if (!checkpoint) {
+      fail(toString(checkpoint.takeError()));
+      return failure();
+    }
+    auto module = moec::importCheckpoint(
+        context, *checkpoint, [](const std::string &message) {
+          WithColor::warning(errs(), "moec-compile") << message << "\n";
+        });
+    if (!module) {
+      fail(toString(module.takeError()));
+      return failure();
+    }
+    return std::move(*module);
+  }
+  SourceMgr sources;
+  mlir::SourceMgrDiagnosticHandler handler(sources, &context);
+  auto module = mlir::parseSourceFile<mlir::ModuleOp>(input, sources,
+                                                      mlir::ParserConfig(&context));
+  if (!module)
+    return failure();
+  return module;
+}
+
+/// Code generation does not handle the Cerebras MoE options yet: refuse
+/// them rather than miscompile.
+std::string unsupportedVariants(const moec::ModelConfig &config) {
+  std::string out;
+  auto add = [&](StringRef what) { out += (out.empty() ? "" : ", ") + what.str(); };
+  if (config.numSharedExperts)
+    add("shared experts");
+  if (config.routing != mlir::moe::RoutingAlgorithm::Learned)
+    add("hash routing");
+  if (config.nonlinearity != mlir::moe::RouterNonlinearity::Softmax)
+    add(mlir::moe::stringifyRouterNonlinearity(config.nonlinearity).str() +
+        " expert selection");
+  if (config.nullExpertBias)
+    add("a null-expert bias");
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  if (!cl::ParseCommandLineOptions(argc, argv,
+                                   "moec-compile: MoE models to .moec "
+                                   "artifacts\n",
+                                   &errs()))
+    return 2;
+  if (target != "cpu")
+    return fail("--target=" + target + ": only the cpu target exists yet");
+
+  mlir::DialectRegistry registry;
+  moec::registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  auto module = load(context);
+  if (failed(module))
+    return 1;
+  if (failed(mlir::verify(**module)))
+    return 1;
+
+  auto configAttr =
+      (**module)->getAttrOfType<mlir::DictionaryAttr>(moec::kConfigAttrName);
+  if (!configAttr)
+    return fail(input + ": the module has no moe.config attribute; was it "
+                        "made by moec-import?");
+  Expected<moec::ModelConfig> config =
+      moec::configFromAttr(configAttr, input + ": moe.config");
+  if (!config)
+    return fail(toString(config.takeError()));
+  std::string variants = unsupportedVariants(*config);
+  if (!variants.empty())
+    return fail(input + ": " + variants +
+                ": not supported by code generation yet");
+
+  mlir::PassManager pm(&context);
+  pm.addPass(mlir::moe::createStripPredictors());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  if (failed(pm.run(**module)))
+    return 1;
+  moec::planWeights(**module);
+
+  moec::ArtifactOptions options;
+  options.target.triple = sys::getDefaultTargetTriple();
+  options.target.cpu =
+      targetCpu == "native" ? sys::getHostCPUName().str() : targetCpu.getValue();
+  options.target.features = targetFeatures;
+  if (targetCpu == "native" && targetFeatures.empty()) {
+    std::vector<std::string> enabled;
+    for (const auto &[name, on] : sys::getHostCPUFeatures())
+      if (on)
+        enabled.push_back("+" + name.str());
+    llvm::sort(enabled);
+    options.target.features = join(enabled, ",");
+  }
+  if (sys::Process::StandardErrIsDisplayed())
+    options.progress = [](uint64_t done, uint64_t total) {
+      errs() << format("\rwriting weights: %6.1f%%",
+                       100.0 * double(done) / double(total ? total : 1));
+      if (done == total)
+        errs() << "\n";
+    };
+  WithColor::warning(errs(), "moec-compile")
+      << "no code generator for the cpu target yet: " << output
+      << " holds the header and the weights only\n";
+  if (Error error = moec::writeArtifact(**module, options, output))
+    return fail(toString(std::move(error)));
+  return 0;
+}
