@@ -385,11 +385,13 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   (*module)->setAttr("moe.checkpoint", b.getStringAttr(dir));
   (*module)->setAttr(kConfigAttrName, configToAttr(config, &context));
 
-  // Signature: tokens, positions, then K and V caches of every layer.
+  // Signature: tokens, positions, and the KV cache of all layers,
+  // [layers, 2 (K, V), max_seq, kv_heads, head_dim]: one buffer, so that the
+  // entry point has the same arguments whatever the depth.
   Type ids = RankedTensorType::get({kDyn}, b.getI32Type());
-  Type cache = RankedTensorType::get({kDyn, config.numKvHeads, config.headDim},
-                                     f32);
-  SmallVector<Type> inputs = {ids, ids};
+  auto cacheType = RankedTensorType::get(
+      {config.numLayers, 2, kDyn, config.numKvHeads, config.headDim}, f32);
+  SmallVector<Type> inputs = {ids, ids, cacheType};
   SmallVector<Type> results;
   switch (config.head) {
   case Head::CausalLM:
@@ -403,18 +405,30 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
         RankedTensorType::get({kDyn, config.numLabels}, f32));
     break;
   }
-  for (int64_t l = 0; l < config.numLayers; ++l) {
-    inputs.append({cache, cache});
-    results.append({cache, cache});
-  }
+  results.push_back(cacheType);
 
   b.setInsertionPointToEnd(module->getBody());
   auto func =
       func::FuncOp::create(b, "forward", b.getFunctionType(inputs, results));
   func.setArgAttr(0, "moe.name", b.getStringAttr("tokens"));
   func.setArgAttr(1, "moe.name", b.getStringAttr("positions"));
+  func.setArgAttr(2, "moe.name", b.getStringAttr("kv_cache"));
   b.setInsertionPointToStart(func.addEntryBlock());
   Value tokens = func.getArgument(0), positions = func.getArgument(1);
+  Value cache = func.getArgument(2);
+  // One layer's K or V: cache[layer, kv] as [max_seq, kv_heads, head_dim].
+  OpFoldResult maxSeq =
+      tensor::DimOp::create(b, cache, 2).getResult();
+  auto slice = [&](int64_t layer, int64_t kv) -> SmallVector<OpFoldResult> {
+    return {b.getIndexAttr(layer), b.getIndexAttr(kv), b.getIndexAttr(0),
+            b.getIndexAttr(0), b.getIndexAttr(0)};
+  };
+  SmallVector<OpFoldResult> sliceSizes = {
+      b.getIndexAttr(1), b.getIndexAttr(1), maxSeq,
+      b.getIndexAttr(config.numKvHeads), b.getIndexAttr(config.headDim)};
+  SmallVector<OpFoldResult> unitStrides(5, b.getIndexAttr(1));
+  auto layerCacheType = RankedTensorType::get(
+      {kDyn, config.numKvHeads, config.headDim}, f32);
 
   auto embed = weight(layout.embedTokens());
   if (!embed)
@@ -423,20 +437,24 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
       b, RankedTensorType::get({kDyn, config.hiddenSize}, f32), *embed,
       tokens);
 
-  SmallVector<Value> caches;
   for (int64_t l = 0; l < config.numLayers; ++l) {
     b.setLoc(NameLoc::get(b.getStringAttr("model.layers." + std::to_string(l))));
-    Value kCache = func.getArgument(2 + 2 * l);
-    Value vCache = func.getArgument(3 + 2 * l);
+    Value kCache = tensor::ExtractSliceOp::create(
+        b, layerCacheType, cache, slice(l, 0), sliceSizes, unitStrides);
+    Value vCache = tensor::ExtractSliceOp::create(
+        b, layerCacheType, cache, slice(l, 1), sliceSizes, unitStrides);
     Expected<Value> attended =
         attentionBlock(l, hidden, positions, kCache, vCache);
     if (!attended)
       return attended.takeError();
+    cache = tensor::InsertSliceOp::create(b, kCache, cache, slice(l, 0),
+                                          sliceSizes, unitStrides);
+    cache = tensor::InsertSliceOp::create(b, vCache, cache, slice(l, 1),
+                                          sliceSizes, unitStrides);
     Expected<Value> mixed = mlpBlock(l, *attended, tokens);
     if (!mixed)
       return mixed.takeError();
     hidden = *mixed;
-    caches.append({kCache, vCache});
   }
   b.setLoc(UnknownLoc::get(&context));
 
@@ -474,9 +492,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
                                                 : moe::ScoreKind::Sequence),
         pad ? b.getI64IntegerAttr(*config.padTokenId) : IntegerAttr());
   }
-  SmallVector<Value> returned = {out};
-  returned.append(caches);
-  func::ReturnOp::create(b, returned);
+  func::ReturnOp::create(b, ValueRange{out, cache});
 
   // The shape builders leave constants they did not need.
   func.walk([](arith::ConstantOp op) {

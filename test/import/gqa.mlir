@@ -7,7 +7,7 @@
 // CHECK: head_dim = 32 : i64
 // CHECK-SAME: num_key_value_heads = 1 : i64
 // CHECK-LABEL: func.func @forward(
-// CHECK-SAME: %{{[^:]+}}: tensor<?x1x32xf32>, %{{[^:]+}}: tensor<?x1x32xf32>,
+// CHECK-SAME: %{{[^:]+}}: tensor<2x2x?x1x32xf32> {moe.name = "kv_cache"}
 // CHECK: "model.layers.0.self_attn.q_proj.weight", bf16, [128, 64]
 // CHECK: "model.layers.0.self_attn.k_proj.weight", bf16, [32, 64]
 // CHECK: moe.rope {{.+}} head_dim = 32 rotate_half : tensor<?x4x32xf32>

@@ -10,8 +10,9 @@
 // CHECK: module attributes {moe.checkpoint = "{{.*}}", moe.config = {architectures = ["MixtralForCausalLM"], bos_token_id = 1 : i64, eos_token_id = 2 : i64, head_dim = 16 : i64, hidden_act = "silu", hidden_size = 64 : i64, intermediate_size = 128 : i64, max_position_embeddings = 4096 : i64, model_type = "mixtral", num_attention_heads = 4 : i64, num_experts_per_tok = 2 : i64, num_hidden_layers = 2 : i64, num_key_value_heads = 2 : i64, num_local_experts = 4 : i64, rms_norm_eps = 1.000000e-05 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = false, torch_dtype = "bfloat16", vocab_size = 256 : i64}}
 // CHECK-LABEL: func.func @forward(
 // CHECK-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32> {moe.name = "tokens"}, %[[POS:[^:]+]]: tensor<?xi32> {moe.name = "positions"},
-// CHECK-SAME: %[[K0:[^:]+]]: tensor<?x2x16xf32>, %[[V0:[^:]+]]: tensor<?x2x16xf32>, %[[K1:[^:]+]]: tensor<?x2x16xf32>, %[[V1:[^:]+]]: tensor<?x2x16xf32>)
-// CHECK-SAME: -> (tensor<?x256xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>)
+// CHECK-SAME: %[[CACHE:[^:]+]]: tensor<2x2x?x2x16xf32> {moe.name = "kv_cache"})
+// CHECK-SAME: -> (tensor<?x256xf32>, tensor<2x2x?x2x16xf32>)
+// CHECK: %[[S:.+]] = tensor.dim %[[CACHE]], %{{.+}} : tensor<2x2x?x2x16xf32>
 
 // CHECK: %[[EMBED:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.embed_tokens.weight", bf16, [256, 64], offset = [[#EMBED_AT:]]>] : tensor<256x64xbf16>
 // CHECK: %[[H0:.+]] = moe.embedding %[[EMBED]][%[[TOKENS]]] : tensor<256x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
@@ -25,7 +26,12 @@
 // CHECK: "model.layers.0.self_attn.v_proj.weight", bf16, [32, 64]
 // CHECK: %[[Q:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x4x16xf32>, tensor<?xi32>
 // CHECK: %[[K:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x2x16xf32>, tensor<?xi32>
+// Layer 0's K and V are slices of the one cache, written back after.
+// CHECK: %[[K0:.+]] = tensor.extract_slice %[[CACHE]][0, 0, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
+// CHECK: %[[V0:.+]] = tensor.extract_slice %[[CACHE]][0, 1, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
 // CHECK: %[[ATTN:[^,]+]], %[[K0OUT:[^,]+]], %[[V0OUT:[^ ]+]] = moe.attention %[[Q]], %[[K]], %{{.+}} cache(%[[K0]], %[[V0]]) positions(%[[POS]]) heads = 4 kv_heads = 2 head_dim = 16 causal :
+// CHECK: %[[C1:.+]] = tensor.insert_slice %[[K0OUT]] into %[[CACHE]][0, 0, 0, 0, 0]
+// CHECK: %[[C2:.+]] = tensor.insert_slice %[[V0OUT]] into %[[C1]][0, 1, 0, 0, 0]
 // CHECK: tensor.collapse_shape %[[ATTN]]
 // CHECK: "model.layers.0.self_attn.o_proj.weight", bf16, [64, 64]
 // CHECK: %[[H1:.+]] = arith.addf %[[H0]], %{{.+}} : tensor<?x64xf32>
@@ -39,8 +45,12 @@
 // CHECK: %[[W2:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.0.w2.weight", bf16, [64, 128]{{.+}} : tensor<4x64x128xbf16>
 // CHECK: %[[FFN:.+]] = moe.expert_ffn %[[X2]] routing(%[[RW]], %[[IDS]]) experts(%[[W1]], %[[W3]], %[[W2]]) swiglu
 // CHECK: arith.addf %[[H1]], %[[FFN]]
+// CHECK: %[[K1:.+]] = tensor.extract_slice %[[C2]][1, 0, 0, 0, 0]
+// CHECK: %[[V1:.+]] = tensor.extract_slice %[[C2]][1, 1, 0, 0, 0]
 // CHECK: moe.attention {{.+}} cache(%[[K1]], %[[V1]])
+// CHECK: %[[C3:.+]] = tensor.insert_slice
+// CHECK: %[[C4:.+]] = tensor.insert_slice {{.+}} into %[[C3]][1, 1, 0, 0, 0]
 // CHECK: "model.norm.weight"
 // CHECK: %[[HEAD:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "lm_head.weight", bf16, [256, 64], offset = {{[0-9]+}}>]
 // CHECK: %[[LOGITS:.+]] = moe.lm_head %{{.+}}, %[[HEAD]] : tensor<?x64xf32>, tensor<256x64xbf16> -> tensor<?x256xf32>
-// CHECK: return %[[LOGITS]], %[[K0OUT]], %[[V0OUT]], %{{.+}}, %{{.+}} :
+// CHECK: return %[[LOGITS]], %[[C4]] : tensor<?x256xf32>, tensor<2x2x?x2x16xf32>
