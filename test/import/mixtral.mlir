@@ -16,6 +16,9 @@
 
 // CHECK: %[[EMBED:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.embed_tokens.weight", bf16, [256, 64], offset = [[#EMBED_AT:]]>] : tensor<256x64xbf16>
 // CHECK: %[[H0:.+]] = moe.embedding %[[EMBED]][%[[TOKENS]]] : tensor<256x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+// Layer 0's K and V are slices of the one cache, written back after.
+// CHECK: %[[K0:.+]] = tensor.extract_slice %[[CACHE]][0, 0, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
+// CHECK: %[[V0:.+]] = tensor.extract_slice %[[CACHE]][0, 1, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
 // The next tensor in the file starts right after the embedding's 256 x 64 x 2 bytes.
 // CHECK: %[[LN1:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.input_layernorm.weight", bf16, [64], offset = [[#EMBED_AT + 32768]]>]
 // CHECK: %[[X:.+]] = moe.rms_norm %[[H0]], %[[LN1]] eps = 1.000000e-05 : tensor<?x64xf32>, tensor<64xbf16>
@@ -26,15 +29,12 @@
 // CHECK: "model.layers.0.self_attn.v_proj.weight", bf16, [32, 64]
 // CHECK: %[[Q:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x4x16xf32>, tensor<?xi32>
 // CHECK: %[[K:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x2x16xf32>, tensor<?xi32>
-// Layer 0's K and V are slices of the one cache, written back after.
-// CHECK: %[[K0:.+]] = tensor.extract_slice %[[CACHE]][0, 0, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
-// CHECK: %[[V0:.+]] = tensor.extract_slice %[[CACHE]][0, 1, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
 // CHECK: %[[ATTN:[^,]+]], %[[K0OUT:[^,]+]], %[[V0OUT:[^ ]+]] = moe.attention %[[Q]], %[[K]], %{{.+}} cache(%[[K0]], %[[V0]]) positions(%[[POS]]) heads = 4 kv_heads = 2 head_dim = 16 causal :
-// CHECK: %[[C1:.+]] = tensor.insert_slice %[[K0OUT]] into %[[CACHE]][0, 0, 0, 0, 0]
-// CHECK: %[[C2:.+]] = tensor.insert_slice %[[V0OUT]] into %[[C1]][0, 1, 0, 0, 0]
 // CHECK: tensor.collapse_shape %[[ATTN]]
 // CHECK: "model.layers.0.self_attn.o_proj.weight", bf16, [64, 64]
 // CHECK: %[[H1:.+]] = arith.addf %[[H0]], %{{.+}} : tensor<?x64xf32>
+// CHECK: %[[C1:.+]] = tensor.insert_slice %[[K0OUT]] into %[[CACHE]][0, 0, 0, 0, 0]
+// CHECK: %[[C2:.+]] = tensor.insert_slice %[[V0OUT]] into %[[C1]][0, 1, 0, 0, 0]
 // CHECK: "model.layers.0.post_attention_layernorm.weight"
 // CHECK: %[[X2:.+]] = moe.rms_norm %[[H1]]
 // CHECK: %[[GATE:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.gate.weight", bf16, [4, 64], offset = {{[0-9]+}}>] : tensor<4x64xbf16>
