@@ -23,4 +23,51 @@ def StripPredictors : Pass<"moe-strip-predictors"> {
   let dependentDialects = ["::mlir::moe::MoeDialect"];
 }
 
+def PlanWeights : Pass<"moe-plan-weights", "::mlir::ModuleOp"> {
+  let summary = "Places every weight in the artifact's weights segment";
+  let description = [{
+    Gives each `moe.weight` op its byte offset in the weights segment, as
+    the `moe.offset` attribute: in op order, each aligned to `alignment`
+    bytes, stacked parts contiguous. The artifact writer copies the weights
+    there and generated code reads them there.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "uint64_t", /*default=*/"64",
+           "Byte alignment of each weight (a power of two)">
+  ];
+}
+
+def MaterializeWeights : Pass<"moe-materialize-weights", "::mlir::ModuleOp"> {
+  let summary = "Reads weights from the artifact's weights segment";
+  let description = [{
+    Gives every function that uses `moe.weight` a leading argument, the
+    weights segment as `memref<?xi8>`, and replaces each `moe.weight` by a
+    read-only view of it at the op's `moe.offset` (set by the weight
+    planner). After this pass the module no longer refers to checkpoint
+    files; the runtime passes the mapped segment.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Lowers moe compute ops to linalg, tensor, scf and math";
+  let description = [{
+    The reference lowering of every `moe` compute op on tensors: matrix
+    products, norms and softmaxes as `linalg.generic`, data-dependent parts
+    (KV cache writes, top-k, expert dispatch, sparse index sets) as `scf.for`
+    over tensors. Weights are widened to f32 in the loop bodies; all
+    arithmetic is f32. The result bufferizes with one-shot bufferization.
+    Router options that code generation does not support yet (sigmoid,
+    sinkhorn, hash routing, null-expert bias) make the pass fail with a
+    message rather than miscompile.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // MOEC_PASSES

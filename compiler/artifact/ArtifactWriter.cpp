@@ -44,20 +44,11 @@ artifact::DType dtypeOf(Type type) {
 
 /// A display name for a weight: its tensor's, or with several parts the
 /// first part's and how many follow.
-std::string weightName(moe::WeightOp op) {
-  auto parts = op.getParts().getAsRange<moe::WeightRefAttr>();
-  std::string name = (*parts.begin()).getTensor().str();
-  size_t count = op.getParts().size();
-  if (count > 1)
-    name += " (+" + std::to_string(count - 1) + " stacked)";
+std::string weightName(llvm::ArrayRef<moe::WeightRefAttr> parts) {
+  std::string name = parts.front().getTensor().str();
+  if (parts.size() > 1)
+    name += " (+" + std::to_string(parts.size() - 1) + " stacked)";
   return name;
-}
-
-uint64_t sizeOf(moe::WeightOp op) {
-  uint64_t size = 0;
-  for (auto part : op.getParts().getAsRange<moe::WeightRefAttr>())
-    size += part.getSizeInBytes();
-  return size;
 }
 
 /// Streams bytes into the output file while hashing them.
@@ -96,9 +87,9 @@ struct SegmentRecord {
 /// depend on offsets and checksums, which are known only after the segments
 /// are written.
 flatbuffers::DetachedBuffer
-buildHeader(ModuleOp module, const ModelConfig &config,
-            const ArtifactOptions &options,
+buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
             const std::vector<SegmentRecord> &segments) {
+  const ModelConfig &config = contents.config;
   flatbuffers::FlatBufferBuilder fb;
   fb.ForceDefaults(true);
   auto str = [&](llvm::StringRef s) { return fb.CreateString(s.str()); };
@@ -119,15 +110,13 @@ buildHeader(ModuleOp module, const ModelConfig &config,
         artifact::CreateSegment(fb, s.kind, s.offset, s.size, s.checksum));
 
   std::vector<flatbuffers::Offset<artifact::Weight>> weights;
-  module.walk([&](moe::WeightOp op) {
-    auto type = op.getResult().getType();
-    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  for (const PlannedWeight &w : contents.weights) {
+    std::vector<int64_t> shape(w.type.getShape().begin(),
+                               w.type.getShape().end());
     weights.push_back(artifact::CreateWeight(
-        fb, str(weightName(op)),
-        op->getAttrOfType<IntegerAttr>(kWeightOffsetAttrName).getInt(),
-        sizeOf(op), dtypeOf(type.getElementType()), fb.CreateVector(shape),
-        artifact::WeightLayout::RowMajor));
-  });
+        fb, str(w.name), w.offset, w.size(), dtypeOf(w.type.getElementType()),
+        fb.CreateVector(shape), artifact::WeightLayout::RowMajor));
+  }
 
   std::vector<flatbuffers::Offset<artifact::EntryPoint>> entries;
   for (const auto &[name, symbol] : options.entryPoints)
@@ -175,53 +164,58 @@ private:
 
 } // namespace
 
-uint64_t moec::planWeights(ModuleOp module) {
-  Builder b(module.getContext());
-  uint64_t cursor = 0;
-  module.walk([&](moe::WeightOp op) {
-    cursor = llvm::alignTo(cursor, kWeightAlignment);
-    op->setAttr(kWeightOffsetAttrName, b.getI64IntegerAttr(cursor));
-    cursor += sizeOf(op);
-  });
-  return cursor;
+uint64_t PlannedWeight::size() const {
+  uint64_t total = 0;
+  for (moe::WeightRefAttr part : parts)
+    total += part.getSizeInBytes();
+  return total;
 }
 
-Error moec::writeArtifact(ModuleOp module, const ArtifactOptions &options,
-                          llvm::StringRef path) {
+llvm::Expected<ArtifactContents>
+moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
   auto configAttr = module->getAttrOfType<DictionaryAttr>(kConfigAttrName);
   auto dirAttr = module->getAttrOfType<StringAttr>("moe.checkpoint");
   if (!configAttr || !dirAttr)
-    return makeError(path, "the module has no moe.config or moe.checkpoint "
-                           "attribute; was it made by moec-import?");
+    return makeError(where, "the module has no moe.config or moe.checkpoint "
+                            "attribute; was it made by moec-import?");
   llvm::Expected<ModelConfig> config =
-      configFromAttr(configAttr, "the module's moe.config");
+      configFromAttr(configAttr, (where + ": moe.config").str());
   if (!config)
     return config.takeError();
-
-  uint64_t weightBytes = 0;
+  ArtifactContents contents{std::move(*config), dirAttr.str(), {}};
   bool planned = true;
   module.walk([&](moe::WeightOp op) {
-    if (!op->hasAttr(kWeightOffsetAttrName))
+    auto offset = op->getAttrOfType<IntegerAttr>("moe.offset");
+    if (!offset) {
       planned = false;
-    weightBytes += sizeOf(op);
+      return;
+    }
+    std::vector<moe::WeightRefAttr> parts(
+        op.getParts().getAsRange<moe::WeightRefAttr>().begin(),
+        op.getParts().getAsRange<moe::WeightRefAttr>().end());
+    contents.weights.push_back({weightName(parts), uint64_t(offset.getInt()),
+                                op.getResult().getType(), std::move(parts)});
   });
   if (!planned)
-    return makeError(path, "the module's weights have no offsets");
-  uint64_t weightSegment = 0;
-  module.walk([&](moe::WeightOp op) {
-    weightSegment = std::max<uint64_t>(
-        weightSegment,
-        op->getAttrOfType<IntegerAttr>(kWeightOffsetAttrName).getInt() +
-            sizeOf(op));
-  });
+    return makeError(where, "weights without moe.offset: run moe-plan-weights");
+  return contents;
+}
+
+Error moec::writeArtifact(const ArtifactContents &contents,
+                          const ArtifactOptions &options,
+                          llvm::StringRef path) {
+  uint64_t weightBytes = 0, weightSegment = 0;
+  for (const PlannedWeight &w : contents.weights) {
+    weightBytes += w.size();
+    weightSegment = std::max(weightSegment, w.offset + w.size());
+  }
 
   // Segment placement, from the header's size with placeholder values.
   std::vector<SegmentRecord> segments;
   if (!options.code.empty())
     segments.push_back({artifact::SegmentKind::Code, 0, options.code.size(), 0});
   segments.push_back({artifact::SegmentKind::Weights, 0, weightSegment, 0});
-  size_t headerSize =
-      buildHeader(module, *config, options, segments).size();
+  size_t headerSize = buildHeader(contents, options, segments).size();
   uint64_t cursor = 16 + headerSize;
   for (SegmentRecord &s : segments) {
     s.offset = llvm::alignTo(cursor, kSegmentAlignment);
@@ -239,7 +233,7 @@ Error moec::writeArtifact(ModuleOp module, const ArtifactOptions &options,
 
   std::vector<char> prefix(16 + headerSize, '\0');
   os.write(prefix.data(), prefix.size());
-  SourceFiles sources(dirAttr.str());
+  SourceFiles sources(contents.checkpointDir);
   uint64_t copied = 0;
   for (SegmentRecord &s : segments) {
     os.seek(s.offset);
@@ -247,31 +241,25 @@ Error moec::writeArtifact(ModuleOp module, const ArtifactOptions &options,
     if (s.kind == artifact::SegmentKind::Code) {
       stream.write(options.code.data(), options.code.size());
     } else {
-      Error error = Error::success();
-      module.walk([&](moe::WeightOp op) -> WalkResult {
-        stream.pad(op->getAttrOfType<IntegerAttr>(kWeightOffsetAttrName).getInt());
-        for (auto part : op.getParts().getAsRange<moe::WeightRefAttr>()) {
+      for (const PlannedWeight &w : contents.weights) {
+        stream.pad(w.offset);
+        for (moe::WeightRefAttr part : w.parts) {
           llvm::Expected<llvm::StringRef> data = sources.bytes(part);
-          if (!data) {
-            error = data.takeError();
-            return WalkResult::interrupt();
-          }
+          if (!data)
+            return data.takeError();
           stream.write(data->data(), data->size());
           copied += data->size();
           if (options.progress)
             options.progress(copied, weightBytes);
         }
-        return WalkResult::advance();
-      });
-      if (error)
-        return error;
+      }
       stream.pad(s.size);
     }
     s.checksum = stream.checksum();
   }
 
   flatbuffers::DetachedBuffer header =
-      buildHeader(module, *config, options, segments);
+      buildHeader(contents, options, segments);
   if (header.size() != headerSize)
     return makeError(path, "internal error: the header changed size");
   char lengths[16];

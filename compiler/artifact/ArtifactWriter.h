@@ -9,6 +9,9 @@
 #ifndef MOEC_COMPILER_ARTIFACT_ARTIFACTWRITER_H
 #define MOEC_COMPILER_ARTIFACT_ARTIFACTWRITER_H
 
+#include "compiler/import/ModelConfig.h"
+#include "dialects/moe/IR/MoeAttrs.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -18,9 +21,24 @@
 
 namespace moec {
 
-/// Where each `moe.weight` of the module lives in the weights segment; the
-/// planner also records it on the op as `moe.offset`, for code generation.
-inline constexpr llvm::StringLiteral kWeightOffsetAttrName = "moe.offset";
+/// A weight placed in the weights segment by the moe-plan-weights pass.
+struct PlannedWeight {
+  std::string name;
+  uint64_t offset;
+  mlir::RankedTensorType type;
+  /// The checkpoint bytes it is made of, in order.
+  std::vector<mlir::moe::WeightRefAttr> parts;
+  uint64_t size() const;
+};
+
+/// What the artifact holds besides code, read off a module whose weights
+/// are planned but not yet lowered.
+struct ArtifactContents {
+  ModelConfig config;
+  /// The directory weight references are relative to.
+  std::string checkpointDir;
+  std::vector<PlannedWeight> weights;
+};
 
 struct ArtifactTarget {
   bool cuda = false;
@@ -39,15 +57,15 @@ struct ArtifactOptions {
   std::function<void(uint64_t, uint64_t)> progress;
 };
 
-/// Assigns every `moe.weight` op its offset in the weights segment (in op
-/// order, each aligned to kWeightAlignment) and returns the segment's size.
-uint64_t planWeights(mlir::ModuleOp module);
+/// Reads the config, checkpoint directory and planned weights of `module`;
+/// `where` names it in errors.
+llvm::Expected<ArtifactContents> collectArtifactContents(mlir::ModuleOp module,
+                                                         llvm::StringRef where);
 
-/// Writes the artifact for `module`, whose weights must be planned, to
-/// `path`: to a temporary file first, renamed at the end, so that a failure
-/// leaves nothing behind.
-llvm::Error writeArtifact(mlir::ModuleOp module, const ArtifactOptions &options,
-                          llvm::StringRef path);
+/// Writes the artifact to `path`: to a temporary file first, renamed at the
+/// end, so that a failure leaves nothing behind.
+llvm::Error writeArtifact(const ArtifactContents &contents,
+                          const ArtifactOptions &options, llvm::StringRef path);
 
 } // namespace moec
 

@@ -139,9 +139,13 @@ int main(int argc, char **argv) {
   pm.addPass(mlir::moe::createStripPredictors());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
+  pm.addPass(mlir::moe::createPlanWeights());
   if (failed(pm.run(**module)))
     return 1;
-  moec::planWeights(**module);
+  Expected<moec::ArtifactContents> contents =
+      moec::collectArtifactContents(**module, input);
+  if (!contents)
+    return fail(toString(contents.takeError()));
 
   moec::ArtifactOptions options;
   options.target.triple = sys::getDefaultTargetTriple();
@@ -166,7 +170,7 @@ int main(int argc, char **argv) {
   WithColor::warning(errs(), "moec-compile")
       << "no code generator for the cpu target yet: " << output
       << " holds the header and the weights only\n";
-  if (Error error = moec::writeArtifact(**module, options, output))
+  if (Error error = moec::writeArtifact(*contents, options, output))
     return fail(toString(std::move(error)));
   return 0;
 }

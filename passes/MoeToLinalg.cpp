@@ -1,0 +1,755 @@
+//===- MoeToLinalg.cpp - the reference lowering of moe ops --------------===//
+//
+// Every moe compute op becomes linalg.generic ops (dense products, norms,
+// softmaxes) and scf.for loops over tensors (cache writes, top-k, expert
+// dispatch, sparse index sets). Weights are widened to f32 where they are
+// read; all arithmetic is f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/moe/IR/MoeOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mlir::moe {
+#define GEN_PASS_DEF_MOETOLINALG
+#include "passes/Passes.h.inc"
+} // namespace mlir::moe
+
+using namespace mlir;
+using namespace mlir::moe;
+using utils::IteratorType;
+
+namespace {
+
+constexpr IteratorType kPar = IteratorType::parallel;
+constexpr IteratorType kRed = IteratorType::reduction;
+
+/// Builders shared by the op lowerings.
+class Lowering {
+public:
+  explicit Lowering(ImplicitLocOpBuilder &b) : b(b), f32(b.getF32Type()) {}
+
+  Value f32Const(double v) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+  }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+
+  /// `v` as f32: weights come as bf16, f16 or f32.
+  Value widen(OpBuilder &nb, Location loc, Value v) {
+    if (v.getType() == f32)
+      return v;
+    return arith::ExtFOp::create(nb, loc, f32, v);
+  }
+
+  SmallVector<OpFoldResult> sizes(Value t) {
+    return tensor::getMixedSizes(b, b.getLoc(), t);
+  }
+  OpFoldResult size(Value t, int64_t dim) {
+    return tensor::getMixedSize(b, b.getLoc(), t, dim);
+  }
+  Value sizeValue(Value t, int64_t dim) {
+    return getValueOrCreateConstantIndexOp(b, b.getLoc(), size(t, dim));
+  }
+
+  Value filled(ArrayRef<OpFoldResult> shape, double value) {
+    Value empty = tensor::EmptyOp::create(b, shape, f32);
+    return linalg::FillOp::create(b, ValueRange{f32Const(value)},
+                                  ValueRange{empty})
+        .getResult(0);
+  }
+
+  /// (d0, ..., d{n-1}) -> (d{dims[0]}, ...).
+  AffineMap proj(unsigned n, ArrayRef<unsigned> dims) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d : dims)
+      exprs.push_back(b.getAffineDimExpr(d));
+    return AffineMap::get(n, 0, exprs, b.getContext());
+  }
+  AffineMap identity(unsigned n) {
+    return AffineMap::getMultiDimIdentityMap(n, b.getContext());
+  }
+
+  Value generic(Value init, ValueRange ins, ArrayRef<AffineMap> maps,
+                ArrayRef<IteratorType> iters,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    return linalg::GenericOp::create(
+               b, init.getType(), ins, ValueRange{init}, maps, iters,
+               [&](OpBuilder &nb, Location loc, ValueRange args) {
+                 linalg::YieldOp::create(nb, loc, body(nb, loc, args));
+               })
+        .getResult(0);
+  }
+
+  /// x [T, K] (f32) times w [N, K] (any float) transposed: [T, N].
+  Value matmulTransposed(Value x, Value w) {
+    Value init = filled({size(x, 0), size(w, 0)}, 0.0);
+    return generic(init, {x, w},
+                   {proj(3, {0, 2}), proj(3, {1, 2}), proj(3, {0, 1})},
+                   {kPar, kPar, kRed},
+                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                     Value p = arith::MulFOp::create(nb, loc, a[0],
+                                                     widen(nb, loc, a[1]));
+                     return arith::AddFOp::create(nb, loc, a[2], p);
+                   });
+  }
+
+  /// Adds a bias [N] (any float) to every row of y [T, N].
+  Value addBias(Value y, Value bias) {
+    return generic(y, {bias}, {proj(2, {1}), identity(2)}, {kPar, kPar},
+                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                     return arith::AddFOp::create(nb, loc, a[1],
+                                                  widen(nb, loc, a[0]));
+                   });
+  }
+
+  /// Reduces x over its last dimension with `combine`, starting at `init`.
+  Value reduceLast(Value x, double init,
+                   function_ref<Value(OpBuilder &, Location, Value, Value)>
+                       combine) {
+    auto type = cast<RankedTensorType>(x.getType());
+    unsigned rank = type.getRank();
+    SmallVector<OpFoldResult> outer = sizes(x);
+    outer.pop_back();
+    SmallVector<unsigned> outerDims;
+    SmallVector<IteratorType> iters(rank, kPar);
+    iters.back() = kRed;
+    for (unsigned d = 0; d + 1 < rank; ++d)
+      outerDims.push_back(d);
+    return generic(filled(outer, init), {x},
+                   {identity(rank), proj(rank, outerDims)}, iters,
+                   [&](OpBuilder &nb, Location loc, ValueRange a) {
+                     return combine(nb, loc, a[1], a[0]);
+                   });
+  }
+
+  /// Softmax over the last dimension, in f32; -inf entries get 0.
+  Value softmaxLast(Value x) {
+    unsigned rank = cast<RankedTensorType>(x.getType()).getRank();
+    SmallVector<unsigned> outerDims;
+    for (unsigned d = 0; d + 1 < rank; ++d)
+      outerDims.push_back(d);
+    SmallVector<IteratorType> par(rank, kPar);
+    Value max = reduceLast(x, -std::numeric_limits<double>::infinity(),
+                           [](OpBuilder &nb, Location loc, Value acc, Value v) {
+                             return arith::MaximumFOp::create(nb, loc, acc, v);
+                           });
+    Value exps = generic(
+        tensor::EmptyOp::create(b, sizes(x), f32), {x, max},
+        {identity(rank), proj(rank, outerDims), identity(rank)}, par,
+        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+          Value d = arith::SubFOp::create(nb, loc, a[0], a[1]);
+          return math::ExpOp::create(nb, loc, d);
+        });
+    Value sum = reduceLast(exps, 0.0,
+                           [](OpBuilder &nb, Location loc, Value acc, Value v) {
+                             return arith::AddFOp::create(nb, loc, acc, v);
+                           });
+    return generic(exps, {sum}, {proj(rank, outerDims), identity(rank)}, par,
+                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                     return arith::DivFOp::create(nb, loc, a[1], a[0]);
+                   });
+  }
+
+  /// act(g, u) elementwise for tensors of equal shape.
+  Value activate(Activation act, Value g, Value u) {
+    unsigned rank = cast<RankedTensorType>(g.getType()).getRank();
+    SmallVector<IteratorType> par(rank, kPar);
+    return generic(
+        tensor::EmptyOp::create(b, sizes(g), f32), {g, u},
+        {identity(rank), identity(rank), identity(rank)}, par,
+        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+          Value x = a[0], y = a[1];
+          Value zero = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0));
+          Value one = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1));
+          switch (act) {
+          case Activation::SwiGLU: {
+            // silu(x) = x / (1 + exp(-x))
+            Value e = math::ExpOp::create(nb, loc,
+                                          arith::NegFOp::create(nb, loc, x));
+            Value s = arith::DivFOp::create(
+                nb, loc, x, arith::AddFOp::create(nb, loc, one, e));
+            return arith::MulFOp::create(nb, loc, s, y);
+          }
+          case Activation::ReGLU:
+            return arith::MulFOp::create(
+                nb, loc, arith::MaximumFOp::create(nb, loc, x, zero), y);
+          case Activation::GeGLU: {
+            // Exact gelu: x/2 (1 + erf(x / sqrt 2)).
+            Value half = arith::ConstantOp::create(nb, loc,
+                                                   nb.getF32FloatAttr(0.5));
+            Value rs2 = arith::ConstantOp::create(
+                nb, loc, nb.getF32FloatAttr(float(M_SQRT1_2)));
+            Value erf = math::ErfOp::create(
+                nb, loc, arith::MulFOp::create(nb, loc, x, rs2));
+            Value gelu = arith::MulFOp::create(
+                nb, loc, arith::MulFOp::create(nb, loc, half, x),
+                arith::AddFOp::create(nb, loc, one, erf));
+            return arith::MulFOp::create(nb, loc, gelu, y);
+          }
+          case Activation::DReLU:
+            return arith::MulFOp::create(
+                nb, loc, arith::MaximumFOp::create(nb, loc, x, zero),
+                arith::MaximumFOp::create(nb, loc, y, zero));
+          }
+          llvm_unreachable("unknown activation");
+        });
+  }
+
+  /// Row `row` of a [T, H] tensor, as [1, H].
+  Value row(Value x, Value rowIndex) {
+    auto type = cast<RankedTensorType>(x.getType());
+    return tensor::ExtractSliceOp::create(
+        b, RankedTensorType::get({1, type.getDimSize(1)}, type.getElementType()),
+        x, ArrayRef<OpFoldResult>{rowIndex, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), size(x, 1)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  }
+
+  /// Matrix `e` of a stacked [E, A, B] weight, as [A, B].
+  Value matrix(Value stacked, Value e) {
+    auto type = cast<RankedTensorType>(stacked.getType());
+    return tensor::ExtractSliceOp::create(
+        b,
+        RankedTensorType::get({type.getDimSize(1), type.getDimSize(2)},
+                              type.getElementType()),
+        stacked,
+        ArrayRef<OpFoldResult>{e, b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                               b.getIndexAttr(type.getDimSize(1)),
+                               b.getIndexAttr(type.getDimSize(2))},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+  }
+
+  ImplicitLocOpBuilder &b;
+  Type f32;
+};
+
+//===----------------------------------------------------------------------===//
+// Op lowerings
+//===----------------------------------------------------------------------===//
+
+Value lowerEmbedding(Lowering &l, EmbeddingOp op) {
+  Value table = op.getTable();
+  Value init = tensor::EmptyOp::create(
+      l.b, {l.size(op.getIds(), 0), l.size(table, 1)}, l.f32);
+  return l.generic(init, {op.getIds()}, {l.proj(2, {0}), l.identity(2)},
+                   {kPar, kPar},
+                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                     Value id = arith::IndexCastOp::create(
+                         nb, loc, nb.getIndexType(), a[0]);
+                     Value h = linalg::IndexOp::create(nb, loc, 1);
+                     Value v = tensor::ExtractOp::create(nb, loc, table,
+                                                         ValueRange{id, h});
+                     return l.widen(nb, loc, v);
+                   });
+}
+
+Value lowerRmsNorm(Lowering &l, RmsNormOp op) {
+  Value x = op.getInput();
+  unsigned rank = op.getInput().getType().getRank();
+  int64_t hidden = op.getInput().getType().getShape().back();
+  Value sumSq = l.reduceLast(x, 0.0,
+                             [](OpBuilder &nb, Location loc, Value acc, Value v) {
+                               Value sq = arith::MulFOp::create(nb, loc, v, v);
+                               return arith::AddFOp::create(nb, loc, acc, sq);
+                             });
+  SmallVector<unsigned> outerDims;
+  for (unsigned d = 0; d + 1 < rank; ++d)
+    outerDims.push_back(d);
+  SmallVector<IteratorType> par(rank, kPar);
+  double eps = op.getEps().convertToDouble();
+  return l.generic(
+      tensor::EmptyOp::create(l.b, l.sizes(x), l.f32),
+      {x, sumSq, op.getWeight()},
+      {l.identity(rank), l.proj(rank, outerDims), l.proj(rank, {rank - 1}),
+       l.identity(rank)},
+      par, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value n = arith::ConstantOp::create(nb, loc,
+                                            nb.getF32FloatAttr(float(hidden)));
+        Value e = arith::ConstantOp::create(nb, loc,
+                                            nb.getF32FloatAttr(float(eps)));
+        Value mean = arith::DivFOp::create(nb, loc, a[1], n);
+        Value r = math::RsqrtOp::create(nb, loc,
+                                        arith::AddFOp::create(nb, loc, mean, e));
+        Value normed = arith::MulFOp::create(nb, loc, a[0], r);
+        return arith::MulFOp::create(nb, loc, normed, l.widen(nb, loc, a[2]));
+      });
+}
+
+Value lowerRope(Lowering &l, RopeOp op) {
+  Value x = op.getInput();
+  int64_t d = op.getHeadDimAttr().getInt();
+  double theta = op.getTheta().convertToDouble();
+  bool interleaved = op.getLayout() == RopeLayout::Interleaved;
+  return l.generic(
+      tensor::EmptyOp::create(l.b, l.sizes(x), l.f32), {op.getPositions()},
+      {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        auto c = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(nb, loc, v).getResult();
+        };
+        auto f = [&](double v) {
+          return arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(v))
+              .getResult();
+        };
+        Value t = linalg::IndexOp::create(nb, loc, 0);
+        Value h = linalg::IndexOp::create(nb, loc, 1);
+        Value i = linalg::IndexOp::create(nb, loc, 2);
+        // Frequency index and partner element of dimension i.
+        Value freqIndex, partner, first;
+        if (interleaved) {
+          freqIndex = arith::DivUIOp::create(nb, loc, i, c(2));
+          Value odd = arith::RemUIOp::create(nb, loc, i, c(2));
+          first = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, odd,
+                                        c(0));
+          partner = arith::SelectOp::create(
+              nb, loc, first, arith::AddIOp::create(nb, loc, i, c(1)),
+              arith::SubIOp::create(nb, loc, i, c(1)));
+        } else {
+          freqIndex = arith::RemUIOp::create(nb, loc, i, c(d / 2));
+          first = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, i,
+                                        c(d / 2));
+          partner = arith::SelectOp::create(
+              nb, loc, first, arith::AddIOp::create(nb, loc, i, c(d / 2)),
+              arith::SubIOp::create(nb, loc, i, c(d / 2)));
+        }
+        // inv_freq = 1 / theta^(2k / d), in f32 as HF computes it.
+        Value k = arith::UIToFPOp::create(
+            nb, loc, nb.getF32Type(),
+            arith::IndexCastUIOp::create(nb, loc, nb.getI32Type(), freqIndex));
+        Value exponent = arith::MulFOp::create(nb, loc, k, f(2.0 / double(d)));
+        Value invFreq = arith::DivFOp::create(
+            nb, loc, f(1.0), math::PowFOp::create(nb, loc, f(theta), exponent));
+        Value pos = arith::SIToFPOp::create(nb, loc, nb.getF32Type(), a[0]);
+        Value angle = arith::MulFOp::create(nb, loc, pos, invFreq);
+        Value cos = math::CosOp::create(nb, loc, angle);
+        Value sin = math::SinOp::create(nb, loc, angle);
+        Value xi = l.widen(nb, loc,
+                           tensor::ExtractOp::create(nb, loc, x,
+                                                     ValueRange{t, h, i}));
+        Value xp = l.widen(nb, loc,
+                           tensor::ExtractOp::create(nb, loc, x,
+                                                     ValueRange{t, h, partner}));
+        // rotate: the first of a pair takes -partner, the second +partner.
+        Value rotated = arith::SelectOp::create(
+            nb, loc, first, arith::NegFOp::create(nb, loc, xp), xp);
+        return arith::AddFOp::create(nb, loc,
+                                     arith::MulFOp::create(nb, loc, xi, cos),
+                                     arith::MulFOp::create(nb, loc, rotated, sin));
+      });
+}
+
+Value lowerLinear(Lowering &l, LinearOp op) {
+  Value y = l.matmulTransposed(op.getInput(), op.getWeight());
+  return op.getBias() ? l.addBias(y, op.getBias()) : y;
+}
+
+/// Writes k and v at their positions, then attends over the cache prefix
+/// up to the last position (positions are ascending and contiguous).
+SmallVector<Value> lowerAttention(Lowering &l, AttentionOp op) {
+  ImplicitLocOpBuilder &b = l.b;
+  int64_t heads = op.getNumHeadsAttr().getInt();
+  int64_t kvHeads = op.getNumKvHeadsAttr().getInt();
+  int64_t d = op.getHeadDimAttr().getInt();
+  int64_t group = heads / kvHeads;
+  Value positions = op.getPositions();
+  Value tokens = l.sizeValue(op.getQ(), 0);
+
+  // Cache writes: cache[pos[t]] = k[t].
+  auto rowType = RankedTensorType::get({kvHeads, d}, l.f32);
+  auto write = scf::ForOp::create(
+      b, l.index(0), tokens, l.index(1),
+      ValueRange{op.getKCache(), op.getVCache()},
+      [&](OpBuilder &nb, Location loc, Value t, ValueRange caches) {
+        Value p = arith::IndexCastOp::create(
+            nb, loc, nb.getIndexType(),
+            tensor::ExtractOp::create(nb, loc, positions, ValueRange{t}));
+        SmallVector<Value> updated;
+        SmallVector<Value, 2> sources = {op.getK(), op.getV()};
+        for (auto [src, cache] : llvm::zip(sources, caches)) {
+          SmallVector<OpFoldResult> unit = {nb.getIndexAttr(1),
+                                            nb.getIndexAttr(kvHeads),
+                                            nb.getIndexAttr(d)};
+          SmallVector<OpFoldResult> strides(3, nb.getIndexAttr(1));
+          Value slice = tensor::ExtractSliceOp::create(
+              nb, loc, rowType, src,
+              ArrayRef<OpFoldResult>{t, nb.getIndexAttr(0), nb.getIndexAttr(0)},
+              unit, strides);
+          auto cacheElem =
+              cast<RankedTensorType>(cache.getType()).getElementType();
+          if (cacheElem != l.f32)
+            slice = arith::TruncFOp::create(
+                nb, loc, RankedTensorType::get({kvHeads, d}, cacheElem), slice);
+          updated.push_back(tensor::InsertSliceOp::create(
+              nb, loc, slice, cache,
+              ArrayRef<OpFoldResult>{p, nb.getIndexAttr(0), nb.getIndexAttr(0)},
+              unit, strides));
+        }
+        scf::YieldOp::create(nb, loc, updated);
+      });
+  Value kCache = write.getResult(0), vCache = write.getResult(1);
+
+  // Keys 0 .. pos[T-1] are the ones any query can see.
+  Value last = arith::SubIOp::create(b, tokens, l.index(1));
+  Value length = arith::AddIOp::create(
+      b,
+      arith::IndexCastOp::create(
+          b, b.getIndexType(),
+          tensor::ExtractOp::create(b, positions, ValueRange{last})),
+      l.index(1));
+  auto prefix = [&](Value cache) -> Value {
+    auto elem = cast<RankedTensorType>(cache.getType()).getElementType();
+    return tensor::ExtractSliceOp::create(
+        b, RankedTensorType::get({ShapedType::kDynamic, kvHeads, d}, elem),
+        cache,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                               b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{length, b.getIndexAttr(kvHeads),
+                               b.getIndexAttr(d)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+  };
+  Value keys = prefix(kCache), values = prefix(vCache);
+
+  // scores[t, h, j] = q[t, h] . k[j, h / group]
+  MLIRContext *ctx = b.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
+  Value scores = l.generic(
+      l.filled({l.size(op.getQ(), 0), b.getIndexAttr(heads), length}, 0.0),
+      {op.getQ(), keys},
+      {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+       AffineMap::get(4, 0, {d2, d1.floorDiv(group), d3}, ctx),
+       AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
+      {kPar, kPar, kPar, kRed},
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value p = arith::MulFOp::create(nb, loc, a[0], l.widen(nb, loc, a[1]));
+        return arith::AddFOp::create(nb, loc, a[2], p);
+      });
+
+  // Scale, and mask what a query may not see: j > pos, or j <= pos - window.
+  double scale = op.getScaleOrDefault();
+  std::optional<int64_t> window;
+  if (auto w = op.getSlidingWindowAttr())
+    window = w.getInt();
+  bool causal = op.getCausal();
+  Value masked = l.generic(
+      scores, {positions}, {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value j = arith::IndexCastOp::create(nb, loc, nb.getI64Type(),
+                                             linalg::IndexOp::create(nb, loc, 2));
+        Value p = arith::ExtSIOp::create(nb, loc, nb.getI64Type(), a[0]);
+        Value visible = arith::ConstantOp::create(nb, loc, nb.getBoolAttr(true));
+        if (causal)
+          visible = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sle, j,
+                                          p);
+        if (window) {
+          Value lo = arith::SubIOp::create(
+              nb, loc, p,
+              arith::ConstantOp::create(nb, loc, nb.getI64IntegerAttr(*window)));
+          visible = arith::AndIOp::create(
+              nb, loc, visible,
+              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sgt, j, lo));
+        }
+        Value scaled = arith::MulFOp::create(
+            nb, loc, a[1],
+            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(scale)));
+        Value ninf = arith::ConstantOp::create(
+            nb, loc,
+            nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+        return arith::SelectOp::create(nb, loc, visible, scaled, ninf);
+      });
+  Value probs = l.softmaxLast(masked);
+
+  // out[t, h, :] = sum_j probs[t, h, j] v[j, h / group, :]
+  Value out = l.generic(
+      l.filled({l.size(op.getQ(), 0), b.getIndexAttr(heads), b.getIndexAttr(d)},
+               0.0),
+      {probs, values},
+      {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+       AffineMap::get(4, 0, {d3, d1.floorDiv(group), d2}, ctx),
+       AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
+      {kPar, kPar, kPar, kRed},
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value p = arith::MulFOp::create(nb, loc, a[0], l.widen(nb, loc, a[1]));
+        return arith::AddFOp::create(nb, loc, a[2], p);
+      });
+  return {out, kCache, vCache};
+}
+
+/// Softmax router with top-k and renormalisation.
+FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
+  if (op.getRouting() != RoutingAlgorithm::Learned ||
+      op.getNonlinearity() != RouterNonlinearity::Softmax ||
+      op.getNullExpertBiasAttr())
+    return op.emitOpError("only learned softmax routing without a "
+                          "null-expert bias has code generation yet"),
+           failure();
+  ImplicitLocOpBuilder &b = l.b;
+  int64_t experts = op.getNumExpertsAttr().getInt();
+  int64_t topK = op.getTopKAttr().getInt();
+  Value probs = l.softmaxLast(l.matmulTransposed(op.getInput(), op.getGate()));
+  Value tokens = l.sizeValue(op.getInput(), 0);
+  Value weights = l.filled({l.size(op.getInput(), 0), b.getIndexAttr(topK)},
+                           0.0);
+  auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
+  Value ids = tensor::EmptyOp::create(
+      b, ArrayRef<OpFoldResult>{l.size(op.getInput(), 0), b.getIndexAttr(topK)},
+      idsType.getElementType());
+  float ninf = -std::numeric_limits<float>::infinity();
+
+  // For each token, k times: the largest remaining probability (the first
+  // on ties), then taken out.
+  auto perToken = scf::ForOp::create(
+      b, l.index(0), tokens, l.index(1), ValueRange{probs, weights, ids},
+      [&](OpBuilder &nb, Location loc, Value t, ValueRange state) {
+        auto perK = scf::ForOp::create(
+            nb, loc, arith::ConstantIndexOp::create(nb, loc, 0),
+            arith::ConstantIndexOp::create(nb, loc, topK),
+            arith::ConstantIndexOp::create(nb, loc, 1), state,
+            [&](OpBuilder &kb, Location loc, Value k, ValueRange st) {
+              Value work = st[0];
+              auto best = scf::ForOp::create(
+                  kb, loc, arith::ConstantIndexOp::create(kb, loc, 0),
+                  arith::ConstantIndexOp::create(kb, loc, experts),
+                  arith::ConstantIndexOp::create(kb, loc, 1),
+                  ValueRange{arith::ConstantOp::create(
+                                 kb, loc, kb.getF32FloatAttr(ninf)),
+                             arith::ConstantIndexOp::create(kb, loc, 0)},
+                  [&](OpBuilder &eb, Location loc, Value e, ValueRange acc) {
+                    Value v = tensor::ExtractOp::create(eb, loc, work,
+                                                        ValueRange{t, e});
+                    Value better = arith::CmpFOp::create(
+                        eb, loc, arith::CmpFPredicate::OGT, v, acc[0]);
+                    scf::YieldOp::create(
+                        eb, loc,
+                        ValueRange{
+                            arith::SelectOp::create(eb, loc, better, v, acc[0]),
+                            arith::SelectOp::create(eb, loc, better, e,
+                                                    acc[1])});
+                  });
+              Value p = best.getResult(0), e = best.getResult(1);
+              Value w = tensor::InsertOp::create(kb, loc, p, st[1],
+                                                 ValueRange{t, k});
+              Value id = tensor::InsertOp::create(
+                  kb, loc,
+                  arith::IndexCastOp::create(kb, loc, idsType.getElementType(),
+                                             e),
+                  st[2], ValueRange{t, k});
+              Value taken = tensor::InsertOp::create(
+                  kb, loc,
+                  arith::ConstantOp::create(kb, loc, kb.getF32FloatAttr(ninf)),
+                  work, ValueRange{t, e});
+              scf::YieldOp::create(kb, loc, ValueRange{taken, w, id});
+            });
+        scf::YieldOp::create(nb, loc, perK.getResults());
+      });
+  Value chosen = perToken.getResult(1);
+  Value expertIds = perToken.getResult(2);
+  if (op.getRenormalize()) {
+    Value sum = l.reduceLast(chosen, 0.0,
+                             [](OpBuilder &nb, Location loc, Value acc, Value v) {
+                               return arith::AddFOp::create(nb, loc, acc, v);
+                             });
+    chosen = l.generic(chosen, {sum}, {l.proj(2, {0}), l.identity(2)},
+                       {kPar, kPar},
+                       [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                         return arith::DivFOp::create(nb, loc, a[1], a[0]);
+                       });
+  }
+  return SmallVector<Value>{chosen, expertIds};
+}
+
+/// acc[t] += weight * down_e(act(gate_e x_t, up_e x_t)), for one expert e
+/// of stacked weights.
+Value addExpert(Lowering &l, Activation act, Value x, Value acc, Value t,
+                Value e, Value weight, Value gate, Value up, Value down) {
+  ImplicitLocOpBuilder &b = l.b;
+  Value xt = l.row(x, t);
+  Value g = l.matmulTransposed(xt, l.matrix(gate, e));
+  Value u = l.matmulTransposed(xt, l.matrix(up, e));
+  Value y = l.matmulTransposed(l.activate(act, g, u), l.matrix(down, e));
+  Value sum = l.generic(l.row(acc, t), {y}, {l.identity(2), l.identity(2)},
+                        {kPar, kPar},
+                        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                          Value s = arith::MulFOp::create(nb, loc, a[0], weight);
+                          return arith::AddFOp::create(nb, loc, a[1], s);
+                        });
+  return tensor::InsertSliceOp::create(
+      b, sum, acc, ArrayRef<OpFoldResult>{t, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), l.size(x, 1)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// For each token, the weighted sum of its experts' MLPs, plus the shared
+/// experts' with weight 1. The predictor does not change the value.
+Value lowerExpertFfn(Lowering &l, ExpertFfnOp op) {
+  Value x = op.getInput();
+  Activation act = op.getActivation();
+  auto loop = scf::ForOp::create(
+      l.b, l.index(0), l.sizeValue(x, 0), l.index(1),
+      ValueRange{l.filled(l.sizes(x), 0.0)},
+      [&](OpBuilder &nb, Location loc, Value t, ValueRange acc) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        Lowering in(ib);
+        Value sum = acc[0];
+        if (Value weights = op.getRoutingWeights()) {
+          int64_t topK = cast<RankedTensorType>(weights.getType()).getDimSize(1);
+          for (int64_t k = 0; k < topK; ++k) {
+            Value kk = in.index(k);
+            Value e = arith::IndexCastOp::create(
+                ib, ib.getIndexType(),
+                tensor::ExtractOp::create(ib, op.getExpertIds(),
+                                          ValueRange{t, kk}));
+            Value w = tensor::ExtractOp::create(ib, weights, ValueRange{t, kk});
+            sum = addExpert(in, act, x, sum, t, e, w, op.getGate(), op.getUp(),
+                            op.getDown());
+          }
+        } else {
+          sum = addExpert(in, act, x, sum, t, in.index(0), in.f32Const(1),
+                          op.getGate(), op.getUp(), op.getDown());
+        }
+        for (int64_t s = 0; s < op.getNumSharedExperts(); ++s)
+          sum = addExpert(in, act, x, sum, t, in.index(s), in.f32Const(1),
+                          op.getSharedGate(), op.getSharedUp(),
+                          op.getSharedDown());
+        scf::YieldOp::create(ib, sum);
+      });
+  return loop.getResult(0);
+}
+
+Value lowerDRelu(Lowering &l, DReluOp op) {
+  return l.activate(Activation::DReLU, op.getGate(), op.getUp());
+}
+
+/// y += x[n] * W[:, n] for the first `count` active neurons n.
+Value lowerSparseMatvec(Lowering &l, SparseMatvecOp op) {
+  Value w = op.getWeight(), x = op.getInput();
+  bool neuronMajor = op.getNeuronMajor();
+  Value out = l.filled({l.size(w, neuronMajor ? 1 : 0)}, 0.0);
+  auto loop = scf::ForOp::create(
+      l.b, l.index(0), op.getCount(), l.index(1), ValueRange{out},
+      [&](OpBuilder &nb, Location loc, Value j, ValueRange acc) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        Lowering in(ib);
+        Value n = arith::IndexCastOp::create(
+            ib, ib.getIndexType(),
+            tensor::ExtractOp::create(ib, op.getIndices(), ValueRange{j}));
+        Value xn = tensor::ExtractOp::create(ib, x, ValueRange{n});
+        Value y = in.generic(
+            acc[0], {}, {in.identity(1)}, {kPar},
+            [&](OpBuilder &bb, Location loc, ValueRange a) -> Value {
+              Value m = linalg::IndexOp::create(bb, loc, 0);
+              Value wv = tensor::ExtractOp::create(
+                  bb, loc, w, neuronMajor ? ValueRange{n, m} : ValueRange{m, n});
+              Value p = arith::MulFOp::create(bb, loc, xn,
+                                              in.widen(bb, loc, wv));
+              return arith::AddFOp::create(bb, loc, a[0], p);
+            });
+        scf::YieldOp::create(ib, y);
+      });
+  return loop.getResult(0);
+}
+
+Value lowerLmHead(Lowering &l, LmHeadOp op) {
+  return l.matmulTransposed(op.getInput(), op.getWeight());
+}
+
+/// Token scores for every row; sequence scores at the last row whose token
+/// is not the pad token (the last row without a pad token).
+Value lowerScoreHead(Lowering &l, ScoreHeadOp op) {
+  ImplicitLocOpBuilder &b = l.b;
+  Value x = op.getInput();
+  if (op.getKind() == ScoreKind::Token) {
+    Value y = l.matmulTransposed(x, op.getWeight());
+    return op.getBias() ? l.addBias(y, op.getBias()) : y;
+  }
+  Value tokens = l.sizeValue(x, 0);
+  Value last = arith::SubIOp::create(b, tokens, l.index(1));
+  if (Value ids = op.getTokenIds()) {
+    auto idType = cast<RankedTensorType>(ids.getType()).getElementType();
+    Value pad = arith::ConstantOp::create(
+        b, b.getIntegerAttr(idType, op.getPadTokenIdAttr().getInt()));
+    last = scf::ForOp::create(
+               b, l.index(0), tokens, l.index(1), ValueRange{last},
+               [&](OpBuilder &nb, Location loc, Value t, ValueRange acc) {
+                 Value id = tensor::ExtractOp::create(nb, loc, ids,
+                                                      ValueRange{t});
+                 Value real = arith::CmpIOp::create(
+                     nb, loc, arith::CmpIPredicate::ne, id, pad);
+                 scf::YieldOp::create(
+                     nb, loc,
+                     arith::SelectOp::create(nb, loc, real, t, acc[0])
+                         .getResult());
+               })
+               .getResult(0);
+  }
+  Value y = l.matmulTransposed(l.row(x, last), op.getWeight());
+  if (op.getBias())
+    y = l.addBias(y, op.getBias());
+  return tensor::CollapseShapeOp::create(b, y,
+                                         ArrayRef<ReassociationIndices>{{0, 1}});
+}
+
+struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<EmbeddingOp, RmsNormOp, RopeOp, LinearOp, AttentionOp, RouterOp,
+              ExpertFfnOp, DReluOp, SparseMatvecOp, LmHeadOp, ScoreHeadOp>(op))
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (Operation *op : ops) {
+      ImplicitLocOpBuilder b(op->getLoc(), op);
+      Lowering l(b);
+      FailureOr<SmallVector<Value>> replacement =
+          TypeSwitch<Operation *, FailureOr<SmallVector<Value>>>(op)
+              .Case([&](EmbeddingOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerEmbedding(l, o)};
+              })
+              .Case([&](RmsNormOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerRmsNorm(l, o)};
+              })
+              .Case([&](RopeOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerRope(l, o)};
+              })
+              .Case([&](LinearOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerLinear(l, o)};
+              })
+              .Case([&](AttentionOp o) -> FailureOr<SmallVector<Value>> {
+                return lowerAttention(l, o);
+              })
+              .Case([&](RouterOp o) { return lowerRouter(l, o); })
+              .Case([&](ExpertFfnOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerExpertFfn(l, o)};
+              })
+              .Case([&](DReluOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerDRelu(l, o)};
+              })
+              .Case([&](SparseMatvecOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerSparseMatvec(l, o)};
+              })
+              .Case([&](LmHeadOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerLmHead(l, o)};
+              })
+              .Case([&](ScoreHeadOp o) -> FailureOr<SmallVector<Value>> {
+                return SmallVector<Value>{lowerScoreHead(l, o)};
+              });
+      if (failed(replacement))
+        return signalPassFailure();
+      rewriter.replaceOp(op, *replacement);
+    }
+  }
+};
+
+} // namespace
