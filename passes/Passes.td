@@ -70,4 +70,30 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def Bufferize : Pass<"moe-bufferize", "::mlir::ModuleOp"> {
+  let summary = "One-shot bufferization as moec's code generation needs it";
+  let description = [{
+    One-shot bufferization across function boundaries, with identity layouts
+    on function signatures (the runtime passes plain buffers) and buffer
+    copies as `linalg.copy`, so that they lower to loops with everything
+    else instead of calling a runtime library.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def ResultsToOutParams : Pass<"moe-results-to-out-params", "::mlir::ModuleOp"> {
+  let summary = "Makes the caller provide every buffer a function returns";
+  let description = [{
+    After bufferization, for each public function: a returned buffer that
+    is one of its arguments (the KV cache, updated in place) is dropped from
+    the results; a returned buffer the function allocates (the logits)
+    becomes an argument appended to the signature, written in place of the
+    allocation. The entry point then returns nothing and allocates nothing
+    the runtime would have to free, whatever its shapes.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // MOEC_PASSES

@@ -7,7 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Pipelines.h"
 #include "compiler/Registration.h"
+#include "compiler/codegen/CpuCodegen.h"
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/import/Importer.h"
 #include "compiler/import/ModelConfigAttr.h"
@@ -17,7 +19,9 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -82,6 +86,17 @@ FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
   return module;
 }
 
+/// Runs a textual pipeline; diagnostics go to stderr.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module, StringRef pipeline) {
+  FailureOr<mlir::OpPassManager> parsed =
+      mlir::parsePassPipeline(pipeline, errs());
+  if (failed(parsed))
+    return mlir::failure();
+  mlir::PassManager pm(module->getName());
+  static_cast<mlir::OpPassManager &>(pm) = std::move(*parsed);
+  return pm.run(module);
+}
+
 /// Code generation does not handle the Cerebras MoE options yet: refuse
 /// them rather than miscompile.
 std::string unsupportedVariants(const moec::ModelConfig &config) {
@@ -111,9 +126,13 @@ int main(int argc, char **argv) {
     return 2;
   if (target != "cpu")
     return fail("--target=" + target + ": only the cpu target exists yet");
+  // lld, linked in as a library, resets every llvm::cl option when it runs:
+  // keep what it would erase.
+  const std::string outputPath = output;
 
   mlir::DialectRegistry registry;
   moec::registerDialects(registry);
+  moec::registerPasses();
   mlir::MLIRContext context(registry);
   auto module = load(context);
   if (failed(module))
@@ -135,17 +154,22 @@ int main(int argc, char **argv) {
     return fail(input + ": " + variants +
                 ": not supported by code generation yet");
 
-  mlir::PassManager pm(&context);
-  pm.addPass(mlir::moe::createStripPredictors());
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(mlir::createCSEPass());
-  pm.addPass(mlir::moe::createPlanWeights());
-  if (failed(pm.run(**module)))
+  // Model-level passes up to the weight plan, which the artifact records.
+  if (failed(runPipeline(**module, moec::cpuFrontPipeline())))
     return 1;
   Expected<moec::ArtifactContents> contents =
       moec::collectArtifactContents(**module, input);
   if (!contents)
     return fail(toString(contents.takeError()));
+
+  // Lowering and code generation. The runtime calls the C interface of
+  // @forward.
+  auto forward = (**module).lookupSymbol<mlir::func::FuncOp>("forward");
+  if (!forward)
+    return fail(input + ": the module has no @forward function");
+  forward->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(&context));
+  if (failed(runPipeline(**module, moec::cpuLoweringPipeline())))
+    return 1;
 
   moec::ArtifactOptions options;
   options.target.triple = sys::getDefaultTargetTriple();
@@ -167,10 +191,14 @@ int main(int argc, char **argv) {
       if (done == total)
         errs() << "\n";
     };
-  WithColor::warning(errs(), "moec-compile")
-      << "no code generator for the cpu target yet: " << output
-      << " holds the header and the weights only\n";
-  if (Error error = moec::writeArtifact(*contents, options, output))
+  moec::CpuTarget cpu{options.target.triple, options.target.cpu,
+                     options.target.features};
+  Expected<std::vector<char>> code = moec::emitSharedObject(**module, cpu);
+  if (!code)
+    return fail(input + ": " + toString(code.takeError()));
+  options.code = std::move(*code);
+  options.entryPoints.push_back({"forward", "_mlir_ciface_forward"});
+  if (Error error = moec::writeArtifact(*contents, options, outputPath))
     return fail(toString(std::move(error)));
   return 0;
 }

@@ -1,0 +1,26 @@
+//===- Pipelines.cpp - moec's pass pipelines ----------------------------===//
+//
+// Textual pipelines: the same strings run in moec-compile and, for
+// debugging any prefix of them, in moec-opt --pass-pipeline.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Pipelines.h"
+
+llvm::StringRef moec::cpuFrontPipeline() {
+  return "builtin.module(moe-strip-predictors, canonicalize, cse, "
+         "moe-plan-weights)";
+}
+
+llvm::StringRef moec::cpuLoweringPipeline() {
+  return "builtin.module("
+         "moe-materialize-weights, "
+         "func.func(moe-to-linalg, convert-elementwise-to-linalg), "
+         "canonicalize, moe-bufferize, moe-results-to-out-params, "
+         "buffer-deallocation-pipeline, "
+         "func.func(convert-linalg-to-loops), "
+         "expand-strided-metadata, lower-affine, convert-scf-to-cf, "
+         "finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm, "
+         "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
+         "convert-cf-to-llvm, reconcile-unrealized-casts)";
+}
