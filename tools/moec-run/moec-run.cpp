@@ -1,5 +1,6 @@
 //===- moec-run.cpp - run .moec artifacts -------------------------------===//
 //
+// moec-run model.moec --tokens 1,2,3 [--max-new-tokens N] [--logits out.npy]
 // moec-run --info model.moec
 //
 // Part of the runtime: links no LLVM or MLIR.
@@ -7,19 +8,69 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
+#include "runtime/CpuModel.h"
+#include "runtime/Npy.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
-const char *kUsage = "usage: moec-run --info MODEL.moec\n"
-                     "\n"
-                     "  --info     print the artifact's header and check its "
-                     "segments\n"
-                     "  --help     print this text\n";
+const char *kUsage =
+    "usage: moec-run MODEL.moec --tokens IDS [options]\n"
+    "       moec-run --info MODEL.moec\n"
+    "\n"
+    "  --tokens 1,2,3         prompt token ids\n"
+    "  --max-new-tokens N     tokens to generate, greedily (default 16;\n"
+    "                         stops early at EOS)\n"
+    "  --logits FILE.npy      write the logits of every prompt position,\n"
+    "                         float32 [T, vocab]\n"
+    "  --max-seq-len N        KV cache length (default: the model's maximum,\n"
+    "                         at most 4096)\n"
+    "  --info                 print the artifact's header and check its "
+    "segments\n"
+    "  --help                 print this text\n";
+
+/// Parses a non-negative integer option value, or returns false.
+bool parseCount(const char *text, int64_t &out) {
+  char *end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text, &end, 10);
+  if (errno || end == text || *end || v < 0)
+    return false;
+  out = v;
+  return true;
+}
+
+bool parseTokens(const char *text, std::vector<int32_t> &out) {
+  std::string list(text);
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string item = list.substr(start, comma == std::string::npos
+                                              ? std::string::npos
+                                              : comma - start);
+    int64_t v;
+    if (!parseCount(item.c_str(), v) || v > INT32_MAX)
+      return false;
+    out.push_back(int32_t(v));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return !out.empty();
+}
+
+int64_t argmax(const float *row, int64_t n) {
+  return std::max_element(row, row + n) - row;
+}
 
 void printInfo(const moec::Artifact &artifact) {
   namespace a = moec::artifact;
@@ -63,31 +114,56 @@ void printInfo(const moec::Artifact &artifact) {
 
 } // namespace
 
+int usage(const char *message, const char *arg = "") {
+  std::fprintf(stderr, "moec-run: error: %s%s\n%s", message, arg, kUsage);
+  return 2;
+}
+
 int main(int argc, char **argv) {
   bool info = false;
-  std::string path;
+  std::string path, logitsPath;
+  std::vector<int32_t> tokens;
+  int64_t maxNewTokens = 16, maxSeqLen = 0;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+    std::string arg = argv[i];
+    auto value = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (!std::strcmp(argv[i], "--info")) {
+    if (arg == "--info") {
       info = true;
-    } else if (argv[i][0] == '-') {
-      std::fprintf(stderr, "moec-run: error: unknown option '%s'\n%s",
-                   argv[i], kUsage);
-      return 2;
+    } else if (arg == "--tokens") {
+      const char *v = value();
+      if (!v || !parseTokens(v, tokens))
+        return usage("--tokens needs comma-separated token ids");
+    } else if (arg == "--max-new-tokens") {
+      const char *v = value();
+      if (!v || !parseCount(v, maxNewTokens))
+        return usage("--max-new-tokens needs a count");
+    } else if (arg == "--max-seq-len") {
+      const char *v = value();
+      if (!v || !parseCount(v, maxSeqLen) || maxSeqLen == 0)
+        return usage("--max-seq-len needs a positive count");
+    } else if (arg == "--logits") {
+      const char *v = value();
+      if (!v)
+        return usage("--logits needs a file name");
+      logitsPath = v;
+    } else if (arg[0] == '-') {
+      return usage("unknown option ", ("'" + arg + "'").c_str());
     } else if (path.empty()) {
-      path = argv[i];
+      path = arg;
     } else {
-      std::fprintf(stderr, "moec-run: error: more than one model given\n");
-      return 2;
+      return usage("more than one model given");
     }
   }
-  if (path.empty()) {
-    std::fprintf(stderr, "moec-run: error: no model given\n%s", kUsage);
-    return 2;
-  }
+  if (path.empty())
+    return usage("no model given");
+  if (!info && tokens.empty())
+    return usage("no prompt: give --tokens");
 
   moec::Artifact artifact;
   if (moec::Status status = moec::Artifact::open(path, artifact); !status) {
@@ -98,14 +174,51 @@ int main(int argc, char **argv) {
     printInfo(artifact);
     return 0;
   }
-  if (artifact.segment(moec::artifact::SegmentKind::Code).size == 0) {
-    std::fprintf(stderr,
-                 "moec-run: error: %s holds no code (it was compiled without "
-                 "a code generator)\n",
-                 path.c_str());
+
+  const auto &config = *artifact.header().config();
+  if (maxSeqLen == 0)
+    maxSeqLen = std::min<int64_t>(config.max_position_embeddings(), 4096);
+  moec::CpuModel model;
+  if (moec::Status status = model.load(artifact, maxSeqLen); !status) {
+    std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "moec-run: error: running models is not implemented "
-                       "yet\n");
-  return 1;
+  std::fprintf(stderr, "moec-run: %s on the cpu backend\n", path.c_str());
+
+  int64_t vocab = model.vocabSize();
+  std::vector<float> logits(tokens.size() * vocab);
+  if (moec::Status status =
+          model.forward(tokens.data(), tokens.size(), logits.data());
+      !status) {
+    std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
+    return 1;
+  }
+  if (!logitsPath.empty())
+    if (moec::Status status = moec::writeNpy(
+            logitsPath, {int64_t(tokens.size()), vocab}, logits.data());
+        !status) {
+      std::fprintf(stderr, "moec-run: error: %s\n",
+                   status.message().c_str());
+      return 1;
+    }
+
+  // Greedy decoding, one token per step.
+  int64_t eos = config.eos_token_id();
+  int32_t next = int32_t(argmax(&logits[(tokens.size() - 1) * vocab], vocab));
+  std::vector<float> row(vocab);
+  for (int64_t n = 0; n < maxNewTokens; ++n) {
+    std::printf(n ? ",%d" : "%d", next);
+    std::fflush(stdout);
+    if (next == eos || n + 1 == maxNewTokens)
+      break;
+    if (moec::Status status = model.forward(&next, 1, row.data()); !status) {
+      std::fprintf(stderr, "\nmoec-run: error: %s\n",
+                   status.message().c_str());
+      return 1;
+    }
+    next = int32_t(argmax(row.data(), vocab));
+  }
+  if (maxNewTokens)
+    std::printf("\n");
+  return 0;
 }
