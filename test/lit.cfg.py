@@ -21,3 +21,15 @@ llvm_config.add_tool_substitutions(
     ["moec-opt", "moec-import", "moec-synth", "moec-compile", "moec-run"], [config.moec_tools_dir])
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%reference", os.path.join(config.moec_src_root, "test", "reference")))
+
+# CPU features of this machine, for tests of artifacts compiled for others.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("flags"):
+                for flag in ("amx_tile", "avx512_fp16"):
+                    if flag in line.split():
+                        config.available_features.add("cpu-" + flag)
+                break
+except OSError:
+    pass

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Compares moec's logits with the golden ones, without numpy.
+
+    compare_logits.py CASE GOT.npy [--generated IDS --rescored RESCORED.npy]
+
+Passes when the argmax agrees at every position and
+max |logit - ref| <= 1e-3 * max |ref|. With --generated (the ids moec-run
+printed when decoding greedily from the case's tokens) and --rescored (the
+logits of the tokens followed by those ids, from one prefill), it also checks
+that incremental decoding chose what a prefill of the same sequence would:
+decode and prefill see the same KV cache.
+"""
+
+import argparse
+import array
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_npy(path):
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            sys.exit(f"{path}: not a .npy file")
+        f.read(2)
+        n = struct.unpack("<H", f.read(2))[0]
+        header = eval(f.read(n).decode("latin1"))
+        if header["descr"] not in ("<f4", "<i4") or header["fortran_order"]:
+            sys.exit(f"{path}: unsupported .npy layout {header}")
+        data = array.array("f" if header["descr"] == "<f4" else "i")
+        data.frombytes(f.read())
+    shape = header["shape"]
+    rows = shape[0] if len(shape) == 2 else 1
+    width = shape[-1]
+    return [data[r * width:(r + 1) * width] for r in range(rows)]
+
+
+def argmax(row):
+    return max(range(len(row)), key=lambda i: row[i])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("case")
+    parser.add_argument("got")
+    parser.add_argument("--generated")
+    parser.add_argument("--rescored")
+    args = parser.parse_args()
+
+    ref = load_npy(os.path.join(HERE, args.case, "logits.npy"))
+    got = load_npy(args.got)
+    if len(got) != len(ref) or len(got[0]) != len(ref[0]):
+        sys.exit(f"{args.case}: shape {len(got)}x{len(got[0])}, expected "
+                 f"{len(ref)}x{len(ref[0])}")
+    scale = max(abs(v) for row in ref for v in row)
+    err = max(abs(a - b) for ra, rb in zip(got, ref) for a, b in zip(ra, rb))
+    mismatches = [i for i, (a, b) in enumerate(zip(got, ref)) if argmax(a) != argmax(b)]
+    print(f"{args.case}: max |err| {err:.3g} = {err / scale:.3g} of max |ref|, "
+          f"argmax differs at {len(mismatches)} of {len(ref)} positions")
+    if mismatches or err > 1e-3 * scale:
+        sys.exit(f"{args.case}: FAILED")
+
+    if args.generated:
+        ids = [int(x) for x in args.generated.split(",")]
+        rescored = load_npy(args.rescored)
+        prompt = len(ref)
+        # rescored holds prompt + ids[:-1]; position prompt-1+k predicts ids[k].
+        expected = [argmax(rescored[prompt - 1 + k]) for k in range(len(ids))]
+        if expected != ids:
+            sys.exit(f"{args.case}: decoding chose {ids}, a prefill of the same "
+                     f"sequence chooses {expected}")
+        print(f"{args.case}: {len(ids)} decoded tokens match a prefill")
+
+
+if __name__ == "__main__":
+    main()
