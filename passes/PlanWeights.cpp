@@ -22,7 +22,7 @@ struct PlanWeightsPass : public moe::impl::PlanWeightsBase<PlanWeightsPass> {
     if (!llvm::isPowerOf2_64(alignment)) {
       getOperation().emitError("moe-plan-weights: alignment must be a power "
                                "of two, got ")
-          << alignment;
+          << uint64_t(alignment);
       return signalPassFailure();
     }
     Builder b(&getContext());

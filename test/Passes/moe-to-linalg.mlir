@@ -1,0 +1,209 @@
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-to-linalg))' | FileCheck %s --enable-var-scope
+
+// CHECK-DAG: #[[$ROWS:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[$ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @embedding(
+// CHECK-SAME: %[[T:[^:]+]]: tensor<10x4xbf16>, %[[IDS:[^:]+]]: tensor<?xi32>)
+// CHECK: linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[IDS]] : tensor<?xi32>)
+// CHECK: %[[ROW:.+]] = arith.index_cast %{{.+}} : i32 to index
+// CHECK: %[[COL:.+]] = linalg.index 1 : index
+// CHECK: %[[V:.+]] = tensor.extract %[[T]][%[[ROW]], %[[COL]]] : tensor<10x4xbf16>
+// CHECK: arith.extf %[[V]] : bf16 to f32
+func.func @embedding(%t: tensor<10x4xbf16>, %ids: tensor<?xi32>) -> tensor<?x4xf32> {
+  %h = moe.embedding %t[%ids] : tensor<10x4xbf16>, tensor<?xi32> -> tensor<?x4xf32>
+  return %h : tensor<?x4xf32>
+}
+
+// -----
+
+// Sum of squares over the last dimension, then x * rsqrt(mean + eps) * w.
+// CHECK-LABEL: func.func @rms_norm(
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]
+// CHECK: arith.constant 1.600000e+01 : f32
+// CHECK: arith.constant 9.99999997E-7 : f32
+// CHECK: math.rsqrt
+// CHECK: arith.extf %{{.+}} : f16 to f32
+// CHECK-NOT: moe.rms_norm
+func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32> {
+  %y = moe.rms_norm %x, %w eps = 1.0e-6 : tensor<?x16xf32>, tensor<16xf16>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// x W^T: one reduction over the shared dimension, weights widened inside.
+// CHECK-DAG: #[[$X:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[$W:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[$Y:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @linear(
+// CHECK: linalg.generic {indexing_maps = [#[[$X]], #[[$W]], #[[$Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: arith.extf %{{.+}} : bf16 to f32
+// CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<8xf32>)
+func.func @linear(%x: tensor<?x4xf32>, %w: tensor<8x4xbf16>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
+  %y = moe.linear %x, %w bias(%b) : (tensor<?x4xf32>, tensor<8x4xbf16>, tensor<8xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Each element with its rotate_half partner, at angle pos / theta^(2k/d).
+// CHECK-LABEL: func.func @rope(
+// CHECK: linalg.generic
+// CHECK: arith.remui %{{.+}}, %c4
+// CHECK: arith.cmpi ult
+// CHECK: math.powf
+// CHECK: arith.sitofp
+// CHECK: math.cos
+// CHECK: math.sin
+// CHECK: arith.negf
+func.func @rope(%q: tensor<?x2x8xf32>, %pos: tensor<?xi32>) -> tensor<?x2x8xf32> {
+  %r = moe.rope %q[%pos] theta = 1.0e4 head_dim = 8 rotate_half : tensor<?x2x8xf32>, tensor<?xi32>
+  return %r : tensor<?x2x8xf32>
+}
+
+// -----
+
+// Cache writes in a loop over tokens, then scores against the cache prefix
+// with query head h reading kv head h floordiv 2, a masked softmax, and
+// the weighted sum of values.
+// CHECK-DAG: #[[$KV:.+]] = affine_map<(d0, d1, d2, d3) -> (d2, d1 floordiv 2, d3)>
+// CHECK-LABEL: func.func @attention(
+// CHECK: scf.for {{.+}} iter_args
+// CHECK: tensor.insert_slice
+// CHECK: tensor.insert_slice
+// CHECK: tensor.extract_slice %{{.+}}[0, 0, 0] [%{{.+}}, 1, 4]
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[$KV]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK: arith.cmpi sle
+// CHECK: arith.cmpi sgt
+// CHECK: arith.constant 5.000000e-01 : f32
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK-NOT: moe.attention
+func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<?x1x4xf32>, %pos: tensor<?xi32>)
+    -> (tensor<?x2x4xf32>, tensor<?x1x4xf32>) {
+  %o, %kc1, %vc1 = moe.attention %q, %k, %k cache(%kc, %kc) positions(%pos)
+      heads = 2 kv_heads = 1 head_dim = 4 causal window = 3
+      : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<?x1x4xf32>, tensor<?xi32>
+  return %o, %kc1 : tensor<?x2x4xf32>, tensor<?x1x4xf32>
+}
+
+// -----
+
+// Softmax in f32, k rounds of argmax per token, then renormalisation.
+// CHECK-LABEL: func.func @router(
+// CHECK: math.exp
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: arith.cmpf ogt
+// CHECK: tensor.insert
+// CHECK: arith.index_cast %{{.+}} : index to i32
+// CHECK: arith.divf
+func.func @router(%x: tensor<?x4xf32>, %g: tensor<3x4xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.router %x gate(%g) experts = 3 top_k = 2 learned softmax renormalize
+      : (tensor<?x4xf32>, tensor<3x4xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+func.func @router_sigmoid(%x: tensor<?x4xf32>, %g: tensor<3x4xbf16>) -> tensor<?x1xf32> {
+  // expected-error @+1 {{only learned softmax routing without a null-expert bias has code generation yet}}
+  %w, %ids = moe.router %x gate(%g) experts = 3 top_k = 1 learned sigmoid
+      : (tensor<?x4xf32>, tensor<3x4xbf16>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
+  return %w : tensor<?x1xf32>
+}
+
+// -----
+
+// Per token and routed expert: gate and up products of the expert's slice,
+// dReLU, down product, accumulated with the routing weight.
+// CHECK-LABEL: func.func @expert_ffn(
+// CHECK: scf.for
+// CHECK: tensor.extract %{{.+}} : tensor<?x1xi32>
+// CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, 0, 0] [1, 8, 4] [1, 1, 1] : tensor<2x8x4xbf16> to tensor<8x4xbf16>
+// CHECK: arith.maximumf
+// CHECK: arith.maximumf
+// CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, 0, 0] [1, 4, 8] [1, 1, 1] : tensor<2x4x8xbf16> to tensor<4x8xbf16>
+// CHECK: tensor.insert_slice
+// CHECK: scf.yield
+func.func @expert_ffn(%x: tensor<?x4xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1xi32>,
+                      %g: tensor<2x8x4xbf16>, %d: tensor<2x4x8xbf16>) -> tensor<?x4xf32> {
+  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %d) drelu
+      : (tensor<?x4xf32>, tensor<?x1xf32>, tensor<?x1xi32>, tensor<2x8x4xbf16>, tensor<2x8x4xbf16>, tensor<2x4x8xbf16>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @swiglu_dense(
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK-LABEL: func.func @gelu_dense(
+// CHECK: math.erf
+func.func @swiglu_dense(%x: tensor<1x4xf32>, %g: tensor<1x8x4xf32>, %d: tensor<1x4x8xf32>) -> tensor<1x4xf32> {
+  %y = moe.expert_ffn %x experts(%g, %g, %d) swiglu
+      : (tensor<1x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<1x4x8xf32>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+func.func @gelu_dense(%x: tensor<1x4xf32>, %g: tensor<1x8x4xf32>, %d: tensor<1x4x8xf32>) -> tensor<1x4xf32> {
+  %y = moe.expert_ffn %x experts(%g, %g, %d) geglu
+      : (tensor<1x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<1x4x8xf32>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @drelu(
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+// CHECK: arith.maximumf
+// CHECK: arith.mulf
+func.func @drelu(%g: tensor<8xf32>, %u: tensor<8xf32>) -> tensor<8xf32> {
+  %a = moe.drelu %g, %u : tensor<8xf32>
+  return %a : tensor<8xf32>
+}
+
+// -----
+
+// A loop over the active neurons only; neuron-major reads one row each.
+// CHECK-LABEL: func.func @sparse_matvec(
+// CHECK-SAME: %[[W:[^:]+]]: tensor<8x4xbf16>, %{{[^:]+}}: tensor<8xf32>, %[[IDX:[^:]+]]: tensor<8xi32>, %[[N:[^:]+]]: index)
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[N]]
+// CHECK: tensor.extract %[[IDX]]
+// CHECK: linalg.generic
+// CHECK: tensor.extract %[[W]][%{{.+}}, %{{.+}}] : tensor<8x4xbf16>
+func.func @sparse_matvec(%w: tensor<8x4xbf16>, %a: tensor<8xf32>, %idx: tensor<8xi32>, %n: index) -> tensor<4xf32> {
+  %y = moe.sparse_matvec %w, %a active(%idx, %n) neuron_major : tensor<8x4xbf16>, tensor<8xf32>, tensor<8xi32> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @lm_head(
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-NOT: moe.lm_head
+func.func @lm_head(%h: tensor<?x4xf32>, %w: tensor<10x4xbf16>) -> tensor<?x10xf32> {
+  %l = moe.lm_head %h, %w : tensor<?x4xf32>, tensor<10x4xbf16> -> tensor<?x10xf32>
+  return %l : tensor<?x10xf32>
+}
+
+// -----
+
+// The last row whose token is not the pad token, scored.
+// CHECK-LABEL: func.func @score_sequence(
+// CHECK: scf.for
+// CHECK: arith.cmpi ne
+// CHECK: arith.select
+// CHECK: tensor.extract_slice
+// CHECK: linalg.generic
+// CHECK: tensor.collapse_shape {{.+}} : tensor<1x3xf32> into tensor<3xf32>
+func.func @score_sequence(%h: tensor<?x4xf32>, %w: tensor<3x4xf32>, %ids: tensor<?xi32>) -> tensor<3xf32> {
+  %s = moe.score_head %h, %w tokens(%ids) sequence pad_token_id = 0 : (tensor<?x4xf32>, tensor<3x4xf32>, tensor<?xi32>) -> tensor<3xf32>
+  return %s : tensor<3xf32>
+}
