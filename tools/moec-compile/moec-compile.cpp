@@ -48,6 +48,10 @@ cl::opt<std::string> target("target", cl::desc("cpu (cuda: not yet)"),
 cl::opt<std::string> targetCpu("target-cpu",
                                cl::desc("CPU to tune for, or native"),
                                cl::init("native"), cl::cat(category));
+cl::opt<std::string> emitLLVM("emit-llvm",
+                              cl::desc("Also write the optimised LLVM IR of "
+                                       "the code to this file"),
+                              cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> targetFeatures("target-features",
                                     cl::desc("CPU features, e.g. +avx2 "
                                              "(default: the host's with "
@@ -129,6 +133,7 @@ int main(int argc, char **argv) {
   // lld, linked in as a library, resets every llvm::cl option when it runs:
   // keep what it would erase.
   const std::string outputPath = output;
+  const std::string llvmPath = emitLLVM;
 
   mlir::DialectRegistry registry;
   moec::registerDialects(registry);
@@ -193,10 +198,19 @@ int main(int argc, char **argv) {
     };
   moec::CpuTarget cpu{options.target.triple, options.target.cpu,
                      options.target.features};
-  Expected<std::vector<char>> code = moec::emitSharedObject(**module, cpu);
+  std::string llvmIR;
+  raw_string_ostream llvmStream(llvmIR);
+  Expected<std::vector<char>> code = moec::emitSharedObject(
+      **module, cpu, llvmPath.empty() ? nullptr : &llvmStream);
   if (!code)
     return fail(input + ": " + toString(code.takeError()));
   options.code = std::move(*code);
+  if (!llvmPath.empty())
+    if (Error error = writeToOutput(llvmPath, [&](raw_ostream &os) {
+          os << llvmIR;
+          return Error::success();
+        }))
+      return fail(llvmPath + ": " + toString(std::move(error)));
   options.entryPoints.push_back({"forward", "_mlir_ciface_forward"});
   if (Error error = moec::writeArtifact(*contents, options, outputPath))
     return fail(toString(std::move(error)));
