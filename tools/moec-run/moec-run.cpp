@@ -10,6 +10,7 @@
 #include "runtime/Artifact.h"
 #include "runtime/CpuModel.h"
 #include "runtime/Npy.h"
+#include "runtime/Sampler.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -28,8 +29,12 @@ const char *kUsage =
     "       moec-run --info MODEL.moec\n"
     "\n"
     "  --tokens 1,2,3         prompt token ids\n"
-    "  --max-new-tokens N     tokens to generate, greedily (default 16;\n"
-    "                         stops early at EOS)\n"
+    "  --max-new-tokens N     tokens to generate (default 16; stops early\n"
+    "                         at EOS)\n"
+    "  --temperature T        sample at temperature T (default 0: greedy)\n"
+    "  --top-k K              sample among the K most likely tokens\n"
+    "  --top-p P              sample within the nucleus of mass P\n"
+    "  --seed S               random seed for sampling (default 0)\n"
     "  --logits FILE.npy      write the logits of every prompt position,\n"
     "                         float32 [T, vocab]\n"
     "  --max-seq-len N        KV cache length (default: the model's maximum,\n"
@@ -68,8 +73,15 @@ bool parseTokens(const char *text, std::vector<int32_t> &out) {
   return !out.empty();
 }
 
-int64_t argmax(const float *row, int64_t n) {
-  return std::max_element(row, row + n) - row;
+/// Parses a non-negative real option value, or returns false.
+bool parseReal(const char *text, float &out) {
+  char *end = nullptr;
+  errno = 0;
+  float v = std::strtof(text, &end);
+  if (errno || end == text || *end || !(v >= 0.0f))
+    return false;
+  out = v;
+  return true;
 }
 
 void printInfo(const moec::Artifact &artifact) {
@@ -124,6 +136,7 @@ int main(int argc, char **argv) {
   std::string path, logitsPath;
   std::vector<int32_t> tokens;
   int64_t maxNewTokens = 16, maxSeqLen = 0;
+  moec::SamplerOptions sampling;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> const char * {
@@ -147,6 +160,25 @@ int main(int argc, char **argv) {
       const char *v = value();
       if (!v || !parseCount(v, maxSeqLen) || maxSeqLen == 0)
         return usage("--max-seq-len needs a positive count");
+    } else if (arg == "--temperature") {
+      const char *v = value();
+      if (!v || !parseReal(v, sampling.temperature))
+        return usage("--temperature needs a non-negative number");
+    } else if (arg == "--top-k") {
+      const char *v = value();
+      if (!v || !parseCount(v, sampling.topK))
+        return usage("--top-k needs a count");
+    } else if (arg == "--top-p") {
+      const char *v = value();
+      if (!v || !parseReal(v, sampling.topP) || sampling.topP > 1.0f ||
+          sampling.topP == 0.0f)
+        return usage("--top-p needs a number in (0, 1]");
+    } else if (arg == "--seed") {
+      const char *v = value();
+      int64_t seed;
+      if (!v || !parseCount(v, seed))
+        return usage("--seed needs a non-negative integer");
+      sampling.seed = uint64_t(seed);
     } else if (arg == "--logits") {
       const char *v = value();
       if (!v)
@@ -202,9 +234,10 @@ int main(int argc, char **argv) {
       return 1;
     }
 
-  // Greedy decoding, one token per step.
+  // Decoding, one token per step.
+  moec::Sampler sampler(sampling);
   int64_t eos = config.eos_token_id();
-  int32_t next = int32_t(argmax(&logits[(tokens.size() - 1) * vocab], vocab));
+  int32_t next = sampler.sample(&logits[(tokens.size() - 1) * vocab], vocab);
   std::vector<float> row(vocab);
   for (int64_t n = 0; n < maxNewTokens; ++n) {
     std::printf(n ? ",%d" : "%d", next);
@@ -216,7 +249,7 @@ int main(int argc, char **argv) {
                    status.message().c_str());
       return 1;
     }
-    next = int32_t(argmax(row.data(), vocab));
+    next = sampler.sample(row.data(), vocab);
   }
   if (maxNewTokens)
     std::printf("\n");
