@@ -32,6 +32,25 @@ namespace {
 constexpr IteratorType kPar = IteratorType::parallel;
 constexpr IteratorType kRed = IteratorType::reduction;
 
+/// Reductions may be reassociated (and multiply-adds contracted), so that
+/// LLVM vectorises them; accumulation stays in f32.
+arith::FastMathFlagsAttr reductionFlags(OpBuilder &b) {
+  return arith::FastMathFlagsAttr::get(
+      b.getContext(), arith::FastMathFlags::reassoc |
+                          arith::FastMathFlags::contract);
+}
+
+/// acc + x * y, as a reduction step.
+Value mulAdd(OpBuilder &b, Location loc, Value acc, Value x, Value y) {
+  Value p = arith::MulFOp::create(b, loc, x, y, reductionFlags(b));
+  return arith::AddFOp::create(b, loc, acc, p, reductionFlags(b));
+}
+
+/// acc + x, as a reduction step.
+Value addStep(OpBuilder &b, Location loc, Value acc, Value x) {
+  return arith::AddFOp::create(b, loc, acc, x, reductionFlags(b));
+}
+
 /// Builders shared by the op lowerings.
 class Lowering {
 public:
@@ -95,9 +114,7 @@ public:
                    {proj(3, {0, 2}), proj(3, {1, 2}), proj(3, {0, 1})},
                    {kPar, kPar, kRed},
                    [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-                     Value p = arith::MulFOp::create(nb, loc, a[0],
-                                                     widen(nb, loc, a[1]));
-                     return arith::AddFOp::create(nb, loc, a[2], p);
+                     return mulAdd(nb, loc, a[2], a[0], widen(nb, loc, a[1]));
                    });
   }
 
@@ -150,7 +167,7 @@ public:
         });
     Value sum = reduceLast(exps, 0.0,
                            [](OpBuilder &nb, Location loc, Value acc, Value v) {
-                             return arith::AddFOp::create(nb, loc, acc, v);
+                             return addStep(nb, loc, acc, v);
                            });
     return generic(exps, {sum}, {proj(rank, outerDims), identity(rank)}, par,
                    [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
@@ -259,8 +276,7 @@ Value lowerRmsNorm(Lowering &l, RmsNormOp op) {
   int64_t hidden = op.getInput().getType().getShape().back();
   Value sumSq = l.reduceLast(x, 0.0,
                              [](OpBuilder &nb, Location loc, Value acc, Value v) {
-                               Value sq = arith::MulFOp::create(nb, loc, v, v);
-                               return arith::AddFOp::create(nb, loc, acc, sq);
+                               return mulAdd(nb, loc, acc, v, v);
                              });
   SmallVector<unsigned> outerDims;
   for (unsigned d = 0; d + 1 < rank; ++d)
@@ -432,8 +448,7 @@ SmallVector<Value> lowerAttention(Lowering &l, AttentionOp op) {
        AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
       {kPar, kPar, kPar, kRed},
       [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        Value p = arith::MulFOp::create(nb, loc, a[0], l.widen(nb, loc, a[1]));
-        return arith::AddFOp::create(nb, loc, a[2], p);
+        return mulAdd(nb, loc, a[2], a[0], l.widen(nb, loc, a[1]));
       });
 
   // Scale, and mask what a query may not see: j > pos, or j <= pos - window.
@@ -480,8 +495,7 @@ SmallVector<Value> lowerAttention(Lowering &l, AttentionOp op) {
        AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
       {kPar, kPar, kPar, kRed},
       [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        Value p = arith::MulFOp::create(nb, loc, a[0], l.widen(nb, loc, a[1]));
-        return arith::AddFOp::create(nb, loc, a[2], p);
+        return mulAdd(nb, loc, a[2], a[0], l.widen(nb, loc, a[1]));
       });
   return {out, kCache, vCache};
 }
@@ -558,7 +572,7 @@ FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
   if (op.getRenormalize()) {
     Value sum = l.reduceLast(chosen, 0.0,
                              [](OpBuilder &nb, Location loc, Value acc, Value v) {
-                               return arith::AddFOp::create(nb, loc, acc, v);
+                               return addStep(nb, loc, acc, v);
                              });
     chosen = l.generic(chosen, {sum}, {l.proj(2, {0}), l.identity(2)},
                        {kPar, kPar},
