@@ -18,9 +18,13 @@ llvm::StringRef moec::cpuLoweringPipeline() {
          "func.func(moe-to-linalg, convert-elementwise-to-linalg), "
          "canonicalize, moe-bufferize, moe-results-to-out-params, "
          "buffer-deallocation-pipeline, "
-         "func.func(convert-linalg-to-loops), "
-         "expand-strided-metadata, lower-affine, convert-scf-to-cf, "
-         "finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm, "
-         "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
-         "convert-cf-to-llvm, reconcile-unrealized-casts)";
+         // Parallel loop dimensions become OpenMP work-sharing loops.
+         "func.func(convert-linalg-to-parallel-loops), convert-scf-to-openmp, "
+         "expand-strided-metadata, lower-affine, "
+         // Before scf-to-cf: the alloca scopes OpenMP lowering creates only
+         // verify while their loops are structured.
+         "finalize-memref-to-llvm, convert-scf-to-cf, convert-openmp-to-llvm, "
+         "convert-math-to-llvm, convert-math-to-libm, convert-arith-to-llvm, "
+         "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm, "
+         "reconcile-unrealized-casts)";
 }

@@ -146,6 +146,18 @@ Status CpuModel::load(const Artifact &art, int64_t maxSeqLen) {
   return Status();
 }
 
+Status CpuModel::setThreads(int threads) {
+  if (threads <= 0)
+    return Status::error("--threads must be positive");
+  // dlsym on the code's handle searches its dependencies: libomp.
+  auto set = reinterpret_cast<void (*)(int)>(
+      dlsym(library, "omp_set_num_threads"));
+  if (!set)
+    return Status::error("the code was compiled without parallel loops");
+  set(threads);
+  return Status();
+}
+
 Status CpuModel::forward(const int32_t *tokens, int64_t count, float *logits) {
   if (count <= 0)
     return Status::error("no tokens to run");

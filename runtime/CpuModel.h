@@ -34,6 +34,10 @@ public:
   /// Positions already in the KV cache.
   int64_t length() const { return cached; }
 
+  /// Runs the code's parallel loops on `threads` threads (its OpenMP
+  /// runtime's default: all cores).
+  Status setThreads(int threads);
+
   /// Runs `count` tokens at the next positions; `logits` receives
   /// [count, vocab] floats.
   Status forward(const int32_t *tokens, int64_t count, float *logits);

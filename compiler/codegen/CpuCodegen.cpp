@@ -93,9 +93,17 @@ moec::emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
           llvm::sys::fs::createTemporaryFile("moec", "so", libraryPath))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeLibrary(libraryPath);
-  const char *args[] = {"ld.lld",      "-shared",    "--hash-style=gnu",
-                        "-z",          "noexecstack", "-o",
-                        libraryPath.c_str(), objectPath.c_str()};
+  // The parallel loops call libomp, which the loader finds by its soname.
+  const char *args[] = {"ld.lld",
+                        "-shared",
+                        "--hash-style=gnu",
+                        "-z",
+                        "noexecstack",
+                        "-o",
+                        libraryPath.c_str(),
+                        objectPath.c_str(),
+                        "-L" MOEC_OPENMP_LIBRARY_DIR,
+                        "-lomp"};
   std::string linkerOutput;
   llvm::raw_string_ostream linkerStream(linkerOutput);
   lld::Result result = lld::lldMain(args, linkerStream, linkerStream,

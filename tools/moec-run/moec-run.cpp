@@ -13,6 +13,7 @@
 #include "runtime/Sampler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cinttypes>
 #include <climits>
@@ -37,6 +38,8 @@ const char *kUsage =
     "  --seed S               random seed for sampling (default 0)\n"
     "  --logits FILE.npy      write the logits of every prompt position,\n"
     "                         float32 [T, vocab]\n"
+    "  --threads N            threads for the generated code (default: all\n"
+    "                         cores)\n"
     "  --max-seq-len N        KV cache length (default: the model's maximum,\n"
     "                         at most 4096)\n"
     "  --info                 print the artifact's header and check its "
@@ -135,7 +138,7 @@ int main(int argc, char **argv) {
   bool info = false;
   std::string path, logitsPath;
   std::vector<int32_t> tokens;
-  int64_t maxNewTokens = 16, maxSeqLen = 0;
+  int64_t maxNewTokens = 16, maxSeqLen = 0, threads = 0;
   moec::SamplerOptions sampling;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -156,6 +159,10 @@ int main(int argc, char **argv) {
       const char *v = value();
       if (!v || !parseCount(v, maxNewTokens))
         return usage("--max-new-tokens needs a count");
+    } else if (arg == "--threads") {
+      const char *v = value();
+      if (!v || !parseCount(v, threads) || threads == 0 || threads > 4096)
+        return usage("--threads needs a positive count");
     } else if (arg == "--max-seq-len") {
       const char *v = value();
       if (!v || !parseCount(v, maxSeqLen) || maxSeqLen == 0)
@@ -215,13 +222,24 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
     return 1;
   }
+  if (threads)
+    if (moec::Status status = model.setThreads(int(threads)); !status) {
+      std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
+      return 1;
+    }
   std::fprintf(stderr, "moec-run: %s on the cpu backend\n", path.c_str());
 
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+  };
   int64_t vocab = model.vocabSize();
   std::vector<float> logits(tokens.size() * vocab);
-  if (moec::Status status =
-          model.forward(tokens.data(), tokens.size(), logits.data());
-      !status) {
+  Clock::time_point start = Clock::now();
+  moec::Status prefill =
+      model.forward(tokens.data(), tokens.size(), logits.data());
+  double prefillSeconds = seconds(Clock::now() - start);
+  if (moec::Status status = std::move(prefill); !status) {
     std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
     return 1;
   }
@@ -239,11 +257,14 @@ int main(int argc, char **argv) {
   int64_t eos = config.eos_token_id();
   int32_t next = sampler.sample(&logits[(tokens.size() - 1) * vocab], vocab);
   std::vector<float> row(vocab);
+  int64_t decoded = 0;
+  start = Clock::now();
   for (int64_t n = 0; n < maxNewTokens; ++n) {
     std::printf(n ? ",%d" : "%d", next);
     std::fflush(stdout);
     if (next == eos || n + 1 == maxNewTokens)
       break;
+    ++decoded;
     if (moec::Status status = model.forward(&next, 1, row.data()); !status) {
       std::fprintf(stderr, "\nmoec-run: error: %s\n",
                    status.message().c_str());
@@ -251,7 +272,17 @@ int main(int argc, char **argv) {
     }
     next = sampler.sample(row.data(), vocab);
   }
+  double decodeSeconds = seconds(Clock::now() - start);
   if (maxNewTokens)
     std::printf("\n");
+  // Timings, as llama.cpp prints them.
+  std::fprintf(stderr,
+               "moec-run: prompt %zu tokens in %.1f ms (%.2f tokens/s), "
+               "decode %lld tokens in %.1f ms (%.2f tokens/s, %.1f ms/token)\n",
+               tokens.size(), prefillSeconds * 1e3,
+               tokens.size() / prefillSeconds, (long long)decoded,
+               decodeSeconds * 1e3,
+               decoded ? decoded / decodeSeconds : 0.0,
+               decoded ? decodeSeconds * 1e3 / decoded : 0.0);
   return 0;
 }
