@@ -16,6 +16,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -98,6 +99,9 @@ mlir::LogicalResult runPipeline(mlir::ModuleOp module, StringRef pipeline) {
     return mlir::failure();
   mlir::PassManager pm(module->getName());
   static_cast<mlir::OpPassManager &>(pm) = std::move(*parsed);
+  // --mlir-print-ir-after=PASS, --mlir-print-ir-after-all, --mlir-timing...
+  if (failed(mlir::applyPassManagerCLOptions(pm)))
+    return mlir::failure();
   return pm.run(module);
 }
 
@@ -122,6 +126,12 @@ std::string unsupportedVariants(const moec::ModelConfig &config) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // Pass names must be known when options such as --mlir-print-ir-after=PASS
+  // are parsed.
+  moec::registerPasses();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(category);
   if (!cl::ParseCommandLineOptions(argc, argv,
                                    "moec-compile: MoE models to .moec "
@@ -137,7 +147,6 @@ int main(int argc, char **argv) {
 
   mlir::DialectRegistry registry;
   moec::registerDialects(registry);
-  moec::registerPasses();
   mlir::MLIRContext context(registry);
   auto module = load(context);
   if (failed(module))
