@@ -9,22 +9,12 @@ that the golden files are there and well-formed.
 import hashlib
 import json
 import os
-import struct
 import subprocess
 import sys
 
+import npy
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def npy_shape(path):
-    """Shape and dtype of a .npy file (format version 1.0), without numpy."""
-    with open(path, "rb") as f:
-        if f.read(6) != b"\x93NUMPY":
-            sys.exit(f"{path}: not a .npy file")
-        f.read(2)
-        n = struct.unpack("<H", f.read(2))[0]
-        header = eval(f.read(n).decode("latin1"))  # a Python dict literal
-    return tuple(header["shape"]), header["descr"]
 
 
 def main():
@@ -42,8 +32,8 @@ def main():
             sys.exit(f"{name}: moec-synth no longer writes the golden checkpoint "
                      f"({sorted(k for k in got if got.get(k) != expected.get(k))} differ); "
                      "rerun make_golden.py")
-        tokens, tdtype = npy_shape(os.path.join(HERE, name, "tokens.npy"))
-        logits, ldtype = npy_shape(os.path.join(HERE, name, "logits.npy"))
+        tokens, tdtype, _ = npy.read(os.path.join(HERE, name, "tokens.npy"))
+        logits, ldtype, _ = npy.read(os.path.join(HERE, name, "logits.npy"))
         if tokens != (case["tokens"],) or tdtype != "<i4" or ldtype != "<f4":
             sys.exit(f"{name}: golden files have unexpected shapes or dtypes")
         print(f"{name}: checkpoint matches, tokens {tokens}, logits {logits}")

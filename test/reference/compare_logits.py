@@ -12,29 +12,12 @@ decode and prefill see the same KV cache.
 """
 
 import argparse
-import array
 import os
-import struct
 import sys
 
+import npy
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load_npy(path):
-    with open(path, "rb") as f:
-        if f.read(6) != b"\x93NUMPY":
-            sys.exit(f"{path}: not a .npy file")
-        f.read(2)
-        n = struct.unpack("<H", f.read(2))[0]
-        header = eval(f.read(n).decode("latin1"))
-        if header["descr"] not in ("<f4", "<i4") or header["fortran_order"]:
-            sys.exit(f"{path}: unsupported .npy layout {header}")
-        data = array.array("f" if header["descr"] == "<f4" else "i")
-        data.frombytes(f.read())
-    shape = header["shape"]
-    rows = shape[0] if len(shape) == 2 else 1
-    width = shape[-1]
-    return [data[r * width:(r + 1) * width] for r in range(rows)]
 
 
 def argmax(row):
@@ -49,8 +32,8 @@ def main():
     parser.add_argument("--rescored")
     args = parser.parse_args()
 
-    ref = load_npy(os.path.join(HERE, args.case, "logits.npy"))
-    got = load_npy(args.got)
+    ref = npy.rows(os.path.join(HERE, args.case, "logits.npy"))
+    got = npy.rows(args.got)
     if len(got) != len(ref) or len(got[0]) != len(ref[0]):
         sys.exit(f"{args.case}: shape {len(got)}x{len(got[0])}, expected "
                  f"{len(ref)}x{len(ref[0])}")
@@ -64,7 +47,7 @@ def main():
 
     if args.generated:
         ids = [int(x) for x in args.generated.split(",")]
-        rescored = load_npy(args.rescored)
+        rescored = npy.rows(args.rescored)
         prompt = len(ref)
         # rescored holds prompt + ids[:-1]; position prompt-1+k predicts ids[k].
         expected = [argmax(rescored[prompt - 1 + k]) for k in range(len(ids))]

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Pipelines.h"
+#include "compiler/Progress.h"
 #include "compiler/Registration.h"
 #include "compiler/codegen/CpuCodegen.h"
 #include "compiler/artifact/ArtifactWriter.h"
@@ -28,7 +29,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -198,13 +198,7 @@ int main(int argc, char **argv) {
     llvm::sort(enabled);
     options.target.features = join(enabled, ",");
   }
-  if (sys::Process::StandardErrIsDisplayed())
-    options.progress = [](uint64_t done, uint64_t total) {
-      errs() << format("\rwriting weights: %6.1f%%",
-                       100.0 * double(done) / double(total ? total : 1));
-      if (done == total)
-        errs() << "\n";
-    };
+  options.progress = moec::terminalProgress("writing weights");
   moec::CpuTarget cpu{options.target.triple, options.target.cpu,
                      options.target.features};
   std::string llvmIR;

@@ -10,9 +10,9 @@
 
 #include "compiler/import/CheckpointWriter.h"
 
+#include "compiler/Progress.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -155,13 +155,7 @@ int main(int argc, char **argv) {
   options.predictorRank = predictorRank;
   options.seed = seed;
   options.headersOnly = headersOnly;
-  if (sys::Process::StandardErrIsDisplayed())
-    options.progress = [](uint64_t done, uint64_t total) {
-      errs() << format("\rwriting weights: %6.1f%%",
-                       100.0 * double(done) / double(total ? total : 1));
-      if (done == total)
-        errs() << "\n";
-    };
+  options.progress = moec::terminalProgress("writing weights");
   if (Error error = moec::writeCheckpoint(output, *config, options))
     return fail(toString(std::move(error)));
   return 0;

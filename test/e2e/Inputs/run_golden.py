@@ -10,7 +10,7 @@ import sys
 REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                          "reference")
 sys.path.insert(0, REFERENCE)
-import compare_logits  # noqa: E402
+import npy  # noqa: E402
 
 
 def run(*args):
@@ -25,7 +25,7 @@ def main():
         d = os.path.join(work, case)
         run("moec-synth", "-o", d, *table[case]["synth"])
         run("moec-compile", d, "-o", d + ".moec")
-        tokens = [str(t) for t in compare_logits.load_npy(
+        tokens = [str(t) for t in npy.rows(
             os.path.join(REFERENCE, case, "tokens.npy"))[0]]
         generated = run("moec-run", d + ".moec", "--tokens", ",".join(tokens),
                         "--logits", d + ".npy", "--max-new-tokens", "6").strip()
