@@ -7,9 +7,10 @@
 
 #include "compiler/Pipelines.h"
 
-llvm::StringRef moec::cpuFrontPipeline() {
-  return "builtin.module(moe-strip-predictors, canonicalize, cse, "
-         "moe-plan-weights)";
+std::string moec::cpuFrontPipeline(bool sparse) {
+  return std::string("builtin.module(moe-strip-predictors, ") +
+         (sparse ? "func.func(moe-neuron-major-down), " : "") +
+         "canonicalize, cse, moe-plan-weights)";
 }
 
 llvm::StringRef moec::cpuLoweringPipeline() {

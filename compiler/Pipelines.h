@@ -5,10 +5,14 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <string>
+
 namespace moec {
 
 /// Model-level passes, ending with the weights placed (moe-plan-weights).
-llvm::StringRef cpuFrontPipeline();
+/// With `sparse`, dReLU blocks get neuron-major down projections and read
+/// only their active neurons' rows.
+std::string cpuFrontPipeline(bool sparse = true);
 
 /// From the planned `moe` module to the LLVM dialect: weights as views of
 /// the segment argument, the reference lowering, one-shot bufferization,

@@ -583,15 +583,98 @@ FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
   return SmallVector<Value>{chosen, expertIds};
 }
 
+/// The dReLU MLP of expert `e` on row xt [1, H], reading only what the
+/// active neurons need: the gate for all, then for the neurons whose gate
+/// is positive their up row and their (neuron-major) down row.
+Value sparseDRelu(Lowering &l, Value xt, Value e, Value gate, Value up,
+                  Value downT) {
+  ImplicitLocOpBuilder &b = l.b;
+  MLIRContext *ctx = b.getContext();
+  Value g = l.matmulTransposed(xt, l.matrix(gate, e));
+  Value upE = l.matrix(up, e), downE = l.matrix(downT, e);
+  int64_t inter = cast<RankedTensorType>(upE.getType()).getDimSize(0);
+
+  // The active neurons, in order: i where g[i] > 0. Each i is written at
+  // the current count, which only moves on when g[i] > 0.
+  Value slots = tensor::EmptyOp::create(b, ArrayRef<int64_t>{inter},
+                                        b.getIndexType());
+  auto compact = scf::ForOp::create(
+      b, l.index(0), l.index(inter), l.index(1),
+      ValueRange{slots, l.index(0)},
+      [&](OpBuilder &nb, Location loc, Value i, ValueRange st) {
+        Value zero = arith::ConstantIndexOp::create(nb, loc, 0);
+        Value v = tensor::ExtractOp::create(nb, loc, g, ValueRange{zero, i});
+        Value active = arith::CmpFOp::create(
+            nb, loc, arith::CmpFPredicate::OGT, v,
+            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0)));
+        Value written =
+            tensor::InsertOp::create(nb, loc, i, st[0], ValueRange{st[1]});
+        Value next = arith::AddIOp::create(
+            nb, loc, st[1],
+            arith::SelectOp::create(
+                nb, loc, active, arith::ConstantIndexOp::create(nb, loc, 1),
+                zero));
+        scf::YieldOp::create(nb, loc, ValueRange{written, next});
+      });
+  Value count = compact.getResult(1);
+  Value active = tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get({ShapedType::kDynamic}, b.getIndexType()),
+      compact.getResult(0), ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{count}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  AffineExpr c0 = getAffineConstantExpr(0, ctx);
+  // u[j] = up[active[j]] . x, and the dReLU product with the gate.
+  Value u = l.generic(
+      l.filled({count}, 0.0), {active, xt},
+      {AffineMap::get(2, 0, {d0}, ctx), AffineMap::get(2, 0, {c0, d1}, ctx),
+       AffineMap::get(2, 0, {d0}, ctx)},
+      {kPar, kRed}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value k = linalg::IndexOp::create(nb, loc, 1);
+        Value w = tensor::ExtractOp::create(nb, loc, upE, ValueRange{a[0], k});
+        return mulAdd(nb, loc, a[2], a[1], l.widen(nb, loc, w));
+      });
+  Value act = l.generic(
+      tensor::EmptyOp::create(b, ArrayRef<OpFoldResult>{count}, l.f32),
+      {active, u}, {l.identity(1), l.identity(1), l.identity(1)}, {kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value zero = arith::ConstantIndexOp::create(nb, loc, 0);
+        Value gv = tensor::ExtractOp::create(nb, loc, g, ValueRange{zero, a[0]});
+        Value z = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0));
+        return arith::MulFOp::create(nb, loc,
+                                     arith::MaximumFOp::create(nb, loc, gv, z),
+                                     arith::MaximumFOp::create(nb, loc, a[1], z));
+      });
+  // y[h] = sum_j act[j] down[active[j], h]: contiguous rows, one per neuron.
+  int64_t hidden = cast<RankedTensorType>(downE.getType()).getDimSize(1);
+  return l.generic(
+      l.filled({b.getIndexAttr(1), b.getIndexAttr(hidden)}, 0.0),
+      {active, act},
+      {AffineMap::get(2, 0, {d0}, ctx), AffineMap::get(2, 0, {d0}, ctx),
+       AffineMap::get(2, 0, {c0, d1}, ctx)},
+      {kRed, kPar}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value h = linalg::IndexOp::create(nb, loc, 1);
+        Value w =
+            tensor::ExtractOp::create(nb, loc, downE, ValueRange{a[0], h});
+        return mulAdd(nb, loc, a[2], a[1], l.widen(nb, loc, w));
+      });
+}
+
 /// acc[t] += weight * down_e(act(gate_e x_t, up_e x_t)), for one expert e
 /// of stacked weights.
-Value addExpert(Lowering &l, Activation act, Value x, Value acc, Value t,
-                Value e, Value weight, Value gate, Value up, Value down) {
+Value addExpert(Lowering &l, Activation act, bool downNeuronMajor, Value x,
+                Value acc, Value t, Value e, Value weight, Value gate,
+                Value up, Value down) {
   ImplicitLocOpBuilder &b = l.b;
   Value xt = l.row(x, t);
-  Value g = l.matmulTransposed(xt, l.matrix(gate, e));
-  Value u = l.matmulTransposed(xt, l.matrix(up, e));
-  Value y = l.matmulTransposed(l.activate(act, g, u), l.matrix(down, e));
+  Value y;
+  if (downNeuronMajor && act == Activation::DReLU) {
+    y = sparseDRelu(l, xt, e, gate, up, down);
+  } else {
+    Value g = l.matmulTransposed(xt, l.matrix(gate, e));
+    Value u = l.matmulTransposed(xt, l.matrix(up, e));
+    y = l.matmulTransposed(l.activate(act, g, u), l.matrix(down, e));
+  }
   Value sum = l.generic(l.row(acc, t), {y}, {l.identity(2), l.identity(2)},
                         {kPar, kPar},
                         [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
@@ -609,6 +692,10 @@ Value addExpert(Lowering &l, Activation act, Value x, Value acc, Value t,
 Value lowerExpertFfn(Lowering &l, ExpertFfnOp op) {
   Value x = op.getInput();
   Activation act = op.getActivation();
+  bool neuronMajor = op.getDownNeuronMajor();
+  if (neuronMajor && act != Activation::DReLU)
+    return op.emitOpError("a neuron-major down projection needs drelu"),
+           Value();
   auto loop = scf::ForOp::create(
       l.b, l.index(0), l.sizeValue(x, 0), l.index(1),
       ValueRange{l.filled(l.sizes(x), 0.0)},
@@ -625,17 +712,18 @@ Value lowerExpertFfn(Lowering &l, ExpertFfnOp op) {
                 tensor::ExtractOp::create(ib, op.getExpertIds(),
                                           ValueRange{t, kk}));
             Value w = tensor::ExtractOp::create(ib, weights, ValueRange{t, kk});
-            sum = addExpert(in, act, x, sum, t, e, w, op.getGate(), op.getUp(),
-                            op.getDown());
+            sum = addExpert(in, act, neuronMajor, x, sum, t, e, w, op.getGate(),
+                            op.getUp(), op.getDown());
           }
         } else {
-          sum = addExpert(in, act, x, sum, t, in.index(0), in.f32Const(1),
-                          op.getGate(), op.getUp(), op.getDown());
+          sum = addExpert(in, act, neuronMajor, x, sum, t, in.index(0),
+                          in.f32Const(1), op.getGate(), op.getUp(),
+                          op.getDown());
         }
         for (int64_t s = 0; s < op.getNumSharedExperts(); ++s)
-          sum = addExpert(in, act, x, sum, t, in.index(s), in.f32Const(1),
-                          op.getSharedGate(), op.getSharedUp(),
-                          op.getSharedDown());
+          sum = addExpert(in, act, /*downNeuronMajor=*/false, x, sum, t,
+                          in.index(s), in.f32Const(1), op.getSharedGate(),
+                          op.getSharedUp(), op.getSharedDown());
         scf::YieldOp::create(ib, sum);
       });
   return loop.getResult(0);
@@ -745,7 +833,10 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
               })
               .Case([&](RouterOp o) { return lowerRouter(l, o); })
               .Case([&](ExpertFfnOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerExpertFfn(l, o)};
+                Value v = lowerExpertFfn(l, o);
+                if (!v)
+                  return failure();
+                return SmallVector<Value>{v};
               })
               .Case([&](DReluOp o) -> FailureOr<SmallVector<Value>> {
                 return SmallVector<Value>{lowerDRelu(l, o)};

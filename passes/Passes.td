@@ -37,6 +37,20 @@ def PlanWeights : Pass<"moe-plan-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def NeuronMajorDown : Pass<"moe-neuron-major-down", "::mlir::func::FuncOp"> {
+  let summary = "Stores the down projection of dReLU experts neuron-major";
+  let description = [{
+    The weight layout pass. A dReLU block reads the down projection only for
+    its active neurons; stored as the checkpoint has it ([hidden, inter] per
+    expert) one neuron's weights are strided across every row, and skipping
+    a neuron skips no bytes. This pass makes the `moe.weight` of each dReLU
+    block's `down` transposed ([inter, hidden] per expert, one neuron's
+    weights contiguous) and marks the block `down_neuron_major`, which the
+    lowering turns into a sparse product over the active rows.
+  }];
+  let dependentDialects = ["::mlir::moe::MoeDialect"];
+}
+
 def MaterializeWeights : Pass<"moe-materialize-weights", "::mlir::ModuleOp"> {
   let summary = "Reads weights from the artifact's weights segment";
   let description = [{

@@ -17,6 +17,7 @@
 
 #include <xxhash.h>
 
+#include <cstring>
 #include <memory>
 
 #ifndef MOEC_VERSION
@@ -78,6 +79,24 @@ private:
   uint64_t written = 0;
 };
 
+/// Writes a [rows, cols] matrix as [cols, rows], in tiles that stay in
+/// cache.
+void writeTransposed(SegmentStream &stream, llvm::StringRef data,
+                     moe::WeightRefAttr part) {
+  int64_t rows = part.getShape()[0], cols = part.getShape()[1];
+  size_t bytes = part.getDtype().getIntOrFloatBitWidth() / 8;
+  std::vector<char> out(data.size());
+  constexpr int64_t kTile = 64;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+      for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c)
+          std::memcpy(&out[(c * rows + r) * bytes],
+                      data.data() + (r * cols + c) * bytes,
+                      bytes);
+  stream.write(out.data(), out.size());
+}
+
 struct SegmentRecord {
   artifact::SegmentKind kind;
   uint64_t offset, size, checksum;
@@ -115,7 +134,9 @@ buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
                                w.type.getShape().end());
     weights.push_back(artifact::CreateWeight(
         fb, str(w.name), w.offset, w.size(), dtypeOf(w.type.getElementType()),
-        fb.CreateVector(shape), artifact::WeightLayout::RowMajor));
+        fb.CreateVector(shape),
+        w.transposed ? artifact::WeightLayout::NeuronMajor
+                     : artifact::WeightLayout::RowMajor));
   }
 
   std::vector<flatbuffers::Offset<artifact::EntryPoint>> entries;
@@ -194,7 +215,8 @@ moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
         op.getParts().getAsRange<moe::WeightRefAttr>().begin(),
         op.getParts().getAsRange<moe::WeightRefAttr>().end());
     contents.weights.push_back({weightName(parts), uint64_t(offset.getInt()),
-                                op.getResult().getType(), std::move(parts)});
+                                op.getResult().getType(), std::move(parts),
+                                op.getTransposed()});
   });
   if (!planned)
     return makeError(where, "weights without moe.offset: run moe-plan-weights");
@@ -247,7 +269,10 @@ Error moec::writeArtifact(const ArtifactContents &contents,
           llvm::Expected<llvm::StringRef> data = sources.bytes(part);
           if (!data)
             return data.takeError();
-          stream.write(data->data(), data->size());
+          if (w.transposed)
+            writeTransposed(stream, *data, part);
+          else
+            stream.write(data->data(), data->size());
           copied += data->size();
           if (options.progress)
             options.progress(copied, weightBytes);

@@ -28,6 +28,8 @@ struct PlannedWeight {
   mlir::RankedTensorType type;
   /// The checkpoint bytes it is made of, in order.
   std::vector<mlir::moe::WeightRefAttr> parts;
+  /// Each part (a matrix) is stored transposed: neuron-major.
+  bool transposed = false;
   uint64_t size() const;
 };
 

@@ -207,3 +207,25 @@ func.func @score_sequence(%h: tensor<?x4xf32>, %w: tensor<3x4xf32>, %ids: tensor
   %s = moe.score_head %h, %w tokens(%ids) sequence pad_token_id = 0 : (tensor<?x4xf32>, tensor<3x4xf32>, tensor<?xi32>) -> tensor<3xf32>
   return %s : tensor<3xf32>
 }
+
+// -----
+
+// The sparse dReLU block: the gate for every neuron, the active list, the
+// up rows and the neuron-major down rows of active neurons only.
+// CHECK-LABEL: func.func @sparse_drelu(
+// CHECK: scf.for {{.+}} -> (tensor<?x16xf32>)
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: scf.for {{.+}} -> (tensor<32xindex>, index)
+// CHECK: arith.cmpf ogt
+// CHECK: tensor.insert
+// CHECK: tensor.extract_slice {{.+}} : tensor<32xindex> to tensor<?xindex>
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel"]
+// CHECK: linalg.generic {{.+}} iterator_types = ["reduction", "parallel"]
+// CHECK: tensor.extract %{{.+}}[%{{.+}}, %{{.+}}] : tensor<32x16xbf16>
+func.func @sparse_drelu(%x: tensor<?x16xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1xi32>,
+                        %g: tensor<2x32x16xbf16>, %dt: tensor<2x32x16xbf16>) -> tensor<?x16xf32> {
+  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %dt) drelu down_neuron_major
+      : (tensor<?x16xf32>, tensor<?x1xf32>, tensor<?x1xi32>, tensor<2x32x16xbf16>, tensor<2x32x16xbf16>, tensor<2x32x16xbf16>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

@@ -53,6 +53,10 @@ cl::opt<std::string> emitLLVM("emit-llvm",
                               cl::desc("Also write the optimised LLVM IR of "
                                        "the code to this file"),
                               cl::value_desc("file"), cl::cat(category));
+cl::opt<bool> noSparse("no-sparse",
+                       cl::desc("Compute dReLU blocks densely (for "
+                                "comparison with the sparse path)"),
+                       cl::cat(category));
 cl::opt<std::string> targetFeatures("target-features",
                                     cl::desc("CPU features, e.g. +avx2 "
                                              "(default: the host's with "
@@ -169,7 +173,7 @@ int main(int argc, char **argv) {
                 ": not supported by code generation yet");
 
   // Model-level passes up to the weight plan, which the artifact records.
-  if (failed(runPipeline(**module, moec::cpuFrontPipeline())))
+  if (failed(runPipeline(**module, moec::cpuFrontPipeline(!noSparse))))
     return 1;
   Expected<moec::ArtifactContents> contents =
       moec::collectArtifactContents(**module, input);

@@ -79,18 +79,24 @@ LogicalResult WeightOp::verify() {
                            << part.getTensor() << "' differs from '"
                            << first.getTensor() << "'";
   }
-  // Result shape: the part's shape, or [number of parts] + the part's shape.
+  // Result shape: the part's shape, or [number of parts] + the part's shape;
+  // transposed parts have their two dimensions swapped.
   ArrayRef<int64_t> shape = type.getShape();
-  ArrayRef<int64_t> partShape = first.getShape();
-  if (parts.size() == 1 && shape == partShape)
+  SmallVector<int64_t> partShape(first.getShape());
+  if (getTransposed()) {
+    if (partShape.size() != 2)
+      return emitOpError("only matrices can be transposed");
+    std::swap(partShape[0], partShape[1]);
+  }
+  if (parts.size() == 1 && shape == ArrayRef<int64_t>(partShape))
     return success();
   if (shape.size() == partShape.size() + 1 &&
       shape.front() == static_cast<int64_t>(parts.size()) &&
-      shape.drop_front() == partShape)
+      shape.drop_front() == ArrayRef<int64_t>(partShape))
     return success();
   return emitOpError() << "result type " << type << " does not match "
                        << parts.size() << " stacked part(s) of shape ["
-                       << partShape << "]";
+                       << ArrayRef<int64_t>(partShape) << "]";
 }
 
 //===----------------------------------------------------------------------===//
@@ -246,7 +252,8 @@ LogicalResult RouterOp::verify() {
 /// returns the number of experts it holds.
 static FailureOr<int64_t> verifyExpertWeights(Operation *op, StringRef prefix,
                                               Value gate, Value up, Value down,
-                                              int64_t hidden) {
+                                              int64_t hidden,
+                                              bool downNeuronMajor = false) {
   std::string gateName = (prefix + "gate").str();
   if (failed(verifyShape(op, gateName, gate, {kAny, kAny, hidden})))
     return failure();
@@ -255,7 +262,9 @@ static FailureOr<int64_t> verifyExpertWeights(Operation *op, StringRef prefix,
   if (failed(verifyShape(op, (prefix + "up").str(), up,
                          {experts, inter, hidden})) ||
       failed(verifyShape(op, (prefix + "down").str(), down,
-                         {experts, hidden, inter})))
+                         downNeuronMajor
+                             ? ArrayRef<int64_t>{experts, inter, hidden}
+                             : ArrayRef<int64_t>{experts, hidden, inter})))
     return failure();
   return experts;
 }
@@ -266,8 +275,8 @@ LogicalResult ExpertFfnOp::verify() {
   int64_t tokens = dim(getInput(), 0);
   int64_t hidden = dim(getInput(), 1);
 
-  FailureOr<int64_t> experts =
-      verifyExpertWeights(*this, "", getGate(), getUp(), getDown(), hidden);
+  FailureOr<int64_t> experts = verifyExpertWeights(
+      *this, "", getGate(), getUp(), getDown(), hidden, getDownNeuronMajor());
   if (failed(experts))
     return failure();
 

@@ -23,7 +23,9 @@ def Moe_WeightOp : Moe_Op<"weight", [Pure]> {
     With n parts of equal shape S, the result is the parts stacked along a new
     leading dimension, shape `[n] + S`: this is how per-expert tensors become
     one `[E, I, H]` operand whether the checkpoint stores them per expert or
-    fused.
+    fused. With `transposed`, each part (a matrix) is transposed: the
+    artifact stores `[E, I, H]` from `[H, I]` parts, so that one neuron's
+    weights are contiguous.
 
     ```mlir
     %w1 = moe.weight [#moe.weight_ref<"model.safetensors",
@@ -31,9 +33,9 @@ def Moe_WeightOp : Moe_Op<"weight", [Pure]> {
         #moe.weight_ref<...>] : tensor<2x14336x4096xbf16>
     ```
   }];
-  let arguments = (ins Moe_WeightRefArrayAttr:$parts);
+  let arguments = (ins Moe_WeightRefArrayAttr:$parts, UnitAttr:$transposed);
   let results = (outs Moe_FloatTensor:$result);
-  let assemblyFormat = "$parts attr-dict `:` type($result)";
+  let assemblyFormat = "$parts (`transposed` $transposed^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
@@ -220,7 +222,10 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
     the block is a dense MLP (one expert, weight 1): Mistral's layout.
 
     `act` is `swiglu` (silu(g) * u), `reglu` (relu(g) * u), `geglu`
-    (gelu(g) * u) or `drelu` (relu(g) * relu(u)). A dReLU block may carry the
+    (gelu(g) * u) or `drelu` (relu(g) * relu(u)). With `down_neuron_major`
+    the routed experts' `down` is stored [experts, inter, hidden], one
+    neuron's weights contiguous, so that a dReLU block reads only the rows
+    of its active neurons. A dReLU block may carry the
     activation predictor of its checkpoint (`fc1` [experts, rank, hidden],
     `fc2` [experts, inter, rank]); it does not change the block's value.
 
@@ -239,14 +244,16 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
                        Optional<Moe_FloatTensor>:$shared_down,
                        Optional<Moe_FloatTensor>:$predictor_fc1,
                        Optional<Moe_FloatTensor>:$predictor_fc2,
-                       Moe_ActivationAttr:$activation);
+                       Moe_ActivationAttr:$activation,
+                       UnitAttr:$down_neuron_major);
   let results = (outs Moe_FloatTensor:$result);
   let assemblyFormat = [{
     $input (`routing` `(` $routing_weights^ `,` $expert_ids `)`)?
     `experts` `(` $gate `,` $up `,` $down `)`
     (`shared` `(` $shared_gate^ `,` $shared_up `,` $shared_down `)`)?
     (`predictor` `(` $predictor_fc1^ `,` $predictor_fc2 `)`)?
-    $activation attr-dict `:` functional-type(operands, results)
+    $activation (`down_neuron_major` $down_neuron_major^)?
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

@@ -568,3 +568,28 @@ func.func @score_bias(%h: tensor<?x16xf32>, %w: tensor<3x16xf32>, %b: tensor<2xf
   %s = moe.score_head %h, %w bias(%b) token : (tensor<?x16xf32>, tensor<3x16xf32>, tensor<2xf32>) -> tensor<?x3xf32>
   return %s : tensor<?x3xf32>
 }
+
+// -----
+
+func.func @transposed_vector() -> tensor<4xf32> {
+  // expected-error @+1 {{only matrices can be transposed}}
+  %w = moe.weight [#moe.weight_ref<"m", "a", f32, [4], offset = 0>] transposed : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+func.func @transposed_shape() -> tensor<4x8xf32> {
+  // expected-error @+1 {{result type 'tensor<4x8xf32>' does not match 1 stacked part(s) of shape [8, 4]}}
+  %w = moe.weight [#moe.weight_ref<"m", "a", f32, [4, 8], offset = 0>] transposed : tensor<4x8xf32>
+  return %w : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @ffn_neuron_major_shape(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: tensor<1x16x32xf32>) -> tensor<1x16xf32> {
+  // expected-error @+1 {{down dimension 1 must be 32, got 'tensor<1x16x32xf32>'}}
+  %y = moe.expert_ffn %x experts(%g, %g, %d) drelu down_neuron_major
+      : (tensor<1x16xf32>, tensor<1x32x16xf32>, tensor<1x32x16xf32>, tensor<1x16x32xf32>) -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}

@@ -213,3 +213,16 @@ func.func @score_head(%h: tensor<?x16xf32>, %w: tensor<3x16xbf16>, %b: tensor<3x
   %2 = moe.score_head %h, %w bias(%b) token : (tensor<?x16xf32>, tensor<3x16xbf16>, tensor<3xf32>) -> tensor<?x3xf32>
   return %0, %1, %2 : tensor<3xf32>, tensor<3xf32>, tensor<?x3xf32>
 }
+
+// -----
+
+// A transposed (neuron-major) down projection of a dReLU block.
+// CHECK-LABEL: func.func @neuron_major_down
+// CHECK: %[[D:.+]] = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] transposed : tensor<1x32x16xbf16>
+// CHECK: moe.expert_ffn %{{.+}} experts(%{{.+}}, %{{.+}}, %[[D]]) drelu down_neuron_major :
+func.func @neuron_major_down(%x: tensor<1x16xf32>, %g: tensor<1x32x16xbf16>) -> tensor<1x16xf32> {
+  %d = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] transposed : tensor<1x32x16xbf16>
+  %y = moe.expert_ffn %x experts(%g, %g, %d) drelu down_neuron_major
+      : (tensor<1x16xf32>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>) -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}
