@@ -814,42 +814,29 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
       Lowering l(b);
+      // Single-result lowerings return a null value on failure.
+      auto one = [](Value v) -> FailureOr<SmallVector<Value>> {
+        if (!v)
+          return failure();
+        return SmallVector<Value>{v};
+      };
       FailureOr<SmallVector<Value>> replacement =
           TypeSwitch<Operation *, FailureOr<SmallVector<Value>>>(op)
-              .Case([&](EmbeddingOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerEmbedding(l, o)};
-              })
-              .Case([&](RmsNormOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerRmsNorm(l, o)};
-              })
-              .Case([&](RopeOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerRope(l, o)};
-              })
-              .Case([&](LinearOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerLinear(l, o)};
-              })
+              .Case([&](EmbeddingOp o) { return one(lowerEmbedding(l, o)); })
+              .Case([&](RmsNormOp o) { return one(lowerRmsNorm(l, o)); })
+              .Case([&](RopeOp o) { return one(lowerRope(l, o)); })
+              .Case([&](LinearOp o) { return one(lowerLinear(l, o)); })
               .Case([&](AttentionOp o) -> FailureOr<SmallVector<Value>> {
                 return lowerAttention(l, o);
               })
               .Case([&](RouterOp o) { return lowerRouter(l, o); })
-              .Case([&](ExpertFfnOp o) -> FailureOr<SmallVector<Value>> {
-                Value v = lowerExpertFfn(l, o);
-                if (!v)
-                  return failure();
-                return SmallVector<Value>{v};
+              .Case([&](ExpertFfnOp o) { return one(lowerExpertFfn(l, o)); })
+              .Case([&](DReluOp o) { return one(lowerDRelu(l, o)); })
+              .Case([&](SparseMatvecOp o) {
+                return one(lowerSparseMatvec(l, o));
               })
-              .Case([&](DReluOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerDRelu(l, o)};
-              })
-              .Case([&](SparseMatvecOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerSparseMatvec(l, o)};
-              })
-              .Case([&](LmHeadOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerLmHead(l, o)};
-              })
-              .Case([&](ScoreHeadOp o) -> FailureOr<SmallVector<Value>> {
-                return SmallVector<Value>{lowerScoreHead(l, o)};
-              });
+              .Case([&](LmHeadOp o) { return one(lowerLmHead(l, o)); })
+              .Case([&](ScoreHeadOp o) { return one(lowerScoreHead(l, o)); });
       if (failed(replacement))
         return signalPassFailure();
       rewriter.replaceOp(op, *replacement);
