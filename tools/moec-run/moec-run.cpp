@@ -275,6 +275,7 @@ int main(int argc, char **argv) {
   double decodeSeconds = seconds(Clock::now() - start);
   if (maxNewTokens)
     std::printf("\n");
+  std::fflush(stdout);
   // Timings, as llama.cpp prints them.
   std::fprintf(stderr,
                "moec-run: prompt %zu tokens in %.1f ms (%.2f tokens/s), "
