@@ -798,8 +798,17 @@ Value lowerScoreHead(Lowering &l, ScoreHeadOp op) {
   Value y = l.matmulTransposed(l.row(x, last), op.getWeight());
   if (op.getBias())
     y = l.addBias(y, op.getBias());
-  return tensor::CollapseShapeOp::create(b, y,
-                                         ArrayRef<ReassociationIndices>{{0, 1}});
+  // [1, labels] to [labels], as a copy into a buffer of its own: the
+  // entry point's result must be an allocation the caller can provide.
+  MLIRContext *ctx = b.getContext();
+  return l.generic(
+      tensor::EmptyOp::create(b, ArrayRef<OpFoldResult>{l.size(y, 1)}, l.f32),
+      {y},
+      {AffineMap::get(1, 0, {getAffineConstantExpr(0, ctx),
+                             getAffineDimExpr(0, ctx)},
+                      ctx),
+       l.identity(1)},
+      {kPar}, [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
 struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {

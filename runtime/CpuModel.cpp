@@ -36,10 +36,12 @@ MemRef<T, Rank> describe(T *data, const int64_t (&sizes)[Rank]) {
   return m;
 }
 
-/// forward(weights, tokens, positions, kv_cache, logits).
+/// forward(weights, tokens, positions, kv_cache, out): `out` has rank 2
+/// ([T, vocab] or [T, labels]) or, for sequence classification, rank 1.
+template <int OutRank>
 using ForwardFn = void (*)(MemRef<uint8_t, 1> *, MemRef<int32_t, 1> *,
                            MemRef<int32_t, 1> *, MemRef<float, 5> *,
-                           MemRef<float, 2> *);
+                           MemRef<float, OutRank> *);
 
 } // namespace
 
@@ -137,6 +139,8 @@ Status CpuModel::load(const Artifact &art, int64_t maxSeqLen) {
   layers = c.num_layers();
   kvHeads = c.num_kv_heads();
   headDim = c.head_dim();
+  outputHead = c.head();
+  labels = c.num_labels();
   if (maxSeqLen <= 0)
     return fail(Status::error("--max-seq-len must be positive"));
   maxSeq = maxSeqLen;
@@ -158,7 +162,17 @@ Status CpuModel::setThreads(int threads) {
   return Status();
 }
 
-Status CpuModel::forward(const int32_t *tokens, int64_t count, float *logits) {
+int64_t CpuModel::outputWidth() const {
+  return outputHead == artifact::Head::CausalLM ? vocab : labels;
+}
+
+int64_t CpuModel::outputSize(int64_t count) const {
+  return outputHead == artifact::Head::SequenceClassification
+             ? labels
+             : count * outputWidth();
+}
+
+Status CpuModel::forward(const int32_t *tokens, int64_t count, float *out) {
   if (count <= 0)
     return Status::error("no tokens to run");
   if (cached + count > maxSeq)
@@ -179,8 +193,13 @@ Status CpuModel::forward(const int32_t *tokens, int64_t count, float *logits) {
   auto t = describe(const_cast<int32_t *>(tokens), {count});
   auto p = describe(positions.data(), {count});
   auto kv = describe(kvCache.data(), {layers, 2, maxSeq, kvHeads, headDim});
-  auto out = describe(logits, {count, vocab});
-  reinterpret_cast<ForwardFn>(entry)(&w, &t, &p, &kv, &out);
+  if (outputHead == artifact::Head::SequenceClassification) {
+    auto scores = describe(out, {labels});
+    reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, &scores);
+  } else {
+    auto rows = describe(out, {count, outputWidth()});
+    reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &kv, &rows);
+  }
   cached += count;
   return Status();
 }

@@ -30,6 +30,13 @@ public:
   Status load(const Artifact &artifact, int64_t maxSeqLen);
 
   int64_t vocabSize() const { return vocab; }
+  artifact::Head head() const { return outputHead; }
+  /// Floats `forward` writes for `count` tokens: count x vocab (causal LM),
+  /// labels (sequence classification) or count x labels (token
+  /// classification).
+  int64_t outputSize(int64_t count) const;
+  /// Floats per output row: vocab or labels.
+  int64_t outputWidth() const;
   int64_t maxSeqLen() const { return maxSeq; }
   /// Positions already in the KV cache.
   int64_t length() const { return cached; }
@@ -38,15 +45,16 @@ public:
   /// runtime's default: all cores).
   Status setThreads(int threads);
 
-  /// Runs `count` tokens at the next positions; `logits` receives
-  /// [count, vocab] floats.
-  Status forward(const int32_t *tokens, int64_t count, float *logits);
+  /// Runs `count` tokens at the next positions; `out` receives
+  /// outputSize(count) floats.
+  Status forward(const int32_t *tokens, int64_t count, float *out);
 
 private:
   const Artifact *artifact = nullptr;
   void *library = nullptr;
   void *entry = nullptr;
-  int64_t vocab = 0, layers = 0, kvHeads = 0, headDim = 0;
+  int64_t vocab = 0, layers = 0, kvHeads = 0, headDim = 0, labels = 0;
+  artifact::Head outputHead = artifact::Head::CausalLM;
   int64_t maxSeq = 0, cached = 0;
   std::vector<float> kvCache;
 };

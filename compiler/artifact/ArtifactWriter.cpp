@@ -43,6 +43,18 @@ artifact::DType dtypeOf(Type type) {
   return artifact::DType::F32;
 }
 
+artifact::Head headOf(Head head) {
+  switch (head) {
+  case Head::CausalLM:
+    return artifact::Head::CausalLM;
+  case Head::SequenceClassification:
+    return artifact::Head::SequenceClassification;
+  case Head::TokenClassification:
+    return artifact::Head::TokenClassification;
+  }
+  llvm_unreachable("unknown head");
+}
+
 /// A display name for a weight: its tensor's, or with several parts the
 /// first part's and how many follow.
 std::string weightName(llvm::ArrayRef<moe::WeightRefAttr> parts) {
@@ -117,7 +129,9 @@ buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
       fb, str(config.toJson()), str(config.architecture), config.vocabSize,
       config.hiddenSize, config.numLayers, config.numKvHeads, config.headDim,
       config.maxPositionEmbeddings, config.bosTokenId.value_or(-1),
-      config.eosTokenId.value_or(-1));
+      config.eosTokenId.value_or(-1),
+      headOf(config.head),
+      config.head == Head::CausalLM ? 0 : config.numLabels);
   const ArtifactTarget &t = options.target;
   auto target = artifact::CreateTarget(
       fb, t.cuda ? artifact::TargetKind::Cuda : artifact::TargetKind::Cpu,

@@ -234,7 +234,7 @@ int main(int argc, char **argv) {
     return std::chrono::duration<double>(d).count();
   };
   int64_t vocab = model.vocabSize();
-  std::vector<float> logits(tokens.size() * vocab);
+  std::vector<float> logits(model.outputSize(tokens.size()));
   Clock::time_point start = Clock::now();
   moec::Status prefill =
       model.forward(tokens.data(), tokens.size(), logits.data());
@@ -243,14 +243,30 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
     return 1;
   }
-  if (!logitsPath.empty())
-    if (moec::Status status = moec::writeNpy(
-            logitsPath, {int64_t(tokens.size()), vocab}, logits.data());
+  bool scores = model.head() != moec::artifact::Head::CausalLM;
+  if (!logitsPath.empty()) {
+    std::vector<int64_t> shape = {int64_t(tokens.size()), model.outputWidth()};
+    if (model.head() == moec::artifact::Head::SequenceClassification)
+      shape = {model.outputWidth()};
+    if (moec::Status status = moec::writeNpy(logitsPath, shape, logits.data());
         !status) {
       std::fprintf(stderr, "moec-run: error: %s\n",
                    status.message().c_str());
       return 1;
     }
+  }
+  // Classification heads: the scores, one row per line, and no decoding.
+  if (scores) {
+    int64_t width = model.outputWidth();
+    for (size_t i = 0; i < logits.size(); ++i) {
+      std::printf(i % width ? ",%g" : "%g", logits[i]);
+      if ((i + 1) % width == 0)
+        std::printf("\n");
+    }
+    std::fprintf(stderr, "moec-run: scored %zu tokens in %.1f ms\n",
+                 tokens.size(), prefillSeconds * 1e3);
+    return 0;
+  }
 
   // Decoding, one token per step.
   moec::Sampler sampler(sampling);

@@ -27,15 +27,21 @@ def main():
         run("moec-compile", d, "-o", d + ".moec")
         tokens = [str(t) for t in npy.rows(
             os.path.join(REFERENCE, case, "tokens.npy"))[0]]
-        generated = run("moec-run", d + ".moec", "--tokens", ",".join(tokens),
-                        "--logits", d + ".npy", "--max-new-tokens", "6").strip()
-        rescore = tokens + generated.split(",")[:-1]
-        run("moec-run", d + ".moec", "--tokens", ",".join(rescore),
-            "--logits", d + ".rescored.npy", "--max-new-tokens", "0")
+        compare = [sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
+                   case, d + ".npy"]
+        if "ForCausalLM" in "".join(table[case]["synth"]):
+            generated = run("moec-run", d + ".moec", "--tokens", ",".join(tokens),
+                            "--logits", d + ".npy", "--max-new-tokens", "6").strip()
+            rescore = tokens + generated.split(",")[:-1]
+            run("moec-run", d + ".moec", "--tokens", ",".join(rescore),
+                "--logits", d + ".rescored.npy", "--max-new-tokens", "0")
+            compare += ["--generated", generated, "--rescored", d + ".rescored.npy"]
+        else:
+            # Classification heads score the tokens; nothing is generated.
+            run("moec-run", d + ".moec", "--tokens", ",".join(tokens),
+                "--logits", d + ".npy")
         sys.stdout.flush()
-        subprocess.run([sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
-                        case, d + ".npy", "--generated", generated,
-                        "--rescored", d + ".rescored.npy"], check=True)
+        subprocess.run(compare, check=True)
 
 
 if __name__ == "__main__":
