@@ -38,7 +38,7 @@ struct MaterializeWeightsPass
       Value segment = func.getArgument(0);
       OpBuilder b(func.getBody());
       for (WeightOp op : weights) {
-        auto offset = op->getAttrOfType<IntegerAttr>("moe.offset");
+        auto offset = op->getAttrOfType<IntegerAttr>(kWeightOffsetAttrName);
         if (!offset) {
           op.emitOpError("has no moe.offset; run the weight planner first");
           return signalPassFailure();

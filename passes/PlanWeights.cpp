@@ -29,7 +29,7 @@ struct PlanWeightsPass : public moe::impl::PlanWeightsBase<PlanWeightsPass> {
     uint64_t cursor = 0;
     getOperation().walk([&](WeightOp op) {
       cursor = llvm::alignTo(cursor, alignment);
-      op->setAttr("moe.offset", b.getI64IntegerAttr(cursor));
+      op->setAttr(kWeightOffsetAttrName, b.getI64IntegerAttr(cursor));
       for (auto part : op.getParts().getAsRange<WeightRefAttr>())
         cursor += part.getSizeInBytes();
     });

@@ -145,7 +145,7 @@ Status CpuModel::load(const Artifact &art, int64_t maxSeqLen) {
     return fail(Status::error("--max-seq-len must be positive"));
   maxSeq = maxSeqLen;
   kvCache.assign(size_t(layers) * 2 * maxSeq * kvHeads * headDim, 0.0f);
-  artifact = &art;
+  weights = art.segment(artifact::SegmentKind::Weights);
   cached = 0;
   return Status();
 }
@@ -187,7 +187,6 @@ Status CpuModel::forward(const int32_t *tokens, int64_t count, float *out) {
   for (int64_t i = 0; i < count; ++i)
     positions[i] = int32_t(cached + i);
 
-  Bytes weights = artifact->segment(artifact::SegmentKind::Weights);
   auto w = describe(const_cast<uint8_t *>(weights.data),
                     {int64_t(weights.size)});
   auto t = describe(const_cast<int32_t *>(tokens), {count});

@@ -50,7 +50,7 @@ public:
   Status forward(const int32_t *tokens, int64_t count, float *out);
 
 private:
-  const Artifact *artifact = nullptr;
+  Bytes weights;
   void *library = nullptr;
   void *entry = nullptr;
   int64_t vocab = 0, layers = 0, kvHeads = 0, headDim = 0, labels = 0;

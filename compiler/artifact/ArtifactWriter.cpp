@@ -1,6 +1,7 @@
 //===- ArtifactWriter.cpp - writing .moec artifacts ---------------------===//
 
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/import/Diagnostics.h"
 
 #include "compiler/import/ModelConfigAttr.h"
 #include "dialects/moe/IR/MoeOps.h"
@@ -30,10 +31,6 @@ using llvm::Error;
 
 namespace {
 
-Error makeError(llvm::StringRef path, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 (path + ": " + message).str());
-}
 
 artifact::DType dtypeOf(Type type) {
   if (type.isBF16())
@@ -179,14 +176,14 @@ public:
       auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                                 /*RequiresNullTerminator=*/false);
       if (!buffer)
-        return makeError(path, "cannot read weights: " +
+        return fileError(path, "cannot read weights: " +
                                    buffer.getError().message());
       it = maps.try_emplace(path, std::move(*buffer)).first;
     }
     llvm::StringRef data = it->second->getBuffer();
     if (ref.getOffset() > data.size() ||
         ref.getSizeInBytes() > data.size() - ref.getOffset())
-      return makeError(path, "tensor '" + ref.getTensor() +
+      return fileError(path, "tensor '" + ref.getTensor() +
                                  "' lies past the end of the file; was the "
                                  "checkpoint changed after import?");
     return data.substr(ref.getOffset(), ref.getSizeInBytes());
@@ -209,9 +206,9 @@ uint64_t PlannedWeight::size() const {
 llvm::Expected<ArtifactContents>
 moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
   auto configAttr = module->getAttrOfType<DictionaryAttr>(kConfigAttrName);
-  auto dirAttr = module->getAttrOfType<StringAttr>("moe.checkpoint");
+  auto dirAttr = module->getAttrOfType<StringAttr>(moe::kCheckpointAttrName);
   if (!configAttr || !dirAttr)
-    return makeError(where, "the module has no moe.config or moe.checkpoint "
+    return fileError(where, "the module has no moe.config or moe.checkpoint "
                             "attribute; was it made by moec-import?");
   llvm::Expected<ModelConfig> config =
       configFromAttr(configAttr, (where + ": moe.config").str());
@@ -220,7 +217,7 @@ moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
   ArtifactContents contents{std::move(*config), dirAttr.str(), {}};
   bool planned = true;
   module.walk([&](moe::WeightOp op) {
-    auto offset = op->getAttrOfType<IntegerAttr>("moe.offset");
+    auto offset = op->getAttrOfType<IntegerAttr>(moe::kWeightOffsetAttrName);
     if (!offset) {
       planned = false;
       return;
@@ -233,7 +230,7 @@ moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
                                 op.getTransposed()});
   });
   if (!planned)
-    return makeError(where, "weights without moe.offset: run moe-plan-weights");
+    return fileError(where, "weights without moe.offset: run moe-plan-weights");
   return contents;
 }
 
@@ -263,7 +260,7 @@ Error moec::writeArtifact(const ArtifactContents &contents,
   int fd;
   if (std::error_code ec = llvm::sys::fs::createUniqueFile(
           path + ".tmp-%%%%%%", fd, temp))
-    return makeError(path, "cannot create: " + ec.message());
+    return fileError(path, "cannot create: " + ec.message());
   llvm::FileRemover removeTemp(temp);
   llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
 
@@ -300,7 +297,7 @@ Error moec::writeArtifact(const ArtifactContents &contents,
   flatbuffers::DetachedBuffer header =
       buildHeader(contents, options, segments);
   if (header.size() != headerSize)
-    return makeError(path, "internal error: the header changed size");
+    return fileError(path, "internal error: the header changed size");
   char lengths[16];
   std::memcpy(lengths, kArtifactMagic, 8);
   llvm::support::endian::write64le(lengths + 8, headerSize);
@@ -308,9 +305,9 @@ Error moec::writeArtifact(const ArtifactContents &contents,
   os.pwrite(reinterpret_cast<const char *>(header.data()), header.size(), 16);
   os.close();
   if (os.has_error())
-    return makeError(path, "write failed: " + os.error().message());
+    return fileError(path, "write failed: " + os.error().message());
   if (std::error_code ec = llvm::sys::fs::rename(temp, path))
-    return makeError(path, "cannot rename the temporary file: " +
+    return fileError(path, "cannot rename the temporary file: " +
                                ec.message());
   removeTemp.releaseFile();
   return Error::success();

@@ -1,6 +1,7 @@
 //===- Checkpoint.cpp - a HuggingFace checkpoint directory --------------===//
 
 #include "compiler/import/Checkpoint.h"
+#include "compiler/import/Diagnostics.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -15,10 +16,6 @@ using llvm::Expected;
 using llvm::StringRef;
 using json = nlohmann::json;
 
-static llvm::Error makeError(StringRef path, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 (path + ": " + message).str());
-}
 
 static std::string join(StringRef dir, StringRef name) {
   llvm::SmallString<256> path(dir);
@@ -31,36 +28,36 @@ static Expected<std::map<std::string, std::string>>
 readIndex(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
-    return makeError(path, "cannot read: " + buffer.getError().message());
+    return fileError(path, "cannot read: " + buffer.getError().message());
   StringRef text = (*buffer)->getBuffer();
   json root = json::parse(text.begin(), text.end(), nullptr,
                           /*allow_exceptions=*/false);
   if (root.is_discarded())
-    return makeError(path, "malformed JSON");
+    return fileError(path, "malformed JSON");
   auto map = root.is_object() ? root.find("weight_map") : root.end();
   if (map == root.end() || !map->is_object())
-    return makeError(path, "no 'weight_map' object");
+    return fileError(path, "no 'weight_map' object");
   std::map<std::string, std::string> out;
   for (auto &[tensor, shard] : map->items()) {
     if (!shard.is_string())
-      return makeError(path, "shard of tensor '" + tensor +
+      return fileError(path, "shard of tensor '" + tensor +
                                  "' is not a file name");
     std::string name = shard.get<std::string>();
     // Shards sit beside the index.
     if (name.empty() || name != llvm::sys::path::filename(name) ||
         name == "." || name == "..")
-      return makeError(path, "shard '" + name + "' of tensor '" + tensor +
+      return fileError(path, "shard '" + name + "' of tensor '" + tensor +
                                  "' is not a file name in the directory");
     out[tensor] = name;
   }
   if (out.empty())
-    return makeError(path, "the weight_map is empty");
+    return fileError(path, "the weight_map is empty");
   return out;
 }
 
 Expected<Checkpoint> Checkpoint::open(StringRef directory) {
   if (!llvm::sys::fs::is_directory(directory))
-    return makeError(directory, "not a checkpoint directory");
+    return fileError(directory, "not a checkpoint directory");
   Checkpoint checkpoint;
   checkpoint.dir = directory.str();
 
@@ -94,7 +91,7 @@ Expected<Checkpoint> Checkpoint::open(StringRef directory) {
     return checkpoint;
   }
   if (!llvm::sys::fs::exists(indexPath))
-    return makeError(directory,
+    return fileError(directory,
                      "no model.safetensors or model.safetensors.index.json");
 
   Expected<std::map<std::string, std::string>> index = readIndex(indexPath);
@@ -102,13 +99,13 @@ Expected<Checkpoint> Checkpoint::open(StringRef directory) {
     return index.takeError();
   for (auto &[tensor, name] : *index) {
     if (!llvm::sys::fs::exists(join(directory, name)))
-      return makeError(indexPath, "shard '" + name + "' of tensor '" +
+      return fileError(indexPath, "shard '" + name + "' of tensor '" +
                                       tensor + "' does not exist");
     Expected<size_t> shard = addShard(name);
     if (!shard)
       return shard.takeError();
     if (!checkpoint.shards[*shard]->file.find(tensor))
-      return makeError(indexPath, "tensor '" + tensor + "' is not in shard '" +
+      return fileError(indexPath, "tensor '" + tensor + "' is not in shard '" +
                                       name + "'");
     checkpoint.shardOf[tensor] = *shard;
   }

@@ -1,6 +1,7 @@
 //===- CheckpointWriter.cpp - random HF checkpoints ---------------------===//
 
 #include "compiler/import/CheckpointWriter.h"
+#include "compiler/import/Diagnostics.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
@@ -20,10 +21,6 @@ using llvm::StringRef;
 
 namespace {
 
-Error makeError(StringRef path, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 (path + ": " + message).str());
-}
 
 /// SplitMix64: small, fast, and the same on every platform.
 struct Random {
@@ -128,7 +125,7 @@ Error writeShard(StringRef path, llvm::ArrayRef<TensorSpec> specs,
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec);
   if (ec)
-    return makeError(path, "cannot write: " + ec.message());
+    return fileError(path, "cannot write: " + ec.message());
   char length[8];
   llvm::support::endian::write64le(length, text.size());
   out.write(length, 8);
@@ -149,7 +146,7 @@ Error writeShard(StringRef path, llvm::ArrayRef<TensorSpec> specs,
   }
   out.close();
   if (out.has_error())
-    return makeError(path, "write failed: " + out.error().message());
+    return fileError(path, "write failed: " + out.error().message());
   return Error::success();
 }
 
@@ -159,11 +156,11 @@ Error moec::writeCheckpoint(StringRef directory, const ModelConfig &config,
                             const CheckpointWriterOptions &options) {
   if (options.dtype != DType::BF16 && options.dtype != DType::F16 &&
       options.dtype != DType::F32)
-    return makeError(directory, "the synthesiser writes BF16, F16 or F32");
+    return fileError(directory, "the synthesiser writes BF16, F16 or F32");
   if (options.shards < 1)
-    return makeError(directory, "needs at least one shard");
+    return fileError(directory, "needs at least one shard");
   if (std::error_code ec = llvm::sys::fs::create_directories(directory))
-    return makeError(directory, "cannot create: " + ec.message());
+    return fileError(directory, "cannot create: " + ec.message());
   auto join = [&](StringRef name) {
     llvm::SmallString<256> path(directory);
     llvm::sys::path::append(path, name);
@@ -179,7 +176,7 @@ Error moec::writeCheckpoint(StringRef directory, const ModelConfig &config,
     std::error_code ec;
     llvm::raw_fd_ostream out(join("config.json"), ec);
     if (ec)
-      return makeError(join("config.json"), "cannot write: " + ec.message());
+      return fileError(join("config.json"), "cannot write: " + ec.message());
     out << written.toJson();
   }
 
@@ -226,7 +223,7 @@ Error moec::writeCheckpoint(StringRef directory, const ModelConfig &config,
   std::error_code ec;
   llvm::raw_fd_ostream out(join("model.safetensors.index.json"), ec);
   if (ec)
-    return makeError(join("model.safetensors.index.json"),
+    return fileError(join("model.safetensors.index.json"),
                      "cannot write: " + ec.message());
   out << index.dump(2) << "\n";
   return Error::success();

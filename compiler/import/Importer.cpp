@@ -1,6 +1,7 @@
 //===- Importer.cpp - HF checkpoints into the moe dialect ---------------===//
 
 #include "compiler/import/Importer.h"
+#include "compiler/import/Diagnostics.h"
 
 #include "compiler/import/CheckpointLayout.h"
 #include "compiler/import/ModelConfigAttr.h"
@@ -24,17 +25,7 @@ namespace {
 
 constexpr int64_t kDyn = ShapedType::kDynamic;
 
-Error makeError(llvm::StringRef path, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 (path + ": " + message).str());
-}
 
-std::string shapeString(llvm::ArrayRef<int64_t> shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 class ModuleImporter {
 public:
@@ -92,7 +83,7 @@ Expected<Type> ModuleImporter::elementType(const TensorLocation &location) {
   case DType::F32:
     return b.getF32Type();
   default:
-    return makeError(location.path,
+    return fileError(location.path,
                      "tensor '" + location.tensor->name + "' has dtype " +
                          dtypeName(location.tensor->dtype) +
                          "; moec reads BF16, F16 and F32");
@@ -102,12 +93,12 @@ Expected<Type> ModuleImporter::elementType(const TensorLocation &location) {
 Expected<TensorLocation> ModuleImporter::find(const TensorSpec &spec) {
   std::optional<TensorLocation> location = checkpoint.lookup(spec.name);
   if (!location)
-    return makeError(checkpoint.directory(),
+    return fileError(checkpoint.directory(),
                      "missing tensor '" + spec.name + "' (" +
                          config.architecture + ", shape " +
                          shapeString(spec.shape) + ")");
   if (location->tensor->shape != spec.shape)
-    return makeError(location->path,
+    return fileError(location->path,
                      "tensor '" + spec.name + "' has shape " +
                          shapeString(location->tensor->shape) + ", but the " +
                          "config needs " + shapeString(spec.shape));
@@ -155,7 +146,7 @@ Expected<Value> ModuleImporter::stacked(llvm::ArrayRef<TensorSpec> specs) {
       return part.takeError();
     if (!parts.empty() &&
         part->getDtype() != cast<moe::WeightRefAttr>(parts[0]).getDtype())
-      return makeError(checkpoint.directory(),
+      return fileError(checkpoint.directory(),
                        "tensor '" + spec.name + "' has a different dtype than '" +
                            specs.front().name + "'");
     parts.push_back(*part);
@@ -382,7 +373,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   llvm::SmallString<256> dir(checkpoint.directory());
   llvm::sys::fs::make_absolute(dir);
   llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
-  (*module)->setAttr("moe.checkpoint", b.getStringAttr(dir));
+  (*module)->setAttr(moe::kCheckpointAttrName, b.getStringAttr(dir));
   (*module)->setAttr(kConfigAttrName, configToAttr(config, &context));
 
   // Signature: tokens, positions, and the KV cache of all layers,
@@ -506,7 +497,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
     warn(note);
 
   if (failed(verify(*module)))
-    return makeError(checkpoint.directory(),
+    return fileError(checkpoint.directory(),
                      "the imported module does not verify");
   return module;
 }

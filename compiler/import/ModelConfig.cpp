@@ -1,6 +1,7 @@
 //===- ModelConfig.cpp - a checkpoint's config.json ---------------------===//
 
 #include "compiler/import/ModelConfig.h"
+#include "compiler/import/Diagnostics.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -65,10 +66,6 @@ const Architecture *findModelType(StringRef modelType) {
   return nullptr;
 }
 
-Error makeError(StringRef path, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 (path + ": " + message).str());
-}
 
 /// What a config field of C++ type T must be in JSON.
 template <typename T> struct JsonKind;
@@ -119,7 +116,7 @@ public:
 
   void fail(const llvm::Twine &message) {
     if (!error)
-      error = makeError(path, message);
+      error = fileError(path, message);
   }
 
   Error takeError() { return error ? std::move(error) : Error::success(); }
@@ -159,20 +156,29 @@ StringRef moec::supportedArchitectures() {
   return names;
 }
 
-bool ModelConfig::usesMoeVariants() const {
-  return numSharedExperts != 0 ||
-         routing != moe::RoutingAlgorithm::Learned ||
-         nonlinearity != moe::RouterNonlinearity::Softmax ||
-         nullExpertBias.has_value();
+std::string ModelConfig::moeVariants() const {
+  std::string out;
+  auto add = [&](const llvm::Twine &what) {
+    out += (out.empty() ? "" : ", ") + what.str();
+  };
+  if (numSharedExperts)
+    add("shared experts");
+  if (routing != moe::RoutingAlgorithm::Learned)
+    add(moe::stringifyRoutingAlgorithm(routing) + " routing");
+  if (nonlinearity != moe::RouterNonlinearity::Softmax)
+    add(moe::stringifyRouterNonlinearity(nonlinearity) + " expert selection");
+  if (nullExpertBias)
+    add("a null-expert bias");
+  return out;
 }
 
 Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   json root = json::parse(text.begin(), text.end(), /*cb=*/nullptr,
                           /*allow_exceptions=*/false);
   if (root.is_discarded())
-    return makeError(path, "malformed JSON");
+    return fileError(path, "malformed JSON");
   if (!root.is_object())
-    return makeError(path, "expected a JSON object");
+    return fileError(path, "expected a JSON object");
 
   ModelConfig config;
   FieldReader fields(root, path);
@@ -182,7 +188,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   const Architecture *arch = nullptr;
   if (const json *list = fields.find("architectures")) {
     if (!list->is_array() || list->empty() || !(*list)[0].is_string())
-      return makeError(path, "'architectures' must be a list of names");
+      return fileError(path, "'architectures' must be a list of names");
     config.architecture = (*list)[0].get<std::string>();
     arch = findArchitecture(config.architecture);
   } else {
@@ -190,7 +196,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     config.architecture = arch ? arch->name.str() : config.modelType;
   }
   if (!arch)
-    return makeError(path, "unknown architecture '" + config.architecture +
+    return fileError(path, "unknown architecture '" + config.architecture +
                                "' (supported: " + supportedArchitectures() +
                                ")");
   if (config.modelType.empty())
@@ -205,7 +211,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   std::optional<moe::Activation> activation =
       activationFor(*arch, config.hiddenAct);
   if (!activation)
-    return makeError(path, "unsupported hidden_act '" + config.hiddenAct +
+    return fileError(path, "unsupported hidden_act '" + config.hiddenAct +
                                "' for " + config.architecture +
                                (arch->drelu ? " (dReLU models use \"relu\")"
                                             : ""));
@@ -235,7 +241,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     if (!rope)
       continue;
     if (!rope->is_object())
-      return makeError(path, llvm::Twine("'") + key + "' must be an object");
+      return fileError(path, llvm::Twine("'") + key + "' must be an object");
     FieldReader ropeFields(*rope, path);
     std::string type = "default";
     ropeFields.get("rope_type", type);
@@ -244,7 +250,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     if (Error error = ropeFields.takeError())
       return std::move(error);
     if (type != "default")
-      return makeError(path, "unsupported rope type '" + type +
+      return fileError(path, "unsupported rope type '" + type +
                                  "' (only the default RoPE is supported)");
   }
 
@@ -257,10 +263,10 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     config.headDim = *headDim;
   } else {
     if (config.numHeads <= 0)
-      return makeError(path, "num_attention_heads must be positive, got " +
+      return fileError(path, "num_attention_heads must be positive, got " +
                                  llvm::Twine(config.numHeads));
     if (config.hiddenSize % config.numHeads != 0)
-      return makeError(path, "num_attention_heads (" +
+      return fileError(path, "num_attention_heads (" +
                                  llvm::Twine(config.numHeads) +
                                  ") must divide hidden_size (" +
                                  llvm::Twine(config.hiddenSize) + ")");
@@ -278,9 +284,9 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
       return std::move(error);
     if (experts && root.contains("num_local_experts") &&
         *experts != config.numExperts)
-      return makeError(path, "num_experts and num_local_experts disagree");
+      return fileError(path, "num_experts and num_local_experts disagree");
     if (topK && root.contains("num_experts_per_tok") && *topK != config.topK)
-      return makeError(path, "top_k and num_experts_per_tok disagree");
+      return fileError(path, "top_k and num_experts_per_tok disagree");
     config.numExperts = experts.value_or(config.numExperts);
     config.topK = topK.value_or(config.topK);
 
@@ -295,12 +301,12 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     std::optional<moe::RoutingAlgorithm> routingValue =
         moe::symbolizeRoutingAlgorithm(routing);
     if (!routingValue)
-      return makeError(path, "unknown routing_algorithm '" + routing +
+      return fileError(path, "unknown routing_algorithm '" + routing +
                                  "' (expected learned or hash)");
     std::optional<moe::RouterNonlinearity> nonlinearityValue =
         moe::symbolizeRouterNonlinearity(nonlinearity);
     if (!nonlinearityValue)
-      return makeError(path, "unknown router_selection_nonlinearity '" +
+      return fileError(path, "unknown router_selection_nonlinearity '" +
                                  nonlinearity +
                                  "' (expected softmax, sigmoid or sinkhorn)");
     config.routing = *routingValue;
@@ -313,7 +319,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   // Classification heads: the label count is that of `id2label` when given.
   if (const json *labels = fields.find("id2label")) {
     if (!labels->is_object())
-      return makeError(path, "'id2label' must be an object");
+      return fileError(path, "'id2label' must be an object");
     config.numLabels = labels->size();
   } else {
     fields.get("num_labels", config.numLabels);
@@ -339,7 +345,7 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
 Expected<ModelConfig> ModelConfig::read(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
-    return makeError(path, "cannot read: " + buffer.getError().message());
+    return fileError(path, "cannot read: " + buffer.getError().message());
   return parse(path, (*buffer)->getBuffer());
 }
 
@@ -347,7 +353,7 @@ Error ModelConfig::verify(StringRef path) const {
   auto positive = [&](const char *name, int64_t value) -> Error {
     if (value > 0)
       return Error::success();
-    return makeError(path, llvm::Twine(name) + " must be positive, got " +
+    return fileError(path, llvm::Twine(name) + " must be positive, got " +
                                llvm::Twine(value));
   };
   for (auto [name, value] : {
@@ -365,29 +371,29 @@ Error ModelConfig::verify(StringRef path) const {
     if (Error error = positive(name, value))
       return error;
   if (headDim % 2 != 0)
-    return makeError(path, "head_dim must be even for RoPE, got " +
+    return fileError(path, "head_dim must be even for RoPE, got " +
                                llvm::Twine(headDim));
   if (numHeads % numKvHeads != 0)
-    return makeError(path, "num_key_value_heads (" + llvm::Twine(numKvHeads) +
+    return fileError(path, "num_key_value_heads (" + llvm::Twine(numKvHeads) +
                                ") must divide num_attention_heads (" +
                                llvm::Twine(numHeads) + ")");
   if (topK > numExperts)
-    return makeError(path, "num_experts_per_tok (" + llvm::Twine(topK) +
+    return fileError(path, "num_experts_per_tok (" + llvm::Twine(topK) +
                                ") exceeds the number of experts (" +
                                llvm::Twine(numExperts) + ")");
   if (routing == moe::RoutingAlgorithm::Hash && topK != 1)
-    return makeError(path, "hash routing needs top_k 1, got " +
+    return fileError(path, "hash routing needs top_k 1, got " +
                                llvm::Twine(topK));
   if (numSharedExperts < 0)
-    return makeError(path, "num_shared_experts must not be negative");
+    return fileError(path, "num_shared_experts must not be negative");
   if (nullExpertBias && !(*nullExpertBias >= 0 && std::isfinite(*nullExpertBias)))
-    return makeError(path, "null_expert_bias must be non-negative");
+    return fileError(path, "null_expert_bias must be non-negative");
   if (!(rmsNormEps > 0 && std::isfinite(rmsNormEps)))
-    return makeError(path, "rms_norm_eps must be positive");
+    return fileError(path, "rms_norm_eps must be positive");
   if (!(ropeTheta > 0 && std::isfinite(ropeTheta)))
-    return makeError(path, "rope_theta must be positive");
+    return fileError(path, "rope_theta must be positive");
   if (slidingWindow && *slidingWindow <= 0)
-    return makeError(path, "sliding_window must be positive or null, got " +
+    return fileError(path, "sliding_window must be positive or null, got " +
                                llvm::Twine(*slidingWindow));
   if (head != Head::CausalLM)
     if (Error error = positive("num_labels", numLabels))

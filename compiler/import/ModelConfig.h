@@ -75,9 +75,10 @@ struct ModelConfig {
   /// `torch_dtype` / `dtype` as written ("bfloat16", ...), or empty.
   std::string torchDtype;
 
-  /// True when code generation must handle options beyond Mixtral's:
-  /// shared experts, hash or non-softmax routing, a null-expert bias.
-  bool usesMoeVariants() const;
+  /// The MoE options beyond Mixtral's this config uses, for messages
+  /// ("shared experts, hash routing"); empty when it uses none.
+  std::string moeVariants() const;
+  bool usesMoeVariants() const { return !moeVariants().empty(); }
 
   /// Parses and checks config.json text; `path` names it in errors.
   static llvm::Expected<ModelConfig> parse(llvm::StringRef path,

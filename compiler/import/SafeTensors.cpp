@@ -1,6 +1,7 @@
 //===- SafeTensors.cpp - safetensors headers ----------------------------===//
 
 #include "compiler/import/SafeTensors.h"
+#include "compiler/import/Diagnostics.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -44,37 +45,27 @@ const DTypeInfo &info(DType dtype) {
                         [&](const DTypeInfo &i) { return i.dtype == dtype; });
 }
 
-llvm::Error makeError(StringRef path, const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 (path + ": " + message).str());
-}
 
 /// Checks the 8-byte header length against the file size and returns it.
 Expected<uint64_t> headerLength(StringRef path, StringRef first8,
                                 uint64_t fileSize) {
   if (fileSize < 8)
-    return makeError(path, "truncated: " + llvm::Twine(fileSize) +
+    return fileError(path, "truncated: " + llvm::Twine(fileSize) +
                                " bytes, too short for the 8-byte header "
                                "length");
   uint64_t length = llvm::support::endian::read64le(first8.data());
   if (length > SafeTensorsFile::kMaxHeaderSize)
-    return makeError(path, "header length " + llvm::Twine(length) +
+    return fileError(path, "header length " + llvm::Twine(length) +
                                " exceeds the limit of " +
                                llvm::Twine(SafeTensorsFile::kMaxHeaderSize) +
                                " bytes");
   if (length > fileSize - 8)
-    return makeError(path, "truncated: header length " + llvm::Twine(length) +
+    return fileError(path, "truncated: header length " + llvm::Twine(length) +
                                " runs past the end of the file (" +
                                llvm::Twine(fileSize) + " bytes)");
   return length;
 }
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 } // namespace
 
@@ -105,14 +96,14 @@ Expected<SafeTensorsFile> SafeTensorsFile::open(StringRef path) {
   llvm::Expected<llvm::sys::fs::file_t> file =
       llvm::sys::fs::openNativeFileForRead(path);
   if (!file)
-    return makeError(path, "cannot open: " + toString(file.takeError()));
+    return fileError(path, "cannot open: " + toString(file.takeError()));
   llvm::scope_exit close([&] { llvm::sys::fs::closeFile(*file); });
 
   llvm::sys::fs::file_status status;
   if (std::error_code ec = llvm::sys::fs::status(*file, status))
-    return makeError(path, "cannot stat: " + ec.message());
+    return fileError(path, "cannot stat: " + ec.message());
   if (status.type() != llvm::sys::fs::file_type::regular_file)
-    return makeError(path, "not a regular file");
+    return fileError(path, "not a regular file");
   uint64_t fileSize = status.getSize();
 
   // Reads exactly `length` bytes at `offset`, or fails.
@@ -125,9 +116,9 @@ Expected<SafeTensorsFile> SafeTensorsFile::open(StringRef path) {
           *file, llvm::MutableArrayRef<char>(out.data() + done, length - done),
           offset + done);
       if (!got)
-        return makeError(path, "cannot read: " + toString(got.takeError()));
+        return fileError(path, "cannot read: " + toString(got.takeError()));
       if (*got == 0)
-        return makeError(path, "truncated while reading the header");
+        return fileError(path, "truncated while reading the header");
       done += *got;
     }
     return llvm::Error::success();
@@ -161,7 +152,7 @@ Expected<SafeTensorsFile> SafeTensorsFile::parseHeader(StringRef path,
                                                        StringRef header,
                                                        uint64_t fileSize) {
   if (header.empty() || header.front() != '{')
-    return makeError(path, "header is not a JSON object");
+    return fileError(path, "header is not a JSON object");
 
   // nlohmann keeps the last of duplicate keys; the callback sees them all.
   llvm::StringSet<> seen;
@@ -175,11 +166,11 @@ Expected<SafeTensorsFile> SafeTensorsFile::parseHeader(StringRef path,
   json root = json::parse(header.begin(), header.end(), noteKeys,
                           /*allow_exceptions=*/false);
   if (root.is_discarded())
-    return makeError(path, "malformed JSON header");
+    return fileError(path, "malformed JSON header");
   if (!root.is_object())
-    return makeError(path, "header is not a JSON object");
+    return fileError(path, "header is not a JSON object");
   if (!duplicate.empty())
-    return makeError(path, "tensor '" + duplicate + "' is listed twice");
+    return fileError(path, "tensor '" + duplicate + "' is listed twice");
 
   SafeTensorsFile file;
   file.filePath = path.str();
@@ -198,17 +189,17 @@ Expected<SafeTensorsFile> SafeTensorsFile::parseHeader(StringRef path,
     const json &entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object())
-        return makeError(path, "__metadata__ is not an object");
+        return fileError(path, "__metadata__ is not an object");
       for (auto &[key, value] : entry.items()) {
         if (!value.is_string())
-          return makeError(path, "__metadata__ value for '" + key +
+          return fileError(path, "__metadata__ value for '" + key +
                                      "' is not a string");
         file.meta[key] = value.get<std::string>();
       }
       continue;
     }
     auto fail = [&](const llvm::Twine &message) {
-      return makeError(path, "tensor '" + name + "': " + message);
+      return fileError(path, "tensor '" + name + "': " + message);
     };
     if (!entry.is_object())
       return fail("entry is not an object");
@@ -275,17 +266,17 @@ Expected<SafeTensorsFile> SafeTensorsFile::parseHeader(StringRef path,
   for (const Range &range : ranges) {
     const TensorInfo &tensor = file.tensorList[range.index];
     if (range.begin < expected)
-      return makeError(path, "tensors '" + previous->name + "' and '" +
+      return fileError(path, "tensors '" + previous->name + "' and '" +
                                  tensor.name + "' overlap");
     if (range.begin > expected)
-      return makeError(path, llvm::Twine(range.begin - expected) +
+      return fileError(path, llvm::Twine(range.begin - expected) +
                                  " unused bytes before tensor '" +
                                  tensor.name + "'");
     expected = range.end;
     previous = &tensor;
   }
   if (dataStart + expected != fileSize)
-    return makeError(path, llvm::Twine(fileSize - dataStart - expected) +
+    return fileError(path, llvm::Twine(fileSize - dataStart - expected) +
                                " bytes after the last tensor");
 
   // File order, then the name index.

@@ -109,23 +109,6 @@ mlir::LogicalResult runPipeline(mlir::ModuleOp module, StringRef pipeline) {
   return pm.run(module);
 }
 
-/// Code generation does not handle the Cerebras MoE options yet: refuse
-/// them rather than miscompile.
-std::string unsupportedVariants(const moec::ModelConfig &config) {
-  std::string out;
-  auto add = [&](StringRef what) { out += (out.empty() ? "" : ", ") + what.str(); };
-  if (config.numSharedExperts)
-    add("shared experts");
-  if (config.routing != mlir::moe::RoutingAlgorithm::Learned)
-    add("hash routing");
-  if (config.nonlinearity != mlir::moe::RouterNonlinearity::Softmax)
-    add(mlir::moe::stringifyRouterNonlinearity(config.nonlinearity).str() +
-        " expert selection");
-  if (config.nullExpertBias)
-    add("a null-expert bias");
-  return out;
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -167,7 +150,9 @@ int main(int argc, char **argv) {
       moec::configFromAttr(configAttr, input + ": moe.config");
   if (!config)
     return fail(toString(config.takeError()));
-  std::string variants = unsupportedVariants(*config);
+  // Code generation does not handle the Cerebras MoE options yet: refuse
+  // them rather than miscompile.
+  std::string variants = config->moeVariants();
   if (!variants.empty())
     return fail(input + ": " + variants +
                 ": not supported by code generation yet");
