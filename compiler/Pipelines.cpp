@@ -8,20 +8,26 @@
 #include "compiler/Pipelines.h"
 
 std::string moec::cpuFrontPipeline(bool sparse) {
-  return std::string("builtin.module(moe-strip-predictors, ") +
-         (sparse ? "func.func(moe-neuron-major-down), " : "") +
-         "canonicalize, cse, moe-plan-weights)";
+  return std::string("builtin.module(moe-strip-predictors, func.func(") +
+         (sparse ? "moe-fuse-router, moe-fuse-drelu, moe-form-sparse-matvec, "
+                   "moe-neuron-major-down"
+                 : "moe-fuse-router") +
+         "), canonicalize, cse, moe-plan-weights)";
 }
 
-llvm::StringRef moec::cpuLoweringPipeline() {
+std::string moec::cpuLoweringPipeline(int64_t vectorWidth) {
   return "builtin.module("
          "moe-materialize-weights, "
-         "func.func(moe-to-linalg, convert-elementwise-to-linalg), "
+         "func.func(moe-to-linalg{vector-width=" +
+         std::to_string(vectorWidth) +
+         "}, convert-elementwise-to-linalg), "
          "canonicalize, moe-bufferize, moe-results-to-out-params, "
          "buffer-deallocation-pipeline, "
-         // Parallel loop dimensions become OpenMP work-sharing loops.
-         "func.func(convert-linalg-to-parallel-loops), convert-scf-to-openmp, "
-         "expand-strided-metadata, lower-affine, "
+         // Kernel foralls and parallel loop dimensions become OpenMP
+         // work-sharing loops.
+         "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
+         "convert-scf-to-openmp, expand-strided-metadata, lower-affine, "
+         "convert-vector-to-llvm, "
          // Before scf-to-cf: the alloca scopes OpenMP lowering creates only
          // verify while their loops are structured.
          "finalize-memref-to-llvm, convert-scf-to-cf, convert-openmp-to-llvm, "

@@ -5,19 +5,21 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <cstdint>
 #include <string>
 
 namespace moec {
 
 /// Model-level passes, ending with the weights placed (moe-plan-weights).
-/// With `sparse`, dReLU blocks get neuron-major down projections and read
-/// only their active neurons' rows.
+/// The router's projection is fused into it; with `sparse`, dReLU blocks
+/// become fused gate/up products and sparse down products over
+/// neuron-major weights, reading only their active neurons' rows.
 std::string cpuFrontPipeline(bool sparse = true);
 
 /// From the planned `moe` module to the LLVM dialect: weights as views of
-/// the segment argument, the reference lowering, one-shot bufferization,
-/// loops, and the conversions to LLVM.
-llvm::StringRef cpuLoweringPipeline();
+/// the segment argument, the lowering with kernels of `vectorWidth` f32
+/// lanes, one-shot bufferization, OpenMP loops, and the conversions to LLVM.
+std::string cpuLoweringPipeline(int64_t vectorWidth);
 
 } // namespace moec
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/moe/IR/MoeOps.h"
+#include "passes/Kernels.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -54,7 +55,8 @@ Value addStep(OpBuilder &b, Location loc, Value acc, Value x) {
 /// Builders shared by the op lowerings.
 class Lowering {
 public:
-  explicit Lowering(ImplicitLocOpBuilder &b) : b(b), f32(b.getF32Type()) {}
+  Lowering(ImplicitLocOpBuilder &b, const KernelOptions &kernels)
+      : b(b), f32(b.getF32Type()), kernels(kernels) {}
 
   Value f32Const(double v) {
     return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
@@ -109,13 +111,7 @@ public:
 
   /// x [T, K] (f32) times w [N, K] (any float) transposed: [T, N].
   Value matmulTransposed(Value x, Value w) {
-    Value init = filled({size(x, 0), size(w, 0)}, 0.0);
-    return generic(init, {x, w},
-                   {proj(3, {0, 2}), proj(3, {1, 2}), proj(3, {0, 1})},
-                   {kPar, kPar, kRed},
-                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-                     return mulAdd(nb, loc, a[2], a[0], widen(nb, loc, a[1]));
-                   });
+    return buildMatvec(b, b.getLoc(), x, w, kernels);
   }
 
   /// Adds a bias [N] (any float) to every row of y [T, N].
@@ -248,6 +244,7 @@ public:
 
   ImplicitLocOpBuilder &b;
   Type f32;
+  const KernelOptions &kernels;
 };
 
 //===----------------------------------------------------------------------===//
@@ -365,8 +362,20 @@ Value lowerRope(Lowering &l, RopeOp op) {
 }
 
 Value lowerLinear(Lowering &l, LinearOp op) {
-  Value y = l.matmulTransposed(op.getInput(), op.getWeight());
-  return op.getBias() ? l.addBias(y, op.getBias()) : y;
+  Value x = op.getInput();
+  auto xType = cast<RankedTensorType>(x.getType());
+  bool vector = xType.getRank() == 1;
+  // A vector [K] is the one row of [1, K].
+  SmallVector<ReassociationIndices> rows = {{0, 1}};
+  if (vector)
+    x = tensor::ExpandShapeOp::create(
+        l.b, RankedTensorType::get({1, xType.getDimSize(0)}, l.f32), x, rows);
+  Value y = l.matmulTransposed(x, op.getWeight());
+  if (op.getBias())
+    y = l.addBias(y, op.getBias());
+  if (vector)
+    y = tensor::CollapseShapeOp::create(l.b, op.getResult().getType(), y, rows);
+  return y;
 }
 
 /// Writes k and v at their positions, then attends over the cache prefix
@@ -511,7 +520,10 @@ FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
   ImplicitLocOpBuilder &b = l.b;
   int64_t experts = op.getNumExpertsAttr().getInt();
   int64_t topK = op.getTopKAttr().getInt();
-  Value probs = l.softmaxLast(l.matmulTransposed(op.getInput(), op.getGate()));
+  // Fused: the logits of the gate, or given as the input.
+  Value logits = op.getGate() ? l.matmulTransposed(op.getInput(), op.getGate())
+                              : op.getInput();
+  Value probs = l.softmaxLast(logits);
   Value tokens = l.sizeValue(op.getInput(), 0);
   Value weights = l.filled({l.size(op.getInput(), 0), b.getIndexAttr(topK)},
                            0.0);
@@ -583,98 +595,15 @@ FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
   return SmallVector<Value>{chosen, expertIds};
 }
 
-/// The dReLU MLP of expert `e` on row xt [1, H], reading only what the
-/// active neurons need: the gate for all, then for the neurons whose gate
-/// is positive their up row and their (neuron-major) down row.
-Value sparseDRelu(Lowering &l, Value xt, Value e, Value gate, Value up,
-                  Value downT) {
-  ImplicitLocOpBuilder &b = l.b;
-  MLIRContext *ctx = b.getContext();
-  Value g = l.matmulTransposed(xt, l.matrix(gate, e));
-  Value upE = l.matrix(up, e), downE = l.matrix(downT, e);
-  int64_t inter = cast<RankedTensorType>(upE.getType()).getDimSize(0);
-
-  // The active neurons, in order: i where g[i] > 0. Each i is written at
-  // the current count, which only moves on when g[i] > 0.
-  Value slots = tensor::EmptyOp::create(b, ArrayRef<int64_t>{inter},
-                                        b.getIndexType());
-  auto compact = scf::ForOp::create(
-      b, l.index(0), l.index(inter), l.index(1),
-      ValueRange{slots, l.index(0)},
-      [&](OpBuilder &nb, Location loc, Value i, ValueRange st) {
-        Value zero = arith::ConstantIndexOp::create(nb, loc, 0);
-        Value v = tensor::ExtractOp::create(nb, loc, g, ValueRange{zero, i});
-        Value active = arith::CmpFOp::create(
-            nb, loc, arith::CmpFPredicate::OGT, v,
-            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0)));
-        Value written =
-            tensor::InsertOp::create(nb, loc, i, st[0], ValueRange{st[1]});
-        Value next = arith::AddIOp::create(
-            nb, loc, st[1],
-            arith::SelectOp::create(
-                nb, loc, active, arith::ConstantIndexOp::create(nb, loc, 1),
-                zero));
-        scf::YieldOp::create(nb, loc, ValueRange{written, next});
-      });
-  Value count = compact.getResult(1);
-  Value active = tensor::ExtractSliceOp::create(
-      b, RankedTensorType::get({ShapedType::kDynamic}, b.getIndexType()),
-      compact.getResult(0), ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{count}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-
-  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
-  AffineExpr c0 = getAffineConstantExpr(0, ctx);
-  // u[j] = up[active[j]] . x, and the dReLU product with the gate.
-  Value u = l.generic(
-      l.filled({count}, 0.0), {active, xt},
-      {AffineMap::get(2, 0, {d0}, ctx), AffineMap::get(2, 0, {c0, d1}, ctx),
-       AffineMap::get(2, 0, {d0}, ctx)},
-      {kPar, kRed}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        Value k = linalg::IndexOp::create(nb, loc, 1);
-        Value w = tensor::ExtractOp::create(nb, loc, upE, ValueRange{a[0], k});
-        return mulAdd(nb, loc, a[2], a[1], l.widen(nb, loc, w));
-      });
-  Value act = l.generic(
-      tensor::EmptyOp::create(b, ArrayRef<OpFoldResult>{count}, l.f32),
-      {active, u}, {l.identity(1), l.identity(1), l.identity(1)}, {kPar},
-      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        Value zero = arith::ConstantIndexOp::create(nb, loc, 0);
-        Value gv = tensor::ExtractOp::create(nb, loc, g, ValueRange{zero, a[0]});
-        Value z = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0));
-        return arith::MulFOp::create(nb, loc,
-                                     arith::MaximumFOp::create(nb, loc, gv, z),
-                                     arith::MaximumFOp::create(nb, loc, a[1], z));
-      });
-  // y[h] = sum_j act[j] down[active[j], h]: contiguous rows, one per neuron.
-  int64_t hidden = cast<RankedTensorType>(downE.getType()).getDimSize(1);
-  return l.generic(
-      l.filled({b.getIndexAttr(1), b.getIndexAttr(hidden)}, 0.0),
-      {active, act},
-      {AffineMap::get(2, 0, {d0}, ctx), AffineMap::get(2, 0, {d0}, ctx),
-       AffineMap::get(2, 0, {c0, d1}, ctx)},
-      {kRed, kPar}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        Value h = linalg::IndexOp::create(nb, loc, 1);
-        Value w =
-            tensor::ExtractOp::create(nb, loc, downE, ValueRange{a[0], h});
-        return mulAdd(nb, loc, a[2], a[1], l.widen(nb, loc, w));
-      });
-}
-
 /// acc[t] += weight * down_e(act(gate_e x_t, up_e x_t)), for one expert e
 /// of stacked weights.
-Value addExpert(Lowering &l, Activation act, bool downNeuronMajor, Value x,
-                Value acc, Value t, Value e, Value weight, Value gate,
-                Value up, Value down) {
+Value addExpert(Lowering &l, Activation act, Value x, Value acc, Value t,
+                Value e, Value weight, Value gate, Value up, Value down) {
   ImplicitLocOpBuilder &b = l.b;
   Value xt = l.row(x, t);
-  Value y;
-  if (downNeuronMajor && act == Activation::DReLU) {
-    y = sparseDRelu(l, xt, e, gate, up, down);
-  } else {
-    Value g = l.matmulTransposed(xt, l.matrix(gate, e));
-    Value u = l.matmulTransposed(xt, l.matrix(up, e));
-    y = l.matmulTransposed(l.activate(act, g, u), l.matrix(down, e));
-  }
+  Value g = l.matmulTransposed(xt, l.matrix(gate, e));
+  Value u = l.matmulTransposed(xt, l.matrix(up, e));
+  Value y = l.matmulTransposed(l.activate(act, g, u), l.matrix(down, e));
   Value sum = l.generic(l.row(acc, t), {y}, {l.identity(2), l.identity(2)},
                         {kPar, kPar},
                         [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
@@ -692,16 +621,12 @@ Value addExpert(Lowering &l, Activation act, bool downNeuronMajor, Value x,
 Value lowerExpertFfn(Lowering &l, ExpertFfnOp op) {
   Value x = op.getInput();
   Activation act = op.getActivation();
-  bool neuronMajor = op.getDownNeuronMajor();
-  if (neuronMajor && act != Activation::DReLU)
-    return op.emitOpError("a neuron-major down projection needs drelu"),
-           Value();
   auto loop = scf::ForOp::create(
       l.b, l.index(0), l.sizeValue(x, 0), l.index(1),
       ValueRange{l.filled(l.sizes(x), 0.0)},
       [&](OpBuilder &nb, Location loc, Value t, ValueRange acc) {
         ImplicitLocOpBuilder ib(loc, nb);
-        Lowering in(ib);
+        Lowering in(ib, l.kernels);
         Value sum = acc[0];
         if (Value weights = op.getRoutingWeights()) {
           int64_t topK = cast<RankedTensorType>(weights.getType()).getDimSize(1);
@@ -712,18 +637,17 @@ Value lowerExpertFfn(Lowering &l, ExpertFfnOp op) {
                 tensor::ExtractOp::create(ib, op.getExpertIds(),
                                           ValueRange{t, kk}));
             Value w = tensor::ExtractOp::create(ib, weights, ValueRange{t, kk});
-            sum = addExpert(in, act, neuronMajor, x, sum, t, e, w, op.getGate(),
-                            op.getUp(), op.getDown());
+            sum = addExpert(in, act, x, sum, t, e, w, op.getGate(), op.getUp(),
+                            op.getDown());
           }
         } else {
-          sum = addExpert(in, act, neuronMajor, x, sum, t, in.index(0),
-                          in.f32Const(1), op.getGate(), op.getUp(),
-                          op.getDown());
+          sum = addExpert(in, act, x, sum, t, in.index(0), in.f32Const(1),
+                          op.getGate(), op.getUp(), op.getDown());
         }
         for (int64_t s = 0; s < op.getNumSharedExperts(); ++s)
-          sum = addExpert(in, act, /*downNeuronMajor=*/false, x, sum, t,
-                          in.index(s), in.f32Const(1), op.getSharedGate(),
-                          op.getSharedUp(), op.getSharedDown());
+          sum = addExpert(in, act, x, sum, t, in.index(s), in.f32Const(1),
+                          op.getSharedGate(), op.getSharedUp(),
+                          op.getSharedDown());
         scf::YieldOp::create(ib, sum);
       });
   return loop.getResult(0);
@@ -733,16 +657,29 @@ Value lowerDRelu(Lowering &l, DReluOp op) {
   return l.activate(Activation::DReLU, op.getGate(), op.getUp());
 }
 
-/// y += x[n] * W[:, n] for the first `count` active neurons n.
+SmallVector<Value> lowerFusedDRelu(Lowering &l, FusedDReluOp op) {
+  ActiveSet set = buildFusedDRelu(l.b, l.b.getLoc(), op.getInput(),
+                                  op.getGate(), op.getUp(), l.kernels);
+  return {set.activation, set.indices, set.count};
+}
+
+/// y += x[n] * W[:, n] for the first `count` active neurons n: the kernel
+/// for neuron-major weights, else a loop over the active columns.
 Value lowerSparseMatvec(Lowering &l, SparseMatvecOp op) {
   Value w = op.getWeight(), x = op.getInput();
   bool neuronMajor = op.getNeuronMajor();
+  if (neuronMajor &&
+      cast<RankedTensorType>(op.getIndices().getType()).getElementType() ==
+          l.b.getI32Type())
+    return buildSparseMatvecNeuronMajor(l.b, l.b.getLoc(), w, x,
+                                        op.getIndices(), op.getCount(),
+                                        l.kernels);
   Value out = l.filled({l.size(w, neuronMajor ? 1 : 0)}, 0.0);
   auto loop = scf::ForOp::create(
       l.b, l.index(0), op.getCount(), l.index(1), ValueRange{out},
       [&](OpBuilder &nb, Location loc, Value j, ValueRange acc) {
         ImplicitLocOpBuilder ib(loc, nb);
-        Lowering in(ib);
+        Lowering in(ib, l.kernels);
         Value n = arith::IndexCastOp::create(
             ib, ib.getIndexType(),
             tensor::ExtractOp::create(ib, op.getIndices(), ValueRange{j}));
@@ -812,17 +749,28 @@ Value lowerScoreHead(Lowering &l, ScoreHeadOp op) {
 }
 
 struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
+  using MoeToLinalgBase::MoeToLinalgBase;
+
   void runOnOperation() override {
+    KernelOptions kernels;
+    kernels.vectorWidth = vectorWidth;
+    kernels.accumulators = accumulators;
+    if (vectorWidth < 1 || accumulators < 1) {
+      getOperation().emitError("moe-to-linalg: vector-width and accumulators "
+                               "must be positive");
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (isa<EmbeddingOp, RmsNormOp, RopeOp, LinearOp, AttentionOp, RouterOp,
-              ExpertFfnOp, DReluOp, SparseMatvecOp, LmHeadOp, ScoreHeadOp>(op))
+              ExpertFfnOp, DReluOp, FusedDReluOp, SparseMatvecOp, LmHeadOp,
+              ScoreHeadOp>(op))
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      Lowering l(b);
+      Lowering l(b, kernels);
       // Single-result lowerings return a null value on failure.
       auto one = [](Value v) -> FailureOr<SmallVector<Value>> {
         if (!v)
@@ -841,6 +789,9 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
               .Case([&](RouterOp o) { return lowerRouter(l, o); })
               .Case([&](ExpertFfnOp o) { return one(lowerExpertFfn(l, o)); })
               .Case([&](DReluOp o) { return one(lowerDRelu(l, o)); })
+              .Case([&](FusedDReluOp o) -> FailureOr<SmallVector<Value>> {
+                return lowerFusedDRelu(l, o);
+              })
               .Case([&](SparseMatvecOp o) {
                 return one(lowerSparseMatvec(l, o));
               })

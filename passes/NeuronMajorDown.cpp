@@ -1,4 +1,4 @@
-//===- NeuronMajorDown.cpp - neuron-major down projections --------------===//
+//===- NeuronMajorDown.cpp - neuron-major weights for sparse products ----===//
 
 #include "dialects/moe/IR/MoeOps.h"
 #include "passes/Passes.h"
@@ -13,28 +13,84 @@ using namespace mlir::moe;
 
 namespace {
 
+/// A sparse product that reads `weight` as it is stored.
+bool isRowMajorSparseWeight(OpOperand &use) {
+  auto sparse = dyn_cast<SparseMatvecOp>(use.getOwner());
+  return sparse && !sparse.getNeuronMajor() &&
+         use.get() == sparse.getWeight();
+}
+
+/// One whole expert matrix [1, A, B] of a stacked weight, rank-reduced.
+bool isExpertSlice(tensor::ExtractSliceOp slice) {
+  auto source = slice.getSourceType();
+  return source.getRank() == 3 && slice.getType().getRank() == 2 &&
+         slice.hasUnitStride() &&
+         llvm::equal(slice.getStaticSizes(),
+                     ArrayRef<int64_t>{1, source.getDimSize(1),
+                                       source.getDimSize(2)}) &&
+         llvm::equal(slice.getStaticOffsets().drop_front(),
+                     ArrayRef<int64_t>{0, 0});
+}
+
+/// Whether every use of `weight` is a sparse product, directly or through
+/// an expert slice.
+bool onlySparseUses(WeightOp weight) {
+  for (OpOperand &use : weight->getUses()) {
+    if (isRowMajorSparseWeight(use))
+      continue;
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
+    if (!slice || !isExpertSlice(slice) ||
+        !llvm::all_of(slice->getUses(), isRowMajorSparseWeight))
+      return false;
+  }
+  return !weight->use_empty();
+}
+
+/// The same shape with its last two dimensions swapped.
+RankedTensorType swapLast(RankedTensorType type) {
+  SmallVector<int64_t> shape(type.getShape());
+  std::swap(shape[shape.size() - 2], shape.back());
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+void makeNeuronMajor(OpOperand &use, Value weight) {
+  use.set(weight);
+  cast<SparseMatvecOp>(use.getOwner()).setNeuronMajor(true);
+}
+
 struct NeuronMajorDownPass
     : public moe::impl::NeuronMajorDownBase<NeuronMajorDownPass> {
   void runOnOperation() override {
-    getOperation().walk([&](ExpertFfnOp op) {
-      if (op.getActivation() != Activation::DReLU || op.getDownNeuronMajor())
-        return;
-      auto down = op.getDown().getDefiningOp<WeightOp>();
-      if (!down || down.getTransposed())
-        return;
-      // [experts, hidden, inter] -> [experts, inter, hidden].
-      RankedTensorType type = down.getResult().getType();
-      SmallVector<int64_t> shape(type.getShape());
-      std::swap(shape[1], shape[2]);
-      OpBuilder b(down);
-      auto transposed = WeightOp::create(
-          b, down.getLoc(), RankedTensorType::get(shape, type.getElementType()),
-          down.getParts(), b.getUnitAttr());
-      op.getDownMutable().assign(transposed);
-      op.setDownNeuronMajor(true);
-      if (down->use_empty())
-        down.erase();
+    SmallVector<WeightOp> weights;
+    getOperation().walk([&](WeightOp op) {
+      if (!op.getTransposed() && op.getType().getRank() >= 2 &&
+          onlySparseUses(op))
+        weights.push_back(op);
     });
+    for (WeightOp down : weights) {
+      OpBuilder b(down);
+      auto transposed =
+          WeightOp::create(b, down.getLoc(), swapLast(down.getType()),
+                           down.getParts(), b.getUnitAttr());
+      for (OpOperand &use : llvm::make_early_inc_range(down->getUses())) {
+        auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
+        if (!slice) {
+          makeNeuronMajor(use, transposed);
+          continue;
+        }
+        b.setInsertionPoint(slice);
+        SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+        std::swap(sizes[1], sizes[2]);
+        auto expert = tensor::ExtractSliceOp::create(
+            b, slice.getLoc(), swapLast(slice.getType()), transposed,
+            slice.getMixedOffsets(), sizes, slice.getMixedStrides());
+        for (OpOperand &sliceUse :
+             llvm::make_early_inc_range(slice->getUses()))
+          makeNeuronMajor(sliceUse, expert);
+        slice.erase();
+      }
+      down.erase();
+    }
   }
 };
 

@@ -37,18 +37,60 @@ def PlanWeights : Pass<"moe-plan-weights", "::mlir::ModuleOp"> {
   ];
 }
 
-def NeuronMajorDown : Pass<"moe-neuron-major-down", "::mlir::func::FuncOp"> {
-  let summary = "Stores the down projection of dReLU experts neuron-major";
+def FuseRouter : Pass<"moe-fuse-router", "::mlir::func::FuncOp"> {
+  let summary = "Folds the router's logit projection into moe.router";
   let description = [{
-    The weight layout pass. A dReLU block reads the down projection only for
-    its active neurons; stored as the checkpoint has it ([hidden, inter] per
-    expert) one neuron's weights are strided across every row, and skipping
-    a neuron skips no bytes. This pass makes the `moe.weight` of each dReLU
-    block's `down` transposed ([inter, hidden] per expert, one neuron's
-    weights contiguous) and marks the block `down_neuron_major`, which the
-    lowering turns into a sparse product over the active rows.
+    The importer emits the router as HF computes it: a `moe.linear` for the
+    logits, then `moe.router` on them. This pass folds the projection into
+    the router (its `gate` operand), so that the matrix-vector product,
+    the softmax, the top-k and the renormalisation lower to one kernel that
+    keeps the logits in registers.
   }];
   let dependentDialects = ["::mlir::moe::MoeDialect"];
+}
+
+def FuseDRelu : Pass<"moe-fuse-drelu", "::mlir::func::FuncOp"> {
+  let summary = "Rewrites dReLU expert blocks into fused gate/up products";
+  let description = [{
+    For each `moe.expert_ffn` with the dReLU activation (and no predictor),
+    emits, per token and per routed (then shared) expert, a
+    `moe.fused_drelu` of the token's row with that expert's gate and up
+    matrices, which yields the activation and its active-neuron set in one
+    pass over the neurons, the down projection of the activation as a
+    `moe.linear`, and the weighted sum into the block's output. SwiGLU and
+    the other activations keep `moe.expert_ffn`.
+  }];
+  let dependentDialects = ["::mlir::moe::MoeDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def FormSparseMatvec : Pass<"moe-form-sparse-matvec", "::mlir::func::FuncOp"> {
+  let summary = "Restricts down projections to the active neurons";
+  let description = [{
+    A `moe.linear` whose input is the activation of a `moe.fused_drelu`
+    becomes a `moe.sparse_matvec` over that op's active set: only the
+    columns of the active neurons take part, which is exact because the
+    others multiply zeros.
+  }];
+  let dependentDialects = ["::mlir::moe::MoeDialect"];
+}
+
+def NeuronMajorDown : Pass<"moe-neuron-major-down", "::mlir::func::FuncOp"> {
+  let summary = "Stores the weights of sparse products neuron-major";
+  let description = [{
+    The weight layout pass. A `moe.sparse_matvec` reads only the columns of
+    its active neurons; stored as the checkpoint has it ([out, in], per
+    expert [experts, out, in]) one neuron's weights are strided across every
+    row, and skipping a neuron skips no bytes. When every use of a
+    `moe.weight` is such a product (directly, or through one expert's slice
+    of the stacked weight), the weight becomes `transposed` ([in, out] per
+    expert, one neuron's weights contiguous) and the products
+    `neuron_major`.
+  }];
+  let dependentDialects = ["::mlir::moe::MoeDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def MaterializeWeights : Pass<"moe-materialize-weights", "::mlir::ModuleOp"> {
@@ -76,10 +118,23 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
     Router options that code generation does not support yet (sigmoid,
     sinkhorn, hash routing, null-expert bias) make the pass fail with a
     message rather than miscompile.
+
+    The memory-bound products (every projection, the fused dReLU block and
+    the neuron-major sparse product) are emitted as vectorised kernels:
+    `scf.forall` over rows (or column blocks), inner loops on
+    `vector<vector-width x f32>` with weights read as stored and widened in
+    registers, `accumulators` independent partial sums per dot product.
   }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes of the target's vector registers (16 for AVX-512)">,
+    Option<"accumulators", "accumulators", "int64_t", /*default=*/"2",
+           "Independent vector accumulators per dot product">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::arith::ArithDialect"];
 }

@@ -6,6 +6,7 @@
 #include "lld/Common/Driver.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -25,9 +26,9 @@ static Error makeError(const llvm::Twine &message) {
                                  message.str());
 }
 
-llvm::Expected<std::vector<char>>
-moec::emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
-                       llvm::raw_ostream *llvmIR) {
+/// The target machine for `target`, at O3 with position-independent code.
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createMachine(const CpuTarget &target) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(target.triple);
@@ -42,6 +43,29 @@ moec::emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
   if (!machine)
     return makeError("cannot create a target machine for " + target.triple +
                      " " + target.cpu);
+  return machine;
+}
+
+llvm::Expected<int64_t> moec::vectorWidthF32(const CpuTarget &target) {
+  auto machine = createMachine(target);
+  if (!machine)
+    return machine.takeError();
+  const llvm::MCSubtargetInfo *info = (*machine)->getMCSubtargetInfo();
+  if (info->checkFeatures("+avx512f"))
+    return 16;
+  if (info->checkFeatures("+avx"))
+    return 8;
+  return 4;
+}
+
+llvm::Expected<std::vector<char>>
+moec::emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
+                       llvm::raw_ostream *llvmIR) {
+  auto created = createMachine(target);
+  if (!created)
+    return created.takeError();
+  std::unique_ptr<llvm::TargetMachine> machine = std::move(*created);
+  llvm::Triple triple(target.triple);
 
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> llvmModule =

@@ -17,6 +17,10 @@ struct CpuTarget {
   std::string features;
 };
 
+/// The f32 lanes of the target's widest vector registers: 16 with
+/// AVX-512, 8 with AVX, else 4.
+llvm::Expected<int64_t> vectorWidthF32(const CpuTarget &target);
+
 /// Translates an LLVM-dialect module to LLVM IR, optimises it at O3 for the
 /// target, emits an object and links it with lld into a shared object,
 /// whose bytes are returned. With `llvmIR`, the optimised IR is printed

@@ -322,11 +322,17 @@ Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
         return w.takeError();
       gate = *w;
     }
+    // The logits as HF computes them; moe-fuse-router folds them back.
+    Value scores = x;
+    if (gate)
+      scores = moe::LinearOp::create(
+          b, RankedTensorType::get({kDyn, config.numExperts}, f32), x, gate,
+          Value());
     auto router = moe::RouterOp::create(
         b,
         TypeRange{RankedTensorType::get({kDyn, config.topK}, f32),
                   RankedTensorType::get({kDyn, config.topK}, b.getI32Type())},
-        x, gate, hash ? tokens : Value(),
+        scores, Value(), hash ? tokens : Value(),
         b.getI64IntegerAttr(config.numExperts), b.getI64IntegerAttr(config.topK),
         moe::RoutingAlgorithmAttr::get(&context, config.routing),
         moe::RouterNonlinearityAttr::get(&context, config.nonlinearity),

@@ -1,4 +1,4 @@
-// RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-to-linalg))' | FileCheck %s --enable-var-scope
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-to-linalg{vector-width=4}))' | FileCheck %s --enable-var-scope
 
 // CHECK-DAG: #[[$ROWS:.+]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-DAG: #[[$ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
@@ -34,17 +34,41 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 
 // -----
 
-// x W^T: one reduction over the shared dimension, weights widened inside.
-// CHECK-DAG: #[[$X:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[$W:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
-// CHECK-DAG: #[[$Y:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// x W^T: one parallel task per row of W; per token a dot product with two
+// 4-lane accumulators over 16 of the 20 columns, weights read as bf16
+// vectors and widened, then a scalar tail for the last 4.
 // CHECK-LABEL: func.func @linear(
-// CHECK: linalg.generic {indexing_maps = [#[[$X]], #[[$W]], #[[$Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK: arith.extf %{{.+}} : bf16 to f32
-// CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<8xf32>)
-func.func @linear(%x: tensor<?x4xf32>, %w: tensor<8x4xbf16>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
-  %y = moe.linear %x, %w bias(%b) : (tensor<?x4xf32>, tensor<8x4xbf16>, tensor<8xf32>) -> tensor<?x8xf32>
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x20xf32>, %[[W:[^:]+]]: tensor<8x20xbf16>
+// CHECK: %[[Y:.+]] = scf.forall (%[[R:.+]]) in (8) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<?x8xf32>)
+// CHECK: %[[COL:.+]] = tensor.extract_slice %[[OUT]][0, %[[R]]] [%{{.+}}, 1] [1, 1] : tensor<?x8xf32> to tensor<?x1xf32>
+// CHECK: scf.for %[[T:.+]] = {{.+}} iter_args(%{{.+}} = %[[COL]]) -> (tensor<?x1xf32>)
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c16 step %c8 iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}) -> (vector<4xf32>, vector<4xf32>)
+// CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%[[R]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x20xbf16>, vector<4xbf16>
+// CHECK: %[[WF:.+]] = arith.extf %[[WV]] : vector<4xbf16> to vector<4xf32>
+// CHECK: %[[XV:.+]] = vector.transfer_read %[[X]][%[[T]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<?x20xf32>, vector<4xf32>
+// CHECK: vector.fma %[[WF]], %[[XV]], %[[A0]] : vector<4xf32>
+// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[A1]] : vector<4xf32>
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc,contract> : vector<4xf32> into f32
+// CHECK: scf.for %{{.+}} = %c16{{.*}} to %c20 step %c1
+// CHECK: tensor.extract %[[W]]
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][0, %[[R]]] [%{{.+}}, 1] [1, 1]
+// CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<8xf32>) outs(%[[Y]] : tensor<?x8xf32>)
+func.func @linear(%x: tensor<?x20xf32>, %w: tensor<8x20xbf16>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
+  %y = moe.linear %x, %w bias(%b) : (tensor<?x20xf32>, tensor<8x20xbf16>, tensor<8xf32>) -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// One vector is the one row of a matrix.
+// CHECK-LABEL: func.func @linear_vector(
+// CHECK: tensor.expand_shape %{{.+}} {{\[\[}}0, 1]] output_shape [1, 16] : tensor<16xf32> into tensor<1x16xf32>
+// CHECK: scf.forall
+// CHECK: tensor.collapse_shape %{{.+}} {{\[\[}}0, 1]] : tensor<1x8xf32> into tensor<8xf32>
+func.func @linear_vector(%x: tensor<16xf32>, %w: tensor<8x16xf16>) -> tensor<8xf32> {
+  %y = moe.linear %x, %w : (tensor<16xf32>, tensor<8x16xf16>) -> tensor<8xf32>
+  return %y : tensor<8xf32>
 }
 
 // -----
@@ -94,8 +118,10 @@ func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<?
 
 // -----
 
-// Softmax in f32, k rounds of argmax per token, then renormalisation.
+// The fused router: logits of the gate, softmax in f32, k rounds of argmax
+// per token, then renormalisation.
 // CHECK-LABEL: func.func @router(
+// CHECK: scf.forall (%{{.+}}) in (3)
 // CHECK: math.exp
 // CHECK: scf.for
 // CHECK: scf.for
@@ -107,6 +133,18 @@ func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<?
 func.func @router(%x: tensor<?x4xf32>, %g: tensor<3x4xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
   %w, %ids = moe.router %x gate(%g) experts = 3 top_k = 2 learned softmax renormalize
       : (tensor<?x4xf32>, tensor<3x4xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// Given logits: no product.
+// CHECK-LABEL: func.func @router_logits(
+// CHECK-NOT: scf.forall
+// CHECK: math.exp
+func.func @router_logits(%l: tensor<?x3xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.router %l experts = 3 top_k = 2 learned softmax renormalize
+      : (tensor<?x3xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
   return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }
 
@@ -171,22 +209,45 @@ func.func @drelu(%g: tensor<8xf32>, %u: tensor<8xf32>) -> tensor<8xf32> {
 
 // -----
 
-// A loop over the active neurons only; neuron-major reads one row each.
+// Neuron-major: threads split the 128 output columns into blocks of 64
+// (sixteen 4-lane vectors in registers); each walks the active neurons and reads
+// their rows' slice.
 // CHECK-LABEL: func.func @sparse_matvec(
-// CHECK-SAME: %[[W:[^:]+]]: tensor<8x4xbf16>, %{{[^:]+}}: tensor<8xf32>, %[[IDX:[^:]+]]: tensor<8xi32>, %[[N:[^:]+]]: index)
+// CHECK-SAME: %[[W:[^:]+]]: tensor<8x128xbf16>, %[[A:[^:]+]]: tensor<8xf32>, %[[IDX:[^:]+]]: tensor<8xi32>, %[[N:[^:]+]]: index)
+// CHECK: scf.forall (%[[C:.+]]) in (2) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<128xf32>)
+// CHECK: %[[COL0:.+]] = arith.muli %[[C]], %c64
+// CHECK: %[[ACC:.+]] = scf.for %{{.+}} = %{{.+}} to %[[N]] step %{{.+}} iter_args(%[[V:.+]] = %{{.+}}) -> (vector<64xf32>)
+// CHECK: %[[NEURON:.+]] = arith.index_cast %{{.+}} : i32 to index
+// CHECK: %[[AN:.+]] = tensor.extract %[[A]][%[[NEURON]]]
+// CHECK: %[[SPLAT:.+]] = vector.broadcast %[[AN]] : f32 to vector<64xf32>
+// CHECK: %[[ROW:.+]] = vector.transfer_read %[[W]][%[[NEURON]], %[[COL0]]], %{{.+}} {in_bounds = [true]} : tensor<8x128xbf16>, vector<64xbf16>
+// CHECK: %[[ROWF:.+]] = arith.extf %[[ROW]]
+// CHECK: vector.fma %[[ROWF]], %[[SPLAT]], %[[V]] : vector<64xf32>
+// CHECK: vector.transfer_write %[[ACC]]
+// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[COL0]]] [64] [1]
+func.func @sparse_matvec(%w: tensor<8x128xbf16>, %a: tensor<8xf32>, %idx: tensor<8xi32>, %n: index) -> tensor<128xf32> {
+  %y = moe.sparse_matvec %w, %a active(%idx, %n) neuron_major : tensor<8x128xbf16>, tensor<8xf32>, tensor<8xi32> -> tensor<128xf32>
+  return %y : tensor<128xf32>
+}
+
+// -----
+
+// As stored ([out, in]): a loop over the active columns.
+// CHECK-LABEL: func.func @sparse_matvec_rows(
+// CHECK-SAME: %[[W:[^:]+]]: tensor<4x8xbf16>, %{{[^:]+}}: tensor<8xf32>, %[[IDX:[^:]+]]: tensor<8xi32>, %[[N:[^:]+]]: index)
 // CHECK: scf.for %{{.+}} = %{{.+}} to %[[N]]
 // CHECK: tensor.extract %[[IDX]]
 // CHECK: linalg.generic
-// CHECK: tensor.extract %[[W]][%{{.+}}, %{{.+}}] : tensor<8x4xbf16>
-func.func @sparse_matvec(%w: tensor<8x4xbf16>, %a: tensor<8xf32>, %idx: tensor<8xi32>, %n: index) -> tensor<4xf32> {
-  %y = moe.sparse_matvec %w, %a active(%idx, %n) neuron_major : tensor<8x4xbf16>, tensor<8xf32>, tensor<8xi32> -> tensor<4xf32>
+// CHECK: tensor.extract %[[W]][%{{.+}}, %{{.+}}] : tensor<4x8xbf16>
+func.func @sparse_matvec_rows(%w: tensor<4x8xbf16>, %a: tensor<8xf32>, %idx: tensor<8xi32>, %n: index) -> tensor<4xf32> {
+  %y = moe.sparse_matvec %w, %a active(%idx, %n) : tensor<4x8xbf16>, tensor<8xf32>, tensor<8xi32> -> tensor<4xf32>
   return %y : tensor<4xf32>
 }
 
 // -----
 
 // CHECK-LABEL: func.func @lm_head(
-// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: scf.forall (%{{.+}}) in (10)
 // CHECK-NOT: moe.lm_head
 func.func @lm_head(%h: tensor<?x4xf32>, %w: tensor<10x4xbf16>) -> tensor<?x10xf32> {
   %l = moe.lm_head %h, %w : tensor<?x4xf32>, tensor<10x4xbf16> -> tensor<?x10xf32>
@@ -201,7 +262,7 @@ func.func @lm_head(%h: tensor<?x4xf32>, %w: tensor<10x4xbf16>) -> tensor<?x10xf3
 // CHECK: arith.cmpi ne
 // CHECK: arith.select
 // CHECK: tensor.extract_slice
-// CHECK: linalg.generic
+// CHECK: scf.forall (%{{.+}}) in (3)
 // CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<1x3xf32>) outs(%{{.+}} : tensor<3xf32>)
 func.func @score_sequence(%h: tensor<?x4xf32>, %w: tensor<3x4xf32>, %ids: tensor<?xi32>) -> tensor<3xf32> {
   %s = moe.score_head %h, %w tokens(%ids) sequence pad_token_id = 0 : (tensor<?x4xf32>, tensor<3x4xf32>, tensor<?xi32>) -> tensor<3xf32>
@@ -210,22 +271,28 @@ func.func @score_sequence(%h: tensor<?x4xf32>, %w: tensor<3x4xf32>, %ids: tensor
 
 // -----
 
-// The sparse dReLU block: the gate for every neuron, the active list, the
-// up rows and the neuron-major down rows of active neurons only.
-// CHECK-LABEL: func.func @sparse_drelu(
-// CHECK: scf.for {{.+}} -> (tensor<?x16xf32>)
-// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK: scf.for {{.+}} -> (tensor<32xindex>, index)
-// CHECK: arith.cmpf ogt
-// CHECK: tensor.insert
-// CHECK: tensor.extract_slice {{.+}} : tensor<32xindex> to tensor<?xindex>
-// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
-// CHECK: linalg.generic {{.+}} iterator_types = ["parallel"]
-// CHECK: linalg.generic {{.+}} iterator_types = ["reduction", "parallel"]
-// CHECK: tensor.extract %{{.+}}[%{{.+}}, %{{.+}}] : tensor<32x16xbf16>
-func.func @sparse_drelu(%x: tensor<?x16xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1xi32>,
-                        %g: tensor<2x32x16xbf16>, %dt: tensor<2x32x16xbf16>) -> tensor<?x16xf32> {
-  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %dt) drelu down_neuron_major
-      : (tensor<?x16xf32>, tensor<?x1xf32>, tensor<?x1xi32>, tensor<2x32x16xbf16>, tensor<2x32x16xbf16>, tensor<2x32x16xbf16>) -> tensor<?x16xf32>
-  return %y : tensor<?x16xf32>
+// The fused dReLU: per neuron the gate's dot product, the up row's only
+// when the gate is positive, then the active neurons listed in order.
+// CHECK-LABEL: func.func @fused_drelu(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<16xf32>, %[[G:[^:]+]]: tensor<32x16xbf16>, %[[U:[^:]+]]: tensor<32x16xbf16>)
+// CHECK: %[[ACT:.+]] = scf.forall (%[[I:.+]]) in (32) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<32xf32>)
+// CHECK: vector.transfer_read %[[G]][%[[I]], %{{.+}}]
+// CHECK: %[[GV:.+]] = vector.reduction <add>
+// CHECK: %[[POS:.+]] = arith.cmpf ogt, %[[GV]], %{{.+}} : f32
+// CHECK: scf.if %[[POS]] -> (f32)
+// CHECK: vector.transfer_read %[[U]][%[[I]], %{{.+}}]
+// CHECK: %[[UV:.+]] = vector.reduction <add>
+// CHECK: %[[RELU:.+]] = arith.maximumf %[[UV]], %{{.+}} : f32
+// CHECK: arith.mulf %[[GV]], %[[RELU]] : f32
+// CHECK: } else {
+// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[I]]] [1] [1]
+// CHECK: %[[SET:.+]]:2 = scf.for %[[J:.+]] = {{.+}} iter_args(%[[L:.+]] = %{{.+}}, %[[C:.+]] = %{{.+}}) -> (tensor<32xi32>, index)
+// CHECK: %[[V:.+]] = tensor.extract %[[ACT]][%[[J]]]
+// CHECK: %[[ON:.+]] = arith.cmpf one, %[[V]]
+// CHECK: tensor.insert %{{.+}} into %[[L]][%[[C]]]
+// CHECK: arith.select %[[ON]]
+// CHECK: return %[[ACT]], %[[SET]]#0, %[[SET]]#1
+func.func @fused_drelu(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %u: tensor<32x16xbf16>) -> (tensor<32xf32>, tensor<32xi32>, index) {
+  %a, %idx, %n = moe.fused_drelu %x, %g, %u : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  return %a, %idx, %n : tensor<32xf32>, tensor<32xi32>, index
 }

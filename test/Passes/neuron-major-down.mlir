@@ -1,25 +1,40 @@
 // RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-neuron-major-down))' | FileCheck %s --enable-var-scope
 
-// A dReLU block's down weight becomes transposed, [E, I, H].
-// CHECK-LABEL: func.func @drelu(
+// A stacked down weight read only by sparse products, through expert
+// slices, is stored transposed; the slices and products follow.
+// CHECK-LABEL: func.func @stacked(
 // CHECK: %[[D:.+]] = moe.weight [#moe.weight_ref<"m", "d0", bf16, [16, 32], offset = 0>, #moe.weight_ref<"m", "d1", bf16, [16, 32], offset = 1024>] transposed : tensor<2x32x16xbf16>
-// CHECK: moe.expert_ffn %{{.+}} experts(%{{.+}}, %{{.+}}, %[[D]]) drelu down_neuron_major : ({{.+}}, tensor<2x32x16xbf16>) -> tensor<1x16xf32>
-func.func @drelu(%x: tensor<1x16xf32>, %w: tensor<1x1xf32>, %ids: tensor<1x1xi32>, %g: tensor<2x32x16xbf16>) -> tensor<1x16xf32> {
+// CHECK: %[[E:.+]] = tensor.extract_slice %[[D]][%{{.+}}, 0, 0] [1, 32, 16] [1, 1, 1] : tensor<2x32x16xbf16> to tensor<32x16xbf16>
+// CHECK: moe.sparse_matvec %[[E]], %{{.+}} active(%{{.+}}, %{{.+}}) neuron_major : tensor<32x16xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
+// CHECK-NOT: moe.weight
+func.func @stacked(%a: tensor<32xf32>, %idx: tensor<32xi32>, %n: index, %e: index) -> tensor<16xf32> {
   %d = moe.weight [#moe.weight_ref<"m", "d0", bf16, [16, 32], offset = 0>, #moe.weight_ref<"m", "d1", bf16, [16, 32], offset = 1024>] : tensor<2x16x32xbf16>
-  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %d) drelu
-      : (tensor<1x16xf32>, tensor<1x1xf32>, tensor<1x1xi32>, tensor<2x32x16xbf16>, tensor<2x32x16xbf16>, tensor<2x16x32xbf16>) -> tensor<1x16xf32>
-  return %y : tensor<1x16xf32>
+  %de = tensor.extract_slice %d[%e, 0, 0] [1, 16, 32] [1, 1, 1] : tensor<2x16x32xbf16> to tensor<16x32xbf16>
+  %y = moe.sparse_matvec %de, %a active(%idx, %n) : tensor<16x32xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
+  return %y : tensor<16xf32>
 }
 
 // -----
 
-// SwiGLU blocks keep the dense layout.
-// CHECK-LABEL: func.func @swiglu(
+// A matrix weight used directly.
+// CHECK-LABEL: func.func @matrix(
+// CHECK: %[[D:.+]] = moe.weight [#moe.weight_ref<"m", "d", f16, [16, 32], offset = 0>] transposed : tensor<32x16xf16>
+// CHECK: moe.sparse_matvec %[[D]], %{{.+}} neuron_major
+func.func @matrix(%a: tensor<32xf32>, %idx: tensor<32xi32>, %n: index) -> tensor<16xf32> {
+  %d = moe.weight [#moe.weight_ref<"m", "d", f16, [16, 32], offset = 0>] : tensor<16x32xf16>
+  %y = moe.sparse_matvec %d, %a active(%idx, %n) : tensor<16x32xf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
+  return %y : tensor<16xf32>
+}
+
+// -----
+
+// A weight any dense op reads keeps its layout.
+// CHECK-LABEL: func.func @mixed(
 // CHECK-NOT: transposed
-// CHECK-NOT: down_neuron_major
-func.func @swiglu(%x: tensor<1x16xf32>, %g: tensor<1x32x16xbf16>) -> tensor<1x16xf32> {
-  %d = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] : tensor<1x16x32xbf16>
-  %y = moe.expert_ffn %x experts(%g, %g, %d) swiglu
-      : (tensor<1x16xf32>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>, tensor<1x16x32xbf16>) -> tensor<1x16xf32>
-  return %y : tensor<1x16xf32>
+// CHECK-NOT: neuron_major
+func.func @mixed(%a: tensor<32xf32>, %idx: tensor<32xi32>, %n: index) -> (tensor<16xf32>, tensor<16xf32>) {
+  %d = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] : tensor<16x32xbf16>
+  %y = moe.sparse_matvec %d, %a active(%idx, %n) : tensor<16x32xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
+  %z = moe.linear %a, %d : (tensor<32xf32>, tensor<16x32xbf16>) -> tensor<16xf32>
+  return %y, %z : tensor<16xf32>, tensor<16xf32>
 }

@@ -9,7 +9,8 @@
 
 // CHECK-LABEL: func.func @forward(
 // CHECK: %[[GATE:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.gate.weight", bf16, [4, 64]
-// CHECK: moe.router %{{.+}} gate(%[[GATE]]) experts = 4 top_k = 2
+// CHECK: %[[LOGITS:.+]] = moe.linear %{{.+}}, %[[GATE]]
+// CHECK: moe.router %[[LOGITS]] experts = 4 top_k = 2
 // CHECK: %[[W1:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.gate_up_proj", bf16, [128, 64], offset = [[#BASE:]]>,
 // CHECK-SAME: #moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.gate_up_proj", bf16, [128, 64], offset = [[#BASE + 32768]]>, #moe.weight_ref<{{[^>]+}}offset = [[#BASE + 65536]]>, #moe.weight_ref<{{[^>]+}}offset = [[#BASE + 98304]]>] : tensor<4x128x64xbf16>
 // CHECK: %[[W3:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.gate_up_proj", bf16, [128, 64], offset = [[#BASE + 16384]]>, #moe.weight_ref<{{[^>]+}}offset = [[#BASE + 49152]]>, #moe.weight_ref<{{[^>]+}}offset = [[#BASE + 81920]]>, #moe.weight_ref<{{[^>]+}}offset = [[#BASE + 114688]]>] : tensor<4x128x64xbf16>

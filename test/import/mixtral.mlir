@@ -38,7 +38,8 @@
 // CHECK: "model.layers.0.post_attention_layernorm.weight"
 // CHECK: %[[X2:.+]] = moe.rms_norm %[[H1]]
 // CHECK: %[[GATE:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.gate.weight", bf16, [4, 64], offset = {{[0-9]+}}>] : tensor<4x64xbf16>
-// CHECK: %[[RW:.+]], %[[IDS:.+]] = moe.router %[[X2]] gate(%[[GATE]]) experts = 4 top_k = 2 learned softmax renormalize : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// CHECK: %[[LOGITS:.+]] = moe.linear %[[X2]], %[[GATE]] : (tensor<?x64xf32>, tensor<4x64xbf16>) -> tensor<?x4xf32>
+// CHECK: %[[RW:.+]], %[[IDS:.+]] = moe.router %[[LOGITS]] experts = 4 top_k = 2 learned softmax renormalize : (tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
 // w1 (gate) of experts 0..3, stacked:
 // CHECK: %[[W1:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.0.w1.weight", bf16, [128, 64], offset = {{[0-9]+}}>, #moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.1.w1.weight", {{.+}}, #moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.3.w1.weight", bf16, [128, 64], offset = {{[0-9]+}}>] : tensor<4x128x64xbf16>
 // CHECK: %[[W3:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.0.w3.weight"

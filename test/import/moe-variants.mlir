@@ -35,8 +35,8 @@
 // HASH-NOT: block_sparse_moe.gate.weight
 // HASH: moe.router %{{.+}} tokens(%[[TOKENS]]) experts = 4 top_k = 1 hash softmax renormalize null_expert_bias = 1.100000e+00 : (tensor<?x64xf32>, tensor<?xi32>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
 
-// SIGMOID-COUNT-2: moe.router %{{.+}} gate(%{{.+}}) experts = 4 top_k = 2 learned sigmoid renormalize :
-// SINKHORN-COUNT-2: moe.router %{{.+}} gate(%{{.+}}) experts = 4 top_k = 1 learned sinkhorn renormalize :
+// SIGMOID-COUNT-2: moe.router %{{.+}} experts = 4 top_k = 2 learned sigmoid renormalize : (tensor<?x4xf32>)
+// SINKHORN-COUNT-2: moe.router %{{.+}} experts = 4 top_k = 1 learned sinkhorn renormalize : (tensor<?x4xf32>)
 
 // HASH-TOPK: error: moec-synth options: hash routing needs top_k 1, got 2
 // ROUTING: error: moec-synth options: unknown routing_algorithm 'random' (expected learned or hash)

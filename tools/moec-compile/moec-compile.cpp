@@ -171,8 +171,6 @@ int main(int argc, char **argv) {
   if (!forward)
     return fail(input + ": the module has no @forward function");
   forward->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(&context));
-  if (failed(runPipeline(**module, moec::cpuLoweringPipeline())))
-    return 1;
 
   moec::ArtifactOptions options;
   options.target.triple = sys::getDefaultTargetTriple();
@@ -187,9 +185,15 @@ int main(int argc, char **argv) {
     llvm::sort(enabled);
     options.target.features = join(enabled, ",");
   }
-  options.progress = moec::terminalProgress("writing weights");
   moec::CpuTarget cpu{options.target.triple, options.target.cpu,
                      options.target.features};
+  Expected<int64_t> vectorWidth = moec::vectorWidthF32(cpu);
+  if (!vectorWidth)
+    return fail(input + ": " + toString(vectorWidth.takeError()));
+  if (failed(runPipeline(**module, moec::cpuLoweringPipeline(*vectorWidth))))
+    return 1;
+
+  options.progress = moec::terminalProgress("writing weights");
   std::string llvmIR;
   raw_string_ostream llvmStream(llvmIR);
   Expected<std::vector<char>> code = moec::emitSharedObject(

@@ -147,13 +147,20 @@ LogicalResult RopeOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LinearOp::verify() {
-  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})) ||
-      failed(verifyShape(*this, "weight", getWeight(),
-                         {kAny, dim(getInput(), 1)})))
+  // [tokens, in] -> [tokens, out], or one vector [in] -> [out].
+  bool vector = getInput().getType().getRank() == 1;
+  if (failed(verifyShape(*this, "input", getInput(),
+                         vector ? ArrayRef<int64_t>{kAny}
+                                : ArrayRef<int64_t>{kAny, kAny})))
+    return failure();
+  int64_t in = dim(getInput(), vector ? 0 : 1);
+  if (failed(verifyShape(*this, "weight", getWeight(), {kAny, in})))
     return failure();
   if (getBias() &&
       failed(verifyShape(*this, "bias", getBias(), {dim(getWeight(), 0)})))
     return failure();
+  if (vector)
+    return verifyShape(*this, "result", getResult(), {dim(getWeight(), 0)});
   return verifyShape(*this, "result", getResult(),
                      {dim(getInput(), 0), dim(getWeight(), 0)});
 }
@@ -222,12 +229,13 @@ LogicalResult RouterOp::verify() {
     if (failed(verifyShape(*this, "token ids", getTokenIds(), {tokens})))
       return failure();
   } else {
-    if (!getGate())
-      return emitOpError("learned routing needs a gate weight");
     if (getTokenIds())
       return emitOpError("token ids are only used by hash routing");
-    if (failed(verifyShape(*this, "gate", getGate(),
-                           {experts, dim(getInput(), 1)})))
+    // Without a gate the input is the router logits, one per expert.
+    if (getGate() ? failed(verifyShape(*this, "gate", getGate(),
+                                       {experts, dim(getInput(), 1)}))
+                  : failed(verifyShape(*this, "logits", getInput(),
+                                       {kAny, experts})))
       return failure();
   }
 
@@ -252,8 +260,7 @@ LogicalResult RouterOp::verify() {
 /// returns the number of experts it holds.
 static FailureOr<int64_t> verifyExpertWeights(Operation *op, StringRef prefix,
                                               Value gate, Value up, Value down,
-                                              int64_t hidden,
-                                              bool downNeuronMajor = false) {
+                                              int64_t hidden) {
   std::string gateName = (prefix + "gate").str();
   if (failed(verifyShape(op, gateName, gate, {kAny, kAny, hidden})))
     return failure();
@@ -262,9 +269,7 @@ static FailureOr<int64_t> verifyExpertWeights(Operation *op, StringRef prefix,
   if (failed(verifyShape(op, (prefix + "up").str(), up,
                          {experts, inter, hidden})) ||
       failed(verifyShape(op, (prefix + "down").str(), down,
-                         downNeuronMajor
-                             ? ArrayRef<int64_t>{experts, inter, hidden}
-                             : ArrayRef<int64_t>{experts, hidden, inter})))
+                         {experts, hidden, inter})))
     return failure();
   return experts;
 }
@@ -276,7 +281,7 @@ LogicalResult ExpertFfnOp::verify() {
   int64_t hidden = dim(getInput(), 1);
 
   FailureOr<int64_t> experts = verifyExpertWeights(
-      *this, "", getGate(), getUp(), getDown(), hidden, getDownNeuronMajor());
+      *this, "", getGate(), getUp(), getDown(), hidden);
   if (failed(experts))
     return failure();
 
@@ -319,6 +324,22 @@ LogicalResult ExpertFfnOp::verify() {
       return failure();
   }
   return verifyShape(*this, "result", getResult(), {tokens, hidden});
+}
+
+//===----------------------------------------------------------------------===//
+// FusedDReluOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedDReluOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny})) ||
+      failed(verifyShape(*this, "gate", getGate(), {kAny, dim(getInput(), 0)})))
+    return failure();
+  int64_t inter = dim(getGate(), 0);
+  if (failed(verifyShape(*this, "up", getUp(),
+                         {inter, dim(getInput(), 0)})) ||
+      failed(verifyShape(*this, "result", getResult(), {inter})))
+    return failure();
+  return verifyShape(*this, "indices", getIndices(), {inter});
 }
 
 //===----------------------------------------------------------------------===//

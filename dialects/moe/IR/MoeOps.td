@@ -111,7 +111,8 @@ def Moe_LinearOp : Moe_Op<"linear", [Pure]> {
   let summary = "dense projection x * W^T (+ bias)";
   let description = [{
     `input` [tokens, in], `weight` [out, in] as HF stores `nn.Linear`, optional
-    `bias` [out]; the result is [tokens, out].
+    `bias` [out]; the result is [tokens, out]. A single vector `input` [in]
+    gives [out].
 
     ```mlir
     %q = moe.linear %x, %wq : (tensor<?x4096xf32>, tensor<4096x4096xbf16>) -> tensor<?x4096xf32>
@@ -176,7 +177,8 @@ def Moe_RouterOp : Moe_Op<"router", [Pure, AttrSizedOperandSegments]> {
   let summary = "selects the experts of each token and their weights";
   let description = [{
     With `learned` routing, scores are `gate` ([experts, hidden]) times the
-    input, passed through the nonlinearity in f32:
+    input, or, without `gate`, the input itself (the router logits
+    [tokens, experts]), passed through the nonlinearity in f32:
     - `softmax` over all experts (Mixtral);
     - `sigmoid` per expert, independently;
     - `sinkhorn`: alternating normalisation over experts and over the tokens
@@ -188,6 +190,8 @@ def Moe_RouterOp : Moe_Op<"router", [Pure, AttrSizedOperandSegments]> {
     expert is `token_id mod experts` with weight 1 (top_k must be 1).
 
     Results: weights [tokens, top_k] (f32) and expert ids [tokens, top_k].
+    The importer emits the logits as a `moe.linear`; `moe-fuse-router` folds
+    it into the router, which then lowers to one kernel.
 
     ```mlir
     %w, %ids = moe.router %x gate(%g) experts = 8 top_k = 2 learned softmax renormalize
@@ -222,10 +226,9 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
     the block is a dense MLP (one expert, weight 1): Mistral's layout.
 
     `act` is `swiglu` (silu(g) * u), `reglu` (relu(g) * u), `geglu`
-    (gelu(g) * u) or `drelu` (relu(g) * relu(u)). With `down_neuron_major`
-    the routed experts' `down` is stored [experts, inter, hidden], one
-    neuron's weights contiguous, so that a dReLU block reads only the rows
-    of its active neurons. A dReLU block may carry the
+    (gelu(g) * u) or `drelu` (relu(g) * relu(u)); `moe-fuse-drelu` rewrites
+    dReLU blocks into `moe.fused_drelu` per token and expert. A dReLU block
+    may carry the
     activation predictor of its checkpoint (`fc1` [experts, rank, hidden],
     `fc2` [experts, inter, rank]); it does not change the block's value.
 
@@ -244,16 +247,14 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
                        Optional<Moe_FloatTensor>:$shared_down,
                        Optional<Moe_FloatTensor>:$predictor_fc1,
                        Optional<Moe_FloatTensor>:$predictor_fc2,
-                       Moe_ActivationAttr:$activation,
-                       UnitAttr:$down_neuron_major);
+                       Moe_ActivationAttr:$activation);
   let results = (outs Moe_FloatTensor:$result);
   let assemblyFormat = [{
     $input (`routing` `(` $routing_weights^ `,` $expert_ids `)`)?
     `experts` `(` $gate `,` $up `,` $down `)`
     (`shared` `(` $shared_gate^ `,` $shared_up `,` $shared_down `)`)?
     (`predictor` `(` $predictor_fc1^ `,` $predictor_fc2 `)`)?
-    $activation (`down_neuron_major` $down_neuron_major^)?
-    attr-dict `:` functional-type(operands, results)
+    $activation attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -282,6 +283,32 @@ def Moe_DReluOp : Moe_Op<"drelu", [Pure, Elementwise, SameOperandsAndResultType]
   let arguments = (ins Moe_FloatTensor:$gate, Moe_FloatTensor:$up);
   let results = (outs Moe_FloatTensor:$result);
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def Moe_FusedDReluOp : Moe_Op<"fused_drelu", [Pure, AllTypesMatch<["gate", "up"]>]> {
+  let summary = "gate and up projections with dReLU, and the active neurons";
+  let description = [{
+    For one input vector x [hidden] and one expert's `gate` and `up`
+    [inter, hidden]: `result = relu(gate x) * relu(up x)`, computed in one
+    pass over the neurons that reads a neuron's `up` row only when its gate
+    is positive. `indices` lists the neurons where the result is non-zero,
+    in ascending order, in its first `count` entries (the rest is
+    unspecified): the active set a `moe.sparse_matvec` consumes.
+
+    ```mlir
+    %a, %idx, %n = moe.fused_drelu %x, %w1, %w3
+        : tensor<4096xf32>, tensor<14336x4096xbf16> -> tensor<14336xf32>, tensor<14336xi32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input, Moe_FloatTensor:$gate,
+                       Moe_FloatTensor:$up);
+  let results = (outs RankedTensorOf<[F32]>:$result,
+                      RankedTensorOf<[I32]>:$indices, Index:$count);
+  let assemblyFormat = [{
+    $input `,` $gate `,` $up attr-dict `:` type($input) `,` type($gate) `->`
+    type($result) `,` type($indices)
+  }];
+  let hasVerifier = 1;
 }
 
 def Moe_SparseMatvecOp : Moe_Op<"sparse_matvec", [Pure]> {

@@ -286,7 +286,7 @@ func.func @router_hash_no_tokens(%x: tensor<1x16xf32>) {
 // -----
 
 func.func @router_learned_no_gate(%x: tensor<1x16xf32>) {
-  // expected-error @+1 {{learned routing needs a gate weight}}
+  // expected-error @+1 {{logits dimension 1 must be 4, got 'tensor<1x16xf32>'}}
   %w, %ids = moe.router %x experts = 4 top_k = 1 learned softmax
       : (tensor<1x16xf32>) -> (tensor<1x1xf32>, tensor<1x1xi32>)
   return
@@ -587,9 +587,41 @@ func.func @transposed_shape() -> tensor<4x8xf32> {
 
 // -----
 
-func.func @ffn_neuron_major_shape(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: tensor<1x16x32xf32>) -> tensor<1x16xf32> {
-  // expected-error @+1 {{down dimension 1 must be 32, got 'tensor<1x16x32xf32>'}}
-  %y = moe.expert_ffn %x experts(%g, %g, %d) drelu down_neuron_major
-      : (tensor<1x16xf32>, tensor<1x32x16xf32>, tensor<1x32x16xf32>, tensor<1x16x32xf32>) -> tensor<1x16xf32>
+func.func @ffn_down_shape(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: tensor<1x32x16xf32>) -> tensor<1x16xf32> {
+  // expected-error @+1 {{down dimension 1 must be 16, got 'tensor<1x32x16xf32>'}}
+  %y = moe.expert_ffn %x experts(%g, %g, %d) drelu
+      : (tensor<1x16xf32>, tensor<1x32x16xf32>, tensor<1x32x16xf32>, tensor<1x32x16xf32>) -> tensor<1x16xf32>
   return %y : tensor<1x16xf32>
+}
+
+// -----
+
+func.func @fused_drelu_up_shape(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %u: tensor<32x8xbf16>) {
+  // expected-error @+1 {{all of {gate, up} have same type}}
+  %a, %idx, %n = "moe.fused_drelu"(%x, %g, %u) : (tensor<16xf32>, tensor<32x16xbf16>, tensor<32x8xbf16>) -> (tensor<32xf32>, tensor<32xi32>, index)
+  return
+}
+
+// -----
+
+func.func @fused_drelu_input(%x: tensor<8xf32>, %g: tensor<32x16xbf16>) {
+  // expected-error @+1 {{gate dimension 1 must be 8, got 'tensor<32x16xbf16>'}}
+  %a, %idx, %n = moe.fused_drelu %x, %g, %g : tensor<8xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  return
+}
+
+// -----
+
+func.func @fused_drelu_indices(%x: tensor<16xf32>, %g: tensor<32x16xbf16>) {
+  // expected-error @+1 {{indices dimension 0 must be 32, got 'tensor<16xi32>'}}
+  %a, %idx, %n = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<16xi32>
+  return
+}
+
+// -----
+
+func.func @linear_vector_result(%x: tensor<16xf32>, %w: tensor<8x16xbf16>) {
+  // expected-error @+1 {{result dimension 0 must be 8, got 'tensor<16xf32>'}}
+  %y = moe.linear %x, %w : (tensor<16xf32>, tensor<8x16xbf16>) -> tensor<16xf32>
+  return
 }

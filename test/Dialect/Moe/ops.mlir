@@ -216,13 +216,27 @@ func.func @score_head(%h: tensor<?x16xf32>, %w: tensor<3x16xbf16>, %b: tensor<3x
 
 // -----
 
-// A transposed (neuron-major) down projection of a dReLU block.
-// CHECK-LABEL: func.func @neuron_major_down
-// CHECK: %[[D:.+]] = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] transposed : tensor<1x32x16xbf16>
-// CHECK: moe.expert_ffn %{{.+}} experts(%{{.+}}, %{{.+}}, %[[D]]) drelu down_neuron_major :
-func.func @neuron_major_down(%x: tensor<1x16xf32>, %g: tensor<1x32x16xbf16>) -> tensor<1x16xf32> {
-  %d = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] transposed : tensor<1x32x16xbf16>
-  %y = moe.expert_ffn %x experts(%g, %g, %d) drelu down_neuron_major
-      : (tensor<1x16xf32>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>) -> tensor<1x16xf32>
-  return %y : tensor<1x16xf32>
+// The fused dReLU of one expert and its sparse, neuron-major down product.
+// CHECK-LABEL: func.func @fused_drelu
+// CHECK: %[[D:.+]] = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] transposed : tensor<32x16xbf16>
+// CHECK: %[[A:.+]], %[[I:.+]], %[[N:.+]] = moe.fused_drelu %{{.+}}, %{{.+}}, %{{.+}} : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+// CHECK: moe.sparse_matvec %[[D]], %[[A]] active(%[[I]], %[[N]]) neuron_major : tensor<32x16xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
+func.func @fused_drelu(%x: tensor<16xf32>, %g: tensor<32x16xbf16>) -> tensor<16xf32> {
+  %d = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] transposed : tensor<32x16xbf16>
+  %a, %idx, %n = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  %y = moe.sparse_matvec %d, %a active(%idx, %n) neuron_major : tensor<32x16xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
+  return %y : tensor<16xf32>
+}
+
+// -----
+
+// Router logits as an input, and a projection of one vector.
+// CHECK-LABEL: func.func @router_logits
+// CHECK: %[[L:.+]] = moe.linear %{{.+}}, %{{.+}} : (tensor<16xf32>, tensor<8x16xbf16>) -> tensor<8xf32>
+// CHECK: moe.router %{{.+}} experts = 8 top_k = 2 learned softmax renormalize : (tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+func.func @router_logits(%v: tensor<16xf32>, %w: tensor<8x16xbf16>, %l: tensor<?x8xf32>) -> (tensor<8xf32>, tensor<?x2xf32>) {
+  %y = moe.linear %v, %w : (tensor<16xf32>, tensor<8x16xbf16>) -> tensor<8xf32>
+  %rw, %ids = moe.router %l experts = 8 top_k = 2 learned softmax renormalize
+      : (tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %y, %rw : tensor<8xf32>, tensor<?x2xf32>
 }

@@ -1,0 +1,266 @@
+//===- Kernels.cpp - vectorised loop nests of the CPU lowering ----------===//
+
+#include "passes/Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+/// Reductions may be reassociated and multiply-adds contracted.
+arith::FastMathFlags kReduce =
+    arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+
+Value cIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+Value cF32(OpBuilder &b, Location loc, double v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+Value widen(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  Type target = f32;
+  if (auto vec = dyn_cast<VectorType>(v.getType()))
+    target = VectorType::get(vec.getShape(), f32);
+  return v.getType() == target ? v : arith::ExtFOp::create(b, loc, target, v);
+}
+
+/// `lanes` elements of `source` at `indices`, widened to f32; the caller
+/// guarantees they are in bounds.
+Value readF32(OpBuilder &b, Location loc, Value source, ValueRange indices,
+              int64_t lanes) {
+  Type elem = cast<ShapedType>(source.getType()).getElementType();
+  Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
+  Value v = vector::TransferReadOp::create(
+      b, loc, VectorType::get({lanes}, elem), source, indices, pad,
+      ArrayRef<bool>{true});
+  return widen(b, loc, v);
+}
+
+SmallVector<Value> concat(ValueRange prefix, Value last) {
+  SmallVector<Value> all(prefix.begin(), prefix.end());
+  all.push_back(last);
+  return all;
+}
+
+/// sum_k w[wAt..., k] * x[xAt..., k] over the last dimension (size k), in
+/// f32: `accumulators` vectors over the largest multiple of their width,
+/// then scalars.
+Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
+               ValueRange xAt, int64_t size, const KernelOptions &options) {
+  int64_t lanes = options.vectorWidth, n = options.accumulators;
+  int64_t step = lanes * n, vectorEnd = size / step * step;
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  Value sum = cF32(b, loc, 0.0);
+  if (vectorEnd > 0) {
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0)));
+    SmallVector<Value> inits(n, zero);
+    auto loop = scf::ForOp::create(
+        b, loc, cIndex(b, loc, 0), cIndex(b, loc, vectorEnd),
+        cIndex(b, loc, step), inits,
+        [&](OpBuilder &nb, Location l, Value k, ValueRange accs) {
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < n; ++i) {
+            Value at = arith::AddIOp::create(nb, l, k, cIndex(nb, l, i * lanes));
+            Value wv = readF32(nb, l, w, concat(wAt, at), lanes);
+            Value xv = readF32(nb, l, x, concat(xAt, at), lanes);
+            next.push_back(vector::FMAOp::create(nb, l, wv, xv, accs[i]));
+          }
+          scf::YieldOp::create(nb, l, next);
+        });
+    Value total = loop.getResult(0);
+    for (int64_t i = 1; i < n; ++i)
+      total = arith::AddFOp::create(b, loc, total, loop.getResult(i), kReduce);
+    sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, total,
+                                      kReduce);
+  }
+  if (vectorEnd == size)
+    return sum;
+  return scf::ForOp::create(
+             b, loc, cIndex(b, loc, vectorEnd), cIndex(b, loc, size),
+             cIndex(b, loc, 1), ValueRange{sum},
+             [&](OpBuilder &nb, Location l, Value k, ValueRange acc) {
+               Value wv = widen(nb, l,
+                                tensor::ExtractOp::create(nb, l, w,
+                                                          concat(wAt, k)));
+               Value xv = widen(nb, l,
+                                tensor::ExtractOp::create(nb, l, x,
+                                                          concat(xAt, k)));
+               Value p = arith::MulFOp::create(nb, l, wv, xv, kReduce);
+               scf::YieldOp::create(
+                   nb, l,
+                   ValueRange{arith::AddFOp::create(nb, l, acc[0], p, kReduce)});
+             })
+      .getResult(0);
+}
+
+/// A parallel loop over `count` tasks with one shared output `init`: the
+/// body gets the task index and the output, and returns the slice of the
+/// output it wrote, with where it goes.
+struct Tile {
+  Value value;
+  SmallVector<OpFoldResult> offsets, sizes;
+};
+Value buildForall(OpBuilder &b, Location loc, int64_t count, Value init,
+                  function_ref<Tile(OpBuilder &, Location, Value, Value)> body) {
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(count)}, ValueRange{init},
+      std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  Tile tile = body(b, loc, forall.getInductionVar(0),
+                   forall.getRegionIterArgs()[0]);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  SmallVector<OpFoldResult> strides(tile.offsets.size(), b.getIndexAttr(1));
+  tensor::ParallelInsertSliceOp::create(b, loc, tile.value,
+                                        forall.getRegionIterArgs()[0],
+                                        tile.offsets, tile.sizes, strides);
+  return forall.getResult(0);
+}
+
+Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offsets,
+              ArrayRef<OpFoldResult> sizes) {
+  SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, t, offsets, sizes, strides);
+}
+
+} // namespace
+
+Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
+                             const KernelOptions &options) {
+  auto wType = cast<RankedTensorType>(w.getType());
+  int64_t rows = wType.getDimSize(0), size = wType.getDimSize(1);
+  OpFoldResult tokens = tensor::getMixedSize(b, loc, x, 0);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(rows)},
+      b.getF32Type());
+  return buildForall(
+      b, loc, rows, init,
+      [&](OpBuilder &nb, Location l, Value r, Value out) -> Tile {
+        SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), r};
+        SmallVector<OpFoldResult> sizes = {tokens, nb.getIndexAttr(1)};
+        Value column = sliceOf(nb, l, out, offsets, sizes);
+        Value written =
+            scf::ForOp::create(
+                nb, l, cIndex(nb, l, 0),
+                getValueOrCreateConstantIndexOp(nb, l, tokens),
+                cIndex(nb, l, 1), ValueRange{column},
+                [&](OpBuilder &bb, Location bl, Value t, ValueRange acc) {
+                  Value d = buildDot(bb, bl, w, r, x, t, size, options);
+                  Value at = tensor::InsertOp::create(
+                      bb, bl, d, acc[0], ValueRange{t, cIndex(bb, bl, 0)});
+                  scf::YieldOp::create(bb, bl, at);
+                })
+                .getResult(0);
+        return {written, offsets, sizes};
+      });
+}
+
+ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
+                                     Value gate, Value up,
+                                     const KernelOptions &options) {
+  auto gType = cast<RankedTensorType>(gate.getType());
+  int64_t inter = gType.getDimSize(0), size = gType.getDimSize(1);
+  Type f32 = b.getF32Type();
+  Value init =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, f32);
+  Value act = buildForall(
+      b, loc, inter, init,
+      [&](OpBuilder &nb, Location l, Value i, Value out) -> Tile {
+        Value g = buildDot(nb, l, gate, i, x, {}, size, options);
+        Value zero = cF32(nb, l, 0.0);
+        Value positive =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, g, zero);
+        // The up row is read only for neurons whose gate is positive.
+        auto product = scf::IfOp::create(
+            nb, l, positive,
+            [&](OpBuilder &tb, Location tl) {
+              Value u = buildDot(tb, tl, up, i, x, {}, size, options);
+              Value relu = arith::MaximumFOp::create(tb, tl, u, cF32(tb, tl, 0));
+              scf::YieldOp::create(
+                  tb, tl, ValueRange{arith::MulFOp::create(tb, tl, g, relu)});
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(eb, el, ValueRange{cF32(eb, el, 0.0)});
+            });
+        SmallVector<OpFoldResult> offsets = {i}, sizes = {nb.getIndexAttr(1)};
+        Value slot = sliceOf(nb, l, out, offsets, sizes);
+        Value written = tensor::InsertOp::create(
+            nb, l, product.getResult(0), slot, ValueRange{cIndex(nb, l, 0)});
+        return {written, offsets, sizes};
+      });
+
+  // The active neurons, in order: each i is written at the current count,
+  // which moves on only where the product is non-zero.
+  Type i32 = b.getI32Type();
+  Value slots = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, i32);
+  auto compact = scf::ForOp::create(
+      b, loc, cIndex(b, loc, 0), cIndex(b, loc, inter), cIndex(b, loc, 1),
+      ValueRange{slots, cIndex(b, loc, 0)},
+      [&](OpBuilder &nb, Location l, Value i, ValueRange st) {
+        Value v = tensor::ExtractOp::create(nb, l, act, ValueRange{i});
+        Value active = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::ONE,
+                                             v, cF32(nb, l, 0.0));
+        Value id = arith::IndexCastOp::create(nb, l, i32, i);
+        Value written =
+            tensor::InsertOp::create(nb, l, id, st[0], ValueRange{st[1]});
+        Value step = arith::SelectOp::create(nb, l, active, cIndex(nb, l, 1),
+                                             cIndex(nb, l, 0));
+        scf::YieldOp::create(
+            nb, l,
+            ValueRange{written, arith::AddIOp::create(nb, l, st[1], step)});
+      });
+  return {act, compact.getResult(0), compact.getResult(1)};
+}
+
+Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
+                                              Value w, Value activation,
+                                              Value indices, Value count,
+                                              const KernelOptions &options) {
+  auto wType = cast<RankedTensorType>(w.getType());
+  int64_t cols = wType.getDimSize(1);
+  // Each task keeps a block of columns in registers: up to 16 vectors.
+  int64_t block = std::min(16 * options.vectorWidth, cols);
+  while (cols % block != 0)
+    --block;
+  Type f32 = b.getF32Type();
+  auto blockType = VectorType::get({block}, f32);
+  Value init = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{cols}, f32);
+  return buildForall(
+      b, loc, cols / block, init,
+      [&](OpBuilder &nb, Location l, Value c, Value out) -> Tile {
+        Value col0 = arith::MulIOp::create(nb, l, c, cIndex(nb, l, block));
+        Value zero = arith::ConstantOp::create(
+            nb, l, DenseElementsAttr::get(blockType, nb.getF32FloatAttr(0.0)));
+        auto loop = scf::ForOp::create(
+            nb, l, cIndex(nb, l, 0), count, cIndex(nb, l, 1), ValueRange{zero},
+            [&](OpBuilder &bb, Location bl, Value j, ValueRange acc) {
+              Value n = arith::IndexCastOp::create(
+                  bb, bl, bb.getIndexType(),
+                  tensor::ExtractOp::create(bb, bl, indices, ValueRange{j}));
+              Value a = tensor::ExtractOp::create(bb, bl, activation,
+                                                  ValueRange{n});
+              Value av = vector::BroadcastOp::create(bb, bl, blockType, a);
+              Value wv = readF32(bb, bl, w, ValueRange{n, col0}, block);
+              scf::YieldOp::create(
+                  bb, bl, ValueRange{vector::FMAOp::create(bb, bl, wv, av,
+                                                           acc[0])});
+            });
+        SmallVector<OpFoldResult> offsets = {col0},
+                                  sizes = {nb.getIndexAttr(block)};
+        Value slot = sliceOf(nb, l, out, offsets, sizes);
+        Value written =
+            vector::TransferWriteOp::create(nb, l, loop.getResult(0), slot,
+                                            ValueRange{cIndex(nb, l, 0)},
+                                            ArrayRef<bool>{true})
+                .getResult();
+        return {written, offsets, sizes};
+      });
+}

@@ -1,0 +1,51 @@
+//===- Kernels.h - vectorised loop nests of the CPU lowering ----*- C++ -*-===//
+//
+// Builders for the memory-bound kernels of a decode step, on tensors: dense
+// matrix-vector products, the fused dReLU gate/up product with its active
+// set, and the neuron-major sparse product. Work is split across threads
+// with scf.forall; the inner loops read weights as stored, widen them to
+// f32 in vector registers and accumulate in several f32 vectors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_KERNELS_H
+#define MOEC_PASSES_KERNELS_H
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::moe {
+
+struct KernelOptions {
+  /// f32 lanes of one vector: 16 for AVX-512, 8 for AVX2, 4 for SSE/NEON.
+  int64_t vectorWidth = 8;
+  /// Independent accumulators of a dot product, to hide the FMA latency.
+  int64_t accumulators = 2;
+};
+
+/// y [T, N] = x [T, K] (f32) times w [N, K] transposed: one parallel task
+/// per row of w.
+Value buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
+                  const KernelOptions &options);
+
+struct ActiveSet {
+  Value activation; ///< [I] f32: relu(gate x) * relu(up x)
+  Value indices;    ///< [I] i32: the non-zero entries, ascending, first `count`
+  Value count;      ///< index
+};
+
+/// The dReLU gate and up products of x [K] (f32) with gate and up [I, K] in
+/// one parallel pass over the neurons: the up row is read only where the
+/// gate is positive. Then the active neurons are listed in order.
+ActiveSet buildFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
+                          Value up, const KernelOptions &options);
+
+/// y [H] = sum over the first `count` indices n of act[n] * w[n, :], for a
+/// neuron-major w [I, H]: threads split the columns, each walks the active
+/// rows and reads only their bytes.
+Value buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
+                                   Value activation, Value indices,
+                                   Value count, const KernelOptions &options);
+
+} // namespace mlir::moe
+
+#endif // MOEC_PASSES_KERNELS_H
