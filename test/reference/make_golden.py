@@ -36,6 +36,17 @@ from transformers.models.mixtral import modeling_mixtral
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# When a list, every dReLU activation computed is appended to it with the
+# module that computed it (active_fraction.py reads them).
+ACTIVATIONS = None
+
+
+def record(module, act):
+    if ACTIVATIONS is not None:
+        ACTIVATIONS.append((module, act.detach()))
+    return act
+
+
 def drelu_mixtral_experts(self, hidden_states, top_k_index, top_k_weights):
     """MixtralExperts.forward with relu on both the gate and the up rows."""
     out = torch.zeros_like(hidden_states)
@@ -45,14 +56,15 @@ def drelu_mixtral_experts(self, hidden_states, top_k_index, top_k_weights):
             continue
         x = hidden_states[token_idx]
         gate, up = torch.nn.functional.linear(x, self.gate_up_proj[expert]).chunk(2, dim=-1)
-        y = torch.nn.functional.linear(torch.relu(gate) * torch.relu(up), self.down_proj[expert])
+        act = record(self, torch.relu(gate) * torch.relu(up))
+        y = torch.nn.functional.linear(act, self.down_proj[expert])
         out.index_add_(0, token_idx, y * top_k_weights[token_idx, k_pos, None])
     return out
 
 
 def drelu_mistral_mlp(self, x):
     """MistralMLP.forward with relu on both the gate and the up projection."""
-    return self.down_proj(torch.relu(self.gate_proj(x)) * torch.relu(self.up_proj(x)))
+    return self.down_proj(record(self, torch.relu(self.gate_proj(x)) * torch.relu(self.up_proj(x))))
 
 
 # Architecture -> (transformers class, dReLU?).
