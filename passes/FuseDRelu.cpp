@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/moe/IR/MoeOps.h"
+#include "passes/Kernels.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -21,21 +22,6 @@ using namespace mlir::moe;
 
 namespace {
 
-/// Expert `e` of a stacked [E, A, B] weight, as [A, B].
-Value expertMatrix(ImplicitLocOpBuilder &b, Value stacked, OpFoldResult e) {
-  auto type = cast<RankedTensorType>(stacked.getType());
-  auto matrix = RankedTensorType::get(type.getShape().drop_front(),
-                                      type.getElementType());
-  return tensor::ExtractSliceOp::create(
-      b, matrix, stacked,
-      ArrayRef<OpFoldResult>{e, b.getIndexAttr(0), b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1),
-                             b.getIndexAttr(type.getDimSize(1)),
-                             b.getIndexAttr(type.getDimSize(2))},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                             b.getIndexAttr(1)});
-}
-
 /// sum + weight * down_e(dReLU(gate_e x, up_e x)); a null weight is 1.
 Value addExpert(ImplicitLocOpBuilder &b, Value x, Value sum, OpFoldResult e,
                 Value weight, Value gate, Value up, Value down) {
@@ -48,9 +34,10 @@ Value addExpert(ImplicitLocOpBuilder &b, Value x, Value sum, OpFoldResult e,
                     {cast<RankedTensorType>(gate.getType()).getDimSize(1)},
                     b.getI32Type()),
                 b.getIndexType()},
-      x, expertMatrix(b, gate, e), expertMatrix(b, up, e));
+      x, expertMatrix(b, b.getLoc(), gate, e),
+      expertMatrix(b, b.getLoc(), up, e));
   Value y = LinearOp::create(b, sum.getType(), fused.getResult(),
-                             expertMatrix(b, down, e), Value());
+                             expertMatrix(b, b.getLoc(), down, e), Value());
   if (weight)
     y = arith::MulFOp::create(
         b, y, tensor::SplatOp::create(b, weight, sum.getType()));

@@ -133,6 +133,21 @@ Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offset
 
 } // namespace
 
+Value mlir::moe::expertMatrix(OpBuilder &b, Location loc, Value stacked,
+                              OpFoldResult expert) {
+  auto type = cast<RankedTensorType>(stacked.getType());
+  auto matrix = RankedTensorType::get(type.getShape().drop_front(),
+                                      type.getElementType());
+  return tensor::ExtractSliceOp::create(
+      b, loc, matrix, stacked,
+      ArrayRef<OpFoldResult>{expert, b.getIndexAttr(0), b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                             b.getIndexAttr(type.getDimSize(1)),
+                             b.getIndexAttr(type.getDimSize(2))},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                             b.getIndexAttr(1)});
+}
+
 Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
                              const KernelOptions &options) {
   auto wType = cast<RankedTensorType>(w.getType());

@@ -22,6 +22,10 @@ struct KernelOptions {
   int64_t accumulators = 2;
 };
 
+/// Matrix `expert` of a stacked [E, A, B] weight, as [A, B].
+Value expertMatrix(OpBuilder &b, Location loc, Value stacked,
+                   OpFoldResult expert);
+
 /// y [T, N] = x [T, K] (f32) times w [N, K] transposed: one parallel task
 /// per row of w.
 Value buildMatvec(OpBuilder &b, Location loc, Value x, Value w,

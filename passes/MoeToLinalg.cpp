@@ -228,18 +228,7 @@ public:
 
   /// Matrix `e` of a stacked [E, A, B] weight, as [A, B].
   Value matrix(Value stacked, Value e) {
-    auto type = cast<RankedTensorType>(stacked.getType());
-    return tensor::ExtractSliceOp::create(
-        b,
-        RankedTensorType::get({type.getDimSize(1), type.getDimSize(2)},
-                              type.getElementType()),
-        stacked,
-        ArrayRef<OpFoldResult>{e, b.getIndexAttr(0), b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
-                               b.getIndexAttr(type.getDimSize(1)),
-                               b.getIndexAttr(type.getDimSize(2))},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                               b.getIndexAttr(1)});
+    return expertMatrix(b, b.getLoc(), stacked, e);
   }
 
   ImplicitLocOpBuilder &b;
