@@ -12,6 +12,10 @@ using namespace mlir::moe;
 
 namespace {
 
+/// Tasks of a sparse product: enough for every core of a large machine,
+/// few enough that summing their partial outputs stays negligible.
+constexpr int64_t kSparseTasks = 16;
+
 /// Reductions may be reassociated and multiply-adds contracted.
 arith::FastMathFlags kReduce =
     arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
@@ -241,41 +245,95 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                                               const KernelOptions &options) {
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t cols = wType.getDimSize(1);
-  // Each task keeps a block of columns in registers: up to 16 vectors.
-  int64_t block = std::min(16 * options.vectorWidth, cols);
-  while (cols % block != 0)
-    --block;
+  int64_t lanes = options.vectorWidth;
+  while (cols % lanes != 0)
+    lanes /= 2;
   Type f32 = b.getF32Type();
-  auto blockType = VectorType::get({block}, f32);
-  Value init = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{cols}, f32);
-  return buildForall(
-      b, loc, cols / block, init,
-      [&](OpBuilder &nb, Location l, Value c, Value out) -> Tile {
-        Value col0 = arith::MulIOp::create(nb, l, c, cIndex(nb, l, block));
-        Value zero = arith::ConstantOp::create(
-            nb, l, DenseElementsAttr::get(blockType, nb.getF32FloatAttr(0.0)));
-        auto loop = scf::ForOp::create(
-            nb, l, cIndex(nb, l, 0), count, cIndex(nb, l, 1), ValueRange{zero},
-            [&](OpBuilder &bb, Location bl, Value j, ValueRange acc) {
-              Value n = arith::IndexCastOp::create(
-                  bb, bl, bb.getIndexType(),
-                  tensor::ExtractOp::create(bb, bl, indices, ValueRange{j}));
-              Value a = tensor::ExtractOp::create(bb, bl, activation,
-                                                  ValueRange{n});
-              Value av = vector::BroadcastOp::create(bb, bl, blockType, a);
-              Value wv = readF32(bb, bl, w, ValueRange{n, col0}, block);
-              scf::YieldOp::create(
-                  bb, bl, ValueRange{vector::FMAOp::create(bb, bl, wv, av,
-                                                           acc[0])});
-            });
-        SmallVector<OpFoldResult> offsets = {col0},
-                                  sizes = {nb.getIndexAttr(block)};
-        Value slot = sliceOf(nb, l, out, offsets, sizes);
-        Value written =
-            vector::TransferWriteOp::create(nb, l, loop.getResult(0), slot,
-                                            ValueRange{cIndex(nb, l, 0)},
-                                            ArrayRef<bool>{true})
-                .getResult();
-        return {written, offsets, sizes};
+  auto vecType = VectorType::get({lanes}, f32);
+  auto rowType = RankedTensorType::get({cols}, f32);
+  Value zeroVec = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0)));
+
+  // row[c] = f(row[c]) for every vector c of a [cols] tensor.
+  auto overColumns = [&](OpBuilder &nb, Location l, Value row,
+                         function_ref<Value(OpBuilder &, Location, Value,
+                                            Value)>
+                             update) {
+    return scf::ForOp::create(
+               nb, l, cIndex(nb, l, 0), cIndex(nb, l, cols),
+               cIndex(nb, l, lanes), ValueRange{row},
+               [&](OpBuilder &bb, Location bl, Value c, ValueRange r) {
+                 Value v = update(bb, bl, c, r[0]);
+                 scf::YieldOp::create(
+                     bb, bl,
+                     vector::TransferWriteOp::create(bb, bl, v, r[0],
+                                                     ValueRange{c},
+                                                     ArrayRef<bool>{true})
+                         .getResult());
+               })
+        .getResult(0);
+  };
+
+  // Each task takes a contiguous share of the active neurons, reads their
+  // whole rows and sums them into a partial output of its own.
+  int64_t tasks = kSparseTasks;
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{tasks, cols}, f32);
+  Value partials = buildForall(
+      b, loc, tasks, init,
+      [&](OpBuilder &nb, Location l, Value p, Value out) -> Tile {
+        auto share = [&](Value task) {
+          Value scaled = arith::MulIOp::create(nb, l, task, count);
+          return arith::DivUIOp::create(nb, l, scaled, cIndex(nb, l, tasks))
+              .getResult();
+        };
+        Value lo = share(p);
+        Value hi = share(arith::AddIOp::create(nb, l, p, cIndex(nb, l, 1)));
+        SmallVector<OpFoldResult> offsets = {p, nb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1),
+                                           nb.getIndexAttr(cols)};
+        Value row = tensor::ExtractSliceOp::create(
+            nb, l, rowType, out, offsets, sizes,
+            SmallVector<OpFoldResult>(2, nb.getIndexAttr(1)));
+        row = overColumns(nb, l, row,
+                          [&](OpBuilder &, Location, Value, Value) {
+                            return zeroVec;
+                          });
+        Value sum =
+            scf::ForOp::create(
+                nb, l, lo, hi, cIndex(nb, l, 1), ValueRange{row},
+                [&](OpBuilder &bb, Location bl, Value j, ValueRange acc) {
+                  Value n = arith::IndexCastOp::create(
+                      bb, bl, bb.getIndexType(),
+                      tensor::ExtractOp::create(bb, bl, indices,
+                                                ValueRange{j}));
+                  Value a = vector::BroadcastOp::create(
+                      bb, bl, vecType,
+                      tensor::ExtractOp::create(bb, bl, activation,
+                                                ValueRange{n}));
+                  Value next = overColumns(
+                      bb, bl, acc[0],
+                      [&](OpBuilder &cb, Location cl, Value c, Value r) {
+                        Value wv = readF32(cb, cl, w, ValueRange{n, c}, lanes);
+                        Value v = readF32(cb, cl, r, ValueRange{c}, lanes);
+                        return vector::FMAOp::create(cb, cl, wv, a, v)
+                            .getResult();
+                      });
+                  scf::YieldOp::create(bb, bl, next);
+                })
+                .getResult(0);
+        return {sum, offsets, sizes};
       });
+
+  // The partial outputs summed.
+  Value result = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{cols}, f32);
+  return overColumns(b, loc, result, [&](OpBuilder &nb, Location l, Value c,
+                                         Value) -> Value {
+    Value total = zeroVec;
+    for (int64_t p = 0; p < tasks; ++p)
+      total = arith::AddFOp::create(
+          nb, l, total,
+          readF32(nb, l, partials, ValueRange{cIndex(nb, l, p), c}, lanes));
+    return total;
+  });
 }

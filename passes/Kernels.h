@@ -44,8 +44,9 @@ ActiveSet buildFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
                           Value up, const KernelOptions &options);
 
 /// y [H] = sum over the first `count` indices n of act[n] * w[n, :], for a
-/// neuron-major w [I, H]: threads split the columns, each walks the active
-/// rows and reads only their bytes.
+/// neuron-major w [I, H]: parallel tasks split the active neurons, each
+/// streams its neurons' whole rows into a partial output of its own, and
+/// the partial outputs are summed.
 Value buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
                                    Value activation, Value indices,
                                    Value count, const KernelOptions &options);

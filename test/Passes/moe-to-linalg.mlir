@@ -209,22 +209,28 @@ func.func @drelu(%g: tensor<8xf32>, %u: tensor<8xf32>) -> tensor<8xf32> {
 
 // -----
 
-// Neuron-major: threads split the 128 output columns into blocks of 64
-// (sixteen 4-lane vectors in registers); each walks the active neurons and reads
-// their rows' slice.
+// Neuron-major: 16 tasks split the active neurons; each zeroes its own
+// partial output, adds its neurons' whole rows (4-lane vectors over the 128
+// columns) and the partial outputs are summed at the end.
 // CHECK-LABEL: func.func @sparse_matvec(
 // CHECK-SAME: %[[W:[^:]+]]: tensor<8x128xbf16>, %[[A:[^:]+]]: tensor<8xf32>, %[[IDX:[^:]+]]: tensor<8xi32>, %[[N:[^:]+]]: index)
-// CHECK: scf.forall (%[[C:.+]]) in (2) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<128xf32>)
-// CHECK: %[[COL0:.+]] = arith.muli %[[C]], %c64
-// CHECK: %[[ACC:.+]] = scf.for %{{.+}} = %{{.+}} to %[[N]] step %{{.+}} iter_args(%[[V:.+]] = %{{.+}}) -> (vector<64xf32>)
+// CHECK: %[[PARTIALS:.+]] = scf.forall (%[[P:.+]]) in (16) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<16x128xf32>)
+// CHECK: %[[LO:.+]] = arith.divui %{{.+}}, %c16
+// CHECK: %[[HI:.+]] = arith.divui %{{.+}}, %c16
+// CHECK: %[[ROW:.+]] = tensor.extract_slice %[[OUT]][%[[P]], 0] [1, 128] [1, 1] : tensor<16x128xf32> to tensor<128xf32>
+// CHECK: vector.transfer_write
+// CHECK: scf.for %[[J:.+]] = %[[LO]] to %[[HI]] step %{{.+}} iter_args
 // CHECK: %[[NEURON:.+]] = arith.index_cast %{{.+}} : i32 to index
 // CHECK: %[[AN:.+]] = tensor.extract %[[A]][%[[NEURON]]]
-// CHECK: %[[SPLAT:.+]] = vector.broadcast %[[AN]] : f32 to vector<64xf32>
-// CHECK: %[[ROW:.+]] = vector.transfer_read %[[W]][%[[NEURON]], %[[COL0]]], %{{.+}} {in_bounds = [true]} : tensor<8x128xbf16>, vector<64xbf16>
-// CHECK: %[[ROWF:.+]] = arith.extf %[[ROW]]
-// CHECK: vector.fma %[[ROWF]], %[[SPLAT]], %[[V]] : vector<64xf32>
-// CHECK: vector.transfer_write %[[ACC]]
-// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[COL0]]] [64] [1]
+// CHECK: %[[SPLAT:.+]] = vector.broadcast %[[AN]] : f32 to vector<4xf32>
+// CHECK: scf.for %[[C:.+]] = %{{.+}} to %c128{{.*}} step %c4
+// CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%[[NEURON]], %[[C]]], %{{.+}} {in_bounds = [true]} : tensor<8x128xbf16>, vector<4xbf16>
+// CHECK: %[[WF:.+]] = arith.extf %[[WV]]
+// CHECK: %[[V:.+]] = vector.transfer_read %{{.+}}[%[[C]]]
+// CHECK: vector.fma %[[WF]], %[[SPLAT]], %[[V]] : vector<4xf32>
+// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[P]], 0] [1, 128] [1, 1]
+// CHECK: vector.transfer_read %[[PARTIALS]][%c0{{.*}}, %{{.+}}]
+// CHECK: vector.transfer_read %[[PARTIALS]][%c15, %{{.+}}]
 func.func @sparse_matvec(%w: tensor<8x128xbf16>, %a: tensor<8xf32>, %idx: tensor<8xi32>, %n: index) -> tensor<128xf32> {
   %y = moe.sparse_matvec %w, %a active(%idx, %n) neuron_major : tensor<8x128xbf16>, tensor<8xf32>, tensor<8xi32> -> tensor<128xf32>
   return %y : tensor<128xf32>
