@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/moe/IR/MoeOps.h"
+#include "passes/ExpertDispatch.h"
 #include "passes/Kernels.h"
 #include "passes/Passes.h"
 
@@ -24,20 +25,18 @@ namespace {
 
 /// sum + weight * down_e(dReLU(gate_e x, up_e x)); a null weight is 1.
 Value addExpert(ImplicitLocOpBuilder &b, Value x, Value sum, OpFoldResult e,
-                Value weight, Value gate, Value up, Value down) {
+                Value weight, const StackedExperts &experts) {
+  int64_t inter = cast<RankedTensorType>(experts.gate.getType()).getDimSize(1);
   auto fused = FusedDReluOp::create(
       b,
-      TypeRange{RankedTensorType::get(
-                    {cast<RankedTensorType>(gate.getType()).getDimSize(1)},
-                    b.getF32Type()),
-                RankedTensorType::get(
-                    {cast<RankedTensorType>(gate.getType()).getDimSize(1)},
-                    b.getI32Type()),
+      TypeRange{RankedTensorType::get({inter}, b.getF32Type()),
+                RankedTensorType::get({inter}, b.getI32Type()),
                 b.getIndexType()},
-      x, expertMatrix(b, b.getLoc(), gate, e),
-      expertMatrix(b, b.getLoc(), up, e));
+      x, expertMatrix(b, b.getLoc(), experts.gate, e),
+      expertMatrix(b, b.getLoc(), experts.up, e));
   Value y = LinearOp::create(b, sum.getType(), fused.getResult(),
-                             expertMatrix(b, b.getLoc(), down, e), Value());
+                             expertMatrix(b, b.getLoc(), experts.down, e),
+                             Value());
   if (weight)
     y = arith::MulFOp::create(
         b, y, tensor::SplatOp::create(b, weight, sum.getType()));
@@ -65,28 +64,14 @@ void fuse(ExpertFfnOp op) {
         SmallVector<OpFoldResult> strides(2, ib.getIndexAttr(1));
         Value row = tensor::ExtractSliceOp::create(ib, rowType, x, offsets,
                                                    sizes, strides);
-        Value sum = arith::ConstantOp::create(
-            ib, DenseElementsAttr::get(rowType, ib.getF32FloatAttr(0.0)));
-        if (Value weights = op.getRoutingWeights()) {
-          int64_t topK = cast<RankedTensorType>(weights.getType()).getDimSize(1);
-          for (int64_t k = 0; k < topK; ++k) {
-            Value kk = arith::ConstantIndexOp::create(ib, k);
-            Value e = arith::IndexCastOp::create(
-                ib, ib.getIndexType(),
-                tensor::ExtractOp::create(ib, op.getExpertIds(),
-                                          ValueRange{t, kk}));
-            Value w = tensor::ExtractOp::create(ib, weights, ValueRange{t, kk});
-            sum = addExpert(ib, row, sum, e, w, op.getGate(), op.getUp(),
-                            op.getDown());
-          }
-        } else {
-          sum = addExpert(ib, row, sum, ib.getIndexAttr(0), Value(),
-                          op.getGate(), op.getUp(), op.getDown());
-        }
-        for (int64_t s = 0; s < op.getNumSharedExperts(); ++s)
-          sum = addExpert(ib, row, sum, ib.getIndexAttr(s), Value(),
-                          op.getSharedGate(), op.getSharedUp(),
-                          op.getSharedDown());
+        Value sum = addExpertsOfToken(
+            ib, op, t,
+            arith::ConstantOp::create(
+                ib, DenseElementsAttr::get(rowType, ib.getF32FloatAttr(0.0))),
+            [&](ImplicitLocOpBuilder &eb, Value sum, OpFoldResult e, Value w,
+                const StackedExperts &experts) {
+              return addExpert(eb, row, sum, e, w, experts);
+            });
         scf::YieldOp::create(ib, ValueRange{tensor::InsertSliceOp::create(
                                      ib, sum, acc[0], offsets, sizes, strides)
                                      .getResult()});

@@ -16,10 +16,6 @@ namespace {
 /// few enough that summing their partial outputs stays negligible.
 constexpr int64_t kSparseTasks = 16;
 
-/// Reductions may be reassociated and multiply-adds contracted.
-arith::FastMathFlags kReduce =
-    arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
-
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
@@ -27,12 +23,11 @@ Value cF32(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
-Value widen(OpBuilder &b, Location loc, Value v) {
-  Type f32 = b.getF32Type();
-  Type target = f32;
-  if (auto vec = dyn_cast<VectorType>(v.getType()))
-    target = VectorType::get(vec.getShape(), f32);
-  return v.getType() == target ? v : arith::ExtFOp::create(b, loc, target, v);
+/// A vector of `lanes` f32 zeros.
+Value zeroVector(OpBuilder &b, Location loc, int64_t lanes) {
+  auto type = VectorType::get({lanes}, b.getF32Type());
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0)));
 }
 
 /// `lanes` elements of `source` at `indices`, widened to f32; the caller
@@ -44,7 +39,7 @@ Value readF32(OpBuilder &b, Location loc, Value source, ValueRange indices,
   Value v = vector::TransferReadOp::create(
       b, loc, VectorType::get({lanes}, elem), source, indices, pad,
       ArrayRef<bool>{true});
-  return widen(b, loc, v);
+  return widenToF32(b, loc, v);
 }
 
 SmallVector<Value> concat(ValueRange prefix, Value last) {
@@ -60,12 +55,9 @@ Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
                ValueRange xAt, int64_t size, const KernelOptions &options) {
   int64_t lanes = options.vectorWidth, n = options.accumulators;
   int64_t step = lanes * n, vectorEnd = size / step * step;
-  auto vecType = VectorType::get({lanes}, b.getF32Type());
   Value sum = cF32(b, loc, 0.0);
   if (vectorEnd > 0) {
-    Value zero = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0)));
-    SmallVector<Value> inits(n, zero);
+    SmallVector<Value> inits(n, zeroVector(b, loc, lanes));
     auto loop = scf::ForOp::create(
         b, loc, cIndex(b, loc, 0), cIndex(b, loc, vectorEnd),
         cIndex(b, loc, step), inits,
@@ -81,9 +73,10 @@ Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
         });
     Value total = loop.getResult(0);
     for (int64_t i = 1; i < n; ++i)
-      total = arith::AddFOp::create(b, loc, total, loop.getResult(i), kReduce);
+      total = arith::AddFOp::create(b, loc, total, loop.getResult(i),
+                                    kReductionFlags);
     sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, total,
-                                      kReduce);
+                                      kReductionFlags);
   }
   if (vectorEnd == size)
     return sum;
@@ -91,16 +84,12 @@ Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
              b, loc, cIndex(b, loc, vectorEnd), cIndex(b, loc, size),
              cIndex(b, loc, 1), ValueRange{sum},
              [&](OpBuilder &nb, Location l, Value k, ValueRange acc) {
-               Value wv = widen(nb, l,
-                                tensor::ExtractOp::create(nb, l, w,
-                                                          concat(wAt, k)));
-               Value xv = widen(nb, l,
-                                tensor::ExtractOp::create(nb, l, x,
-                                                          concat(xAt, k)));
-               Value p = arith::MulFOp::create(nb, l, wv, xv, kReduce);
-               scf::YieldOp::create(
-                   nb, l,
-                   ValueRange{arith::AddFOp::create(nb, l, acc[0], p, kReduce)});
+               Value wv = widenToF32(
+                   nb, l, tensor::ExtractOp::create(nb, l, w, concat(wAt, k)));
+               Value xv = widenToF32(
+                   nb, l, tensor::ExtractOp::create(nb, l, x, concat(xAt, k)));
+               scf::YieldOp::create(nb, l,
+                                    ValueRange{mulAdd(nb, l, acc[0], wv, xv)});
              })
       .getResult(0);
 }
@@ -136,6 +125,20 @@ Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offset
 }
 
 } // namespace
+
+Value mlir::moe::widenToF32(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  Type target = f32;
+  if (auto vec = dyn_cast<VectorType>(v.getType()))
+    target = VectorType::get(vec.getShape(), f32);
+  return v.getType() == target ? v : arith::ExtFOp::create(b, loc, target, v);
+}
+
+Value mlir::moe::mulAdd(OpBuilder &b, Location loc, Value acc, Value x,
+                        Value y) {
+  Value p = arith::MulFOp::create(b, loc, x, y, kReductionFlags);
+  return arith::AddFOp::create(b, loc, acc, p, kReductionFlags);
+}
 
 Value mlir::moe::expertMatrix(OpBuilder &b, Location loc, Value stacked,
                               OpFoldResult expert) {
@@ -251,8 +254,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
   Type f32 = b.getF32Type();
   auto vecType = VectorType::get({lanes}, f32);
   auto rowType = RankedTensorType::get({cols}, f32);
-  Value zeroVec = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0)));
+  Value zeroVec = zeroVector(b, loc, lanes);
 
   // row[c] = f(row[c]) for every vector c of a [cols] tensor.
   auto overColumns = [&](OpBuilder &nb, Location l, Value row,

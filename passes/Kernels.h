@@ -11,6 +11,7 @@
 #ifndef MOEC_PASSES_KERNELS_H
 #define MOEC_PASSES_KERNELS_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir::moe {
@@ -21,6 +22,17 @@ struct KernelOptions {
   /// Independent accumulators of a dot product, to hide the FMA latency.
   int64_t accumulators = 2;
 };
+
+/// Reductions may be reassociated (so that LLVM vectorises them) and
+/// multiply-adds contracted; accumulation stays in f32.
+constexpr arith::FastMathFlags kReductionFlags =
+    arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+
+/// `v`, a float or a vector of floats (weights are bf16, f16 or f32), as f32.
+Value widenToF32(OpBuilder &b, Location loc, Value v);
+
+/// acc + x * y, as a reduction step.
+Value mulAdd(OpBuilder &b, Location loc, Value acc, Value x, Value y);
 
 /// Matrix `expert` of a stacked [E, A, B] weight, as [A, B].
 Value expertMatrix(OpBuilder &b, Location loc, Value stacked,

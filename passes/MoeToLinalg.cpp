@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/moe/IR/MoeOps.h"
+#include "passes/ExpertDispatch.h"
 #include "passes/Kernels.h"
 #include "passes/Passes.h"
 
@@ -33,23 +34,9 @@ namespace {
 constexpr IteratorType kPar = IteratorType::parallel;
 constexpr IteratorType kRed = IteratorType::reduction;
 
-/// Reductions may be reassociated (and multiply-adds contracted), so that
-/// LLVM vectorises them; accumulation stays in f32.
-arith::FastMathFlagsAttr reductionFlags(OpBuilder &b) {
-  return arith::FastMathFlagsAttr::get(
-      b.getContext(), arith::FastMathFlags::reassoc |
-                          arith::FastMathFlags::contract);
-}
-
-/// acc + x * y, as a reduction step.
-Value mulAdd(OpBuilder &b, Location loc, Value acc, Value x, Value y) {
-  Value p = arith::MulFOp::create(b, loc, x, y, reductionFlags(b));
-  return arith::AddFOp::create(b, loc, acc, p, reductionFlags(b));
-}
-
 /// acc + x, as a reduction step.
 Value addStep(OpBuilder &b, Location loc, Value acc, Value x) {
-  return arith::AddFOp::create(b, loc, acc, x, reductionFlags(b));
+  return arith::AddFOp::create(b, loc, acc, x, kReductionFlags);
 }
 
 /// Builders shared by the op lowerings.
@@ -62,13 +49,6 @@ public:
     return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
   }
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-
-  /// `v` as f32: weights come as bf16, f16 or f32.
-  Value widen(OpBuilder &nb, Location loc, Value v) {
-    if (v.getType() == f32)
-      return v;
-    return arith::ExtFOp::create(nb, loc, f32, v);
-  }
 
   SmallVector<OpFoldResult> sizes(Value t) {
     return tensor::getMixedSizes(b, b.getLoc(), t);
@@ -119,7 +99,7 @@ public:
     return generic(y, {bias}, {proj(2, {1}), identity(2)}, {kPar, kPar},
                    [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
                      return arith::AddFOp::create(nb, loc, a[1],
-                                                  widen(nb, loc, a[0]));
+                                                  widenToF32(nb, loc, a[0]));
                    });
   }
 
@@ -227,7 +207,7 @@ public:
   }
 
   /// Matrix `e` of a stacked [E, A, B] weight, as [A, B].
-  Value matrix(Value stacked, Value e) {
+  Value matrix(Value stacked, OpFoldResult e) {
     return expertMatrix(b, b.getLoc(), stacked, e);
   }
 
@@ -252,7 +232,7 @@ Value lowerEmbedding(Lowering &l, EmbeddingOp op) {
                      Value h = linalg::IndexOp::create(nb, loc, 1);
                      Value v = tensor::ExtractOp::create(nb, loc, table,
                                                          ValueRange{id, h});
-                     return l.widen(nb, loc, v);
+                     return widenToF32(nb, loc, v);
                    });
 }
 
@@ -283,7 +263,7 @@ Value lowerRmsNorm(Lowering &l, RmsNormOp op) {
         Value r = math::RsqrtOp::create(nb, loc,
                                         arith::AddFOp::create(nb, loc, mean, e));
         Value normed = arith::MulFOp::create(nb, loc, a[0], r);
-        return arith::MulFOp::create(nb, loc, normed, l.widen(nb, loc, a[2]));
+        return arith::MulFOp::create(nb, loc, normed, widenToF32(nb, loc, a[2]));
       });
 }
 
@@ -335,10 +315,10 @@ Value lowerRope(Lowering &l, RopeOp op) {
         Value angle = arith::MulFOp::create(nb, loc, pos, invFreq);
         Value cos = math::CosOp::create(nb, loc, angle);
         Value sin = math::SinOp::create(nb, loc, angle);
-        Value xi = l.widen(nb, loc,
+        Value xi = widenToF32(nb, loc,
                            tensor::ExtractOp::create(nb, loc, x,
                                                      ValueRange{t, h, i}));
-        Value xp = l.widen(nb, loc,
+        Value xp = widenToF32(nb, loc,
                            tensor::ExtractOp::create(nb, loc, x,
                                                      ValueRange{t, h, partner}));
         // rotate: the first of a pair takes -partner, the second +partner.
@@ -446,7 +426,7 @@ SmallVector<Value> lowerAttention(Lowering &l, AttentionOp op) {
        AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
       {kPar, kPar, kPar, kRed},
       [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        return mulAdd(nb, loc, a[2], a[0], l.widen(nb, loc, a[1]));
+        return mulAdd(nb, loc, a[2], a[0], widenToF32(nb, loc, a[1]));
       });
 
   // Scale, and mask what a query may not see: j > pos, or j <= pos - window.
@@ -493,7 +473,7 @@ SmallVector<Value> lowerAttention(Lowering &l, AttentionOp op) {
        AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
       {kPar, kPar, kPar, kRed},
       [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        return mulAdd(nb, loc, a[2], a[0], l.widen(nb, loc, a[1]));
+        return mulAdd(nb, loc, a[2], a[0], widenToF32(nb, loc, a[1]));
       });
   return {out, kCache, vCache};
 }
@@ -587,12 +567,15 @@ FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
 /// acc[t] += weight * down_e(act(gate_e x_t, up_e x_t)), for one expert e
 /// of stacked weights.
 Value addExpert(Lowering &l, Activation act, Value x, Value acc, Value t,
-                Value e, Value weight, Value gate, Value up, Value down) {
+                OpFoldResult e, Value weight, const StackedExperts &experts) {
   ImplicitLocOpBuilder &b = l.b;
   Value xt = l.row(x, t);
-  Value g = l.matmulTransposed(xt, l.matrix(gate, e));
-  Value u = l.matmulTransposed(xt, l.matrix(up, e));
-  Value y = l.matmulTransposed(l.activate(act, g, u), l.matrix(down, e));
+  Value g = l.matmulTransposed(xt, l.matrix(experts.gate, e));
+  Value u = l.matmulTransposed(xt, l.matrix(experts.up, e));
+  Value y = l.matmulTransposed(l.activate(act, g, u),
+                               l.matrix(experts.down, e));
+  if (!weight)
+    weight = l.f32Const(1);
   Value sum = l.generic(l.row(acc, t), {y}, {l.identity(2), l.identity(2)},
                         {kPar, kPar},
                         [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
@@ -616,27 +599,12 @@ Value lowerExpertFfn(Lowering &l, ExpertFfnOp op) {
       [&](OpBuilder &nb, Location loc, Value t, ValueRange acc) {
         ImplicitLocOpBuilder ib(loc, nb);
         Lowering in(ib, l.kernels);
-        Value sum = acc[0];
-        if (Value weights = op.getRoutingWeights()) {
-          int64_t topK = cast<RankedTensorType>(weights.getType()).getDimSize(1);
-          for (int64_t k = 0; k < topK; ++k) {
-            Value kk = in.index(k);
-            Value e = arith::IndexCastOp::create(
-                ib, ib.getIndexType(),
-                tensor::ExtractOp::create(ib, op.getExpertIds(),
-                                          ValueRange{t, kk}));
-            Value w = tensor::ExtractOp::create(ib, weights, ValueRange{t, kk});
-            sum = addExpert(in, act, x, sum, t, e, w, op.getGate(), op.getUp(),
-                            op.getDown());
-          }
-        } else {
-          sum = addExpert(in, act, x, sum, t, in.index(0), in.f32Const(1),
-                          op.getGate(), op.getUp(), op.getDown());
-        }
-        for (int64_t s = 0; s < op.getNumSharedExperts(); ++s)
-          sum = addExpert(in, act, x, sum, t, in.index(s), in.f32Const(1),
-                          op.getSharedGate(), op.getSharedUp(),
-                          op.getSharedDown());
+        Value sum = addExpertsOfToken(
+            ib, op, t, acc[0],
+            [&](ImplicitLocOpBuilder &, Value sum, OpFoldResult e, Value w,
+                const StackedExperts &experts) {
+              return addExpert(in, act, x, sum, t, e, w, experts);
+            });
         scf::YieldOp::create(ib, sum);
       });
   return loop.getResult(0);
@@ -657,9 +625,7 @@ SmallVector<Value> lowerFusedDRelu(Lowering &l, FusedDReluOp op) {
 Value lowerSparseMatvec(Lowering &l, SparseMatvecOp op) {
   Value w = op.getWeight(), x = op.getInput();
   bool neuronMajor = op.getNeuronMajor();
-  if (neuronMajor &&
-      cast<RankedTensorType>(op.getIndices().getType()).getElementType() ==
-          l.b.getI32Type())
+  if (neuronMajor)
     return buildSparseMatvecNeuronMajor(l.b, l.b.getLoc(), w, x,
                                         op.getIndices(), op.getCount(),
                                         l.kernels);
@@ -680,7 +646,7 @@ Value lowerSparseMatvec(Lowering &l, SparseMatvecOp op) {
               Value wv = tensor::ExtractOp::create(
                   bb, loc, w, neuronMajor ? ValueRange{n, m} : ValueRange{m, n});
               Value p = arith::MulFOp::create(bb, loc, xn,
-                                              in.widen(bb, loc, wv));
+                                              widenToF32(bb, loc, wv));
               return arith::AddFOp::create(bb, loc, a[0], p);
             });
         scf::YieldOp::create(ib, y);

@@ -1,0 +1,37 @@
+//===- ExpertDispatch.h - the experts of one token --------------*- C++ -*-===//
+//
+// The order in which a `moe.expert_ffn` block visits the experts of a token,
+// shared by the passes that expand the block (dReLU fusion, lowering).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_EXPERTDISPATCH_H
+#define MOEC_PASSES_EXPERTDISPATCH_H
+
+#include "dialects/moe/IR/MoeOps.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::moe {
+
+/// Gate, up and down weights of a stack of experts ([E, I, H], [E, I, H],
+/// [E, H, I]).
+struct StackedExperts {
+  Value gate, up, down;
+};
+
+/// Adds one expert's output to `sum`: expert index `expert` of `experts`,
+/// scaled by `weight` (null: 1).
+using AddExpertFn =
+    function_ref<Value(ImplicitLocOpBuilder &, Value sum, OpFoldResult expert,
+                       Value weight, const StackedExperts &experts)>;
+
+/// Threads `sum` through `add` for every expert of token `t` of `op`: its
+/// routed experts with their routing weights (the one expert with weight 1
+/// when the block is not routed), then each shared expert with weight 1.
+Value addExpertsOfToken(ImplicitLocOpBuilder &b, ExpertFfnOp op, Value t,
+                        Value sum, AddExpertFn add);
+
+} // namespace mlir::moe
+
+#endif // MOEC_PASSES_EXPERTDISPATCH_H
