@@ -35,3 +35,54 @@ std::string moec::cpuLoweringPipeline(int64_t vectorWidth) {
          "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm, "
          "reconcile-unrealized-casts)";
 }
+
+std::string moec::cudaLoweringPipeline(const CudaPipelineOptions &o) {
+  auto n = [](int64_t v) { return std::to_string(v); };
+  return "builtin.module("
+         "moe-materialize-weights, "
+         "func.func(moe-to-gpu-kernels{warps-per-block=" +
+         n(o.warpsPerBlock) + " unroll=" + n(o.unroll) +
+         " sparse-splits=" + n(o.sparseSplits) +
+         "}, moe-to-linalg{attend-whole-cache=true}, "
+         "convert-elementwise-to-linalg), "
+         // No deallocation: the runtime's allocator takes back everything
+         // a step allocated when the next step starts.
+         "canonicalize, moe-bufferize, moe-results-to-out-params, "
+         "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
+         "canonicalize, func.func(moe-map-to-gpu{block-size=" +
+         n(o.blockSize) +
+         "}), gpu-kernel-outlining, moe-merge-gpu-modules, "
+         "func.func(gpu-async-region), "
+         "nvvm-attach-target{chip=" + o.chip + " features=" + o.features +
+         " O=3}, "
+         "convert-vector-to-scf, convert-scf-to-cf, expand-strided-metadata, "
+         "lower-affine, convert-arith-to-llvm, convert-index-to-llvm, "
+         "gpu.module(convert-gpu-to-nvvm, canonicalize, cse, "
+         "reconcile-unrealized-casts), "
+         "gpu-to-llvm, finalize-memref-to-llvm, convert-math-to-llvm, "
+         "convert-func-to-llvm, convert-cf-to-llvm, "
+         "reconcile-unrealized-casts, "
+         "gpu-module-to-binary{format=isa toolkit=" + o.toolkit + "})";
+}
+
+std::optional<moec::CudaPipelineOptions>
+moec::cudaDefaults(const std::string &chip) {
+  // Blocks of a sparse product: about one per SM (A100 108, A10/3090 84,
+  // L4/4090 128, H100 132); Hopper's HBM3 wants more loads in flight.
+  struct ArchDefaults {
+    const char *chip;
+    int64_t sparseSplits, unroll;
+  };
+  static constexpr ArchDefaults table[] = {
+      {"sm_80", 108, 2}, {"sm_86", 84, 2}, {"sm_89", 128, 2}, {"sm_90", 132, 4}};
+  for (const ArchDefaults &d : table) {
+    if (chip != d.chip)
+      continue;
+    CudaPipelineOptions options;
+    options.chip = chip;
+    options.sparseSplits = d.sparseSplits;
+    options.unroll = d.unroll;
+    return options;
+  }
+  return std::nullopt;
+}

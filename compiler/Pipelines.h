@@ -6,6 +6,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace moec {
@@ -20,6 +21,31 @@ std::string cpuFrontPipeline(bool sparse = true);
 /// the segment argument, the lowering with kernels of `vectorWidth` f32
 /// lanes, one-shot bufferization, OpenMP loops, and the conversions to LLVM.
 std::string cpuLoweringPipeline(int64_t vectorWidth);
+
+struct CudaPipelineOptions {
+  /// SM architecture, e.g. sm_90, and PTX features, e.g. +ptx80.
+  std::string chip = "sm_90";
+  std::string features = "+ptx80";
+  /// The CUDA toolkit, for libdevice (math functions).
+  std::string toolkit = "/usr/local/cuda";
+  /// Kernel shapes (moe-to-gpu-kernels).
+  int64_t warpsPerBlock = 8;
+  int64_t unroll = 2;
+  int64_t sparseSplits = 128;
+  /// Threads per block of the launches made from loops (moe-map-to-gpu).
+  int64_t blockSize = 256;
+};
+
+/// The options of `chip` (sm_80, sm_86, sm_89, sm_90) with its kernel
+/// shapes; none for other chips.
+std::optional<CudaPipelineOptions> cudaDefaults(const std::string &chip);
+
+/// From the planned `moe` module to host code in the LLVM dialect and one
+/// `gpu.binary` holding the kernels' PTX: GPU kernels for the
+/// weight-streaming ops, the reference lowering for the rest, every buffer
+/// access in a launch, kernels outlined into one module, NVVM, and the
+/// launches as calls to the runtime's mgpu* functions.
+std::string cudaLoweringPipeline(const CudaPipelineOptions &options);
 
 } // namespace moec
 

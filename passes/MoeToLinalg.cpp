@@ -214,6 +214,8 @@ public:
   ImplicitLocOpBuilder &b;
   Type f32;
   const KernelOptions &kernels;
+  /// Attention reads the whole cache (attend-whole-cache).
+  bool wholeCache = false;
 };
 
 //===----------------------------------------------------------------------===//
@@ -392,14 +394,20 @@ SmallVector<Value> lowerAttention(Lowering &l, AttentionOp op) {
       });
   Value kCache = write.getResult(0), vCache = write.getResult(1);
 
-  // Keys 0 .. pos[T-1] are the ones any query can see.
-  Value last = arith::SubIOp::create(b, tokens, l.index(1));
-  Value length = arith::AddIOp::create(
-      b,
-      arith::IndexCastOp::create(
-          b, b.getIndexType(),
-          tensor::ExtractOp::create(b, positions, ValueRange{last})),
-      l.index(1));
+  // Keys 0 .. pos[T-1] are the ones any query can see; with
+  // attend-whole-cache, all of them, the mask hiding the rest.
+  Value length;
+  if (l.wholeCache) {
+    length = l.sizeValue(kCache, 0);
+  } else {
+    Value last = arith::SubIOp::create(b, tokens, l.index(1));
+    length = arith::AddIOp::create(
+        b,
+        arith::IndexCastOp::create(
+            b, b.getIndexType(),
+            tensor::ExtractOp::create(b, positions, ValueRange{last})),
+        l.index(1));
+  }
   auto prefix = [&](Value cache) -> Value {
     auto elem = cast<RankedTensorType>(cache.getType()).getElementType();
     return tensor::ExtractSliceOp::create(
@@ -726,6 +734,7 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
       Lowering l(b, kernels);
+      l.wholeCache = attendWholeCache;
       // Single-result lowerings return a null value on failure.
       auto one = [](Value v) -> FailureOr<SmallVector<Value>> {
         if (!v)

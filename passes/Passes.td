@@ -129,7 +129,11 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
            "f32 lanes of the target's vector registers (16 for AVX-512)">,
     Option<"accumulators", "accumulators", "int64_t", /*default=*/"2",
-           "Independent vector accumulators per dot product">
+           "Independent vector accumulators per dot product">,
+    Option<"attendWholeCache", "attend-whole-cache", "bool", /*default=*/"false",
+           "Attend over every cache position, masking the ones past each "
+           "query's, so that no buffer size depends on the positions (for "
+           "devices whose host code cannot read them)">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
@@ -137,6 +141,77 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
                            "::mlir::vector::VectorDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def MoeToGpuKernels : Pass<"moe-to-gpu-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Lowers the weight-streaming moe ops to GPU kernels";
+  let description = [{
+    Replaces `moe.linear` (without bias), `moe.lm_head`, the learned
+    softmax `moe.router` with a gate, `moe.fused_drelu` and
+    `moe.sparse_matvec` with `gpu.launch` kernels that read their operands
+    through read-only buffers and return fresh ones as tensors (so that
+    one-shot bufferization sees ordinary producers). Products take one warp
+    per weight row with 16-byte loads per lane and warp-shuffle sums; the
+    router computes its logits, softmax, top-k and renormalisation in one
+    kernel; the fused dReLU kernel reads an up row only where the gate
+    product is positive; the neuron-major sparse product reads only the rows
+    of non-zero activations, so expert ids and active sets never leave the
+    device. Ops with no kernel here are left to moe-to-linalg.
+  }];
+  let options = [
+    Option<"warpsPerBlock", "warps-per-block", "int64_t", /*default=*/"8",
+           "Warps per thread block (one weight row per warp at a time)">,
+    Option<"unroll", "unroll", "int64_t", /*default=*/"2",
+           "Independent 16-byte loads in flight per lane">,
+    Option<"sparseSplits", "sparse-splits", "int64_t", /*default=*/"128",
+           "Thread blocks that split the neurons of a sparse product">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MapToGpu : Pass<"moe-map-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Runs a bufferized function's loops and memory accesses on the GPU";
+  let description = [{
+    After bufferization, makes every access to buffer contents happen in a
+    `gpu.launch`, so that the host code only allocates and launches:
+    - an outermost `scf.parallel` becomes a launch of `block-size` threads
+      per block, one thread per iteration of its flattened space;
+    - `memref.copy` becomes such a loop first;
+    - other host code that writes buffers (a top-k loop, a cache write)
+      runs in a launch of one thread;
+    - values a launch needs that host code computed by reading buffers (an
+      expert id, a slice at that expert) are recomputed inside the launch;
+    - `memref.alloc` and `memref.dealloc` become `gpu.alloc` and
+      `gpu.dealloc`.
+    Host code that needs a buffer's contents for itself (a loop bound, an
+    allocation size) cannot run on the device: the pass fails and names it.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of the launches made from parallel loops">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MergeGpuModules : Pass<"moe-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Puts every outlined kernel in one gpu.module";
+  let description = [{
+    Kernel outlining makes a `gpu.module` per launch. This pass moves all
+    kernels (and the globals they use, once) into the first module and
+    points every `gpu.launch_func` at it, so that a model has one PTX (and
+    one cubin) and the runtime loads one module.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 def Bufferize : Pass<"moe-bufferize", "::mlir::ModuleOp"> {

@@ -247,6 +247,12 @@ Error moec::writeArtifact(const ArtifactContents &contents,
   std::vector<SegmentRecord> segments;
   if (!options.code.empty())
     segments.push_back({artifact::SegmentKind::Code, 0, options.code.size(), 0});
+  if (!options.deviceAssembly.empty())
+    segments.push_back({artifact::SegmentKind::DeviceAssembly, 0,
+                        options.deviceAssembly.size(), 0});
+  if (!options.deviceCode.empty())
+    segments.push_back({artifact::SegmentKind::DeviceCode, 0,
+                        options.deviceCode.size(), 0});
   segments.push_back({artifact::SegmentKind::Weights, 0, weightSegment, 0});
   size_t headerSize = buildHeader(contents, options, segments).size();
   uint64_t cursor = 16 + headerSize;
@@ -271,8 +277,8 @@ Error moec::writeArtifact(const ArtifactContents &contents,
   for (SegmentRecord &s : segments) {
     os.seek(s.offset);
     SegmentStream stream(os);
-    if (s.kind == artifact::SegmentKind::Code) {
-      stream.write(options.code.data(), options.code.size());
+    if (const std::vector<char> *blob = options.blob(s.kind)) {
+      stream.write(blob->data(), blob->size());
     } else {
       for (const PlannedWeight &w : contents.weights) {
         stream.pad(w.offset);

@@ -11,6 +11,7 @@
 
 #include "compiler/import/ModelConfig.h"
 #include "dialects/moe/IR/MoeAttrs.h"
+#include "runtime/Artifact_generated.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -51,8 +52,25 @@ struct ArtifactTarget {
 
 struct ArtifactOptions {
   ArtifactTarget target;
-  /// The code segment (a shared object for CPU targets); empty: none.
+  /// The code segment (a shared object: the model for CPU targets, the
+  /// host side that launches the kernels for CUDA); empty: none.
   std::vector<char> code;
+  /// CUDA: the kernels as PTX, and as a cubin for the target's SM (empty
+  /// when no ptxas was used).
+  std::vector<char> deviceAssembly, deviceCode;
+  /// The bytes of a segment of `kind` other than the weights.
+  const std::vector<char> *blob(artifact::SegmentKind kind) const {
+    switch (kind) {
+    case artifact::SegmentKind::Code:
+      return &code;
+    case artifact::SegmentKind::DeviceAssembly:
+      return &deviceAssembly;
+    case artifact::SegmentKind::DeviceCode:
+      return &deviceCode;
+    default:
+      return nullptr;
+    }
+  }
   /// Entry points of the code: (name, symbol).
   std::vector<std::pair<std::string, std::string>> entryPoints;
   /// Called with (bytes written, total bytes) while weights are copied.

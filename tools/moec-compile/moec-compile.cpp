@@ -11,6 +11,7 @@
 #include "compiler/Progress.h"
 #include "compiler/Registration.h"
 #include "compiler/codegen/CpuCodegen.h"
+#include "compiler/codegen/CudaCodegen.h"
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/import/Importer.h"
 #include "compiler/import/ModelConfigAttr.h"
@@ -44,7 +45,7 @@ cl::opt<std::string> input(cl::Positional, cl::Required,
                            cl::cat(category));
 cl::opt<std::string> output("o", cl::Required, cl::desc("Output artifact"),
                             cl::value_desc("file"), cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("cpu (cuda: not yet)"),
+cl::opt<std::string> target("target", cl::desc("cpu or cuda"),
                             cl::init("cpu"), cl::cat(category));
 cl::opt<std::string> targetCpu("target-cpu",
                                cl::desc("CPU to tune for, or native"),
@@ -62,6 +63,40 @@ cl::opt<std::string> targetFeatures("target-features",
                                              "(default: the host's with "
                                              "--target-cpu=native)"),
                                     cl::cat(category));
+
+cl::OptionCategory cudaCategory("moec-compile options for --target=cuda");
+cl::opt<std::string> cudaArch("cuda-arch",
+                              cl::desc("SM architecture: sm_80, sm_86, sm_89 "
+                                       "or sm_90"),
+                              cl::init("sm_90"), cl::cat(cudaCategory));
+cl::opt<bool> ptxOnly("ptx-only",
+                      cl::desc("Store PTX only (the driver compiles it at "
+                               "load), no cubin"),
+                      cl::cat(cudaCategory));
+cl::opt<std::string> emitPtx("emit-ptx",
+                             cl::desc("Also write the kernels' PTX to this "
+                                      "file"),
+                             cl::value_desc("file"), cl::cat(cudaCategory));
+cl::opt<std::string> cudaToolkit("cuda-toolkit",
+                                 cl::desc("CUDA toolkit (libdevice, ptxas)"),
+                                 cl::init("/usr/local/cuda"),
+                                 cl::cat(cudaCategory));
+cl::opt<int64_t> warpsPerBlock("gpu-warps-per-block",
+                               cl::desc("Warps per block of the matrix-vector "
+                                        "kernels (default: per arch)"),
+                               cl::cat(cudaCategory));
+cl::opt<int64_t> gpuUnroll("gpu-unroll",
+                           cl::desc("16-byte loads in flight per lane "
+                                    "(default: per arch)"),
+                           cl::cat(cudaCategory));
+cl::opt<int64_t> sparseSplits("gpu-sparse-splits",
+                              cl::desc("Blocks splitting the neurons of a "
+                                       "sparse product (default: per arch)"),
+                              cl::cat(cudaCategory));
+cl::opt<int64_t> gpuBlockSize("gpu-block-size",
+                              cl::desc("Threads per block of the other "
+                                       "kernels (default: per arch)"),
+                              cl::cat(cudaCategory));
 
 int fail(const Twine &message) {
   WithColor::error(errs(), "moec-compile") << message << "\n";
@@ -119,14 +154,35 @@ int main(int argc, char **argv) {
   mlir::registerPassManagerCLOptions();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
-  cl::HideUnrelatedOptions(category);
+  cl::HideUnrelatedOptions({&category, &cudaCategory});
   if (!cl::ParseCommandLineOptions(argc, argv,
                                    "moec-compile: MoE models to .moec "
                                    "artifacts\n",
                                    &errs()))
     return 2;
-  if (target != "cpu")
-    return fail("--target=" + target + ": only the cpu target exists yet");
+  if (target != "cpu" && target != "cuda")
+    return fail("--target=" + target + ": unknown target (cpu or cuda)");
+  const bool cuda = target == "cuda";
+  std::optional<moec::CudaPipelineOptions> cudaOptions;
+  if (cuda) {
+    cudaOptions = moec::cudaDefaults(cudaArch);
+    if (!cudaOptions)
+      return fail("--cuda-arch=" + cudaArch +
+                  ": unknown architecture (sm_80, sm_86, sm_89 or sm_90)");
+    cudaOptions->toolkit = cudaToolkit;
+    for (auto [flag, field] :
+         {std::pair{&warpsPerBlock, &cudaOptions->warpsPerBlock},
+          {&gpuUnroll, &cudaOptions->unroll},
+          {&sparseSplits, &cudaOptions->sparseSplits},
+          {&gpuBlockSize, &cudaOptions->blockSize}}) {
+      if (flag->getNumOccurrences() == 0)
+        continue;
+      if (*flag < 1)
+        return fail("--" + flag->ArgStr + ": must be positive");
+      *field = *flag;
+    }
+  }
+  const std::string ptxPath = emitPtx;
   // lld, linked in as a library, resets every llvm::cl option when it runs:
   // keep what it would erase.
   const std::string outputPath = output;
@@ -174,24 +230,59 @@ int main(int argc, char **argv) {
 
   moec::ArtifactOptions options;
   options.target.triple = sys::getDefaultTargetTriple();
-  options.target.cpu =
-      targetCpu == "native" ? sys::getHostCPUName().str() : targetCpu.getValue();
-  options.target.features = targetFeatures;
-  if (targetCpu == "native" && targetFeatures.empty()) {
-    std::vector<std::string> enabled;
-    for (const auto &[name, on] : sys::getHostCPUFeatures())
-      if (on)
-        enabled.push_back("+" + name.str());
-    llvm::sort(enabled);
-    options.target.features = join(enabled, ",");
+  moec::CpuTarget cpu;
+  if (cuda) {
+    // The host side only allocates and launches: any x86-64 runs it.
+    options.target.cuda = true;
+    options.target.cpu = cudaOptions->chip;
+    options.target.features = cudaOptions->features;
+    cpu = {options.target.triple, "x86-64", ""};
+    if (failed(runPipeline(**module,
+                           moec::cudaLoweringPipeline(*cudaOptions))))
+      return 1;
+    Expected<std::string> ptx = moec::kernelAssembly(**module);
+    if (!ptx)
+      return fail(input + ": " + toString(ptx.takeError()));
+    if (!ptxPath.empty())
+      if (Error error = writeToOutput(ptxPath, [&](raw_ostream &os) {
+            os << *ptx;
+            return Error::success();
+          }))
+        return fail(ptxPath + ": " + toString(std::move(error)));
+    if (!ptxOnly) {
+      std::string ptxas = moec::findPtxas(cudaOptions->toolkit);
+      if (ptxas.empty()) {
+        WithColor::warning(errs(), "moec-compile")
+            << "no ptxas in " << cudaOptions->toolkit
+            << "/bin or on the PATH: the artifact holds PTX only\n";
+      } else {
+        Expected<std::vector<char>> cubin =
+            moec::assembleCubin(*ptx, cudaOptions->chip, ptxas);
+        if (!cubin)
+          return fail(input + ": " + toString(cubin.takeError()));
+        options.deviceCode = std::move(*cubin);
+      }
+    }
+    options.deviceAssembly.assign(ptx->begin(), ptx->end());
+  } else {
+    options.target.cpu = targetCpu == "native" ? sys::getHostCPUName().str()
+                                               : targetCpu.getValue();
+    options.target.features = targetFeatures;
+    if (targetCpu == "native" && targetFeatures.empty()) {
+      std::vector<std::string> enabled;
+      for (const auto &[name, on] : sys::getHostCPUFeatures())
+        if (on)
+          enabled.push_back("+" + name.str());
+      llvm::sort(enabled);
+      options.target.features = join(enabled, ",");
+    }
+    cpu = {options.target.triple, options.target.cpu, options.target.features};
+    Expected<int64_t> vectorWidth = moec::vectorWidthF32(cpu);
+    if (!vectorWidth)
+      return fail(input + ": " + toString(vectorWidth.takeError()));
+    if (failed(runPipeline(**module, moec::cpuLoweringPipeline(*vectorWidth))))
+      return 1;
   }
-  moec::CpuTarget cpu{options.target.triple, options.target.cpu,
-                     options.target.features};
-  Expected<int64_t> vectorWidth = moec::vectorWidthF32(cpu);
-  if (!vectorWidth)
-    return fail(input + ": " + toString(vectorWidth.takeError()));
-  if (failed(runPipeline(**module, moec::cpuLoweringPipeline(*vectorWidth))))
-    return 1;
 
   options.progress = moec::terminalProgress("writing weights");
   std::string llvmIR;

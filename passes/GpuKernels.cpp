@@ -1,0 +1,519 @@
+//===- GpuKernels.cpp - gpu.launch kernels of the CUDA lowering ---------===//
+
+#include "passes/GpuKernels.h"
+#include "passes/Kernels.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::moe;
+
+namespace {
+
+constexpr int64_t kWarpSize = 32;
+/// Bytes one lane loads at a time: the widest coalesced global load.
+constexpr int64_t kLoadBytes = 16;
+
+Value index(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+Value f32Const(ImplicitLocOpBuilder &b, double v) {
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+}
+
+/// A read-only buffer of `tensor`. Strides and offset are dynamic but for
+/// the unit innermost stride, so that whatever buffer bufferization picks
+/// (a weight view, an expert's slice, a row of activations) fits.
+Value readBuffer(ImplicitLocOpBuilder &b, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  return bufferization::ToBufferOp::create(
+      b, MemRefType::get(type.getShape(), type.getElementType(), layout),
+      tensor, /*read_only=*/true);
+}
+
+/// A fresh f32 (or `elem`) buffer; `dynamic` gives its dynamic sizes.
+Value allocBuffer(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                  ValueRange dynamic, Type elem = {}) {
+  if (!elem)
+    elem = b.getF32Type();
+  return memref::AllocOp::create(b, MemRefType::get(shape, elem), dynamic);
+}
+
+/// The tensor a kernel wrote into `buffer`.
+Value asTensor(ImplicitLocOpBuilder &b, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  return bufferization::ToTensorOp::create(
+      b, RankedTensorType::get(type.getShape(), type.getElementType()), buffer,
+      /*restrict=*/true, /*writable=*/true);
+}
+
+struct LaunchIds {
+  Value blockX, blockY, thread;
+  ArrayRef<BlockArgument> workgroup;
+};
+
+/// A launch of gridX x gridY blocks of `threads` threads; `body` fills it.
+void launch(ImplicitLocOpBuilder &b, Value gridX, Value gridY, int64_t threads,
+            TypeRange workgroup, function_ref<void(const LaunchIds &)> body) {
+  Value one = index(b, 1);
+  auto op = gpu::LaunchOp::create(b, gridX, gridY, one, index(b, threads), one,
+                                  one, /*dynamicSharedMemorySize=*/nullptr,
+                                  /*asyncTokenType=*/nullptr,
+                                  /*asyncDependencies=*/ValueRange{},
+                                  workgroup);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&op.getBody().front());
+  body({op.getBlockIds().x, op.getBlockIds().y, op.getThreadIds().x,
+        op.getWorkgroupAttributions()});
+  gpu::TerminatorOp::create(b);
+}
+
+/// Runs `then` where `cond` holds.
+void ifThen(ImplicitLocOpBuilder &b, Value cond, function_ref<void()> then) {
+  auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(op.thenBlock());
+  then();
+}
+
+Value cmp(ImplicitLocOpBuilder &b, arith::CmpIPredicate pred, Value lhs,
+          Value rhs) {
+  return arith::CmpIOp::create(b, pred, lhs, rhs);
+}
+
+/// Elements of one lane's 16-byte load of `elem`, or 1 when rows of
+/// `length` elements do not split into such loads.
+int64_t lanesPerLoad(Type elem, int64_t length) {
+  int64_t width = kLoadBytes / (elem.getIntOrFloatBitWidth() / 8);
+  return length % width == 0 ? width : 1;
+}
+
+/// vector<width x elem> at `indices` of `buffer`, aligned as a whole load
+/// when it spans at least 16 bytes.
+Value loadVector(ImplicitLocOpBuilder &b, Value buffer, ValueRange indices,
+                 int64_t width) {
+  Type elem = cast<MemRefType>(buffer.getType()).getElementType();
+  auto type = VectorType::get({width}, elem);
+  llvm::MaybeAlign align;
+  if (width * elem.getIntOrFloatBitWidth() / 8 >= kLoadBytes)
+    align = llvm::Align(kLoadBytes);
+  return vector::LoadOp::create(b, type, buffer, indices,
+                                /*nontemporal=*/false, align);
+}
+
+/// This lane's part of dot(w[row, :], x[xRow, :]) (x[:] when xRow is
+/// null): the lanes of a warp take consecutive 16-byte pieces of the row,
+/// `unroll` pieces apart, each into an accumulator of its own.
+Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x,
+              Value xRow, int64_t length, Value lane,
+              const GpuKernelOptions &options) {
+  Type elem = cast<MemRefType>(w.getType()).getElementType();
+  int64_t width = lanesPerLoad(elem, length);
+  int64_t chunk = kWarpSize * width;
+  int64_t unroll = std::max<int64_t>(
+      1, std::min<int64_t>(options.unroll, llvm::divideCeil(length, chunk)));
+  int64_t step = chunk * unroll;
+  auto accType = VectorType::get({width}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+  Value start = arith::MulIOp::create(b, lane, index(b, width));
+  SmallVector<Value> init(unroll, zero);
+  auto loop = scf::ForOp::create(
+      b, start, index(b, length), index(b, step), init,
+      [&](OpBuilder &nb, Location loc, Value at, ValueRange accs) {
+        ImplicitLocOpBuilder ib(loc, nb);
+        SmallVector<Value> next;
+        for (int64_t u = 0; u < unroll; ++u) {
+          Value k = arith::AddIOp::create(ib, at, index(ib, u * chunk));
+          auto fma = [&](ImplicitLocOpBuilder &fb) -> Value {
+            Value wv = widenToF32(fb, fb.getLoc(),
+                                  loadVector(fb, w, ValueRange{row, k}, width));
+            SmallVector<Value> xIndex;
+            if (xRow)
+              xIndex.push_back(xRow);
+            xIndex.push_back(k);
+            Value xv = loadVector(fb, x, xIndex, width);
+            return vector::FMAOp::create(fb, wv, xv, accs[u]);
+          };
+          // The loop bound covers the first piece; the others need a check
+          // unless the row is a whole number of steps.
+          if (u == 0 || length % step == 0) {
+            next.push_back(fma(ib));
+            continue;
+          }
+          Value inside = cmp(ib, arith::CmpIPredicate::ult, k,
+                             index(ib, length));
+          auto guarded = scf::IfOp::create(
+              ib, inside,
+              [&](OpBuilder &tb, Location tl) {
+                ImplicitLocOpBuilder tib(tl, tb);
+                scf::YieldOp::create(tib, fma(tib));
+              },
+              [&](OpBuilder &eb, Location el) {
+                scf::YieldOp::create(eb, el, accs[u]);
+              });
+          next.push_back(guarded.getResult(0));
+        }
+        scf::YieldOp::create(ib, next);
+      });
+  Value sum = loop.getResult(0);
+  for (int64_t u = 1; u < unroll; ++u)
+    sum = arith::AddFOp::create(b, sum, loop.getResult(u), kReductionFlags);
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, sum,
+                                     /*acc=*/Value(), kReductionFlags);
+}
+
+/// The sum of `v` over the warp, in every lane: a butterfly of shuffles.
+Value warpSum(ImplicitLocOpBuilder &b, Value v) {
+  for (int32_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
+    auto shuffle = gpu::ShuffleOp::create(b, v, offset, kWarpSize,
+                                          gpu::ShuffleMode::XOR);
+    v = arith::AddFOp::create(b, v, shuffle.getShuffleResult(),
+                              kReductionFlags);
+  }
+  return v;
+}
+
+struct WarpIds {
+  Value warp, lane;
+};
+
+WarpIds warpIds(ImplicitLocOpBuilder &b, Value thread) {
+  Value size = index(b, kWarpSize);
+  return {arith::DivUIOp::create(b, thread, size),
+          arith::RemUIOp::create(b, thread, size)};
+}
+
+/// Lane 0 stores `v` at `indices` of `buffer`.
+void storeFromLane0(ImplicitLocOpBuilder &b, Value lane, Value v, Value buffer,
+                    ValueRange indices) {
+  ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, index(b, 0)),
+         [&] { memref::StoreOp::create(b, v, buffer, indices); });
+}
+
+/// Runs `body` with the row of the calling warp, for row-per-warp kernels
+/// over `rows` rows; warps past the last row do nothing.
+void forWarpRow(ImplicitLocOpBuilder &b, const LaunchIds &ids, int64_t rows,
+                const GpuKernelOptions &options,
+                function_ref<void(Value row, Value lane)> body) {
+  WarpIds w = warpIds(b, ids.thread);
+  Value row = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, ids.blockX, index(b, options.warpsPerBlock)),
+      w.warp);
+  if (rows % options.warpsPerBlock == 0)
+    return body(row, w.lane);
+  ifThen(b, cmp(b, arith::CmpIPredicate::ult, row, index(b, rows)),
+         [&] { body(row, w.lane); });
+}
+
+Value blocksFor(ImplicitLocOpBuilder &b, int64_t items, int64_t perBlock) {
+  return index(b, llvm::divideCeil(items, perBlock));
+}
+
+} // namespace
+
+Value mlir::moe::buildGpuMatvec(OpBuilder &builder, Location loc, Value x,
+                                Value w, const GpuKernelOptions &options) {
+  ImplicitLocOpBuilder b(loc, builder);
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  int64_t rows = wType.getDimSize(0), length = wType.getDimSize(1);
+  Value xb = readBuffer(b, x), wb = readBuffer(b, w);
+  Value tokens = memref::DimOp::create(b, xb, 0);
+  SmallVector<Value> dynamic;
+  if (xType.isDynamicDim(0))
+    dynamic.push_back(tokens);
+  Value out = allocBuffer(b, {xType.getDimSize(0), rows}, dynamic);
+  launch(b, blocksFor(b, rows, options.warpsPerBlock), tokens,
+         options.warpsPerBlock * kWarpSize, {}, [&](const LaunchIds &ids) {
+           forWarpRow(b, ids, rows, options, [&](Value row, Value lane) {
+             Value dot = warpSum(
+                 b, laneDot(b, wb, row, xb, ids.blockY, length, lane, options));
+             storeFromLane0(b, lane, dot, out, {ids.blockY, row});
+           });
+         });
+  return asTensor(b, out);
+}
+
+Value mlir::moe::buildGpuFusedDRelu(OpBuilder &builder, Location loc, Value x,
+                                    Value gate, Value up,
+                                    const GpuKernelOptions &options) {
+  ImplicitLocOpBuilder b(loc, builder);
+  auto wType = cast<RankedTensorType>(gate.getType());
+  int64_t neurons = wType.getDimSize(0), length = wType.getDimSize(1);
+  Value xb = readBuffer(b, x), gb = readBuffer(b, gate), ub = readBuffer(b, up);
+  Value out = allocBuffer(b, {neurons}, {});
+  launch(b, blocksFor(b, neurons, options.warpsPerBlock), index(b, 1),
+         options.warpsPerBlock * kWarpSize, {}, [&](const LaunchIds &ids) {
+           forWarpRow(b, ids, neurons, options, [&](Value row, Value lane) {
+             Value g = warpSum(
+                 b, laneDot(b, gb, row, xb, Value(), length, lane, options));
+             Value zero = f32Const(b, 0);
+             // Every lane holds the same sum: the branch is uniform.
+             Value positive =
+                 arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, g, zero);
+             auto act = scf::IfOp::create(
+                 b, positive,
+                 [&](OpBuilder &tb, Location tl) {
+                   ImplicitLocOpBuilder ib(tl, tb);
+                   Value u = warpSum(ib, laneDot(ib, ub, row, xb, Value(),
+                                                 length, lane, options));
+                   Value relu = arith::MaximumFOp::create(ib, u, zero);
+                   scf::YieldOp::create(
+                       ib, ValueRange{arith::MulFOp::create(ib, g, relu)});
+                 },
+                 [&](OpBuilder &eb, Location el) {
+                   scf::YieldOp::create(eb, el, zero);
+                 });
+             storeFromLane0(b, lane, act.getResult(0), out, {row});
+           });
+         });
+  return asTensor(b, out);
+}
+
+Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
+    OpBuilder &builder, Location loc, Value w, Value activation,
+    const GpuKernelOptions &options) {
+  ImplicitLocOpBuilder b(loc, builder);
+  auto wType = cast<RankedTensorType>(w.getType());
+  int64_t neurons = wType.getDimSize(0), columns = wType.getDimSize(1);
+  Value wb = readBuffer(b, w), ab = readBuffer(b, activation);
+  int64_t width = lanesPerLoad(wType.getElementType(), columns);
+  int64_t threads = options.warpsPerBlock * kWarpSize;
+  int64_t perBlock = threads * width;
+  int64_t chunk = llvm::divideCeil(
+      neurons, std::max<int64_t>(1, std::min<int64_t>(options.sparseSplits, neurons)));
+  int64_t splits = llvm::divideCeil(neurons, chunk);
+  auto accType = VectorType::get({width}, b.getF32Type());
+
+  // Partial sums: block (x, y) adds neurons [y chunk, (y + 1) chunk) into
+  // its `perBlock` columns of row y. Every thread of a block reads the
+  // same act[n], so skipping a zero is a uniform branch.
+  Value partial = allocBuffer(b, {splits, columns}, {});
+  launch(b, blocksFor(b, columns, perBlock), index(b, splits), threads, {},
+         [&](const LaunchIds &ids) {
+           Value column = arith::MulIOp::create(
+               b,
+               arith::AddIOp::create(
+                   b, arith::MulIOp::create(b, ids.blockX, index(b, threads)),
+                   ids.thread),
+               index(b, width));
+           auto body = [&] {
+             Value lo = arith::MulIOp::create(b, ids.blockY, index(b, chunk));
+             Value hi = arith::MinUIOp::create(
+                 b, arith::AddIOp::create(b, lo, index(b, chunk)),
+                 index(b, neurons));
+             Value zero = arith::ConstantOp::create(
+                 b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+             auto loop = scf::ForOp::create(
+                 b, lo, hi, index(b, 1), ValueRange{zero},
+                 [&](OpBuilder &nb, Location nl, Value n, ValueRange acc) {
+                   ImplicitLocOpBuilder ib(nl, nb);
+                   Value a = memref::LoadOp::create(ib, ab, ValueRange{n});
+                   Value active = arith::CmpFOp::create(
+                       ib, arith::CmpFPredicate::UNE, a, f32Const(ib, 0));
+                   auto sum = scf::IfOp::create(
+                       ib, active,
+                       [&](OpBuilder &tb, Location tl) {
+                         ImplicitLocOpBuilder tib(tl, tb);
+                         Value wv = widenToF32(
+                             tib, tl, loadVector(tib, wb, {n, column}, width));
+                         Value av = vector::BroadcastOp::create(tib, accType, a);
+                         scf::YieldOp::create(
+                             tib, ValueRange{vector::FMAOp::create(tib, av, wv,
+                                                                   acc[0])});
+                       },
+                       [&](OpBuilder &eb, Location el) {
+                         scf::YieldOp::create(eb, el, acc[0]);
+                       });
+                   scf::YieldOp::create(ib, sum.getResults());
+                 });
+             llvm::MaybeAlign align;
+             if (width * 4 >= kLoadBytes)
+               align = llvm::Align(kLoadBytes);
+             vector::StoreOp::create(b, loop.getResult(0), partial,
+                                     ValueRange{ids.blockY, column},
+                                     /*nontemporal=*/false, align);
+           };
+           if (columns % perBlock == 0)
+             return body();
+           ifThen(b,
+                  cmp(b, arith::CmpIPredicate::ult, column,
+                      index(b, columns)),
+                  body);
+         });
+
+  // The sum of the partial rows, a thread per column.
+  Value out = allocBuffer(b, {columns}, {});
+  launch(b, blocksFor(b, columns, threads), index(b, 1), threads, {},
+         [&](const LaunchIds &ids) {
+           Value column = arith::AddIOp::create(
+               b, arith::MulIOp::create(b, ids.blockX, index(b, threads)),
+               ids.thread);
+           auto body = [&] {
+             auto loop = scf::ForOp::create(
+                 b, index(b, 0), index(b, splits), index(b, 1),
+                 ValueRange{f32Const(b, 0)},
+                 [&](OpBuilder &nb, Location nl, Value s, ValueRange acc) {
+                   Value p = memref::LoadOp::create(nb, nl, partial,
+                                                    ValueRange{s, column});
+                   scf::YieldOp::create(
+                       nb, nl,
+                       ValueRange{arith::AddFOp::create(nb, nl, acc[0], p)});
+                 });
+             memref::StoreOp::create(b, loop.getResult(0), out,
+                                     ValueRange{column});
+           };
+           if (columns % threads == 0)
+             return body();
+           ifThen(b,
+                  cmp(b, arith::CmpIPredicate::ult, column,
+                      index(b, columns)),
+                  body);
+         });
+  memref::DeallocOp::create(b, partial);
+  return asTensor(b, out);
+}
+
+std::pair<Value, Value>
+mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x,
+                          Value gate, int64_t topK, bool renormalize,
+                          Type idType, const GpuKernelOptions &options) {
+  ImplicitLocOpBuilder b(loc, builder);
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto gType = cast<RankedTensorType>(gate.getType());
+  int64_t experts = gType.getDimSize(0), length = gType.getDimSize(1);
+  Value xb = readBuffer(b, x), gb = readBuffer(b, gate);
+  Value tokens = memref::DimOp::create(b, xb, 0);
+  SmallVector<Value> dynamic;
+  if (xType.isDynamicDim(0))
+    dynamic.push_back(tokens);
+  Value weights = allocBuffer(b, {xType.getDimSize(0), topK}, dynamic);
+  Value ids = allocBuffer(b, {xType.getDimSize(0), topK}, dynamic, idType);
+  int64_t warps = std::min<int64_t>(experts, 1024 / kWarpSize);
+  auto shared = MemRefType::get(
+      {experts}, b.getF32Type(), MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(b.getContext(),
+                                 gpu::AddressSpace::Workgroup));
+  float ninf = -std::numeric_limits<float>::infinity();
+
+  launch(b, tokens, index(b, 1), warps * kWarpSize, {shared},
+         [&](const LaunchIds &ids_) {
+           Value t = ids_.blockX, probs = ids_.workgroup[0];
+           WarpIds w = warpIds(b, ids_.thread);
+           // Logits, a warp per expert.
+           scf::ForOp::create(
+               b, w.warp, index(b, experts), index(b, warps), ValueRange{},
+               [&](OpBuilder &nb, Location nl, Value e, ValueRange) {
+                 ImplicitLocOpBuilder ib(nl, nb);
+                 Value dot = warpSum(
+                     ib, laneDot(ib, gb, e, xb, t, length, w.lane, options));
+                 storeFromLane0(ib, w.lane, dot, probs, {e});
+                 scf::YieldOp::create(ib);
+               });
+           gpu::BarrierOp::create(b);
+           // Softmax, top-k and renormalisation: a few dozen values, one
+           // thread.
+           ifThen(b, cmp(b, arith::CmpIPredicate::eq, ids_.thread, index(b, 0)),
+                  [&] {
+             auto overExperts =
+                 [&](Value init,
+                     function_ref<Value(ImplicitLocOpBuilder &, Value, Value)>
+                         step) {
+                   return scf::ForOp::create(
+                              b, index(b, 0), index(b, experts), index(b, 1),
+                              ValueRange{init},
+                              [&](OpBuilder &nb, Location nl, Value e,
+                                  ValueRange acc) {
+                                ImplicitLocOpBuilder ib(nl, nb);
+                                scf::YieldOp::create(
+                                    ib, ValueRange{step(ib, e, acc[0])});
+                              })
+                       .getResult(0);
+                 };
+             Value max = overExperts(
+                 f32Const(b, ninf), [&](ImplicitLocOpBuilder &ib, Value e,
+                                        Value acc) -> Value {
+                   Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
+                   return arith::MaximumFOp::create(ib, acc, v);
+                 });
+             Value sum = overExperts(
+                 f32Const(b, 0), [&](ImplicitLocOpBuilder &ib, Value e,
+                                     Value acc) -> Value {
+                   Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
+                   Value p = math::ExpOp::create(
+                       ib, arith::SubFOp::create(ib, v, max));
+                   memref::StoreOp::create(ib, p, probs, ValueRange{e});
+                   return arith::AddFOp::create(ib, acc, p);
+                 });
+             overExperts(sum, [&](ImplicitLocOpBuilder &ib, Value e,
+                                  Value acc) -> Value {
+               Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
+               memref::StoreOp::create(ib, arith::DivFOp::create(ib, v, acc),
+                                       probs, ValueRange{e});
+               return acc;
+             });
+             // k times the largest remaining probability, then taken out.
+             auto chosen = scf::ForOp::create(
+                 b, index(b, 0), index(b, topK), index(b, 1),
+                 ValueRange{f32Const(b, 0)},
+                 [&](OpBuilder &nb, Location nl, Value k, ValueRange total) {
+                   ImplicitLocOpBuilder ib(nl, nb);
+                   auto best = scf::ForOp::create(
+                       ib, index(ib, 0), index(ib, experts), index(ib, 1),
+                       ValueRange{f32Const(ib, ninf), index(ib, 0)},
+                       [&](OpBuilder &eb, Location el, Value e,
+                           ValueRange acc) {
+                         ImplicitLocOpBuilder jb(el, eb);
+                         Value v =
+                             memref::LoadOp::create(jb, probs, ValueRange{e});
+                         Value better = arith::CmpFOp::create(
+                             jb, arith::CmpFPredicate::OGT, v, acc[0]);
+                         scf::YieldOp::create(
+                             jb, ValueRange{
+                                     arith::SelectOp::create(jb, better, v,
+                                                             acc[0]),
+                                     arith::SelectOp::create(jb, better, e,
+                                                             acc[1])});
+                       });
+                   Value p = best.getResult(0), e = best.getResult(1);
+                   memref::StoreOp::create(ib, p, weights, ValueRange{t, k});
+                   memref::StoreOp::create(
+                       ib, arith::IndexCastOp::create(ib, idType, e), ids,
+                       ValueRange{t, k});
+                   memref::StoreOp::create(ib, f32Const(ib, ninf), probs,
+                                           ValueRange{e});
+                   scf::YieldOp::create(
+                       ib, ValueRange{arith::AddFOp::create(ib, total[0], p)});
+                 });
+             if (!renormalize)
+               return;
+             scf::ForOp::create(
+                 b, index(b, 0), index(b, topK), index(b, 1), ValueRange{},
+                 [&](OpBuilder &nb, Location nl, Value k, ValueRange) {
+                   ImplicitLocOpBuilder ib(nl, nb);
+                   Value p =
+                       memref::LoadOp::create(ib, weights, ValueRange{t, k});
+                   memref::StoreOp::create(
+                       ib, arith::DivFOp::create(ib, p, chosen.getResult(0)),
+                       weights, ValueRange{t, k});
+                   scf::YieldOp::create(ib);
+                 });
+           });
+         });
+  return {asTensor(b, weights), asTensor(b, ids)};
+}

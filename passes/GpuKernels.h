@@ -1,0 +1,60 @@
+//===- GpuKernels.h - gpu.launch kernels of the CUDA lowering ---*- C++ -*-===//
+//
+// Builders for the memory-bound kernels of a decode step on NVIDIA GPUs,
+// called on tensors: each reads its operands through read-only buffers,
+// writes a fresh allocation in one or two `gpu.launch` ops and returns it as
+// a tensor, so that one-shot bufferization sees an ordinary producer.
+//
+// Shape rules (batch-1 decode is memory bound): one warp per weight row,
+// each lane loading 16 bytes of the row per step (coalesced across the
+// warp), weights widened to f32 in registers, several accumulators per lane
+// to keep loads in flight, and a butterfly of warp shuffles for the sum.
+// Expert indices and active neurons stay in device memory.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_GPUKERNELS_H
+#define MOEC_PASSES_GPUKERNELS_H
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::moe {
+
+struct GpuKernelOptions {
+  /// Warps per thread block; each warp computes one row at a time.
+  int64_t warpsPerBlock = 8;
+  /// Independent 16-byte loads in flight per lane in a dot product.
+  int64_t unroll = 2;
+  /// Thread blocks that split the neurons of a sparse product.
+  int64_t sparseSplits = 128;
+};
+
+/// y [T, N] = x [T, K] (f32) times w [N, K] transposed.
+Value buildGpuMatvec(OpBuilder &b, Location loc, Value x, Value w,
+                     const GpuKernelOptions &options);
+
+/// act [I] = relu(gate x) * relu(up x) for x [K] and gate, up [I, K]; the up
+/// row is read only where the gate product is positive.
+Value buildGpuFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
+                         Value up, const GpuKernelOptions &options);
+
+/// y [H] = sum over n of act[n] * w[n, :] for a neuron-major w [I, H],
+/// reading only the rows of non-zero act[n]: blocks split the neurons and
+/// the columns, write partial sums, and a second kernel adds them.
+Value buildGpuSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
+                                      Value activation,
+                                      const GpuKernelOptions &options);
+
+/// The learned softmax router for x [T, K] and gate [E, K] in one kernel per
+/// token: the E logits (a warp each, into workgroup memory), then softmax,
+/// top-k (first index on ties) and optional renormalisation by one thread.
+/// Returns the weights [T, topK] (f32) and expert ids [T, topK] of
+/// `idType`.
+std::pair<Value, Value> buildGpuRouter(OpBuilder &b, Location loc, Value x,
+                                       Value gate, int64_t topK,
+                                       bool renormalize, Type idType,
+                                       const GpuKernelOptions &options);
+
+} // namespace mlir::moe
+
+#endif // MOEC_PASSES_GPUKERNELS_H
