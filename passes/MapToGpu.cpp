@@ -302,6 +302,8 @@ struct MapToGpuPass : public moe::impl::MapToGpuBase<MapToGpuPass> {
     eraseDeadHostOps(func);
 
     WalkResult reads = func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (op == func)
+        return WalkResult::advance();
       if (isa<gpu::LaunchOp>(op))
         return WalkResult::skip();
       if (containsLaunch(op) || accessOf(op) == Access::None)

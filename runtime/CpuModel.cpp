@@ -1,6 +1,7 @@
 //===- CpuModel.cpp - running a CPU artifact ----------------------------===//
 
 #include "runtime/CpuModel.h"
+#include "runtime/MemRef.h"
 
 #include <algorithm>
 #include <dlfcn.h>
@@ -12,38 +13,6 @@
 #include <unistd.h>
 
 using namespace moec;
-
-namespace {
-
-/// A ranked memref descriptor, as MLIR's C interface passes it.
-template <typename T, int Rank> struct MemRef {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-  int64_t sizes[Rank];
-  int64_t strides[Rank];
-};
-
-template <typename T, int Rank>
-MemRef<T, Rank> describe(T *data, const int64_t (&sizes)[Rank]) {
-  MemRef<T, Rank> m{data, data, 0, {}, {}};
-  int64_t stride = 1;
-  for (int i = Rank - 1; i >= 0; --i) {
-    m.sizes[i] = sizes[i];
-    m.strides[i] = stride;
-    stride *= sizes[i];
-  }
-  return m;
-}
-
-/// forward(weights, tokens, positions, kv_cache, out): `out` has rank 2
-/// ([T, vocab] or [T, labels]) or, for sequence classification, rank 1.
-template <int OutRank>
-using ForwardFn = void (*)(MemRef<uint8_t, 1> *, MemRef<int32_t, 1> *,
-                           MemRef<int32_t, 1> *, MemRef<float, 5> *,
-                           MemRef<float, OutRank> *);
-
-} // namespace
 
 std::string moec::missingCpuFeatures(const std::string &features) {
   // Features whose absence would make the code fault. /proc/cpuinfo names
@@ -82,71 +51,22 @@ std::string moec::missingCpuFeatures(const std::string &features) {
   return missing;
 }
 
-CpuModel::~CpuModel() {
-  if (library)
-    dlclose(library);
-}
-
-Status CpuModel::load(const Artifact &art, int64_t maxSeqLen) {
+Status CpuModel::loadCode(const Artifact &art) {
   const artifact::Header &h = art.header();
-  auto fail = [&](Status s) { return s.withContext(art.path()); };
   if (h.target()->kind() != artifact::TargetKind::Cpu)
-    return fail(Status::error("compiled for %s, not for a CPU",
-                              artifact::EnumNameTargetKind(h.target()->kind())));
+    return Status::error("compiled for CUDA, not for a CPU (--device=auto "
+                         "or cuda runs it)");
   std::string features =
       h.target()->features() ? h.target()->features()->str() : "";
   std::string missing = missingCpuFeatures(features);
   if (!missing.empty())
-    return fail(Status::error("compiled for CPU features this machine lacks "
-                              "(%s); recompile with --target-cpu=native",
-                              missing.c_str()));
-  Bytes code = art.segment(artifact::SegmentKind::Code);
-  if (!code.size)
-    return fail(Status::error("holds no code (it was compiled without a code "
-                              "generator)"));
-  const char *symbol = nullptr;
-  if (h.entry_points())
-    for (const artifact::EntryPoint *e : *h.entry_points())
-      if (e->name() && e->name()->str() == "forward" && e->symbol())
-        symbol = e->symbol()->c_str();
-  if (!symbol)
-    return fail(Status::error("has no 'forward' entry point"));
-
-  // The shared object is loaded from memory: a memfd named after the model.
-  int fd = memfd_create("moec-code", MFD_CLOEXEC);
-  if (fd < 0)
-    return fail(Status::error("cannot create a memfd for the code"));
-  size_t done = 0;
-  while (done < code.size) {
-    ssize_t n = write(fd, code.data + done, code.size - done);
-    if (n <= 0) {
-      close(fd);
-      return fail(Status::error("cannot write the code to a memfd"));
-    }
-    done += size_t(n);
-  }
-  std::string fdPath = "/proc/self/fd/" + std::to_string(fd);
-  library = dlopen(fdPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  close(fd);
-  if (!library)
-    return fail(Status::error("cannot load the code: %s", dlerror()));
-  entry = dlsym(library, symbol);
-  if (!entry)
-    return fail(Status::error("the code has no symbol %s", symbol));
-
-  const artifact::ModelConfig &c = *h.config();
-  vocab = c.vocab_size();
-  layers = c.num_layers();
-  kvHeads = c.num_kv_heads();
-  headDim = c.head_dim();
-  outputHead = c.head();
-  labels = c.num_labels();
-  if (maxSeqLen <= 0)
-    return fail(Status::error("--max-seq-len must be positive"));
-  maxSeq = maxSeqLen;
-  kvCache.assign(size_t(layers) * 2 * maxSeq * kvHeads * headDim, 0.0f);
+    return Status::error("compiled for CPU features this machine lacks "
+                         "(%s); recompile with --target-cpu=native",
+                         missing.c_str());
+  if (Status status = openCode(art); !status)
+    return status;
+  kvCache.assign(size_t(kvElements()), 0.0f);
   weights = art.segment(artifact::SegmentKind::Weights);
-  cached = 0;
   return Status();
 }
 
@@ -162,35 +82,12 @@ Status CpuModel::setThreads(int threads) {
   return Status();
 }
 
-int64_t CpuModel::outputWidth() const {
-  return outputHead == artifact::Head::CausalLM ? vocab : labels;
-}
-
-int64_t CpuModel::outputSize(int64_t count) const {
-  return outputHead == artifact::Head::SequenceClassification
-             ? labels
-             : count * outputWidth();
-}
-
-Status CpuModel::forward(const int32_t *tokens, int64_t count, float *out) {
-  if (count <= 0)
-    return Status::error("no tokens to run");
-  if (cached + count > maxSeq)
-    return Status::error("the sequence would be %lld tokens, longer than "
-                         "--max-seq-len %lld",
-                         (long long)(cached + count), (long long)maxSeq);
-  for (int64_t i = 0; i < count; ++i)
-    if (tokens[i] < 0 || tokens[i] >= vocab)
-      return Status::error("token %d is outside the vocabulary (%lld ids)",
-                           tokens[i], (long long)vocab);
-  std::vector<int32_t> positions(count);
-  for (int64_t i = 0; i < count; ++i)
-    positions[i] = int32_t(cached + i);
-
+Status CpuModel::run(const int32_t *tokens, const int32_t *positions,
+                     int64_t count, float *out) {
   auto w = describe(const_cast<uint8_t *>(weights.data),
                     {int64_t(weights.size)});
   auto t = describe(const_cast<int32_t *>(tokens), {count});
-  auto p = describe(positions.data(), {count});
+  auto p = describe(const_cast<int32_t *>(positions), {count});
   auto kv = describe(kvCache.data(), {layers, 2, maxSeq, kvHeads, headDim});
   if (outputHead == artifact::Head::SequenceClassification) {
     auto scores = describe(out, {labels});
@@ -199,6 +96,5 @@ Status CpuModel::forward(const int32_t *tokens, int64_t count, float *out) {
     auto rows = describe(out, {count, outputWidth()});
     reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &kv, &rows);
   }
-  cached += count;
   return Status();
 }

@@ -1,61 +1,36 @@
 //===- CpuModel.h - running a CPU artifact ----------------------*- C++ -*-===//
 //
-// Loads an artifact's code (a shared object) from memory, keeps the KV
-// cache, and calls the generated entry point. The model's math is all in
-// the generated code; this only allocates and calls.
+// Runs a CPU artifact's code in this process: weights are the mapped
+// segment, the KV cache is host memory. The model's math is all in the
+// generated code; this only allocates and calls.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef MOEC_RUNTIME_CPUMODEL_H
 #define MOEC_RUNTIME_CPUMODEL_H
 
-#include "runtime/Artifact.h"
-#include "runtime/Status.h"
+#include "runtime/Model.h"
 
-#include <cstdint>
 #include <vector>
 
 namespace moec {
 
-class CpuModel {
+class CpuModel : public Model {
 public:
-  CpuModel() = default;
-  CpuModel(const CpuModel &) = delete;
-  CpuModel &operator=(const CpuModel &) = delete;
-  ~CpuModel();
-
-  /// Checks that this machine has the CPU features the code was compiled
-  /// for, loads the code, and allocates a KV cache for `maxSeqLen`
-  /// positions. `artifact` must outlive the model.
-  Status load(const Artifact &artifact, int64_t maxSeqLen);
-
-  int64_t vocabSize() const { return vocab; }
-  artifact::Head head() const { return outputHead; }
-  /// Floats `forward` writes for `count` tokens: count x vocab (causal LM),
-  /// labels (sequence classification) or count x labels (token
-  /// classification).
-  int64_t outputSize(int64_t count) const;
-  /// Floats per output row: vocab or labels.
-  int64_t outputWidth() const;
-  int64_t maxSeqLen() const { return maxSeq; }
-  /// Positions already in the KV cache.
-  int64_t length() const { return cached; }
-
+  std::string device() const override { return "cpu"; }
   /// Runs the code's parallel loops on `threads` threads (its OpenMP
   /// runtime's default: all cores).
-  Status setThreads(int threads);
+  Status setThreads(int threads) override;
 
-  /// Runs `count` tokens at the next positions; `out` receives
-  /// outputSize(count) floats.
-  Status forward(const int32_t *tokens, int64_t count, float *out);
+protected:
+  /// Checks that this machine has the CPU features the code was compiled
+  /// for, and loads the code.
+  Status loadCode(const Artifact &artifact) override;
+  Status run(const int32_t *tokens, const int32_t *positions, int64_t count,
+             float *out) override;
 
 private:
   Bytes weights;
-  void *library = nullptr;
-  void *entry = nullptr;
-  int64_t vocab = 0, layers = 0, kvHeads = 0, headDim = 0, labels = 0;
-  artifact::Head outputHead = artifact::Head::CausalLM;
-  int64_t maxSeq = 0, cached = 0;
   std::vector<float> kvCache;
 };
 

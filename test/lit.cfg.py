@@ -33,3 +33,30 @@ try:
                 break
 except OSError:
     pass
+
+# CUDA: ptxas assembles PTX on any machine with the toolkit; the GPU tests
+# need a GPU and its driver, and say why they are skipped without one.
+ptxas = os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", "ptxas")
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+
+
+def cuda_gpu():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return "no CUDA driver (libcuda.so.1)"
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 \
+            or count.value == 0:
+        return "the CUDA driver sees no GPU"
+    return None
+
+
+missing_gpu = cuda_gpu()
+if missing_gpu:
+    lit_config.note("GPU tests are skipped (UNSUPPORTED): " + missing_gpu)
+else:
+    config.available_features.add("cuda-gpu")

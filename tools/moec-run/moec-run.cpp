@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
-#include "runtime/CpuModel.h"
+#include "runtime/Model.h"
 #include "runtime/Npy.h"
 #include "runtime/Sampler.h"
 
@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,9 @@ const char *kUsage =
     "  --seed S               random seed for sampling (default 0)\n"
     "  --logits FILE.npy      write the logits of every prompt position,\n"
     "                         float32 [T, vocab]\n"
-    "  --threads N            threads for the generated code (default: all\n"
-    "                         cores)\n"
+    "  --device D             auto (the artifact's target), cpu or cuda\n"
+    "  --threads N            threads for the generated CPU code (default:\n"
+    "                         all cores)\n"
     "  --max-seq-len N        KV cache length (default: the model's maximum,\n"
     "                         at most 4096)\n"
     "  --info                 print the artifact's header and check its "
@@ -136,7 +138,7 @@ int usage(const char *message, const char *arg = "") {
 
 int main(int argc, char **argv) {
   bool info = false;
-  std::string path, logitsPath;
+  std::string path, logitsPath, device = "auto";
   std::vector<int32_t> tokens;
   int64_t maxNewTokens = 16, maxSeqLen = 0, threads = 0;
   moec::SamplerOptions sampling;
@@ -163,6 +165,12 @@ int main(int argc, char **argv) {
       const char *v = value();
       if (!v || !parseCount(v, threads) || threads == 0 || threads > 4096)
         return usage("--threads needs a positive count");
+    } else if (arg == "--device" || arg.rfind("--device=", 0) == 0) {
+      const char *v = arg == "--device" ? value() : argv[i] + 9;
+      if (!v || (std::string(v) != "auto" && std::string(v) != "cpu" &&
+                 std::string(v) != "cuda"))
+        return usage("--device needs auto, cpu or cuda");
+      device = v;
     } else if (arg == "--max-seq-len") {
       const char *v = value();
       if (!v || !parseCount(v, maxSeqLen) || maxSeqLen == 0)
@@ -217,17 +225,21 @@ int main(int argc, char **argv) {
   const auto &config = *artifact.header().config();
   if (maxSeqLen == 0)
     maxSeqLen = std::min<int64_t>(config.max_position_embeddings(), 4096);
-  moec::CpuModel model;
-  if (moec::Status status = model.load(artifact, maxSeqLen); !status) {
+  std::unique_ptr<moec::Model> loaded;
+  if (moec::Status status =
+          moec::openModel(artifact, device, maxSeqLen, loaded);
+      !status) {
     std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
     return 1;
   }
+  moec::Model &model = *loaded;
   if (threads)
     if (moec::Status status = model.setThreads(int(threads)); !status) {
       std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
       return 1;
     }
-  std::fprintf(stderr, "moec-run: %s on the cpu backend\n", path.c_str());
+  std::fprintf(stderr, "moec-run: %s on the %s backend\n", path.c_str(),
+               model.device().c_str());
 
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::duration d) {

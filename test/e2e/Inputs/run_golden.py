@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """For each golden case: moec-synth, moec-compile, moec-run --logits, and a
-comparison with test/reference (compare_logits.py).  run_golden.py WORK CASE..."""
+comparison with test/reference (compare_logits.py).
+
+run_golden.py [--cuda] WORK CASE...   (--cuda: compiled for and run on the
+GPU, and its greedy tokens compared with the CPU build's)"""
 
 import json
 import os
@@ -18,13 +21,18 @@ def run(*args):
 
 
 def main():
-    work, cases = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    cuda = args[:1] == ["--cuda"]
+    if cuda:
+        args = args[1:]
+    work, cases = args[0], args[1:]
+    target = ["--target=cuda"] if cuda else []
     with open(os.path.join(REFERENCE, "cases.json")) as f:
         table = json.load(f)
     for case in cases:
         d = os.path.join(work, case)
         run("moec-synth", "-o", d, *table[case]["synth"])
-        run("moec-compile", d, "-o", d + ".moec")
+        run("moec-compile", d, "-o", d + ".moec", *target)
         tokens = [str(t) for t in npy.rows(
             os.path.join(REFERENCE, case, "tokens.npy"))[0]]
         compare = [sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
@@ -36,6 +44,13 @@ def main():
             run("moec-run", d + ".moec", "--tokens", ",".join(rescore),
                 "--logits", d + ".rescored.npy", "--max-new-tokens", "0")
             compare += ["--generated", generated, "--rescored", d + ".rescored.npy"]
+            if cuda:
+                run("moec-compile", d, "-o", d + ".cpu.moec")
+                on_cpu = run("moec-run", d + ".cpu.moec", "--tokens",
+                             ",".join(tokens), "--max-new-tokens", "6").strip()
+                same = "the same" if on_cpu == generated else "different"
+                print(f"{case}: cpu and cuda generate {same} tokens "
+                      f"({on_cpu} / {generated})")
         else:
             # Classification heads score the tokens; nothing is generated.
             run("moec-run", d + ".moec", "--tokens", ",".join(tokens),

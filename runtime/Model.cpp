@@ -1,0 +1,122 @@
+//===- Model.cpp - a loaded artifact, on any device ---------------------===//
+
+#include "runtime/Model.h"
+#include "runtime/CpuModel.h"
+#include "runtime/CudaModel.h"
+
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace moec;
+
+Model::~Model() {
+  if (library)
+    dlclose(library);
+}
+
+Status Model::openCode(const Artifact &art) {
+  const artifact::Header &h = art.header();
+  Bytes code = art.segment(artifact::SegmentKind::Code);
+  if (!code.size)
+    return Status::error("holds no code (it was compiled without a code "
+                         "generator)");
+  const char *symbol = nullptr;
+  if (h.entry_points())
+    for (const artifact::EntryPoint *e : *h.entry_points())
+      if (e->name() && e->name()->str() == "forward" && e->symbol())
+        symbol = e->symbol()->c_str();
+  if (!symbol)
+    return Status::error("has no 'forward' entry point");
+
+  // The shared object is loaded from memory: a memfd named after the model.
+  int fd = memfd_create("moec-code", MFD_CLOEXEC);
+  if (fd < 0)
+    return Status::error("cannot create a memfd for the code");
+  size_t done = 0;
+  while (done < code.size) {
+    ssize_t n = write(fd, code.data + done, code.size - done);
+    if (n <= 0) {
+      close(fd);
+      return Status::error("cannot write the code to a memfd");
+    }
+    done += size_t(n);
+  }
+  std::string fdPath = "/proc/self/fd/" + std::to_string(fd);
+  library = dlopen(fdPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  close(fd);
+  if (!library)
+    return Status::error("cannot load the code: %s", dlerror());
+  entry = dlsym(library, symbol);
+  if (!entry)
+    return Status::error("the code has no symbol %s", symbol);
+  return Status();
+}
+
+Status Model::load(const Artifact &art, int64_t maxSeqLen) {
+  const artifact::ModelConfig &c = *art.header().config();
+  vocab = c.vocab_size();
+  layers = c.num_layers();
+  kvHeads = c.num_kv_heads();
+  headDim = c.head_dim();
+  outputHead = c.head();
+  labels = c.num_labels();
+  if (maxSeqLen <= 0)
+    return Status::error("--max-seq-len must be positive");
+  maxSeq = maxSeqLen;
+  cached = 0;
+  return loadCode(art).withContext(art.path());
+}
+
+Status Model::setThreads(int) {
+  return Status::error("--threads applies to the cpu device only");
+}
+
+int64_t Model::outputWidth() const {
+  return outputHead == artifact::Head::CausalLM ? vocab : labels;
+}
+
+int64_t Model::outputSize(int64_t count) const {
+  return outputHead == artifact::Head::SequenceClassification
+             ? labels
+             : count * outputWidth();
+}
+
+Status Model::forward(const int32_t *tokens, int64_t count, float *out) {
+  if (count <= 0)
+    return Status::error("no tokens to run");
+  if (cached + count > maxSeq)
+    return Status::error("the sequence would be %lld tokens, longer than "
+                         "--max-seq-len %lld",
+                         (long long)(cached + count), (long long)maxSeq);
+  for (int64_t i = 0; i < count; ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      return Status::error("token %d is outside the vocabulary (%lld ids)",
+                           tokens[i], (long long)vocab);
+  std::vector<int32_t> positions(count);
+  for (int64_t i = 0; i < count; ++i)
+    positions[i] = int32_t(cached + i);
+  if (Status status = run(tokens, positions.data(), count, out); !status)
+    return status;
+  cached += count;
+  return Status();
+}
+
+Status moec::openModel(const Artifact &art, const std::string &device,
+                       int64_t maxSeqLen, std::unique_ptr<Model> &model) {
+  artifact::TargetKind target = art.header().target()->kind();
+  bool cuda;
+  if (device == "auto")
+    cuda = target == artifact::TargetKind::Cuda;
+  else if (device == "cpu" || device == "cuda")
+    cuda = device == "cuda";
+  else
+    return Status::error("--device=%s: unknown device (auto, cpu or cuda)",
+                         device.c_str());
+  if (cuda)
+    model = std::make_unique<CudaModel>();
+  else
+    model = std::make_unique<CpuModel>();
+  return model->load(art, maxSeqLen);
+}

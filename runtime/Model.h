@@ -1,0 +1,81 @@
+//===- Model.h - a loaded artifact, on any device ---------------*- C++ -*-===//
+//
+// What every backend shares: the model's numbers from the artifact header,
+// the checks on a forward call's tokens, the positions, and loading the
+// artifact's code segment (a shared object) from memory. Backends (CPU,
+// CUDA) provide the buffers and call the generated entry point.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_RUNTIME_MODEL_H
+#define MOEC_RUNTIME_MODEL_H
+
+#include "runtime/Artifact.h"
+#include "runtime/Status.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace moec {
+
+class Model {
+public:
+  Model() = default;
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+  virtual ~Model();
+
+  /// Loads the code of `artifact` (which must outlive the model) and
+  /// allocates a KV cache for `maxSeqLen` positions.
+  Status load(const Artifact &artifact, int64_t maxSeqLen);
+
+  int64_t vocabSize() const { return vocab; }
+  artifact::Head head() const { return outputHead; }
+  /// Floats `forward` writes for `count` tokens: count x vocab (causal LM),
+  /// labels (sequence classification) or count x labels (token
+  /// classification).
+  int64_t outputSize(int64_t count) const;
+  /// Floats per output row: vocab or labels.
+  int64_t outputWidth() const;
+  int64_t maxSeqLen() const { return maxSeq; }
+  /// Positions already in the KV cache.
+  int64_t length() const { return cached; }
+  /// The device the model runs on, for messages ("cpu", "cuda (NAME)").
+  virtual std::string device() const = 0;
+
+  /// CPU threads for the code's parallel loops.
+  virtual Status setThreads(int threads);
+
+  /// Runs `count` tokens at the next positions; `out` receives
+  /// outputSize(count) floats.
+  Status forward(const int32_t *tokens, int64_t count, float *out);
+
+protected:
+  /// Backend part of load(): the numbers below are set.
+  virtual Status loadCode(const Artifact &artifact) = 0;
+  /// Runs the entry point on `count` checked tokens at `positions`.
+  virtual Status run(const int32_t *tokens, const int32_t *positions,
+                     int64_t count, float *out) = 0;
+
+  /// dlopens the artifact's code segment from memory; the library handle
+  /// (closed by ~Model) and the 'forward' entry point.
+  Status openCode(const Artifact &artifact);
+
+  void *library = nullptr;
+  void *entry = nullptr;
+  int64_t vocab = 0, layers = 0, kvHeads = 0, headDim = 0, labels = 0;
+  artifact::Head outputHead = artifact::Head::CausalLM;
+  int64_t maxSeq = 0, cached = 0;
+  /// Elements of the KV cache: layers x 2 x maxSeq x kvHeads x headDim.
+  int64_t kvElements() const { return layers * 2 * maxSeq * kvHeads * headDim; }
+};
+
+/// A model for `artifact` on `device`: "cpu", "cuda", or "auto" (the
+/// device the artifact was compiled for).
+Status openModel(const Artifact &artifact, const std::string &device,
+                 int64_t maxSeqLen, std::unique_ptr<Model> &model);
+
+} // namespace moec
+
+#endif // MOEC_RUNTIME_MODEL_H

@@ -1,0 +1,73 @@
+// RUN: moec-opt %s --pass-pipeline='builtin.module(func.func(moe-to-gpu-kernels{warps-per-block=4 unroll=2 sparse-splits=8}))' | FileCheck %s
+
+// A projection: a warp per weight row (4 warps, 128 threads per block, 8
+// blocks for 32 rows, a block row per token), 16-byte loads of bf16
+// widened in registers, a shuffle butterfly, lane 0 writes.
+// CHECK-LABEL: func.func @linear
+// CHECK: bufferization.to_buffer %{{.*}} read_only : tensor<32x64xbf16> to memref<32x64xbf16, strided<[?, 1], offset: ?>>
+// CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
+// CHECK: gpu.launch blocks(%{{.*}}, %[[T:.*]], %{{.*}}) in (%{{.*}} = %c8{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %c1{{.*}}) threads(%{{.*}}) in (%{{.*}} = %c128
+// CHECK: scf.for
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<32x64xbf16, strided<[?, 1], offset: ?>>, vector<8xbf16>
+// CHECK: arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK: vector.fma
+// CHECK: vector.reduction <add>
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: memref.store %{{.*}}, %[[OUT]][%[[T]], %{{.*}}]
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+func.func @linear(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32xf32> {
+  %y = moe.linear %x, %w : (tensor<?x64xf32>, tensor<32x64xbf16>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// The fused dReLU block: the up row is read only where the gate product is
+// positive, and the down product reads only rows of non-zero activations.
+// Neither needs the active set on the host: the list of indices is gone.
+// CHECK-LABEL: func.func @drelu
+// CHECK: gpu.launch
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: %[[POS:.*]] = arith.cmpf ogt
+// CHECK: scf.if %[[POS]] -> (f32)
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: arith.maximumf
+// CHECK: } else {
+// The sparse product: 8 blocks of neurons, partial rows, then their sum.
+// CHECK: %[[PART:.*]] = memref.alloc() : memref<8x64xf32>
+// CHECK: gpu.launch
+// CHECK: %[[A:.*]] = memref.load
+// CHECK: %[[NZ:.*]] = arith.cmpf une, %[[A]]
+// CHECK: scf.if %[[NZ]] -> (vector<8xf32>)
+// CHECK: vector.load {{.*}} vector<8xbf16>
+// CHECK: vector.store {{.*}}, %[[PART]]
+// CHECK: gpu.launch
+// CHECK: memref.load %[[PART]]
+// CHECK: memref.dealloc %[[PART]]
+// CHECK-NOT: moe.
+func.func @drelu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>, %wt: tensor<128x64xbf16>) -> tensor<64xf32> {
+  %a, %idx, %n = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %y = moe.sparse_matvec %wt, %a active(%idx, %n) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  return %y : tensor<64xf32>
+}
+
+// The router: a block per token, a warp per expert into workgroup memory,
+// then softmax, top-k and renormalisation on one thread.
+// CHECK-LABEL: func.func @router
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128{{.*}}) workgroup(%[[P:.*]] : memref<4xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.shuffle xor
+// CHECK: gpu.barrier
+// CHECK: math.exp
+// CHECK: arith.cmpf ogt
+// CHECK: arith.divf
+// CHECK-NOT: moe.router
+func.func @router(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.router %x gate(%g) experts = 4 top_k = 2 learned softmax renormalize : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// An active set that something else reads stays a moe op.
+// CHECK-LABEL: func.func @active_set_used
+// CHECK: moe.fused_drelu
+func.func @active_set_used(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) -> index {
+  %a, %idx, %n = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  return %n : index
+}
