@@ -13,6 +13,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <limits>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::moe;
@@ -70,11 +71,11 @@ struct LaunchIds {
 void launch(ImplicitLocOpBuilder &b, Value gridX, Value gridY, int64_t threads,
             TypeRange workgroup, function_ref<void(const LaunchIds &)> body) {
   Value one = index(b, 1);
-  auto op = gpu::LaunchOp::create(b, gridX, gridY, one, index(b, threads), one,
-                                  one, /*dynamicSharedMemorySize=*/nullptr,
-                                  /*asyncTokenType=*/nullptr,
-                                  /*asyncDependencies=*/ValueRange{},
-                                  workgroup);
+  auto op =
+      gpu::LaunchOp::create(b, gridX, gridY, one, index(b, threads), one, one,
+                            /*dynamicSharedMemorySize=*/nullptr,
+                            /*asyncTokenType=*/nullptr,
+                            /*asyncDependencies=*/ValueRange{}, workgroup);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&op.getBody().front());
   body({op.getBlockIds().x, op.getBlockIds().y, op.getThreadIds().x,
@@ -93,6 +94,27 @@ void ifThen(ImplicitLocOpBuilder &b, Value cond, function_ref<void()> then) {
 Value cmp(ImplicitLocOpBuilder &b, arith::CmpIPredicate pred, Value lhs,
           Value rhs) {
   return arith::CmpIOp::create(b, pred, lhs, rhs);
+}
+
+/// Runs `body` for the threads whose `item` is below `items`; no check when
+/// the launch has exactly `items` (`perBlock` divides it).
+void forItemsBelow(ImplicitLocOpBuilder &b, Value item, int64_t items,
+                   int64_t perBlock, function_ref<void()> body) {
+  if (items % perBlock == 0)
+    return body();
+  ifThen(b, cmp(b, arith::CmpIPredicate::ult, item, index(b, items)), body);
+}
+
+/// A fresh [T, columns] buffer for the rows of x [T, K] (T its buffer
+/// `xb`'s first size), and T.
+std::pair<Value, Value> perTokenBuffer(ImplicitLocOpBuilder &b, Value xb,
+                                       int64_t columns, Type elem = {}) {
+  auto type = cast<MemRefType>(xb.getType());
+  Value tokens = memref::DimOp::create(b, xb, 0);
+  SmallVector<Value> dynamic;
+  if (type.isDynamicDim(0))
+    dynamic.push_back(tokens);
+  return {allocBuffer(b, {type.getDimSize(0), columns}, dynamic, elem), tokens};
 }
 
 /// Elements of one lane's 16-byte load of `elem`, or 1 when rows of
@@ -118,9 +140,8 @@ Value loadVector(ImplicitLocOpBuilder &b, Value buffer, ValueRange indices,
 /// This lane's part of dot(w[row, :], x[xRow, :]) (x[:] when xRow is
 /// null): the lanes of a warp take consecutive 16-byte pieces of the row,
 /// `unroll` pieces apart, each into an accumulator of its own.
-Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x,
-              Value xRow, int64_t length, Value lane,
-              const GpuKernelOptions &options) {
+Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x, Value xRow,
+              int64_t length, Value lane, const GpuKernelOptions &options) {
   Type elem = cast<MemRefType>(w.getType()).getElementType();
   int64_t width = lanesPerLoad(elem, length);
   int64_t chunk = kWarpSize * width;
@@ -155,8 +176,8 @@ Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x,
             next.push_back(fma(ib));
             continue;
           }
-          Value inside = cmp(ib, arith::CmpIPredicate::ult, k,
-                             index(ib, length));
+          Value inside =
+              cmp(ib, arith::CmpIPredicate::ult, k, index(ib, length));
           auto guarded = scf::IfOp::create(
               ib, inside,
               [&](OpBuilder &tb, Location tl) {
@@ -180,8 +201,8 @@ Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x,
 /// The sum of `v` over the warp, in every lane: a butterfly of shuffles.
 Value warpSum(ImplicitLocOpBuilder &b, Value v) {
   for (int32_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
-    auto shuffle = gpu::ShuffleOp::create(b, v, offset, kWarpSize,
-                                          gpu::ShuffleMode::XOR);
+    auto shuffle =
+        gpu::ShuffleOp::create(b, v, offset, kWarpSize, gpu::ShuffleMode::XOR);
     v = arith::AddFOp::create(b, v, shuffle.getShuffleResult(),
                               kReductionFlags);
   }
@@ -214,10 +235,8 @@ void forWarpRow(ImplicitLocOpBuilder &b, const LaunchIds &ids, int64_t rows,
   Value row = arith::AddIOp::create(
       b, arith::MulIOp::create(b, ids.blockX, index(b, options.warpsPerBlock)),
       w.warp);
-  if (rows % options.warpsPerBlock == 0)
-    return body(row, w.lane);
-  ifThen(b, cmp(b, arith::CmpIPredicate::ult, row, index(b, rows)),
-         [&] { body(row, w.lane); });
+  forItemsBelow(b, row, rows, options.warpsPerBlock,
+                [&] { body(row, w.lane); });
 }
 
 Value blocksFor(ImplicitLocOpBuilder &b, int64_t items, int64_t perBlock) {
@@ -229,15 +248,11 @@ Value blocksFor(ImplicitLocOpBuilder &b, int64_t items, int64_t perBlock) {
 Value mlir::moe::buildGpuMatvec(OpBuilder &builder, Location loc, Value x,
                                 Value w, const GpuKernelOptions &options) {
   ImplicitLocOpBuilder b(loc, builder);
-  auto xType = cast<RankedTensorType>(x.getType());
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t rows = wType.getDimSize(0), length = wType.getDimSize(1);
   Value xb = readBuffer(b, x), wb = readBuffer(b, w);
-  Value tokens = memref::DimOp::create(b, xb, 0);
-  SmallVector<Value> dynamic;
-  if (xType.isDynamicDim(0))
-    dynamic.push_back(tokens);
-  Value out = allocBuffer(b, {xType.getDimSize(0), rows}, dynamic);
+  Value out, tokens;
+  std::tie(out, tokens) = perTokenBuffer(b, xb, rows);
   launch(b, blocksFor(b, rows, options.warpsPerBlock), tokens,
          options.warpsPerBlock * kWarpSize, {}, [&](const LaunchIds &ids) {
            forWarpRow(b, ids, rows, options, [&](Value row, Value lane) {
@@ -296,7 +311,8 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
   int64_t threads = options.warpsPerBlock * kWarpSize;
   int64_t perBlock = threads * width;
   int64_t chunk = llvm::divideCeil(
-      neurons, std::max<int64_t>(1, std::min<int64_t>(options.sparseSplits, neurons)));
+      neurons,
+      std::max<int64_t>(1, std::min<int64_t>(options.sparseSplits, neurons)));
   int64_t splits = llvm::divideCeil(neurons, chunk);
   auto accType = VectorType::get({width}, b.getF32Type());
 
@@ -332,7 +348,8 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
                          ImplicitLocOpBuilder tib(tl, tb);
                          Value wv = widenToF32(
                              tib, tl, loadVector(tib, wb, {n, column}, width));
-                         Value av = vector::BroadcastOp::create(tib, accType, a);
+                         Value av =
+                             vector::BroadcastOp::create(tib, accType, a);
                          scf::YieldOp::create(
                              tib, ValueRange{vector::FMAOp::create(tib, av, wv,
                                                                    acc[0])});
@@ -349,12 +366,7 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
                                      ValueRange{ids.blockY, column},
                                      /*nontemporal=*/false, align);
            };
-           if (columns % perBlock == 0)
-             return body();
-           ifThen(b,
-                  cmp(b, arith::CmpIPredicate::ult, column,
-                      index(b, columns)),
-                  body);
+           forItemsBelow(b, column, columns, perBlock, body);
          });
 
   // The sum of the partial rows, a thread per column.
@@ -378,142 +390,134 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
              memref::StoreOp::create(b, loop.getResult(0), out,
                                      ValueRange{column});
            };
-           if (columns % threads == 0)
-             return body();
-           ifThen(b,
-                  cmp(b, arith::CmpIPredicate::ult, column,
-                      index(b, columns)),
-                  body);
+           forItemsBelow(b, column, columns, threads, body);
          });
   memref::DeallocOp::create(b, partial);
   return asTensor(b, out);
 }
 
 std::pair<Value, Value>
-mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x,
-                          Value gate, int64_t topK, bool renormalize,
-                          Type idType, const GpuKernelOptions &options) {
+mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
+                          int64_t topK, bool renormalize, Type idType,
+                          const GpuKernelOptions &options) {
   ImplicitLocOpBuilder b(loc, builder);
-  auto xType = cast<RankedTensorType>(x.getType());
   auto gType = cast<RankedTensorType>(gate.getType());
   int64_t experts = gType.getDimSize(0), length = gType.getDimSize(1);
   Value xb = readBuffer(b, x), gb = readBuffer(b, gate);
-  Value tokens = memref::DimOp::create(b, xb, 0);
-  SmallVector<Value> dynamic;
-  if (xType.isDynamicDim(0))
-    dynamic.push_back(tokens);
-  Value weights = allocBuffer(b, {xType.getDimSize(0), topK}, dynamic);
-  Value ids = allocBuffer(b, {xType.getDimSize(0), topK}, dynamic, idType);
+  Value weights, tokens;
+  std::tie(weights, tokens) = perTokenBuffer(b, xb, topK);
+  Value ids = perTokenBuffer(b, xb, topK, idType).first;
   int64_t warps = std::min<int64_t>(experts, 1024 / kWarpSize);
   auto shared = MemRefType::get(
       {experts}, b.getF32Type(), MemRefLayoutAttrInterface(),
-      gpu::AddressSpaceAttr::get(b.getContext(),
-                                 gpu::AddressSpace::Workgroup));
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
   float ninf = -std::numeric_limits<float>::infinity();
 
-  launch(b, tokens, index(b, 1), warps * kWarpSize, {shared},
-         [&](const LaunchIds &ids_) {
-           Value t = ids_.blockX, probs = ids_.workgroup[0];
-           WarpIds w = warpIds(b, ids_.thread);
-           // Logits, a warp per expert.
-           scf::ForOp::create(
-               b, w.warp, index(b, experts), index(b, warps), ValueRange{},
-               [&](OpBuilder &nb, Location nl, Value e, ValueRange) {
-                 ImplicitLocOpBuilder ib(nl, nb);
-                 Value dot = warpSum(
-                     ib, laneDot(ib, gb, e, xb, t, length, w.lane, options));
-                 storeFromLane0(ib, w.lane, dot, probs, {e});
-                 scf::YieldOp::create(ib);
-               });
-           gpu::BarrierOp::create(b);
-           // Softmax, top-k and renormalisation: a few dozen values, one
-           // thread.
-           ifThen(b, cmp(b, arith::CmpIPredicate::eq, ids_.thread, index(b, 0)),
-                  [&] {
-             auto overExperts =
-                 [&](Value init,
-                     function_ref<Value(ImplicitLocOpBuilder &, Value, Value)>
-                         step) {
-                   return scf::ForOp::create(
-                              b, index(b, 0), index(b, experts), index(b, 1),
-                              ValueRange{init},
-                              [&](OpBuilder &nb, Location nl, Value e,
-                                  ValueRange acc) {
-                                ImplicitLocOpBuilder ib(nl, nb);
-                                scf::YieldOp::create(
-                                    ib, ValueRange{step(ib, e, acc[0])});
-                              })
-                       .getResult(0);
-                 };
-             Value max = overExperts(
-                 f32Const(b, ninf), [&](ImplicitLocOpBuilder &ib, Value e,
-                                        Value acc) -> Value {
-                   Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
-                   return arith::MaximumFOp::create(ib, acc, v);
-                 });
-             Value sum = overExperts(
-                 f32Const(b, 0), [&](ImplicitLocOpBuilder &ib, Value e,
-                                     Value acc) -> Value {
-                   Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
-                   Value p = math::ExpOp::create(
-                       ib, arith::SubFOp::create(ib, v, max));
-                   memref::StoreOp::create(ib, p, probs, ValueRange{e});
-                   return arith::AddFOp::create(ib, acc, p);
-                 });
-             overExperts(sum, [&](ImplicitLocOpBuilder &ib, Value e,
-                                  Value acc) -> Value {
-               Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
-               memref::StoreOp::create(ib, arith::DivFOp::create(ib, v, acc),
-                                       probs, ValueRange{e});
-               return acc;
-             });
-             // k times the largest remaining probability, then taken out.
-             auto chosen = scf::ForOp::create(
-                 b, index(b, 0), index(b, topK), index(b, 1),
-                 ValueRange{f32Const(b, 0)},
-                 [&](OpBuilder &nb, Location nl, Value k, ValueRange total) {
-                   ImplicitLocOpBuilder ib(nl, nb);
-                   auto best = scf::ForOp::create(
-                       ib, index(ib, 0), index(ib, experts), index(ib, 1),
-                       ValueRange{f32Const(ib, ninf), index(ib, 0)},
-                       [&](OpBuilder &eb, Location el, Value e,
-                           ValueRange acc) {
-                         ImplicitLocOpBuilder jb(el, eb);
-                         Value v =
-                             memref::LoadOp::create(jb, probs, ValueRange{e});
-                         Value better = arith::CmpFOp::create(
-                             jb, arith::CmpFPredicate::OGT, v, acc[0]);
-                         scf::YieldOp::create(
-                             jb, ValueRange{
-                                     arith::SelectOp::create(jb, better, v,
-                                                             acc[0]),
-                                     arith::SelectOp::create(jb, better, e,
-                                                             acc[1])});
-                       });
-                   Value p = best.getResult(0), e = best.getResult(1);
-                   memref::StoreOp::create(ib, p, weights, ValueRange{t, k});
-                   memref::StoreOp::create(
-                       ib, arith::IndexCastOp::create(ib, idType, e), ids,
-                       ValueRange{t, k});
-                   memref::StoreOp::create(ib, f32Const(ib, ninf), probs,
-                                           ValueRange{e});
-                   scf::YieldOp::create(
-                       ib, ValueRange{arith::AddFOp::create(ib, total[0], p)});
-                 });
-             if (!renormalize)
-               return;
-             scf::ForOp::create(
-                 b, index(b, 0), index(b, topK), index(b, 1), ValueRange{},
-                 [&](OpBuilder &nb, Location nl, Value k, ValueRange) {
-                   ImplicitLocOpBuilder ib(nl, nb);
-                   Value p =
-                       memref::LoadOp::create(ib, weights, ValueRange{t, k});
-                   memref::StoreOp::create(
-                       ib, arith::DivFOp::create(ib, p, chosen.getResult(0)),
-                       weights, ValueRange{t, k});
-                   scf::YieldOp::create(ib);
-                 });
-           });
-         });
+  launch(
+      b, tokens, index(b, 1), warps * kWarpSize, {shared},
+      [&](const LaunchIds &ids_) {
+        Value t = ids_.blockX, probs = ids_.workgroup[0];
+        WarpIds w = warpIds(b, ids_.thread);
+        // Logits, a warp per expert.
+        scf::ForOp::create(
+            b, w.warp, index(b, experts), index(b, warps), ValueRange{},
+            [&](OpBuilder &nb, Location nl, Value e, ValueRange) {
+              ImplicitLocOpBuilder ib(nl, nb);
+              Value dot = warpSum(
+                  ib, laneDot(ib, gb, e, xb, t, length, w.lane, options));
+              storeFromLane0(ib, w.lane, dot, probs, {e});
+              scf::YieldOp::create(ib);
+            });
+        gpu::BarrierOp::create(b);
+        // Softmax, top-k and renormalisation: a few dozen values, one
+        // thread.
+        ifThen(
+            b, cmp(b, arith::CmpIPredicate::eq, ids_.thread, index(b, 0)), [&] {
+              auto overExperts =
+                  [&](Value init,
+                      function_ref<Value(ImplicitLocOpBuilder &, Value, Value)>
+                          step) {
+                    return scf::ForOp::create(
+                               b, index(b, 0), index(b, experts), index(b, 1),
+                               ValueRange{init},
+                               [&](OpBuilder &nb, Location nl, Value e,
+                                   ValueRange acc) {
+                                 ImplicitLocOpBuilder ib(nl, nb);
+                                 scf::YieldOp::create(
+                                     ib, ValueRange{step(ib, e, acc[0])});
+                               })
+                        .getResult(0);
+                  };
+              Value max = overExperts(
+                  f32Const(b, ninf),
+                  [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
+                    Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
+                    return arith::MaximumFOp::create(ib, acc, v);
+                  });
+              Value sum = overExperts(
+                  f32Const(b, 0),
+                  [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
+                    Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
+                    Value p = math::ExpOp::create(
+                        ib, arith::SubFOp::create(ib, v, max));
+                    memref::StoreOp::create(ib, p, probs, ValueRange{e});
+                    return arith::AddFOp::create(ib, acc, p);
+                  });
+              overExperts(
+                  sum,
+                  [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
+                    Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
+                    memref::StoreOp::create(ib,
+                                            arith::DivFOp::create(ib, v, acc),
+                                            probs, ValueRange{e});
+                    return acc;
+                  });
+              // k times the largest remaining probability, then taken out.
+              auto chosen = scf::ForOp::create(
+                  b, index(b, 0), index(b, topK), index(b, 1),
+                  ValueRange{f32Const(b, 0)},
+                  [&](OpBuilder &nb, Location nl, Value k, ValueRange total) {
+                    ImplicitLocOpBuilder ib(nl, nb);
+                    auto best = scf::ForOp::create(
+                        ib, index(ib, 0), index(ib, experts), index(ib, 1),
+                        ValueRange{f32Const(ib, ninf), index(ib, 0)},
+                        [&](OpBuilder &eb, Location el, Value e,
+                            ValueRange acc) {
+                          ImplicitLocOpBuilder jb(el, eb);
+                          Value v =
+                              memref::LoadOp::create(jb, probs, ValueRange{e});
+                          Value better = arith::CmpFOp::create(
+                              jb, arith::CmpFPredicate::OGT, v, acc[0]);
+                          scf::YieldOp::create(
+                              jb, ValueRange{arith::SelectOp::create(jb, better,
+                                                                     v, acc[0]),
+                                             arith::SelectOp::create(
+                                                 jb, better, e, acc[1])});
+                        });
+                    Value p = best.getResult(0), e = best.getResult(1);
+                    memref::StoreOp::create(ib, p, weights, ValueRange{t, k});
+                    memref::StoreOp::create(
+                        ib, arith::IndexCastOp::create(ib, idType, e), ids,
+                        ValueRange{t, k});
+                    memref::StoreOp::create(ib, f32Const(ib, ninf), probs,
+                                            ValueRange{e});
+                    scf::YieldOp::create(
+                        ib, ValueRange{arith::AddFOp::create(ib, total[0], p)});
+                  });
+              if (!renormalize)
+                return;
+              scf::ForOp::create(
+                  b, index(b, 0), index(b, topK), index(b, 1), ValueRange{},
+                  [&](OpBuilder &nb, Location nl, Value k, ValueRange) {
+                    ImplicitLocOpBuilder ib(nl, nb);
+                    Value p =
+                        memref::LoadOp::create(ib, weights, ValueRange{t, k});
+                    memref::StoreOp::create(
+                        ib, arith::DivFOp::create(ib, p, chosen.getResult(0)),
+                        weights, ValueRange{t, k});
+                    scf::YieldOp::create(ib);
+                  });
+            });
+      });
   return {asTensor(b, weights), asTensor(b, ids)};
 }

@@ -140,6 +140,24 @@ Value mlir::moe::mulAdd(OpBuilder &b, Location loc, Value acc, Value x,
   return arith::AddFOp::create(b, loc, acc, p, kReductionFlags);
 }
 
+Value mlir::moe::asRowMatrix(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  if (type.getRank() == 2)
+    return x;
+  return tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
+      x, SmallVector<ReassociationIndices>{{0, 1}});
+}
+
+Value mlir::moe::fromRowMatrix(OpBuilder &b, Location loc, Value y,
+                               Type type) {
+  if (y.getType() == type)
+    return y;
+  return tensor::CollapseShapeOp::create(
+      b, loc, type, y, SmallVector<ReassociationIndices>{{0, 1}});
+}
+
 Value mlir::moe::expertMatrix(OpBuilder &b, Location loc, Value stacked,
                               OpFoldResult expert) {
   auto type = cast<RankedTensorType>(stacked.getType());

@@ -34,6 +34,12 @@ Value widenToF32(OpBuilder &b, Location loc, Value v);
 /// acc + x * y, as a reduction step.
 Value mulAdd(OpBuilder &b, Location loc, Value acc, Value x, Value y);
 
+/// x as rows [T, K]: a vector [K] becomes [1, K]; a matrix is itself.
+Value asRowMatrix(OpBuilder &b, Location loc, Value x);
+
+/// y [T, N] as `type`: [N] when a vector was made rows by asRowMatrix.
+Value fromRowMatrix(OpBuilder &b, Location loc, Value y, Type type);
+
 /// Matrix `expert` of a stacked [E, A, B] weight, as [A, B].
 Value expertMatrix(OpBuilder &b, Location loc, Value stacked,
                    OpFoldResult expert);

@@ -26,20 +26,16 @@ struct MergeGpuModulesPass
     gpu::GPUModuleOp into = kernelModules.front();
     SymbolTable symbols(into);
     for (gpu::GPUModuleOp from : llvm::drop_begin(kernelModules)) {
-      // Outlining names every kernel after its function; the modules have
-      // unique names: the kernels take them.
+      // Outlining names every kernel after its function and its module
+      // uniquely: the kernel takes the module's name.
       StringAttr fromName = from.getNameAttr();
-      DenseMap<StringAttr, StringAttr> renamed;
-      for (auto kernel : from.getOps<gpu::GPUFuncOp>()) {
-        if (symbols.lookup(kernel.getName()) || renamed.size()) {
-          if (symbols.lookup(fromName)) {
-            kernel.emitOpError("moe-merge-gpu-modules: no unique name");
-            return signalPassFailure();
-          }
-          renamed[kernel.getNameAttr()] = fromName;
-          kernel.setName(fromName);
-        }
+      auto kernels = from.getOps<gpu::GPUFuncOp>();
+      if (!llvm::hasSingleElement(kernels)) {
+        from.emitOpError("moe-merge-gpu-modules: expected one kernel per "
+                         "outlined module");
+        return signalPassFailure();
       }
+      (*kernels.begin()).setName(fromName);
       for (Operation &op :
            llvm::make_early_inc_range(from.getBody()->getOperations())) {
         auto symbol = dyn_cast<SymbolOpInterface>(op);
@@ -62,13 +58,9 @@ struct MergeGpuModulesPass
         symbols.insert(&op);
       }
       module.walk([&](gpu::LaunchFuncOp launch) {
-        if (launch.getKernelModuleName() != fromName)
-          return;
-        StringAttr kernel = launch.getKernelName();
-        if (StringAttr name = renamed.lookup(kernel))
-          kernel = name;
-        launch.setKernelAttr(SymbolRefAttr::get(
-            into.getNameAttr(), {FlatSymbolRefAttr::get(kernel)}));
+        if (launch.getKernelModuleName() == fromName)
+          launch.setKernelAttr(SymbolRefAttr::get(
+              into.getNameAttr(), {FlatSymbolRefAttr::get(fromName)}));
       });
       from.erase();
     }

@@ -8,6 +8,7 @@
 
 #include "dialects/moe/IR/MoeOps.h"
 #include "passes/GpuKernels.h"
+#include "passes/Kernels.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -22,23 +23,6 @@ using namespace mlir;
 using namespace mlir::moe;
 
 namespace {
-
-/// x [T, K] for a [K] vector or a [T, K] matrix, and the way back.
-Value asRows(OpBuilder &b, Location loc, Value x) {
-  auto type = cast<RankedTensorType>(x.getType());
-  if (type.getRank() == 2)
-    return x;
-  return tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
-      x, SmallVector<ReassociationIndices>{{0, 1}});
-}
-
-Value likeResult(OpBuilder &b, Location loc, Value y, Type resultType) {
-  if (y.getType() == resultType)
-    return y;
-  return tensor::CollapseShapeOp::create(
-      b, loc, resultType, y, SmallVector<ReassociationIndices>{{0, 1}});
-}
 
 struct MoeToGpuKernelsPass
     : public moe::impl::MoeToGpuKernelsBase<MoeToGpuKernelsPass> {
@@ -64,16 +48,15 @@ struct MoeToGpuKernelsPass
       rewriter.setInsertionPoint(op);
       Value y;
       if (op.getNeuronMajor())
-        y = buildGpuSparseMatvecNeuronMajor(rewriter, op.getLoc(),
-                                            op.getWeight(), op.getInput(),
-                                            options);
+        y = buildGpuSparseMatvecNeuronMajor(
+            rewriter, op.getLoc(), op.getWeight(), op.getInput(), options);
       else
-        y = likeResult(rewriter, op.getLoc(),
-                       buildGpuMatvec(rewriter, op.getLoc(),
-                                      asRows(rewriter, op.getLoc(),
-                                             op.getInput()),
-                                      op.getWeight(), options),
-                       op.getType());
+        y = fromRowMatrix(
+            rewriter, op.getLoc(),
+            buildGpuMatvec(rewriter, op.getLoc(),
+                           asRowMatrix(rewriter, op.getLoc(), op.getInput()),
+                           op.getWeight(), options),
+            op.getType());
       rewriter.replaceOp(op, y);
     });
 
@@ -84,9 +67,10 @@ struct MoeToGpuKernelsPass
         if (linear.getBias())
           return;
         Value y = buildGpuMatvec(rewriter, loc,
-                                 asRows(rewriter, loc, linear.getInput()),
+                                 asRowMatrix(rewriter, loc, linear.getInput()),
                                  linear.getWeight(), options);
-        rewriter.replaceOp(op, likeResult(rewriter, loc, y, linear.getType()));
+        rewriter.replaceOp(op,
+                           fromRowMatrix(rewriter, loc, y, linear.getType()));
       } else if (auto head = dyn_cast<LmHeadOp>(op)) {
         rewriter.replaceOp(op, buildGpuMatvec(rewriter, loc, head.getInput(),
                                               head.getWeight(), options));

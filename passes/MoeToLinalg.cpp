@@ -333,20 +333,12 @@ Value lowerRope(Lowering &l, RopeOp op) {
 }
 
 Value lowerLinear(Lowering &l, LinearOp op) {
-  Value x = op.getInput();
-  auto xType = cast<RankedTensorType>(x.getType());
-  bool vector = xType.getRank() == 1;
-  // A vector [K] is the one row of [1, K].
-  SmallVector<ReassociationIndices> rows = {{0, 1}};
-  if (vector)
-    x = tensor::ExpandShapeOp::create(
-        l.b, RankedTensorType::get({1, xType.getDimSize(0)}, l.f32), x, rows);
-  Value y = l.matmulTransposed(x, op.getWeight());
+  Location loc = l.b.getLoc();
+  Value y = l.matmulTransposed(asRowMatrix(l.b, loc, op.getInput()),
+                               op.getWeight());
   if (op.getBias())
     y = l.addBias(y, op.getBias());
-  if (vector)
-    y = tensor::CollapseShapeOp::create(l.b, op.getResult().getType(), y, rows);
-  return y;
+  return fromRowMatrix(l.b, loc, y, op.getResult().getType());
 }
 
 /// Writes k and v at their positions, then attends over the cache prefix

@@ -3,6 +3,7 @@
 #include "runtime/CudaModel.h"
 #include "runtime/MemRef.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,8 +45,7 @@ CudaModel::~CudaModel() {
     driver->cuGraphExecDestroy(decodeGraph);
   for (cuda::DevicePtr p : overflow)
     driver->cuMemFree(p);
-  for (cuda::DevicePtr p :
-       {arena, weights, kvCache, tokenBuffer, positionBuffer, outBuffer})
+  for (cuda::DevicePtr p : {arena, weights, kvCache, inputs, outBuffer})
     if (p)
       driver->cuMemFree(p);
   if (module)
@@ -56,6 +56,11 @@ CudaModel::~CudaModel() {
     driver->cuDevicePrimaryCtxRelease(dev);
   if (current == this)
     current = nullptr;
+}
+
+void CudaModel::keepFirst(Status status) {
+  if (!status && deferred)
+    deferred = std::move(status);
 }
 
 Status CudaModel::check(cuda::Result result, const char *what) {
@@ -91,11 +96,10 @@ Status CudaModel::loadCode(const Artifact &art) {
                        "cannot create a CUDA context");
       !s)
     return s;
-  if (Status s = check(driver->cuCtxSetCurrent(context), "cuCtxSetCurrent");
-      !s)
+  if (Status s = check(driver->cuCtxSetCurrent(context), "cuCtxSetCurrent"); !s)
     return s;
-  if (Status s = check(driver->cuStreamCreate(&mainStream, 0),
-                       "cuStreamCreate");
+  if (Status s =
+          check(driver->cuStreamCreate(&mainStream, 0), "cuStreamCreate");
       !s)
     return s;
 
@@ -116,16 +120,17 @@ Status CudaModel::loadCode(const Artifact &art) {
   // Buffers the entry point is given.
   Bytes w = art.segment(artifact::SegmentKind::Weights);
   weightBytes = int64_t(w.size);
-  maxChunk = outputHead == artifact::Head::SequenceClassification ? maxSeq
-                                                                  : kMaxChunk;
+  maxChunk =
+      outputHead == artifact::Head::SequenceClassification ? maxSeq : kMaxChunk;
+  staged.assign(2 * size_t(maxChunk), 0);
+  useGraphs = !std::getenv("MOEC_NO_CUDA_GRAPH");
   size_t outBytes = sizeof(float) * size_t(outputSize(maxChunk));
   struct {
     cuda::DevicePtr *ptr;
     size_t bytes;
   } buffers[] = {{&weights, w.size},
                  {&kvCache, sizeof(float) * size_t(kvElements())},
-                 {&tokenBuffer, sizeof(int32_t) * size_t(maxChunk)},
-                 {&positionBuffer, sizeof(int32_t) * size_t(maxChunk)},
+                 {&inputs, sizeof(int32_t) * 2 * size_t(maxChunk)},
                  {&outBuffer, outBytes}};
   for (auto &b : buffers)
     if (Status s = check(driver->cuMemAlloc(b.ptr, b.bytes ? b.bytes : 1),
@@ -133,9 +138,9 @@ Status CudaModel::loadCode(const Artifact &art) {
         !s)
       return s;
   // Masked cache entries are multiplied by zero: they must not be NaN.
-  if (Status s = check(driver->cuMemsetD8(kvCache, 0,
-                                          sizeof(float) * size_t(kvElements())),
-                       "cuMemsetD8");
+  if (Status s = check(
+          driver->cuMemsetD8(kvCache, 0, sizeof(float) * size_t(kvElements())),
+          "cuMemsetD8");
       !s)
     return s;
   constexpr size_t kPiece = size_t(64) << 20;
@@ -153,28 +158,26 @@ Status CudaModel::loadCode(const Artifact &art) {
   current = this;
   if (Status status = openCode(art); !status)
     return status;
+  if (!deferred)
+    return deferred;
   if (!module)
-    return deferred ? Status::error("the code loaded no kernels") : deferred;
-  return deferred;
+    return Status::error("the code loaded no kernels");
+  return Status();
 }
 
 void *CudaModel::loadKernels(const void *) {
   // The host code embeds the PTX; the artifact may hold a better image.
   if (!module)
-    if (Status s = check(driver->cuModuleLoadData(&module, image),
-                         "cannot load the kernels");
-        !s && deferred)
-      deferred = s;
+    keepFirst(check(driver->cuModuleLoadData(&module, image),
+                    "cannot load the kernels"));
   return module;
 }
 
 void *CudaModel::kernel(void *, const char *name) {
   auto [it, inserted] = functions.try_emplace(name, nullptr);
   if (inserted)
-    if (Status s = check(driver->cuModuleGetFunction(&it->second, module, name),
-                         "cuModuleGetFunction");
-        !s && deferred)
-      deferred = s;
+    keepFirst(check(driver->cuModuleGetFunction(&it->second, module, name),
+                    "cuModuleGetFunction"));
   return it->second;
 }
 
@@ -183,13 +186,11 @@ void CudaModel::launch(void *function, const unsigned (&grid)[3],
                        void **params, void **extra) {
   if (!function)
     return;
-  if (Status s = check(driver->cuLaunchKernel(
-                           static_cast<cuda::Function>(function), grid[0],
-                           grid[1], grid[2], block[0], block[1], block[2],
-                           sharedBytes, mainStream, params, extra),
-                       "cuLaunchKernel");
-      !s && deferred)
-    deferred = s;
+  keepFirst(check(driver->cuLaunchKernel(static_cast<cuda::Function>(function),
+                                         grid[0], grid[1], grid[2], block[0],
+                                         block[1], block[2], sharedBytes,
+                                         mainStream, params, extra),
+                  "cuLaunchKernel"));
 }
 
 void *CudaModel::allocate(uint64_t bytes) {
@@ -201,10 +202,8 @@ void *CudaModel::allocate(uint64_t bytes) {
     return p;
   }
   cuda::DevicePtr p = 0;
-  if (Status s = check(driver->cuMemAlloc(&p, bytes ? bytes : 1),
-                       "cannot allocate device memory");
-      !s && deferred)
-    deferred = s;
+  keepFirst(check(driver->cuMemAlloc(&p, bytes ? bytes : 1),
+                  "cannot allocate device memory"));
   overflow.push_back(p);
   return devicePointer<void>(p);
 }
@@ -214,10 +213,8 @@ void CudaModel::synchronize() {
   // for.
   if (capturing)
     return;
-  if (Status s = check(driver->cuStreamSynchronize(mainStream),
-                       "cuStreamSynchronize");
-      !s && deferred)
-    deferred = s;
+  keepFirst(
+      check(driver->cuStreamSynchronize(mainStream), "cuStreamSynchronize"));
 }
 
 Status CudaModel::resetArena() {
@@ -227,8 +224,8 @@ Status CudaModel::resetArena() {
   }
   // Grow: one block for the largest step so far. A captured graph points
   // into the old one.
-  if (Status s = check(driver->cuStreamSynchronize(mainStream),
-                       "cuStreamSynchronize");
+  if (Status s =
+          check(driver->cuStreamSynchronize(mainStream), "cuStreamSynchronize");
       !s)
     return s;
   for (cuda::DevicePtr p : overflow)
@@ -250,22 +247,19 @@ Status CudaModel::resetArena() {
 
 Status CudaModel::runChunk(const int32_t *tokens, const int32_t *positions,
                            int64_t count, float *out) {
-  if (Status s = check(driver->cuMemcpyHtoD(tokenBuffer, tokens,
-                                            sizeof(int32_t) * count),
-                       "cuMemcpyHtoD");
-      !s)
-    return s;
-  if (Status s = check(driver->cuMemcpyHtoD(positionBuffer, positions,
-                                            sizeof(int32_t) * count),
-                       "cuMemcpyHtoD");
+  std::copy(tokens, tokens + count, staged.begin());
+  std::copy(positions, positions + count, staged.begin() + maxChunk);
+  if (Status s = check(
+          driver->cuMemcpyHtoD(inputs, staged.data(),
+                               sizeof(int32_t) * size_t(maxChunk + count)),
+          "cuMemcpyHtoD");
       !s)
     return s;
 
   // Decode steps have the same launches every time (attention covers the
   // whole cache): the second is captured, the later ones replay it.
-  bool decode = count == 1 &&
-                outputHead != artifact::Head::SequenceClassification &&
-                !std::getenv("MOEC_NO_CUDA_GRAPH");
+  bool decode = count == 1 && useGraphs &&
+                outputHead != artifact::Head::SequenceClassification;
   if (!(decode && decodeGraph)) {
     if (Status s = resetArena(); !s)
       return s;
@@ -279,8 +273,8 @@ Status CudaModel::runChunk(const int32_t *tokens, const int32_t *positions,
       capturing = true;
     }
     auto w = describe(devicePointer<uint8_t>(weights), {weightBytes});
-    auto t = describe(devicePointer<int32_t>(tokenBuffer), {count});
-    auto p = describe(devicePointer<int32_t>(positionBuffer), {count});
+    auto t = describe(devicePointer<int32_t>(inputs), {count});
+    auto p = describe(devicePointer<int32_t>(inputs) + maxChunk, {count});
     auto kv = describe(devicePointer<float>(kvCache),
                        {layers, 2, maxSeq, kvHeads, headDim});
     if (outputHead == artifact::Head::SequenceClassification) {
@@ -298,9 +292,9 @@ Status CudaModel::runChunk(const int32_t *tokens, const int32_t *positions,
                            "cuStreamEndCapture");
           !s)
         return s;
-      Status s = check(driver->cuGraphInstantiateWithFlags(&decodeGraph,
-                                                           graph, 0),
-                       "cuGraphInstantiate");
+      Status s =
+          check(driver->cuGraphInstantiateWithFlags(&decodeGraph, graph, 0),
+                "cuGraphInstantiate");
       driver->cuGraphDestroy(graph);
       if (!s)
         return s;
@@ -326,8 +320,8 @@ Status CudaModel::runChunk(const int32_t *tokens, const int32_t *positions,
       return s;
   if (!deferred)
     return deferred;
-  if (Status s = check(driver->cuStreamSynchronize(mainStream),
-                       "running the model");
+  if (Status s =
+          check(driver->cuStreamSynchronize(mainStream), "running the model");
       !s)
     return s;
   return check(driver->cuMemcpyDtoH(out, outBuffer,

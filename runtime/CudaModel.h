@@ -58,8 +58,14 @@ private:
   const void *image = nullptr;
   std::unordered_map<const char *, cuda::Function> functions;
 
-  cuda::DevicePtr weights = 0, kvCache = 0, tokenBuffer = 0,
-                  positionBuffer = 0, outBuffer = 0;
+  /// Records the first error of the mgpu* calls (which cannot return one).
+  void keepFirst(Status status);
+
+  cuda::DevicePtr weights = 0, kvCache = 0, outBuffer = 0;
+  /// A step's tokens, then at maxChunk its positions: one upload per step,
+  /// from `staged`.
+  cuda::DevicePtr inputs = 0;
+  std::vector<int32_t> staged;
   int64_t maxChunk = 0, weightBytes = 0;
 
   /// Allocations of one step: a bump allocator over `arena`; what does not
@@ -72,8 +78,10 @@ private:
   /// (the first sizes the arena), replayed after.
   cuda::GraphExec decodeGraph = nullptr;
   int decodeSteps = 0;
+  /// MOEC_NO_CUDA_GRAPH=1: every step runs eagerly.
+  bool useGraphs = true;
   bool capturing = false;
-  /// The first error of the mgpu* calls (which cannot return one).
+  /// See keepFirst.
   Status deferred;
 };
 

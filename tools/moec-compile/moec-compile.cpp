@@ -103,6 +103,16 @@ int fail(const Twine &message) {
   return 1;
 }
 
+/// Writes `text` to `path` (--emit-llvm, --emit-ptx); 1 after a message.
+int writeText(const std::string &path, StringRef text) {
+  if (Error error = writeToOutput(path, [&](raw_ostream &os) {
+        os << text;
+        return Error::success();
+      }))
+    return fail(path + ": " + toString(std::move(error)));
+  return 0;
+}
+
 /// The module of a checkpoint directory, or of an .mlir / bytecode file.
 FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
   if (sys::fs::is_directory(input)) {
@@ -243,12 +253,8 @@ int main(int argc, char **argv) {
     Expected<std::string> ptx = moec::kernelAssembly(**module);
     if (!ptx)
       return fail(input + ": " + toString(ptx.takeError()));
-    if (!ptxPath.empty())
-      if (Error error = writeToOutput(ptxPath, [&](raw_ostream &os) {
-            os << *ptx;
-            return Error::success();
-          }))
-        return fail(ptxPath + ": " + toString(std::move(error)));
+    if (!ptxPath.empty() && writeText(ptxPath, *ptx))
+      return 1;
     if (!ptxOnly) {
       std::string ptxas = moec::findPtxas(cudaOptions->toolkit);
       if (ptxas.empty()) {
@@ -292,12 +298,8 @@ int main(int argc, char **argv) {
   if (!code)
     return fail(input + ": " + toString(code.takeError()));
   options.code = std::move(*code);
-  if (!llvmPath.empty())
-    if (Error error = writeToOutput(llvmPath, [&](raw_ostream &os) {
-          os << llvmIR;
-          return Error::success();
-        }))
-      return fail(llvmPath + ": " + toString(std::move(error)));
+  if (!llvmPath.empty() && writeText(llvmPath, llvmIR))
+    return 1;
   options.entryPoints.push_back({"forward", "_mlir_ciface_forward"});
   if (Error error = moec::writeArtifact(*contents, options, outputPath))
     return fail(toString(std::move(error)));
