@@ -15,8 +15,10 @@ std::string moec::cpuFrontPipeline(bool sparse) {
          "), canonicalize, cse, moe-plan-weights)";
 }
 
-std::string moec::cpuLoweringPipeline(int64_t vectorWidth) {
-  return "builtin.module("
+std::string moec::cpuLoweringPipeline(int64_t vectorWidth,
+                                      bool countActivity) {
+  return std::string("builtin.module(") +
+         (countActivity ? "moe-count-activity, " : "") +
          "moe-materialize-weights, "
          "func.func(moe-to-linalg{vector-width=" +
          std::to_string(vectorWidth) +

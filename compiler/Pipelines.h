@@ -17,10 +17,12 @@ namespace moec {
 /// neuron-major weights, reading only their active neurons' rows.
 std::string cpuFrontPipeline(bool sparse = true);
 
-/// From the planned `moe` module to the LLVM dialect: weights as views of
-/// the segment argument, the lowering with kernels of `vectorWidth` f32
-/// lanes, one-shot bufferization, OpenMP loops, and the conversions to LLVM.
-std::string cpuLoweringPipeline(int64_t vectorWidth);
+/// From the planned `moe` module to the LLVM dialect: with
+/// `countActivity`, counters of the bytes each call reads
+/// (moe-count-activity); weights as views of the segment argument, the
+/// lowering with kernels of `vectorWidth` f32 lanes, one-shot
+/// bufferization, OpenMP loops, and the conversions to LLVM.
+std::string cpuLoweringPipeline(int64_t vectorWidth, bool countActivity = true);
 
 struct CudaPipelineOptions {
   /// SM architecture, e.g. sm_90, and PTX features, e.g. +ptx80.

@@ -31,7 +31,7 @@ Value addExpert(ImplicitLocOpBuilder &b, Value x, Value sum, OpFoldResult e,
       b,
       TypeRange{RankedTensorType::get({inter}, b.getF32Type()),
                 RankedTensorType::get({inter}, b.getI32Type()),
-                b.getIndexType()},
+                b.getIndexType(), b.getIndexType()},
       x, expertMatrix(b, b.getLoc(), experts.gate, e),
       expertMatrix(b, b.getLoc(), experts.up, e));
   Value y = LinearOp::create(b, sum.getType(), fused.getResult(),

@@ -228,7 +228,9 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
                   tb, tl, ValueRange{arith::MulFOp::create(tb, tl, g, relu)});
             },
             [&](OpBuilder &eb, Location el) {
-              scf::YieldOp::create(eb, el, ValueRange{cF32(eb, el, 0.0)});
+              // -0.0 marks a gate that is not positive: the activation is
+              // zero either way, and the listing below counts the others.
+              scf::YieldOp::create(eb, el, ValueRange{cF32(eb, el, -0.0)});
             });
         SmallVector<OpFoldResult> offsets = {i}, sizes = {nb.getIndexAttr(1)};
         Value slot = sliceOf(nb, l, out, offsets, sizes);
@@ -238,26 +240,36 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
       });
 
   // The active neurons, in order: each i is written at the current count,
-  // which moves on only where the product is non-zero.
+  // which moves on only where the product is non-zero. The gates that were
+  // positive are the entries without a sign bit.
   Type i32 = b.getI32Type();
   Value slots = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, i32);
+  Value zero = cIndex(b, loc, 0);
   auto compact = scf::ForOp::create(
-      b, loc, cIndex(b, loc, 0), cIndex(b, loc, inter), cIndex(b, loc, 1),
-      ValueRange{slots, cIndex(b, loc, 0)},
+      b, loc, zero, cIndex(b, loc, inter), cIndex(b, loc, 1),
+      ValueRange{slots, zero, zero},
       [&](OpBuilder &nb, Location l, Value i, ValueRange st) {
         Value v = tensor::ExtractOp::create(nb, l, act, ValueRange{i});
+        auto countIf = [&](Value condition, Value counter) -> Value {
+          Value step = arith::SelectOp::create(
+              nb, l, condition, cIndex(nb, l, 1), cIndex(nb, l, 0));
+          return arith::AddIOp::create(nb, l, counter, step);
+        };
         Value active = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::ONE,
                                              v, cF32(nb, l, 0.0));
+        Value bits = arith::BitcastOp::create(nb, l, i32, v);
+        Value positive = arith::CmpIOp::create(
+            nb, l, arith::CmpIPredicate::sge, bits,
+            arith::ConstantIntOp::create(nb, l, i32, 0));
         Value id = arith::IndexCastOp::create(nb, l, i32, i);
         Value written =
             tensor::InsertOp::create(nb, l, id, st[0], ValueRange{st[1]});
-        Value step = arith::SelectOp::create(nb, l, active, cIndex(nb, l, 1),
-                                             cIndex(nb, l, 0));
-        scf::YieldOp::create(
-            nb, l,
-            ValueRange{written, arith::AddIOp::create(nb, l, st[1], step)});
+        scf::YieldOp::create(nb, l,
+                             ValueRange{written, countIf(active, st[1]),
+                                        countIf(positive, st[2])});
       });
-  return {act, compact.getResult(0), compact.getResult(1)};
+  return {act, compact.getResult(0), compact.getResult(1),
+          compact.getResult(2)};
 }
 
 Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,

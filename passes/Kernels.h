@@ -53,6 +53,7 @@ struct ActiveSet {
   Value activation; ///< [I] f32: relu(gate x) * relu(up x)
   Value indices;    ///< [I] i32: the non-zero entries, ascending, first `count`
   Value count;      ///< index
+  Value gatePositive; ///< index: neurons whose gate is positive
 };
 
 /// The dReLU gate and up products of x [K] (f32) with gate and up [I, K] in

@@ -75,7 +75,10 @@ struct MoeToGpuKernelsPass
         rewriter.replaceOp(op, buildGpuMatvec(rewriter, loc, head.getInput(),
                                               head.getWeight(), options));
       } else if (auto fused = dyn_cast<FusedDReluOp>(op)) {
-        if (!fused.getIndices().use_empty() || !fused.getCount().use_empty())
+        // The kernel makes the activation only: the sparse kernel finds
+        // the active neurons itself.
+        if (!llvm::all_of(fused->getResults().drop_front(),
+                          [](Value v) { return v.use_empty(); }))
           return;
         Value act = buildGpuFusedDRelu(rewriter, loc, fused.getInput(),
                                        fused.getGate(), fused.getUp(), options);

@@ -617,7 +617,7 @@ Value lowerDRelu(Lowering &l, DReluOp op) {
 SmallVector<Value> lowerFusedDRelu(Lowering &l, FusedDReluOp op) {
   ActiveSet set = buildFusedDRelu(l.b, l.b.getLoc(), op.getInput(),
                                   op.getGate(), op.getUp(), l.kernels);
-  return {set.activation, set.indices, set.count};
+  return {set.activation, set.indices, set.count, set.gatePositive};
 }
 
 /// y += x[n] * W[:, n] for the first `count` active neurons n: the kernel

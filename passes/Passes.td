@@ -93,6 +93,28 @@ def NeuronMajorDown : Pass<"moe-neuron-major-down", "::mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def CountActivity : Pass<"moe-count-activity", "::mlir::ModuleOp"> {
+  let summary = "Makes the code count the bytes each forward call reads";
+  let description = [{
+    Adds a public global of i64 counters, `moec_activity`, [rows, 5] with a
+    row per decoder layer and a last row for the ops no layer owns, and its
+    row count `moec_activity_rows` (layout: runtime/Activity.h). After each
+    op that reads weights or the KV cache it adds, on the host, what that op
+    read in this call: whole weights for projections, norms, the router and
+    the head; rows for the embedding; one expert's weights per routed
+    (token, expert) of an `moe.expert_ffn`; for `moe.fused_drelu` the gate
+    rows, the up rows of positive gates and the neuron counts, and for a
+    `moe.sparse_matvec` the rows of active neurons; for attention the cache
+    positions up to the last query's. An op's layer is the `layers.N.` in
+    the names of the weights it reads (attention takes the layer of the
+    weights read before it). A benchmark reads the counters to report bytes
+    per token and active neurons from the run itself.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def MaterializeWeights : Pass<"moe-materialize-weights", "::mlir::ModuleOp"> {
   let summary = "Reads weights from the artifact's weights segment";
   let description = [{

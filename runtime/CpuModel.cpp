@@ -4,6 +4,9 @@
 #include "runtime/MemRef.h"
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
 #include <dlfcn.h>
 #include <fstream>
 #include <set>
@@ -79,6 +82,59 @@ Status CpuModel::setThreads(int threads) {
   if (!set)
     return Status::error("the code was compiled without parallel loops");
   set(threads);
+  this->threads = threads;
+  return Status();
+}
+
+Status CpuModel::measureBandwidth(uint64_t bytes, double &bytesPerSecond) {
+  // 16-byte lanes, which every x86-64 loads in one instruction; eight
+  // independent sums per thread keep enough loads in flight.
+  using Lanes = uint64_t __attribute__((vector_size(16)));
+  constexpr size_t kSums = 8;
+  int workers = threads ? threads
+                        : std::max(1u, std::thread::hardware_concurrency());
+  size_t count = bytes / sizeof(Lanes) / (kSums * workers) * kSums * workers;
+  if (!count)
+    return Status::error("the bandwidth probe needs at least %zu bytes",
+                         kSums * workers * sizeof(Lanes));
+  std::unique_ptr<Lanes[]> data(new (std::nothrow) Lanes[count]);
+  if (!data)
+    return Status::error("cannot allocate %zu bytes for the bandwidth probe",
+                         count * sizeof(Lanes));
+  for (size_t i = 0; i < count; ++i)
+    data[i] = Lanes{i, ~i};
+  size_t perWorker = count / workers;
+  std::vector<uint64_t> results(workers);
+  auto read = [&](int w) {
+    Lanes sums[kSums] = {};
+    const Lanes *p = data.get() + w * perWorker;
+    for (size_t i = 0; i < perWorker; i += kSums)
+      for (size_t k = 0; k < kSums; ++k)
+        sums[k] += p[i + k];
+    Lanes total = {};
+    for (const Lanes &s : sums)
+      total += s;
+    results[w] = total[0] + total[1];
+  };
+  double best = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (int w = 1; w < workers; ++w)
+      pool.emplace_back(read, w);
+    read(0);
+    for (std::thread &t : pool)
+      t.join();
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    best = std::max(best, count * sizeof(Lanes) / seconds);
+  }
+  // The sums are used, so the reads are not optimised away.
+  volatile uint64_t sink = 0;
+  for (uint64_t r : results)
+    sink = sink + r;
+  bytesPerSecond = best;
   return Status();
 }
 

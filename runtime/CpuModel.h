@@ -21,6 +21,7 @@ public:
   /// Runs the code's parallel loops on `threads` threads (its OpenMP
   /// runtime's default: all cores).
   Status setThreads(int threads) override;
+  Status measureBandwidth(uint64_t bytes, double &bytesPerSecond) override;
 
 protected:
   /// Checks that this machine has the CPU features the code was compiled
@@ -32,6 +33,8 @@ protected:
 private:
   Bytes weights;
   std::vector<float> kvCache;
+  /// The code's threads: setThreads', else OpenMP's default, all cores.
+  int threads = 0;
 };
 
 /// The CPU features (LLVM names, e.g. "avx512f") that `features` requires

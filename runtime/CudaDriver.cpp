@@ -38,6 +38,7 @@ Status load(Driver &d) {
   bind(d.cuMemFree, "cuMemFree_v2");
   bind(d.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
   bind(d.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+  bind(d.cuMemcpyDtoD, "cuMemcpyDtoD_v2");
   bind(d.cuMemsetD8, "cuMemsetD8_v2");
   bind(d.cuStreamCreate, "cuStreamCreate");
   bind(d.cuStreamDestroy, "cuStreamDestroy_v2");

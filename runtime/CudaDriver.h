@@ -52,6 +52,7 @@ struct Driver {
   Result (*cuMemFree)(DevicePtr);
   Result (*cuMemcpyHtoD)(DevicePtr, const void *, size_t);
   Result (*cuMemcpyDtoH)(void *, DevicePtr, size_t);
+  Result (*cuMemcpyDtoD)(DevicePtr, DevicePtr, size_t);
   Result (*cuMemsetD8)(DevicePtr, unsigned char, size_t);
   Result (*cuStreamCreate)(Stream *, unsigned);
   Result (*cuStreamDestroy)(Stream);

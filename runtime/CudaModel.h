@@ -34,6 +34,8 @@ public:
   void synchronize();
   cuda::Stream stream() const { return mainStream; }
 
+  Status measureBandwidth(uint64_t bytes, double &bytesPerSecond) override;
+
 protected:
   Status loadCode(const Artifact &artifact) override;
   Status run(const int32_t *tokens, const int32_t *positions, int64_t count,

@@ -1,6 +1,7 @@
 //===- Model.cpp - a loaded artifact, on any device ---------------------===//
 
 #include "runtime/Model.h"
+#include "runtime/Activity.h"
 #include "runtime/CpuModel.h"
 #include "runtime/CudaModel.h"
 
@@ -51,6 +52,11 @@ Status Model::openCode(const Artifact &art) {
   entry = dlsym(library, symbol);
   if (!entry)
     return Status::error("the code has no symbol %s", symbol);
+  auto *rows = static_cast<const int64_t *>(dlsym(library, kActivityRowsSymbol));
+  counters = static_cast<int64_t *>(dlsym(library, kActivitySymbol));
+  counterRows = counters && rows ? *rows : 0;
+  if (!counterRows)
+    counters = nullptr;
   return Status();
 }
 

@@ -50,6 +50,20 @@ public:
   /// Runs `count` tokens at the next positions; `out` receives
   /// outputSize(count) floats.
   Status forward(const int32_t *tokens, int64_t count, float *out);
+  /// Starts a new sequence at position 0 (the cache is overwritten as it
+  /// fills again).
+  void reset() { cached = 0; }
+
+  /// The code's activity counters (runtime/Activity.h): activityRows() rows
+  /// of kActivityColumns, added to by every forward call; null when the
+  /// code keeps none (CUDA, or compiled with --count-activity=false).
+  int64_t *activity() const { return counters; }
+  int64_t activityRows() const { return counterRows; }
+
+  /// The device memory's bandwidth in bytes per second, measured now over
+  /// `bytes` of memory (CPU: a streaming read on every thread the code
+  /// uses; CUDA: a device-to-device copy, reads and writes counted).
+  virtual Status measureBandwidth(uint64_t bytes, double &bytesPerSecond) = 0;
 
 protected:
   /// Backend part of load(): the numbers below are set.
@@ -64,6 +78,8 @@ protected:
 
   void *library = nullptr;
   void *entry = nullptr;
+  int64_t *counters = nullptr;
+  int64_t counterRows = 0;
   int64_t vocab = 0, layers = 0, kvHeads = 0, headDim = 0, labels = 0;
   artifact::Head outputHead = artifact::Head::CausalLM;
   int64_t maxSeq = 0, cached = 0;

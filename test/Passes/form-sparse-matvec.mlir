@@ -3,12 +3,12 @@
 // The down projection of a fused dReLU's activation runs over its active set.
 // CHECK-LABEL: func.func @down(
 // CHECK-SAME: %{{[^:]+}}: tensor<16xf32>, %{{[^:]+}}: tensor<32x16xbf16>, %[[D:[^:]+]]: tensor<16x32xbf16>)
-// CHECK: %[[A:.+]], %[[I:.+]], %[[N:.+]] = moe.fused_drelu
+// CHECK: %[[A:[^,]+]], %[[I:[^,]+]], %[[N:[^,]+]], %{{[^,]+}} = moe.fused_drelu
 // CHECK-NOT: moe.linear
 // CHECK: %[[Y:.+]] = moe.sparse_matvec %[[D]], %[[A]] active(%[[I]], %[[N]]) : tensor<16x32xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
 // CHECK: return %[[Y]]
 func.func @down(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %d: tensor<16x32xbf16>) -> tensor<16xf32> {
-  %a, %idx, %n = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
   %y = moe.linear %a, %d : (tensor<32xf32>, tensor<16x32xbf16>) -> tensor<16xf32>
   return %y : tensor<16xf32>
 }
@@ -22,7 +22,7 @@ func.func @down(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %d: tensor<16x32xbf1
 // CHECK: moe.linear %{{.+}}, %{{.+}} bias
 func.func @dense(%v: tensor<32xf32>, %x: tensor<16xf32>, %g: tensor<32x16xbf16>, %d: tensor<16x32xbf16>, %b: tensor<16xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
   %y = moe.linear %v, %d : (tensor<32xf32>, tensor<16x32xbf16>) -> tensor<16xf32>
-  %a, %idx, %n = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
   %z = moe.linear %a, %d bias(%b) : (tensor<32xf32>, tensor<16x32xbf16>, tensor<16xf32>) -> tensor<16xf32>
   return %y, %z : tensor<16xf32>, tensor<16xf32>
 }

@@ -44,7 +44,7 @@ func.func @linear(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32xf
 // CHECK: memref.dealloc %[[PART]]
 // CHECK-NOT: moe.
 func.func @drelu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>, %wt: tensor<128x64xbf16>) -> tensor<64xf32> {
-  %a, %idx, %n = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
   %y = moe.sparse_matvec %wt, %a active(%idx, %n) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
   return %y : tensor<64xf32>
 }
@@ -68,6 +68,6 @@ func.func @router(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf3
 // CHECK-LABEL: func.func @active_set_used
 // CHECK: moe.fused_drelu
 func.func @active_set_used(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) -> index {
-  %a, %idx, %n = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
   return %n : index
 }

@@ -291,14 +291,19 @@ func.func @score_sequence(%h: tensor<?x4xf32>, %w: tensor<3x4xf32>, %ids: tensor
 // CHECK: %[[RELU:.+]] = arith.maximumf %[[UV]], %{{.+}} : f32
 // CHECK: arith.mulf %[[GV]], %[[RELU]] : f32
 // CHECK: } else {
+// CHECK-NEXT: %[[NEGZERO:.+]] = arith.constant -0.000000e+00 : f32
+// CHECK-NEXT: scf.yield %[[NEGZERO]] : f32
 // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[I]]] [1] [1]
-// CHECK: %[[SET:.+]]:2 = scf.for %[[J:.+]] = {{.+}} iter_args(%[[L:.+]] = %{{.+}}, %[[C:.+]] = %{{.+}}) -> (tensor<32xi32>, index)
+// CHECK: %[[SET:.+]]:3 = scf.for %[[J:.+]] = {{.+}} iter_args(%[[L:.+]] = %{{.+}}, %[[C:.+]] = %{{.+}}, %[[P:.+]] = %{{.+}}) -> (tensor<32xi32>, index, index)
 // CHECK: %[[V:.+]] = tensor.extract %[[ACT]][%[[J]]]
 // CHECK: %[[ON:.+]] = arith.cmpf one, %[[V]]
+// CHECK: %[[BITS:.+]] = arith.bitcast %[[V]] : f32 to i32
+// CHECK: %[[GATE:.+]] = arith.cmpi sge, %[[BITS]], %{{.+}} : i32
 // CHECK: tensor.insert %{{.+}} into %[[L]][%[[C]]]
 // CHECK: arith.select %[[ON]]
-// CHECK: return %[[ACT]], %[[SET]]#0, %[[SET]]#1
-func.func @fused_drelu(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %u: tensor<32x16xbf16>) -> (tensor<32xf32>, tensor<32xi32>, index) {
-  %a, %idx, %n = moe.fused_drelu %x, %g, %u : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
-  return %a, %idx, %n : tensor<32xf32>, tensor<32xi32>, index
+// CHECK: arith.select %[[GATE]]
+// CHECK: return %[[ACT]], %[[SET]]#0, %[[SET]]#1, %[[SET]]#2
+func.func @fused_drelu(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %u: tensor<32x16xbf16>) -> (tensor<32xf32>, tensor<32xi32>, index, index) {
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %u : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  return %a, %idx, %n, %p : tensor<32xf32>, tensor<32xi32>, index, index
 }

@@ -58,6 +58,11 @@ cl::opt<bool> noSparse("no-sparse",
                        cl::desc("Compute dReLU blocks densely (for "
                                 "comparison with the sparse path)"),
                        cl::cat(category));
+cl::opt<bool> countActivity(
+    "count-activity",
+    cl::desc("CPU code counts the bytes each call reads, for moec-bench "
+             "(default on; a few scalar adds per layer)"),
+    cl::init(true), cl::cat(category));
 cl::opt<std::string> targetFeatures("target-features",
                                     cl::desc("CPU features, e.g. +avx2 "
                                              "(default: the host's with "
@@ -286,7 +291,8 @@ int main(int argc, char **argv) {
     Expected<int64_t> vectorWidth = moec::vectorWidthF32(cpu);
     if (!vectorWidth)
       return fail(input + ": " + toString(vectorWidth.takeError()));
-    if (failed(runPipeline(**module, moec::cpuLoweringPipeline(*vectorWidth))))
+    if (failed(runPipeline(**module, moec::cpuLoweringPipeline(*vectorWidth,
+                                                             countActivity))))
       return 1;
   }
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
+#include "runtime/CommandLine.h"
 #include "runtime/Model.h"
 #include "runtime/Npy.h"
 #include "runtime/Sampler.h"
@@ -47,47 +48,6 @@ const char *kUsage =
     "  --info                 print the artifact's header and check its "
     "segments\n"
     "  --help                 print this text\n";
-
-/// Parses a non-negative integer option value, or returns false.
-bool parseCount(const char *text, int64_t &out) {
-  char *end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text, &end, 10);
-  if (errno || end == text || *end || v < 0)
-    return false;
-  out = v;
-  return true;
-}
-
-bool parseTokens(const char *text, std::vector<int32_t> &out) {
-  std::string list(text);
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string item = list.substr(start, comma == std::string::npos
-                                              ? std::string::npos
-                                              : comma - start);
-    int64_t v;
-    if (!parseCount(item.c_str(), v) || v > INT32_MAX)
-      return false;
-    out.push_back(int32_t(v));
-    if (comma == std::string::npos)
-      break;
-    start = comma + 1;
-  }
-  return !out.empty();
-}
-
-/// Parses a non-negative real option value, or returns false.
-bool parseReal(const char *text, float &out) {
-  char *end = nullptr;
-  errno = 0;
-  float v = std::strtof(text, &end);
-  if (errno || end == text || *end || !(v >= 0.0f))
-    return false;
-  out = v;
-  return true;
-}
 
 void printInfo(const moec::Artifact &artifact) {
   namespace a = moec::artifact;
@@ -155,15 +115,17 @@ int main(int argc, char **argv) {
       info = true;
     } else if (arg == "--tokens") {
       const char *v = value();
-      if (!v || !parseTokens(v, tokens))
+      std::vector<int64_t> ids;
+      if (!v || !moec::parseCountList(v, INT32_MAX, ids))
         return usage("--tokens needs comma-separated token ids");
+      tokens.assign(ids.begin(), ids.end());
     } else if (arg == "--max-new-tokens") {
       const char *v = value();
-      if (!v || !parseCount(v, maxNewTokens))
+      if (!v || !moec::parseCount(v, maxNewTokens))
         return usage("--max-new-tokens needs a count");
     } else if (arg == "--threads") {
       const char *v = value();
-      if (!v || !parseCount(v, threads) || threads == 0 || threads > 4096)
+      if (!v || !moec::parseCount(v, threads) || threads == 0 || threads > 4096)
         return usage("--threads needs a positive count");
     } else if (arg == "--device" || arg.rfind("--device=", 0) == 0) {
       const char *v = arg == "--device" ? value() : argv[i] + 9;
@@ -173,25 +135,25 @@ int main(int argc, char **argv) {
       device = v;
     } else if (arg == "--max-seq-len") {
       const char *v = value();
-      if (!v || !parseCount(v, maxSeqLen) || maxSeqLen == 0)
+      if (!v || !moec::parseCount(v, maxSeqLen) || maxSeqLen == 0)
         return usage("--max-seq-len needs a positive count");
     } else if (arg == "--temperature") {
       const char *v = value();
-      if (!v || !parseReal(v, sampling.temperature))
+      if (!v || !moec::parseReal(v, sampling.temperature))
         return usage("--temperature needs a non-negative number");
     } else if (arg == "--top-k") {
       const char *v = value();
-      if (!v || !parseCount(v, sampling.topK))
+      if (!v || !moec::parseCount(v, sampling.topK))
         return usage("--top-k needs a count");
     } else if (arg == "--top-p") {
       const char *v = value();
-      if (!v || !parseReal(v, sampling.topP) || sampling.topP > 1.0f ||
+      if (!v || !moec::parseReal(v, sampling.topP) || sampling.topP > 1.0f ||
           sampling.topP == 0.0f)
         return usage("--top-p needs a number in (0, 1]");
     } else if (arg == "--seed") {
       const char *v = value();
       int64_t seed;
-      if (!v || !parseCount(v, seed))
+      if (!v || !moec::parseCount(v, seed))
         return usage("--seed needs a non-negative integer");
       sampling.seed = uint64_t(seed);
     } else if (arg == "--logits") {

@@ -294,16 +294,19 @@ def Moe_FusedDReluOp : Moe_Op<"fused_drelu", [Pure, AllTypesMatch<["gate", "up"]
     is positive. `indices` lists the neurons where the result is non-zero,
     in ascending order, in its first `count` entries (the rest is
     unspecified): the active set a `moe.sparse_matvec` consumes.
+    `gate_positive` counts the neurons whose gate product is positive, the
+    up rows the product reads (what moe-count-activity reports).
 
     ```mlir
-    %a, %idx, %n = moe.fused_drelu %x, %w1, %w3
+    %a, %idx, %n, %p = moe.fused_drelu %x, %w1, %w3
         : tensor<4096xf32>, tensor<14336x4096xbf16> -> tensor<14336xf32>, tensor<14336xi32>
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$input, Moe_FloatTensor:$gate,
                        Moe_FloatTensor:$up);
   let results = (outs RankedTensorOf<[F32]>:$result,
-                      RankedTensorOf<[I32]>:$indices, Index:$count);
+                      RankedTensorOf<[I32]>:$indices, Index:$count,
+                      Index:$gate_positive);
   let assemblyFormat = [{
     $input `,` $gate `,` $up attr-dict `:` type($input) `,` type($gate) `->`
     type($result) `,` type($indices)

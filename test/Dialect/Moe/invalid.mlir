@@ -598,7 +598,7 @@ func.func @ffn_down_shape(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: ten
 
 func.func @fused_drelu_up_shape(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %u: tensor<32x8xbf16>) {
   // expected-error @+1 {{all of {gate, up} have same type}}
-  %a, %idx, %n = "moe.fused_drelu"(%x, %g, %u) : (tensor<16xf32>, tensor<32x16xbf16>, tensor<32x8xbf16>) -> (tensor<32xf32>, tensor<32xi32>, index)
+  %a, %idx, %n, %p = "moe.fused_drelu"(%x, %g, %u) : (tensor<16xf32>, tensor<32x16xbf16>, tensor<32x8xbf16>) -> (tensor<32xf32>, tensor<32xi32>, index, index)
   return
 }
 
@@ -606,7 +606,7 @@ func.func @fused_drelu_up_shape(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %u: 
 
 func.func @fused_drelu_input(%x: tensor<8xf32>, %g: tensor<32x16xbf16>) {
   // expected-error @+1 {{gate dimension 1 must be 8, got 'tensor<32x16xbf16>'}}
-  %a, %idx, %n = moe.fused_drelu %x, %g, %g : tensor<8xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %g : tensor<8xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
   return
 }
 
@@ -614,7 +614,7 @@ func.func @fused_drelu_input(%x: tensor<8xf32>, %g: tensor<32x16xbf16>) {
 
 func.func @fused_drelu_indices(%x: tensor<16xf32>, %g: tensor<32x16xbf16>) {
   // expected-error @+1 {{indices dimension 0 must be 32, got 'tensor<16xi32>'}}
-  %a, %idx, %n = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<16xi32>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<16xi32>
   return
 }
 

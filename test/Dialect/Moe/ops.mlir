@@ -219,11 +219,11 @@ func.func @score_head(%h: tensor<?x16xf32>, %w: tensor<3x16xbf16>, %b: tensor<3x
 // The fused dReLU of one expert and its sparse, neuron-major down product.
 // CHECK-LABEL: func.func @fused_drelu
 // CHECK: %[[D:.+]] = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] transposed : tensor<32x16xbf16>
-// CHECK: %[[A:.+]], %[[I:.+]], %[[N:.+]] = moe.fused_drelu %{{.+}}, %{{.+}}, %{{.+}} : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+// CHECK: %[[A:[^,]+]], %[[I:[^,]+]], %[[N:[^,]+]], %{{[^,]+}} = moe.fused_drelu %{{.+}}, %{{.+}}, %{{.+}} : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
 // CHECK: moe.sparse_matvec %[[D]], %[[A]] active(%[[I]], %[[N]]) neuron_major : tensor<32x16xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
 func.func @fused_drelu(%x: tensor<16xf32>, %g: tensor<32x16xbf16>) -> tensor<16xf32> {
   %d = moe.weight [#moe.weight_ref<"m", "d", bf16, [16, 32], offset = 0>] transposed : tensor<32x16xbf16>
-  %a, %idx, %n = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %g : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
   %y = moe.sparse_matvec %d, %a active(%idx, %n) neuron_major : tensor<32x16xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
   return %y : tensor<16xf32>
 }

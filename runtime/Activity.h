@@ -1,0 +1,42 @@
+//===- Activity.h - the counters a CPU artifact's code keeps ----*- C++ -*-===//
+//
+// The code of a CPU artifact counts what each forward call reads (the pass
+// moe-count-activity emits the counting): a public global array of int64_t,
+// kActivityRows rows of kActivityColumns, where the rows are the decoder
+// layers and a last row for what no layer owns (embedding, final norm,
+// head). The counts add up across calls until the caller zeroes them. This
+// header is the one statement of that layout, for the pass and the runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_RUNTIME_ACTIVITY_H
+#define MOEC_RUNTIME_ACTIVITY_H
+
+namespace moec {
+
+/// The symbols: the counters, and their number of rows (a constant int64_t).
+inline constexpr const char *kActivitySymbol = "moec_activity";
+inline constexpr const char *kActivityRowsSymbol = "moec_activity_rows";
+
+/// The columns of a row.
+enum ActivityColumn : int {
+  /// Bytes of weights read: only the routed experts' and, in a fused dReLU
+  /// block, only the up rows of positive gates and the down rows of active
+  /// neurons.
+  kWeightBytes,
+  /// Bytes of the KV cache read by attention.
+  kCacheBytes,
+  /// Neurons a fused dReLU product computed a gate for (inter per expert
+  /// and token).
+  kNeurons,
+  /// Of those, the neurons whose gate was positive (their up row was read).
+  kGatePositive,
+  /// Of those, the neurons with a non-zero activation (their down row was
+  /// read).
+  kActiveNeurons,
+  kActivityColumns
+};
+
+} // namespace moec
+
+#endif // MOEC_RUNTIME_ACTIVITY_H

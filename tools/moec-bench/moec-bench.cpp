@@ -1,0 +1,354 @@
+//===- moec-bench.cpp - decode speed against the memory's --------------===//
+//
+// moec-bench MODEL.moec [--context 128,1024] [--steps N] [--warmup N] [--json]
+//
+// For each context length: fills the KV cache with that many random
+// tokens, decodes warm-up steps, then times each of the decode steps. The
+// bytes a step reads come from the code's own activity counters (experts
+// chosen, active neurons, cache length), and the device's memory bandwidth
+// is measured in the same run, so the report says how close decoding is to
+// the memory's limit.
+//
+// Part of the runtime: links no LLVM or MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Activity.h"
+#include "runtime/Artifact.h"
+#include "runtime/CommandLine.h"
+#include "runtime/Model.h"
+#include "runtime/Sampler.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+const char *kUsage =
+    "usage: moec-bench MODEL.moec [options]\n"
+    "\n"
+    "  --context 128,1024     tokens in the KV cache before the timed steps\n"
+    "                         (default 128)\n"
+    "  --steps N              timed decode steps per context (default 16)\n"
+    "  --warmup N             untimed decode steps before them (default 2)\n"
+    "  --device D             auto (the artifact's target), cpu or cuda\n"
+    "  --threads N            threads for the generated CPU code and the\n"
+    "                         bandwidth probe (default: all cores)\n"
+    "  --bandwidth-mib N      memory the bandwidth probe reads (default 1024)\n"
+    "  --seed S               seed of the random context tokens (default 0)\n"
+    "  --json                 print one JSON object instead of the table\n"
+    "  --help                 print this text\n";
+
+int usage(const std::string &message) {
+  std::fprintf(stderr, "moec-bench: error: %s\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+int failure(const moec::Status &status) {
+  std::fprintf(stderr, "moec-bench: error: %s\n", status.message().c_str());
+  return 1;
+}
+
+/// The CPU's model name from /proc/cpuinfo, for the report.
+std::string cpuName() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos)
+      return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+/// The value at fraction `q` of the sorted `values` (nearest rank).
+double quantile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  size_t rank = size_t(q * double(values.size() - 1) + 0.5);
+  return values[rank];
+}
+
+struct ContextResult {
+  int64_t context = 0;
+  std::vector<double> seconds;
+  /// Per step, from the counters; negative when the code keeps none.
+  double weightBytes = -1, cacheBytes = -1;
+  /// Per layer: neurons, positive gates and active neurons of fused dReLU
+  /// products over the timed steps.
+  std::vector<std::array<int64_t, 3>> layers;
+};
+
+/// Decodes `warmup` then `steps` tokens after `context` random ones.
+moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
+                        int64_t steps, uint64_t seed, ContextResult &result) {
+  result.context = context;
+  int64_t vocab = model.vocabSize();
+  std::mt19937_64 random(seed + uint64_t(context));
+  std::vector<int32_t> prompt(context);
+  for (int32_t &t : prompt)
+    t = int32_t(random() % uint64_t(vocab));
+  std::vector<float> logits(model.outputSize(context));
+  model.reset();
+  if (moec::Status s = model.forward(prompt.data(), context, logits.data()); !s)
+    return s;
+  moec::Sampler greedy({});
+  int32_t next = greedy.sample(&logits[(context - 1) * vocab], vocab);
+  std::vector<float> row(vocab);
+  int64_t *counters = model.activity();
+  int64_t rows = model.activityRows();
+  for (int64_t n = 0; n < warmup + steps; ++n) {
+    if (n == warmup && counters)
+      std::fill(counters, counters + rows * moec::kActivityColumns, 0);
+    auto start = std::chrono::steady_clock::now();
+    if (moec::Status s = model.forward(&next, 1, row.data()); !s)
+      return s;
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    if (n >= warmup)
+      result.seconds.push_back(seconds);
+    next = greedy.sample(row.data(), vocab);
+  }
+  if (!counters)
+    return moec::Status();
+  int64_t weight = 0, cache = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t *c = counters + r * moec::kActivityColumns;
+    weight += c[moec::kWeightBytes];
+    cache += c[moec::kCacheBytes];
+    // The last row holds what no layer owns.
+    if (r + 1 < rows)
+      result.layers.push_back(
+          {c[moec::kNeurons], c[moec::kGatePositive], c[moec::kActiveNeurons]});
+  }
+  result.weightBytes = double(weight) / double(steps);
+  result.cacheBytes = double(cache) / double(steps);
+  return moec::Status();
+}
+
+double fraction(int64_t part, int64_t whole) {
+  return whole ? double(part) / double(whole) : 0.0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string path, device = "auto";
+  std::vector<int64_t> contexts;
+  int64_t steps = 16, warmup = 2, threads = 0, bandwidthMiB = 1024, seed = 0;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    // --name VALUE or --name=VALUE.
+    std::string name = arg, attached;
+    bool hasInline = false;
+    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
+      name = arg.substr(0, arg.find('='));
+      attached = arg.substr(arg.find('=') + 1);
+      hasInline = true;
+    }
+    auto value = [&]() -> const char * {
+      if (hasInline)
+        return attached.c_str();
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    auto count = [&](int64_t &out, int64_t min, int64_t max) {
+      const char *v = value();
+      return v && moec::parseCount(v, out) && out >= min && out <= max;
+    };
+    if (name == "--help" || name == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (name == "--context") {
+      const char *v = value();
+      contexts.clear();
+      if (!v || !moec::parseCountList(v, INT32_MAX, contexts) ||
+          std::count(contexts.begin(), contexts.end(), 0))
+        return usage("--context needs comma-separated positive counts");
+    } else if (name == "--steps") {
+      if (!count(steps, 1, 1 << 20))
+        return usage("--steps needs a positive count");
+    } else if (name == "--warmup") {
+      if (!count(warmup, 0, 1 << 20))
+        return usage("--warmup needs a count");
+    } else if (name == "--threads") {
+      if (!count(threads, 1, 4096))
+        return usage("--threads needs a positive count");
+    } else if (name == "--bandwidth-mib") {
+      if (!count(bandwidthMiB, 1, 1 << 20))
+        return usage("--bandwidth-mib needs a positive count");
+    } else if (name == "--seed") {
+      if (!count(seed, 0, INT64_MAX))
+        return usage("--seed needs a non-negative integer");
+    } else if (name == "--device") {
+      const char *v = value();
+      if (!v || (std::string(v) != "auto" && std::string(v) != "cpu" &&
+                 std::string(v) != "cuda"))
+        return usage("--device needs auto, cpu or cuda");
+      device = v;
+    } else if (name == "--json" && !hasInline) {
+      json = true;
+    } else if (arg[0] == '-') {
+      return usage("unknown option '" + arg + "'");
+    } else if (path.empty()) {
+      path = arg;
+    } else {
+      return usage("more than one model given");
+    }
+  }
+  if (path.empty())
+    return usage("no model given");
+  if (contexts.empty())
+    contexts = {128};
+
+  moec::Artifact artifact;
+  if (moec::Status s = moec::Artifact::open(path, artifact); !s)
+    return failure(s);
+  if (artifact.header().config()->head() != moec::artifact::Head::CausalLM)
+    return failure(moec::Status::error(
+        "%s: decoding needs a causal language model head", path.c_str()));
+  int64_t maxSeqLen =
+      *std::max_element(contexts.begin(), contexts.end()) + warmup + steps;
+  std::unique_ptr<moec::Model> model;
+  if (moec::Status s = moec::openModel(artifact, device, maxSeqLen, model); !s)
+    return failure(s);
+  if (threads)
+    if (moec::Status s = model->setThreads(int(threads)); !s)
+      return failure(s);
+
+  // The CPU code's OpenMP runtime uses every core unless told otherwise.
+  bool cpu = model->device() == "cpu";
+  if (cpu && !threads)
+    threads = std::max(1u, std::thread::hardware_concurrency());
+
+  double bandwidth = 0;
+  if (moec::Status s =
+          model->measureBandwidth(uint64_t(bandwidthMiB) << 20, bandwidth);
+      !s)
+    return failure(s);
+
+  std::vector<ContextResult> results(contexts.size());
+  for (size_t i = 0; i < contexts.size(); ++i)
+    if (moec::Status s = runContext(*model, contexts[i], warmup, steps,
+                                    uint64_t(seed), results[i]);
+        !s)
+      return failure(s.withContext(path));
+
+  std::string deviceName = model->device();
+  if (cpu)
+    deviceName += " (" + cpuName() + ")";
+  if (json) {
+    nlohmann::ordered_json out;
+    out["model"] = path;
+    out["architecture"] = artifact.header().config()->architecture()
+                              ? artifact.header().config()->architecture()->str()
+                              : "";
+    out["device"] = deviceName;
+    if (cpu)
+      out["threads"] = threads;
+    else
+      out["threads"] = nullptr;
+    out["bandwidth_bytes_per_s"] = bandwidth;
+    out["warmup_steps"] = warmup;
+    out["steps"] = steps;
+    out["contexts"] = nlohmann::json::array();
+    for (const ContextResult &r : results) {
+      double median = quantile(r.seconds, 0.5);
+      nlohmann::ordered_json c;
+      c["context"] = r.context;
+      c["seconds_per_token"] = {{"median", median},
+                                {"min", quantile(r.seconds, 0.0)},
+                                {"p10", quantile(r.seconds, 0.1)},
+                                {"p90", quantile(r.seconds, 0.9)},
+                                {"max", quantile(r.seconds, 1.0)}};
+      c["tokens_per_s"] = 1.0 / median;
+      if (r.weightBytes >= 0) {
+        double bytes = r.weightBytes + r.cacheBytes;
+        c["weight_bytes_per_token"] = r.weightBytes;
+        c["cache_bytes_per_token"] = r.cacheBytes;
+        c["bytes_per_s"] = bytes / median;
+        c["of_bandwidth"] = bytes / median / bandwidth;
+      } else {
+        c["weight_bytes_per_token"] = nullptr;
+        c["cache_bytes_per_token"] = nullptr;
+        c["bytes_per_s"] = nullptr;
+        c["of_bandwidth"] = nullptr;
+      }
+      c["layers"] = nlohmann::json::array();
+      for (size_t l = 0; l < r.layers.size(); ++l) {
+        auto [neurons, positive, active] = r.layers[l];
+        nlohmann::ordered_json layer;
+        layer["layer"] = l;
+        if (neurons) {
+          layer["active_neuron_fraction"] = fraction(active, neurons);
+          layer["positive_gate_fraction"] = fraction(positive, neurons);
+        } else {
+          // Dense blocks: every neuron is computed.
+          layer["active_neuron_fraction"] = nullptr;
+          layer["positive_gate_fraction"] = nullptr;
+        }
+        c["layers"].push_back(layer);
+      }
+      out["contexts"].push_back(c);
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+
+  std::printf("moec-bench: %s on %s%s\n", path.c_str(), deviceName.c_str(),
+              cpu ? (", " + std::to_string(threads) + " threads").c_str() : "");
+  std::printf("memory bandwidth: %.1f GB/s (%s over %lld MiB)\n",
+              bandwidth / 1e9,
+              cpu ? "streaming read" : "device copy",
+              (long long)bandwidthMiB);
+  std::printf("%8s %10s %19s %9s %12s %10s %8s %6s\n", "context", "ms/token",
+              "p10-p90 (min-max)", "tokens/s", "weights/tok", "cache/tok",
+              "GB/s", "of bw");
+  for (const ContextResult &r : results) {
+    double median = quantile(r.seconds, 0.5);
+    char spread[64];
+    std::snprintf(spread, sizeof(spread), "%.1f-%.1f (%.1f-%.1f)",
+                  quantile(r.seconds, 0.1) * 1e3,
+                  quantile(r.seconds, 0.9) * 1e3,
+                  quantile(r.seconds, 0.0) * 1e3,
+                  quantile(r.seconds, 1.0) * 1e3);
+    if (r.weightBytes >= 0) {
+      double bytes = r.weightBytes + r.cacheBytes;
+      std::printf("%8lld %10.2f %19s %9.2f %9.1f MB %7.2f MB %8.2f %6.2f\n",
+                  (long long)r.context, median * 1e3, spread, 1.0 / median,
+                  r.weightBytes / 1e6, r.cacheBytes / 1e6,
+                  bytes / median / 1e9, bytes / median / bandwidth);
+    } else {
+      std::printf("%8lld %10.2f %19s %9.2f %12s %10s %8s %6s\n",
+                  (long long)r.context, median * 1e3, spread, 1.0 / median,
+                  "-", "-", "-", "-");
+    }
+  }
+  if (results.front().weightBytes < 0)
+    std::printf("bytes read: not counted by this artifact's code (CPU "
+                "artifacts count them unless compiled with "
+                "--count-activity=false)\n");
+  for (const ContextResult &r : results) {
+    bool fused = std::any_of(r.layers.begin(), r.layers.end(),
+                             [](const auto &l) { return l[0] != 0; });
+    if (!fused)
+      continue;
+    std::printf("active neurons (positive gates), context %lld:",
+                (long long)r.context);
+    for (size_t l = 0; l < r.layers.size(); ++l)
+      std::printf(" %zu: %.1f%% (%.1f%%)", l,
+                  100 * fraction(r.layers[l][2], r.layers[l][0]),
+                  100 * fraction(r.layers[l][1], r.layers[l][0]));
+    std::printf("\n");
+  }
+  return 0;
+}
