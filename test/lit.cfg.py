@@ -18,7 +18,8 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.moec_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["moec-opt", "moec-import", "moec-synth", "moec-compile", "moec-run"], [config.moec_tools_dir])
+    ["moec-opt", "moec-import", "moec-synth", "moec-compile", "moec-run",
+     "moec-bench"], [config.moec_tools_dir])
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%reference", os.path.join(config.moec_src_root, "test", "reference")))
 

@@ -1,0 +1,140 @@
+// RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(moe-count-activity)' | FileCheck %s --enable-var-scope
+
+// A projection in layer 3 reads its whole weight (64 x 32 bf16 = 4096
+// bytes) into row 3, column 0; four layers and the row outside them make
+// five rows of five counters.
+// CHECK: memref.global "public" @moec_activity : memref<5x5xi64> = dense<0>
+// CHECK: memref.global "public" constant @moec_activity_rows : memref<i64> = dense<5>
+// CHECK-LABEL: func.func @linear_in_layer(
+// CHECK: %[[Y:.+]] = moe.linear
+// CHECK-DAG: %[[BYTES:.+]] = arith.constant 4096 : i64
+// CHECK-DAG: %[[ROW:.+]] = arith.constant 3 : index
+// CHECK-DAG: %[[COL:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[ALL:.+]] = memref.get_global @moec_activity : memref<5x5xi64>
+// CHECK: %[[OLD:.+]] = memref.load %[[ALL]][%[[ROW]], %[[COL]]]
+// CHECK: %[[NEW:.+]] = arith.addi %[[OLD]], %[[BYTES]] : i64
+// CHECK: memref.store %[[NEW]], %[[ALL]][%[[ROW]], %[[COL]]]
+// CHECK: return %[[Y]]
+func.func @linear_in_layer(%x: tensor<1x32xf32>) -> tensor<1x64xf32> {
+  %w = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.3.self_attn.q_proj.weight", bf16, [64, 32], offset = 0>] : tensor<64x32xbf16>
+  %y = moe.linear %x, %w : (tensor<1x32xf32>, tensor<64x32xbf16>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+// The embedding reads one row (16 bf16 = 32 bytes) per token, counted in
+// the row outside the layers (the only row here).
+// CHECK-LABEL: func.func @embedding_rows(
+// CHECK-SAME: %[[IDS:[^:]+]]: tensor<?xi32>
+// CHECK: moe.embedding
+// CHECK: %[[N:.+]] = tensor.dim %[[IDS]], %{{.+}} : tensor<?xi32>
+// CHECK: %[[N64:.+]] = arith.index_cast %[[N]] : index to i64
+// CHECK: %[[BYTES:.+]] = arith.muli %[[N64]], %{{.+}} : i64
+// CHECK: memref.load %{{.+}}[%[[ROW:.+]], %{{.+}}] : memref<1x5xi64>
+// CHECK: arith.addi %{{.+}}, %[[BYTES]] : i64
+// CHECK: memref.store
+func.func @embedding_rows(%ids: tensor<?xi32>) -> tensor<?x16xf32> {
+  %table = moe.weight [#moe.weight_ref<"model.safetensors", "model.embed_tokens.weight", bf16, [100, 16], offset = 0>] : tensor<100x16xbf16>
+  %h = moe.embedding %table[%ids] : tensor<100x16xbf16>, tensor<?xi32> -> tensor<?x16xf32>
+  return %h : tensor<?x16xf32>
+}
+
+// -----
+
+// A fused dReLU product of one expert's slice (layer 0): the whole gate
+// (32 x 16 bf16 = 1024 bytes), then 32 bytes per positive gate, into the
+// weight column; the neurons (32), positive gates and active neurons into
+// columns 2, 3 and 4. The sparse product then reads 32 bytes (a row of 16
+// bf16) per active neuron of its neuron-major weight.
+// CHECK-LABEL: func.func @fused_and_sparse(
+// CHECK: %[[A:[^,]+]], %[[I:[^,]+]], %[[N:[^,]+]], %[[P:[^,]+]] = moe.fused_drelu
+// CHECK-DAG: %[[GATE:.+]] = arith.constant 1024 : i64
+// CHECK: arith.addi %{{.+}}, %[[GATE]] : i64
+// CHECK: %[[P64:.+]] = arith.index_cast %[[P]] : index to i64
+// CHECK: %[[UP:.+]] = arith.muli %[[P64]], %{{.+}} : i64
+// CHECK: arith.addi %{{.+}}, %[[UP]] : i64
+// CHECK: %[[COL2:.+]] = arith.constant 2 : index
+// CHECK: memref.load %{{.+}}[%{{.+}}, %[[COL2]]]
+// CHECK: %[[COL3:.+]] = arith.constant 3 : index
+// CHECK: %[[OLDP:.+]] = memref.load %{{.+}}[%{{.+}}, %[[COL3]]]
+// CHECK: %[[P64B:.+]] = arith.index_cast %[[P]] : index to i64
+// CHECK: arith.addi %[[OLDP]], %[[P64B]] : i64
+// CHECK: %[[COL4:.+]] = arith.constant 4 : index
+// CHECK: %[[OLDN:.+]] = memref.load %{{.+}}[%{{.+}}, %[[COL4]]]
+// CHECK: %[[N64:.+]] = arith.index_cast %[[N]] : index to i64
+// CHECK: arith.addi %[[OLDN]], %[[N64]] : i64
+// CHECK: moe.sparse_matvec
+// CHECK: %[[N64B:.+]] = arith.index_cast %[[N]] : index to i64
+// CHECK: %[[ROWBYTES:.+]] = arith.constant 32 : i64
+// CHECK: %[[DOWN:.+]] = arith.muli %[[N64B]], %[[ROWBYTES]] : i64
+// CHECK: arith.addi %{{.+}}, %[[DOWN]] : i64
+func.func @fused_and_sparse(%x: tensor<16xf32>, %e: index) -> tensor<16xf32> {
+  %g = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.0.w1.weight", bf16, [32, 16], offset = 0>, #moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.1.w1.weight", bf16, [32, 16], offset = 1024>] : tensor<2x32x16xbf16>
+  %u = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.0.w3.weight", bf16, [32, 16], offset = 2048>, #moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.1.w3.weight", bf16, [32, 16], offset = 3072>] : tensor<2x32x16xbf16>
+  %d = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.0.w2.weight", bf16, [16, 32], offset = 4096>, #moe.weight_ref<"model.safetensors", "model.layers.0.mlp.experts.1.w2.weight", bf16, [16, 32], offset = 5120>] transposed : tensor<2x32x16xbf16>
+  %ge = tensor.extract_slice %g[%e, 0, 0] [1, 32, 16] [1, 1, 1] : tensor<2x32x16xbf16> to tensor<32x16xbf16>
+  %ue = tensor.extract_slice %u[%e, 0, 0] [1, 32, 16] [1, 1, 1] : tensor<2x32x16xbf16> to tensor<32x16xbf16>
+  %de = tensor.extract_slice %d[%e, 0, 0] [1, 32, 16] [1, 1, 1] : tensor<2x32x16xbf16> to tensor<32x16xbf16>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %ge, %ue : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  %y = moe.sparse_matvec %de, %a active(%idx, %n) neuron_major : tensor<32x16xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
+  return %y : tensor<16xf32>
+}
+
+// -----
+
+// Attention reads both caches up to the last query's position: (last + 1)
+// positions of 2 kv heads x 8 f32, twice (K and V) = 128 bytes each, no
+// more than the window; it counts in the layer of the weights before it
+// (layer 1), in the cache column.
+// CHECK-LABEL: func.func @attention_window(
+// CHECK-SAME: %[[POS:[^:]+]]: tensor<?xi32>
+// CHECK: moe.attention
+// CHECK: %[[T:.+]] = tensor.dim %[[POS]]
+// CHECK: %[[LAST:.+]] = arith.subi %[[T]], %{{.+}} : index
+// CHECK: %[[P:.+]] = tensor.extract %[[POS]][%[[LAST]]] : tensor<?xi32>
+// CHECK: %[[P64:.+]] = arith.extsi %[[P]] : i32 to i64
+// CHECK: %[[LEN:.+]] = arith.addi %[[P64]], %{{.+}} : i64
+// CHECK: %[[WINDOW:.+]] = arith.constant 16 : i64
+// CHECK: %[[SEEN:.+]] = arith.minsi %[[LEN]], %[[WINDOW]] : i64
+// CHECK: %[[PER:.+]] = arith.constant 128 : i64
+// CHECK: %[[BYTES:.+]] = arith.muli %[[SEEN]], %[[PER]] : i64
+// CHECK-DAG: %[[ROW:.+]] = arith.constant 1 : index
+// CHECK-DAG: %[[COL:.+]] = arith.constant 1 : index
+// CHECK: memref.load %{{.+}}[%[[ROW]], %[[COL]]] : memref<3x5xi64>
+// CHECK: arith.addi %{{.+}}, %[[BYTES]] : i64
+func.func @attention_window(%x: tensor<?x8xf32>, %pos: tensor<?xi32>, %kc: tensor<64x2x8xf32>, %vc: tensor<64x2x8xf32>) -> tensor<?x4x8xf32> {
+  %w = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.1.input_layernorm.weight", bf16, [8], offset = 0>] : tensor<8xbf16>
+  %h = moe.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x8xf32>, tensor<8xbf16>
+  %c0 = arith.constant 0 : index
+  %t = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %q = tensor.empty(%t) : tensor<?x4x8xf32>
+  %k = tensor.empty(%t) : tensor<?x2x8xf32>
+  %o, %kc1, %vc1 = moe.attention %q, %k, %k cache(%kc, %vc) positions(%pos)
+      heads = 4 kv_heads = 2 head_dim = 8 causal window = 16 : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<64x2x8xf32>, tensor<?xi32>
+  return %o : tensor<?x4x8xf32>
+}
+
+// -----
+
+// A routed SwiGLU block reads one expert's gate, up and down (3 x 512
+// bf16 = 3072 bytes) per token and routed expert (top 2); it has no fused
+// products, so the neuron columns stay untouched.
+// CHECK-LABEL: func.func @routed_experts(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x16xf32>
+// CHECK: moe.expert_ffn
+// CHECK: %[[T:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x16xf32>
+// CHECK: %[[T64:.+]] = arith.index_cast %[[T]] : index to i64
+// CHECK: %[[PER:.+]] = arith.constant 6144 : i64
+// CHECK: %[[BYTES:.+]] = arith.muli %[[T64]], %[[PER]] : i64
+// CHECK: arith.addi %{{.+}}, %[[BYTES]] : i64
+// CHECK-NOT: arith.constant 2 : index
+// CHECK: return
+func.func @routed_experts(%x: tensor<?x16xf32>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>) -> tensor<?x16xf32> {
+  %g = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.gate_up.weight", bf16, [4, 32, 16], offset = 0>] : tensor<4x32x16xbf16>
+  %u = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.up.weight", bf16, [4, 32, 16], offset = 4096>] : tensor<4x32x16xbf16>
+  %d = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.down.weight", bf16, [4, 16, 32], offset = 8192>] : tensor<4x16x32xbf16>
+  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %u, %d) swiglu
+      : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
