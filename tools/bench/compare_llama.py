@@ -1,0 +1,312 @@
+"""Decode speed of moec against llama.cpp on the same weights.
+
+Run through tools/bench/compare-llama.sh, which builds moec and makes the
+Python environment (gguf, llama-cpp-python built on this machine). For each
+model (Mixtral 8x7B layer dimensions, 2 layers, bf16; a SwiGLU and a dReLU
+version): synthesise the checkpoint with moec-synth, compile it for this CPU
+with moec-compile (the dReLU one twice: sparse, and --no-sparse), measure it
+with moec-bench, write the same weights as GGUF and time llama.cpp's decode
+steps at the same context, threads and dtype. Prints a Markdown table and
+writes every measurement to OUT/results.json.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHAPE = dict(hidden_size=4096, intermediate_size=14336, num_experts=8, top_k=2,
+             num_heads=32, num_kv_heads=8, vocab_size=32000, num_layers=2)
+
+
+def log(message):
+    print(f"compare-llama: {message}", file=sys.stderr, flush=True)
+
+
+def run(command, **kwargs):
+    log(" ".join(str(c) for c in command))
+    return subprocess.run([str(c) for c in command], check=True, **kwargs)
+
+
+# --- safetensors in, GGUF out --------------------------------------------
+
+def read_safetensors(directory):
+    """name -> (dtype string, shape, uint8 memmap of the bytes)."""
+    tensors = {}
+    for path in sorted(Path(directory).glob("*.safetensors")):
+        with open(path, "rb") as f:
+            (length,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(length))
+        data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + length)
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            begin, end = info["data_offsets"]
+            tensors[name] = (info["dtype"], info["shape"], data[begin:end])
+    return tensors
+
+
+def as_bf16_bits(dtype, raw):
+    if dtype != "BF16":
+        raise SystemExit(f"compare-llama: expected bf16 weights, found {dtype}")
+    return raw.view(np.uint16)
+
+
+def bf16_to_f32(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def permute_for_llama(bits, heads, shape):
+    """HF's rotate-half rows -> llama.cpp's interleaved pairs (as its
+    convert_hf_to_gguf does for q and k)."""
+    w = bits.reshape(shape)
+    return (w.reshape(heads, 2, shape[0] // heads // 2, shape[1])
+            .swapaxes(1, 2).reshape(shape))
+
+
+def write_gguf(checkpoint, out):
+    import gguf
+
+    config = json.loads((Path(checkpoint) / "config.json").read_text())
+    tensors = read_safetensors(checkpoint)
+    hidden, heads = config["hidden_size"], config["num_attention_heads"]
+    kv_heads = config["num_key_value_heads"]
+    head_dim = config.get("head_dim") or hidden // heads
+    layers, experts = config["num_hidden_layers"], config["num_local_experts"]
+    vocab = config["vocab_size"]
+
+    # (gguf name, producer of the array, GGML type); produced one at a time
+    # when written, so no more than one stacked expert tensor is in memory.
+    plan = []
+
+    def bits(name):
+        dtype, shape, raw = tensors[name]
+        return as_bf16_bits(dtype, raw).reshape(shape)
+
+    def add(gguf_name, shape, f32, produce):
+        plan.append((gguf_name, shape, f32, produce))
+
+    def vector(name):
+        return lambda: bf16_to_f32(bits(name))
+
+    add("token_embd.weight", [vocab, hidden], False,
+        lambda: bits("model.embed_tokens.weight"))
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        b = f"blk.{i}."
+        add(b + "attn_norm.weight", [hidden], True, vector(p + "input_layernorm.weight"))
+        add(b + "attn_q.weight", [heads * head_dim, hidden], False,
+            lambda p=p: permute_for_llama(bits(p + "self_attn.q_proj.weight"), heads,
+                                          [heads * head_dim, hidden]))
+        add(b + "attn_k.weight", [kv_heads * head_dim, hidden], False,
+            lambda p=p: permute_for_llama(bits(p + "self_attn.k_proj.weight"), kv_heads,
+                                          [kv_heads * head_dim, hidden]))
+        add(b + "attn_v.weight", [kv_heads * head_dim, hidden], False,
+            lambda p=p: bits(p + "self_attn.v_proj.weight"))
+        add(b + "attn_output.weight", [hidden, heads * head_dim], False,
+            lambda p=p: bits(p + "self_attn.o_proj.weight"))
+        add(b + "ffn_norm.weight", [hidden], True,
+            vector(p + "post_attention_layernorm.weight"))
+        add(b + "ffn_gate_inp.weight", [experts, hidden], True,
+            vector(p + "block_sparse_moe.gate.weight"))
+        for ours, theirs in (("w1", "ffn_gate_exps"), ("w3", "ffn_up_exps"),
+                             ("w2", "ffn_down_exps")):
+            shape = [experts] + tensors[f"{p}block_sparse_moe.experts.0.{ours}.weight"][1]
+            add(f"{b}{theirs}.weight", shape, False,
+                lambda p=p, ours=ours: np.stack(
+                    [bits(f"{p}block_sparse_moe.experts.{e}.{ours}.weight")
+                     for e in range(experts)]))
+    add("output_norm.weight", [hidden], True, vector("model.norm.weight"))
+    head = "lm_head.weight" if "lm_head.weight" in tensors else "model.embed_tokens.weight"
+    add("output.weight", [vocab, hidden], False, lambda: bits(head))
+
+    writer = gguf.GGUFWriter(out, "llama")
+    writer.add_name("moec benchmark model")
+    writer.add_context_length(config.get("max_position_embeddings", 4096))
+    writer.add_embedding_length(hidden)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_rope_dimension_count(head_dim)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_layer_norm_rms_eps(config.get("rms_norm_eps", 1e-5))
+    writer.add_rope_freq_base(config.get("rope_theta", 1e6))
+    writer.add_expert_count(experts)
+    writer.add_expert_used_count(config["num_experts_per_tok"])
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_BF16)
+    # A SentencePiece-style vocabulary of the right size: the special
+    # tokens, the 256 byte tokens, and placeholder pieces.
+    pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
+    pieces += [f"\u2581p{i}" for i in range(vocab - len(pieces))]
+    types = ([gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
+             + [gguf.TokenType.BYTE] * 256
+             + [gguf.TokenType.NORMAL] * (vocab - 259))
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(pieces)
+    writer.add_token_scores([0.0] * vocab)
+    writer.add_token_types(types)
+    writer.add_bos_token_id(config.get("bos_token_id", 1))
+    writer.add_eos_token_id(config.get("eos_token_id", 2))
+    writer.add_unk_token_id(0)
+
+    for name, shape, f32, _ in plan:
+        count = int(np.prod(shape))
+        if f32:
+            writer.add_tensor_info(name, shape, np.dtype(np.float32), count * 4)
+        else:
+            writer.add_tensor_info(name, shape, np.dtype(np.uint16), count * 2,
+                                   raw_dtype=gguf.GGMLQuantizationType.BF16)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    for name, shape, f32, produce in plan:
+        array = np.ascontiguousarray(produce())
+        writer.write_tensor_data(array)
+    writer.close()
+
+
+# --- llama.cpp decode timing ---------------------------------------------
+
+def time_llama(gguf_path, context, warmup, steps, threads, seed):
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(gguf_path), n_ctx=context + warmup + steps + 16,
+                          n_threads=threads, n_threads_batch=threads, n_batch=512,
+                          use_mmap=True, verbose=False, seed=seed)
+    vocab = llm.n_vocab()
+    rng = np.random.default_rng(seed + context)
+    llm.eval(rng.integers(0, vocab, size=context).tolist())
+    seconds = []
+    for n in range(warmup + steps):
+        token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        start = time.perf_counter()
+        llm.eval([token])
+        if n >= warmup:
+            seconds.append(time.perf_counter() - start)
+    del llm
+    return seconds
+
+
+def quantiles(seconds):
+    s = sorted(seconds)
+    pick = lambda q: s[int(q * (len(s) - 1) + 0.5)]
+    return {"median": statistics.median(s), "p10": pick(0.1), "p90": pick(0.9),
+            "min": s[0], "max": s[-1]}
+
+
+# --- the comparison -------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", required=True, help="moec's build/bin")
+    parser.add_argument("--out", required=True, help="working directory")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--context", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating moec/llama.cpp runs per model")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep checkpoints, artifacts and GGUF files")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bin_dir = Path(args.bin)
+
+    models = [("SwiGLU (Mixtral)", "MixtralForCausalLM", [("moec", [])]),
+              ("dReLU (TurboSparse-Mixtral)", "TurboSparseMixtralForCausalLM",
+               [("moec sparse", []), ("moec --no-sparse", ["--no-sparse"])])]
+    synth_flags = [f"--{k.replace('_', '-')}={v}" for k, v in SHAPE.items()]
+    results = []
+    started = time.time()
+    for title, arch, builds in models:
+        checkpoint = out / f"{arch}-ckpt"
+        gguf_path = out / f"{arch}.gguf"
+        if checkpoint.exists():
+            shutil.rmtree(checkpoint)
+        run([bin_dir / "moec-synth", "-o", checkpoint, f"--arch={arch}",
+             "--dtype=bf16", "--seed=3", *synth_flags])
+        artifacts = []
+        for label, flags in builds:
+            artifact = out / f"{arch}{flags[0] if flags else ''}.moec"
+            run([bin_dir / "moec-compile", checkpoint, "-o", artifact, *flags])
+            artifacts.append((label, artifact))
+        log(f"writing {gguf_path}")
+        write_gguf(checkpoint, gguf_path)
+        if not args.keep:
+            shutil.rmtree(checkpoint)
+
+        # Rounds alternate the runs, so that a slow phase of a shared
+        # machine falls on all of them alike; each figure is the median of
+        # its rounds' medians.
+        runs = {label: [] for label, _ in artifacts}
+        runs["llama.cpp"] = []
+        for round_ in range(args.rounds):
+            for label, artifact in artifacts:
+                report = json.loads(run(
+                    [bin_dir / "moec-bench", artifact, f"--context={args.context}",
+                     f"--steps={args.steps}", f"--warmup={args.warmup}",
+                     f"--threads={args.threads}", "--json"],
+                    capture_output=True, text=True).stdout)
+                runs[label].append(report)
+            log(f"llama.cpp on {gguf_path}, round {round_ + 1}")
+            seconds = time_llama(gguf_path, args.context, args.warmup, args.steps,
+                                 args.threads, seed=round_)
+            runs["llama.cpp"].append({"seconds_per_token": quantiles(seconds)})
+        for label, reports in runs.items():
+            entry = {"model": title, "engine": label, "rounds": reports}
+            medians = [r["contexts"][0]["seconds_per_token"]["median"]
+                       if "contexts" in r else r["seconds_per_token"]["median"]
+                       for r in reports]
+            entry["seconds_per_token"] = statistics.median(medians)
+            if label != "llama.cpp":
+                c = [r["contexts"][0] for r in reports]
+                entry["bytes_per_token"] = statistics.median(
+                    x["weight_bytes_per_token"] + x["cache_bytes_per_token"] for x in c)
+                entry["bandwidth"] = statistics.median(
+                    r["bandwidth_bytes_per_s"] for r in reports)
+                entry["active"] = [l["active_neuron_fraction"]
+                                   for l in c[len(c) // 2]["layers"]]
+            results.append(entry)
+        if not args.keep:
+            for _, artifact in artifacts:
+                artifact.unlink()
+            gguf_path.unlink()
+
+    (out / "results.json").write_text(json.dumps(
+        {"threads": args.threads, "context": args.context, "steps": args.steps,
+         "warmup": args.warmup, "rounds": args.rounds, "results": results}, indent=2))
+    print_table(results, args)
+    log(f"done in {time.time() - started:.0f} s; measurements in {out / 'results.json'}")
+
+
+def print_table(results, args):
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), "unknown CPU")
+    print(f"\n{cpu}, {args.threads} threads, context {args.context}, "
+          f"median of {args.rounds} rounds of {args.steps} decode steps\n")
+    print("| model | engine | ms/token | bytes/token | achieved | of bandwidth | llama.cpp / this |")
+    print("|---|---|---|---|---|---|---|")
+    llama = {r["model"]: r["seconds_per_token"] for r in results if r["engine"] == "llama.cpp"}
+    for r in results:
+        t = r["seconds_per_token"]
+        if "bytes_per_token" in r:
+            rate = r["bytes_per_token"] / t
+            cells = [f"{r['bytes_per_token'] / 1e9:.2f} GB", f"{rate / 1e9:.1f} GB/s",
+                     f"{rate / r['bandwidth'] * 100:.0f} % of {r['bandwidth'] / 1e9:.1f} GB/s"]
+        else:
+            cells = ["", "", ""]
+        print(f"| {r['model']} | {r['engine']} | {t * 1e3:.1f} | " + " | ".join(cells) +
+              f" | {llama[r['model']] / t:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
