@@ -31,6 +31,9 @@ protected:
              float *out) override;
 
 private:
+  /// Maps the weights' pages into this process (reading them if needed).
+  void populateWeights();
+
   Bytes weights;
   std::vector<float> kvCache;
   /// The code's threads: setThreads', else OpenMP's default, all cores.

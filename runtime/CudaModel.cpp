@@ -27,16 +27,6 @@ template <typename T> T *devicePointer(cuda::DevicePtr p) {
   return reinterpret_cast<T *>(static_cast<uintptr_t>(p));
 }
 
-/// "uploading weights  42%" on a terminal; nothing otherwise.
-void showProgress(uint64_t done, uint64_t total) {
-  static bool tty = isatty(2);
-  if (!tty || !total)
-    return;
-  std::fprintf(stderr, "\ruploading weights %3d%%", int(done * 100 / total));
-  if (done == total)
-    std::fprintf(stderr, "\n");
-}
-
 } // namespace
 
 CudaModel::~CudaModel() {
@@ -152,7 +142,7 @@ Status CudaModel::loadCode(const Artifact &art) {
         !s)
       return s;
     done += n;
-    showProgress(done, w.size);
+    showProgress("uploading weights", done, w.size);
   }
 
   // The host code loads its kernels when it is loaded.

@@ -5,12 +5,22 @@
 #include "runtime/CpuModel.h"
 #include "runtime/CudaModel.h"
 
+#include <cstdio>
 #include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <vector>
 
 using namespace moec;
+
+void moec::showProgress(const char *what, uint64_t done, uint64_t total) {
+  static bool tty = isatty(2);
+  if (!tty || !total)
+    return;
+  std::fprintf(stderr, "\r%s %3d%%", what, int(done * 100 / total));
+  if (done == total)
+    std::fprintf(stderr, "\n");
+}
 
 Model::~Model() {
   if (library)
