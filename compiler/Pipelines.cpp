@@ -16,12 +16,12 @@ std::string moec::cpuFrontPipeline(bool sparse) {
 }
 
 std::string moec::cpuLoweringPipeline(int64_t vectorWidth,
-                                      bool countActivity) {
+                                      bool countActivity, bool bf16Dot) {
   return std::string("builtin.module(") +
          (countActivity ? "moe-count-activity, " : "") +
          "moe-materialize-weights, "
          "func.func(moe-to-linalg{vector-width=" +
-         std::to_string(vectorWidth) +
+         std::to_string(vectorWidth) + (bf16Dot ? " bf16-dot=true" : "") +
          "}, convert-elementwise-to-linalg), "
          "canonicalize, moe-bufferize, moe-results-to-out-params, "
          "buffer-deallocation-pipeline, "
@@ -29,7 +29,7 @@ std::string moec::cpuLoweringPipeline(int64_t vectorWidth,
          // work-sharing loops.
          "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
          "convert-scf-to-openmp, expand-strided-metadata, lower-affine, "
-         "convert-vector-to-llvm, "
+         "convert-vector-to-llvm{enable-x86vector=true}, "
          // Before scf-to-cf: the alloca scopes OpenMP lowering creates only
          // verify while their loops are structured.
          "finalize-memref-to-llvm, convert-scf-to-cf, convert-openmp-to-llvm, "

@@ -21,8 +21,11 @@ std::string cpuFrontPipeline(bool sparse = true);
 /// `countActivity`, counters of the bytes each call reads
 /// (moe-count-activity); weights as views of the segment argument, the
 /// lowering with kernels of `vectorWidth` f32 lanes, one-shot
-/// bufferization, OpenMP loops, and the conversions to LLVM.
-std::string cpuLoweringPipeline(int64_t vectorWidth, bool countActivity = true);
+/// bufferization, OpenMP loops, and the conversions to LLVM. With
+/// `bf16Dot`, products with bf16 weights use the AVX-512 BF16 dot product
+/// on activations rounded to bf16.
+std::string cpuLoweringPipeline(int64_t vectorWidth, bool countActivity = true,
+                                bool bf16Dot = false);
 
 struct CudaPipelineOptions {
   /// SM architecture, e.g. sm_90, and PTX features, e.g. +ptx80.

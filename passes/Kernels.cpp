@@ -6,6 +6,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 
 using namespace mlir;
 using namespace mlir::moe;
@@ -54,7 +55,11 @@ SmallVector<Value> concat(ValueRange prefix, Value last) {
 Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
                ValueRange xAt, int64_t size, const KernelOptions &options) {
   int64_t lanes = options.vectorWidth, n = options.accumulators;
-  int64_t step = lanes * n, vectorEnd = size / step * step;
+  // With x in bf16 (usesBf16Dot), each step takes pairs: 2 * lanes
+  // elements per accumulator.
+  bool pairs = cast<ShapedType>(x.getType()).getElementType().isBF16();
+  int64_t perAccumulator = pairs ? 2 * lanes : lanes;
+  int64_t step = perAccumulator * n, vectorEnd = size / step * step;
   Value sum = cF32(b, loc, 0.0);
   if (vectorEnd > 0) {
     SmallVector<Value> inits(n, zeroVector(b, loc, lanes));
@@ -64,7 +69,21 @@ Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
         [&](OpBuilder &nb, Location l, Value k, ValueRange accs) {
           SmallVector<Value> next;
           for (int64_t i = 0; i < n; ++i) {
-            Value at = arith::AddIOp::create(nb, l, k, cIndex(nb, l, i * lanes));
+            Value at = arith::AddIOp::create(nb, l, k,
+                                             cIndex(nb, l, i * perAccumulator));
+            if (pairs) {
+              auto type = VectorType::get({2 * lanes}, nb.getBF16Type());
+              Value pad = arith::ConstantOp::create(
+                  nb, l, nb.getZeroAttr(nb.getBF16Type()));
+              auto read = [&](Value from, ValueRange indices) -> Value {
+                return vector::TransferReadOp::create(
+                    nb, l, type, from, indices, pad, ArrayRef<bool>{true});
+              };
+              next.push_back(x86vector::DotBF16Op::create(
+                  nb, l, accs[i].getType(), accs[i], read(w, concat(wAt, at)),
+                  read(x, concat(xAt, at))));
+              continue;
+            }
             Value wv = readF32(nb, l, w, concat(wAt, at), lanes);
             Value xv = readF32(nb, l, x, concat(xAt, at), lanes);
             next.push_back(vector::FMAOp::create(nb, l, wv, xv, accs[i]));
@@ -124,6 +143,22 @@ Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offset
   return tensor::ExtractSliceOp::create(b, loc, t, offsets, sizes, strides);
 }
 
+/// Whether products of `w` take the bf16 pair dot product.
+bool usesBf16Dot(Value w, const KernelOptions &options) {
+  return options.bf16Dot && options.vectorWidth == 16 &&
+         cast<ShapedType>(w.getType()).getElementType().isBF16();
+}
+
+/// x rounded to bf16 (to nearest even) when products with `w` take the
+/// bf16 dot product; x itself otherwise.
+Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
+                 const KernelOptions &options) {
+  if (!usesBf16Dot(w, options))
+    return x;
+  auto type = cast<RankedTensorType>(x.getType());
+  return arith::TruncFOp::create(b, loc, type.clone(b.getBF16Type()), x);
+}
+
 } // namespace
 
 Value mlir::moe::widenToF32(OpBuilder &b, Location loc, Value v) {
@@ -181,6 +216,7 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
   Value init = tensor::EmptyOp::create(
       b, loc, ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(rows)},
       b.getF32Type());
+  Value xd = dotOperand(b, loc, x, w, options);
   return buildForall(
       b, loc, rows, init,
       [&](OpBuilder &nb, Location l, Value r, Value out) -> Tile {
@@ -193,7 +229,7 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
                 getValueOrCreateConstantIndexOp(nb, l, tokens),
                 cIndex(nb, l, 1), ValueRange{column},
                 [&](OpBuilder &bb, Location bl, Value t, ValueRange acc) {
-                  Value d = buildDot(bb, bl, w, r, x, t, size, options);
+                  Value d = buildDot(bb, bl, w, r, xd, t, size, options);
                   Value at = tensor::InsertOp::create(
                       bb, bl, d, acc[0], ValueRange{t, cIndex(bb, bl, 0)});
                   scf::YieldOp::create(bb, bl, at);
@@ -211,10 +247,11 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
   Type f32 = b.getF32Type();
   Value init =
       tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, f32);
+  Value xd = dotOperand(b, loc, x, gate, options);
   Value act = buildForall(
       b, loc, inter, init,
       [&](OpBuilder &nb, Location l, Value i, Value out) -> Tile {
-        Value g = buildDot(nb, l, gate, i, x, {}, size, options);
+        Value g = buildDot(nb, l, gate, i, xd, {}, size, options);
         Value zero = cF32(nb, l, 0.0);
         Value positive =
             arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, g, zero);
@@ -222,7 +259,7 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
         auto product = scf::IfOp::create(
             nb, l, positive,
             [&](OpBuilder &tb, Location tl) {
-              Value u = buildDot(tb, tl, up, i, x, {}, size, options);
+              Value u = buildDot(tb, tl, up, i, xd, {}, size, options);
               Value relu = arith::MaximumFOp::create(tb, tl, u, cF32(tb, tl, 0));
               scf::YieldOp::create(
                   tb, tl, ValueRange{arith::MulFOp::create(tb, tl, g, relu)});

@@ -21,6 +21,10 @@ struct KernelOptions {
   int64_t vectorWidth = 8;
   /// Independent accumulators of a dot product, to hide the FMA latency.
   int64_t accumulators = 2;
+  /// Dot products with bf16 weights round the activation to bf16 and use
+  /// the AVX-512 BF16 pair dot product (x86vector.avx512.dot, f32 sums);
+  /// needs vectorWidth 16 and a target with avx512bf16.
+  bool bf16Dot = false;
 };
 
 /// Reductions may be reassociated (so that LLVM vectorises them) and

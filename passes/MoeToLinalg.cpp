@@ -710,9 +710,15 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
     KernelOptions kernels;
     kernels.vectorWidth = vectorWidth;
     kernels.accumulators = accumulators;
+    kernels.bf16Dot = bf16Dot;
     if (vectorWidth < 1 || accumulators < 1) {
       getOperation().emitError("moe-to-linalg: vector-width and accumulators "
                                "must be positive");
+      return signalPassFailure();
+    }
+    if (bf16Dot && vectorWidth != 16) {
+      getOperation().emitError("moe-to-linalg: bf16-dot needs vector-width "
+                               "16 (AVX-512)");
       return signalPassFailure();
     }
     SmallVector<Operation *> ops;

@@ -152,6 +152,10 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
            "f32 lanes of the target's vector registers (16 for AVX-512)">,
     Option<"accumulators", "accumulators", "int64_t", /*default=*/"2",
            "Independent vector accumulators per dot product">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "Products with bf16 weights round the activation to bf16 and use "
+           "the AVX-512 BF16 pair dot product (vector-width 16 only): "
+           "faster where widening bf16 limits the kernels, less exact">,
     Option<"attendWholeCache", "attend-whole-cache", "bool", /*default=*/"false",
            "Attend over every cache position, masking the ones past each "
            "query's, so that no buffer size depends on the positions (for "
@@ -161,6 +165,7 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
+                           "::mlir::x86vector::X86VectorDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::arith::ArithDialect"];
 }

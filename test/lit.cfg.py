@@ -28,7 +28,7 @@ try:
     with open("/proc/cpuinfo") as cpuinfo:
         for line in cpuinfo:
             if line.startswith("flags"):
-                for flag in ("amx_tile", "avx512_fp16"):
+                for flag in ("amx_tile", "avx512_fp16", "avx512_bf16"):
                     if flag in line.split():
                         config.available_features.add("cpu-" + flag)
                 break

@@ -1,4 +1,7 @@
 // RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-to-linalg{vector-width=4}))' | FileCheck %s --enable-var-scope
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-to-linalg{vector-width=16 bf16-dot=true}))' | FileCheck %s --check-prefix=BF16 --enable-var-scope
+// RUN: not moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-to-linalg{vector-width=8 bf16-dot=true}))' 2>&1 | FileCheck %s --check-prefix=WIDTH
+// WIDTH: moe-to-linalg: bf16-dot needs vector-width 16 (AVX-512)
 
 // CHECK-DAG: #[[$ROWS:.+]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-DAG: #[[$ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
@@ -57,6 +60,38 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 func.func @linear(%x: tensor<?x20xf32>, %w: tensor<8x20xbf16>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
   %y = moe.linear %x, %w bias(%b) : (tensor<?x20xf32>, tensor<8x20xbf16>, tensor<8xf32>) -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// With bf16-dot, bf16 weights meet the activation rounded to bf16 once per
+// call: each step takes 32 pairs per accumulator (two of them: 64 columns)
+// with the AVX-512 BF16 dot product, f32 sums; the last 8 columns are
+// scalar.
+// BF16-LABEL: func.func @linear_bf16_dot(
+// BF16-SAME: %[[X:[^:]+]]: tensor<?x136xf32>, %[[W:[^:]+]]: tensor<8x136xbf16>
+// BF16: %[[XB:.+]] = arith.truncf %[[X]] : tensor<?x136xf32> to tensor<?x136xbf16>
+// BF16: scf.forall (%[[R:.+]]) in (8)
+// BF16: scf.for %{{.+}} = %{{.+}} to %c128 step %c64 iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>)
+// BF16: %[[WV:.+]] = vector.transfer_read %[[W]][%[[R]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x136xbf16>, vector<32xbf16>
+// BF16: %[[XV:.+]] = vector.transfer_read %[[XB]][%{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<?x136xbf16>, vector<32xbf16>
+// BF16: x86vector.avx512.dot %[[A0]], %[[WV]], %[[XV]] : vector<32xbf16> -> vector<16xf32>
+// BF16: x86vector.avx512.dot %[[A1]], %{{.+}}, %{{.+}} : vector<32xbf16> -> vector<16xf32>
+// BF16: vector.reduction <add>
+// BF16: scf.for %{{.+}} = %c128{{.*}} to %c136 step %c1
+// f16 weights keep the widening product.
+// BF16: scf.forall
+// BF16-NOT: x86vector
+// BF16: vector.transfer_read {{.+}} : tensor<8x136xf16>, vector<16xf16>
+// BF16: vector.fma
+// BF16: return
+// CHECK-LABEL: func.func @linear_bf16_dot(
+// CHECK-NOT: x86vector
+// CHECK: return
+func.func @linear_bf16_dot(%x: tensor<?x136xf32>, %w: tensor<8x136xbf16>, %h: tensor<8x136xf16>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %y = moe.linear %x, %w : (tensor<?x136xf32>, tensor<8x136xbf16>) -> tensor<?x8xf32>
+  %z = moe.linear %x, %h : (tensor<?x136xf32>, tensor<8x136xf16>) -> tensor<?x8xf32>
+  return %y, %z : tensor<?x8xf32>, tensor<?x8xf32>
 }
 
 // -----

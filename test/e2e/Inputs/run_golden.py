@@ -2,9 +2,11 @@
 """For each golden case: moec-synth, moec-compile, moec-run --logits, and a
 comparison with test/reference (compare_logits.py).
 
-run_golden.py [--cuda] WORK CASE...   (--cuda: compiled for and run on the
-GPU, and its greedy tokens compared with the CPU build's)"""
+run_golden.py [--cuda] [--compile-flag=F]... [--tolerance=T] WORK CASE...
+(--cuda: compiled for and run on the GPU, and its greedy tokens compared
+with the CPU build's)"""
 
+import argparse
 import json
 import os
 import subprocess
@@ -21,12 +23,16 @@ def run(*args):
 
 
 def main():
-    args = sys.argv[1:]
-    cuda = args[:1] == ["--cuda"]
-    if cuda:
-        args = args[1:]
-    work, cases = args[0], args[1:]
-    target = ["--target=cuda"] if cuda else []
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cuda", action="store_true")
+    parser.add_argument("--compile-flag", action="append", default=[],
+                        help="passed to moec-compile (repeatable)")
+    parser.add_argument("--tolerance", help="passed to compare_logits.py")
+    parser.add_argument("work")
+    parser.add_argument("cases", nargs="+")
+    args = parser.parse_args()
+    cuda, work, cases = args.cuda, args.work, args.cases
+    target = (["--target=cuda"] if cuda else []) + args.compile_flag
     with open(os.path.join(REFERENCE, "cases.json")) as f:
         table = json.load(f)
     for case in cases:
@@ -37,6 +43,8 @@ def main():
             os.path.join(REFERENCE, case, "tokens.npy"))[0]]
         compare = [sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
                    case, d + ".npy"]
+        if args.tolerance:
+            compare += ["--tolerance", args.tolerance]
         if "ForCausalLM" in "".join(table[case]["synth"]):
             generated = run("moec-run", d + ".moec", "--tokens", ",".join(tokens),
                             "--logits", d + ".npy", "--max-new-tokens", "6").strip()
