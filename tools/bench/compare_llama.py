@@ -4,7 +4,7 @@ Run through tools/bench/compare-llama.sh, which builds moec and makes the
 Python environment (gguf, llama-cpp-python built on this machine). For each
 model (Mixtral 8x7B layer dimensions, 2 layers, bf16; a SwiGLU and a dReLU
 version): synthesise the checkpoint with moec-synth, compile it for this CPU
-with moec-compile (the dReLU one twice: sparse, and --no-sparse), measure it
+with moec-compile (exact and with --bf16-dot; the dReLU one also --no-sparse), measure it
 with moec-bench, write the same weights as GGUF and time llama.cpp's decode
 steps at the same context, threads and dtype. Prints a Markdown table and
 writes every measurement to OUT/results.json.
@@ -216,14 +216,27 @@ def main():
                         help="alternating moec/llama.cpp runs per model")
     parser.add_argument("--keep", action="store_true",
                         help="keep checkpoints, artifacts and GGUF files")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the table of OUT/results.json")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads((Path(args.out) / "results.json").read_text())
+        for key in ("threads", "context", "steps", "rounds"):
+            setattr(args, key, saved[key])
+        print_table(saved["results"], args)
+        return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     bin_dir = Path(args.bin)
 
-    models = [("SwiGLU (Mixtral)", "MixtralForCausalLM", [("moec", [])]),
+    # moec exact (f32 activations) and with --bf16-dot (activations rounded
+    # to bf16 in the products, as llama.cpp computes them).
+    models = [("SwiGLU (Mixtral)", "MixtralForCausalLM",
+               [("moec", []), ("moec --bf16-dot", ["--bf16-dot"])]),
               ("dReLU (TurboSparse-Mixtral)", "TurboSparseMixtralForCausalLM",
-               [("moec sparse", []), ("moec --no-sparse", ["--no-sparse"])])]
+               [("moec sparse", []), ("moec sparse --bf16-dot", ["--bf16-dot"]),
+                ("moec --no-sparse", ["--no-sparse"]),
+                ("moec --no-sparse --bf16-dot", ["--no-sparse", "--bf16-dot"])])]
     synth_flags = [f"--{k.replace('_', '-')}={v}" for k, v in SHAPE.items()]
     results = []
     started = time.time()
@@ -236,7 +249,7 @@ def main():
              "--dtype=bf16", "--seed=3", *synth_flags])
         artifacts = []
         for label, flags in builds:
-            artifact = out / f"{arch}{flags[0] if flags else ''}.moec"
+            artifact = out / f"{arch}{''.join(flags)}.moec"
             run([bin_dir / "moec-compile", checkpoint, "-o", artifact, *flags])
             artifacts.append((label, artifact))
         log(f"writing {gguf_path}")
@@ -288,24 +301,38 @@ def main():
     log(f"done in {time.time() - started:.0f} s; measurements in {out / 'results.json'}")
 
 
+def round_seconds(report):
+    """Median seconds per token of one round's run, moec or llama.cpp."""
+    if "contexts" in report:
+        return report["contexts"][0]["seconds_per_token"]["median"]
+    return report["seconds_per_token"]["median"]
+
+
 def print_table(results, args):
+    """Each ratio is the median over rounds of that round's ratio: the runs
+    of a round ran back to back, so a slow phase of the machine cancels."""
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                 if l.startswith("model name")), "unknown CPU")
     print(f"\n{cpu}, {args.threads} threads, context {args.context}, "
-          f"median of {args.rounds} rounds of {args.steps} decode steps\n")
-    print("| model | engine | ms/token | bytes/token | achieved | of bandwidth | llama.cpp / this |")
+          f"{args.rounds} rounds of {args.steps} decode steps\n")
+    print("| model | engine | ms/token | bytes/token | achieved | of bandwidth "
+          "| llama.cpp time / this |")
     print("|---|---|---|---|---|---|---|")
-    llama = {r["model"]: r["seconds_per_token"] for r in results if r["engine"] == "llama.cpp"}
+    llama = {r["model"]: r["rounds"] for r in results if r["engine"] == "llama.cpp"}
     for r in results:
         t = r["seconds_per_token"]
         if "bytes_per_token" in r:
             rate = r["bytes_per_token"] / t
+            share = statistics.median(x["contexts"][0]["of_bandwidth"]
+                                      for x in r["rounds"])
             cells = [f"{r['bytes_per_token'] / 1e9:.2f} GB", f"{rate / 1e9:.1f} GB/s",
-                     f"{rate / r['bandwidth'] * 100:.0f} % of {r['bandwidth'] / 1e9:.1f} GB/s"]
+                     f"{share * 100:.0f} %"]
         else:
             cells = ["", "", ""]
+        ratio = statistics.median(round_seconds(l) / round_seconds(x)
+                                  for l, x in zip(llama[r["model"]], r["rounds"]))
         print(f"| {r['model']} | {r['engine']} | {t * 1e3:.1f} | " + " | ".join(cells) +
-              f" | {llama[r['model']] / t:.2f}× |")
+              f" | {ratio:.2f}× |")
 
 
 if __name__ == "__main__":
