@@ -45,3 +45,12 @@ bool moec::parseCountList(const char *text, int64_t max,
     start = comma + 1;
   }
 }
+
+std::string moec::takeModelPath(const std::string &arg, std::string &path) {
+  if (!arg.empty() && arg[0] == '-')
+    return "unknown option '" + arg + "'";
+  if (!path.empty())
+    return "more than one model given";
+  path = arg;
+  return "";
+}

@@ -197,12 +197,9 @@ int main(int argc, char **argv) {
       device = v;
     } else if (name == "--json" && !hasInline) {
       json = true;
-    } else if (arg[0] == '-') {
-      return usage("unknown option '" + arg + "'");
-    } else if (path.empty()) {
-      path = arg;
-    } else {
-      return usage("more than one model given");
+    } else if (std::string refused = moec::takeModelPath(arg, path);
+               !refused.empty()) {
+      return usage(refused);
     }
   }
   if (path.empty())

@@ -161,12 +161,9 @@ int main(int argc, char **argv) {
       if (!v)
         return usage("--logits needs a file name");
       logitsPath = v;
-    } else if (arg[0] == '-') {
-      return usage("unknown option ", ("'" + arg + "'").c_str());
-    } else if (path.empty()) {
-      path = arg;
-    } else {
-      return usage("more than one model given");
+    } else if (std::string refused = moec::takeModelPath(arg, path);
+               !refused.empty()) {
+      return usage(refused.c_str());
     }
   }
   if (path.empty())
