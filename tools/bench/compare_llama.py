@@ -212,7 +212,7 @@ def main():
     parser.add_argument("--context", type=int, default=128)
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5,
+    parser.add_argument("--rounds", type=int, default=3,
                         help="alternating moec/llama.cpp runs per model")
     parser.add_argument("--keep", action="store_true",
                         help="keep checkpoints, artifacts and GGUF files")
