@@ -14,7 +14,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${MOEC_BUILD_DIR:-build}
-tools/setup.sh build
+tools/setup.sh build >&2
 
 VENV="$BUILD_DIR/bench/venv"
 if ! "$VENV/bin/python" -c "import gguf, llama_cpp" 2>/dev/null; then
