@@ -25,8 +25,8 @@ struct ResultsToOutParamsPass
             arg && arg.getOwner()->isEntryBlock())
           continue; // updated in place
         auto alloc = v.getDefiningOp<memref::AllocOp>();
-        if (!alloc || alloc.getType().getLayout() &&
-                          !alloc.getType().getLayout().isIdentity()) {
+        if (!alloc || (alloc.getType().getLayout() &&
+                       !alloc.getType().getLayout().isIdentity())) {
           kept.push_back(v);
           continue;
         }
