@@ -71,9 +71,9 @@ public:
         arith::ConstantIndexOp::create(b, loc, row),
         arith::ConstantIndexOp::create(b, loc, int64_t(column))};
     Value old = memref::LoadOp::create(b, loc, all, at);
-    memref::StoreOp::create(b, loc,
-                            arith::AddIOp::create(b, loc, old, toI64(loc, amount)),
-                            all, at);
+    memref::StoreOp::create(
+        b, loc, arith::AddIOp::create(b, loc, old, toI64(loc, amount)), all,
+        at);
   }
   void add(Location loc, int64_t row, ActivityColumn column, int64_t amount) {
     if (amount)
@@ -120,9 +120,9 @@ void countAttention(Counters &c, AttentionOp op, int64_t row, OpBuilder &b) {
   int64_t perPosition = 2 * cacheType.getDimSize(1) * cacheType.getDimSize(2) *
                         cacheType.getElementTypeBitWidth() / 8;
   Value positions = op.getPositions();
-  Value last = arith::SubIOp::create(
-      b, loc, tensor::DimOp::create(b, loc, positions, 0),
-      arith::ConstantIndexOp::create(b, loc, 1));
+  Value last =
+      arith::SubIOp::create(b, loc, tensor::DimOp::create(b, loc, positions, 0),
+                            arith::ConstantIndexOp::create(b, loc, 1));
   Value position = tensor::ExtractOp::create(b, loc, positions, last);
   Value length = arith::AddIOp::create(
       b, loc, arith::ExtSIOp::create(b, loc, b.getI64Type(), position),

@@ -145,7 +145,7 @@ Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offset
 
 /// Whether products of `w` take the bf16 pair dot product.
 bool usesBf16Dot(Value w, const KernelOptions &options) {
-  return options.bf16Dot && options.vectorWidth == 16 &&
+  return options.bf16Dot &&
          cast<ShapedType>(w.getType()).getElementType().isBF16();
 }
 

@@ -4,15 +4,14 @@
 #include "runtime/MemRef.h"
 
 #include <algorithm>
-#include <chrono>
-#include <memory>
-#include <thread>
 #include <dlfcn.h>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
 #include <sys/mman.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace moec;
@@ -22,10 +21,10 @@ std::string moec::missingCpuFeatures(const std::string &features) {
   // them as LLVM does, but for underscores (avx512_bf16, avx512bf16), so
   // both sides are compared without them.
   static const std::set<std::string> checked = {
-      "avx",        "avx2",         "fma",         "f16c",
-      "avx512f",    "avx512bw",     "avx512cd",    "avx512dq",
-      "avx512vl",   "avx512bf16",   "avx512vnni",  "avx512fp16",
-      "avx512vbmi", "avx512ifma",   "amxtile",     "amxbf16"};
+      "avx",        "avx2",       "fma",        "f16c",
+      "avx512f",    "avx512bw",   "avx512cd",   "avx512dq",
+      "avx512vl",   "avx512bf16", "avx512vnni", "avx512fp16",
+      "avx512vbmi", "avx512ifma", "amxtile",    "amxbf16"};
   auto normal = [](std::string name) {
     name.erase(std::remove_if(name.begin(), name.end(),
                               [](char c) { return c == '_' || c == '-'; }),
@@ -111,18 +110,22 @@ Status CpuModel::setThreads(int threads) {
   if (threads <= 0)
     return Status::error("--threads must be positive");
   // dlsym on the code's handle searches its dependencies: libomp.
-  auto set = reinterpret_cast<void (*)(int)>(
-      dlsym(library, "omp_set_num_threads"));
+  auto set =
+      reinterpret_cast<void (*)(int)>(dlsym(library, "omp_set_num_threads"));
   if (!set)
     return Status::error("the code was compiled without parallel loops");
   set(threads);
-  this->threads = threads;
+  threadCount = threads;
   return Status();
 }
 
+int CpuModel::threads() const {
+  return threadCount ? threadCount
+                     : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 Status CpuModel::measureBandwidth(uint64_t bytes, double &bytesPerSecond) {
-  int workers = threads ? threads
-                        : std::max(1u, std::thread::hardware_concurrency());
+  int workers = threads();
   size_t count = bytes / sizeof(uint64_t) / (64 * workers) * 64 * workers;
   if (!count)
     return Status::error("the bandwidth probe needs at least %zu bytes",
@@ -138,32 +141,29 @@ Status CpuModel::measureBandwidth(uint64_t bytes, double &bytesPerSecond) {
   auto read = [&](int w) {
     results[w] = sumWords(data.get() + w * perWorker, perWorker);
   };
-  double best = 0;
-  for (int pass = 0; pass < 5; ++pass) {
-    auto start = std::chrono::steady_clock::now();
-    std::vector<std::thread> pool;
-    for (int w = 1; w < workers; ++w)
-      pool.emplace_back(read, w);
-    read(0);
-    for (std::thread &t : pool)
-      t.join();
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
-    best = std::max(best, count * sizeof(uint64_t) / seconds);
-  }
+  Status status = bestRate(
+      /*warmup=*/0, /*passes=*/5, double(count * sizeof(uint64_t)),
+      [&] {
+        std::vector<std::thread> pool;
+        for (int w = 1; w < workers; ++w)
+          pool.emplace_back(read, w);
+        read(0);
+        for (std::thread &t : pool)
+          t.join();
+        return Status();
+      },
+      bytesPerSecond);
   // The sums are used, so the reads are not optimised away.
   volatile uint64_t sink = 0;
   for (uint64_t r : results)
     sink = sink + r;
-  bytesPerSecond = best;
-  return Status();
+  return status;
 }
 
 Status CpuModel::run(const int32_t *tokens, const int32_t *positions,
                      int64_t count, float *out) {
-  auto w = describe(const_cast<uint8_t *>(weights.data),
-                    {int64_t(weights.size)});
+  auto w =
+      describe(const_cast<uint8_t *>(weights.data), {int64_t(weights.size)});
   auto t = describe(const_cast<int32_t *>(tokens), {count});
   auto p = describe(const_cast<int32_t *>(positions), {count});
   auto kv = describe(kvCache.data(), {layers, 2, maxSeq, kvHeads, headDim});

@@ -21,6 +21,7 @@ public:
   /// Runs the code's parallel loops on `threads` threads (its OpenMP
   /// runtime's default: all cores).
   Status setThreads(int threads) override;
+  int threads() const override;
   Status measureBandwidth(uint64_t bytes, double &bytesPerSecond) override;
 
 protected:
@@ -36,8 +37,8 @@ private:
 
   Bytes weights;
   std::vector<float> kvCache;
-  /// The code's threads: setThreads', else OpenMP's default, all cores.
-  int threads = 0;
+  /// setThreads' count; 0: OpenMP's default, all cores.
+  int threadCount = 0;
 };
 
 /// The CPU features (LLVM names, e.g. "avx512f") that `features` requires

@@ -4,7 +4,6 @@
 #include "runtime/MemRef.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -213,25 +212,23 @@ Status CudaModel::measureBandwidth(uint64_t bytes, double &bytesPerSecond) {
   Status status = check(driver->cuMemAlloc(&from, bytes), "cuMemAlloc");
   if (status)
     status = check(driver->cuMemAlloc(&to, bytes), "cuMemAlloc");
-  double best = 0;
-  // A first copy warms up; then the best of five, each read and written.
-  for (int pass = 0; status && pass < 6; ++pass) {
-    auto start = std::chrono::steady_clock::now();
-    status = check(driver->cuMemcpyDtoD(to, from, bytes), "cuMemcpyDtoD");
-    if (status)
-      status = check(driver->cuStreamSynchronize(nullptr),
-                     "cuStreamSynchronize");
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
-    if (pass)
-      best = std::max(best, 2.0 * double(bytes) / seconds);
-  }
+  // A first copy warms up; then the best of five, each byte read and
+  // written.
+  if (status)
+    status = bestRate(
+        /*warmup=*/1, /*passes=*/5, 2.0 * double(bytes),
+        [&] {
+          Status s =
+              check(driver->cuMemcpyDtoD(to, from, bytes), "cuMemcpyDtoD");
+          return s ? check(driver->cuStreamSynchronize(nullptr),
+                           "cuStreamSynchronize")
+                   : s;
+        },
+        bytesPerSecond);
   if (to)
     driver->cuMemFree(to);
   if (from)
     driver->cuMemFree(from);
-  bytesPerSecond = best;
   return status;
 }
 

@@ -5,6 +5,8 @@
 #include "runtime/CpuModel.h"
 #include "runtime/CudaModel.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <dlfcn.h>
 #include <sys/mman.h>
@@ -20,6 +22,22 @@ void moec::showProgress(const char *what, uint64_t done, uint64_t total) {
   std::fprintf(stderr, "\r%s %3d%%", what, int(done * 100 / total));
   if (done == total)
     std::fprintf(stderr, "\n");
+}
+
+Status Model::bestRate(int warmup, int passes, double bytes,
+                       const std::function<Status()> &pass, double &rate) {
+  rate = 0;
+  for (int n = 0; n < warmup + passes; ++n) {
+    auto start = std::chrono::steady_clock::now();
+    if (Status status = pass(); !status)
+      return status;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (n >= warmup)
+      rate = std::max(rate, bytes / seconds);
+  }
+  return Status();
 }
 
 Model::~Model() {
@@ -62,7 +80,8 @@ Status Model::openCode(const Artifact &art) {
   entry = dlsym(library, symbol);
   if (!entry)
     return Status::error("the code has no symbol %s", symbol);
-  auto *rows = static_cast<const int64_t *>(dlsym(library, kActivityRowsSymbol));
+  auto *rows =
+      static_cast<const int64_t *>(dlsym(library, kActivityRowsSymbol));
   counters = static_cast<int64_t *>(dlsym(library, kActivitySymbol));
   counterRows = counters && rows ? *rows : 0;
   if (!counterRows)

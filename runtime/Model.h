@@ -14,6 +14,7 @@
 #include "runtime/Status.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,8 @@ public:
 
   /// CPU threads for the code's parallel loops.
   virtual Status setThreads(int threads);
+  /// The threads the code's parallel loops run on; 0 on a GPU.
+  virtual int threads() const { return 0; }
 
   /// Runs `count` tokens at the next positions; `out` receives
   /// outputSize(count) floats.
@@ -66,6 +69,12 @@ public:
   virtual Status measureBandwidth(uint64_t bytes, double &bytesPerSecond) = 0;
 
 protected:
+  /// The highest rate, `bytes` over the seconds one call of `pass` takes,
+  /// of `passes` timed calls after `warmup` untimed ones; the first
+  /// failure ends it.
+  static Status bestRate(int warmup, int passes, double bytes,
+                         const std::function<Status()> &pass, double &rate);
+
   /// Backend part of load(): the numbers below are set.
   virtual Status loadCode(const Artifact &artifact) = 0;
   /// Runs the entry point on `count` checked tokens at `positions`.

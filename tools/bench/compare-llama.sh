@@ -6,7 +6,7 @@
 #
 # Builds moec (tools/setup.sh build), makes a Python environment in
 # $MOEC_BUILD_DIR/bench/venv with gguf and llama-cpp-python (llama.cpp built
-# from source for this CPU, about 10 minutes on 2 cores, once), then runs
+# from source for this CPU, about 8 minutes on 2 cores, once), then runs
 # tools/bench/compare_llama.py in $MOEC_BUILD_DIR/bench. Needs about 40 GB
 # of disk while it runs (a checkpoint, four artifacts and a GGUF file of
 # 6.2 GB each at a time).

@@ -30,7 +30,6 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -69,13 +68,6 @@ std::string cpuName() {
   return "unknown CPU";
 }
 
-/// The value at fraction `q` of the sorted `values` (nearest rank).
-double quantile(std::vector<double> values, double q) {
-  std::sort(values.begin(), values.end());
-  size_t rank = size_t(q * double(values.size() - 1) + 0.5);
-  return values[rank];
-}
-
 struct ContextResult {
   int64_t context = 0;
   std::vector<double> seconds;
@@ -84,6 +76,25 @@ struct ContextResult {
   /// Per layer: neurons, positive gates and active neurons of fused dReLU
   /// products over the timed steps.
   std::vector<std::array<int64_t, 3>> layers;
+
+  /// What both reports print, from the above and the bandwidth: seconds per
+  /// token at the quantiles, and with counters, bytes per second and their
+  /// share of the bandwidth.
+  double median = 0, p10 = 0, p90 = 0, min = 0, max = 0;
+  double bytesPerSecond = 0, ofBandwidth = 0;
+  bool counted() const { return weightBytes >= 0; }
+  void summarize(double bandwidth) {
+    std::vector<double> sorted = seconds;
+    std::sort(sorted.begin(), sorted.end());
+    // Nearest rank.
+    auto at = [&](double q) {
+      return sorted[size_t(q * double(sorted.size() - 1) + 0.5)];
+    };
+    median = at(0.5), p10 = at(0.1), p90 = at(0.9);
+    min = sorted.front(), max = sorted.back();
+    bytesPerSecond = (weightBytes + cacheBytes) / median;
+    ofBandwidth = bytesPerSecond / bandwidth;
+  }
 };
 
 /// Decodes `warmup` then `steps` tokens after `context` random ones.
@@ -110,9 +121,9 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
     auto start = std::chrono::steady_clock::now();
     if (moec::Status s = model.forward(&next, 1, row.data()); !s)
       return s;
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     if (n >= warmup)
       result.seconds.push_back(seconds);
     next = greedy.sample(row.data(), vocab);
@@ -222,10 +233,8 @@ int main(int argc, char **argv) {
     if (moec::Status s = model->setThreads(int(threads)); !s)
       return failure(s);
 
-  // The CPU code's OpenMP runtime uses every core unless told otherwise.
   bool cpu = model->device() == "cpu";
-  if (cpu && !threads)
-    threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = model->threads();
 
   double bandwidth = 0;
   if (moec::Status s =
@@ -234,11 +243,13 @@ int main(int argc, char **argv) {
     return failure(s);
 
   std::vector<ContextResult> results(contexts.size());
-  for (size_t i = 0; i < contexts.size(); ++i)
+  for (size_t i = 0; i < contexts.size(); ++i) {
     if (moec::Status s = runContext(*model, contexts[i], warmup, steps,
                                     uint64_t(seed), results[i]);
         !s)
       return failure(s.withContext(path));
+    results[i].summarize(bandwidth);
+  }
 
   std::string deviceName = model->device();
   if (cpu)
@@ -246,9 +257,10 @@ int main(int argc, char **argv) {
   if (json) {
     nlohmann::ordered_json out;
     out["model"] = path;
-    out["architecture"] = artifact.header().config()->architecture()
-                              ? artifact.header().config()->architecture()->str()
-                              : "";
+    out["architecture"] =
+        artifact.header().config()->architecture()
+            ? artifact.header().config()->architecture()->str()
+            : "";
     out["device"] = deviceName;
     if (cpu)
       out["threads"] = threads;
@@ -259,21 +271,19 @@ int main(int argc, char **argv) {
     out["steps"] = steps;
     out["contexts"] = nlohmann::json::array();
     for (const ContextResult &r : results) {
-      double median = quantile(r.seconds, 0.5);
       nlohmann::ordered_json c;
       c["context"] = r.context;
-      c["seconds_per_token"] = {{"median", median},
-                                {"min", quantile(r.seconds, 0.0)},
-                                {"p10", quantile(r.seconds, 0.1)},
-                                {"p90", quantile(r.seconds, 0.9)},
-                                {"max", quantile(r.seconds, 1.0)}};
-      c["tokens_per_s"] = 1.0 / median;
-      if (r.weightBytes >= 0) {
-        double bytes = r.weightBytes + r.cacheBytes;
+      c["seconds_per_token"] = {{"median", r.median},
+                                {"min", r.min},
+                                {"p10", r.p10},
+                                {"p90", r.p90},
+                                {"max", r.max}};
+      c["tokens_per_s"] = 1.0 / r.median;
+      if (r.counted()) {
         c["weight_bytes_per_token"] = r.weightBytes;
         c["cache_bytes_per_token"] = r.cacheBytes;
-        c["bytes_per_s"] = bytes / median;
-        c["of_bandwidth"] = bytes / median / bandwidth;
+        c["bytes_per_s"] = r.bytesPerSecond;
+        c["of_bandwidth"] = r.ofBandwidth;
       } else {
         c["weight_bytes_per_token"] = nullptr;
         c["cache_bytes_per_token"] = nullptr;
@@ -304,33 +314,27 @@ int main(int argc, char **argv) {
   std::printf("moec-bench: %s on %s%s\n", path.c_str(), deviceName.c_str(),
               cpu ? (", " + std::to_string(threads) + " threads").c_str() : "");
   std::printf("memory bandwidth: %.1f GB/s (%s over %lld MiB)\n",
-              bandwidth / 1e9,
-              cpu ? "streaming read" : "device copy",
+              bandwidth / 1e9, cpu ? "streaming read" : "device copy",
               (long long)bandwidthMiB);
   std::printf("%8s %10s %19s %9s %12s %10s %8s %6s\n", "context", "ms/token",
               "p10-p90 (min-max)", "tokens/s", "weights/tok", "cache/tok",
               "GB/s", "of bw");
   for (const ContextResult &r : results) {
-    double median = quantile(r.seconds, 0.5);
     char spread[64];
-    std::snprintf(spread, sizeof(spread), "%.1f-%.1f (%.1f-%.1f)",
-                  quantile(r.seconds, 0.1) * 1e3,
-                  quantile(r.seconds, 0.9) * 1e3,
-                  quantile(r.seconds, 0.0) * 1e3,
-                  quantile(r.seconds, 1.0) * 1e3);
-    if (r.weightBytes >= 0) {
-      double bytes = r.weightBytes + r.cacheBytes;
+    std::snprintf(spread, sizeof(spread), "%.1f-%.1f (%.1f-%.1f)", r.p10 * 1e3,
+                  r.p90 * 1e3, r.min * 1e3, r.max * 1e3);
+    if (r.counted()) {
       std::printf("%8lld %10.2f %19s %9.2f %9.1f MB %7.2f MB %8.2f %6.2f\n",
-                  (long long)r.context, median * 1e3, spread, 1.0 / median,
+                  (long long)r.context, r.median * 1e3, spread, 1.0 / r.median,
                   r.weightBytes / 1e6, r.cacheBytes / 1e6,
-                  bytes / median / 1e9, bytes / median / bandwidth);
+                  r.bytesPerSecond / 1e9, r.ofBandwidth);
     } else {
       std::printf("%8lld %10.2f %19s %9.2f %12s %10s %8s %6s\n",
-                  (long long)r.context, median * 1e3, spread, 1.0 / median,
+                  (long long)r.context, r.median * 1e3, spread, 1.0 / r.median,
                   "-", "-", "-", "-");
     }
   }
-  if (results.front().weightBytes < 0)
+  if (!results.front().counted())
     std::printf("bytes read: not counted by this artifact's code (CPU "
                 "artifacts count them unless compiled with "
                 "--count-activity=false)\n");
