@@ -154,10 +154,16 @@ buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
   for (const auto &[name, symbol] : options.entryPoints)
     entries.push_back(artifact::CreateEntryPoint(fb, str(name), str(symbol)));
 
+  flatbuffers::Offset<artifact::TokenizerInfo> tokenizer;
+  if (!options.tokenizer.bytes.empty())
+    tokenizer = artifact::CreateTokenizerInfo(
+        fb, options.tokenizer.format, str(options.tokenizer.fileName),
+        str(options.tokenizer.configJson));
+
   auto header = artifact::CreateHeader(
       fb, kArtifactFormatVersion, str(MOEC_VERSION), configTable, target,
       fb.CreateVector(segmentTables), fb.CreateVector(weights),
-      fb.CreateVector(entries));
+      fb.CreateVector(entries), tokenizer);
   artifact::FinishHeaderBuffer(fb, header);
   return fb.Release();
 }
@@ -253,6 +259,9 @@ Error moec::writeArtifact(const ArtifactContents &contents,
   if (!options.deviceCode.empty())
     segments.push_back({artifact::SegmentKind::DeviceCode, 0,
                         options.deviceCode.size(), 0});
+  if (!options.tokenizer.bytes.empty())
+    segments.push_back({artifact::SegmentKind::Tokenizer, 0,
+                        options.tokenizer.bytes.size(), 0});
   segments.push_back({artifact::SegmentKind::Weights, 0, weightSegment, 0});
   size_t headerSize = buildHeader(contents, options, segments).size();
   uint64_t cursor = 16 + headerSize;

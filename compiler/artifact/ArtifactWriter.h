@@ -50,8 +50,19 @@ struct ArtifactTarget {
   std::string features;
 };
 
+/// The checkpoint's tokenizer, stored as it is (TokenizerFiles.h).
+struct ArtifactTokenizer {
+  artifact::TokenizerFormat format = artifact::TokenizerFormat::SentencePiece;
+  std::string fileName;
+  std::vector<char> bytes;
+  /// tokenizer_config.json's text; may be empty.
+  std::string configJson;
+};
+
 struct ArtifactOptions {
   ArtifactTarget target;
+  /// None when empty bytes: the artifact then runs on token ids only.
+  ArtifactTokenizer tokenizer;
   /// The code segment (a shared object: the model for CPU targets, the
   /// host side that launches the kernels for CUDA); empty: none.
   std::vector<char> code;
@@ -67,6 +78,8 @@ struct ArtifactOptions {
       return &deviceAssembly;
     case artifact::SegmentKind::DeviceCode:
       return &deviceCode;
+    case artifact::SegmentKind::Tokenizer:
+      return &tokenizer.bytes;
     default:
       return nullptr;
     }

@@ -13,6 +13,7 @@
 #include "compiler/codegen/CpuCodegen.h"
 #include "compiler/codegen/CudaCodegen.h"
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/artifact/TokenizerFiles.h"
 #include "compiler/import/Importer.h"
 #include "compiler/import/ModelConfigAttr.h"
 #include "passes/Passes.h"
@@ -70,6 +71,15 @@ cl::opt<bool> bf16Dot(
              "CPUs where widening bf16 limits the kernels, less exact "
              "(needs avx512bf16)"),
     cl::cat(category));
+cl::opt<std::string> tokenizerFile(
+    "tokenizer",
+    cl::desc("Tokenizer to store: a tokenizer.model or tokenizer.json "
+             "(default: the checkpoint's, tokenizer.model first)"),
+    cl::value_desc("file"), cl::cat(category));
+cl::opt<bool> noTokenizer("no-tokenizer",
+                          cl::desc("Store no tokenizer (the artifact then "
+                                   "runs on token ids only)"),
+                          cl::cat(category));
 cl::opt<std::string> targetFeatures("target-features",
                                     cl::desc("CPU features, e.g. +avx2 "
                                              "(default: the host's with "
@@ -251,6 +261,13 @@ int main(int argc, char **argv) {
   forward->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(&context));
 
   moec::ArtifactOptions options;
+  if (!noTokenizer) {
+    Expected<moec::ArtifactTokenizer> tokenizer = moec::readTokenizer(
+        contents->checkpointDir, tokenizerFile, contents->config.vocabSize);
+    if (!tokenizer)
+      return fail(toString(tokenizer.takeError()));
+    options.tokenizer = std::move(*tokenizer);
+  }
   options.target.triple = sys::getDefaultTargetTriple();
   moec::CpuTarget cpu;
   if (cuda) {

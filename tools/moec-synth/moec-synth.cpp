@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/CheckpointWriter.h"
+#include "compiler/import/TokenizerTrainer.h"
 
 #include "compiler/Progress.h"
 #include "llvm/Support/CommandLine.h"
@@ -82,6 +83,22 @@ cl::opt<bool> headersOnly("headers-only",
                                    "sparse files"),
                           cl::cat(files));
 
+cl::OptionCategory tokenizer("Tokenizer");
+cl::opt<std::string> corpus(
+    "tokenizer-corpus",
+    cl::desc("Train a SentencePiece tokenizer of --vocab-size pieces on this "
+             "text and write tokenizer.model and tokenizer_config.json"),
+    cl::value_desc("file"), cl::cat(tokenizer));
+cl::opt<moec::ChatFormat> chat(
+    "chat-template", cl::desc("The chat template tokenizer_config.json names"),
+    cl::init(moec::ChatFormat::ChatML),
+    cl::values(clEnumValN(moec::ChatFormat::ChatML, "chatml",
+                          "<|im_start|>role ... <|im_end|> (TurboSparse)"),
+               clEnumValN(moec::ChatFormat::Mistral, "mistral",
+                          "[INST] ... [/INST] (Mistral, Mixtral)"),
+               clEnumValN(moec::ChatFormat::None, "none", "none")),
+    cl::cat(tokenizer));
+
 int fail(const Twine &message) {
   WithColor::error(errs(), "moec-synth") << message << "\n";
   return 1;
@@ -134,7 +151,7 @@ Expected<moec::ModelConfig> configFromOptions() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions({&model, &files});
+  cl::HideUnrelatedOptions({&model, &files, &tokenizer});
   if (!cl::ParseCommandLineOptions(
           argc, argv, "moec-synth: random HuggingFace checkpoints\n", &errs()))
     return 2;
@@ -158,5 +175,8 @@ int main(int argc, char **argv) {
   options.progress = moec::terminalProgress("writing weights");
   if (Error error = moec::writeCheckpoint(output, *config, options))
     return fail(toString(std::move(error)));
+  if (!corpus.empty())
+    if (Error error = moec::trainTokenizer(corpus, vocab, chat, output))
+      return fail(toString(std::move(error)));
   return 0;
 }
