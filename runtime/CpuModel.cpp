@@ -1,6 +1,7 @@
 //===- CpuModel.cpp - running a CPU artifact ----------------------------===//
 
 #include "runtime/CpuModel.h"
+#include "runtime/Progress.h"
 #include "runtime/MemRef.h"
 
 #include <algorithm>
@@ -82,12 +83,13 @@ void CpuModel::populateWeights() {
       reinterpret_cast<uintptr_t>(weights.data) & ~uintptr_t(page - 1);
   uintptr_t end = reinterpret_cast<uintptr_t>(weights.data) + weights.size;
   constexpr uintptr_t kPiece = uintptr_t(256) << 20;
+  Progress progress("reading weights");
   for (uintptr_t at = begin; at < end; at += kPiece) {
     size_t n = std::min(kPiece, end - at);
     // Kernels before 5.14 lack MADV_POPULATE_READ; they read ahead at least.
     if (madvise(reinterpret_cast<void *>(at), n, MADV_POPULATE_READ) != 0)
       madvise(reinterpret_cast<void *>(at), n, MADV_WILLNEED);
-    showProgress("reading weights", at + n - begin, end - begin);
+    progress.update(at + n - begin, end - begin);
   }
 }
 

@@ -1,6 +1,7 @@
 //===- CudaModel.cpp - running a CUDA artifact --------------------------===//
 
 #include "runtime/CudaModel.h"
+#include "runtime/Progress.h"
 #include "runtime/MemRef.h"
 
 #include <algorithm>
@@ -134,6 +135,7 @@ Status CudaModel::loadCode(const Artifact &art) {
       !s)
     return s;
   constexpr size_t kPiece = size_t(64) << 20;
+  Progress progress("uploading weights");
   for (size_t done = 0; done < w.size;) {
     size_t n = std::min(kPiece, w.size - done);
     if (Status s = check(driver->cuMemcpyHtoD(weights + done, w.data + done, n),
@@ -141,7 +143,7 @@ Status CudaModel::loadCode(const Artifact &art) {
         !s)
       return s;
     done += n;
-    showProgress("uploading weights", done, w.size);
+    progress.update(done, w.size);
   }
 
   // The host code loads its kernels when it is loaded.

@@ -15,15 +15,6 @@
 
 using namespace moec;
 
-void moec::showProgress(const char *what, uint64_t done, uint64_t total) {
-  static bool tty = isatty(2);
-  if (!tty || !total)
-    return;
-  std::fprintf(stderr, "\r%s %3d%%", what, int(done * 100 / total));
-  if (done == total)
-    std::fprintf(stderr, "\n");
-}
-
 Status Model::bestRate(int warmup, int passes, double bytes,
                        const std::function<Status()> &pass, double &rate) {
   rate = 0;

@@ -96,9 +96,6 @@ protected:
   int64_t kvElements() const { return layers * 2 * maxSeq * kvHeads * headDim; }
 };
 
-/// "WHAT  42%" on stderr when it is a terminal; nothing otherwise.
-void showProgress(const char *what, uint64_t done, uint64_t total);
-
 /// A model for `artifact` on `device`: "cpu", "cuda", or "auto" (the
 /// device the artifact was compiled for).
 Status openModel(const Artifact &artifact, const std::string &device,

@@ -88,6 +88,11 @@ bool Tokenizer::isSpecial(int32_t id) const {
                      [&](const auto &s) { return s.second == id; });
 }
 
+const std::string &Tokenizer::piece(int32_t id) const {
+  static const std::string none;
+  return id < 0 || id >= size() ? none : pieces[id];
+}
+
 const std::string &Tokenizer::bytes(int32_t id) const {
   static const std::string none;
   if (id < 0 || id >= size() || kinds[id] == Kind::Control)
@@ -125,7 +130,7 @@ std::string Tokenizer::decode(const std::vector<int32_t> &ids) const {
       text += pieces[id];
   if (stripLeadingSpace && !text.empty() && text[0] == ' ')
     text.erase(0, 1);
-  return text;
+  return validUtf8(text);
 }
 
 namespace {
@@ -217,6 +222,34 @@ Status Tokenizer::applyConfig(std::string_view config,
   return Status();
 }
 
+std::string moec::validUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = text[i];
+    size_t len = c < 0x80 ? 1 : c >= 0xC2 && c < 0xE0 ? 2
+                            : c >= 0xE0 && c < 0xF0 ? 3
+                            : c >= 0xF0 && c < 0xF5 ? 4 : 0;
+    bool valid = len && i + len <= text.size();
+    for (size_t k = 1; valid && k < len; ++k)
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (valid && len >= 3) {
+      // No overlong forms, surrogates or code points past U+10FFFF.
+      unsigned char d = text[i + 1];
+      valid = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d >= 0xA0) &&
+              !(c == 0xF0 && d < 0x90) && !(c == 0xF4 && d >= 0x90);
+    }
+    if (!valid) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    out.append(text, i, len);
+    i += len;
+  }
+  return out;
+}
+
 size_t moec::completeUtf8(std::string_view text) {
   size_t n = text.size();
   // Look back at most 3 bytes for the lead byte of a cut character.
@@ -243,7 +276,7 @@ std::string TextStream::push(int32_t id) {
       stopAt = std::min(stopAt, text.find(stop));
   if (stopAt != std::string_view::npos) {
     hitStop = true;
-    std::string out(text.substr(0, stopAt));
+    std::string out = validUtf8(text.substr(0, stopAt));
     held.clear();
     return out;
   }
@@ -256,7 +289,7 @@ std::string TextStream::push(int32_t id) {
         keep = len;
         break;
       }
-  std::string out(text.substr(0, whole - keep));
+  std::string out = validUtf8(text.substr(0, whole - keep));
   held.erase(0, whole - keep);
   return out;
 }
@@ -264,7 +297,7 @@ std::string TextStream::push(int32_t id) {
 std::string TextStream::flush() {
   std::string out;
   if (!hitStop)
-    out.swap(held);
+    out = validUtf8(held);
   held.clear();
   return out;
 }

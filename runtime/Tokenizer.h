@@ -51,6 +51,8 @@ public:
   /// pieces, the piece with '▁' as space otherwise, nothing for control
   /// tokens (BOS, EOS). Not always whole UTF-8 characters.
   const std::string &bytes(int32_t id) const;
+  /// The text of token `id` as decode() writes it ("<s>" for BOS).
+  const std::string &piece(int32_t id) const;
   /// A control or special token (BOS, EOS, <|im_end|>).
   bool isSpecial(int32_t id) const;
   /// The id of special token `text`, or -1.
@@ -109,6 +111,11 @@ private:
   std::string held;
   bool hitStop = false;
 };
+
+/// `text` with every byte that begins no valid UTF-8 character replaced by
+/// U+FFFD, as HuggingFace's byte-fallback decoder does: byte tokens can
+/// make any byte sequence.
+std::string validUtf8(std::string_view text);
 
 /// Length of the longest prefix of `text` that is whole UTF-8 characters
 /// (invalid bytes count as whole, so that nothing is held forever).

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <sentencepiece_trainer.h>
 
+#include <unordered_map>
+
 using namespace llvm;
 
 namespace {
@@ -52,21 +54,29 @@ Error writeFile(StringRef path, StringRef bytes) {
 
 } // namespace
 
-Error moec::trainTokenizer(StringRef corpus, int64_t vocabSize, ChatFormat chat,
-                           StringRef dir) {
+Expected<moec::TrainedTokenizer>
+moec::trainTokenizer(StringRef corpus, int64_t vocabSize, ChatFormat chat) {
   auto text = MemoryBuffer::getFile(corpus, /*IsText=*/true);
   if (!text)
     return createStringError(text.getError(), corpus + ": cannot read: " +
                                                   text.getError().message());
   Lines lines((*text)->getBuffer());
-  std::string args =
-      "--model_type=bpe --vocab_size=" + std::to_string(vocabSize) +
-      " --byte_fallback=true --split_digits=true"
-      " --allow_whitespace_only_pieces=true"
-      " --normalization_rule_name=identity --remove_extra_whitespaces=false"
-      " --character_coverage=1.0 --unk_id=0 --bos_id=1 --eos_id=2"
-      " --pad_id=-1 --user_defined_symbols=<|im_end|>,<|im_start|>"
-      " --minloglevel=2";
+  // A map, not a command line: the latter is echoed to stderr.
+  std::unordered_map<std::string, std::string> args = {
+      {"model_type", "bpe"},
+      {"vocab_size", std::to_string(vocabSize)},
+      {"byte_fallback", "true"},
+      {"split_digits", "true"},
+      {"allow_whitespace_only_pieces", "true"},
+      {"normalization_rule_name", "identity"},
+      {"remove_extra_whitespaces", "false"},
+      {"character_coverage", "1.0"},
+      {"unk_id", "0"},
+      {"bos_id", "1"},
+      {"eos_id", "2"},
+      {"pad_id", "-1"},
+      {"user_defined_symbols", "<|im_end|>,<|im_start|>"},
+      {"minloglevel", "2"}};
   std::string model;
   if (sentencepiece::util::Status status =
           sentencepiece::SentencePieceTrainer::Train(args, &lines, &model);
@@ -91,10 +101,14 @@ Error moec::trainTokenizer(StringRef corpus, int64_t vocabSize, ChatFormat chat,
     config["chat_template"] =
         chat == ChatFormat::ChatML ? kChatMLTemplate : kMistralTemplate;
 
+  return TrainedTokenizer{std::move(model), config.dump(2) + "\n"};
+}
+
+Error moec::TrainedTokenizer::write(StringRef dir) const {
   SmallString<256> modelPath(dir), configPath(dir);
   sys::path::append(modelPath, "tokenizer.model");
   sys::path::append(configPath, "tokenizer_config.json");
   if (Error error = writeFile(modelPath, model))
     return error;
-  return writeFile(configPath, config.dump(2) + "\n");
+  return writeFile(configPath, config);
 }

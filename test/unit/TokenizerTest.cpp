@@ -234,6 +234,15 @@ TEST(Tokenizer, StopStringsEndTheStream) {
   EXPECT_EQ(stream.flush(), "");
 }
 
+TEST(Tokenizer, InvalidBytesBecomeReplacementCharacters) {
+  EXPECT_EQ(validUtf8("ok \xC3\xBC"), "ok \xC3\xBC");
+  EXPECT_EQ(validUtf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(validUtf8("\xE6\x97"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(validUtf8("\xED\xA0\x80"), // a surrogate
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(validUtf8("\xF0\x9F\x99\x82"), "\xF0\x9F\x99\x82");
+}
+
 TEST(Tokenizer, CompleteUtf8) {
   EXPECT_EQ(completeUtf8("abc"), 3u);
   EXPECT_EQ(completeUtf8("a\xC3"), 1u);

@@ -34,26 +34,6 @@
 
 namespace {
 
-const char *kUsage =
-    "usage: moec-bench MODEL.moec [options]\n"
-    "\n"
-    "  --context 128,1024     tokens in the KV cache before the timed steps\n"
-    "                         (default 128)\n"
-    "  --steps N              timed decode steps per context (default 16)\n"
-    "  --warmup N             untimed decode steps before them (default 2)\n"
-    "  --device D             auto (the artifact's target), cpu or cuda\n"
-    "  --threads N            threads for the generated CPU code and the\n"
-    "                         bandwidth probe (default: all cores)\n"
-    "  --bandwidth-mib N      memory the bandwidth probe reads (default 1024)\n"
-    "  --seed S               seed of the random context tokens (default 0)\n"
-    "  --json                 print one JSON object instead of the table\n"
-    "  --help                 print this text\n";
-
-int usage(const std::string &message) {
-  std::fprintf(stderr, "moec-bench: error: %s\n%s", message.c_str(), kUsage);
-  return 2;
-}
-
 int failure(const moec::Status &status) {
   std::fprintf(stderr, "moec-bench: error: %s\n", status.message().c_str());
   return 1;
@@ -156,65 +136,39 @@ int main(int argc, char **argv) {
   std::vector<int64_t> contexts;
   int64_t steps = 16, warmup = 2, threads = 0, bandwidthMiB = 1024, seed = 0;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    // --name VALUE or --name=VALUE.
-    std::string name = arg, attached;
-    bool hasInline = false;
-    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
-      name = arg.substr(0, arg.find('='));
-      attached = arg.substr(arg.find('=') + 1);
-      hasInline = true;
-    }
-    auto value = [&]() -> const char * {
-      if (hasInline)
-        return attached.c_str();
-      return i + 1 < argc ? argv[++i] : nullptr;
-    };
-    auto count = [&](int64_t &out, int64_t min, int64_t max) {
-      const char *v = value();
-      return v && moec::parseCount(v, out) && out >= min && out <= max;
-    };
-    if (name == "--help" || name == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (name == "--context") {
-      const char *v = value();
-      contexts.clear();
-      if (!v || !moec::parseCountList(v, INT32_MAX, contexts) ||
-          std::count(contexts.begin(), contexts.end(), 0))
-        return usage("--context needs comma-separated positive counts");
-    } else if (name == "--steps") {
-      if (!count(steps, 1, 1 << 20))
-        return usage("--steps needs a positive count");
-    } else if (name == "--warmup") {
-      if (!count(warmup, 0, 1 << 20))
-        return usage("--warmup needs a count");
-    } else if (name == "--threads") {
-      if (!count(threads, 1, 4096))
-        return usage("--threads needs a positive count");
-    } else if (name == "--bandwidth-mib") {
-      if (!count(bandwidthMiB, 1, 1 << 20))
-        return usage("--bandwidth-mib needs a positive count");
-    } else if (name == "--seed") {
-      if (!count(seed, 0, INT64_MAX))
-        return usage("--seed needs a non-negative integer");
-    } else if (name == "--device") {
-      const char *v = value();
-      if (!v || (std::string(v) != "auto" && std::string(v) != "cpu" &&
-                 std::string(v) != "cuda"))
-        return usage("--device needs auto, cpu or cuda");
-      device = v;
-    } else if (name == "--json" && !hasInline) {
-      json = true;
-    } else if (std::string refused = moec::takeModelPath(arg, path);
-               !refused.empty()) {
-      return usage(refused);
-    }
-  }
+  moec::OptionParser parser(
+      "moec-bench", "[options] MODEL.moec",
+      "decode speed of a .moec artifact against the memory's bandwidth");
+  parser.positional("MODEL.moec", path);
+  parser.group("Measurement");
+  parser.value("context", "n,...", "Tokens in the KV cache before the timed "
+               "steps (default 128)", "comma-separated positive counts",
+               [&](const std::string &v) {
+                 contexts.clear();
+                 return moec::parseCountList(v.c_str(), INT32_MAX, contexts) &&
+                        !std::count(contexts.begin(), contexts.end(), 0);
+               });
+  parser.value("steps", "n", "Timed decode steps per context (default 16)",
+               "a positive count", moec::countIn(steps, 1, 1 << 20));
+  parser.value("warmup", "n", "Untimed decode steps before them (default 2)",
+               "a count", moec::countIn(warmup, 0, 1 << 20));
+  parser.value("bandwidth-mib", "n", "Memory the bandwidth probe reads "
+               "(default 1024)", "a positive count",
+               moec::countIn(bandwidthMiB, 1, 1 << 20));
+  parser.value("seed", "s", "Seed of the random context tokens (default 0)",
+               "a non-negative integer", moec::countIn(seed, 0, INT64_MAX));
+  parser.group("Device");
+  parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
+               "auto, cpu or cuda", moec::oneOf(device, {"auto", "cpu", "cuda"}));
+  parser.value("threads", "n", "Threads for the generated CPU code and the "
+               "bandwidth probe (default: all cores)", "a positive count",
+               moec::countIn(threads, 1, 4096));
+  parser.group("Output");
+  parser.flag("json", "Print one JSON object instead of the table", json);
+  if (int code = parser.parse(argc, argv); code >= 0)
+    return code;
   if (path.empty())
-    return usage("no model given");
+    return parser.usageError("no model given");
   if (contexts.empty())
     contexts = {128};
 

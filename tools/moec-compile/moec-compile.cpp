@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Pipelines.h"
-#include "compiler/Progress.h"
+#include "runtime/Progress.h"
 #include "compiler/Registration.h"
 #include "compiler/codegen/CpuCodegen.h"
 #include "compiler/codegen/CudaCodegen.h"
@@ -28,6 +28,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
+#include "compiler/Version.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -125,6 +126,12 @@ int fail(const Twine &message) {
   return 1;
 }
 
+/// A bad option value: exit code 2, as llvm::cl gives other usage errors.
+int usage(const Twine &message) {
+  fail(message);
+  return 2;
+}
+
 /// Writes `text` to `path` (--emit-llvm, --emit-ptx); 1 after a message.
 int writeText(const std::string &path, StringRef text) {
   if (Error error = writeToOutput(path, [&](raw_ostream &os) {
@@ -180,6 +187,7 @@ mlir::LogicalResult runPipeline(mlir::ModuleOp module, StringRef pipeline) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  moec::setVersionPrinter("moec-compile");
   // Pass names must be known when options such as --mlir-print-ir-after=PASS
   // are parsed.
   moec::registerPasses();
@@ -193,13 +201,15 @@ int main(int argc, char **argv) {
                                    &errs()))
     return 2;
   if (target != "cpu" && target != "cuda")
-    return fail("--target=" + target + ": unknown target (cpu or cuda)");
+    return usage("--target=" + target + ": unknown target (cpu or cuda)");
+  if (noTokenizer && !tokenizerFile.empty())
+    return usage("--tokenizer and --no-tokenizer contradict each other");
   const bool cuda = target == "cuda";
   std::optional<moec::CudaPipelineOptions> cudaOptions;
   if (cuda) {
     cudaOptions = moec::cudaDefaults(cudaArch);
     if (!cudaOptions)
-      return fail("--cuda-arch=" + cudaArch +
+      return usage("--cuda-arch=" + cudaArch +
                   ": unknown architecture (sm_80, sm_86, sm_89 or sm_90)");
     cudaOptions->toolkit = cudaToolkit;
     for (auto [flag, field] :
@@ -210,7 +220,7 @@ int main(int argc, char **argv) {
       if (flag->getNumOccurrences() == 0)
         continue;
       if (*flag < 1)
-        return fail("--" + flag->ArgStr + ": must be positive");
+        return usage("--" + flag->ArgStr + ": must be positive");
       *field = *flag;
     }
   }
@@ -326,7 +336,7 @@ int main(int argc, char **argv) {
       return 1;
   }
 
-  options.progress = moec::terminalProgress("writing weights");
+  options.progress = moec::progressCallback("writing weights");
   std::string llvmIR;
   raw_string_ostream llvmStream(llvmIR);
   Expected<std::vector<char>> code = moec::emitSharedObject(

@@ -1,53 +1,40 @@
 //===- moec-run.cpp - run .moec artifacts -------------------------------===//
 //
-// moec-run model.moec --tokens 1,2,3 [--max-new-tokens N] [--logits out.npy]
-// moec-run --info model.moec
+// moec-run MODEL.moec --prompt TEXT      text in, text streamed out
+// moec-run MODEL.moec --chat             a conversation on stdin
+// moec-run MODEL.moec --tokens 1,2,3     token ids in and out
+// moec-run --info MODEL.moec
 //
 // Part of the runtime: links no LLVM or MLIR.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
+#include "runtime/ChatTemplate.h"
 #include "runtime/CommandLine.h"
 #include "runtime/Model.h"
 #include "runtime/Npy.h"
 #include "runtime/Sampler.h"
+#include "runtime/Tokenizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cerrno>
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
-
-const char *kUsage =
-    "usage: moec-run MODEL.moec --tokens IDS [options]\n"
-    "       moec-run --info MODEL.moec\n"
-    "\n"
-    "  --tokens 1,2,3         prompt token ids\n"
-    "  --max-new-tokens N     tokens to generate (default 16; stops early\n"
-    "                         at EOS)\n"
-    "  --temperature T        sample at temperature T (default 0: greedy)\n"
-    "  --top-k K              sample among the K most likely tokens\n"
-    "  --top-p P              sample within the nucleus of mass P\n"
-    "  --seed S               random seed for sampling (default 0)\n"
-    "  --logits FILE.npy      write the logits of every prompt position,\n"
-    "                         float32 [T, vocab]\n"
-    "  --device D             auto (the artifact's target), cpu or cuda\n"
-    "  --threads N            threads for the generated CPU code (default:\n"
-    "                         all cores)\n"
-    "  --max-seq-len N        KV cache length (default: the model's maximum,\n"
-    "                         at most 4096)\n"
-    "  --info                 print the artifact's header and check its "
-    "segments\n"
-    "  --help                 print this text\n";
 
 void printInfo(const moec::Artifact &artifact) {
   namespace a = moec::artifact;
@@ -82,6 +69,14 @@ void printInfo(const moec::Artifact &artifact) {
       weightBytes += w->size();
   std::printf("weights:  %zu tensors, %" PRIu64 " bytes\n", weightCount,
               weightBytes);
+  if (const a::TokenizerInfo *tok = h.tokenizer())
+    std::printf("tokenizer: %s (%s)%s\n", s(tok->file_name()),
+                a::EnumNameTokenizerFormat(tok->format()),
+                tok->config_json() && tok->config_json()->size()
+                    ? ", with tokenizer_config.json"
+                    : "");
+  else
+    std::printf("tokenizer: none (token ids only)\n");
   if (!h.entry_points() || h.entry_points()->size() == 0)
     std::printf("code:     none (compiled without a code generator)\n");
   else
@@ -89,188 +84,433 @@ void printInfo(const moec::Artifact &artifact) {
       std::printf("entry:    %s -> %s\n", s(e->name()), s(e->symbol()));
 }
 
-} // namespace
-
-int usage(const char *message, const char *arg = "") {
-  std::fprintf(stderr, "moec-run: error: %s%s\n%s", message, arg, kUsage);
-  return 2;
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-int main(int argc, char **argv) {
-  bool info = false;
+struct Options {
   std::string path, logitsPath, device = "auto";
   std::vector<int32_t> tokens;
+  bool haveTokens = false;
+  std::string prompt, promptFile, system, chatTemplate = "auto";
+  bool havePrompt = false, chat = false, json = false, info = false;
+  std::vector<std::string> stops;
   int64_t maxNewTokens = 16, maxSeqLen = 0, threads = 0;
   moec::SamplerOptions sampling;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char * {
-      return i + 1 < argc ? argv[++i] : nullptr;
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
+};
+
+/// One generation: the prompt's forward call, then one token per step.
+struct Generation {
+  std::vector<int32_t> tokens;
+  std::string text;
+  /// eos, stop (a --stop string), length (--max-new-tokens) or context
+  /// (the KV cache is full).
+  const char *reason = "length";
+  std::vector<int32_t> promptIds;
+  int64_t promptTokens = 0, decodeSteps = 0;
+  double promptSeconds = 0, decodeSeconds = 0;
+  /// The last token chosen, not yet in the KV cache; -1 when none.
+  int32_t pending = -1;
+};
+
+class Runner {
+public:
+  Runner(const Options &options, moec::Model &model,
+         const moec::Tokenizer *tokenizer)
+      : options(options), model(model), tokenizer(tokenizer),
+        sampler(options.sampling) {}
+
+  /// Generates after `input`; text is streamed to stdout unless --json.
+  /// `ends` are the tokens that end the answer.
+  moec::Status generate(const std::vector<int32_t> &input,
+                        const std::vector<int32_t> &ends, Generation &out);
+
+private:
+  void emit(const std::string &text) {
+    if (options.json || text.empty())
+      return;
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+
+  const Options &options;
+  moec::Model &model;
+  const moec::Tokenizer *tokenizer;
+  moec::Sampler sampler;
+};
+
+moec::Status Runner::generate(const std::vector<int32_t> &input,
+                              const std::vector<int32_t> &ends,
+                              Generation &out) {
+  int64_t vocab = model.vocabSize();
+  if (model.length() + int64_t(input.size()) > model.maxSeqLen())
+    return moec::Status::error(
+        "%zu more tokens do not fit the KV cache (%lld of %lld positions "
+        "used; --max-seq-len)",
+        input.size(), (long long)model.length(),
+        (long long)model.maxSeqLen());
+  std::vector<float> logits(model.outputSize(input.size()));
+  Clock::time_point start = Clock::now();
+  if (moec::Status s = model.forward(input.data(), input.size(), logits.data());
+      !s)
+    return s;
+  out.promptSeconds = secondsSince(start);
+  out.promptTokens = int64_t(input.size());
+  out.promptIds = input;
+
+  std::unique_ptr<moec::TextStream> stream;
+  if (tokenizer)
+    stream = std::make_unique<moec::TextStream>(*tokenizer, options.stops);
+  std::vector<float> row(logits.end() - vocab, logits.end());
+  start = Clock::now();
+  for (int64_t n = 0; n < options.maxNewTokens; ++n) {
+    int32_t next = sampler.sample(row.data(), vocab);
+    out.pending = next;
+    if (std::find(ends.begin(), ends.end(), next) != ends.end()) {
+      out.reason = "eos";
+      break;
     }
-    if (arg == "--info") {
-      info = true;
-    } else if (arg == "--tokens") {
-      const char *v = value();
-      std::vector<int64_t> ids;
-      if (!v || !moec::parseCountList(v, INT32_MAX, ids))
-        return usage("--tokens needs comma-separated token ids");
-      tokens.assign(ids.begin(), ids.end());
-    } else if (arg == "--max-new-tokens") {
-      const char *v = value();
-      if (!v || !moec::parseCount(v, maxNewTokens))
-        return usage("--max-new-tokens needs a count");
-    } else if (arg == "--threads") {
-      const char *v = value();
-      if (!v || !moec::parseCount(v, threads) || threads == 0 || threads > 4096)
-        return usage("--threads needs a positive count");
-    } else if (arg == "--device" || arg.rfind("--device=", 0) == 0) {
-      const char *v = arg == "--device" ? value() : argv[i] + 9;
-      if (!v || (std::string(v) != "auto" && std::string(v) != "cpu" &&
-                 std::string(v) != "cuda"))
-        return usage("--device needs auto, cpu or cuda");
-      device = v;
-    } else if (arg == "--max-seq-len") {
-      const char *v = value();
-      if (!v || !moec::parseCount(v, maxSeqLen) || maxSeqLen == 0)
-        return usage("--max-seq-len needs a positive count");
-    } else if (arg == "--temperature") {
-      const char *v = value();
-      if (!v || !moec::parseReal(v, sampling.temperature))
-        return usage("--temperature needs a non-negative number");
-    } else if (arg == "--top-k") {
-      const char *v = value();
-      if (!v || !moec::parseCount(v, sampling.topK))
-        return usage("--top-k needs a count");
-    } else if (arg == "--top-p") {
-      const char *v = value();
-      if (!v || !moec::parseReal(v, sampling.topP) || sampling.topP > 1.0f ||
-          sampling.topP == 0.0f)
-        return usage("--top-p needs a number in (0, 1]");
-    } else if (arg == "--seed") {
-      const char *v = value();
-      int64_t seed;
-      if (!v || !moec::parseCount(v, seed))
-        return usage("--seed needs a non-negative integer");
-      sampling.seed = uint64_t(seed);
-    } else if (arg == "--logits") {
-      const char *v = value();
-      if (!v)
-        return usage("--logits needs a file name");
-      logitsPath = v;
-    } else if (std::string refused = moec::takeModelPath(arg, path);
-               !refused.empty()) {
-      return usage(refused.c_str());
+    out.tokens.push_back(next);
+    if (stream) {
+      std::string text = stream->push(next);
+      out.text += text;
+      emit(text);
+      if (stream->stopped()) {
+        out.reason = "stop";
+        break;
+      }
+    } else {
+      emit((n ? "," : "") + std::to_string(next));
+    }
+    if (n + 1 == options.maxNewTokens)
+      break;
+    if (model.length() == model.maxSeqLen()) {
+      out.reason = "context";
+      break;
+    }
+    ++out.decodeSteps;
+    if (moec::Status s = model.forward(&next, 1, row.data()); !s)
+      return s;
+    out.pending = -1;
+  }
+  out.decodeSeconds = secondsSince(start);
+  if (stream) {
+    std::string rest = stream->flush();
+    out.text += rest;
+    emit(rest);
+  }
+  if (!options.json && options.maxNewTokens)
+    emit("\n");
+  return moec::Status();
+}
+
+/// The report of one generation: a JSON line, or the timings on stderr
+/// as llama.cpp prints them.
+void report(const Options &options, const Generation &g) {
+  double promptRate = g.promptTokens / g.promptSeconds;
+  double decodeRate = g.decodeSteps ? g.decodeSteps / g.decodeSeconds : 0.0;
+  if (options.json) {
+    nlohmann::ordered_json out;
+    out["prompt_tokens"] = g.promptTokens;
+    out["prompt_ids"] = g.promptIds;
+    out["generated_tokens"] = g.tokens.size();
+    out["tokens"] = g.tokens;
+    if (!options.haveTokens)
+      out["text"] = g.text;
+    out["stop_reason"] = g.reason;
+    out["prompt_ms"] = g.promptSeconds * 1e3;
+    out["decode_ms"] = g.decodeSeconds * 1e3;
+    out["prompt_tokens_per_s"] = promptRate;
+    out["decode_tokens_per_s"] = decodeRate;
+    // Invalid UTF-8 (a cut byte sequence) is replaced, not an error.
+    std::printf("%s\n",
+                out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                    .c_str());
+    std::fflush(stdout);
+    return;
+  }
+  std::fprintf(stderr,
+               "moec-run: prompt %lld tokens in %.1f ms (%.2f tokens/s), "
+               "generated %zu tokens, decode %lld steps in %.1f ms (%.2f "
+               "tokens/s, %.1f ms/token), stopped by %s\n",
+               (long long)g.promptTokens, g.promptSeconds * 1e3, promptRate,
+               g.tokens.size(), (long long)g.decodeSteps,
+               g.decodeSeconds * 1e3, decodeRate,
+               g.decodeSteps ? g.decodeSeconds * 1e3 / g.decodeSteps : 0.0,
+               g.reason);
+}
+
+bool readAll(std::istream &in, std::string &out) {
+  out.assign(std::istreambuf_iterator<char>(in), {});
+  return !in.bad();
+}
+
+/// A conversation: --prompt, then one user turn per line of stdin.
+int chat(const Options &options, moec::Model &model,
+         const moec::Tokenizer &tokenizer, const moec::ChatTemplate &format,
+         const std::vector<int32_t> &ends) {
+  Runner runner(options, model, &tokenizer);
+  bool interactive = isatty(STDIN_FILENO);
+  bool first = true, closed = true;
+  int32_t pending = -1;
+  std::string line = options.prompt;
+  bool fromPrompt = options.havePrompt;
+  while (true) {
+    if (!fromPrompt) {
+      if (interactive)
+        std::fputs("> ", stderr);
+      if (!std::getline(std::cin, line))
+        break;
+      if (line.empty())
+        continue;
+    }
+    fromPrompt = false;
+    std::vector<int32_t> input;
+    if (pending >= 0)
+      input.push_back(pending);
+    tokenizer.encode(format.userTurn(line, options.system, first, closed),
+                     input);
+    Generation turn;
+    if (moec::Status s = runner.generate(input, ends, turn); !s) {
+      std::fprintf(stderr, "moec-run: error: %s\n", s.message().c_str());
+      return 1;
+    }
+    report(options, turn);
+    first = false;
+    closed = std::string(turn.reason) == "eos";
+    pending = turn.pending;
+    if (std::string(turn.reason) == "context") {
+      std::fprintf(stderr, "moec-run: the KV cache is full; the conversation "
+                           "ends here (--max-seq-len)\n");
+      return 1;
     }
   }
-  if (path.empty())
-    return usage("no model given");
-  if (!info && tokens.empty())
-    return usage("no prompt: give --tokens");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  moec::OptionParser parser(
+      "moec-run", "[options] MODEL.moec",
+      "runs a .moec artifact: text or token ids in, text or ids out");
+  parser.positional("MODEL.moec", o.path);
+
+  parser.group("Input");
+  parser.value("prompt", "text", "The prompt (default: read from stdin)",
+               "a text", [&](const std::string &v) {
+                 o.prompt = v;
+                 o.havePrompt = true;
+                 return true;
+               });
+  parser.value("prompt-file", "file", "Read the prompt from a file (- for "
+               "stdin)", "a file name", [&](const std::string &v) {
+                 o.promptFile = v;
+                 return !v.empty();
+               });
+  parser.value("tokens", "ids", "Prompt token ids, e.g. 1,15,42; the output "
+               "is ids too", "comma-separated token ids",
+               [&](const std::string &v) {
+                 std::vector<int64_t> ids;
+                 if (!moec::parseCountList(v.c_str(), INT32_MAX, ids))
+                   return false;
+                 o.tokens.assign(ids.begin(), ids.end());
+                 return o.haveTokens = true;
+               });
+
+  parser.group("Generation");
+  parser.value("max-new-tokens", "n", "Tokens to generate (default 16; "
+               "generation stops earlier at EOS)", "a count",
+               moec::countIn(o.maxNewTokens, 0, INT32_MAX));
+  parser.value("stop", "text", "Stop when the text generated contains this "
+               "(repeatable); it is not printed", "a non-empty text",
+               [&](const std::string &v) {
+                 o.stops.push_back(v);
+                 return !v.empty();
+               });
+  parser.value("temperature", "t", "Sample at this temperature (default 0: "
+               "greedy)", "a non-negative number", [&](const std::string &v) {
+                 return moec::parseReal(v.c_str(), o.sampling.temperature);
+               });
+  parser.value("top-k", "k", "Sample among the k most likely tokens",
+               "a count", moec::countIn(o.sampling.topK, 0, INT32_MAX));
+  parser.value("top-p", "p", "Sample within the nucleus of mass p",
+               "a number in (0, 1]", [&](const std::string &v) {
+                 return moec::parseReal(v.c_str(), o.sampling.topP) &&
+                        o.sampling.topP > 0.0f && o.sampling.topP <= 1.0f;
+               });
+  parser.value("seed", "s", "Random seed for sampling (default 0)",
+               "a non-negative integer", [&](const std::string &v) {
+                 int64_t seed;
+                 bool ok = moec::countIn(seed, 0, INT64_MAX)(v);
+                 o.sampling.seed = uint64_t(seed);
+                 return ok;
+               });
+
+  parser.group("Chat");
+  parser.flag("chat", "Talk: --prompt, then each line of stdin, is a user "
+              "turn; the KV cache is kept across turns", o.chat);
+  parser.value("chat-template", "name", "auto (the tokenizer's), chatml or "
+               "mistral", moec::ChatTemplate::names(),
+               moec::oneOf(o.chatTemplate, {"auto", "chatml", "mistral"}));
+  parser.value("system", "text", "A system prompt for the first turn",
+               "a text", [&](const std::string &v) {
+                 o.system = v;
+                 return true;
+               });
+
+  parser.group("Output");
+  parser.flag("json", "Print one JSON object per generation (tokens, text, "
+              "stop reason, timings) instead of streaming", o.json);
+  parser.value("logits", "file.npy", "Write the logits of every prompt "
+               "position, float32 [T, vocab]", "a file name",
+               [&](const std::string &v) {
+                 o.logitsPath = v;
+                 return !v.empty();
+               });
+  parser.flag("info", "Print the artifact's header and check its segments",
+              o.info);
+
+  parser.group("Device");
+  parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
+               "auto, cpu or cuda", moec::oneOf(o.device, {"auto", "cpu", "cuda"}));
+  parser.value("threads", "n", "Threads for the generated CPU code "
+               "(default: all cores)", "a positive count",
+               moec::countIn(o.threads, 1, 4096));
+  parser.value("max-seq-len", "n", "KV cache positions (default: the "
+               "model's maximum, at most 4096)", "a positive count",
+               moec::countIn(o.maxSeqLen, 1, INT32_MAX));
+
+  if (int code = parser.parse(argc, argv); code >= 0)
+    return code;
+  if (o.path.empty())
+    return parser.usageError("no model given");
+  int inputs = o.haveTokens + o.havePrompt + !o.promptFile.empty();
+  if (inputs > 1)
+    return parser.usageError("give one of --tokens, --prompt and "
+                             "--prompt-file");
+  if (o.chat && (o.haveTokens || !o.promptFile.empty()))
+    return parser.usageError("--chat takes text: --prompt or stdin");
+  if (o.chat && !o.logitsPath.empty())
+    return parser.usageError("--logits is for one prompt, not --chat");
 
   moec::Artifact artifact;
-  if (moec::Status status = moec::Artifact::open(path, artifact); !status) {
-    std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
-    return 1;
-  }
-  if (info) {
+  if (moec::Status status = moec::Artifact::open(o.path, artifact); !status)
+    return parser.failure(status.message());
+  if (o.info) {
     printInfo(artifact);
     return 0;
   }
 
-  const auto &config = *artifact.header().config();
-  if (maxSeqLen == 0)
-    maxSeqLen = std::min<int64_t>(config.max_position_embeddings(), 4096);
-  std::unique_ptr<moec::Model> loaded;
-  if (moec::Status status =
-          moec::openModel(artifact, device, maxSeqLen, loaded);
-      !status) {
-    std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
-    return 1;
-  }
-  moec::Model &model = *loaded;
-  if (threads)
-    if (moec::Status status = model.setThreads(int(threads)); !status) {
-      std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
-      return 1;
+  // The prompt's text: an option, a file, or stdin.
+  bool text = !o.haveTokens;
+  if (text && !o.havePrompt && !o.chat) {
+    if (o.promptFile.empty() && isatty(STDIN_FILENO))
+      return parser.usageError("no prompt: give --prompt, --prompt-file, "
+                               "--tokens or text on stdin");
+    std::ifstream file;
+    if (!o.promptFile.empty() && o.promptFile != "-") {
+      file.open(o.promptFile, std::ios::binary);
+      if (!file)
+        return parser.failure(o.promptFile + ": cannot read the prompt");
     }
-  std::fprintf(stderr, "moec-run: %s on the %s backend\n", path.c_str(),
+    if (!readAll(file.is_open() ? file : std::cin, o.prompt))
+      return parser.failure((o.promptFile.empty() ? "stdin" : o.promptFile) +
+                            ": cannot read the prompt");
+    if (o.prompt.empty() && o.promptFile.empty())
+      return parser.usageError("no prompt: give --prompt, --prompt-file, "
+                               "--tokens or text on stdin");
+    o.havePrompt = true;
+  }
+  std::unique_ptr<moec::Tokenizer> tokenizer;
+  if (text)
+    if (moec::Status s = moec::Tokenizer::load(artifact, tokenizer); !s)
+      return parser.failure(s.message());
+  moec::ChatTemplate format;
+  if (o.chat)
+    if (moec::Status s = moec::ChatTemplate::get(o.chatTemplate, *tokenizer,
+                                                 o.path, format);
+        !s)
+      return parser.failure(s.message());
+
+  const auto &config = *artifact.header().config();
+  if (o.maxSeqLen == 0)
+    o.maxSeqLen = std::min<int64_t>(config.max_position_embeddings(), 4096);
+  std::unique_ptr<moec::Model> loaded;
+  if (moec::Status s = moec::openModel(artifact, o.device, o.maxSeqLen, loaded);
+      !s)
+    return parser.failure(s.message());
+  moec::Model &model = *loaded;
+  if (o.threads)
+    if (moec::Status s = model.setThreads(int(o.threads)); !s)
+      return parser.failure(s.message());
+  std::fprintf(stderr, "moec-run: %s on the %s backend\n", o.path.c_str(),
                model.device().c_str());
 
-  using Clock = std::chrono::steady_clock;
-  auto seconds = [](Clock::duration d) {
-    return std::chrono::duration<double>(d).count();
-  };
-  int64_t vocab = model.vocabSize();
-  std::vector<float> logits(model.outputSize(tokens.size()));
-  Clock::time_point start = Clock::now();
-  moec::Status prefill =
-      model.forward(tokens.data(), tokens.size(), logits.data());
-  double prefillSeconds = seconds(Clock::now() - start);
-  if (moec::Status status = std::move(prefill); !status) {
-    std::fprintf(stderr, "moec-run: error: %s\n", status.message().c_str());
-    return 1;
+  // What ends an answer: the model's EOS, the tokenizer's, and in a chat
+  // the template's end of turn.
+  std::vector<int32_t> ends;
+  for (int64_t id : {config.eos_token_id(),
+                     int64_t(tokenizer ? tokenizer->eos() : -1),
+                     int64_t(o.chat ? format.endOfAnswer() : -1)})
+    if (id >= 0)
+      ends.push_back(int32_t(id));
+  if (o.chat)
+    return chat(o, model, *tokenizer, format, ends);
+
+  std::vector<int32_t> input = o.tokens;
+  if (text) {
+    if (tokenizer->addsBos() && tokenizer->bos() >= 0)
+      input.push_back(tokenizer->bos());
+    tokenizer->encode(o.prompt, input);
   }
-  bool scores = model.head() != moec::artifact::Head::CausalLM;
-  if (!logitsPath.empty()) {
-    std::vector<int64_t> shape = {int64_t(tokens.size()), model.outputWidth()};
-    if (model.head() == moec::artifact::Head::SequenceClassification)
-      shape = {model.outputWidth()};
-    if (moec::Status status = moec::writeNpy(logitsPath, shape, logits.data());
-        !status) {
-      std::fprintf(stderr, "moec-run: error: %s\n",
-                   status.message().c_str());
-      return 1;
-    }
-  }
+  if (input.empty())
+    return parser.usageError("the prompt is empty");
+
   // Classification heads: the scores, one row per line, and no decoding.
-  if (scores) {
-    int64_t width = model.outputWidth();
-    for (size_t i = 0; i < logits.size(); ++i) {
-      std::printf(i % width ? ",%g" : "%g", logits[i]);
-      if ((i + 1) % width == 0)
-        std::printf("\n");
+  if (model.head() != moec::artifact::Head::CausalLM ||
+      !o.logitsPath.empty()) {
+    std::vector<float> logits(model.outputSize(input.size()));
+    Clock::time_point start = Clock::now();
+    if (moec::Status s =
+            model.forward(input.data(), input.size(), logits.data());
+        !s)
+      return parser.failure(s.message());
+    double seconds = secondsSince(start);
+    if (!o.logitsPath.empty()) {
+      std::vector<int64_t> shape = {int64_t(input.size()), model.outputWidth()};
+      if (model.head() == moec::artifact::Head::SequenceClassification)
+        shape = {model.outputWidth()};
+      if (moec::Status s = moec::writeNpy(o.logitsPath, shape, logits.data());
+          !s)
+        return parser.failure(s.message());
     }
-    std::fprintf(stderr, "moec-run: scored %zu tokens in %.1f ms\n",
-                 tokens.size(), prefillSeconds * 1e3);
-    return 0;
+    if (model.head() == moec::artifact::Head::CausalLM &&
+        o.maxNewTokens == 0)
+      return 0;
+    if (model.head() != moec::artifact::Head::CausalLM) {
+      int64_t width = model.outputWidth();
+      for (size_t i = 0; i < logits.size(); ++i) {
+        std::printf(i % width ? ",%g" : "%g", logits[i]);
+        if ((i + 1) % width == 0)
+          std::printf("\n");
+      }
+      std::fprintf(stderr, "moec-run: scored %zu tokens in %.1f ms\n",
+                   input.size(), seconds * 1e3);
+      return 0;
+    }
+    // The prompt is in the cache: start again for the generation.
+    model.reset();
   }
 
-  // Decoding, one token per step.
-  moec::Sampler sampler(sampling);
-  int64_t eos = config.eos_token_id();
-  int32_t next = sampler.sample(&logits[(tokens.size() - 1) * vocab], vocab);
-  std::vector<float> row(vocab);
-  int64_t decoded = 0;
-  start = Clock::now();
-  for (int64_t n = 0; n < maxNewTokens; ++n) {
-    std::printf(n ? ",%d" : "%d", next);
+  Runner runner(o, model, tokenizer.get());
+  Generation generation;
+  if (moec::Status s = runner.generate(input, ends, generation); !s) {
     std::fflush(stdout);
-    if (next == eos || n + 1 == maxNewTokens)
-      break;
-    ++decoded;
-    if (moec::Status status = model.forward(&next, 1, row.data()); !status) {
-      std::fprintf(stderr, "\nmoec-run: error: %s\n",
-                   status.message().c_str());
-      return 1;
-    }
-    next = sampler.sample(row.data(), vocab);
+    return parser.failure(s.message());
   }
-  double decodeSeconds = seconds(Clock::now() - start);
-  if (maxNewTokens)
-    std::printf("\n");
-  std::fflush(stdout);
-  // Timings, as llama.cpp prints them.
-  std::fprintf(stderr,
-               "moec-run: prompt %zu tokens in %.1f ms (%.2f tokens/s), "
-               "decode %lld tokens in %.1f ms (%.2f tokens/s, %.1f ms/token)\n",
-               tokens.size(), prefillSeconds * 1e3,
-               tokens.size() / prefillSeconds, (long long)decoded,
-               decodeSeconds * 1e3,
-               decoded ? decoded / decodeSeconds : 0.0,
-               decoded ? decodeSeconds * 1e3 / decoded : 0.0);
+  report(o, generation);
   return 0;
 }

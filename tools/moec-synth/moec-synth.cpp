@@ -11,7 +11,8 @@
 #include "compiler/import/CheckpointWriter.h"
 #include "compiler/import/TokenizerTrainer.h"
 
-#include "compiler/Progress.h"
+#include "runtime/Progress.h"
+#include "compiler/Version.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -151,6 +152,7 @@ Expected<moec::ModelConfig> configFromOptions() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  moec::setVersionPrinter("moec-synth");
   cl::HideUnrelatedOptions({&model, &files, &tokenizer});
   if (!cl::ParseCommandLineOptions(
           argc, argv, "moec-synth: random HuggingFace checkpoints\n", &errs()))
@@ -172,11 +174,20 @@ int main(int argc, char **argv) {
   options.predictorRank = predictorRank;
   options.seed = seed;
   options.headersOnly = headersOnly;
-  options.progress = moec::terminalProgress("writing weights");
+  options.progress = moec::progressCallback("writing weights");
+  // Trained first, so that a corpus it refuses leaves no checkpoint.
+  std::optional<moec::TrainedTokenizer> trained;
+  if (!corpus.empty()) {
+    Expected<moec::TrainedTokenizer> result =
+        moec::trainTokenizer(corpus, vocab, chat);
+    if (!result)
+      return fail(toString(result.takeError()));
+    trained = std::move(*result);
+  }
   if (Error error = moec::writeCheckpoint(output, *config, options))
     return fail(toString(std::move(error)));
-  if (!corpus.empty())
-    if (Error error = moec::trainTokenizer(corpus, vocab, chat, output))
+  if (trained)
+    if (Error error = trained->write(output))
       return fail(toString(std::move(error)));
   return 0;
 }

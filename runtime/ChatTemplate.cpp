@@ -1,0 +1,67 @@
+//===- ChatTemplate.cpp - the chat formats moec-run speaks --------------===//
+
+#include "runtime/ChatTemplate.h"
+
+using namespace moec;
+
+Status ChatTemplate::get(const std::string &name, const Tokenizer &tokenizer,
+                         const std::string &where, ChatTemplate &out) {
+  std::string chosen = name;
+  if (chosen == "auto") {
+    const std::string &text = tokenizer.chatTemplate();
+    if (text.find("<|im_start|>") != std::string::npos)
+      chosen = "chatml";
+    else if (text.find("[INST]") != std::string::npos)
+      chosen = "mistral";
+    else if (text.empty())
+      return Status::error("%s: the tokenizer names no chat template; choose "
+                           "one with --chat-template=chatml or mistral",
+                           where.c_str());
+    else
+      return Status::error("%s: the tokenizer's chat template is not one moec "
+                           "knows (ChatML or Mistral's [INST]); choose one "
+                           "with --chat-template=chatml or mistral",
+                           where.c_str());
+  }
+  if (chosen == "chatml") {
+    out.kind = Format::ChatML;
+    out.end = "<|im_end|>";
+    out.endId = tokenizer.specialId(out.end);
+    if (out.endId < 0)
+      return Status::error("%s: the tokenizer has no <|im_end|> token, which "
+                           "ChatML needs",
+                           where.c_str());
+  } else if (chosen == "mistral") {
+    out.kind = Format::Mistral;
+    out.endId = tokenizer.eos();
+    if (out.endId < 0 || tokenizer.bos() < 0)
+      return Status::error("%s: the tokenizer has no BOS or EOS token, which "
+                           "Mistral's template needs",
+                           where.c_str());
+    out.end = tokenizer.piece(out.endId);
+    out.bos = tokenizer.piece(tokenizer.bos());
+  } else {
+    return Status::error("unknown chat template '%s' (%s)", name.c_str(),
+                         names());
+  }
+  return Status();
+}
+
+std::string ChatTemplate::userTurn(const std::string &user,
+                                   const std::string &system, bool first,
+                                   bool answerClosed) const {
+  std::string text = first || answerClosed ? "" : end;
+  if (kind == Format::ChatML) {
+    if (!first)
+      text += "\n";
+    if (first && !system.empty())
+      text += "<|im_start|>system\n" + system + "<|im_end|>\n";
+    return text + "<|im_start|>user\n" + user +
+           "<|im_end|>\n<|im_start|>assistant\n";
+  }
+  // Mistral's template puts the system prompt before the first message.
+  if (first)
+    text += bos;
+  return text + "[INST] " +
+         (first && !system.empty() ? system + "\n\n" : "") + user + " [/INST]";
+}

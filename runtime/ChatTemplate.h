@@ -1,0 +1,48 @@
+//===- ChatTemplate.h - the chat formats moec-run speaks --------*- C++ -*-===//
+//
+// tokenizer_config.json names its chat template as Jinja text; moec reads
+// no Jinja but recognises the two formats its models use and writes their
+// turns itself: ChatML (TurboSparse) and Mistral's [INST] ... [/INST].
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_RUNTIME_CHATTEMPLATE_H
+#define MOEC_RUNTIME_CHATTEMPLATE_H
+
+#include "runtime/Tokenizer.h"
+
+#include <string>
+
+namespace moec {
+
+class ChatTemplate {
+public:
+  enum class Format { ChatML, Mistral };
+
+  /// The template called `name` ("chatml", "mistral"), or the one the
+  /// tokenizer's chat_template is written in when `name` is "auto"; an
+  /// error naming `where` when there is none or it is not one of these.
+  static Status get(const std::string &name, const Tokenizer &tokenizer,
+                    const std::string &where, ChatTemplate &out);
+  /// The names get() takes, for messages.
+  static const char *names() { return "auto, chatml or mistral"; }
+
+  /// The text of a user turn, with its special tokens written out: the
+  /// first turn carries `system` (may be empty) and BOS where the format
+  /// has them; a later turn closes the previous answer first,
+  /// `answerClosed` telling whether the model ended it itself.
+  std::string userTurn(const std::string &user, const std::string &system,
+                       bool first, bool answerClosed) const;
+  /// The token that ends the model's answer.
+  int32_t endOfAnswer() const { return endId; }
+  Format format() const { return kind; }
+
+private:
+  Format kind = Format::ChatML;
+  int32_t endId = -1;
+  std::string bos, end;
+};
+
+} // namespace moec
+
+#endif // MOEC_RUNTIME_CHATTEMPLATE_H
