@@ -11,7 +11,6 @@
 void moec::setVersionPrinter(llvm::StringRef tool) {
   llvm::cl::SetVersionPrinter([tool = tool.str()](llvm::raw_ostream &os) {
     os << versionText(tool) << "  host " << llvm::sys::getDefaultTargetTriple()
-       << ", CPU "
-       << llvm::sys::getHostCPUName() << "\n";
+       << ", CPU " << llvm::sys::getHostCPUName() << "\n";
   });
 }

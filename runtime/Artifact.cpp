@@ -106,8 +106,9 @@ Status Artifact::open(const std::string &path, Artifact &out,
   if (const auto *segments = h.segments()) {
     for (const artifact::Segment *s : *segments) {
       const char *kind = artifact::EnumNameSegmentKind(s->kind());
-      if (s->offset() % kSegmentAlignment != 0 || s->offset() < 16 + headerSize ||
-          s->offset() > size || s->size() > size - s->offset())
+      if (s->offset() % kSegmentAlignment != 0 ||
+          s->offset() < 16 + headerSize || s->offset() > size ||
+          s->size() > size - s->offset())
         return fail(Status::error("truncated or corrupt: the %s segment "
                                   "[%llu, +%llu) lies outside the file "
                                   "(%zu bytes)",

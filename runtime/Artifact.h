@@ -20,8 +20,8 @@
 namespace moec {
 
 /// The first 8 bytes of every artifact.
-inline constexpr char kArtifactMagic[8] = {'M', 'O', 'E', 'C', '\0',
-                                           'A', 'R', 'T'};
+inline constexpr char kArtifactMagic[8] = {'M',  'O', 'E', 'C',
+                                           '\0', 'A', 'R', 'T'};
 /// Bumped whenever the header or the segment contents change meaning.
 inline constexpr uint32_t kArtifactFormatVersion = 1;
 /// Segments start at multiples of this.

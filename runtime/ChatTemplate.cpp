@@ -62,6 +62,6 @@ std::string ChatTemplate::userTurn(const std::string &user,
   // Mistral's template puts the system prompt before the first message.
   if (first)
     text += bos;
-  return text + "[INST] " +
-         (first && !system.empty() ? system + "\n\n" : "") + user + " [/INST]";
+  return text + "[INST] " + (first && !system.empty() ? system + "\n\n" : "") +
+         user + " [/INST]";
 }

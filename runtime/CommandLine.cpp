@@ -22,17 +22,14 @@ OptionParser::OptionParser(std::string tool, std::string usage,
     : toolName(std::move(tool)), usageText(std::move(usage)),
       overviewText(std::move(overview)) {}
 
-void OptionParser::group(std::string title) {
-  currentGroup = std::move(title);
-}
+void OptionParser::group(std::string title) { currentGroup = std::move(title); }
 
 void OptionParser::flag(const std::string &name, const std::string &help,
                         bool &out) {
   options.push_back({name, "", help, "", currentGroup, nullptr, &out});
 }
 
-void OptionParser::value(const std::string &name,
-                         const std::string &valueName,
+void OptionParser::value(const std::string &name, const std::string &valueName,
                          const std::string &help, const std::string &need,
                          std::function<bool(const std::string &)> set) {
   options.push_back(
@@ -119,7 +116,8 @@ int OptionParser::parse(int argc, char **argv) {
       return usageError("unknown option '" + arg + "'");
     if (option->flag) {
       if (inlineValue && text != "true" && text != "false")
-        return usageError("--" + name + " takes no value other than true "
+        return usageError("--" + name +
+                          " takes no value other than true "
                           "or false");
       *option->flag = !inlineValue || text == "true";
       continue;
@@ -161,9 +159,9 @@ moec::oneOf(std::string &out, std::vector<std::string> choices) {
 
 std::string moec::versionText(const std::string &tool) {
   return tool + " (moec " MOEC_VERSION ")\n"
-         "  built with LLVM " MOEC_LLVM_VERSION "\n"
-         "  targets: cpu (x86-64, for the CPU named at compile time), "
-         "cuda (nvptx64: sm_80, sm_86, sm_89, sm_90)\n";
+                "  built with LLVM " MOEC_LLVM_VERSION "\n"
+                "  targets: cpu (x86-64, for the CPU named at compile time), "
+                "cuda (nvptx64: sm_80, sm_86, sm_89, sm_90)\n";
 }
 
 bool moec::parseCount(const char *text, int64_t &out) {

@@ -78,7 +78,6 @@ bool parseReal(const char *text, float &out);
 /// false.
 bool parseCountList(const char *text, int64_t max, std::vector<int64_t> &out);
 
-
 } // namespace moec
 
 #endif // MOEC_RUNTIME_COMMANDLINE_H

@@ -1,8 +1,8 @@
 //===- CpuModel.cpp - running a CPU artifact ----------------------------===//
 
 #include "runtime/CpuModel.h"
-#include "runtime/Progress.h"
 #include "runtime/MemRef.h"
+#include "runtime/Progress.h"
 
 #include <algorithm>
 #include <dlfcn.h>

@@ -1,8 +1,8 @@
 //===- CudaModel.cpp - running a CUDA artifact --------------------------===//
 
 #include "runtime/CudaModel.h"
-#include "runtime/Progress.h"
 #include "runtime/MemRef.h"
+#include "runtime/Progress.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -18,8 +18,8 @@ Status moec::writeNpy(const std::string &path,
   }
   if (shape.size() > 1)
     dims.resize(dims.size() - 2);
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                       dims + "), }";
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Magic (6) + version (2) + length (2) + header, padded to 64 bytes.
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
@@ -31,7 +31,14 @@ Status moec::writeNpy(const std::string &path,
     return Status::error("%s: cannot write: %s", path.c_str(),
                          std::strerror(errno));
   uint16_t length = uint16_t(header.size());
-  unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  unsigned char prefix[10] = {0x93,
+                              'N',
+                              'U',
+                              'M',
+                              'P',
+                              'Y',
+                              1,
+                              0,
                               (unsigned char)(length & 0xff),
                               (unsigned char)(length >> 8)};
   bool ok = std::fwrite(prefix, 1, 10, f) == 10 &&

@@ -11,8 +11,7 @@
 using namespace moec;
 
 Progress::Progress(std::string label)
-    : label(std::move(label)),
-      terminal(isatty(STDERR_FILENO)),
+    : label(std::move(label)), terminal(isatty(STDERR_FILENO)),
       start(std::chrono::steady_clock::now()) {}
 
 namespace {
@@ -55,12 +54,11 @@ void Progress::update(uint64_t done, uint64_t total) {
   if (!finished || shown >= 0)
     return;
   shown = 1000;
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::fprintf(stderr, "%s: %s: %s in %.1f s\n", program_invocation_short_name,
-               label.c_str(),
-               size(total).c_str(), seconds);
+               label.c_str(), size(total).c_str(), seconds);
 }
 
 std::function<void(uint64_t, uint64_t)>

@@ -227,9 +227,11 @@ std::string moec::validUtf8(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     unsigned char c = text[i];
-    size_t len = c < 0x80 ? 1 : c >= 0xC2 && c < 0xE0 ? 2
-                            : c >= 0xE0 && c < 0xF0 ? 3
-                            : c >= 0xF0 && c < 0xF5 ? 4 : 0;
+    size_t len = c < 0x80                ? 1
+                 : c >= 0xC2 && c < 0xE0 ? 2
+                 : c >= 0xE0 && c < 0xF0 ? 3
+                 : c >= 0xF0 && c < 0xF5 ? 4
+                                         : 0;
     bool valid = len && i + len <= text.size();
     for (size_t k = 1; valid && k < len; ++k)
       valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;

@@ -64,17 +64,21 @@ case "${1:-}" in
     ;;
   run)
     build
-    # The main job: synthesise a small TurboSparse-Mixtral checkpoint (random
-    # weights, so its words mean nothing), compile it for this CPU, generate.
+    # The main job: synthesise a small TurboSparse-Mixtral checkpoint with a
+    # tokenizer trained on moec's own docs (random weights, so the words it
+    # generates mean nothing), compile it for this CPU, generate text.
     demo="$BUILD_DIR/demo"
     rm -rf "$demo"
+    mkdir -p "$demo"
+    cat README.md docs/*.md > "$demo/corpus.txt"
     "$BUILD_DIR/bin/moec-synth" -o "$demo/checkpoint" \
-      --arch=TurboSparseMixtralForCausalLM --predictor-rank=8 --seed=1
+      --arch=TurboSparseMixtralForCausalLM --predictor-rank=8 --seed=1 \
+      --vocab-size=1024 --tokenizer-corpus="$demo/corpus.txt"
     "$BUILD_DIR/bin/moec-compile" "$demo/checkpoint" -o "$demo/model.moec"
     "$BUILD_DIR/bin/moec-run" --info "$demo/model.moec"
-    echo "generated token ids:"
-    "$BUILD_DIR/bin/moec-run" "$demo/model.moec" --tokens 1,15,42,7 \
-      --max-new-tokens 16
+    echo "generated text (random weights: the words mean nothing):"
+    "$BUILD_DIR/bin/moec-run" "$demo/model.moec" \
+      --prompt "The router chooses two experts for" --max-new-tokens 32
     ;;
   test)
     build

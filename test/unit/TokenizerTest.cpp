@@ -236,7 +236,10 @@ TEST(Tokenizer, StopStringsEndTheStream) {
 
 TEST(Tokenizer, InvalidBytesBecomeReplacementCharacters) {
   EXPECT_EQ(validUtf8("ok \xC3\xBC"), "ok \xC3\xBC");
-  EXPECT_EQ(validUtf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(validUtf8("a\xFF"
+                      "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(validUtf8("\xE6\x97"), "\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(validUtf8("\xED\xA0\x80"), // a surrogate
             "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");

@@ -141,9 +141,10 @@ int main(int argc, char **argv) {
       "decode speed of a .moec artifact against the memory's bandwidth");
   parser.positional("MODEL.moec", path);
   parser.group("Measurement");
-  parser.value("context", "n,...", "Tokens in the KV cache before the timed "
-               "steps (default 128)", "comma-separated positive counts",
-               [&](const std::string &v) {
+  parser.value("context", "n,...",
+               "Tokens in the KV cache before the timed "
+               "steps (default 128)",
+               "comma-separated positive counts", [&](const std::string &v) {
                  contexts.clear();
                  return moec::parseCountList(v.c_str(), INT32_MAX, contexts) &&
                         !std::count(contexts.begin(), contexts.end(), 0);
@@ -152,17 +153,20 @@ int main(int argc, char **argv) {
                "a positive count", moec::countIn(steps, 1, 1 << 20));
   parser.value("warmup", "n", "Untimed decode steps before them (default 2)",
                "a count", moec::countIn(warmup, 0, 1 << 20));
-  parser.value("bandwidth-mib", "n", "Memory the bandwidth probe reads "
-               "(default 1024)", "a positive count",
-               moec::countIn(bandwidthMiB, 1, 1 << 20));
+  parser.value("bandwidth-mib", "n",
+               "Memory the bandwidth probe reads "
+               "(default 1024)",
+               "a positive count", moec::countIn(bandwidthMiB, 1, 1 << 20));
   parser.value("seed", "s", "Seed of the random context tokens (default 0)",
                "a non-negative integer", moec::countIn(seed, 0, INT64_MAX));
   parser.group("Device");
   parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
-               "auto, cpu or cuda", moec::oneOf(device, {"auto", "cpu", "cuda"}));
-  parser.value("threads", "n", "Threads for the generated CPU code and the "
-               "bandwidth probe (default: all cores)", "a positive count",
-               moec::countIn(threads, 1, 4096));
+               "auto, cpu or cuda",
+               moec::oneOf(device, {"auto", "cpu", "cuda"}));
+  parser.value("threads", "n",
+               "Threads for the generated CPU code and the "
+               "bandwidth probe (default: all cores)",
+               "a positive count", moec::countIn(threads, 1, 4096));
   parser.group("Output");
   parser.flag("json", "Print one JSON object instead of the table", json);
   if (int code = parser.parse(argc, argv); code >= 0)

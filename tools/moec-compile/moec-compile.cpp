@@ -8,27 +8,27 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Pipelines.h"
-#include "runtime/Progress.h"
 #include "compiler/Registration.h"
-#include "compiler/codegen/CpuCodegen.h"
-#include "compiler/codegen/CudaCodegen.h"
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/artifact/TokenizerFiles.h"
+#include "compiler/codegen/CpuCodegen.h"
+#include "compiler/codegen/CudaCodegen.h"
 #include "compiler/import/Importer.h"
 #include "compiler/import/ModelConfigAttr.h"
 #include "passes/Passes.h"
+#include "runtime/Progress.h"
 
-#include "mlir/IR/DialectRegistry.h"
+#include "compiler/Version.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
-#include "compiler/Version.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -47,8 +47,8 @@ cl::opt<std::string> input(cl::Positional, cl::Required,
                            cl::cat(category));
 cl::opt<std::string> output("o", cl::Required, cl::desc("Output artifact"),
                             cl::value_desc("file"), cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("cpu or cuda"),
-                            cl::init("cpu"), cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("cpu or cuda"), cl::init("cpu"),
+                            cl::cat(category));
 cl::opt<std::string> targetCpu("target-cpu",
                                cl::desc("CPU to tune for, or native"),
                                cl::init("native"), cl::cat(category));
@@ -162,8 +162,8 @@ FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
   }
   SourceMgr sources;
   mlir::SourceMgrDiagnosticHandler handler(sources, &context);
-  auto module = mlir::parseSourceFile<mlir::ModuleOp>(input, sources,
-                                                      mlir::ParserConfig(&context));
+  auto module = mlir::parseSourceFile<mlir::ModuleOp>(
+      input, sources, mlir::ParserConfig(&context));
   if (!module)
     return failure();
   return module;
@@ -210,7 +210,7 @@ int main(int argc, char **argv) {
     cudaOptions = moec::cudaDefaults(cudaArch);
     if (!cudaOptions)
       return usage("--cuda-arch=" + cudaArch +
-                  ": unknown architecture (sm_80, sm_86, sm_89 or sm_90)");
+                   ": unknown architecture (sm_80, sm_86, sm_89 or sm_90)");
     cudaOptions->toolkit = cudaToolkit;
     for (auto [flag, field] :
          {std::pair{&warpsPerBlock, &cudaOptions->warpsPerBlock},
@@ -286,8 +286,7 @@ int main(int argc, char **argv) {
     options.target.cpu = cudaOptions->chip;
     options.target.features = cudaOptions->features;
     cpu = {options.target.triple, "x86-64", ""};
-    if (failed(runPipeline(**module,
-                           moec::cudaLoweringPipeline(*cudaOptions))))
+    if (failed(runPipeline(**module, moec::cudaLoweringPipeline(*cudaOptions))))
       return 1;
     Expected<std::string> ptx = moec::kernelAssembly(**module);
     if (!ptx)
@@ -325,14 +324,16 @@ int main(int argc, char **argv) {
     Expected<int64_t> vectorWidth = moec::vectorWidthF32(cpu);
     if (!vectorWidth)
       return fail(input + ": " + toString(vectorWidth.takeError()));
-    if (bf16Dot && !llvm::is_contained(
-                       llvm::split(options.target.features, ","),
-                       "+avx512bf16"))
-      return fail(input + ": --bf16-dot needs a target with avx512bf16 (its "
-                          "features: " + options.target.features + ")");
-    if (failed(runPipeline(**module,
-                           moec::cpuLoweringPipeline(*vectorWidth,
-                                                     countActivity, bf16Dot))))
+    if (bf16Dot &&
+        !llvm::is_contained(llvm::split(options.target.features, ","),
+                            "+avx512bf16"))
+      return fail(input +
+                  ": --bf16-dot needs a target with avx512bf16 (its "
+                  "features: " +
+                  options.target.features + ")");
+    if (failed(runPipeline(
+            **module,
+            moec::cpuLoweringPipeline(*vectorWidth, countActivity, bf16Dot))))
       return 1;
   }
 

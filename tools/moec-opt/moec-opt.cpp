@@ -34,8 +34,7 @@ int main(int argc, char **argv) {
   static cl::opt<std::string> input(cl::Positional, cl::desc("<input file>"),
                                     cl::init("-"));
   static cl::opt<std::string> output("o", cl::desc("Output filename"),
-                                     cl::value_desc("filename"),
-                                     cl::init("-"));
+                                     cl::value_desc("filename"), cl::init("-"));
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();

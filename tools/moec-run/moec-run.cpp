@@ -44,8 +44,8 @@ void printInfo(const moec::Artifact &artifact) {
   };
   std::printf("%s: moec artifact, format %u, %" PRIu64 " bytes, compiled by "
               "moec %s\n",
-              artifact.path().c_str(), h.format_version(),
-              artifact.fileSize(), s(h.compiler_version()));
+              artifact.path().c_str(), h.format_version(), artifact.fileSize(),
+              s(h.compiler_version()));
   const a::ModelConfig &c = *h.config();
   std::printf("model:    %s, %" PRId64 " layers, hidden %" PRId64
               ", vocab %" PRId64 ", KV %" PRId64 " heads x %" PRId64 "\n",
@@ -148,8 +148,7 @@ moec::Status Runner::generate(const std::vector<int32_t> &input,
     return moec::Status::error(
         "%zu more tokens do not fit the KV cache (%lld of %lld positions "
         "used; --max-seq-len)",
-        input.size(), (long long)model.length(),
-        (long long)model.maxSeqLen());
+        input.size(), (long long)model.length(), (long long)model.maxSeqLen());
   std::vector<float> logits(model.outputSize(input.size()));
   Clock::time_point start = Clock::now();
   if (moec::Status s = model.forward(input.data(), input.size(), logits.data());
@@ -224,9 +223,9 @@ void report(const Options &options, const Generation &g) {
     out["prompt_tokens_per_s"] = promptRate;
     out["decode_tokens_per_s"] = decodeRate;
     // Invalid UTF-8 (a cut byte sequence) is replaced, not an error.
-    std::printf("%s\n",
-                out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                    .c_str());
+    std::printf("%s\n", out.dump(-1, ' ', false,
+                                 nlohmann::json::error_handler_t::replace)
+                            .c_str());
     std::fflush(stdout);
     return;
   }
@@ -235,8 +234,8 @@ void report(const Options &options, const Generation &g) {
                "generated %zu tokens, decode %lld steps in %.1f ms (%.2f "
                "tokens/s, %.1f ms/token), stopped by %s\n",
                (long long)g.promptTokens, g.promptSeconds * 1e3, promptRate,
-               g.tokens.size(), (long long)g.decodeSteps,
-               g.decodeSeconds * 1e3, decodeRate,
+               g.tokens.size(), (long long)g.decodeSteps, g.decodeSeconds * 1e3,
+               decodeRate,
                g.decodeSteps ? g.decodeSeconds * 1e3 / g.decodeSteps : 0.0,
                g.reason);
 }
@@ -305,14 +304,17 @@ int main(int argc, char **argv) {
                  o.havePrompt = true;
                  return true;
                });
-  parser.value("prompt-file", "file", "Read the prompt from a file (- for "
-               "stdin)", "a file name", [&](const std::string &v) {
+  parser.value("prompt-file", "file",
+               "Read the prompt from a file (- for "
+               "stdin)",
+               "a file name", [&](const std::string &v) {
                  o.promptFile = v;
                  return !v.empty();
                });
-  parser.value("tokens", "ids", "Prompt token ids, e.g. 1,15,42; the output "
-               "is ids too", "comma-separated token ids",
-               [&](const std::string &v) {
+  parser.value("tokens", "ids",
+               "Prompt token ids, e.g. 1,15,42; the output "
+               "is ids too",
+               "comma-separated token ids", [&](const std::string &v) {
                  std::vector<int64_t> ids;
                  if (!moec::parseCountList(v.c_str(), INT32_MAX, ids))
                    return false;
@@ -321,21 +323,25 @@ int main(int argc, char **argv) {
                });
 
   parser.group("Generation");
-  parser.value("max-new-tokens", "n", "Tokens to generate (default 16; "
-               "generation stops earlier at EOS)", "a count",
-               moec::countIn(o.maxNewTokens, 0, INT32_MAX));
-  parser.value("stop", "text", "Stop when the text generated contains this "
-               "(repeatable); it is not printed", "a non-empty text",
-               [&](const std::string &v) {
+  parser.value("max-new-tokens", "n",
+               "Tokens to generate (default 16; "
+               "generation stops earlier at EOS)",
+               "a count", moec::countIn(o.maxNewTokens, 0, INT32_MAX));
+  parser.value("stop", "text",
+               "Stop when the text generated contains this "
+               "(repeatable); it is not printed",
+               "a non-empty text", [&](const std::string &v) {
                  o.stops.push_back(v);
                  return !v.empty();
                });
-  parser.value("temperature", "t", "Sample at this temperature (default 0: "
-               "greedy)", "a non-negative number", [&](const std::string &v) {
+  parser.value("temperature", "t",
+               "Sample at this temperature (default 0: "
+               "greedy)",
+               "a non-negative number", [&](const std::string &v) {
                  return moec::parseReal(v.c_str(), o.sampling.temperature);
                });
-  parser.value("top-k", "k", "Sample among the k most likely tokens",
-               "a count", moec::countIn(o.sampling.topK, 0, INT32_MAX));
+  parser.value("top-k", "k", "Sample among the k most likely tokens", "a count",
+               moec::countIn(o.sampling.topK, 0, INT32_MAX));
   parser.value("top-p", "p", "Sample within the nucleus of mass p",
                "a number in (0, 1]", [&](const std::string &v) {
                  return moec::parseReal(v.c_str(), o.sampling.topP) &&
@@ -350,23 +356,30 @@ int main(int argc, char **argv) {
                });
 
   parser.group("Chat");
-  parser.flag("chat", "Talk: --prompt, then each line of stdin, is a user "
-              "turn; the KV cache is kept across turns", o.chat);
-  parser.value("chat-template", "name", "auto (the tokenizer's), chatml or "
-               "mistral", moec::ChatTemplate::names(),
+  parser.flag("chat",
+              "Talk: --prompt, then each line of stdin, is a user "
+              "turn; the KV cache is kept across turns",
+              o.chat);
+  parser.value("chat-template", "name",
+               "auto (the tokenizer's), chatml or "
+               "mistral",
+               moec::ChatTemplate::names(),
                moec::oneOf(o.chatTemplate, {"auto", "chatml", "mistral"}));
-  parser.value("system", "text", "A system prompt for the first turn",
-               "a text", [&](const std::string &v) {
+  parser.value("system", "text", "A system prompt for the first turn", "a text",
+               [&](const std::string &v) {
                  o.system = v;
                  return true;
                });
 
   parser.group("Output");
-  parser.flag("json", "Print one JSON object per generation (tokens, text, "
-              "stop reason, timings) instead of streaming", o.json);
-  parser.value("logits", "file.npy", "Write the logits of every prompt "
-               "position, float32 [T, vocab]", "a file name",
-               [&](const std::string &v) {
+  parser.flag("json",
+              "Print one JSON object per generation (tokens, text, "
+              "stop reason, timings) instead of streaming",
+              o.json);
+  parser.value("logits", "file.npy",
+               "Write the logits of every prompt "
+               "position, float32 [T, vocab]",
+               "a file name", [&](const std::string &v) {
                  o.logitsPath = v;
                  return !v.empty();
                });
@@ -375,13 +388,16 @@ int main(int argc, char **argv) {
 
   parser.group("Device");
   parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
-               "auto, cpu or cuda", moec::oneOf(o.device, {"auto", "cpu", "cuda"}));
-  parser.value("threads", "n", "Threads for the generated CPU code "
-               "(default: all cores)", "a positive count",
-               moec::countIn(o.threads, 1, 4096));
-  parser.value("max-seq-len", "n", "KV cache positions (default: the "
-               "model's maximum, at most 4096)", "a positive count",
-               moec::countIn(o.maxSeqLen, 1, INT32_MAX));
+               "auto, cpu or cuda",
+               moec::oneOf(o.device, {"auto", "cpu", "cuda"}));
+  parser.value("threads", "n",
+               "Threads for the generated CPU code "
+               "(default: all cores)",
+               "a positive count", moec::countIn(o.threads, 1, 4096));
+  parser.value("max-seq-len", "n",
+               "KV cache positions (default: the "
+               "model's maximum, at most 4096)",
+               "a positive count", moec::countIn(o.maxSeqLen, 1, INT32_MAX));
 
   if (int code = parser.parse(argc, argv); code >= 0)
     return code;
@@ -430,8 +446,8 @@ int main(int argc, char **argv) {
       return parser.failure(s.message());
   moec::ChatTemplate format;
   if (o.chat)
-    if (moec::Status s = moec::ChatTemplate::get(o.chatTemplate, *tokenizer,
-                                                 o.path, format);
+    if (moec::Status s =
+            moec::ChatTemplate::get(o.chatTemplate, *tokenizer, o.path, format);
         !s)
       return parser.failure(s.message());
 
@@ -452,9 +468,9 @@ int main(int argc, char **argv) {
   // What ends an answer: the model's EOS, the tokenizer's, and in a chat
   // the template's end of turn.
   std::vector<int32_t> ends;
-  for (int64_t id : {config.eos_token_id(),
-                     int64_t(tokenizer ? tokenizer->eos() : -1),
-                     int64_t(o.chat ? format.endOfAnswer() : -1)})
+  for (int64_t id :
+       {config.eos_token_id(), int64_t(tokenizer ? tokenizer->eos() : -1),
+        int64_t(o.chat ? format.endOfAnswer() : -1)})
     if (id >= 0)
       ends.push_back(int32_t(id));
   if (o.chat)
@@ -470,8 +486,7 @@ int main(int argc, char **argv) {
     return parser.usageError("the prompt is empty");
 
   // Classification heads: the scores, one row per line, and no decoding.
-  if (model.head() != moec::artifact::Head::CausalLM ||
-      !o.logitsPath.empty()) {
+  if (model.head() != moec::artifact::Head::CausalLM || !o.logitsPath.empty()) {
     std::vector<float> logits(model.outputSize(input.size()));
     Clock::time_point start = Clock::now();
     if (moec::Status s =
@@ -487,8 +502,7 @@ int main(int argc, char **argv) {
           !s)
         return parser.failure(s.message());
     }
-    if (model.head() == moec::artifact::Head::CausalLM &&
-        o.maxNewTokens == 0)
+    if (model.head() == moec::artifact::Head::CausalLM && o.maxNewTokens == 0)
       return 0;
     if (model.head() != moec::artifact::Head::CausalLM) {
       int64_t width = model.outputWidth();

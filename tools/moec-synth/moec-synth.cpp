@@ -11,8 +11,8 @@
 #include "compiler/import/CheckpointWriter.h"
 #include "compiler/import/TokenizerTrainer.h"
 
-#include "runtime/Progress.h"
 #include "compiler/Version.h"
+#include "runtime/Progress.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -43,8 +43,8 @@ cl::opt<int64_t> inter("intermediate-size", cl::init(128), cl::cat(model));
 cl::opt<int64_t> layers("num-layers", cl::init(2), cl::cat(model));
 cl::opt<int64_t> heads("num-heads", cl::init(4), cl::cat(model));
 cl::opt<int64_t> kvHeads("num-kv-heads", cl::init(2), cl::cat(model));
-cl::opt<int64_t> headDim("head-dim", cl::desc("0: hidden / heads"),
-                         cl::init(0), cl::cat(model));
+cl::opt<int64_t> headDim("head-dim", cl::desc("0: hidden / heads"), cl::init(0),
+                         cl::cat(model));
 cl::opt<int64_t> experts("num-experts", cl::init(4), cl::cat(model));
 cl::opt<int64_t> topK("top-k", cl::init(2), cl::cat(model));
 cl::opt<int64_t> sharedExperts("num-shared-experts", cl::init(0),
@@ -54,9 +54,8 @@ cl::opt<std::string> routing("routing", cl::desc("learned or hash"),
 cl::opt<std::string> nonlinearity("nonlinearity",
                                   cl::desc("softmax, sigmoid or sinkhorn"),
                                   cl::init("softmax"), cl::cat(model));
-cl::opt<double> nullExpertBias("null-expert-bias",
-                               cl::desc("negative: none"), cl::init(-1),
-                               cl::cat(model));
+cl::opt<double> nullExpertBias("null-expert-bias", cl::desc("negative: none"),
+                               cl::init(-1), cl::cat(model));
 cl::opt<int64_t> slidingWindow("sliding-window", cl::desc("0: none"),
                                cl::init(0), cl::cat(model));
 cl::opt<double> ropeTheta("rope-theta", cl::init(1e6), cl::cat(model));
@@ -90,15 +89,16 @@ cl::opt<std::string> corpus(
     cl::desc("Train a SentencePiece tokenizer of --vocab-size pieces on this "
              "text and write tokenizer.model and tokenizer_config.json"),
     cl::value_desc("file"), cl::cat(tokenizer));
-cl::opt<moec::ChatFormat> chat(
-    "chat-template", cl::desc("The chat template tokenizer_config.json names"),
-    cl::init(moec::ChatFormat::ChatML),
-    cl::values(clEnumValN(moec::ChatFormat::ChatML, "chatml",
-                          "<|im_start|>role ... <|im_end|> (TurboSparse)"),
-               clEnumValN(moec::ChatFormat::Mistral, "mistral",
-                          "[INST] ... [/INST] (Mistral, Mixtral)"),
-               clEnumValN(moec::ChatFormat::None, "none", "none")),
-    cl::cat(tokenizer));
+cl::opt<moec::ChatFormat>
+    chat("chat-template",
+         cl::desc("The chat template tokenizer_config.json names"),
+         cl::init(moec::ChatFormat::ChatML),
+         cl::values(clEnumValN(moec::ChatFormat::ChatML, "chatml",
+                               "<|im_start|>role ... <|im_end|> (TurboSparse)"),
+                    clEnumValN(moec::ChatFormat::Mistral, "mistral",
+                               "[INST] ... [/INST] (Mistral, Mixtral)"),
+                    clEnumValN(moec::ChatFormat::None, "none", "none")),
+         cl::cat(tokenizer));
 
 int fail(const Twine &message) {
   WithColor::error(errs(), "moec-synth") << message << "\n";
@@ -163,8 +163,7 @@ int main(int argc, char **argv) {
     return fail(toString(config.takeError()));
 
   moec::CheckpointWriterOptions options;
-  std::optional<moec::DType> type =
-      moec::parseDType(StringRef(dtype).upper());
+  std::optional<moec::DType> type = moec::parseDType(StringRef(dtype).upper());
   if (!type)
     return fail("unknown --dtype '" + dtype + "'");
   options.dtype = *type;
