@@ -23,6 +23,15 @@ def run(*args, stdin=None):
     return done.stdout, done.stderr.decode(errors="replace")
 
 
+def check_ids_generate(prompt_ids, tokens, count, what):
+    """--tokens PROMPT_IDS must generate `tokens` first."""
+    ids = ",".join(map(str, prompt_ids))
+    out, _ = run(model, "--tokens", ids, "--max-new-tokens", str(count))
+    generated = [int(t) for t in out.decode().strip().split(",") if t]
+    if generated[:len(tokens)] != tokens:
+        fail(f"{what}: {tokens}, but --tokens {ids} generates {generated}")
+
+
 model, prompt = sys.argv[1], sys.argv[2]
 
 # Streamed text, then the same generation as JSON.
@@ -39,12 +48,7 @@ if report["generated_tokens"] != len(report["tokens"]):
 print("json: same text as streamed,", report["stop_reason"])
 
 # Text in is the tokenizer's ids in: --tokens gives the same ids.
-ids = ",".join(map(str, report["prompt_ids"]))
-out, _ = run(model, "--tokens", ids, "--max-new-tokens", "12")
-generated = [int(t) for t in out.decode().strip().split(",") if t]
-if generated[:len(report["tokens"])] != report["tokens"]:
-    fail(f"--tokens {ids} generates {generated}, text mode "
-         f"{report['tokens']}")
+check_ids_generate(report["prompt_ids"], report["tokens"], 12, "text mode")
 print("tokens: prompt ids generate the same ids")
 
 # --stop ends the text before the stop string, which is not printed.
@@ -75,10 +79,6 @@ if not second["prompt_ids"] or second["prompt_ids"][0] != \
     fail("--chat: turn 2 does not start with the token turn 1 left")
 cached = first["prompt_ids"] + (first["tokens"] if first["stop_reason"] == "eos"
                                 else first["tokens"][:-1])
-whole = ",".join(map(str, cached + second["prompt_ids"]))
-out, _ = run(model, "--tokens", whole, "--max-new-tokens", "5")
-generated = [int(t) for t in out.decode().strip().split(",") if t]
-if generated[:len(second["tokens"])] != second["tokens"]:
-    fail(f"--chat: turn 2 {second['tokens']}, the whole conversation "
-         f"{generated}")
+check_ids_generate(cached + second["prompt_ids"], second["tokens"], 5,
+                   "--chat turn 2")
 print("chat: turn 2 equals the whole conversation run at once")
