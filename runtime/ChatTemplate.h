@@ -35,7 +35,6 @@ public:
                        bool first, bool answerClosed) const;
   /// The token that ends the model's answer.
   int32_t endOfAnswer() const { return endId; }
-  Format format() const { return kind; }
 
 private:
   Format kind = Format::ChatML;

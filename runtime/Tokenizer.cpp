@@ -79,15 +79,6 @@ int32_t Tokenizer::specialId(std::string_view text) const {
   return -1;
 }
 
-bool Tokenizer::isSpecial(int32_t id) const {
-  if (id < 0 || id >= size())
-    return false;
-  if (kinds[id] == Kind::Control)
-    return true;
-  return std::any_of(specials.begin(), specials.end(),
-                     [&](const auto &s) { return s.second == id; });
-}
-
 const std::string &Tokenizer::piece(int32_t id) const {
   static const std::string none;
   return id < 0 || id >= size() ? none : pieces[id];

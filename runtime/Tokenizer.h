@@ -53,8 +53,6 @@ public:
   const std::string &bytes(int32_t id) const;
   /// The text of token `id` as decode() writes it ("<s>" for BOS).
   const std::string &piece(int32_t id) const;
-  /// A control or special token (BOS, EOS, <|im_end|>).
-  bool isSpecial(int32_t id) const;
   /// The id of special token `text`, or -1.
   int32_t specialId(std::string_view text) const;
 

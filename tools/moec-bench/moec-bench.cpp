@@ -34,11 +34,6 @@
 
 namespace {
 
-int failure(const moec::Status &status) {
-  std::fprintf(stderr, "moec-bench: error: %s\n", status.message().c_str());
-  return 1;
-}
-
 /// The CPU's model name from /proc/cpuinfo, for the report.
 std::string cpuName() {
   std::ifstream cpuinfo("/proc/cpuinfo");
@@ -178,18 +173,18 @@ int main(int argc, char **argv) {
 
   moec::Artifact artifact;
   if (moec::Status s = moec::Artifact::open(path, artifact); !s)
-    return failure(s);
+    return parser.failure(s.message());
   if (artifact.header().config()->head() != moec::artifact::Head::CausalLM)
-    return failure(moec::Status::error(
-        "%s: decoding needs a causal language model head", path.c_str()));
+    return parser.failure(path +
+                          ": decoding needs a causal language model head");
   int64_t maxSeqLen =
       *std::max_element(contexts.begin(), contexts.end()) + warmup + steps;
   std::unique_ptr<moec::Model> model;
   if (moec::Status s = moec::openModel(artifact, device, maxSeqLen, model); !s)
-    return failure(s);
+    return parser.failure(s.message());
   if (threads)
     if (moec::Status s = model->setThreads(int(threads)); !s)
-      return failure(s);
+      return parser.failure(s.message());
 
   bool cpu = model->device() == "cpu";
   threads = model->threads();
@@ -198,14 +193,14 @@ int main(int argc, char **argv) {
   if (moec::Status s =
           model->measureBandwidth(uint64_t(bandwidthMiB) << 20, bandwidth);
       !s)
-    return failure(s);
+    return parser.failure(s.message());
 
   std::vector<ContextResult> results(contexts.size());
   for (size_t i = 0; i < contexts.size(); ++i) {
     if (moec::Status s = runContext(*model, contexts[i], warmup, steps,
                                     uint64_t(seed), results[i]);
         !s)
-      return failure(s.withContext(path));
+      return parser.failure(s.withContext(path).message());
     results[i].summarize(bandwidth);
   }
 

@@ -122,9 +122,11 @@ public:
         sampler(options.sampling) {}
 
   /// Generates after `input`; text is streamed to stdout unless --json.
-  /// `ends` are the tokens that end the answer.
+  /// `ends` are the tokens that end the answer. With `promptLogits`, the
+  /// logits of every prompt position are kept there.
   moec::Status generate(const std::vector<int32_t> &input,
-                        const std::vector<int32_t> &ends, Generation &out);
+                        const std::vector<int32_t> &ends, Generation &out,
+                        std::vector<float> *promptLogits = nullptr);
 
 private:
   void emit(const std::string &text) {
@@ -141,8 +143,8 @@ private:
 };
 
 moec::Status Runner::generate(const std::vector<int32_t> &input,
-                              const std::vector<int32_t> &ends,
-                              Generation &out) {
+                              const std::vector<int32_t> &ends, Generation &out,
+                              std::vector<float> *promptLogits) {
   int64_t vocab = model.vocabSize();
   if (model.length() + int64_t(input.size()) > model.maxSeqLen())
     return moec::Status::error(
@@ -162,6 +164,8 @@ moec::Status Runner::generate(const std::vector<int32_t> &input,
   if (tokenizer)
     stream = std::make_unique<moec::TextStream>(*tokenizer, options.stops);
   std::vector<float> row(logits.end() - vocab, logits.end());
+  if (promptLogits)
+    *promptLogits = std::move(logits);
   start = Clock::now();
   for (int64_t n = 0; n < options.maxNewTokens; ++n) {
     int32_t next = sampler.sample(row.data(), vocab);
@@ -485,8 +489,15 @@ int main(int argc, char **argv) {
   if (input.empty())
     return parser.usageError("the prompt is empty");
 
+  auto writeLogits = [&](const std::vector<float> &logits) {
+    std::vector<int64_t> shape = {int64_t(input.size()), model.outputWidth()};
+    if (model.head() == moec::artifact::Head::SequenceClassification)
+      shape = {model.outputWidth()};
+    return moec::writeNpy(o.logitsPath, shape, logits.data());
+  };
+
   // Classification heads: the scores, one row per line, and no decoding.
-  if (model.head() != moec::artifact::Head::CausalLM || !o.logitsPath.empty()) {
+  if (model.head() != moec::artifact::Head::CausalLM) {
     std::vector<float> logits(model.outputSize(input.size()));
     Clock::time_point start = Clock::now();
     if (moec::Status s =
@@ -494,37 +505,33 @@ int main(int argc, char **argv) {
         !s)
       return parser.failure(s.message());
     double seconds = secondsSince(start);
-    if (!o.logitsPath.empty()) {
-      std::vector<int64_t> shape = {int64_t(input.size()), model.outputWidth()};
-      if (model.head() == moec::artifact::Head::SequenceClassification)
-        shape = {model.outputWidth()};
-      if (moec::Status s = moec::writeNpy(o.logitsPath, shape, logits.data());
-          !s)
+    if (!o.logitsPath.empty())
+      if (moec::Status s = writeLogits(logits); !s)
         return parser.failure(s.message());
+    int64_t width = model.outputWidth();
+    for (size_t i = 0; i < logits.size(); ++i) {
+      std::printf(i % width ? ",%g" : "%g", logits[i]);
+      if ((i + 1) % width == 0)
+        std::printf("\n");
     }
-    if (model.head() == moec::artifact::Head::CausalLM && o.maxNewTokens == 0)
-      return 0;
-    if (model.head() != moec::artifact::Head::CausalLM) {
-      int64_t width = model.outputWidth();
-      for (size_t i = 0; i < logits.size(); ++i) {
-        std::printf(i % width ? ",%g" : "%g", logits[i]);
-        if ((i + 1) % width == 0)
-          std::printf("\n");
-      }
-      std::fprintf(stderr, "moec-run: scored %zu tokens in %.1f ms\n",
-                   input.size(), seconds * 1e3);
-      return 0;
-    }
-    // The prompt is in the cache: start again for the generation.
-    model.reset();
+    std::fprintf(stderr, "moec-run: scored %zu tokens in %.1f ms\n",
+                 input.size(), seconds * 1e3);
+    return 0;
   }
 
   Runner runner(o, model, tokenizer.get());
   Generation generation;
-  if (moec::Status s = runner.generate(input, ends, generation); !s) {
+  std::vector<float> promptLogits;
+  if (moec::Status s =
+          runner.generate(input, ends, generation,
+                          o.logitsPath.empty() ? nullptr : &promptLogits);
+      !s) {
     std::fflush(stdout);
     return parser.failure(s.message());
   }
+  if (!o.logitsPath.empty())
+    if (moec::Status s = writeLogits(promptLogits); !s)
+      return parser.failure(s.message());
   report(o, generation);
   return 0;
 }
