@@ -227,10 +227,13 @@ void sinkDeviceValues(gpu::LaunchOp launch, DeviceValues &device) {
   OpBuilder b(&launch.getBody().front(), launch.getBody().front().begin());
   IRMapping map;
   // Constants are cheaper inside than as kernel parameters; cloned first,
-  // as what is computed again may use them.
+  // as what is computed again may use them. A constant buffer is a host
+  // global: the kernel must use its own copy (outlining puts one in the
+  // gpu.module), since the device cannot read the host's.
   for (Value v : captured) {
     Operation *def = v.getDefiningOp();
-    if (def && def->hasTrait<OpTrait::ConstantLike>())
+    if (def && (def->hasTrait<OpTrait::ConstantLike>() ||
+                isa<memref::GetGlobalOp>(def)))
       b.clone(*def, map);
   }
   for (Value v : captured)

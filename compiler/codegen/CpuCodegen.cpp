@@ -37,8 +37,12 @@ createMachine(const CpuTarget &target) {
       llvm::TargetRegistry::lookupTarget(triple, lookupError);
   if (!llvmTarget)
     return makeError("target '" + target.triple + "': " + lookupError);
+  // Constructors (a CUDA model's kernel loading) go in .init_array, which
+  // the dynamic loader runs; nothing would run a .ctors section.
+  llvm::TargetOptions options;
+  options.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> machine(llvmTarget->createTargetMachine(
-      triple, target.cpu, target.features, llvm::TargetOptions(),
+      triple, target.cpu, target.features, options,
       llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return makeError("cannot create a target machine for " + target.triple +
@@ -117,7 +121,8 @@ moec::emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
           llvm::sys::fs::createTemporaryFile("moec", "so", libraryPath))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeLibrary(libraryPath);
-  // The parallel loops call libomp, which the loader finds by its soname.
+  // The parallel loops call libomp, which the loader finds by its soname;
+  // host code without them (a CUDA model's) must not need it.
   const char *args[] = {"ld.lld",
                         "-shared",
                         "--hash-style=gnu",
@@ -127,6 +132,7 @@ moec::emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
                         libraryPath.c_str(),
                         objectPath.c_str(),
                         "-L" MOEC_OPENMP_LIBRARY_DIR,
+                        "--as-needed",
                         "-lomp"};
   std::string linkerOutput;
   llvm::raw_string_ostream linkerStream(linkerOutput);

@@ -70,3 +70,32 @@ func.func @host_needs_device_value(%n: memref<1xindex>) -> memref<?xf32> {
   %buf = memref.alloc(%size) : memref<?xf32>
   return %buf : memref<?xf32>
 }
+
+// -----
+
+// A constant buffer is a host global: each launch takes its own reference
+// (outlining then copies the global into the gpu.module) instead of a host
+// pointer as a kernel parameter.
+memref.global "private" constant @zeros : memref<8xf32> = dense<0.0>
+
+// CHECK-LABEL: func.func @constant_buffer
+// CHECK-NOT: memref.get_global
+// CHECK: gpu.launch
+// CHECK: %[[Z:.*]] = memref.get_global @zeros
+// CHECK: scf.if
+// CHECK: memref.load %[[Z]]
+// CHECK: gpu.terminator
+func.func @constant_buffer(%out: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zeros = memref.get_global @zeros : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %z = memref.load %zeros[%i] : memref<8xf32>
+    %y = memref.load %out[%i] : memref<8xf32>
+    %s = arith.addf %y, %z : f32
+    memref.store %s, %out[%i] : memref<8xf32>
+    scf.reduce
+  }
+  return
+}

@@ -1,38 +1,90 @@
 #!/usr/bin/env bash
-# The GPU checks in one run, on a machine with an NVIDIA GPU and the CUDA
-# driver: build, the GPU golden tests (test/e2e/gpu-golden.test), then
-# moec-bench on the Mixtral-8x7B-dimension 2-layer model (SwiGLU and dReLU,
-# bf16) with and without the sparse path: time per token and the GPU's
-# copy bandwidth. Prints what docs/perf.md records. Usage: tools/bench/gpu-check.sh [BUILD_DIR]
+# The GPU checks: the GPU golden tests (every golden checkpoint's logits
+# within the CPU bounds of transformers', and the same greedy tokens as the
+# CPU build), then moec-bench --device=cuda on the Mixtral-8x7B-dimension
+# 2-layer models (SwiGLU and dReLU, bf16; dReLU with and without the sparse
+# path): the device's copy bandwidth and the decode time per token at
+# contexts 128 and 1024. Prints what docs/perf.md records.
+#
+#   tools/bench/gpu-check.sh [BUILD_DIR]           all of it, on one machine
+#   tools/bench/gpu-check.sh prepare DIR [BUILD]   compile everything into DIR
+#   tools/bench/gpu-check.sh run DIR               run DIR's checks
+#
+# `prepare` needs the compiler and no GPU; `run` needs the GPU, python3 with
+# numpy and xxhash, and no compiler: DIR holds the runtime's tools and the
+# libraries they load, the golden artifacts, and the benchmark models without
+# their weights (tools/bench/artifact_weights.py), which `run` fills with
+# random values before timing them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-build=${1:-build}
-if [ ! -x "$build/bin/moec-compile" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-ninja -C "$build" >/dev/null
-nvidia-smi --query-gpu=name,memory.total,clocks.max.memory --format=csv || true
-/usr/lib/llvm-22/bin/lit -v "$build/test/e2e/gpu-golden.test" "$build/test/tools/moec-compile-cuda.test"
+src=$PWD
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-dims="--hidden-size=4096 --intermediate-size=14336 --num-experts=8 --top-k=2
-      --num-heads=32 --num-kv-heads=8 --vocab-size=32000 --num-layers=2
-      --dtype=bf16 --seed=3"
-for arch in MixtralForCausalLM TurboSparseMixtralForCausalLM; do
-  "$build/bin/moec-synth" -o "$work/$arch" $dims --arch=$arch >/dev/null
-  for mode in sparse dense; do
-    flags=()
+bench_models=(MixtralForCausalLM-dense TurboSparseMixtralForCausalLM-sparse
+              TurboSparseMixtralForCausalLM-dense)
+golden_cases=(mixtral-bf16-top2 turbosparse-mixtral-f16-sharded mixtral-f32-top1
+              mistral-dense mixtral-gqa-kv1 mixtral-tied bamboo-drelu-window
+              mixtral-fused-experts mixtral-seqcls mixtral-tokcls)
+
+prepare() {
+  local dir=$1 build=${2:-build}
+  build=$(cd "$build" && pwd)
+  mkdir -p "$dir/bin" "$dir/lib" "$dir/golden" "$dir/models"
+  dir=$(cd "$dir" && pwd)
+  export PATH="$build/bin:$PATH"
+  cp "$build/bin/moec-run" "$build/bin/moec-bench" "$dir/bin/"
+  # The runtime's own libraries, not the C and C++ libraries every machine has.
+  ldd "$build/bin/moec-run" "$build/bin/moec-bench" | awk '/=> \//{print $3}' |
+    sort -u | grep -Ev '/lib(c|m|dl|pthread|rt|gcc_s|stdc\+\+)\.so' |
+    xargs -r cp -L -t "$dir/lib/"
+  echo "== compiling the golden checkpoints"
+  python3 test/e2e/Inputs/run_golden.py --cuda --compile-only "$dir/golden" \
+    "${golden_cases[@]}"
+  rm -rf "$dir"/golden/*/ "$dir"/golden/*.cpu.moec
+  local work
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' RETURN
+  local dims="--hidden-size=4096 --intermediate-size=14336 --num-experts=8
+      --top-k=2 --num-heads=32 --num-kv-heads=8 --vocab-size=32000
+      --num-layers=2 --dtype=bf16 --seed=3"
+  for model in "${bench_models[@]}"; do
+    local arch=${model%-*} mode=${model##*-} flags=()
     [ "$mode" = dense ] && flags=(--no-sparse)
-    [ "$arch" = MixtralForCausalLM ] && [ "$mode" = sparse ] && continue
-    "$build/bin/moec-compile" "$work/$arch" -o "$work/$arch-$mode.moec" \
-      --target=cuda "${flags[@]}"
-    # Time per token at context 128 and the device's copy bandwidth, in one
-    # process. CUDA code keeps no activity counters: the bytes per token
-    # are the CPU build's (docs/perf.md), the same rows.
-    echo "== $arch $mode"
-    "$build/bin/moec-bench" "$work/$arch-$mode.moec" --device=cuda \
-      --context=128,1024 --steps=64 --warmup=4
-    rm -f "$work/$arch-$mode.moec"
+    echo "== compiling $model"
+    [ -d "$work/$arch" ] || moec-synth -o "$work/$arch" $dims --arch="$arch" >/dev/null
+    moec-compile "$work/$arch" -o "$work/$model.moec" --target=cuda "${flags[@]}"
+    python3 tools/bench/artifact_weights.py strip "$work/$model.moec" \
+      "$dir/models/$model.skel"
+    rm -f "$work/$model.moec"
   done
-done
+}
+
+run() {
+  local dir
+  dir=$(cd "$1" && pwd)
+  export PATH="$dir/bin:$PATH" LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  nvidia-smi --query-gpu=name,memory.total,clocks.max.memory,driver_version \
+    --format=csv || true
+  echo "== golden checkpoints on the GPU"
+  timeout 300 python3 test/e2e/Inputs/run_golden.py --cuda --run-only "$dir/golden" \
+    "${golden_cases[@]}" || echo "GOLDEN FAILED"
+  for model in "${bench_models[@]}"; do
+    echo "== $model"
+    local artifact="$dir/models/$model.moec"
+    python3 "$src/tools/bench/artifact_weights.py" fill \
+      "$dir/models/$model.skel" "$artifact"
+    timeout 150 moec-bench "$artifact" --device=cuda --context=128,1024 --steps=64 \
+      --warmup=4 || echo "BENCH FAILED: $model"
+    rm -f "$artifact"
+  done
+}
+
+case "${1:-}" in
+  prepare) prepare "$2" "${3:-build}" ;;
+  run) run "$2" ;;
+  *)
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+    prepare "$dir" "${1:-build}"
+    run "$dir"
+    ;;
+esac

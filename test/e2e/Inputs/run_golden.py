@@ -2,9 +2,12 @@
 """For each golden case: moec-synth, moec-compile, moec-run --logits, and a
 comparison with test/reference (compare_logits.py).
 
-run_golden.py [--cuda] [--compile-flag=F]... [--tolerance=T] WORK CASE...
+run_golden.py [--cuda] [--compile-flag=F]... [--tolerance=T]
+              [--compile-only | --run-only] WORK CASE...
 (--cuda: compiled for and run on the GPU, and its greedy tokens compared
-with the CPU build's)"""
+with the CPU build's. --compile-only makes the artifacts, and with --cuda
+the CPU build's tokens, in WORK; --run-only runs and checks what a
+--compile-only left there: the GPU machine then needs only the runtime.)"""
 
 import argparse
 import json
@@ -18,8 +21,20 @@ sys.path.insert(0, REFERENCE)
 import npy  # noqa: E402
 
 
+class Failed(Exception):
+    pass
+
+
 def run(*args):
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise Failed(f"{' '.join(args)} exited {done.returncode}: "
+                     f"{done.stderr.strip()}")
+    return done.stdout
+
+
+def generate(artifact, tokens, *extra):
+    return run("moec-run", artifact, "--tokens", ",".join(tokens), *extra).strip()
 
 
 def main():
@@ -28,43 +43,66 @@ def main():
     parser.add_argument("--compile-flag", action="append", default=[],
                         help="passed to moec-compile (repeatable)")
     parser.add_argument("--tolerance", help="passed to compare_logits.py")
+    phase = parser.add_mutually_exclusive_group()
+    phase.add_argument("--compile-only", action="store_true")
+    phase.add_argument("--run-only", action="store_true")
     parser.add_argument("work")
     parser.add_argument("cases", nargs="+")
     args = parser.parse_args()
-    cuda, work, cases = args.cuda, args.work, args.cases
-    target = (["--target=cuda"] if cuda else []) + args.compile_flag
+    cases = args.cases
     with open(os.path.join(REFERENCE, "cases.json")) as f:
         table = json.load(f)
+    failed = []
     for case in cases:
-        d = os.path.join(work, case)
+        try:
+            check_case(args, table, case)
+        except (Failed, subprocess.CalledProcessError) as e:
+            print(f"{case}: FAILED: {e}", flush=True)
+            failed.append(case)
+    if failed:
+        sys.exit(f"failed: {' '.join(failed)}")
+
+
+def check_case(args, table, case):
+    cuda, work = args.cuda, args.work
+    target = (["--target=cuda"] if cuda else []) + args.compile_flag
+    d = os.path.join(work, case)
+    causal = "ForCausalLM" in "".join(table[case]["synth"])
+    tokens = [str(t) for t in npy.rows(
+        os.path.join(REFERENCE, case, "tokens.npy"))[0]]
+    cpu_tokens = d + ".cpu-tokens"
+    if not args.run_only:
         run("moec-synth", "-o", d, *table[case]["synth"])
         run("moec-compile", d, "-o", d + ".moec", *target)
-        tokens = [str(t) for t in npy.rows(
-            os.path.join(REFERENCE, case, "tokens.npy"))[0]]
-        compare = [sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
-                   case, d + ".npy"]
-        if args.tolerance:
-            compare += ["--tolerance", args.tolerance]
-        if "ForCausalLM" in "".join(table[case]["synth"]):
-            generated = run("moec-run", d + ".moec", "--tokens", ",".join(tokens),
-                            "--logits", d + ".npy", "--max-new-tokens", "6").strip()
-            rescore = tokens + generated.split(",")[:-1]
-            run("moec-run", d + ".moec", "--tokens", ",".join(rescore),
-                "--logits", d + ".rescored.npy", "--max-new-tokens", "0")
-            compare += ["--generated", generated, "--rescored", d + ".rescored.npy"]
-            if cuda:
-                run("moec-compile", d, "-o", d + ".cpu.moec")
-                on_cpu = run("moec-run", d + ".cpu.moec", "--tokens",
-                             ",".join(tokens), "--max-new-tokens", "6").strip()
-                same = "the same" if on_cpu == generated else "different"
-                print(f"{case}: cpu and cuda generate {same} tokens "
-                      f"({on_cpu} / {generated})")
-        else:
-            # Classification heads score the tokens; nothing is generated.
-            run("moec-run", d + ".moec", "--tokens", ",".join(tokens),
-                "--logits", d + ".npy")
-        sys.stdout.flush()
-        subprocess.run(compare, check=True)
+        if cuda and causal:
+            run("moec-compile", d, "-o", d + ".cpu.moec")
+            with open(cpu_tokens, "w") as f:
+                f.write(generate(d + ".cpu.moec", tokens,
+                                 "--max-new-tokens", "6"))
+    if args.compile_only:
+        return
+    compare = [sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
+               case, d + ".npy"]
+    if args.tolerance:
+        compare += ["--tolerance", args.tolerance]
+    if causal:
+        generated = generate(d + ".moec", tokens, "--logits", d + ".npy",
+                             "--max-new-tokens", "6")
+        rescore = tokens + generated.split(",")[:-1]
+        generate(d + ".moec", rescore, "--logits", d + ".rescored.npy",
+                 "--max-new-tokens", "0")
+        compare += ["--generated", generated, "--rescored", d + ".rescored.npy"]
+        if cuda:
+            with open(cpu_tokens) as f:
+                on_cpu = f.read().strip()
+            same = "the same" if on_cpu == generated else "different"
+            print(f"{case}: cpu and cuda generate {same} tokens "
+                  f"({on_cpu} / {generated})")
+    else:
+        # Classification heads score the tokens; nothing is generated.
+        generate(d + ".moec", tokens, "--logits", d + ".npy")
+    sys.stdout.flush()
+    subprocess.run(compare, check=True)
 
 
 if __name__ == "__main__":
