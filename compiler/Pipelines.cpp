@@ -7,6 +7,8 @@
 
 #include "compiler/Pipelines.h"
 
+#include "passes/Passes.h"
+
 std::string moec::cpuFrontPipeline(bool sparse) {
   return std::string("builtin.module(moe-strip-predictors, func.func(") +
          (sparse ? "moe-fuse-router, moe-fuse-drelu, moe-form-sparse-matvec, "
@@ -20,7 +22,9 @@ std::string moec::cpuLoweringPipeline(int64_t vectorWidth,
   return std::string("builtin.module(") +
          (countActivity ? "moe-count-activity, " : "") +
          "moe-materialize-weights, "
-         "func.func(moe-to-linalg{vector-width=" +
+         "func.func(moe-to-kernel, moe-configure-cpu-kernels{lanes=" +
+         std::to_string(vectorWidth) + (bf16Dot ? " bf16-dot=true" : "") +
+         "}, moe-kernel-to-cpu, moe-to-linalg{vector-width=" +
          std::to_string(vectorWidth) + (bf16Dot ? " bf16-dot=true" : "") +
          "}, convert-elementwise-to-linalg), "
          "canonicalize, moe-bufferize, moe-results-to-out-params, "
@@ -42,10 +46,10 @@ std::string moec::cudaLoweringPipeline(const CudaPipelineOptions &o) {
   auto n = [](int64_t v) { return std::to_string(v); };
   return "builtin.module("
          "moe-materialize-weights, "
-         "func.func(moe-to-gpu-kernels{warps-per-block=" +
-         n(o.warpsPerBlock) + " unroll=" + n(o.unroll) +
-         " sparse-splits=" + n(o.sparseSplits) +
-         "}, moe-to-linalg{attend-whole-cache=true}, "
+         "func.func(moe-to-kernel, moe-configure-gpu-kernels{chip=" + o.chip +
+         " warps=" + n(o.warpsPerBlock) + " unroll=" + n(o.unroll) +
+         " splits=" + n(o.sparseSplits) +
+         "}, moe-kernel-to-gpu, moe-to-linalg{attend-whole-cache=true}, "
          "convert-elementwise-to-linalg), "
          // No deallocation: the runtime's allocator takes back everything
          // a step allocated when the next step starts.
@@ -69,22 +73,13 @@ std::string moec::cudaLoweringPipeline(const CudaPipelineOptions &o) {
 
 std::optional<moec::CudaPipelineOptions>
 moec::cudaDefaults(const std::string &chip) {
-  // Blocks of a sparse product: about one per SM (A100 108, A10/3090 84,
-  // L4/4090 128, H100 132); Hopper's HBM3 wants more loads in flight.
-  struct ArchDefaults {
-    const char *chip;
-    int64_t sparseSplits, unroll;
-  };
-  static constexpr ArchDefaults table[] = {
-      {"sm_80", 108, 2}, {"sm_86", 84, 2}, {"sm_89", 128, 2}, {"sm_90", 132, 4}};
-  for (const ArchDefaults &d : table) {
-    if (chip != d.chip)
-      continue;
-    CudaPipelineOptions options;
-    options.chip = chip;
-    options.sparseSplits = d.sparseSplits;
-    options.unroll = d.unroll;
-    return options;
-  }
-  return std::nullopt;
+  std::optional<mlir::moe::GpuArchDefaults> arch =
+      mlir::moe::gpuArchDefaults(chip);
+  if (!arch)
+    return std::nullopt;
+  CudaPipelineOptions options;
+  options.chip = chip;
+  options.sparseSplits = arch->sparseSplits;
+  options.unroll = arch->unroll;
+  return options;
 }

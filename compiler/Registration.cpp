@@ -2,6 +2,7 @@
 
 #include "compiler/Registration.h"
 
+#include "dialects/kernel/IR/KernelDialect.h"
 #include "dialects/moe/IR/MoeDialect.h"
 #include "passes/Passes.h"
 
@@ -18,6 +19,7 @@
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -37,7 +39,8 @@
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 
 void moec::registerDialects(mlir::DialectRegistry &registry) {
-  registry.insert<mlir::moe::MoeDialect, mlir::arith::ArithDialect,
+  registry.insert<mlir::moe::MoeDialect, mlir::kernel::KernelDialect,
+                  mlir::ub::UBDialect, mlir::arith::ArithDialect,
                   mlir::bufferization::BufferizationDialect,
                   mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
                   mlir::gpu::GPUDialect, mlir::LLVM::LLVMDialect,

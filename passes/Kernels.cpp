@@ -3,6 +3,7 @@
 #include "passes/Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -12,10 +13,6 @@ using namespace mlir;
 using namespace mlir::moe;
 
 namespace {
-
-/// Tasks of a sparse product: enough for every core of a large machine,
-/// few enough that summing their partial outputs stays negligible.
-constexpr int64_t kSparseTasks = 16;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -345,7 +342,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
 
   // Each task takes a contiguous share of the active neurons, reads their
   // whole rows and sums them into a partial output of its own.
-  int64_t tasks = kSparseTasks;
+  int64_t tasks = options.tasks;
   Value init = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{tasks, cols}, f32);
   Value partials = buildForall(
@@ -405,4 +402,39 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
           readF32(nb, l, partials, ValueRange{cIndex(nb, l, p), c}, lanes));
     return total;
   });
+}
+
+Value mlir::moe::buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
+                                           Value activation, Value indices,
+                                           Value count) {
+  // y += act[n] * w[:, n] for each active neuron n: a strided column, so
+  // the reference loop, not a weight-streaming kernel.
+  Type f32 = b.getF32Type();
+  OpFoldResult rows = tensor::getMixedSize(b, loc, w, 0);
+  Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{rows}, f32);
+  Value out = linalg::FillOp::create(b, loc, ValueRange{cF32(b, loc, 0.0)},
+                                     ValueRange{empty})
+                  .getResult(0);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(1, b.getContext());
+  auto loop = scf::ForOp::create(
+      b, loc, cIndex(b, loc, 0), count, cIndex(b, loc, 1), ValueRange{out},
+      [&](OpBuilder &nb, Location l, Value j, ValueRange acc) {
+        Value n = arith::IndexCastOp::create(
+            nb, l, nb.getIndexType(),
+            tensor::ExtractOp::create(nb, l, indices, ValueRange{j}));
+        Value xn = tensor::ExtractOp::create(nb, l, activation, ValueRange{n});
+        auto column = linalg::GenericOp::create(
+            nb, l, acc[0].getType(), ValueRange{}, ValueRange{acc[0]},
+            ArrayRef<AffineMap>{identity},
+            ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+            [&](OpBuilder &bb, Location bl, ValueRange a) {
+              Value m = linalg::IndexOp::create(bb, bl, 0);
+              Value wv = tensor::ExtractOp::create(bb, bl, w, ValueRange{m, n});
+              Value p = arith::MulFOp::create(bb, bl, xn, widenToF32(bb, bl, wv));
+              linalg::YieldOp::create(
+                  bb, bl, ValueRange{arith::AddFOp::create(bb, bl, a[0], p)});
+            });
+        scf::YieldOp::create(nb, l, column.getResult(0));
+      });
+  return loop.getResult(0);
 }

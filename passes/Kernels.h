@@ -21,6 +21,9 @@ struct KernelOptions {
   int64_t vectorWidth = 8;
   /// Independent accumulators of a dot product, to hide the FMA latency.
   int64_t accumulators = 2;
+  /// Tasks of a sparse product: enough for every core of a large machine,
+  /// few enough that summing their partial outputs stays negligible.
+  int64_t tasks = 16;
   /// Dot products with bf16 weights round the activation to bf16 and use
   /// the AVX-512 BF16 pair dot product (x86vector.avx512.dot, f32 sums);
   /// needs vectorWidth 16 and a target with avx512bf16.
@@ -73,6 +76,11 @@ ActiveSet buildFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
 Value buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
                                    Value activation, Value indices,
                                    Value count, const KernelOptions &options);
+
+/// The same product for a row-major w [H, I]: a loop over the active
+/// neurons adding act[n] times column n.
+Value buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
+                                Value activation, Value indices, Value count);
 
 } // namespace mlir::moe
 

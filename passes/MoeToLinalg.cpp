@@ -9,6 +9,7 @@
 
 #include "dialects/moe/IR/MoeOps.h"
 #include "passes/ExpertDispatch.h"
+#include "passes/KernelPatterns.h"
 #include "passes/Kernels.h"
 #include "passes/Passes.h"
 
@@ -478,28 +479,18 @@ SmallVector<Value> lowerAttention(Lowering &l, AttentionOp op) {
   return {out, kCache, vCache};
 }
 
-/// Softmax router with top-k and renormalisation.
-FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
-  if (op.getRouting() != RoutingAlgorithm::Learned ||
-      op.getNonlinearity() != RouterNonlinearity::Softmax ||
-      op.getNullExpertBiasAttr())
-    return op.emitOpError("only learned softmax routing without a "
-                          "null-expert bias has code generation yet"),
-           failure();
+/// Softmax of the logits [T, E], top-k (first index on ties) and optional
+/// renormalisation: weights [T, topK] and ids [T, topK] of `idType`.
+SmallVector<Value> routeTopK(Lowering &l, Value logits, int64_t topK,
+                             bool renormalize, Type idType) {
   ImplicitLocOpBuilder &b = l.b;
-  int64_t experts = op.getNumExpertsAttr().getInt();
-  int64_t topK = op.getTopKAttr().getInt();
-  // Fused: the logits of the gate, or given as the input.
-  Value logits = op.getGate() ? l.matmulTransposed(op.getInput(), op.getGate())
-                              : op.getInput();
+  int64_t experts = cast<RankedTensorType>(logits.getType()).getDimSize(1);
   Value probs = l.softmaxLast(logits);
-  Value tokens = l.sizeValue(op.getInput(), 0);
-  Value weights = l.filled({l.size(op.getInput(), 0), b.getIndexAttr(topK)},
-                           0.0);
-  auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
+  Value tokens = l.sizeValue(logits, 0);
+  Value weights = l.filled({l.size(logits, 0), b.getIndexAttr(topK)}, 0.0);
   Value ids = tensor::EmptyOp::create(
-      b, ArrayRef<OpFoldResult>{l.size(op.getInput(), 0), b.getIndexAttr(topK)},
-      idsType.getElementType());
+      b, ArrayRef<OpFoldResult>{l.size(logits, 0), b.getIndexAttr(topK)},
+      idType);
   float ninf = -std::numeric_limits<float>::infinity();
 
   // For each token, k times: the largest remaining probability (the first
@@ -537,8 +528,7 @@ FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
                                                  ValueRange{t, k});
               Value id = tensor::InsertOp::create(
                   kb, loc,
-                  arith::IndexCastOp::create(kb, loc, idsType.getElementType(),
-                                             e),
+                  arith::IndexCastOp::create(kb, loc, idType, e),
                   st[2], ValueRange{t, k});
               Value taken = tensor::InsertOp::create(
                   kb, loc,
@@ -550,7 +540,7 @@ FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
       });
   Value chosen = perToken.getResult(1);
   Value expertIds = perToken.getResult(2);
-  if (op.getRenormalize()) {
+  if (renormalize) {
     Value sum = l.reduceLast(chosen, 0.0,
                              [](OpBuilder &nb, Location loc, Value acc, Value v) {
                                return addStep(nb, loc, acc, v);
@@ -562,6 +552,17 @@ FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
                        });
   }
   return SmallVector<Value>{chosen, expertIds};
+}
+
+/// The router ops kernel.router_top_k does not cover: the gate given as
+/// logits (the input itself).
+FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
+  if (!isSupportedRouter(op))
+    return op.emitOpError(kUnsupportedRouter), failure();
+  Value logits = op.getGate() ? l.matmulTransposed(op.getInput(), op.getGate())
+                              : op.getInput();
+  return routeTopK(l, logits, op.getTopKAttr().getInt(), op.getRenormalize(),
+                   op.getExpertIds().getType().getElementType());
 }
 
 /// acc[t] += weight * down_e(act(gate_e x_t, up_e x_t)), for one expert e
@@ -620,38 +621,15 @@ SmallVector<Value> lowerFusedDRelu(Lowering &l, FusedDReluOp op) {
   return {set.activation, set.indices, set.count, set.gatePositive};
 }
 
-/// y += x[n] * W[:, n] for the first `count` active neurons n: the kernel
-/// for neuron-major weights, else a loop over the active columns.
+/// y += x[n] * W[:, n] for the first `count` active neurons n.
 Value lowerSparseMatvec(Lowering &l, SparseMatvecOp op) {
-  Value w = op.getWeight(), x = op.getInput();
-  bool neuronMajor = op.getNeuronMajor();
-  if (neuronMajor)
-    return buildSparseMatvecNeuronMajor(l.b, l.b.getLoc(), w, x,
-                                        op.getIndices(), op.getCount(),
-                                        l.kernels);
-  Value out = l.filled({l.size(w, neuronMajor ? 1 : 0)}, 0.0);
-  auto loop = scf::ForOp::create(
-      l.b, l.index(0), op.getCount(), l.index(1), ValueRange{out},
-      [&](OpBuilder &nb, Location loc, Value j, ValueRange acc) {
-        ImplicitLocOpBuilder ib(loc, nb);
-        Lowering in(ib, l.kernels);
-        Value n = arith::IndexCastOp::create(
-            ib, ib.getIndexType(),
-            tensor::ExtractOp::create(ib, op.getIndices(), ValueRange{j}));
-        Value xn = tensor::ExtractOp::create(ib, x, ValueRange{n});
-        Value y = in.generic(
-            acc[0], {}, {in.identity(1)}, {kPar},
-            [&](OpBuilder &bb, Location loc, ValueRange a) -> Value {
-              Value m = linalg::IndexOp::create(bb, loc, 0);
-              Value wv = tensor::ExtractOp::create(
-                  bb, loc, w, neuronMajor ? ValueRange{n, m} : ValueRange{m, n});
-              Value p = arith::MulFOp::create(bb, loc, xn,
-                                              widenToF32(bb, loc, wv));
-              return arith::AddFOp::create(bb, loc, a[0], p);
-            });
-        scf::YieldOp::create(ib, y);
-      });
-  return loop.getResult(0);
+  Location loc = l.b.getLoc();
+  if (op.getNeuronMajor())
+    return buildSparseMatvecNeuronMajor(l.b, loc, op.getWeight(),
+                                        op.getInput(), op.getIndices(),
+                                        op.getCount(), l.kernels);
+  return buildSparseMatvecRowMajor(l.b, loc, op.getWeight(), op.getInput(),
+                                   op.getIndices(), op.getCount());
 }
 
 Value lowerLmHead(Lowering &l, LmHeadOp op) {
@@ -702,6 +680,27 @@ Value lowerScoreHead(Lowering &l, ScoreHeadOp op) {
        l.identity(1)},
       {kPar}, [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
+
+} // namespace
+
+bool mlir::moe::isSupportedRouter(RouterOp op) {
+  return op.getRouting() == RoutingAlgorithm::Learned &&
+         op.getNonlinearity() == RouterNonlinearity::Softmax &&
+         !op.getNullExpertBiasAttr();
+}
+
+std::pair<Value, Value>
+mlir::moe::buildRouterTopK(OpBuilder &builder, Location loc, Value x,
+                           Value gate, int64_t topK, bool renormalize,
+                           Type idType, const KernelOptions &options) {
+  ImplicitLocOpBuilder b(loc, builder);
+  Lowering l(b, options);
+  SmallVector<Value> r =
+      routeTopK(l, l.matmulTransposed(x, gate), topK, renormalize, idType);
+  return {r[0], r[1]};
+}
+
+namespace {
 
 struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
   using MoeToLinalgBase::MoeToLinalgBase;

@@ -3,6 +3,7 @@
 #ifndef MOEC_PASSES_PASSES_H
 #define MOEC_PASSES_PASSES_H
 
+#include "dialects/kernel/IR/KernelDialect.h"
 #include "dialects/moe/IR/MoeDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -15,9 +16,19 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include <optional>
+
 namespace mlir::moe {
+
+/// Kernel shapes per SM architecture (moe-configure-gpu-kernels).
+struct GpuArchDefaults {
+  const char *chip;
+  int64_t sparseSplits, unroll;
+};
+std::optional<GpuArchDefaults> gpuArchDefaults(llvm::StringRef chip);
 
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"

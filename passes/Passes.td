@@ -170,29 +170,96 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
-def MoeToGpuKernels : Pass<"moe-to-gpu-kernels", "::mlir::func::FuncOp"> {
-  let summary = "Lowers the weight-streaming moe ops to GPU kernels";
+def MoeToKernel : Pass<"moe-to-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Converts the weight-streaming moe ops to kernel ops";
   let description = [{
-    Replaces `moe.linear` (without bias), `moe.lm_head`, the learned
-    softmax `moe.router` with a gate, `moe.fused_drelu` and
-    `moe.sparse_matvec` with `gpu.launch` kernels that read their operands
-    through read-only buffers and return fresh ones as tensors (so that
-    one-shot bufferization sees ordinary producers). Products take one warp
-    per weight row with 16-byte loads per lane and warp-shuffle sums; the
-    router computes its logits, softmax, top-k and renormalisation in one
-    kernel; the fused dReLU kernel reads an up row only where the gate
-    product is positive; the neuron-major sparse product reads only the rows
-    of non-zero activations, so expert ids and active sets never leave the
-    device. Ops with no kernel here are left to moe-to-linalg.
+    `moe.linear` without a bias and `moe.lm_head` become `kernel.matvec`,
+    `moe.fused_drelu` becomes `kernel.gate_up` with the drelu activation,
+    `moe.sparse_matvec` becomes `kernel.sparse_matvec` with its layout
+    (`neuron_major` or `row_major`), and a learned softmax `moe.router` with
+    a gate becomes `kernel.router_top_k`. A partial conversion: the other
+    ops stay for moe-to-linalg. The kernel ops carry no mapping yet: a
+    configuration pass adds it.
+  }];
+  let dependentDialects = ["::mlir::kernel::KernelDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def ConfigureCpuKernels : Pass<"moe-configure-cpu-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Chooses how every kernel op runs on the target CPU";
+  let description = [{
+    Sets the `mapping` of every kernel op to `#kernel.cpu<lanes,
+    accumulators, tasks, bf16_dot>`; moe-kernel-to-cpu only reads it.
   }];
   let options = [
-    Option<"warpsPerBlock", "warps-per-block", "int64_t", /*default=*/"8",
-           "Warps per thread block (one weight row per warp at a time)">,
-    Option<"unroll", "unroll", "int64_t", /*default=*/"2",
-           "Independent 16-byte loads in flight per lane">,
-    Option<"sparseSplits", "sparse-splits", "int64_t", /*default=*/"128",
-           "Thread blocks that split the neurons of a sparse product">
+    Option<"lanes", "lanes", "int64_t", /*default=*/"8",
+           "f32 lanes of the target's vector registers (16 for AVX-512)">,
+    Option<"accumulators", "accumulators", "int64_t", /*default=*/"2",
+           "Independent vector accumulators per dot product">,
+    Option<"tasks", "tasks", "int64_t", /*default=*/"16",
+           "Parallel tasks that split the active neurons of a sparse product">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "Products with bf16 weights use the AVX-512 BF16 dot product on "
+           "activations rounded to bf16 (lanes 16 only)">
   ];
+  let dependentDialects = ["::mlir::kernel::KernelDialect"];
+}
+
+def ConfigureGpuKernels : Pass<"moe-configure-gpu-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Chooses how every kernel op runs on the target GPU";
+  let description = [{
+    Sets the `mapping` of every kernel op to `#kernel.gpu<warps, unroll,
+    splits>`: `unroll` and `splits` from the SM architecture (`chip`)
+    unless given; moe-kernel-to-gpu only reads it.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "SM architecture: sm_80, sm_86, sm_89 or sm_90">,
+    Option<"warps", "warps", "int64_t", /*default=*/"8",
+           "Warps per thread block (one weight row per warp at a time)">,
+    Option<"unroll", "unroll", "int64_t", /*default=*/"0",
+           "Independent 16-byte loads in flight per lane (0: the chip's)">,
+    Option<"splits", "splits", "int64_t", /*default=*/"0",
+           "Thread blocks that split a sparse product (0: the chip's)">
+  ];
+  let dependentDialects = ["::mlir::kernel::KernelDialect"];
+}
+
+def KernelToCpu : Pass<"moe-kernel-to-cpu", "::mlir::func::FuncOp"> {
+  let summary = "Lowers kernel ops to vectorised loops for the CPU";
+  let description = [{
+    Every kernel op becomes `scf.forall` loops on tensors whose inner loops
+    work on `vector<lanes x f32>`, as its `#kernel.cpu` mapping says:
+    products read weights as stored and widen them in registers, with
+    `accumulators` partial sums; the fused gate/up reads an up row only
+    where the gate is positive; a neuron-major sparse product splits its
+    active neurons into `tasks`. The kernel dialect is illegal afterwards: a
+    kernel op without a CPU mapping or a CPU lowering fails to legalize,
+    and the error names it.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::x86vector::X86VectorDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KernelToGpu : Pass<"moe-kernel-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Lowers kernel ops to GPU kernels";
+  let description = [{
+    Every kernel op becomes one or two `gpu.launch` kernels as its
+    `#kernel.gpu` mapping says: a warp per weight row with 16-byte loads
+    per lane and `unroll` loads in flight, warp-shuffle sums; the router
+    in one kernel per token; a neuron-major sparse product split over
+    `splits` blocks. The GPU gate/up kernel yields the activation only: the
+    GPU sparse product finds the active neurons of the activation it reads,
+    which is the same set, so the gate/up lowers only where its active set
+    feeds such products alone and nothing reads its `gate_positive`. The
+    kernel dialect is illegal afterwards; what does not lower is an error
+    naming the op.
+  }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::memref::MemRefDialect",
@@ -200,6 +267,7 @@ def MoeToGpuKernels : Pass<"moe-to-gpu-kernels", "::mlir::func::FuncOp"> {
                            "::mlir::vector::VectorDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::tensor::TensorDialect",
+                           "::mlir::ub::UBDialect",
                            "::mlir::arith::ArithDialect"];
 }
 

@@ -1,6 +1,7 @@
 //===- MoeOps.cpp - moe dialect ops -------------------------------------===//
 
 #include "dialects/moe/IR/MoeOps.h"
+#include "dialects/ShapeChecks.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -10,53 +11,7 @@
 using namespace mlir;
 using namespace mlir::moe;
 
-namespace {
-
-/// Matches any extent in an expected shape.
-constexpr int64_t kAny = ShapedType::kDynamic;
-
-/// Checks that `type` has exactly the rank of `expected` and that every
-/// static extent agrees with it. An expected or actual dynamic extent matches
-/// anything, so callers may pass extents read off other operands as they are.
-LogicalResult verifyShape(Operation *op, StringRef name, Type type,
-                          ArrayRef<int64_t> expected) {
-  auto ranked = cast<RankedTensorType>(type);
-  if (ranked.getRank() != static_cast<int64_t>(expected.size()))
-    return op->emitOpError() << name << " must have rank " << expected.size()
-                             << ", got " << type;
-  for (auto [i, got, want] : llvm::enumerate(ranked.getShape(), expected)) {
-    if (want == kAny || ShapedType::isDynamic(got) || got == want)
-      continue;
-    return op->emitOpError() << name << " dimension " << i << " must be "
-                             << want << ", got " << type;
-  }
-  return success();
-}
-
-LogicalResult verifyShape(Operation *op, StringRef name, Value value,
-                          ArrayRef<int64_t> expected) {
-  return verifyShape(op, name, value.getType(), expected);
-}
-
-LogicalResult verifyPositive(Operation *op, StringRef name, int64_t value) {
-  if (value <= 0)
-    return op->emitOpError() << name << " must be positive, got " << value;
-  return success();
-}
-
-LogicalResult verifyPositive(Operation *op, StringRef name, double value) {
-  if (!(value > 0.0) || !std::isfinite(value))
-    return op->emitOpError() << name << " must be positive and finite, got "
-                             << value;
-  return success();
-}
-
-/// Extent `i` of a ranked tensor value.
-int64_t dim(Value value, unsigned i) {
-  return cast<RankedTensorType>(value.getType()).getDimSize(i);
-}
-
-} // namespace
+using namespace moec::verify;
 
 //===----------------------------------------------------------------------===//
 // WeightOp

@@ -1,4 +1,7 @@
-// RUN: moec-opt %s --pass-pipeline='builtin.module(func.func(moe-to-gpu-kernels{warps-per-block=4 unroll=2 sparse-splits=8}))' | FileCheck %s
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-kernel-to-gpu))' | FileCheck %s --enable-var-scope
+
+// Every kernel reads its shape from its #kernel.gpu mapping: 4 warps per
+// block, 2 loads in flight, 8 blocks for a sparse product.
 
 // A projection: a warp per weight row (4 warps, 128 threads per block, 8
 // blocks for 32 rows, a block row per token), 16-byte loads of bf16
@@ -16,9 +19,11 @@
 // CHECK: memref.store %{{.*}}, %[[OUT]][%[[T]], %{{.*}}]
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 func.func @linear(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32xf32> {
-  %y = moe.linear %x, %w : (tensor<?x64xf32>, tensor<32x64xbf16>) -> tensor<?x32xf32>
+  %y = kernel.matvec %x, %w mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
+
+// -----
 
 // The fused dReLU block: the up row is read only where the gate product is
 // positive, and the down product reads only rows of non-zero activations.
@@ -42,12 +47,14 @@ func.func @linear(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32xf
 // CHECK: gpu.launch
 // CHECK: memref.load %[[PART]]
 // CHECK: memref.dealloc %[[PART]]
-// CHECK-NOT: moe.
+// CHECK-NOT: kernel.
 func.func @drelu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>, %wt: tensor<128x64xbf16>) -> tensor<64xf32> {
-  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
-  %y = moe.sparse_matvec %wt, %a active(%idx, %n) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  %a, %idx, %n, %p = kernel.gate_up %x, %g, %u drelu mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %y = kernel.sparse_matvec %wt, %a active(%idx, %n) neuron_major mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
   return %y : tensor<64xf32>
 }
+
+// -----
 
 // The router: a block per token, a warp per expert into workgroup memory,
 // then softmax, top-k and renormalisation on one thread.
@@ -58,16 +65,27 @@ func.func @drelu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64x
 // CHECK: math.exp
 // CHECK: arith.cmpf ogt
 // CHECK: arith.divf
-// CHECK-NOT: moe.router
+// CHECK-NOT: kernel.router_top_k
 func.func @router(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
-  %w, %ids = moe.router %x gate(%g) experts = 4 top_k = 2 learned softmax renormalize : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w, %ids = kernel.router_top_k %x, %g top_k = 2 renormalize mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
   return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }
 
-// An active set that something else reads stays a moe op.
-// CHECK-LABEL: func.func @active_set_used
-// CHECK: moe.fused_drelu
+// -----
+
+// An active set that something else reads has no GPU lowering: the error
+// names the op.
 func.func @active_set_used(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) -> index {
-  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  // expected-error @+1 {{failed to legalize operation 'kernel.gate_up'}}
+  %a, %idx, %n, %p = kernel.gate_up %x, %g, %u drelu mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
   return %n : index
+}
+
+// -----
+
+// A kernel without a GPU mapping is not lowered.
+func.func @unmapped(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32xf32> {
+  // expected-error @+1 {{failed to legalize operation 'kernel.matvec'}}
+  %y = kernel.matvec %x, %w : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
 }

@@ -1,0 +1,62 @@
+//===- KernelOps.cpp - kernel dialect ops ---------------------------------===//
+
+#include "dialects/kernel/IR/KernelOps.h"
+#include "dialects/ShapeChecks.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::kernel;
+using namespace moec::verify;
+
+#define GET_OP_CLASSES
+#include "dialects/kernel/IR/KernelOps.cpp.inc"
+
+LogicalResult MatvecOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})) ||
+      failed(verifyShape(*this, "weight", getWeight(),
+                         {kAny, dim(getInput(), 1)})))
+    return failure();
+  return verifyShape(*this, "result", getResult(),
+                     {dim(getInput(), 0), dim(getWeight(), 0)});
+}
+
+LogicalResult GateUpOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny})) ||
+      failed(verifyShape(*this, "gate", getGate(), {kAny, dim(getInput(), 0)})))
+    return failure();
+  int64_t inter = dim(getGate(), 0);
+  if (failed(verifyShape(*this, "result", getResult(), {inter})))
+    return failure();
+  return verifyShape(*this, "indices", getIndices(), {inter});
+}
+
+LogicalResult SparseMatvecOp::verify() {
+  if (failed(verifyShape(*this, "weight", getWeight(), {kAny, kAny})))
+    return failure();
+  unsigned inDim = getLayout() == WeightLayout::NeuronMajor ? 0 : 1;
+  int64_t in = dim(getWeight(), inDim);
+  if (failed(verifyShape(*this, "input", getInput(), {in})) ||
+      failed(verifyShape(*this, "indices", getIndices(), {in})))
+    return failure();
+  return verifyShape(*this, "result", getResult(),
+                     {dim(getWeight(), 1 - inDim)});
+}
+
+LogicalResult RouterTopKOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})) ||
+      failed(verifyShape(*this, "gate", getGate(),
+                         {kAny, dim(getInput(), 1)})))
+    return failure();
+  int64_t experts = dim(getGate(), 0);
+  int64_t topK = getTopK();
+  if (topK < 1 || (!ShapedType::isDynamic(experts) && topK > experts))
+    return emitOpError() << "top_k must be in [1, " << experts << "], got "
+                         << topK;
+  if (failed(verifyShape(*this, "weights", getWeights(),
+                         {dim(getInput(), 0), topK})))
+    return failure();
+  return verifyShape(*this, "expert_ids", getExpertIds(),
+                     {dim(getInput(), 0), topK});
+}

@@ -1,0 +1,49 @@
+//===- KernelPatterns.h - conversions into and out of `kernel` --*- C++ -*-===//
+//
+// moe -> kernel (target-independent), kernel -> CPU (scf.forall and the
+// vector dialect, passes/Kernels.h) and kernel -> GPU (gpu.launch,
+// passes/GpuKernels.h), as pattern sets for a ConversionTarget.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_KERNELPATTERNS_H
+#define MOEC_PASSES_KERNELPATTERNS_H
+
+#include "passes/Kernels.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::moe {
+
+class RouterOp;
+
+/// The routers moec generates code for: learned, softmax, no null-expert
+/// bias. The one check of the CPU, GPU and reference lowerings.
+bool isSupportedRouter(RouterOp op);
+inline constexpr const char *kUnsupportedRouter =
+    "only learned softmax routing without a null-expert bias has code "
+    "generation yet";
+
+/// moe.linear (no bias), moe.lm_head, moe.fused_drelu, moe.sparse_matvec and
+/// the supported moe.router to their kernel ops; marks those illegal in
+/// `target`.
+void populateMoeToKernelPatterns(RewritePatternSet &patterns,
+                                 ConversionTarget &target);
+
+/// Every kernel op with a #kernel.cpu mapping to loops on tensors.
+void populateKernelToCpuPatterns(RewritePatternSet &patterns);
+
+/// Every kernel op with a #kernel.gpu mapping to gpu.launch kernels.
+void populateKernelToGpuPatterns(RewritePatternSet &patterns);
+
+/// The reference router on tensors: logits x gate^T [T, E], softmax in f32,
+/// top-k (first index on ties), optional renormalisation. Weights [T, topK]
+/// (f32) and ids [T, topK] of `idType`.
+std::pair<Value, Value> buildRouterTopK(OpBuilder &b, Location loc, Value x,
+                                        Value gate, int64_t topK,
+                                        bool renormalize, Type idType,
+                                        const KernelOptions &options);
+
+} // namespace mlir::moe
+
+#endif // MOEC_PASSES_KERNELPATTERNS_H

@@ -1,0 +1,79 @@
+// RUN: moec-opt %s --split-input-file --verify-diagnostics
+
+func.func @matvec_width(%x: tensor<?x32xf32>, %w: tensor<32x64xbf16>) {
+  // expected-error @+1 {{weight dimension 1 must be 32, got 'tensor<32x64xbf16>'}}
+  %0 = kernel.matvec %x, %w : tensor<?x32xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @matvec_result(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) {
+  // expected-error @+1 {{result dimension 1 must be 32, got 'tensor<?x16xf32>'}}
+  %0 = kernel.matvec %x, %w : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @matvec_bf16_input(%x: tensor<?x64xbf16>, %w: tensor<32x64xbf16>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float values}}
+  %0 = kernel.matvec %x, %w : tensor<?x64xbf16>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @gate_up_types(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xf16>) {
+  // expected-error @+1 {{all of {gate, up} have same type}}
+  %a:4 = "kernel.gate_up"(%x, %g, %u) {activation = 3 : i32} : (tensor<64xf32>, tensor<128x64xbf16>, tensor<128x64xf16>) -> (tensor<128xf32>, tensor<128xi32>, index, index)
+  return
+}
+
+// -----
+
+func.func @gate_up_indices(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) {
+  // expected-error @+1 {{indices dimension 0 must be 128, got 'tensor<64xi32>'}}
+  %a:4 = kernel.gate_up %x, %g, %u drelu : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<64xi32>
+  return
+}
+
+// -----
+
+func.func @sparse_layout(%w: tensor<64x128xbf16>, %a: tensor<128xf32>, %i: tensor<128xi32>, %n: index) {
+  // expected-error @+1 {{input dimension 0 must be 64, got 'tensor<128xf32>'}}
+  %0 = kernel.sparse_matvec %w, %a active(%i, %n) neuron_major : tensor<64x128xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<128xf32>
+  return
+}
+
+// -----
+
+func.func @router_top_k_too_many(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) {
+  // expected-error @+1 {{top_k must be in [1, 4], got 5}}
+  %w, %ids = kernel.router_top_k %x, %g top_k = 5 : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x5xf32>, tensor<?x5xi32>
+  return
+}
+
+// -----
+
+func.func @cpu_mapping_bf16_dot(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) {
+  // expected-error @+1 {{#kernel.cpu: bf16_dot needs 16 lanes (AVX-512)}}
+  %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16, bf16_dot = true>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_mapping_warps(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) {
+  // expected-error @+1 {{#kernel.gpu: warps must be in [1, 32]}}
+  %0 = kernel.matvec %x, %w mapping(#kernel.gpu<warps = 64, unroll = 2, splits = 8>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @mapping_kind(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) {
+  // expected-error @+1 {{attribute 'mapping' failed to satisfy constraint}}
+  %0 = kernel.matvec %x, %w mapping(42 : i64) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  return
+}

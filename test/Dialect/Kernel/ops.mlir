@@ -1,0 +1,55 @@
+// RUN: moec-opt %s --split-input-file | FileCheck %s --enable-var-scope
+// Printing, then parsing the printed form, must give the same IR.
+// RUN: moec-opt %s --split-input-file | moec-opt --split-input-file | FileCheck %s --enable-var-scope
+// The generic form must round-trip too.
+// RUN: moec-opt %s --split-input-file --mlir-print-op-generic | moec-opt --split-input-file | FileCheck %s --enable-var-scope
+
+// CHECK-LABEL: func.func @matvec
+// CHECK: kernel.matvec %{{.*}}, %{{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 16>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+// CHECK: kernel.matvec %{{.*}}, %{{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 4, tasks = 8, bf16_dot = true>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+// CHECK: kernel.matvec %{{.*}}, %{{.*}} mapping(#kernel.gpu<warps = 8, unroll = 4, splits = 132>) : tensor<1x64xf32>, tensor<32x64xf16> -> tensor<1x32xf32>
+// CHECK: kernel.matvec %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+func.func @matvec(%x: tensor<?x64xf32>, %x1: tensor<1x64xf32>, %w: tensor<32x64xbf16>, %h: tensor<32x64xf16>, %f: tensor<32x64xf32>) {
+  %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 16>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  %1 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 4, tasks = 8, bf16_dot = true>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  %2 = kernel.matvec %x1, %h mapping(#kernel.gpu<warps = 8, unroll = 4, splits = 132>) : tensor<1x64xf32>, tensor<32x64xf16> -> tensor<1x32xf32>
+  %3 = kernel.matvec %x, %f : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @gate_up
+// CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = kernel.gate_up %{{.*}}, %{{.*}}, %{{.*}} drelu : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+// CHECK: kernel.gate_up %{{.*}}, %{{.*}}, %{{.*}} swiglu mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>)
+// CHECK: kernel.gate_up %{{.*}}, %{{.*}}, %{{.*}} reglu
+// CHECK: kernel.gate_up %{{.*}}, %{{.*}}, %{{.*}} geglu
+func.func @gate_up(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) {
+  %a, %i, %n, %p = kernel.gate_up %x, %g, %u drelu : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %b:4 = kernel.gate_up %x, %g, %u swiglu mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %c:4 = kernel.gate_up %x, %g, %u reglu : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %d:4 = kernel.gate_up %x, %g, %u geglu : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @sparse_matvec
+// CHECK: kernel.sparse_matvec %{{.*}}, %{{.*}} active(%{{.*}}, %{{.*}}) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+// CHECK: kernel.sparse_matvec %{{.*}}, %{{.*}} active(%{{.*}}, %{{.*}}) row_major mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4>) : tensor<64x128xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+func.func @sparse_matvec(%wt: tensor<128x64xbf16>, %w: tensor<64x128xbf16>, %a: tensor<128xf32>, %i: tensor<128xi32>, %n: index) {
+  %0 = kernel.sparse_matvec %wt, %a active(%i, %n) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  %1 = kernel.sparse_matvec %w, %a active(%i, %n) row_major mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4>) : tensor<64x128xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @router_top_k
+// CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 2 renormalize : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
+// CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 1 mapping(#kernel.gpu<warps = 8, unroll = 2, splits = 108>) : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x1xf32>, tensor<?x1xi64>
+func.func @router_top_k(%x: tensor<?x64xf32>, %g: tensor<8x64xbf16>) {
+  %w, %ids = kernel.router_top_k %x, %g top_k = 2 renormalize : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
+  %w1, %ids1 = kernel.router_top_k %x, %g top_k = 1 mapping(#kernel.gpu<warps = 8, unroll = 2, splits = 108>) : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x1xf32>, tensor<?x1xi64>
+  return
+}
