@@ -1,85 +1,112 @@
 //===- Pipelines.cpp - moec's pass pipelines ----------------------------===//
 //
-// Textual pipelines: the same strings run in moec-compile and, for
-// debugging any prefix of them, in moec-opt --pass-pipeline.
+// Each pipeline is the list of its passes in the textual syntax, parsed
+// into the pass manager it is given: the text that
+// --mlir-print-ir-after=PASS names steps of, and that tests can run a
+// prefix of.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Pipelines.h"
 
-#include "passes/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/raw_ostream.h"
 
-std::string moec::cpuFrontPipeline(bool sparse) {
-  return std::string("builtin.module(moe-strip-predictors, func.func(") +
-         (sparse ? "moe-fuse-router, moe-fuse-drelu, moe-form-sparse-matvec, "
-                   "moe-neuron-major-down"
-                 : "moe-fuse-router") +
-         "), canonicalize, cse, moe-plan-weights)";
+using namespace moec;
+
+namespace {
+
+void addPasses(mlir::OpPassManager &pm, const std::string &passes) {
+  std::string error;
+  llvm::raw_string_ostream errors(error);
+  if (failed(mlir::parsePassPipeline(passes, pm, errors)))
+    llvm::report_fatal_error(llvm::Twine("moec: a pipeline does not parse: ") +
+                             error);
 }
 
-std::string moec::cpuLoweringPipeline(int64_t vectorWidth,
-                                      bool countActivity, bool bf16Dot) {
-  return std::string("builtin.module(") +
-         (countActivity ? "moe-count-activity, " : "") +
-         "moe-materialize-weights, "
-         "func.func(moe-to-kernel, moe-configure-cpu-kernels{lanes=" +
-         std::to_string(vectorWidth) + (bf16Dot ? " bf16-dot=true" : "") +
-         "}, moe-kernel-to-cpu, moe-to-linalg{vector-width=" +
-         std::to_string(vectorWidth) + (bf16Dot ? " bf16-dot=true" : "") +
-         "}, convert-elementwise-to-linalg), "
-         "canonicalize, moe-bufferize, moe-results-to-out-params, "
-         "buffer-deallocation-pipeline, "
-         // Kernel foralls and parallel loop dimensions become OpenMP
-         // work-sharing loops.
-         "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
-         "convert-scf-to-openmp, expand-strided-metadata, lower-affine, "
-         "convert-vector-to-llvm{enable-x86vector=true}, "
-         // Before scf-to-cf: the alloca scopes OpenMP lowering creates only
-         // verify while their loops are structured.
-         "finalize-memref-to-llvm, convert-scf-to-cf, convert-openmp-to-llvm, "
-         "convert-math-to-llvm, convert-math-to-libm, convert-arith-to-llvm, "
-         "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm, "
-         "reconcile-unrealized-casts)";
+std::string n(int64_t v) { return std::to_string(v); }
+
+} // namespace
+
+void moec::buildFrontPipeline(mlir::OpPassManager &pm,
+                              const FrontPipelineOptions &o) {
+  addPasses(pm, std::string("moe-strip-predictors, func.func(") +
+                    (o.sparse ? "moe-fuse-router, moe-fuse-drelu, "
+                                "moe-form-sparse-matvec, moe-neuron-major-down"
+                              : "moe-fuse-router") +
+                    "), canonicalize, cse, moe-plan-weights");
 }
 
-std::string moec::cudaLoweringPipeline(const CudaPipelineOptions &o) {
-  auto n = [](int64_t v) { return std::to_string(v); };
-  return "builtin.module("
-         "moe-materialize-weights, "
-         "func.func(moe-to-kernel, moe-configure-gpu-kernels{chip=" + o.chip +
-         " warps=" + n(o.warpsPerBlock) + " unroll=" + n(o.unroll) +
-         " splits=" + n(o.sparseSplits) +
-         "}, moe-kernel-to-gpu, moe-to-linalg{attend-whole-cache=true}, "
-         "convert-elementwise-to-linalg), "
-         // No deallocation: the runtime's allocator takes back everything
-         // a step allocated when the next step starts.
-         "canonicalize, moe-bufferize, moe-results-to-out-params, "
-         "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
-         "canonicalize, func.func(moe-map-to-gpu{block-size=" +
-         n(o.blockSize) +
-         "}), gpu-kernel-outlining, moe-merge-gpu-modules, "
-         "func.func(gpu-async-region), "
-         "nvvm-attach-target{chip=" + o.chip + " features=" + o.features +
-         " O=3}, "
-         "convert-vector-to-scf, convert-scf-to-cf, expand-strided-metadata, "
-         "lower-affine, convert-arith-to-llvm, convert-index-to-llvm, "
-         "gpu.module(convert-gpu-to-nvvm, canonicalize, cse, "
-         "reconcile-unrealized-casts), "
-         "gpu-to-llvm, finalize-memref-to-llvm, convert-math-to-llvm, "
-         "convert-func-to-llvm, convert-cf-to-llvm, "
-         "reconcile-unrealized-casts, "
-         "gpu-module-to-binary{format=isa toolkit=" + o.toolkit + "})";
+void moec::buildCpuPipeline(mlir::OpPassManager &pm,
+                            const CpuPipelineOptions &o) {
+  std::string dot = o.bf16Dot ? " bf16-dot=true" : "";
+  addPasses(
+      pm,
+      std::string(o.countActivity ? "moe-count-activity, " : "") +
+          "moe-materialize-weights, "
+          "func.func(moe-to-kernel, moe-configure-cpu-kernels{lanes=" +
+          n(o.lanes) + dot + "}, moe-kernel-to-cpu, moe-to-linalg{vector-width=" +
+          n(o.lanes) + dot +
+          "}, convert-elementwise-to-linalg), "
+          "canonicalize, moe-bufferize, moe-results-to-out-params, "
+          "buffer-deallocation-pipeline, "
+          // Kernel foralls and parallel loop dimensions become OpenMP
+          // work-sharing loops.
+          "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
+          "convert-scf-to-openmp, expand-strided-metadata, lower-affine, "
+          "convert-vector-to-llvm{enable-x86vector=true}, "
+          // Before scf-to-cf: the alloca scopes OpenMP lowering creates only
+          // verify while their loops are structured.
+          "finalize-memref-to-llvm, convert-scf-to-cf, convert-openmp-to-llvm, "
+          "convert-math-to-llvm, convert-math-to-libm, convert-arith-to-llvm, "
+          "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm, "
+          "reconcile-unrealized-casts");
 }
 
-std::optional<moec::CudaPipelineOptions>
-moec::cudaDefaults(const std::string &chip) {
-  std::optional<mlir::moe::GpuArchDefaults> arch =
-      mlir::moe::gpuArchDefaults(chip);
-  if (!arch)
-    return std::nullopt;
-  CudaPipelineOptions options;
-  options.chip = chip;
-  options.sparseSplits = arch->sparseSplits;
-  options.unroll = arch->unroll;
-  return options;
+void moec::buildCudaPipeline(mlir::OpPassManager &pm,
+                             const CudaPipelineOptions &o) {
+  addPasses(
+      pm,
+      "moe-materialize-weights, "
+      "func.func(moe-to-kernel, moe-configure-gpu-kernels{chip=" +
+          o.chip.getValue() + " warps=" + n(o.warps) +
+          " unroll=" + n(o.unroll) + " splits=" + n(o.splits) +
+          "}, moe-kernel-to-gpu, moe-to-linalg{attend-whole-cache=true}, "
+          "convert-elementwise-to-linalg), "
+          // No deallocation: the runtime's allocator takes back everything
+          // a step allocated when the next step starts.
+          "canonicalize, moe-bufferize, moe-results-to-out-params, "
+          "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
+          "canonicalize, func.func(moe-map-to-gpu{block-size=" +
+          n(o.blockSize) +
+          "}), gpu-kernel-outlining, moe-merge-gpu-modules, "
+          "func.func(gpu-async-region), "
+          "nvvm-attach-target{chip=" +
+          o.chip.getValue() + " features=" + o.features.getValue() +
+          " O=3}, "
+          "convert-vector-to-scf, convert-scf-to-cf, expand-strided-metadata, "
+          "lower-affine, convert-arith-to-llvm, convert-index-to-llvm, "
+          "gpu.module(convert-gpu-to-nvvm, canonicalize, cse, "
+          "reconcile-unrealized-casts), "
+          "gpu-to-llvm, finalize-memref-to-llvm, convert-math-to-llvm, "
+          "convert-func-to-llvm, convert-cf-to-llvm, "
+          "reconcile-unrealized-casts, "
+          "gpu-module-to-binary{format=isa toolkit=" +
+          o.toolkit.getValue() + "}");
+}
+
+void moec::registerPipelines() {
+  mlir::PassPipelineRegistration<FrontPipelineOptions>(
+      "moe-front-pipeline",
+      "Model-level passes of moec, ending with the weights placed",
+      buildFrontPipeline);
+  mlir::PassPipelineRegistration<CpuPipelineOptions>(
+      "moe-cpu-pipeline",
+      "A placed moe module to the LLVM dialect for a CPU", buildCpuPipeline);
+  mlir::PassPipelineRegistration<CudaPipelineOptions>(
+      "moe-cuda-pipeline",
+      "A placed moe module to host code in the LLVM dialect and PTX",
+      buildCudaPipeline);
 }

@@ -1,56 +1,102 @@
 //===- Pipelines.h - moec's pass pipelines ----------------------*- C++ -*-===//
+//
+// Three named pipelines, registered for moec-opt and built the same way by
+// moec-compile:
+//   moe-front-pipeline   model-level passes, ending with the weights placed
+//   moe-cpu-pipeline     the placed module to the LLVM dialect for a CPU
+//   moe-cuda-pipeline    the placed module to host code and one gpu.binary
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef MOEC_COMPILER_PIPELINES_H
 #define MOEC_COMPILER_PIPELINES_H
 
-#include "llvm/ADT/StringRef.h"
+#include "mlir/Pass/PassOptions.h"
 
 #include <cstdint>
-#include <optional>
 #include <string>
+
+namespace mlir {
+class OpPassManager;
+} // namespace mlir
 
 namespace moec {
 
-/// Model-level passes, ending with the weights placed (moe-plan-weights).
-/// The router's projection is fused into it; with `sparse`, dReLU blocks
-/// become fused gate/up products and sparse down products over
-/// neuron-major weights, reading only their active neurons' rows.
-std::string cpuFrontPipeline(bool sparse = true);
-
-/// From the planned `moe` module to the LLVM dialect: with
-/// `countActivity`, counters of the bytes each call reads
-/// (moe-count-activity); weights as views of the segment argument, the
-/// lowering with kernels of `vectorWidth` f32 lanes, one-shot
-/// bufferization, OpenMP loops, and the conversions to LLVM. With
-/// `bf16Dot`, products with bf16 weights use the AVX-512 BF16 dot product
-/// on activations rounded to bf16.
-std::string cpuLoweringPipeline(int64_t vectorWidth, bool countActivity = true,
-                                bool bf16Dot = false);
-
-struct CudaPipelineOptions {
-  /// SM architecture, e.g. sm_90, and PTX features, e.g. +ptx80.
-  std::string chip = "sm_90";
-  std::string features = "+ptx80";
-  /// The CUDA toolkit, for libdevice (math functions).
-  std::string toolkit = "/usr/local/cuda";
-  /// Kernel shapes (moe-to-gpu-kernels).
-  int64_t warpsPerBlock = 8;
-  int64_t unroll = 2;
-  int64_t sparseSplits = 128;
-  /// Threads per block of the launches made from loops (moe-map-to-gpu).
-  int64_t blockSize = 256;
+struct FrontPipelineOptions
+    : public mlir::PassPipelineOptions<FrontPipelineOptions> {
+  Option<bool> sparse{*this, "sparse",
+                      llvm::cl::desc("dReLU blocks as fused gate/up products "
+                                     "and sparse down products over "
+                                     "neuron-major weights"),
+                      llvm::cl::init(true)};
 };
 
-/// The options of `chip` (sm_80, sm_86, sm_89, sm_90) with its kernel
-/// shapes; none for other chips.
-std::optional<CudaPipelineOptions> cudaDefaults(const std::string &chip);
+struct CpuPipelineOptions
+    : public mlir::PassPipelineOptions<CpuPipelineOptions> {
+  Option<int64_t> lanes{*this, "lanes",
+                        llvm::cl::desc("f32 lanes of the target's vectors"),
+                        llvm::cl::init(8)};
+  Option<bool> countActivity{
+      *this, "count-activity",
+      llvm::cl::desc("Count the bytes each call reads (moe-count-activity)"),
+      llvm::cl::init(true)};
+  Option<bool> bf16Dot{*this, "bf16-dot",
+                       llvm::cl::desc("AVX-512 BF16 dot products on "
+                                      "activations rounded to bf16"),
+                       llvm::cl::init(false)};
+};
 
-/// From the planned `moe` module to host code in the LLVM dialect and one
-/// `gpu.binary` holding the kernels' PTX: GPU kernels for the
-/// weight-streaming ops, the reference lowering for the rest, every buffer
-/// access in a launch, kernels outlined into one module, NVVM, and the
-/// launches as calls to the runtime's mgpu* functions.
-std::string cudaLoweringPipeline(const CudaPipelineOptions &options);
+struct CudaPipelineOptions
+    : public mlir::PassPipelineOptions<CudaPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("SM architecture: sm_80, sm_86, "
+                                          "sm_89 or sm_90"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> toolkit{*this, "toolkit",
+                              llvm::cl::desc("CUDA toolkit (libdevice)"),
+                              llvm::cl::init("/usr/local/cuda")};
+  Option<int64_t> warps{*this, "warps",
+                        llvm::cl::desc("Warps per block of the products"),
+                        llvm::cl::init(8)};
+  Option<int64_t> unroll{*this, "unroll",
+                         llvm::cl::desc("16-byte loads in flight per lane "
+                                        "(0: the chip's)"),
+                         llvm::cl::init(0)};
+  Option<int64_t> splits{*this, "splits",
+                         llvm::cl::desc("Blocks of a sparse product (0: the "
+                                        "chip's)"),
+                         llvm::cl::init(0)};
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Threads per block of the "
+                                           "launches made from loops"),
+                            llvm::cl::init(256)};
+};
+
+/// The router's projection fused into it; with `sparse`, dReLU blocks as
+/// fused gate/up products and sparse down products over neuron-major
+/// weights; then the weights placed (moe-plan-weights).
+void buildFrontPipeline(mlir::OpPassManager &pm,
+                        const FrontPipelineOptions &options);
+
+/// Activity counters, weights as views of the segment argument, moe ->
+/// kernel with the CPU mapping, kernel -> loops, the reference lowering for
+/// the rest, one-shot bufferization, OpenMP loops, and the conversions to
+/// LLVM.
+void buildCpuPipeline(mlir::OpPassManager &pm,
+                      const CpuPipelineOptions &options);
+
+/// moe -> kernel with the GPU mapping, kernel -> gpu.launch, the reference
+/// lowering for the rest, every buffer access in a launch, kernels
+/// outlined into one module, NVVM, and the launches as calls to the
+/// runtime's mgpu* functions.
+void buildCudaPipeline(mlir::OpPassManager &pm,
+                       const CudaPipelineOptions &options);
+
+/// Registers the three for --pass-pipeline.
+void registerPipelines();
 
 } // namespace moec
 

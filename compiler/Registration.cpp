@@ -1,6 +1,7 @@
 //===- Registration.cpp - dialects and passes moec uses -----------------===//
 
 #include "compiler/Registration.h"
+#include "compiler/Pipelines.h"
 
 #include "dialects/kernel/IR/KernelDialect.h"
 #include "dialects/moe/IR/MoeDialect.h"
@@ -72,6 +73,7 @@ void moec::registerDialects(mlir::DialectRegistry &registry) {
 
 void moec::registerPasses() {
   mlir::moe::registerMoePasses();
+  registerPipelines();
   // The upstream passes our pipelines are made of, so that tools can run
   // any prefix of them.
   mlir::registerAllPasses();

@@ -169,14 +169,12 @@ FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
   return module;
 }
 
-/// Runs a textual pipeline; diagnostics go to stderr.
-mlir::LogicalResult runPipeline(mlir::ModuleOp module, StringRef pipeline) {
-  FailureOr<mlir::OpPassManager> parsed =
-      mlir::parsePassPipeline(pipeline, errs());
-  if (failed(parsed))
-    return mlir::failure();
+/// Runs a pipeline that `build` adds; diagnostics go to stderr.
+mlir::LogicalResult
+runPipeline(mlir::ModuleOp module,
+            llvm::function_ref<void(mlir::OpPassManager &)> build) {
   mlir::PassManager pm(module->getName());
-  static_cast<mlir::OpPassManager &>(pm) = std::move(*parsed);
+  build(pm);
   // --mlir-print-ir-after=PASS, --mlir-print-ir-after-all, --mlir-timing...
   if (failed(mlir::applyPassManagerCLOptions(pm)))
     return mlir::failure();
@@ -205,18 +203,18 @@ int main(int argc, char **argv) {
   if (noTokenizer && !tokenizerFile.empty())
     return usage("--tokenizer and --no-tokenizer contradict each other");
   const bool cuda = target == "cuda";
-  std::optional<moec::CudaPipelineOptions> cudaOptions;
+  moec::CudaPipelineOptions cudaOptions;
   if (cuda) {
-    cudaOptions = moec::cudaDefaults(cudaArch);
-    if (!cudaOptions)
+    if (!mlir::moe::gpuArchDefaults(cudaArch))
       return usage("--cuda-arch=" + cudaArch +
                    ": unknown architecture (sm_80, sm_86, sm_89 or sm_90)");
-    cudaOptions->toolkit = cudaToolkit;
+    cudaOptions.chip = cudaArch;
+    cudaOptions.toolkit = cudaToolkit;
     for (auto [flag, field] :
-         {std::pair{&warpsPerBlock, &cudaOptions->warpsPerBlock},
-          {&gpuUnroll, &cudaOptions->unroll},
-          {&sparseSplits, &cudaOptions->sparseSplits},
-          {&gpuBlockSize, &cudaOptions->blockSize}}) {
+         {std::pair{&warpsPerBlock, &cudaOptions.warps},
+          {&gpuUnroll, &cudaOptions.unroll},
+          {&sparseSplits, &cudaOptions.splits},
+          {&gpuBlockSize, &cudaOptions.blockSize}}) {
       if (flag->getNumOccurrences() == 0)
         continue;
       if (*flag < 1)
@@ -256,7 +254,11 @@ int main(int argc, char **argv) {
                 ": not supported by code generation yet");
 
   // Model-level passes up to the weight plan, which the artifact records.
-  if (failed(runPipeline(**module, moec::cpuFrontPipeline(!noSparse))))
+  moec::FrontPipelineOptions front;
+  front.sparse = !noSparse;
+  if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
+        moec::buildFrontPipeline(pm, front);
+      })))
     return 1;
   Expected<moec::ArtifactContents> contents =
       moec::collectArtifactContents(**module, input);
@@ -283,10 +285,12 @@ int main(int argc, char **argv) {
   if (cuda) {
     // The host side only allocates and launches: any x86-64 runs it.
     options.target.cuda = true;
-    options.target.cpu = cudaOptions->chip;
-    options.target.features = cudaOptions->features;
+    options.target.cpu = cudaOptions.chip;
+    options.target.features = cudaOptions.features;
     cpu = {options.target.triple, "x86-64", ""};
-    if (failed(runPipeline(**module, moec::cudaLoweringPipeline(*cudaOptions))))
+    if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
+          moec::buildCudaPipeline(pm, cudaOptions);
+        })))
       return 1;
     Expected<std::string> ptx = moec::kernelAssembly(**module);
     if (!ptx)
@@ -294,14 +298,14 @@ int main(int argc, char **argv) {
     if (!ptxPath.empty() && writeText(ptxPath, *ptx))
       return 1;
     if (!ptxOnly) {
-      std::string ptxas = moec::findPtxas(cudaOptions->toolkit);
+      std::string ptxas = moec::findPtxas(cudaOptions.toolkit);
       if (ptxas.empty()) {
         WithColor::warning(errs(), "moec-compile")
-            << "no ptxas in " << cudaOptions->toolkit
+            << "no ptxas in " << cudaOptions.toolkit
             << "/bin or on the PATH: the artifact holds PTX only\n";
       } else {
         Expected<std::vector<char>> cubin =
-            moec::assembleCubin(*ptx, cudaOptions->chip, ptxas);
+            moec::assembleCubin(*ptx, cudaOptions.chip, ptxas);
         if (!cubin)
           return fail(input + ": " + toString(cubin.takeError()));
         options.deviceCode = std::move(*cubin);
@@ -331,9 +335,13 @@ int main(int argc, char **argv) {
                   ": --bf16-dot needs a target with avx512bf16 (its "
                   "features: " +
                   options.target.features + ")");
-    if (failed(runPipeline(
-            **module,
-            moec::cpuLoweringPipeline(*vectorWidth, countActivity, bf16Dot))))
+    moec::CpuPipelineOptions lowering;
+    lowering.lanes = *vectorWidth;
+    lowering.countActivity = countActivity;
+    lowering.bf16Dot = bf16Dot;
+    if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
+          moec::buildCpuPipeline(pm, lowering);
+        })))
       return 1;
   }
 

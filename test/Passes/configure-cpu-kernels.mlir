@@ -1,0 +1,23 @@
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-configure-cpu-kernels{lanes=16 accumulators=3 tasks=4}))' | FileCheck %s --enable-var-scope
+// RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-configure-cpu-kernels{lanes=16 bf16-dot=true}))' | FileCheck %s --check-prefix=DOT
+// RUN: not moec-opt %s --pass-pipeline='builtin.module(func.func(moe-configure-cpu-kernels{lanes=8 bf16-dot=true}))' 2>&1 | FileCheck %s --check-prefix=BAD
+
+// Every kernel op gets the one mapping the options describe; other ops are
+// untouched.
+// CHECK-LABEL: func.func @mapped
+// CHECK: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4>)
+// CHECK: kernel.gate_up {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4>)
+// CHECK: kernel.sparse_matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4>)
+// CHECK: kernel.router_top_k {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4>)
+// CHECK-NOT: mapping
+// CHECK: return
+// DOT: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 16, bf16_dot = true>)
+// BAD: error: #kernel.cpu: bf16_dot needs 16 lanes (AVX-512)
+func.func @mapped(%x: tensor<?x64xf32>, %v: tensor<64xf32>, %w: tensor<32x64xbf16>, %g: tensor<128x64xbf16>, %wt: tensor<128x64xbf16>, %r: tensor<4x64xbf16>) -> tensor<?x32xf32> {
+  %0 = kernel.matvec %x, %w : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  %a, %i, %n, %p = kernel.gate_up %v, %g, %g drelu : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %y = kernel.sparse_matvec %wt, %a active(%i, %n) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  %rw, %ids = kernel.router_top_k %x, %r top_k = 2 : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
+  %1 = arith.addf %0, %0 : tensor<?x32xf32>
+  return %1 : tensor<?x32xf32>
+}

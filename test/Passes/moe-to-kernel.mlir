@@ -1,0 +1,51 @@
+// RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-to-kernel))' | FileCheck %s --enable-var-scope
+
+// Projections and the LM head stream their weights: kernel.matvec, a
+// vector input as one row.
+// CHECK-LABEL: func.func @products
+// CHECK-SAME: (%[[X:.*]]: tensor<?x64xf32>, %[[V:.*]]: tensor<64xf32>, %[[W:.*]]: tensor<32x64xbf16>, %[[B:.*]]: tensor<32xbf16>)
+// CHECK: %[[Y:.*]] = kernel.matvec %[[X]], %[[W]] : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+// CHECK: %[[ROW:.*]] = tensor.expand_shape %[[V]] {{\[\[}}0, 1]] output_shape [1, 64]
+// CHECK: %[[R:.*]] = kernel.matvec %[[ROW]], %[[W]] : tensor<1x64xf32>, tensor<32x64xbf16> -> tensor<1x32xf32>
+// CHECK: tensor.collapse_shape %[[R]]
+// CHECK: kernel.matvec %[[X]], %[[W]] : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+// A bias is left to the reference lowering.
+// CHECK: moe.linear %[[X]], %[[W]] bias(%[[B]])
+func.func @products(%x: tensor<?x64xf32>, %v: tensor<64xf32>, %w: tensor<32x64xbf16>, %b: tensor<32xbf16>) -> (tensor<?x32xf32>, tensor<32xf32>, tensor<?x32xf32>, tensor<?x32xf32>) {
+  %0 = moe.linear %x, %w : (tensor<?x64xf32>, tensor<32x64xbf16>) -> tensor<?x32xf32>
+  %1 = moe.linear %v, %w : (tensor<64xf32>, tensor<32x64xbf16>) -> tensor<32xf32>
+  %2 = moe.lm_head %x, %w : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  %3 = moe.linear %x, %w bias(%b) : (tensor<?x64xf32>, tensor<32x64xbf16>, tensor<32xbf16>) -> tensor<?x32xf32>
+  return %0, %1, %2, %3 : tensor<?x32xf32>, tensor<32xf32>, tensor<?x32xf32>, tensor<?x32xf32>
+}
+
+// -----
+
+// The fused dReLU block and its down product: the active set passes from
+// one kernel to the other, the layout is an attribute.
+// CHECK-LABEL: func.func @drelu
+// CHECK: %[[A:.*]], %[[I:.*]], %[[N:.*]], %{{.*}} = kernel.gate_up %{{.*}}, %{{.*}}, %{{.*}} drelu : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+// CHECK: kernel.sparse_matvec %{{.*}}, %[[A]] active(%[[I]], %[[N]]) neuron_major : tensor<128x64xbf16>
+// CHECK: kernel.sparse_matvec %{{.*}}, %[[A]] active(%[[I]], %[[N]]) row_major : tensor<64x128xbf16>
+func.func @drelu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>, %wt: tensor<128x64xbf16>, %w: tensor<64x128xbf16>) -> (tensor<64xf32>, tensor<64xf32>) {
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %u : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %y = moe.sparse_matvec %wt, %a active(%idx, %n) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  %z = moe.sparse_matvec %w, %a active(%idx, %n) : tensor<64x128xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  return %y, %z : tensor<64xf32>, tensor<64xf32>
+}
+
+// -----
+
+// A learned softmax router with its gate becomes one kernel; hash routing
+// and routers given their logits stay for the reference lowering (which
+// reports what it cannot generate).
+// CHECK-LABEL: func.func @routers
+// CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 2 renormalize : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
+// CHECK: moe.router %{{.*}} experts = 4 top_k = 2 learned softmax
+// CHECK: moe.router %{{.*}} gate(%{{.*}}) experts = 4 top_k = 2 learned sigmoid
+func.func @routers(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>, %l: tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>) {
+  %w, %ids = moe.router %x gate(%g) experts = 4 top_k = 2 learned softmax renormalize : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w1, %ids1 = moe.router %l experts = 4 top_k = 2 learned softmax : (tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w2, %ids2 = moe.router %x gate(%g) experts = 4 top_k = 2 learned sigmoid : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %w1, %w2 : tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>
+}
