@@ -100,13 +100,34 @@ struct Options {
   moec::SamplerOptions sampling;
 };
 
+/// Why a generation ended.
+enum class StopReason {
+  Eos,     ///< an end-of-sequence token
+  Stop,    ///< a --stop string
+  Length,  ///< --max-new-tokens
+  Context, ///< the KV cache is full
+};
+
+/// The name --json and the stats line give a stop reason.
+const char *stopReasonName(StopReason reason) {
+  switch (reason) {
+  case StopReason::Eos:
+    return "eos";
+  case StopReason::Stop:
+    return "stop";
+  case StopReason::Length:
+    return "length";
+  case StopReason::Context:
+    return "context";
+  }
+  return "length";
+}
+
 /// One generation: the prompt's forward call, then one token per step.
 struct Generation {
   std::vector<int32_t> tokens;
   std::string text;
-  /// eos, stop (a --stop string), length (--max-new-tokens) or context
-  /// (the KV cache is full).
-  const char *reason = "length";
+  StopReason reason = StopReason::Length;
   std::vector<int32_t> promptIds;
   int64_t promptTokens = 0, decodeSteps = 0;
   double promptSeconds = 0, decodeSeconds = 0;
@@ -171,7 +192,7 @@ moec::Status Runner::generate(const std::vector<int32_t> &input,
     int32_t next = sampler.sample(row.data(), vocab);
     out.pending = next;
     if (std::find(ends.begin(), ends.end(), next) != ends.end()) {
-      out.reason = "eos";
+      out.reason = StopReason::Eos;
       break;
     }
     out.tokens.push_back(next);
@@ -180,7 +201,7 @@ moec::Status Runner::generate(const std::vector<int32_t> &input,
       out.text += text;
       emit(text);
       if (stream->stopped()) {
-        out.reason = "stop";
+        out.reason = StopReason::Stop;
         break;
       }
     } else {
@@ -189,7 +210,7 @@ moec::Status Runner::generate(const std::vector<int32_t> &input,
     if (n + 1 == options.maxNewTokens)
       break;
     if (model.length() == model.maxSeqLen()) {
-      out.reason = "context";
+      out.reason = StopReason::Context;
       break;
     }
     ++out.decodeSteps;
@@ -221,7 +242,7 @@ void report(const Options &options, const Generation &g) {
     out["tokens"] = g.tokens;
     if (!options.haveTokens)
       out["text"] = g.text;
-    out["stop_reason"] = g.reason;
+    out["stop_reason"] = stopReasonName(g.reason);
     out["prompt_ms"] = g.promptSeconds * 1e3;
     out["decode_ms"] = g.decodeSeconds * 1e3;
     out["prompt_tokens_per_s"] = promptRate;
@@ -241,7 +262,7 @@ void report(const Options &options, const Generation &g) {
                g.tokens.size(), (long long)g.decodeSteps, g.decodeSeconds * 1e3,
                decodeRate,
                g.decodeSteps ? g.decodeSeconds * 1e3 / g.decodeSteps : 0.0,
-               g.reason);
+               stopReasonName(g.reason));
 }
 
 bool readAll(std::istream &in, std::string &out) {
@@ -281,9 +302,9 @@ int chat(const Options &options, moec::Model &model,
     }
     report(options, turn);
     first = false;
-    closed = std::string(turn.reason) == "eos";
+    closed = turn.reason == StopReason::Eos;
     pending = turn.pending;
-    if (std::string(turn.reason) == "context") {
+    if (turn.reason == StopReason::Context) {
       std::fprintf(stderr, "moec-run: the KV cache is full; the conversation "
                            "ends here (--max-seq-len)\n");
       return 1;
