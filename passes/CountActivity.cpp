@@ -38,26 +38,6 @@ WeightOp weightOf(Value v) {
   return v.getDefiningOp<WeightOp>();
 }
 
-/// The N of "layers.N." in the name of the first checkpoint tensor `op`
-/// reads, or -1.
-int64_t layerOf(Operation *op) {
-  for (Value operand : op->getOperands()) {
-    WeightOp weight = weightOf(operand);
-    if (!weight || weight.getParts().empty())
-      continue;
-    StringRef name = cast<WeightRefAttr>(weight.getParts()[0]).getTensor();
-    size_t at = name.find("layers.");
-    if (at == StringRef::npos)
-      return -1;
-    StringRef digits = name.drop_front(at + 7).take_while(llvm::isDigit);
-    int64_t layer;
-    if (digits.empty() || digits.getAsInteger(10, layer))
-      return -1;
-    return layer;
-  }
-  return -1;
-}
-
 /// Emits `counters[row, column] += amount` after the op the builder is set
 /// after.
 class Counters {
@@ -178,23 +158,15 @@ struct CountActivityPass
     : public moe::impl::CountActivityBase<CountActivityPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Each op's layer; ops that read no layer's weights keep the layer of
-    // the ops before them within the layers (attention).
+    // Each op's layer, from the location the importer gave it.
     SmallVector<std::pair<Operation *, int64_t>> ops;
     int64_t layers = 0;
-    module.walk([&](func::FuncOp func) {
-      int64_t current = -1;
-      func.walk([&](Operation *op) {
-        if (!isa<MoeDialect>(op->getDialect()) || isa<WeightOp>(op))
-          return;
-        int64_t layer = layerOf(op);
-        if (layer >= 0)
-          current = layer;
-        else if (isa<AttentionOp>(op))
-          layer = current;
-        layers = std::max(layers, layer + 1);
-        ops.push_back({op, layer});
-      });
+    module.walk([&](Operation *op) {
+      if (!isa<MoeDialect>(op->getDialect()) || isa<WeightOp>(op))
+        return;
+      int64_t layer = layerOfLocation(op->getLoc()).value_or(-1);
+      layers = std::max(layers, layer + 1);
+      ops.push_back({op, layer});
     });
     if (ops.empty())
       return;

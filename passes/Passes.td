@@ -105,10 +105,11 @@ def CountActivity : Pass<"moe-count-activity", "::mlir::ModuleOp"> {
     (token, expert) of an `moe.expert_ffn`; for `moe.fused_drelu` the gate
     rows, the up rows of positive gates and the neuron counts, and for a
     `moe.sparse_matvec` the rows of active neurons; for attention the cache
-    positions up to the last query's. An op's layer is the `layers.N.` in
-    the names of the weights it reads (attention takes the layer of the
-    weights read before it). A benchmark reads the counters to report bytes
-    per token and active neurons from the run itself.
+    positions up to the last query's. An op's layer is the one its location
+    names (`loc("model.layers.N")`, which the importer gives every op of
+    decoder layer N and rewrites keep); other ops count in the last row. A
+    benchmark reads the counters to report bytes per token and active
+    neurons from the run itself.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect",

@@ -435,7 +435,8 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
       tokens);
 
   for (int64_t l = 0; l < config.numLayers; ++l) {
-    b.setLoc(NameLoc::get(b.getStringAttr("model.layers." + std::to_string(l))));
+    b.setLoc(NameLoc::get(
+        b.getStringAttr(moe::kLayerLocationPrefix + std::to_string(l))));
     Value kCache = tensor::ExtractSliceOp::create(
         b, layerCacheType, cache, slice(l, 0), sliceSizes, unitStrides);
     Value vCache = tensor::ExtractSliceOp::create(

@@ -17,7 +17,7 @@
 // CHECK: return %[[Y]]
 func.func @linear_in_layer(%x: tensor<1x32xf32>) -> tensor<1x64xf32> {
   %w = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.3.self_attn.q_proj.weight", bf16, [64, 32], offset = 0>] : tensor<64x32xbf16>
-  %y = moe.linear %x, %w : (tensor<1x32xf32>, tensor<64x32xbf16>) -> tensor<1x64xf32>
+  %y = moe.linear %x, %w : (tensor<1x32xf32>, tensor<64x32xbf16>) -> tensor<1x64xf32> loc("model.layers.3")
   return %y : tensor<1x64xf32>
 }
 
@@ -76,8 +76,8 @@ func.func @fused_and_sparse(%x: tensor<16xf32>, %e: index) -> tensor<16xf32> {
   %ge = tensor.extract_slice %g[%e, 0, 0] [1, 32, 16] [1, 1, 1] : tensor<2x32x16xbf16> to tensor<32x16xbf16>
   %ue = tensor.extract_slice %u[%e, 0, 0] [1, 32, 16] [1, 1, 1] : tensor<2x32x16xbf16> to tensor<32x16xbf16>
   %de = tensor.extract_slice %d[%e, 0, 0] [1, 32, 16] [1, 1, 1] : tensor<2x32x16xbf16> to tensor<32x16xbf16>
-  %a, %idx, %n, %p = moe.fused_drelu %x, %ge, %ue : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
-  %y = moe.sparse_matvec %de, %a active(%idx, %n) neuron_major : tensor<32x16xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32>
+  %a, %idx, %n, %p = moe.fused_drelu %x, %ge, %ue : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32> loc(fused["model.layers.0", "cse"])
+  %y = moe.sparse_matvec %de, %a active(%idx, %n) neuron_major : tensor<32x16xbf16>, tensor<32xf32>, tensor<32xi32> -> tensor<16xf32> loc("model.layers.0")
   return %y : tensor<16xf32>
 }
 
@@ -85,8 +85,8 @@ func.func @fused_and_sparse(%x: tensor<16xf32>, %e: index) -> tensor<16xf32> {
 
 // Attention reads both caches up to the last query's position: (last + 1)
 // positions of 2 kv heads x 8 f32, twice (K and V) = 128 bytes each, no
-// more than the window; it counts in the layer of the weights before it
-// (layer 1), in the cache column.
+// more than the window; it counts in the layer its location names (layer
+// 1), in the cache column.
 // CHECK-LABEL: func.func @attention_window(
 // CHECK-SAME: %[[POS:[^:]+]]: tensor<?xi32>
 // CHECK: moe.attention
@@ -105,13 +105,13 @@ func.func @fused_and_sparse(%x: tensor<16xf32>, %e: index) -> tensor<16xf32> {
 // CHECK: arith.addi %{{.+}}, %[[BYTES]] : i64
 func.func @attention_window(%x: tensor<?x8xf32>, %pos: tensor<?xi32>, %kc: tensor<64x2x8xf32>, %vc: tensor<64x2x8xf32>) -> tensor<?x4x8xf32> {
   %w = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.1.input_layernorm.weight", bf16, [8], offset = 0>] : tensor<8xbf16>
-  %h = moe.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x8xf32>, tensor<8xbf16>
+  %h = moe.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x8xf32>, tensor<8xbf16> loc("model.layers.1")
   %c0 = arith.constant 0 : index
   %t = tensor.dim %x, %c0 : tensor<?x8xf32>
   %q = tensor.empty(%t) : tensor<?x4x8xf32>
   %k = tensor.empty(%t) : tensor<?x2x8xf32>
   %o, %kc1, %vc1 = moe.attention %q, %k, %k cache(%kc, %vc) positions(%pos)
-      heads = 4 kv_heads = 2 head_dim = 8 causal window = 16 : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<64x2x8xf32>, tensor<?xi32>
+      heads = 4 kv_heads = 2 head_dim = 8 causal window = 16 : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<64x2x8xf32>, tensor<?xi32> loc("model.layers.1")
   return %o : tensor<?x4x8xf32>
 }
 
@@ -135,6 +135,6 @@ func.func @routed_experts(%x: tensor<?x16xf32>, %w: tensor<?x2xf32>, %ids: tenso
   %u = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.up.weight", bf16, [4, 32, 16], offset = 4096>] : tensor<4x32x16xbf16>
   %d = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.mlp.down.weight", bf16, [4, 16, 32], offset = 8192>] : tensor<4x16x32xbf16>
   %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %u, %d) swiglu
-      : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16>) -> tensor<?x16xf32>
+      : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16>) -> tensor<?x16xf32> loc("model.layers.0")
   return %y : tensor<?x16xf32>
 }

@@ -364,3 +364,19 @@ LogicalResult ScoreHeadOp::verify() {
 
 #define GET_OP_CLASSES
 #include "dialects/moe/IR/MoeOps.cpp.inc"
+
+std::optional<int64_t> mlir::moe::layerOfLocation(Location loc) {
+  std::optional<int64_t> layer;
+  loc->walk([&](Location inner) {
+    auto name = dyn_cast<NameLoc>(inner);
+    if (!name)
+      return WalkResult::advance();
+    StringRef text = name.getName().getValue();
+    int64_t n;
+    if (!text.consume_front(kLayerLocationPrefix) || text.getAsInteger(10, n))
+      return WalkResult::advance();
+    layer = n;
+    return WalkResult::interrupt();
+  });
+  return layer;
+}

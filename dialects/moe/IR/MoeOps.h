@@ -10,6 +10,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <optional>
+
 #define GET_OP_CLASSES
 #include "dialects/moe/IR/MoeOps.h.inc"
 
@@ -20,6 +22,12 @@ inline constexpr llvm::StringLiteral kWeightOffsetAttrName = "moe.offset";
 /// The module's checkpoint directory, which weight references are relative
 /// to; set by the importer.
 inline constexpr llvm::StringLiteral kCheckpointAttrName = "moe.checkpoint";
+/// The importer gives each decoder layer's ops the location
+/// "model.layers.N"; rewrites keep it, as ops built from an op take its
+/// location.
+inline constexpr llvm::StringLiteral kLayerLocationPrefix = "model.layers.";
+/// N when `loc`, or a location it fuses or wraps, names decoder layer N.
+std::optional<int64_t> layerOfLocation(Location loc);
 } // namespace mlir::moe
 
 #endif // MOEC_DIALECTS_MOE_IR_MOEOPS_H
