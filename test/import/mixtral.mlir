@@ -9,8 +9,8 @@
 // The config, with config.json's keys and values.
 // CHECK: module attributes {moe.checkpoint = "{{.*}}", moe.config = {architectures = ["MixtralForCausalLM"], bos_token_id = 1 : i64, eos_token_id = 2 : i64, head_dim = 16 : i64, hidden_act = "silu", hidden_size = 64 : i64, intermediate_size = 128 : i64, max_position_embeddings = 4096 : i64, model_type = "mixtral", num_attention_heads = 4 : i64, num_experts_per_tok = 2 : i64, num_hidden_layers = 2 : i64, num_key_value_heads = 2 : i64, num_local_experts = 4 : i64, rms_norm_eps = 1.000000e-05 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = false, torch_dtype = "bfloat16", vocab_size = 256 : i64}}
 // CHECK-LABEL: func.func @forward(
-// CHECK-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32> {moe.name = "tokens"}, %[[POS:[^:]+]]: tensor<?xi32> {moe.name = "positions"},
-// CHECK-SAME: %[[CACHE:[^:]+]]: tensor<2x2x?x2x16xf32> {moe.name = "kv_cache"})
+// CHECK-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32> {moe.name = "tokens"}{{( loc\(unknown\))?}}, %[[POS:[^:]+]]: tensor<?xi32> {moe.name = "positions"}{{( loc\(unknown\))?}},
+// CHECK-SAME: %[[CACHE:[^:]+]]: tensor<2x2x?x2x16xf32> {moe.name = "kv_cache"}{{( loc\(unknown\))?}})
 // CHECK-SAME: -> (tensor<?x256xf32>, tensor<2x2x?x2x16xf32>)
 // CHECK: %[[S:.+]] = tensor.dim %[[CACHE]], %{{.+}} : tensor<2x2x?x2x16xf32>
 
@@ -21,7 +21,8 @@
 // CHECK: %[[V0:.+]] = tensor.extract_slice %[[CACHE]][0, 1, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
 // The next tensor in the file starts right after the embedding's 256 x 64 x 2 bytes.
 // CHECK: %[[LN1:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.input_layernorm.weight", bf16, [64], offset = [[#EMBED_AT + 32768]]>]
-// CHECK: %[[X:.+]] = moe.rms_norm %[[H0]], %[[LN1]] eps = 1.000000e-05 : tensor<?x64xf32>, tensor<64xbf16>
+// Every op of layer N is located at "model.layers.N".
+// CHECK: %[[X:.+]] = moe.rms_norm %[[H0]], %[[LN1]] eps = 1.000000e-05 : tensor<?x64xf32>, tensor<64xbf16> loc(#[[LAYER0:loc[0-9]+]])
 // CHECK: "model.layers.0.self_attn.q_proj.weight", bf16, [64, 64]
 // CHECK: moe.linear %[[X]], %{{.+}} : (tensor<?x64xf32>, tensor<64x64xbf16>) -> tensor<?x64xf32>
 // CHECK: tensor.expand_shape {{.+}} into tensor<?x4x16xf32>
@@ -55,3 +56,4 @@
 // CHECK: %[[HEAD:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "lm_head.weight", bf16, [256, 64], offset = {{[0-9]+}}>]
 // CHECK: %[[LOGITS:.+]] = moe.lm_head %{{.+}}, %[[HEAD]] : tensor<?x64xf32>, tensor<256x64xbf16> -> tensor<?x256xf32>
 // CHECK: return %[[LOGITS]], %[[C4]] : tensor<?x256xf32>, tensor<2x2x?x2x16xf32>
+// CHECK: #[[LAYER0]] = loc("model.layers.0")

@@ -79,7 +79,10 @@ int main(int argc, char **argv) {
         return createStringError(inconvertibleErrorCode(),
                                  "cannot write bytecode");
     } else {
-      (*module)->print(os);
+      // With locations: they name each op's decoder layer (model.layers.N),
+      // which the passes read.
+      (*module)->print(os, mlir::OpPrintingFlags().enableDebugInfo(
+                               /*enable=*/true, /*prettyForm=*/false));
     }
     return Error::success();
   });
