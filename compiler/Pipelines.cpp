@@ -36,6 +36,7 @@ void moec::buildFrontPipeline(mlir::OpPassManager &pm,
                     (o.sparse ? "moe-fuse-router, moe-fuse-drelu, "
                                 "moe-form-sparse-matvec, moe-neuron-major-down"
                               : "moe-fuse-router") +
+                    (o.rollLayers ? ", moe-roll-layers" : "") +
                     "), canonicalize, cse, moe-plan-weights");
 }
 

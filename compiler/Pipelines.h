@@ -29,6 +29,10 @@ struct FrontPipelineOptions
                                      "and sparse down products over "
                                      "neuron-major weights"),
                       llvm::cl::init(true)};
+  Option<bool> rollLayers{*this, "roll-layers",
+                          llvm::cl::desc("Identical decoder layers as one "
+                                         "loop over stacked weights"),
+                          llvm::cl::init(true)};
 };
 
 struct CpuPipelineOptions

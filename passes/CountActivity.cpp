@@ -38,24 +38,36 @@ WeightOp weightOf(Value v) {
   return v.getDefiningOp<WeightOp>();
 }
 
+/// The loop over the decoder layers that `op` is in, if any.
+scf::ForOp layerLoop(Operation *op) {
+  for (auto loop = op->getParentOfType<scf::ForOp>(); loop;
+       loop = loop->getParentOfType<scf::ForOp>())
+    if (loop->hasAttr(kLayerLoopAttrName))
+      return loop;
+  return nullptr;
+}
+
+int64_t layerCount(scf::ForOp loop) {
+  return cast<IntegerAttr>(loop->getAttr(kLayerLoopAttrName)).getInt();
+}
+
 /// Emits `counters[row, column] += amount` after the op the builder is set
 /// after.
 class Counters {
 public:
   Counters(OpBuilder &b, memref::GlobalOp global) : b(b), global(global) {}
 
-  void add(Location loc, int64_t row, ActivityColumn column, Value amount) {
+  void add(Location loc, Value row, ActivityColumn column, Value amount) {
     Value all = memref::GetGlobalOp::create(b, loc, global.getType(),
                                             global.getSymName());
     SmallVector<Value> at = {
-        arith::ConstantIndexOp::create(b, loc, row),
-        arith::ConstantIndexOp::create(b, loc, int64_t(column))};
+        row, arith::ConstantIndexOp::create(b, loc, int64_t(column))};
     Value old = memref::LoadOp::create(b, loc, all, at);
     memref::StoreOp::create(
         b, loc, arith::AddIOp::create(b, loc, old, toI64(loc, amount)), all,
         at);
   }
-  void add(Location loc, int64_t row, ActivityColumn column, int64_t amount) {
+  void add(Location loc, Value row, ActivityColumn column, int64_t amount) {
     if (amount)
       add(loc, row, column,
           arith::ConstantIntOp::create(b, loc, b.getI64Type(), amount));
@@ -94,7 +106,7 @@ int64_t wholeWeightBytes(Operation *op) {
 
 /// The cache bytes attention reads: both caches up to the last query's
 /// position (within the window, if any).
-void countAttention(Counters &c, AttentionOp op, int64_t row, OpBuilder &b) {
+void countAttention(Counters &c, AttentionOp op, Value row, OpBuilder &b) {
   Location loc = op.getLoc();
   auto cacheType = cast<RankedTensorType>(op.getKCache().getType());
   int64_t perPosition = 2 * cacheType.getDimSize(1) * cacheType.getDimSize(2) *
@@ -116,7 +128,7 @@ void countAttention(Counters &c, AttentionOp op, int64_t row, OpBuilder &b) {
 
 /// Routed experts: one expert's weights per (token, expert); shared
 /// experts, the predictor and a dense block: whole.
-void countExpertFfn(Counters &c, ExpertFfnOp op, int64_t row) {
+void countExpertFfn(Counters &c, ExpertFfnOp op, Value row) {
   Location loc = op.getLoc();
   int64_t perExpert =
       (bytesOf(op.getGate()) + bytesOf(op.getUp()) + bytesOf(op.getDown())) /
@@ -134,7 +146,7 @@ void countExpertFfn(Counters &c, ExpertFfnOp op, int64_t row) {
         c.times(loc, c.rows(loc, op.getInput()), topK * perExpert));
 }
 
-void countFusedDRelu(Counters &c, FusedDReluOp op, int64_t row) {
+void countFusedDRelu(Counters &c, FusedDReluOp op, Value row) {
   Location loc = op.getLoc();
   auto gate = cast<RankedTensorType>(op.getGate().getType());
   int64_t rowBytes = bytesOf(op.getGate()) / gate.getDimSize(0);
@@ -146,7 +158,7 @@ void countFusedDRelu(Counters &c, FusedDReluOp op, int64_t row) {
 }
 
 /// The weight's entries of the active input neurons only.
-void countSparseMatvec(Counters &c, SparseMatvecOp op, int64_t row) {
+void countSparseMatvec(Counters &c, SparseMatvecOp op, Value row) {
   auto weight = cast<RankedTensorType>(op.getWeight().getType());
   int64_t perNeuron =
       bytesOf(op.getWeight()) / weight.getDimSize(op.getNeuronMajor() ? 0 : 1);
@@ -158,13 +170,16 @@ struct CountActivityPass
     : public moe::impl::CountActivityBase<CountActivityPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Each op's layer, from the location the importer gave it.
+    // Each op's layer, from the location the importer gave it, or the
+    // index of the loop that runs the layers (moe-roll-layers).
     SmallVector<std::pair<Operation *, int64_t>> ops;
     int64_t layers = 0;
     module.walk([&](Operation *op) {
       if (!isa<MoeDialect>(op->getDialect()) || isa<WeightOp>(op))
         return;
       int64_t layer = layerOfLocation(op->getLoc()).value_or(-1);
+      if (scf::ForOp loop = layerLoop(op))
+        layers = std::max(layers, layerCount(loop));
       layers = std::max(layers, layer + 1);
       ops.push_back({op, layer});
     });
@@ -193,9 +208,13 @@ struct CountActivityPass
 
     Counters c(b, counters);
     for (auto [op, layer] : ops) {
-      int64_t row = layer >= 0 ? layer : rows - 1;
       b.setInsertionPointAfter(op);
       Location opLoc = op->getLoc();
+      scf::ForOp loop = layerLoop(op);
+      Value row = loop ? loop.getInductionVar()
+                       : arith::ConstantIndexOp::create(
+                             b, opLoc, layer >= 0 ? layer : rows - 1)
+                             .getResult();
       if (auto embedding = dyn_cast<EmbeddingOp>(op)) {
         auto table = cast<RankedTensorType>(embedding.getTable().getType());
         c.add(opLoc, row, kWeightBytes,

@@ -23,6 +23,24 @@ def StripPredictors : Pass<"moe-strip-predictors"> {
   let dependentDialects = ["::mlir::moe::MoeDialect"];
 }
 
+def RollLayers : Pass<"moe-roll-layers", "::mlir::func::FuncOp"> {
+  let summary = "Runs identical decoder layers as one loop over stacked weights";
+  let description = [{
+    The importer locates every op of decoder layer N at "model.layers.N".
+    When each layer is the same computation as layer 0 up to its weights
+    and the (layer-affine) offsets of its KV-cache slices, the layers
+    become one `scf.for` over the layer index, marked `moe.layers = L`:
+    each weight becomes one `moe.weight` stacking the layers' parts and is
+    sliced at the index; the values a layer hands to the next (the hidden
+    state, the cache) are iteration arguments. One copy of a layer's code
+    then serves every layer, so code size and compile time stop growing
+    with depth. Layers that differ are left as they are.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def PlanWeights : Pass<"moe-plan-weights", "::mlir::ModuleOp"> {
   let summary = "Places every weight in the artifact's weights segment";
   let description = [{

@@ -11,6 +11,22 @@ using namespace mlir;
 
 namespace {
 
+/// The buffer `v` is: a loop result whose iteration argument the body
+/// yields unchanged (a buffer updated in place, layer after layer) is the
+/// loop's initial buffer.
+Value throughLoops(Value v) {
+  while (auto result = dyn_cast<OpResult>(v)) {
+    auto loop = dyn_cast<scf::ForOp>(result.getOwner());
+    if (!loop)
+      break;
+    unsigned i = result.getResultNumber();
+    if (loop.getYieldedValues()[i] != loop.getRegionIterArgs()[i])
+      break;
+    v = loop.getInitArgs()[i];
+  }
+  return v;
+}
+
 struct ResultsToOutParamsPass
     : public moe::impl::ResultsToOutParamsBase<ResultsToOutParamsPass> {
   void runOnOperation() override {
@@ -21,6 +37,7 @@ struct ResultsToOutParamsPass
       SmallVector<Value> kept;
       SmallVector<memref::AllocOp> outputs;
       for (Value v : ret.getOperands()) {
+        v = throughLoops(v);
         if (auto arg = dyn_cast<BlockArgument>(v);
             arg && arg.getOwner()->isEntryBlock())
           continue; // updated in place

@@ -14,13 +14,13 @@ Status ChatTemplate::get(const std::string &name, const Tokenizer &tokenizer,
     else if (text.find("[INST]") != std::string::npos)
       chosen = "mistral";
     else if (text.empty())
-      return Status::error("%s: the tokenizer names no chat template; choose "
-                           "one with --chat-template=chatml or mistral",
+      return Status::error(StatusCode::NoChatTemplate,
+                           "%s: the tokenizer names no chat template",
                            where.c_str());
     else
-      return Status::error("%s: the tokenizer's chat template is not one moec "
-                           "knows (ChatML or Mistral's [INST]); choose one "
-                           "with --chat-template=chatml or mistral",
+      return Status::error(StatusCode::NoChatTemplate,
+                           "%s: the tokenizer's chat template is not one moec "
+                           "knows (ChatML or Mistral's [INST])",
                            where.c_str());
   }
   if (chosen == "chatml") {

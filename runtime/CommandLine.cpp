@@ -47,6 +47,35 @@ int OptionParser::usageError(const std::string &message) const {
   return 2;
 }
 
+std::string OptionParser::describe(const Status &status) {
+  const char *hint = "";
+  switch (status.code()) {
+  case StatusCode::Failure:
+    break;
+  case StatusCode::InvalidMaxSeqLen:
+  case StatusCode::SequenceTooLong:
+    hint = " (--max-seq-len)";
+    break;
+  case StatusCode::WrongDevice:
+    hint = " (--device=auto runs it where it was compiled for)";
+    break;
+  case StatusCode::UnknownDevice:
+    hint = " (--device)";
+    break;
+  case StatusCode::MissingCpuFeatures:
+    hint = "; recompile with --target-cpu=native";
+    break;
+  case StatusCode::ThreadsNeedCpu:
+  case StatusCode::InvalidThreads:
+    hint = " (--threads)";
+    break;
+  case StatusCode::NoChatTemplate:
+    hint = "; choose one with --chat-template=chatml or mistral";
+    break;
+  }
+  return status.message() + hint;
+}
+
 int OptionParser::failure(const std::string &message) const {
   std::fprintf(stderr, "%s: error: %s\n", toolName.c_str(), message.c_str());
   return 1;

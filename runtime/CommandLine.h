@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <functional>
+#include "runtime/Status.h"
+
 #include <string>
 #include <vector>
 
@@ -41,6 +43,11 @@ public:
   int usageError(const std::string &message) const;
   /// Prints "TOOL: error: MESSAGE" for a failure; returns 1.
   int failure(const std::string &message) const;
+  /// The same for a runtime failure, with the option it concerns.
+  int failure(const Status &status) const { return failure(describe(status)); }
+  /// A runtime failure's message with the runtime tools' option it
+  /// concerns, for a user of moec-run or moec-bench.
+  static std::string describe(const Status &status);
   const std::string &tool() const { return toolName; }
 
 private:

@@ -57,14 +57,14 @@ std::string moec::missingCpuFeatures(const std::string &features) {
 Status CpuModel::loadCode(const Artifact &art) {
   const artifact::Header &h = art.header();
   if (h.target()->kind() != artifact::TargetKind::Cpu)
-    return Status::error("compiled for CUDA, not for a CPU (--device=auto "
-                         "or cuda runs it)");
+    return Status::error(StatusCode::WrongDevice,
+                         "compiled for CUDA, not for a CPU");
   std::string features =
       h.target()->features() ? h.target()->features()->str() : "";
   std::string missing = missingCpuFeatures(features);
   if (!missing.empty())
-    return Status::error("compiled for CPU features this machine lacks "
-                         "(%s); recompile with --target-cpu=native",
+    return Status::error(StatusCode::MissingCpuFeatures,
+                         "compiled for CPU features this machine lacks (%s)",
                          missing.c_str());
   if (Status status = openCode(art); !status)
     return status;
@@ -110,7 +110,8 @@ sumWords(const uint64_t *p, size_t n) {
 
 Status CpuModel::setThreads(int threads) {
   if (threads <= 0)
-    return Status::error("--threads must be positive");
+    return Status::error(StatusCode::InvalidThreads,
+                         "the thread count must be positive");
   // dlsym on the code's handle searches its dependencies: libomp.
   auto set =
       reinterpret_cast<void (*)(int)>(dlsym(library, "omp_set_num_threads"));

@@ -64,8 +64,8 @@ Status CudaModel::check(cuda::Result result, const char *what) {
 Status CudaModel::loadCode(const Artifact &art) {
   const artifact::Header &h = art.header();
   if (h.target()->kind() != artifact::TargetKind::Cuda)
-    return Status::error("compiled for a CPU, not for CUDA (--device=auto or "
-                         "cpu runs it)");
+    return Status::error(StatusCode::WrongDevice,
+                         "compiled for a CPU, not for CUDA");
   if (Status status = cuda::openDriver(driver); !status)
     return Status::error("compiled for CUDA, but %s", status.message().c_str());
   int devices = 0;

@@ -89,14 +89,16 @@ Status Model::load(const Artifact &art, int64_t maxSeqLen) {
   outputHead = c.head();
   labels = c.num_labels();
   if (maxSeqLen <= 0)
-    return Status::error("--max-seq-len must be positive");
+    return Status::error(StatusCode::InvalidMaxSeqLen,
+                         "the maximum sequence length must be positive");
   maxSeq = maxSeqLen;
   cached = 0;
   return loadCode(art).withContext(art.path());
 }
 
 Status Model::setThreads(int) {
-  return Status::error("--threads applies to the cpu device only");
+  return Status::error(StatusCode::ThreadsNeedCpu,
+                       "a thread count applies to the cpu device only");
 }
 
 int64_t Model::outputWidth() const {
@@ -113,8 +115,9 @@ Status Model::forward(const int32_t *tokens, int64_t count, float *out) {
   if (count <= 0)
     return Status::error("no tokens to run");
   if (cached + count > maxSeq)
-    return Status::error("the sequence would be %lld tokens, longer than "
-                         "--max-seq-len %lld",
+    return Status::error(StatusCode::SequenceTooLong,
+                         "the sequence would be %lld tokens, longer than the "
+                         "maximum sequence length %lld",
                          (long long)(cached + count), (long long)maxSeq);
   for (int64_t i = 0; i < count; ++i)
     if (tokens[i] < 0 || tokens[i] >= vocab)
@@ -138,7 +141,8 @@ Status moec::openModel(const Artifact &art, const std::string &device,
   else if (device == "cpu" || device == "cuda")
     cuda = device == "cuda";
   else
-    return Status::error("--device=%s: unknown device (auto, cpu or cuda)",
+    return Status::error(StatusCode::UnknownDevice,
+                         "unknown device '%s' (auto, cpu or cuda)",
                          device.c_str());
   if (cuda)
     model = std::make_unique<CudaModel>();

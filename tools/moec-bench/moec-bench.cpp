@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
 
   moec::Artifact artifact;
   if (moec::Status s = moec::Artifact::open(path, artifact); !s)
-    return parser.failure(s.message());
+    return parser.failure(s);
   if (artifact.header().config()->head() != moec::artifact::Head::CausalLM)
     return parser.failure(path +
                           ": decoding needs a causal language model head");
@@ -181,10 +181,10 @@ int main(int argc, char **argv) {
       *std::max_element(contexts.begin(), contexts.end()) + warmup + steps;
   std::unique_ptr<moec::Model> model;
   if (moec::Status s = moec::openModel(artifact, device, maxSeqLen, model); !s)
-    return parser.failure(s.message());
+    return parser.failure(s);
   if (threads)
     if (moec::Status s = model->setThreads(int(threads)); !s)
-      return parser.failure(s.message());
+      return parser.failure(s);
 
   bool cpu = model->device() == "cpu";
   threads = model->threads();
@@ -193,14 +193,14 @@ int main(int argc, char **argv) {
   if (moec::Status s =
           model->measureBandwidth(uint64_t(bandwidthMiB) << 20, bandwidth);
       !s)
-    return parser.failure(s.message());
+    return parser.failure(s);
 
   std::vector<ContextResult> results(contexts.size());
   for (size_t i = 0; i < contexts.size(); ++i) {
     if (moec::Status s = runContext(*model, contexts[i], warmup, steps,
                                     uint64_t(seed), results[i]);
         !s)
-      return parser.failure(s.withContext(path).message());
+      return parser.failure(s.withContext(path));
     results[i].summarize(bandwidth);
   }
 

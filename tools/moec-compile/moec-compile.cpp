@@ -60,6 +60,12 @@ cl::opt<bool> noSparse("no-sparse",
                        cl::desc("Compute dReLU blocks densely (for "
                                 "comparison with the sparse path)"),
                        cl::cat(category));
+cl::opt<bool> rollLayers(
+    "roll-layers",
+    cl::desc("Run identical decoder layers as one loop over stacked weights, "
+             "so code size and compile time do not grow with depth (default: "
+             "on for CPUs; off for CUDA until it has run on a GPU)"),
+    cl::cat(category));
 cl::opt<bool> countActivity(
     "count-activity",
     cl::desc("CPU code counts the bytes each call reads, for moec-bench "
@@ -256,6 +262,7 @@ int main(int argc, char **argv) {
   // Model-level passes up to the weight plan, which the artifact records.
   moec::FrontPipelineOptions front;
   front.sparse = !noSparse;
+  front.rollLayers = rollLayers.getNumOccurrences() ? bool(rollLayers) : !cuda;
   if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
         moec::buildFrontPipeline(pm, front);
       })))

@@ -297,7 +297,8 @@ int chat(const Options &options, moec::Model &model,
                      input);
     Generation turn;
     if (moec::Status s = runner.generate(input, ends, turn); !s) {
-      std::fprintf(stderr, "moec-run: error: %s\n", s.message().c_str());
+      std::fprintf(stderr, "moec-run: error: %s\n",
+                   moec::OptionParser::describe(s).c_str());
       return 1;
     }
     report(options, turn);
@@ -439,7 +440,7 @@ int main(int argc, char **argv) {
 
   moec::Artifact artifact;
   if (moec::Status status = moec::Artifact::open(o.path, artifact); !status)
-    return parser.failure(status.message());
+    return parser.failure(status);
   if (o.info) {
     printInfo(artifact);
     return 0;
@@ -468,13 +469,13 @@ int main(int argc, char **argv) {
   std::unique_ptr<moec::Tokenizer> tokenizer;
   if (text)
     if (moec::Status s = moec::Tokenizer::load(artifact, tokenizer); !s)
-      return parser.failure(s.message());
+      return parser.failure(s);
   moec::ChatTemplate format;
   if (o.chat)
     if (moec::Status s =
             moec::ChatTemplate::get(o.chatTemplate, *tokenizer, o.path, format);
         !s)
-      return parser.failure(s.message());
+      return parser.failure(s);
 
   const auto &config = *artifact.header().config();
   if (o.maxSeqLen == 0)
@@ -482,11 +483,11 @@ int main(int argc, char **argv) {
   std::unique_ptr<moec::Model> loaded;
   if (moec::Status s = moec::openModel(artifact, o.device, o.maxSeqLen, loaded);
       !s)
-    return parser.failure(s.message());
+    return parser.failure(s);
   moec::Model &model = *loaded;
   if (o.threads)
     if (moec::Status s = model.setThreads(int(o.threads)); !s)
-      return parser.failure(s.message());
+      return parser.failure(s);
   std::fprintf(stderr, "moec-run: %s on the %s backend\n", o.path.c_str(),
                model.device().c_str());
 
@@ -524,11 +525,11 @@ int main(int argc, char **argv) {
     if (moec::Status s =
             model.forward(input.data(), input.size(), logits.data());
         !s)
-      return parser.failure(s.message());
+      return parser.failure(s);
     double seconds = secondsSince(start);
     if (!o.logitsPath.empty())
       if (moec::Status s = writeLogits(logits); !s)
-        return parser.failure(s.message());
+        return parser.failure(s);
     int64_t width = model.outputWidth();
     for (size_t i = 0; i < logits.size(); ++i) {
       std::printf(i % width ? ",%g" : "%g", logits[i]);
@@ -548,11 +549,11 @@ int main(int argc, char **argv) {
                           o.logitsPath.empty() ? nullptr : &promptLogits);
       !s) {
     std::fflush(stdout);
-    return parser.failure(s.message());
+    return parser.failure(s);
   }
   if (!o.logitsPath.empty())
     if (moec::Status s = writeLogits(promptLogits); !s)
-      return parser.failure(s.message());
+      return parser.failure(s);
   report(o, generation);
   return 0;
 }

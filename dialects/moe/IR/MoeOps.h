@@ -26,6 +26,9 @@ inline constexpr llvm::StringLiteral kCheckpointAttrName = "moe.checkpoint";
 /// "model.layers.N"; rewrites keep it, as ops built from an op take its
 /// location.
 inline constexpr llvm::StringLiteral kLayerLocationPrefix = "model.layers.";
+/// The loop that runs every decoder layer (moe-roll-layers) carries the
+/// number of layers as this attribute; its index is the layer.
+inline constexpr llvm::StringLiteral kLayerLoopAttrName = "moe.layers";
 /// N when `loc`, or a location it fuses or wraps, names decoder layer N.
 std::optional<int64_t> layerOfLocation(Location loc);
 } // namespace mlir::moe
