@@ -14,9 +14,23 @@ using namespace moec;
 
 namespace {
 
-/// The model whose host code is running: the mgpu* functions below serve
-/// it. One CUDA model is loaded at a time.
-CudaModel *current = nullptr;
+/// The model whose generated host code is running on this thread: the
+/// mgpu* functions below serve it. It is set only while the code runs
+/// (being loaded, a forward step), so models on other threads, or loaded
+/// one after another, never serve each other's calls.
+thread_local CudaModel *current = nullptr;
+
+/// Makes `model` the current one for a scope.
+class Serving {
+public:
+  explicit Serving(CudaModel *model) : saved(current) { current = model; }
+  ~Serving() { current = saved; }
+  Serving(const Serving &) = delete;
+  Serving &operator=(const Serving &) = delete;
+
+private:
+  CudaModel *saved;
+};
 
 /// Prefill runs in chunks of this many tokens, which bounds what a step
 /// allocates.
@@ -45,8 +59,6 @@ CudaModel::~CudaModel() {
     driver->cuStreamDestroy(mainStream);
   if (context)
     driver->cuDevicePrimaryCtxRelease(dev);
-  if (current == this)
-    current = nullptr;
 }
 
 void CudaModel::keepFirst(Status status) {
@@ -147,9 +159,11 @@ Status CudaModel::loadCode(const Artifact &art) {
   }
 
   // The host code loads its kernels when it is loaded.
-  current = this;
-  if (Status status = openCode(art); !status)
-    return status;
+  {
+    Serving serving(this);
+    if (Status status = openCode(art); !status)
+      return status;
+  }
   if (!deferred)
     return deferred;
   if (!module)
@@ -289,6 +303,7 @@ Status CudaModel::runChunk(const int32_t *tokens, const int32_t *positions,
         return s;
       capturing = true;
     }
+    Serving serving(this);
     auto w = describe(devicePointer<uint8_t>(weights), {weightBytes});
     auto t = describe(devicePointer<int32_t>(inputs), {count});
     auto p = describe(devicePointer<int32_t>(inputs) + maxChunk, {count});

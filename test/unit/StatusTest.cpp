@@ -1,5 +1,6 @@
 //===- StatusTest.cpp - runtime status messages -------------------------===//
 
+#include "runtime/CommandLine.h"
 #include "runtime/Status.h"
 
 #include <gtest/gtest.h>
@@ -35,4 +36,18 @@ TEST(StatusTest, LongMessagesAreNotTruncated) {
   std::string name(1000, 'x');
   Status status = Status::error("%s", name.c_str());
   EXPECT_EQ(status.message(), name);
+}
+
+TEST(StatusTest, CodesSurviveContextAndToolsAddTheirOption) {
+  Status status = Status::error(moec::StatusCode::SequenceTooLong,
+                                "the sequence would be %d tokens", 9);
+  status.withContext("model.moec");
+  EXPECT_EQ(status.code(), moec::StatusCode::SequenceTooLong);
+  // The runtime's message names no option; the tools' description does.
+  EXPECT_EQ(status.message(), "model.moec: the sequence would be 9 tokens");
+  EXPECT_EQ(moec::OptionParser::describe(status),
+            "model.moec: the sequence would be 9 tokens (--max-seq-len)");
+  Status plain = Status::error("truncated header");
+  EXPECT_EQ(plain.code(), moec::StatusCode::Failure);
+  EXPECT_EQ(moec::OptionParser::describe(plain), "truncated header");
 }
