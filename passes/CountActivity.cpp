@@ -10,7 +10,7 @@
 
 #include "dialects/moe/IR/MoeOps.h"
 #include "passes/Passes.h"
-#include "runtime/Activity.h"
+#include "runtime/format/Activity.h"
 
 #include "llvm/ADT/StringExtras.h"
 

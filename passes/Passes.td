@@ -116,7 +116,7 @@ def CountActivity : Pass<"moe-count-activity", "::mlir::ModuleOp"> {
   let description = [{
     Adds a public global of i64 counters, `moec_activity`, [rows, 5] with a
     row per decoder layer and a last row for the ops no layer owns, and its
-    row count `moec_activity_rows` (layout: runtime/Activity.h). After each
+    row count `moec_activity_rows` (layout: runtime/format/Activity.h). After each
     op that reads weights or the KV cache it adds, on the host, what that op
     read in this call: whole weights for projections, norms, the router and
     the head; rows for the embedding; one expert's weights per routed

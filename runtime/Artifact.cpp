@@ -14,10 +14,6 @@
 
 using namespace moec;
 
-uint64_t moec::segmentChecksum(const void *data, size_t size) {
-  return XXH3_64bits(data, size);
-}
-
 Artifact::Artifact(Artifact &&other) noexcept { *this = std::move(other); }
 
 Artifact &Artifact::operator=(Artifact &&other) noexcept {

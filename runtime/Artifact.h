@@ -10,7 +10,7 @@
 #ifndef MOEC_RUNTIME_ARTIFACT_H
 #define MOEC_RUNTIME_ARTIFACT_H
 
-#include "runtime/Artifact_generated.h"
+#include "runtime/format/Format.h"
 #include "runtime/Status.h"
 
 #include <cstddef>
@@ -18,19 +18,6 @@
 #include <string>
 
 namespace moec {
-
-/// The first 8 bytes of every artifact.
-inline constexpr char kArtifactMagic[8] = {'M',  'O', 'E', 'C',
-                                           '\0', 'A', 'R', 'T'};
-/// Bumped whenever the header or the segment contents change meaning.
-inline constexpr uint32_t kArtifactFormatVersion = 1;
-/// Segments start at multiples of this.
-inline constexpr uint64_t kSegmentAlignment = 4096;
-/// Weights start at multiples of this inside their segment.
-inline constexpr uint64_t kWeightAlignment = 64;
-
-/// The checksum of segments: XXH3, 64 bits.
-uint64_t segmentChecksum(const void *data, size_t size);
 
 struct Bytes {
   const uint8_t *data = nullptr;

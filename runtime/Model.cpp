@@ -1,7 +1,7 @@
 //===- Model.cpp - a loaded artifact, on any device ---------------------===//
 
 #include "runtime/Model.h"
-#include "runtime/Activity.h"
+#include "runtime/format/Activity.h"
 #include "runtime/CpuModel.h"
 #include "runtime/CudaModel.h"
 

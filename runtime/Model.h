@@ -57,7 +57,7 @@ public:
   /// fills again).
   void reset() { cached = 0; }
 
-  /// The code's activity counters (runtime/Activity.h): activityRows() rows
+  /// The code's activity counters (runtime/format/Activity.h): activityRows() rows
   /// of kActivityColumns, added to by every forward call; null when the
   /// code keeps none (CUDA, or compiled with --count-activity=false).
   int64_t *activity() const { return counters; }

@@ -5,7 +5,6 @@
 
 #include "compiler/import/ModelConfigAttr.h"
 #include "dialects/moe/IR/MoeOps.h"
-#include "runtime/Artifact.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
@@ -16,7 +15,6 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <xxhash.h>
 
 #include <cstring>
 #include <memory>
@@ -64,14 +62,10 @@ std::string weightName(llvm::ArrayRef<moe::WeightRefAttr> parts) {
 /// Streams bytes into the output file while hashing them.
 class SegmentStream {
 public:
-  SegmentStream(llvm::raw_pwrite_stream &os) : os(os) {
-    state = XXH3_createState();
-    XXH3_64bits_reset(state);
-  }
-  ~SegmentStream() { XXH3_freeState(state); }
+  SegmentStream(llvm::raw_pwrite_stream &os) : os(os) {}
   void write(const char *data, size_t size) {
     os.write(data, size);
-    XXH3_64bits_update(state, data, size);
+    hasher.update(data, size);
     written += size;
   }
   void pad(uint64_t to) {
@@ -80,11 +74,11 @@ public:
       write(zeros, std::min<uint64_t>(sizeof(zeros), to - written));
   }
   uint64_t size() const { return written; }
-  uint64_t checksum() const { return XXH3_64bits_digest(state); }
+  uint64_t checksum() const { return hasher.digest(); }
 
 private:
   llvm::raw_pwrite_stream &os;
-  XXH3_state_t *state;
+  SegmentHasher hasher;
   uint64_t written = 0;
 };
 

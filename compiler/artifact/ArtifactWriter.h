@@ -11,7 +11,7 @@
 
 #include "compiler/import/ModelConfig.h"
 #include "dialects/moe/IR/MoeAttrs.h"
-#include "runtime/Artifact_generated.h"
+#include "runtime/format/Format.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"

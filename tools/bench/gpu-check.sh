@@ -28,7 +28,7 @@ golden_cases=(mixtral-bf16-top2 turbosparse-mixtral-f16-sharded mixtral-f32-top1
 prepare() {
   local dir=$1 build=${2:-build}
   build=$(cd "$build" && pwd)
-  mkdir -p "$dir/bin" "$dir/lib" "$dir/golden" "$dir/models"
+  mkdir -p "$dir/bin" "$dir/lib" "$dir/golden" "$dir/golden-rolled" "$dir/models"
   dir=$(cd "$dir" && pwd)
   export PATH="$build/bin:$PATH"
   cp "$build/bin/moec-run" "$build/bin/moec-bench" "$dir/bin/"
@@ -39,7 +39,10 @@ prepare() {
   echo "== compiling the golden checkpoints"
   python3 test/e2e/Inputs/run_golden.py --cuda --compile-only "$dir/golden" \
     "${golden_cases[@]}"
-  rm -rf "$dir"/golden/*/ "$dir"/golden/*.cpu.moec
+  # The layers as one loop, off by default for CUDA until it ran on a GPU.
+  python3 test/e2e/Inputs/run_golden.py --cuda --compile-only \
+    --compile-flag=--roll-layers "$dir/golden-rolled" "${golden_cases[@]}"
+  rm -rf "$dir"/golden*/*/ "$dir"/golden*/*.cpu.moec
   local work
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
@@ -67,6 +70,9 @@ run() {
   echo "== golden checkpoints on the GPU"
   timeout 300 python3 test/e2e/Inputs/run_golden.py --cuda --run-only "$dir/golden" \
     "${golden_cases[@]}" || echo "GOLDEN FAILED"
+  echo "== golden checkpoints on the GPU, layers as one loop (--roll-layers)"
+  timeout 300 python3 test/e2e/Inputs/run_golden.py --cuda --run-only \
+    "$dir/golden-rolled" "${golden_cases[@]}" || echo "GOLDEN (ROLLED) FAILED"
   for model in "${bench_models[@]}"; do
     echo "== $model"
     local artifact="$dir/models/$model.moec"

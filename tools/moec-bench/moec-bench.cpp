@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Activity.h"
+#include "runtime/format/Activity.h"
 #include "runtime/Artifact.h"
 #include "runtime/CommandLine.h"
 #include "runtime/Model.h"

@@ -1,0 +1,56 @@
+//===- Format.h - the .moec artifact format ---------------------*- C++ -*-===//
+//
+// What the compiler writes and the runtime reads, and nothing else: the
+// header schema (Artifact.fbs, compiled by flatc), the magic and version,
+// the alignments and the segment checksum. Both sides include this; it
+// depends on flatbuffers and xxhash only.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_RUNTIME_FORMAT_FORMAT_H
+#define MOEC_RUNTIME_FORMAT_FORMAT_H
+
+#include "runtime/format/Artifact_generated.h"
+
+#include <xxhash.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace moec {
+
+/// The first 8 bytes of every artifact.
+inline constexpr char kArtifactMagic[8] = {'M',  'O', 'E', 'C',
+                                           '\0', 'A', 'R', 'T'};
+/// Bumped whenever the header or the segment contents change meaning.
+inline constexpr uint32_t kArtifactFormatVersion = 1;
+/// Segments start at multiples of this.
+inline constexpr uint64_t kSegmentAlignment = 4096;
+/// Weights start at multiples of this inside their segment.
+inline constexpr uint64_t kWeightAlignment = 64;
+
+/// The checksum of a segment: XXH3, 64 bits.
+inline uint64_t segmentChecksum(const void *data, size_t size) {
+  return XXH3_64bits(data, size);
+}
+
+/// The same checksum, of a segment written piece by piece.
+class SegmentHasher {
+public:
+  SegmentHasher() : state(XXH3_createState()) { XXH3_64bits_reset(state); }
+  ~SegmentHasher() { XXH3_freeState(state); }
+  SegmentHasher(const SegmentHasher &) = delete;
+  SegmentHasher &operator=(const SegmentHasher &) = delete;
+
+  void update(const void *data, size_t size) {
+    XXH3_64bits_update(state, data, size);
+  }
+  uint64_t digest() const { return XXH3_64bits_digest(state); }
+
+private:
+  XXH3_state_t *state;
+};
+
+} // namespace moec
+
+#endif // MOEC_RUNTIME_FORMAT_FORMAT_H
