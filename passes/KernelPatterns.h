@@ -36,6 +36,13 @@ void populateKernelToCpuPatterns(RewritePatternSet &patterns);
 /// Every kernel op with a #kernel.gpu mapping to gpu.launch kernels.
 void populateKernelToGpuPatterns(RewritePatternSet &patterns);
 
+/// The reference lowering of every moe compute op (moe-to-linalg) to
+/// linalg, tensor, scf and the CPU kernels, at benefit 1: the patterns to
+/// test the fast kernels against.
+void populateMoeToLinalgPatterns(RewritePatternSet &patterns,
+                                 const KernelOptions &kernels,
+                                 bool attendWholeCache);
+
 /// The reference router on tensors: logits x gate^T [T, E], softmax in f32,
 /// top-k (first index on ties), optional renormalisation. Weights [T, topK]
 /// (f32) and ids [T, topK] of `idType`.

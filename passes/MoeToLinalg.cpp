@@ -16,7 +16,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
-#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
 #include <limits>
@@ -702,6 +702,45 @@ mlir::moe::buildRouterTopK(OpBuilder &builder, Location loc, Value x,
 
 namespace {
 
+using Lowered = FailureOr<SmallVector<Value>>;
+
+/// A single-result lowering's value; null is a failure.
+Lowered one(Value v) {
+  if (!v)
+    return failure();
+  return SmallVector<Value>{v};
+}
+
+/// One op's reference lowering as a conversion pattern, at benefit 1 so
+/// that a faster pattern for the same op wins where both are added.
+template <typename OpTy>
+class ReferencePattern : public OpConversionPattern<OpTy> {
+public:
+  using Fn = Lowered (*)(Lowering &, OpTy);
+  ReferencePattern(MLIRContext *context, Fn fn, const KernelOptions &kernels,
+                   bool wholeCache)
+      : OpConversionPattern<OpTy>(context, /*benefit=*/1), fn(fn),
+        kernels(kernels), wholeCache(wholeCache) {}
+
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Lowering l(b, kernels);
+    l.wholeCache = wholeCache;
+    Lowered replacement = fn(l, op);
+    if (failed(replacement))
+      return failure();
+    rewriter.replaceOp(op, *replacement);
+    return success();
+  }
+
+private:
+  Fn fn;
+  KernelOptions kernels;
+  bool wholeCache;
+};
+
 struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
   using MoeToLinalgBase::MoeToLinalgBase;
 
@@ -720,49 +759,47 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
                                "16 (AVX-512)");
       return signalPassFailure();
     }
-    SmallVector<Operation *> ops;
-    getOperation().walk([&](Operation *op) {
-      if (isa<EmbeddingOp, RmsNormOp, RopeOp, LinearOp, AttentionOp, RouterOp,
-              ExpertFfnOp, DReluOp, FusedDReluOp, SparseMatvecOp, LmHeadOp,
-              ScoreHeadOp>(op))
-        ops.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    for (Operation *op : ops) {
-      ImplicitLocOpBuilder b(op->getLoc(), op);
-      Lowering l(b, kernels);
-      l.wholeCache = attendWholeCache;
-      // Single-result lowerings return a null value on failure.
-      auto one = [](Value v) -> FailureOr<SmallVector<Value>> {
-        if (!v)
-          return failure();
-        return SmallVector<Value>{v};
-      };
-      FailureOr<SmallVector<Value>> replacement =
-          TypeSwitch<Operation *, FailureOr<SmallVector<Value>>>(op)
-              .Case([&](EmbeddingOp o) { return one(lowerEmbedding(l, o)); })
-              .Case([&](RmsNormOp o) { return one(lowerRmsNorm(l, o)); })
-              .Case([&](RopeOp o) { return one(lowerRope(l, o)); })
-              .Case([&](LinearOp o) { return one(lowerLinear(l, o)); })
-              .Case([&](AttentionOp o) -> FailureOr<SmallVector<Value>> {
-                return lowerAttention(l, o);
-              })
-              .Case([&](RouterOp o) { return lowerRouter(l, o); })
-              .Case([&](ExpertFfnOp o) { return one(lowerExpertFfn(l, o)); })
-              .Case([&](DReluOp o) { return one(lowerDRelu(l, o)); })
-              .Case([&](FusedDReluOp o) -> FailureOr<SmallVector<Value>> {
-                return lowerFusedDRelu(l, o);
-              })
-              .Case([&](SparseMatvecOp o) {
-                return one(lowerSparseMatvec(l, o));
-              })
-              .Case([&](LmHeadOp o) { return one(lowerLmHead(l, o)); })
-              .Case([&](ScoreHeadOp o) { return one(lowerScoreHead(l, o)); });
-      if (failed(replacement))
-        return signalPassFailure();
-      rewriter.replaceOp(op, *replacement);
-    }
+    // Every moe op but the weights (which moe-materialize-weights owns)
+    // must lower: one that no pattern lowers is an error naming it.
+    ConversionTarget target(getContext());
+    target.addIllegalDialect<MoeDialect>();
+    target.addLegalOp<WeightOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(&getContext());
+    populateMoeToLinalgPatterns(patterns, kernels, attendWholeCache);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
   }
 };
 
 } // namespace
+
+void mlir::moe::populateMoeToLinalgPatterns(RewritePatternSet &patterns,
+                                            const KernelOptions &kernels,
+                                            bool attendWholeCache) {
+  MLIRContext *context = patterns.getContext();
+  auto add = [&](auto fn) {
+    using OpTy = typename llvm::function_traits<decltype(fn)>::template arg_t<1>;
+    patterns.add<ReferencePattern<OpTy>>(context, fn, kernels,
+                                         attendWholeCache);
+  };
+  add(+[](Lowering &l, EmbeddingOp o) { return one(lowerEmbedding(l, o)); });
+  add(+[](Lowering &l, RmsNormOp o) { return one(lowerRmsNorm(l, o)); });
+  add(+[](Lowering &l, RopeOp o) { return one(lowerRope(l, o)); });
+  add(+[](Lowering &l, LinearOp o) { return one(lowerLinear(l, o)); });
+  add(+[](Lowering &l, AttentionOp o) -> Lowered {
+    return lowerAttention(l, o);
+  });
+  add(+[](Lowering &l, RouterOp o) { return lowerRouter(l, o); });
+  add(+[](Lowering &l, ExpertFfnOp o) { return one(lowerExpertFfn(l, o)); });
+  add(+[](Lowering &l, DReluOp o) { return one(lowerDRelu(l, o)); });
+  add(+[](Lowering &l, FusedDReluOp o) -> Lowered {
+    return lowerFusedDRelu(l, o);
+  });
+  add(+[](Lowering &l, SparseMatvecOp o) {
+    return one(lowerSparseMatvec(l, o));
+  });
+  add(+[](Lowering &l, LmHeadOp o) { return one(lowerLmHead(l, o)); });
+  add(+[](Lowering &l, ScoreHeadOp o) { return one(lowerScoreHead(l, o)); });
+}
