@@ -13,6 +13,8 @@
 
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <optional>
+
 namespace mlir::moe {
 
 class RouterOp;
@@ -50,6 +52,41 @@ std::pair<Value, Value> buildRouterTopK(OpBuilder &b, Location loc, Value x,
                                         Value gate, int64_t topK,
                                         bool renormalize, Type idType,
                                         const KernelOptions &options);
+
+/// The lowering of kernel op `OpTy` for one target: `Options` read from the
+/// op's mapping by `optionsOf` (failure when the op is not mapped for this
+/// target), then `build` makes the replacement values. One skeleton for the
+/// CPU and GPU patterns, which differ only in their builders.
+template <typename OpTy, typename Options>
+class MappedKernelPattern : public OpConversionPattern<OpTy> {
+public:
+  using OptionsOf = std::optional<Options> (*)(Attribute mapping);
+  using Build = FailureOr<SmallVector<Value>> (*)(
+      OpTy op, typename OpTy::Adaptor adaptor, const Options &options,
+      ConversionPatternRewriter &rewriter);
+
+  MappedKernelPattern(MLIRContext *context, OptionsOf optionsOf, Build build)
+      : OpConversionPattern<OpTy>(context), optionsOf(optionsOf),
+        build(build) {}
+
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::optional<Options> options = optionsOf(op->getAttr("mapping"));
+    if (!options)
+      return rewriter.notifyMatchFailure(op, "not mapped for this target");
+    FailureOr<SmallVector<Value>> values =
+        build(op, adaptor, *options, rewriter);
+    if (failed(values))
+      return failure();
+    rewriter.replaceOp(op, *values);
+    return success();
+  }
+
+private:
+  OptionsOf optionsOf;
+  Build build;
+};
 
 } // namespace mlir::moe
 

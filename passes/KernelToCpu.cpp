@@ -19,12 +19,13 @@ using namespace mlir::moe;
 
 namespace {
 
-/// The op's CPU mapping as builder options, or failure.
-FailureOr<KernelOptions> cpuOptions(Operation *op,
-                                    ConversionPatternRewriter &rewriter) {
-  auto mapping = dyn_cast_or_null<kernel::CpuMappingAttr>(op->getAttr("mapping"));
+using Values = FailureOr<SmallVector<Value>>;
+
+/// The builders' options from a #kernel.cpu mapping.
+std::optional<KernelOptions> cpuOptions(Attribute attr) {
+  auto mapping = dyn_cast_or_null<kernel::CpuMappingAttr>(attr);
   if (!mapping)
-    return rewriter.notifyMatchFailure(op, "no #kernel.cpu mapping");
+    return std::nullopt;
   KernelOptions options;
   options.vectorWidth = mapping.getLanes();
   options.accumulators = mapping.getAccumulators();
@@ -33,76 +34,41 @@ FailureOr<KernelOptions> cpuOptions(Operation *op,
   return options;
 }
 
-struct MatvecToCpu : OpConversionPattern<kernel::MatvecOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(kernel::MatvecOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    FailureOr<KernelOptions> options = cpuOptions(op, rewriter);
-    if (failed(options))
-      return failure();
-    rewriter.replaceOp(op, buildMatvec(rewriter, op.getLoc(), adaptor.getInput(),
-                                       adaptor.getWeight(), *options));
-    return success();
-  }
-};
+Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
+              const KernelOptions &o, ConversionPatternRewriter &rewriter) {
+  return SmallVector<Value>{
+      buildMatvec(rewriter, op.getLoc(), a.getInput(), a.getWeight(), o)};
+}
 
-struct GateUpToCpu : OpConversionPattern<kernel::GateUpOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(kernel::GateUpOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (op.getActivation() != kernel::GatedActivation::DReLU)
-      return rewriter.notifyMatchFailure(op, "only drelu has a CPU kernel");
-    FailureOr<KernelOptions> options = cpuOptions(op, rewriter);
-    if (failed(options))
-      return failure();
-    ActiveSet set =
-        buildFusedDRelu(rewriter, op.getLoc(), adaptor.getInput(),
-                        adaptor.getGate(), adaptor.getUp(), *options);
-    rewriter.replaceOp(op, ValueRange{set.activation, set.indices, set.count,
-                                      set.gatePositive});
-    return success();
-  }
-};
+Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
+              const KernelOptions &o, ConversionPatternRewriter &rewriter) {
+  if (op.getActivation() != kernel::GatedActivation::DReLU)
+    return rewriter.notifyMatchFailure(op, "only drelu has a CPU kernel");
+  ActiveSet set = buildFusedDRelu(rewriter, op.getLoc(), a.getInput(),
+                                  a.getGate(), a.getUp(), o);
+  return SmallVector<Value>{set.activation, set.indices, set.count,
+                            set.gatePositive};
+}
 
-struct SparseMatvecToCpu : OpConversionPattern<kernel::SparseMatvecOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(kernel::SparseMatvecOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    FailureOr<KernelOptions> options = cpuOptions(op, rewriter);
-    if (failed(options))
-      return failure();
-    Location loc = op.getLoc();
-    Value y = op.getLayout() == kernel::WeightLayout::NeuronMajor
-                  ? buildSparseMatvecNeuronMajor(
-                        rewriter, loc, adaptor.getWeight(), adaptor.getInput(),
-                        adaptor.getIndices(), adaptor.getCount(), *options)
-                  : buildSparseMatvecRowMajor(
-                        rewriter, loc, adaptor.getWeight(), adaptor.getInput(),
-                        adaptor.getIndices(), adaptor.getCount());
-    rewriter.replaceOp(op, y);
-    return success();
-  }
-};
+Values sparseMatvec(kernel::SparseMatvecOp op,
+                    kernel::SparseMatvecOp::Adaptor a, const KernelOptions &o,
+                    ConversionPatternRewriter &rewriter) {
+  if (op.getLayout() == kernel::WeightLayout::NeuronMajor)
+    return SmallVector<Value>{buildSparseMatvecNeuronMajor(
+        rewriter, op.getLoc(), a.getWeight(), a.getInput(), a.getIndices(),
+        a.getCount(), o)};
+  return SmallVector<Value>{
+      buildSparseMatvecRowMajor(rewriter, op.getLoc(), a.getWeight(),
+                                a.getInput(), a.getIndices(), a.getCount())};
+}
 
-struct RouterTopKToCpu : OpConversionPattern<kernel::RouterTopKOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(kernel::RouterTopKOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    FailureOr<KernelOptions> options = cpuOptions(op, rewriter);
-    if (failed(options))
-      return failure();
-    auto [weights, ids] = buildRouterTopK(
-        rewriter, op.getLoc(), adaptor.getInput(), adaptor.getGate(),
-        op.getTopK(), op.getRenormalize(),
-        op.getExpertIds().getType().getElementType(), *options);
-    rewriter.replaceOp(op, ValueRange{weights, ids});
-    return success();
-  }
-};
+Values routerTopK(kernel::RouterTopKOp op, kernel::RouterTopKOp::Adaptor a,
+                  const KernelOptions &o, ConversionPatternRewriter &rewriter) {
+  auto [weights, ids] = buildRouterTopK(
+      rewriter, op.getLoc(), a.getInput(), a.getGate(), op.getTopK(),
+      op.getRenormalize(), op.getExpertIds().getType().getElementType(), o);
+  return SmallVector<Value>{weights, ids};
+}
 
 struct KernelToCpuPass : public moe::impl::KernelToCpuBase<KernelToCpuPass> {
   void runOnOperation() override {
@@ -120,6 +86,13 @@ struct KernelToCpuPass : public moe::impl::KernelToCpuBase<KernelToCpuPass> {
 } // namespace
 
 void mlir::moe::populateKernelToCpuPatterns(RewritePatternSet &patterns) {
-  patterns.add<MatvecToCpu, GateUpToCpu, SparseMatvecToCpu, RouterTopKToCpu>(
-      patterns.getContext());
+  MLIRContext *context = patterns.getContext();
+  patterns.add<MappedKernelPattern<kernel::MatvecOp, KernelOptions>>(
+      context, cpuOptions, matvec);
+  patterns.add<MappedKernelPattern<kernel::GateUpOp, KernelOptions>>(
+      context, cpuOptions, gateUp);
+  patterns.add<MappedKernelPattern<kernel::SparseMatvecOp, KernelOptions>>(
+      context, cpuOptions, sparseMatvec);
+  patterns.add<MappedKernelPattern<kernel::RouterTopKOp, KernelOptions>>(
+      context, cpuOptions, routerTopK);
 }

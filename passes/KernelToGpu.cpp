@@ -22,12 +22,13 @@ using namespace mlir::moe;
 
 namespace {
 
-/// The op's GPU mapping as builder options, or failure.
-FailureOr<GpuKernelOptions> gpuOptions(Operation *op,
-                                       ConversionPatternRewriter &rewriter) {
-  auto mapping = dyn_cast_or_null<kernel::GpuMappingAttr>(op->getAttr("mapping"));
+using Values = FailureOr<SmallVector<Value>>;
+
+/// The builders' options from a #kernel.gpu mapping.
+std::optional<GpuKernelOptions> gpuOptions(Attribute attr) {
+  auto mapping = dyn_cast_or_null<kernel::GpuMappingAttr>(attr);
   if (!mapping)
-    return rewriter.notifyMatchFailure(op, "no #kernel.gpu mapping");
+    return std::nullopt;
   GpuKernelOptions options;
   options.warpsPerBlock = mapping.getWarps();
   options.unroll = mapping.getUnroll();
@@ -35,101 +36,63 @@ FailureOr<GpuKernelOptions> gpuOptions(Operation *op,
   return options;
 }
 
-/// y [T, N] = x [T, K] w^T, or y [N] for x [K].
-Value matvec(OpBuilder &b, Location loc, Value x, Value w, Type type,
-             const GpuKernelOptions &options) {
-  return fromRowMatrix(
-      b, loc, buildGpuMatvec(b, loc, asRowMatrix(b, loc, x), w, options), type);
+Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
+              const GpuKernelOptions &o, ConversionPatternRewriter &rewriter) {
+  return SmallVector<Value>{
+      buildGpuMatvec(rewriter, op.getLoc(), a.getInput(), a.getWeight(), o)};
 }
-
-struct MatvecToGpu : OpConversionPattern<kernel::MatvecOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(kernel::MatvecOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    FailureOr<GpuKernelOptions> options = gpuOptions(op, rewriter);
-    if (failed(options))
-      return failure();
-    rewriter.replaceOp(op, buildGpuMatvec(rewriter, op.getLoc(),
-                                          adaptor.getInput(),
-                                          adaptor.getWeight(), *options));
-    return success();
-  }
-};
 
 /// The GPU gate/up kernel computes the activation only. Its active set is
 /// then the activation's non-zeros, which is what the GPU sparse product
 /// skips by: the op lowers where only such products read the set and
 /// nothing reads `gate_positive` (which the GPU does not count).
-struct GateUpToGpu : OpConversionPattern<kernel::GateUpOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(kernel::GateUpOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (op.getActivation() != kernel::GatedActivation::DReLU)
-      return rewriter.notifyMatchFailure(op, "only drelu has a GPU kernel");
-    if (!op.getGatePositive().use_empty())
-      return rewriter.notifyMatchFailure(op, "gate_positive is read");
-    for (Value set : ValueRange{op.getIndices(), op.getCount()})
-      for (Operation *user : set.getUsers())
-        if (!isa<kernel::SparseMatvecOp>(user))
-          return rewriter.notifyMatchFailure(
-              op, "the active set is read by other than a sparse product");
-    FailureOr<GpuKernelOptions> options = gpuOptions(op, rewriter);
-    if (failed(options))
-      return failure();
-    Location loc = op.getLoc();
-    Value act = buildGpuFusedDRelu(rewriter, loc, adaptor.getInput(),
-                                   adaptor.getGate(), adaptor.getUp(), *options);
-    auto unread = [&](Value v) {
-      return ub::PoisonOp::create(rewriter, loc, v.getType()).getResult();
-    };
-    rewriter.replaceOp(op, ValueRange{act, unread(op.getIndices()),
-                                      unread(op.getCount()),
-                                      unread(op.getGatePositive())});
-    return success();
-  }
-};
+Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
+              const GpuKernelOptions &o, ConversionPatternRewriter &rewriter) {
+  if (op.getActivation() != kernel::GatedActivation::DReLU)
+    return rewriter.notifyMatchFailure(op, "only drelu has a GPU kernel");
+  if (!op.getGatePositive().use_empty())
+    return rewriter.notifyMatchFailure(op, "gate_positive is read");
+  for (Value set : ValueRange{op.getIndices(), op.getCount()})
+    for (Operation *user : set.getUsers())
+      if (!isa<kernel::SparseMatvecOp>(user))
+        return rewriter.notifyMatchFailure(
+            op, "the active set is read by other than a sparse product");
+  Location loc = op.getLoc();
+  Value act = buildGpuFusedDRelu(rewriter, loc, a.getInput(), a.getGate(),
+                                 a.getUp(), o);
+  auto unread = [&](Value v) {
+    return ub::PoisonOp::create(rewriter, loc, v.getType()).getResult();
+  };
+  return SmallVector<Value>{act, unread(op.getIndices()),
+                            unread(op.getCount()),
+                            unread(op.getGatePositive())};
+}
 
 /// The input is non-zero only at the listed neurons, so the GPU products
 /// find them by testing the activation (neuron-major: only their rows are
 /// read) or multiply the zeros (row-major).
-struct SparseMatvecToGpu : OpConversionPattern<kernel::SparseMatvecOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(kernel::SparseMatvecOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    FailureOr<GpuKernelOptions> options = gpuOptions(op, rewriter);
-    if (failed(options))
-      return failure();
-    Location loc = op.getLoc();
-    Value y = op.getLayout() == kernel::WeightLayout::NeuronMajor
-                  ? buildGpuSparseMatvecNeuronMajor(rewriter, loc,
-                                                    adaptor.getWeight(),
-                                                    adaptor.getInput(), *options)
-                  : matvec(rewriter, loc, adaptor.getInput(),
-                           adaptor.getWeight(), op.getType(), *options);
-    rewriter.replaceOp(op, y);
-    return success();
-  }
-};
+Values sparseMatvec(kernel::SparseMatvecOp op,
+                    kernel::SparseMatvecOp::Adaptor a,
+                    const GpuKernelOptions &o,
+                    ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  if (op.getLayout() == kernel::WeightLayout::NeuronMajor)
+    return SmallVector<Value>{buildGpuSparseMatvecNeuronMajor(
+        rewriter, loc, a.getWeight(), a.getInput(), o)};
+  Value y = buildGpuMatvec(rewriter, loc,
+                           asRowMatrix(rewriter, loc, a.getInput()),
+                           a.getWeight(), o);
+  return SmallVector<Value>{fromRowMatrix(rewriter, loc, y, op.getType())};
+}
 
-struct RouterTopKToGpu : OpConversionPattern<kernel::RouterTopKOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(kernel::RouterTopKOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    FailureOr<GpuKernelOptions> options = gpuOptions(op, rewriter);
-    if (failed(options))
-      return failure();
-    auto [weights, ids] = buildGpuRouter(
-        rewriter, op.getLoc(), adaptor.getInput(), adaptor.getGate(),
-        op.getTopK(), op.getRenormalize(),
-        op.getExpertIds().getType().getElementType(), *options);
-    rewriter.replaceOp(op, ValueRange{weights, ids});
-    return success();
-  }
-};
+Values routerTopK(kernel::RouterTopKOp op, kernel::RouterTopKOp::Adaptor a,
+                  const GpuKernelOptions &o,
+                  ConversionPatternRewriter &rewriter) {
+  auto [weights, ids] = buildGpuRouter(
+      rewriter, op.getLoc(), a.getInput(), a.getGate(), op.getTopK(),
+      op.getRenormalize(), op.getExpertIds().getType().getElementType(), o);
+  return SmallVector<Value>{weights, ids};
+}
 
 struct KernelToGpuPass : public moe::impl::KernelToGpuBase<KernelToGpuPass> {
   void runOnOperation() override {
@@ -147,6 +110,13 @@ struct KernelToGpuPass : public moe::impl::KernelToGpuBase<KernelToGpuPass> {
 } // namespace
 
 void mlir::moe::populateKernelToGpuPatterns(RewritePatternSet &patterns) {
-  patterns.add<MatvecToGpu, GateUpToGpu, SparseMatvecToGpu, RouterTopKToGpu>(
-      patterns.getContext());
+  MLIRContext *context = patterns.getContext();
+  patterns.add<MappedKernelPattern<kernel::MatvecOp, GpuKernelOptions>>(
+      context, gpuOptions, matvec);
+  patterns.add<MappedKernelPattern<kernel::GateUpOp, GpuKernelOptions>>(
+      context, gpuOptions, gateUp);
+  patterns.add<MappedKernelPattern<kernel::SparseMatvecOp, GpuKernelOptions>>(
+      context, gpuOptions, sparseMatvec);
+  patterns.add<MappedKernelPattern<kernel::RouterTopKOp, GpuKernelOptions>>(
+      context, gpuOptions, routerTopK);
 }
