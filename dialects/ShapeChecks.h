@@ -58,6 +58,31 @@ inline int64_t dim(mlir::Value value, unsigned i) {
   return llvm::cast<mlir::RankedTensorType>(value.getType()).getDimSize(i);
 }
 
+/// input [T, K] times weight [N, K] transposed is result [T, N].
+inline mlir::LogicalResult verifyRowProduct(mlir::Operation *op,
+                                            mlir::Value input,
+                                            mlir::Value weight,
+                                            mlir::Value result) {
+  if (failed(verifyShape(op, "input", input, {kAny, kAny})) ||
+      failed(verifyShape(op, "weight", weight, {kAny, dim(input, 1)})))
+    return mlir::failure();
+  return verifyShape(op, "result", result, {dim(input, 0), dim(weight, 0)});
+}
+
+/// An expert's gate/up product: input [K], gate [I, K] (up is checked
+/// equal by the op's traits), result and indices [I].
+inline mlir::LogicalResult verifyGateUp(mlir::Operation *op, mlir::Value input,
+                                        mlir::Value gate, mlir::Value result,
+                                        mlir::Value indices) {
+  if (failed(verifyShape(op, "input", input, {kAny})) ||
+      failed(verifyShape(op, "gate", gate, {kAny, dim(input, 0)})))
+    return mlir::failure();
+  int64_t inter = dim(gate, 0);
+  if (failed(verifyShape(op, "result", result, {inter})))
+    return mlir::failure();
+  return verifyShape(op, "indices", indices, {inter});
+}
+
 } // namespace moec::verify
 
 #endif // MOEC_DIALECTS_SHAPECHECKS_H

@@ -14,22 +14,11 @@ using namespace moec::verify;
 #include "dialects/kernel/IR/KernelOps.cpp.inc"
 
 LogicalResult MatvecOp::verify() {
-  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})) ||
-      failed(verifyShape(*this, "weight", getWeight(),
-                         {kAny, dim(getInput(), 1)})))
-    return failure();
-  return verifyShape(*this, "result", getResult(),
-                     {dim(getInput(), 0), dim(getWeight(), 0)});
+  return verifyRowProduct(*this, getInput(), getWeight(), getResult());
 }
 
 LogicalResult GateUpOp::verify() {
-  if (failed(verifyShape(*this, "input", getInput(), {kAny})) ||
-      failed(verifyShape(*this, "gate", getGate(), {kAny, dim(getInput(), 0)})))
-    return failure();
-  int64_t inter = dim(getGate(), 0);
-  if (failed(verifyShape(*this, "result", getResult(), {inter})))
-    return failure();
-  return verifyShape(*this, "indices", getIndices(), {inter});
+  return verifyGateUp(*this, getInput(), getGate(), getResult(), getIndices());
 }
 
 LogicalResult SparseMatvecOp::verify() {

@@ -286,15 +286,7 @@ LogicalResult ExpertFfnOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult FusedDReluOp::verify() {
-  if (failed(verifyShape(*this, "input", getInput(), {kAny})) ||
-      failed(verifyShape(*this, "gate", getGate(), {kAny, dim(getInput(), 0)})))
-    return failure();
-  int64_t inter = dim(getGate(), 0);
-  if (failed(verifyShape(*this, "up", getUp(),
-                         {inter, dim(getInput(), 0)})) ||
-      failed(verifyShape(*this, "result", getResult(), {inter})))
-    return failure();
-  return verifyShape(*this, "indices", getIndices(), {inter});
+  return verifyGateUp(*this, getInput(), getGate(), getResult(), getIndices());
 }
 
 //===----------------------------------------------------------------------===//
@@ -323,12 +315,7 @@ LogicalResult SparseMatvecOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LmHeadOp::verify() {
-  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})) ||
-      failed(verifyShape(*this, "weight", getWeight(),
-                         {kAny, dim(getInput(), 1)})))
-    return failure();
-  return verifyShape(*this, "result", getResult(),
-                     {dim(getInput(), 0), dim(getWeight(), 0)});
+  return verifyRowProduct(*this, getInput(), getWeight(), getResult());
 }
 
 //===----------------------------------------------------------------------===//
