@@ -33,6 +33,14 @@ std::string size(uint64_t bytes) {
 
 } // namespace
 
+void moec::showStep(const std::string &label) {
+  if (!isatty(STDERR_FILENO))
+    return;
+  std::fprintf(stderr, "%s: %s...\n", program_invocation_short_name,
+               label.c_str());
+  std::fflush(stderr);
+}
+
 void Progress::update(uint64_t done, uint64_t total) {
   bool finished = done >= total;
   if (terminal) {

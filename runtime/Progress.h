@@ -33,6 +33,10 @@ private:
   std::chrono::steady_clock::time_point start;
 };
 
+/// On a terminal, names the step now under way, one line per step;
+/// elsewhere nothing, so logs stay as they were.
+void showStep(const std::string &label);
+
 /// A Progress as a callback, for writers that take one.
 std::function<void(uint64_t, uint64_t)> progressCallback(std::string label);
 

@@ -260,6 +260,7 @@ int main(int argc, char **argv) {
                 ": not supported by code generation yet");
 
   // Model-level passes up to the weight plan, which the artifact records.
+  moec::showStep("model-level passes");
   moec::FrontPipelineOptions front;
   front.sparse = !noSparse;
   front.rollLayers = rollLayers.getNumOccurrences() ? bool(rollLayers) : !cuda;
@@ -295,6 +296,7 @@ int main(int argc, char **argv) {
     options.target.cpu = cudaOptions.chip;
     options.target.features = cudaOptions.features;
     cpu = {options.target.triple, "x86-64", ""};
+    moec::showStep("lowering for CUDA, PTX");
     if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
           moec::buildCudaPipeline(pm, cudaOptions);
         })))
@@ -311,6 +313,7 @@ int main(int argc, char **argv) {
             << "no ptxas in " << cudaOptions.toolkit
             << "/bin or on the PATH: the artifact holds PTX only\n";
       } else {
+        moec::showStep("assembling the kernels (ptxas)");
         Expected<std::vector<char>> cubin =
             moec::assembleCubin(*ptx, cudaOptions.chip, ptxas);
         if (!cubin)
@@ -346,15 +349,17 @@ int main(int argc, char **argv) {
     lowering.lanes = *vectorWidth;
     lowering.countActivity = countActivity;
     lowering.bf16Dot = bf16Dot;
+    moec::showStep("lowering for the CPU");
     if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
           moec::buildCpuPipeline(pm, lowering);
         })))
       return 1;
   }
 
-  options.progress = moec::progressCallback("writing weights");
   std::string llvmIR;
   raw_string_ostream llvmStream(llvmIR);
+  moec::showStep(cuda ? "generating the host code (LLVM)"
+                      : "generating code (LLVM)");
   Expected<std::vector<char>> code = moec::emitSharedObject(
       **module, cpu, llvmPath.empty() ? nullptr : &llvmStream);
   if (!code)
@@ -363,6 +368,8 @@ int main(int argc, char **argv) {
   if (!llvmPath.empty() && writeText(llvmPath, llvmIR))
     return 1;
   options.entryPoints.push_back({"forward", "_mlir_ciface_forward"});
+  // Timed from here: the bar and its final line measure the writing only.
+  options.progress = moec::progressCallback("writing weights");
   if (Error error = moec::writeArtifact(*contents, options, outputPath))
     return fail(toString(std::move(error)));
   return 0;
