@@ -51,7 +51,11 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
           n(o.lanes) + dot + "}, moe-kernel-to-cpu, moe-to-linalg{vector-width=" +
           n(o.lanes) + dot +
           "}, convert-elementwise-to-linalg), "
-          "canonicalize, moe-bufferize, moe-results-to-out-params, "
+          "canonicalize, moe-bufferize, "
+          // Copies of a buffer onto itself (a cache slice written in place,
+          // an output row of a kernel) fold once equal subviews are one
+          // value and loops that hand a buffer through are seen through.
+          "canonicalize, cse, canonicalize, moe-results-to-out-params, "
           "buffer-deallocation-pipeline, "
           // Kernel foralls and parallel loop dimensions become OpenMP
           // work-sharing loops.
