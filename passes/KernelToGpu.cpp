@@ -52,7 +52,8 @@ Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
     return rewriter.notifyMatchFailure(op, "only drelu has a GPU kernel");
   if (!op.getGatePositive().use_empty())
     return rewriter.notifyMatchFailure(op, "gate_positive is read");
-  for (Value set : ValueRange{op.getIndices(), op.getCount()})
+  Value activeSet[] = {op.getIndices(), op.getCount()};
+  for (Value set : activeSet)
     for (Operation *user : set.getUsers())
       if (!isa<kernel::SparseMatvecOp>(user))
         return rewriter.notifyMatchFailure(
