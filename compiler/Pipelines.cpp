@@ -47,7 +47,10 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
       pm,
       std::string(o.countActivity ? "moe-count-activity, " : "") +
           "moe-materialize-weights, "
-          "func.func(moe-to-kernel, moe-configure-cpu-kernels{lanes=" +
+          // GLU blocks keep the reference dispatch on a CPU: its separate
+          // gate and up streams measured as fast (docs/perf.md).
+          "func.func(moe-to-kernel{glu-experts=false}, "
+          "moe-configure-cpu-kernels{lanes=" +
           n(o.lanes) + dot + "}, moe-kernel-to-cpu, moe-to-linalg{vector-width=" +
           n(o.lanes) + dot +
           "}, convert-elementwise-to-linalg), "
@@ -75,7 +78,9 @@ void moec::buildCudaPipeline(mlir::OpPassManager &pm,
   addPasses(
       pm,
       "moe-materialize-weights, "
-      "func.func(moe-to-kernel, moe-configure-gpu-kernels{chip=" +
+      "func.func(moe-to-kernel{glu-experts=" +
+          std::string(o.gluExperts ? "true" : "false") +
+          "}, moe-configure-gpu-kernels{chip=" +
           o.chip.getValue() + " warps=" + n(o.warps) +
           " unroll=" + n(o.unroll) + " splits=" + n(o.splits) +
           "}, moe-kernel-to-gpu, moe-to-linalg{attend-whole-cache=true}, "

@@ -73,6 +73,11 @@ struct CudaPipelineOptions
                          llvm::cl::desc("Blocks of a sparse product (0: the "
                                         "chip's)"),
                          llvm::cl::init(0)};
+  Option<bool> gluExperts{
+      *this, "glu-experts",
+      llvm::cl::desc("GLU expert blocks as gate/up and down kernels (a warp "
+                     "per row) instead of the generic mapping"),
+      llvm::cl::init(false)};
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block of the "
                                            "launches made from loops"),

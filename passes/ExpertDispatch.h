@@ -32,6 +32,22 @@ using AddExpertFn =
 Value addExpertsOfToken(ImplicitLocOpBuilder &b, ExpertFfnOp op, Value t,
                         Value sum, AddExpertFn add);
 
+/// Adds one expert's output y to `sum`: sum + weight * y (null weight: 1).
+Value addWeighted(ImplicitLocOpBuilder &b, Value sum, Value y, Value weight);
+
+/// One expert's contribution to a token's row: `row` is the token's input
+/// [H], `sum` the output so far [H].
+using AddExpertToRowFn =
+    function_ref<Value(ImplicitLocOpBuilder &, Value row, Value sum,
+                       OpFoldResult expert, Value weight,
+                       const StackedExperts &experts)>;
+
+/// The block's output [T, H] built token by token: for each row of the
+/// input, the sum over its experts (addExpertsOfToken) of `add`. The
+/// expansion of a block into per-token, per-expert products.
+Value buildExpertsPerToken(ImplicitLocOpBuilder &b, ExpertFfnOp op,
+                           AddExpertToRowFn add);
+
 } // namespace mlir::moe
 
 #endif // MOEC_PASSES_EXPERTDISPATCH_H

@@ -37,46 +37,13 @@ Value addExpert(ImplicitLocOpBuilder &b, Value x, Value sum, OpFoldResult e,
   Value y = LinearOp::create(b, sum.getType(), fused.getResult(),
                              expertMatrix(b, b.getLoc(), experts.down, e),
                              Value());
-  if (weight)
-    y = arith::MulFOp::create(
-        b, y, tensor::SplatOp::create(b, weight, sum.getType()));
-  return arith::AddFOp::create(b, sum, y);
+  return addWeighted(b, sum, y, weight);
 }
 
 void fuse(ExpertFfnOp op) {
   ImplicitLocOpBuilder b(op.getLoc(), op);
-  Value x = op.getInput();
-  auto xType = cast<RankedTensorType>(x.getType());
-  int64_t hidden = xType.getDimSize(1);
-  auto rowType = RankedTensorType::get({hidden}, b.getF32Type());
-  Value tokens = tensor::DimOp::create(b, x, 0);
-  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0));
-  Value init = tensor::SplatOp::create(b, zero, xType, ValueRange{tokens});
-  Value c0 = arith::ConstantIndexOp::create(b, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, 1);
-  auto loop = scf::ForOp::create(
-      b, c0, tokens, c1, ValueRange{init},
-      [&](OpBuilder &nb, Location loc, Value t, ValueRange acc) {
-        ImplicitLocOpBuilder ib(loc, nb);
-        SmallVector<OpFoldResult> offsets = {t, ib.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
-                                           ib.getIndexAttr(hidden)};
-        SmallVector<OpFoldResult> strides(2, ib.getIndexAttr(1));
-        Value row = tensor::ExtractSliceOp::create(ib, rowType, x, offsets,
-                                                   sizes, strides);
-        Value sum = addExpertsOfToken(
-            ib, op, t,
-            arith::ConstantOp::create(
-                ib, DenseElementsAttr::get(rowType, ib.getF32FloatAttr(0.0))),
-            [&](ImplicitLocOpBuilder &eb, Value sum, OpFoldResult e, Value w,
-                const StackedExperts &experts) {
-              return addExpert(eb, row, sum, e, w, experts);
-            });
-        scf::YieldOp::create(ib, ValueRange{tensor::InsertSliceOp::create(
-                                     ib, sum, acc[0], offsets, sizes, strides)
-                                     .getResult()});
-      });
-  op.replaceAllUsesWith(loop.getResult(0));
+  Value y = buildExpertsPerToken(b, op, addExpert);
+  op.replaceAllUsesWith(y);
   op.erase();
 }
 

@@ -264,9 +264,9 @@ Value mlir::moe::buildGpuMatvec(OpBuilder &builder, Location loc, Value x,
   return asTensor(b, out);
 }
 
-Value mlir::moe::buildGpuFusedDRelu(OpBuilder &builder, Location loc, Value x,
-                                    Value gate, Value up,
-                                    const GpuKernelOptions &options) {
+Value mlir::moe::buildGpuGateUp(OpBuilder &builder, Location loc, Value x,
+                                Value gate, Value up, Activation act,
+                                const GpuKernelOptions &options) {
   ImplicitLocOpBuilder b(loc, builder);
   auto wType = cast<RankedTensorType>(gate.getType());
   int64_t neurons = wType.getDimSize(0), length = wType.getDimSize(1);
@@ -275,26 +275,36 @@ Value mlir::moe::buildGpuFusedDRelu(OpBuilder &builder, Location loc, Value x,
   launch(b, blocksFor(b, neurons, options.warpsPerBlock), index(b, 1),
          options.warpsPerBlock * kWarpSize, {}, [&](const LaunchIds &ids) {
            forWarpRow(b, ids, neurons, options, [&](Value row, Value lane) {
-             Value g = warpSum(
-                 b, laneDot(b, gb, row, xb, Value(), length, lane, options));
+             auto rowSum = [&](ImplicitLocOpBuilder &ib, Value w) {
+               return warpSum(
+                   ib, laneDot(ib, w, row, xb, Value(), length, lane, options));
+             };
+             Value g = rowSum(b, gb);
+             if (act != Activation::DReLU) {
+               storeFromLane0(b, lane,
+                              gatedActivation(b, b.getLoc(), act, g,
+                                              rowSum(b, ub)),
+                              out, {row});
+               return;
+             }
              Value zero = f32Const(b, 0);
-             // Every lane holds the same sum: the branch is uniform.
+             // dReLU: every lane holds the same gate sum, so the branch
+             // around the up row is uniform and skipped rows are not read.
              Value positive =
                  arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, g, zero);
-             auto act = scf::IfOp::create(
+             auto product = scf::IfOp::create(
                  b, positive,
                  [&](OpBuilder &tb, Location tl) {
                    ImplicitLocOpBuilder ib(tl, tb);
-                   Value u = warpSum(ib, laneDot(ib, ub, row, xb, Value(),
-                                                 length, lane, options));
-                   Value relu = arith::MaximumFOp::create(ib, u, zero);
+                   Value relu = arith::MaximumFOp::create(ib, rowSum(ib, ub),
+                                                          zero);
                    scf::YieldOp::create(
                        ib, ValueRange{arith::MulFOp::create(ib, g, relu)});
                  },
                  [&](OpBuilder &eb, Location el) {
                    scf::YieldOp::create(eb, el, zero);
                  });
-             storeFromLane0(b, lane, act.getResult(0), out, {row});
+             storeFromLane0(b, lane, product.getResult(0), out, {row});
            });
          });
   return asTensor(b, out);

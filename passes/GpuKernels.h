@@ -16,6 +16,7 @@
 #ifndef MOEC_PASSES_GPUKERNELS_H
 #define MOEC_PASSES_GPUKERNELS_H
 
+#include "dialects/moe/IR/MoeAttrs.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir::moe {
@@ -33,10 +34,11 @@ struct GpuKernelOptions {
 Value buildGpuMatvec(OpBuilder &b, Location loc, Value x, Value w,
                      const GpuKernelOptions &options);
 
-/// act [I] = relu(gate x) * relu(up x) for x [K] and gate, up [I, K]; the up
-/// row is read only where the gate product is positive.
-Value buildGpuFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
-                         Value up, const GpuKernelOptions &options);
+/// act [I] = act(gate x, up x) for x [K] and gate, up [I, K], a warp per
+/// neuron; for dReLU the up row is read only where the gate product is
+/// positive.
+Value buildGpuGateUp(OpBuilder &b, Location loc, Value x, Value gate,
+                     Value up, Activation act, const GpuKernelOptions &options);
 
 /// y [H] = sum over n of act[n] * w[n, :] for a neuron-major w [I, H],
 /// reading only the rows of non-zero act[n]: blocks split the neurons and

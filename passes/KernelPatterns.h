@@ -9,8 +9,10 @@
 #ifndef MOEC_PASSES_KERNELPATTERNS_H
 #define MOEC_PASSES_KERNELPATTERNS_H
 
+#include "dialects/kernel/IR/KernelOps.h"
 #include "passes/Kernels.h"
 
+#include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <optional>
@@ -29,8 +31,11 @@ inline constexpr const char *kUnsupportedRouter =
 /// moe.linear (no bias), moe.lm_head, moe.fused_drelu, moe.sparse_matvec and
 /// the supported moe.router to their kernel ops; marks those illegal in
 /// `target`.
+/// With `gluExperts`, also the GLU family's expert blocks, per token and
+/// expert, as kernel.gate_up and kernel.matvec.
 void populateMoeToKernelPatterns(RewritePatternSet &patterns,
-                                 ConversionTarget &target);
+                                 ConversionTarget &target,
+                                 bool gluExperts = true);
 
 /// Every kernel op with a #kernel.cpu mapping to loops on tensors.
 void populateKernelToCpuPatterns(RewritePatternSet &patterns);
@@ -52,6 +57,44 @@ std::pair<Value, Value> buildRouterTopK(OpBuilder &b, Location loc, Value x,
                                         Value gate, int64_t topK,
                                         bool renormalize, Type idType,
                                         const KernelOptions &options);
+
+/// A gate/up's activation as the moe dialect names it (same cases).
+inline Activation activationOf(kernel::GatedActivation act) {
+  static_assert(uint32_t(kernel::GatedActivation::DReLU) ==
+                    uint32_t(Activation::DReLU) &&
+                uint32_t(kernel::GatedActivation::SwiGLU) ==
+                    uint32_t(Activation::SwiGLU));
+  return static_cast<Activation>(static_cast<uint32_t>(act));
+}
+
+/// The replacement of a gate/up whose kernel makes the activation only:
+/// its active set and gate count as poison, for callers that checked that
+/// nothing reads them (or only products that need no list).
+inline SmallVector<Value> activationOnly(OpBuilder &b, kernel::GateUpOp op,
+                                         Value activation) {
+  SmallVector<Value> values = {activation};
+  for (Value unread : op->getResults().drop_front())
+    values.push_back(
+        ub::PoisonOp::create(b, op.getLoc(), unread.getType()).getResult());
+  return values;
+}
+
+/// Whether only `allowed` ops read the active set and nothing the gate
+/// count of `op`.
+template <typename... Allowed>
+bool activeSetReadOnlyBy(kernel::GateUpOp op) {
+  if (!op.getGatePositive().use_empty())
+    return false;
+  Value activeSet[] = {op.getIndices(), op.getCount()};
+  for (Value set : activeSet)
+    for (Operation *user : set.getUsers()) {
+      if constexpr (sizeof...(Allowed) == 0)
+        return false;
+      else if (!isa<Allowed...>(user))
+        return false;
+    }
+  return true;
+}
 
 /// The lowering of kernel op `OpTy` for one target: `Options` read from the
 /// op's mapping by `optionsOf` (failure when the op is not mapped for this

@@ -40,14 +40,22 @@ Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
       buildMatvec(rewriter, op.getLoc(), a.getInput(), a.getWeight(), o)};
 }
 
+/// dReLU: the fused kernel with its active set. The GLU family: the
+/// activation only, where nothing reads the set (every neuron is active).
 Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
               const KernelOptions &o, ConversionPatternRewriter &rewriter) {
-  if (op.getActivation() != kernel::GatedActivation::DReLU)
-    return rewriter.notifyMatchFailure(op, "only drelu has a CPU kernel");
-  ActiveSet set = buildFusedDRelu(rewriter, op.getLoc(), a.getInput(),
-                                  a.getGate(), a.getUp(), o);
-  return SmallVector<Value>{set.activation, set.indices, set.count,
-                            set.gatePositive};
+  if (op.getActivation() == kernel::GatedActivation::DReLU) {
+    ActiveSet set = buildFusedDRelu(rewriter, op.getLoc(), a.getInput(),
+                                    a.getGate(), a.getUp(), o);
+    return SmallVector<Value>{set.activation, set.indices, set.count,
+                              set.gatePositive};
+  }
+  if (!activeSetReadOnlyBy<>(op))
+    return rewriter.notifyMatchFailure(
+        op, "the active set of a GLU gate/up is not listed");
+  Value act = buildGateUp(rewriter, op.getLoc(), a.getInput(), a.getGate(),
+                          a.getUp(), activationOf(op.getActivation()), o);
+  return activationOnly(rewriter, op, act);
 }
 
 Values sparseMatvec(kernel::SparseMatvecOp op,

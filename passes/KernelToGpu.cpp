@@ -10,8 +10,6 @@
 #include "passes/KernelPatterns.h"
 #include "passes/Passes.h"
 
-#include "mlir/Dialect/UB/IR/UBOps.h"
-
 namespace mlir::moe {
 #define GEN_PASS_DEF_KERNELTOGPU
 #include "passes/Passes.h.inc"
@@ -42,31 +40,23 @@ Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
       buildGpuMatvec(rewriter, op.getLoc(), a.getInput(), a.getWeight(), o)};
 }
 
-/// The GPU gate/up kernel computes the activation only. Its active set is
-/// then the activation's non-zeros, which is what the GPU sparse product
-/// skips by: the op lowers where only such products read the set and
-/// nothing reads `gate_positive` (which the GPU does not count).
+/// The GPU gate/up kernel computes the activation only. For dReLU its
+/// active set is then the activation's non-zeros, which is what the GPU
+/// sparse product skips by: the op lowers where only such products read the
+/// set (the GLU family: nothing) and nothing reads `gate_positive` (which
+/// the GPU does not count).
 Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
               const GpuKernelOptions &o, ConversionPatternRewriter &rewriter) {
-  if (op.getActivation() != kernel::GatedActivation::DReLU)
-    return rewriter.notifyMatchFailure(op, "only drelu has a GPU kernel");
-  if (!op.getGatePositive().use_empty())
-    return rewriter.notifyMatchFailure(op, "gate_positive is read");
-  Value activeSet[] = {op.getIndices(), op.getCount()};
-  for (Value set : activeSet)
-    for (Operation *user : set.getUsers())
-      if (!isa<kernel::SparseMatvecOp>(user))
-        return rewriter.notifyMatchFailure(
-            op, "the active set is read by other than a sparse product");
-  Location loc = op.getLoc();
-  Value act = buildGpuFusedDRelu(rewriter, loc, a.getInput(), a.getGate(),
-                                 a.getUp(), o);
-  auto unread = [&](Value v) {
-    return ub::PoisonOp::create(rewriter, loc, v.getType()).getResult();
-  };
-  return SmallVector<Value>{act, unread(op.getIndices()),
-                            unread(op.getCount()),
-                            unread(op.getGatePositive())};
+  bool drelu = op.getActivation() == kernel::GatedActivation::DReLU;
+  if (drelu ? !activeSetReadOnlyBy<kernel::SparseMatvecOp>(op)
+            : !activeSetReadOnlyBy<>(op))
+    return rewriter.notifyMatchFailure(
+        op, "its active set or gate count is read; the GPU kernel makes "
+            "the activation only");
+  Value act =
+      buildGpuGateUp(rewriter, op.getLoc(), a.getInput(), a.getGate(),
+                     a.getUp(), activationOf(op.getActivation()), o);
+  return activationOnly(rewriter, op, act);
 }
 
 /// The input is non-zero only at the listed neurons, so the GPU products

@@ -11,6 +11,8 @@
 #ifndef MOEC_PASSES_KERNELS_H
 #define MOEC_PASSES_KERNELS_H
 
+#include "dialects/moe/IR/MoeAttrs.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 
@@ -76,6 +78,18 @@ ActiveSet buildFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
 Value buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
                                    Value activation, Value indices,
                                    Value count, const KernelOptions &options);
+
+/// act(g, u) for f32 scalars: silu(g) u, relu(g) u, gelu(g) u (exact,
+/// with erf) or relu(g) relu(u). One statement of the expert activations,
+/// for the reference lowering and the CPU and GPU kernels.
+Value gatedActivation(OpBuilder &b, Location loc, Activation act, Value g,
+                      Value u);
+
+/// act(gate x, up x) [I] for x [K] (f32) and gate, up [I, K]: the GLU
+/// family reads every up row, so as two matrix-vector products, then the
+/// activation.
+Value buildGateUp(OpBuilder &b, Location loc, Value x, Value gate, Value up,
+                  Activation act, const KernelOptions &options);
 
 /// The same product for a row-major w [H, I]: a loop over the active
 /// neurons adding act[n] times column n.

@@ -10,6 +10,7 @@
 
 #include "dialects/kernel/IR/KernelOps.h"
 #include "dialects/moe/IR/MoeOps.h"
+#include "passes/ExpertDispatch.h"
 #include "passes/KernelPatterns.h"
 #include "passes/Passes.h"
 
@@ -95,11 +96,60 @@ struct RouterToTopK : OpConversionPattern<RouterOp> {
   }
 };
 
+/// The GLU family's expert blocks (SwiGLU, ReGLU, GeGLU) as, per token and
+/// expert, a kernel.gate_up and a kernel.matvec for the down projection:
+/// the same weight-streaming kernels as every projection, on every
+/// backend. dReLU blocks are moe-fuse-drelu's (or, with --no-sparse,
+/// stay dense for comparison); a block with a predictor keeps it.
+bool isGluBlock(ExpertFfnOp op) {
+  return op.getActivation() != Activation::DReLU && !op.getPredictorFc1();
+}
+
+struct GluExpertsToKernels : OpConversionPattern<ExpertFfnOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ExpertFfnOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isGluBlock(op))
+      return rewriter.notifyMatchFailure(op, "not a GLU block");
+    auto act = static_cast<kernel::GatedActivation>(
+        static_cast<uint32_t>(op.getActivation()));
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value y = buildExpertsPerToken(
+        b, op,
+        [&](ImplicitLocOpBuilder &eb, Value row, Value sum, OpFoldResult e,
+            Value weight, const StackedExperts &experts) {
+          Location loc = eb.getLoc();
+          int64_t inter =
+              cast<RankedTensorType>(experts.gate.getType()).getDimSize(1);
+          auto gateUp = kernel::GateUpOp::create(
+              eb,
+              TypeRange{RankedTensorType::get({inter}, eb.getF32Type()),
+                        RankedTensorType::get({inter}, eb.getI32Type()),
+                        eb.getIndexType(), eb.getIndexType()},
+              row, expertMatrix(eb, loc, experts.gate, e),
+              expertMatrix(eb, loc, experts.up, e), act, nullptr);
+          Value down = expertMatrix(eb, loc, experts.down, e);
+          auto downType = cast<RankedTensorType>(down.getType());
+          Value y = kernel::MatvecOp::create(
+              eb,
+              RankedTensorType::get({1, downType.getDimSize(0)},
+                                    eb.getF32Type()),
+              asRowMatrix(eb, loc, gateUp.getResult()), down, nullptr);
+          return addWeighted(eb, sum, fromRowMatrix(eb, loc, y, sum.getType()),
+                             weight);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 struct MoeToKernelPass : public moe::impl::MoeToKernelBase<MoeToKernelPass> {
+  using MoeToKernelBase::MoeToKernelBase;
   void runOnOperation() override {
     ConversionTarget target(getContext());
     RewritePatternSet patterns(&getContext());
-    populateMoeToKernelPatterns(patterns, target);
+    populateMoeToKernelPatterns(patterns, target, gluExperts);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -109,9 +159,10 @@ struct MoeToKernelPass : public moe::impl::MoeToKernelBase<MoeToKernelPass> {
 } // namespace
 
 void mlir::moe::populateMoeToKernelPatterns(RewritePatternSet &patterns,
-                                            ConversionTarget &target) {
+                                            ConversionTarget &target,
+                                            bool gluExperts) {
   target.addLegalDialect<kernel::KernelDialect, tensor::TensorDialect,
-                         arith::ArithDialect>();
+                         arith::ArithDialect, scf::SCFDialect>();
   target.addDynamicallyLegalOp<LinearOp>(
       [](LinearOp op) { return bool(op.getBias()); });
   target.addDynamicallyLegalOp<RouterOp>(
@@ -119,4 +170,9 @@ void mlir::moe::populateMoeToKernelPatterns(RewritePatternSet &patterns,
   target.addIllegalOp<LmHeadOp, FusedDReluOp, SparseMatvecOp>();
   patterns.add<LinearToMatvec, LmHeadToMatvec, FusedDReluToGateUp,
                SparseMatvecToKernel, RouterToTopK>(patterns.getContext());
+  if (gluExperts) {
+    target.addDynamicallyLegalOp<ExpertFfnOp>(
+        [](ExpertFfnOp op) { return !isGluBlock(op); });
+    patterns.add<GluExpertsToKernels>(patterns.getContext());
+  }
 }

@@ -156,45 +156,11 @@ public:
   Value activate(Activation act, Value g, Value u) {
     unsigned rank = cast<RankedTensorType>(g.getType()).getRank();
     SmallVector<IteratorType> par(rank, kPar);
-    return generic(
-        tensor::EmptyOp::create(b, sizes(g), f32), {g, u},
-        {identity(rank), identity(rank), identity(rank)}, par,
-        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-          Value x = a[0], y = a[1];
-          Value zero = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0));
-          Value one = arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1));
-          switch (act) {
-          case Activation::SwiGLU: {
-            // silu(x) = x / (1 + exp(-x))
-            Value e = math::ExpOp::create(nb, loc,
-                                          arith::NegFOp::create(nb, loc, x));
-            Value s = arith::DivFOp::create(
-                nb, loc, x, arith::AddFOp::create(nb, loc, one, e));
-            return arith::MulFOp::create(nb, loc, s, y);
-          }
-          case Activation::ReGLU:
-            return arith::MulFOp::create(
-                nb, loc, arith::MaximumFOp::create(nb, loc, x, zero), y);
-          case Activation::GeGLU: {
-            // Exact gelu: x/2 (1 + erf(x / sqrt 2)).
-            Value half = arith::ConstantOp::create(nb, loc,
-                                                   nb.getF32FloatAttr(0.5));
-            Value rs2 = arith::ConstantOp::create(
-                nb, loc, nb.getF32FloatAttr(float(M_SQRT1_2)));
-            Value erf = math::ErfOp::create(
-                nb, loc, arith::MulFOp::create(nb, loc, x, rs2));
-            Value gelu = arith::MulFOp::create(
-                nb, loc, arith::MulFOp::create(nb, loc, half, x),
-                arith::AddFOp::create(nb, loc, one, erf));
-            return arith::MulFOp::create(nb, loc, gelu, y);
-          }
-          case Activation::DReLU:
-            return arith::MulFOp::create(
-                nb, loc, arith::MaximumFOp::create(nb, loc, x, zero),
-                arith::MaximumFOp::create(nb, loc, y, zero));
-          }
-          llvm_unreachable("unknown activation");
-        });
+    return generic(tensor::EmptyOp::create(b, sizes(g), f32), {g, u},
+                   {identity(rank), identity(rank), identity(rank)}, par,
+                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                     return gatedActivation(nb, loc, act, a[0], a[1]);
+                   });
   }
 
   /// Row `row` of a [T, H] tensor, as [1, H].

@@ -195,12 +195,20 @@ def MoeToKernel : Pass<"moe-to-kernel", "::mlir::func::FuncOp"> {
     `moe.linear` without a bias and `moe.lm_head` become `kernel.matvec`,
     `moe.fused_drelu` becomes `kernel.gate_up` with the drelu activation,
     `moe.sparse_matvec` becomes `kernel.sparse_matvec` with its layout
-    (`neuron_major` or `row_major`), and a learned softmax `moe.router` with
-    a gate becomes `kernel.router_top_k`. A partial conversion: the other
-    ops stay for moe-to-linalg. The kernel ops carry no mapping yet: a
-    configuration pass adds it.
+    (`neuron_major` or `row_major`), a learned softmax `moe.router` with
+    a gate becomes `kernel.router_top_k`, and an `moe.expert_ffn` of the GLU
+    family (SwiGLU, ReGLU, GeGLU) becomes, per token and expert, a
+    `kernel.gate_up` and a `kernel.matvec` for the down projection. A
+    partial conversion: the other ops stay for moe-to-linalg. The kernel
+    ops carry no mapping yet: a configuration pass adds it.
   }];
+  let options = [
+    Option<"gluExperts", "glu-experts", "bool", /*default=*/"true",
+           "Expand GLU expert blocks into gate/up and down kernels (else "
+           "moe-to-linalg's dispatch lowers them)">
+  ];
   let dependentDialects = ["::mlir::kernel::KernelDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

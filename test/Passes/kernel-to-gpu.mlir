@@ -73,6 +73,22 @@ func.func @router(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf3
 
 // -----
 
+// A GLU gate/up: a warp per neuron sums both rows (no branch: every up row
+// is needed), then silu(g) * u.
+// CHECK-LABEL: func.func @gate_up_swiglu
+// CHECK: gpu.launch
+// CHECK-COUNT-10: gpu.shuffle xor
+// CHECK-NOT: scf.if
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK-NOT: kernel.
+func.func @gate_up_swiglu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) -> tensor<128xf32> {
+  %a, %idx, %n, %p = kernel.gate_up %x, %g, %u swiglu mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  return %a : tensor<128xf32>
+}
+
+// -----
+
 // An active set that something else reads has no GPU lowering: the error
 // names the op.
 func.func @active_set_used(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) -> index {

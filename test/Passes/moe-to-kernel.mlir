@@ -49,3 +49,25 @@ func.func @routers(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>, %l: tensor<?x4xf
   %w2, %ids2 = moe.router %x gate(%g) experts = 4 top_k = 2 learned sigmoid : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
   return %w, %w1, %w2 : tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>
 }
+
+// -----
+
+// A SwiGLU block: per token, per routed expert, the fused gate/up and the
+// down product as kernels, weighted and summed; dReLU blocks are left to
+// moe-fuse-drelu (or run densely with --no-sparse).
+// CHECK-LABEL: func.func @swiglu_block
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: %[[ROW:.*]] = tensor.extract_slice %{{.*}}[%[[T]], 0] [1, 16] [1, 1]
+// CHECK: %[[A:.*]], %{{.*}}, %{{.*}}, %{{.*}} = kernel.gate_up %[[ROW]], %{{.*}}, %{{.*}} swiglu : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+// CHECK: %[[AR:.*]] = tensor.expand_shape %[[A]]
+// CHECK: kernel.matvec %[[AR]], %{{.*}} : tensor<1x32xf32>, tensor<16x32xbf16> -> tensor<1x16xf32>
+// CHECK: arith.mulf
+// CHECK: kernel.gate_up {{.*}} swiglu
+// CHECK: moe.expert_ffn {{.*}} drelu
+func.func @swiglu_block(%x: tensor<?x16xf32>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>, %g: tensor<4x32x16xbf16>, %u: tensor<4x32x16xbf16>, %d: tensor<4x16x32xbf16>) -> (tensor<?x16xf32>, tensor<?x16xf32>) {
+  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %u, %d) swiglu
+      : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16>) -> tensor<?x16xf32>
+  %z = moe.expert_ffn %x routing(%w, %ids) experts(%g, %u, %d) drelu
+      : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16>) -> tensor<?x16xf32>
+  return %y, %z : tensor<?x16xf32>, tensor<?x16xf32>
+}

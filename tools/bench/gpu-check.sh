@@ -19,7 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
 
-bench_models=(MixtralForCausalLM-dense TurboSparseMixtralForCausalLM-sparse
+bench_models=(MixtralForCausalLM-dense MixtralForCausalLM-glu
+              TurboSparseMixtralForCausalLM-sparse
               TurboSparseMixtralForCausalLM-dense)
 golden_cases=(mixtral-bf16-top2 turbosparse-mixtral-f16-sharded mixtral-f32-top1
               mistral-dense mixtral-gqa-kv1 mixtral-tied bamboo-drelu-window
@@ -39,9 +40,11 @@ prepare() {
   echo "== compiling the golden checkpoints"
   python3 test/e2e/Inputs/run_golden.py --cuda --compile-only "$dir/golden" \
     "${golden_cases[@]}"
-  # The layers as one loop, off by default for CUDA until it ran on a GPU.
+  # What is off by default for CUDA until it ran on a GPU: the layers as
+  # one loop, GLU experts as warp-per-row kernels.
   python3 test/e2e/Inputs/run_golden.py --cuda --compile-only \
-    --compile-flag=--roll-layers "$dir/golden-rolled" "${golden_cases[@]}"
+    --compile-flag=--roll-layers --compile-flag=--gpu-glu-kernels \
+    "$dir/golden-rolled" "${golden_cases[@]}"
   rm -rf "$dir"/golden*/*/ "$dir"/golden*/*.cpu.moec
   local work
   work=$(mktemp -d)
@@ -52,6 +55,7 @@ prepare() {
   for model in "${bench_models[@]}"; do
     local arch=${model%-*} mode=${model##*-} flags=()
     [ "$mode" = dense ] && flags=(--no-sparse)
+    [ "$mode" = glu ] && flags=(--gpu-glu-kernels)
     echo "== compiling $model"
     [ -d "$work/$arch" ] || moec-synth -o "$work/$arch" $dims --arch="$arch" >/dev/null
     moec-compile "$work/$arch" -o "$work/$model.moec" --target=cuda "${flags[@]}"
@@ -70,7 +74,7 @@ run() {
   echo "== golden checkpoints on the GPU"
   timeout 300 python3 test/e2e/Inputs/run_golden.py --cuda --run-only "$dir/golden" \
     "${golden_cases[@]}" || echo "GOLDEN FAILED"
-  echo "== golden checkpoints on the GPU, layers as one loop (--roll-layers)"
+  echo "== golden checkpoints on the GPU, --roll-layers --gpu-glu-kernels"
   timeout 300 python3 test/e2e/Inputs/run_golden.py --cuda --run-only \
     "$dir/golden-rolled" "${golden_cases[@]}" || echo "GOLDEN (ROLLED) FAILED"
   for model in "${bench_models[@]}"; do

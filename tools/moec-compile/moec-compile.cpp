@@ -94,6 +94,11 @@ cl::opt<std::string> targetFeatures("target-features",
                                     cl::cat(category));
 
 cl::OptionCategory cudaCategory("moec-compile options for --target=cuda");
+cl::opt<bool> gpuGluKernels(
+    "gpu-glu-kernels",
+    cl::desc("GLU expert blocks (SwiGLU) as warp-per-row gate/up and down "
+             "kernels on CUDA (off until it has run on a GPU)"),
+    cl::cat(cudaCategory));
 cl::opt<std::string> cudaArch("cuda-arch",
                               cl::desc("SM architecture: sm_80, sm_86, sm_89 "
                                        "or sm_90"),
@@ -216,6 +221,7 @@ int main(int argc, char **argv) {
                    ": unknown architecture (sm_80, sm_86, sm_89 or sm_90)");
     cudaOptions.chip = cudaArch;
     cudaOptions.toolkit = cudaToolkit;
+    cudaOptions.gluExperts = gpuGluKernels;
     for (auto [flag, field] :
          {std::pair{&warpsPerBlock, &cudaOptions.warps},
           {&gpuUnroll, &cudaOptions.unroll},
