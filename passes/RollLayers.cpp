@@ -178,7 +178,9 @@ bool Roller::compare(Operation *a, Operation *b, int64_t l) {
       return std::nullopt;
     };
     auto oa = offsetsOf(a), ob = offsetsOf(b);
-    if (!oa || !ob || llvm::is_contained(*oa, ShapedType::kDynamic) ||
+    if (!oa || !ob ||
+        a->getDiscardableAttrDictionary() != b->getDiscardableAttrDictionary() ||
+        llvm::is_contained(*oa, ShapedType::kDynamic) ||
         llvm::is_contained(*ob, ShapedType::kDynamic))
       return false;
     auto sizes = [](Operation *op) {
