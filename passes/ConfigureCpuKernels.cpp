@@ -28,12 +28,10 @@ struct ConfigureCpuKernelsPass
     if (failed(kernel::CpuMappingAttr::verify(emitError, lanes, accumulators,
                                               tasks, bf16Dot)))
       return signalPassFailure();
-    auto mapping = kernel::CpuMappingAttr::get(&getContext(), lanes,
-                                               accumulators, tasks, bf16Dot);
-    getOperation().walk([&](Operation *op) {
-      if (isa<kernel::KernelDialect>(op->getDialect()))
-        op->setAttr("mapping", mapping);
-    });
+    kernel::setMappings(getOperation(),
+                        kernel::CpuMappingAttr::get(&getContext(), lanes,
+                                                    accumulators, tasks,
+                                                    bf16Dot));
   }
 };
 

@@ -48,11 +48,8 @@ struct ConfigureGpuKernelsPass
     auto emitError = [&] { return getOperation().emitError(); };
     if (failed(kernel::GpuMappingAttr::verify(emitError, warps, u, s)))
       return signalPassFailure();
-    auto mapping = kernel::GpuMappingAttr::get(&getContext(), warps, u, s);
-    getOperation().walk([&](Operation *op) {
-      if (isa<kernel::KernelDialect>(op->getDialect()))
-        op->setAttr("mapping", mapping);
-    });
+    kernel::setMappings(getOperation(),
+                        kernel::GpuMappingAttr::get(&getContext(), warps, u, s));
   }
 };
 

@@ -12,8 +12,6 @@
 #include "passes/Passes.h"
 #include "runtime/format/Activity.h"
 
-#include "llvm/ADT/StringExtras.h"
-
 namespace mlir::moe {
 #define GEN_PASS_DEF_COUNTACTIVITY
 #include "passes/Passes.h.inc"
@@ -172,16 +170,22 @@ struct CountActivityPass
     ModuleOp module = getOperation();
     // Each op's layer, from the location the importer gave it, or the
     // index of the loop that runs the layers (moe-roll-layers).
-    SmallVector<std::pair<Operation *, int64_t>> ops;
+    struct Counted {
+      Operation *op;
+      int64_t layer;
+      scf::ForOp loop;
+    };
+    SmallVector<Counted> ops;
     int64_t layers = 0;
     module.walk([&](Operation *op) {
       if (!isa<MoeDialect>(op->getDialect()) || isa<WeightOp>(op))
         return;
       int64_t layer = layerOfLocation(op->getLoc()).value_or(-1);
-      if (scf::ForOp loop = layerLoop(op))
+      scf::ForOp loop = layerLoop(op);
+      if (loop)
         layers = std::max(layers, layerCount(loop));
       layers = std::max(layers, layer + 1);
-      ops.push_back({op, layer});
+      ops.push_back({op, layer, loop});
     });
     if (ops.empty())
       return;
@@ -207,10 +211,9 @@ struct CountActivityPass
         /*constant=*/true, /*alignment=*/IntegerAttr());
 
     Counters c(b, counters);
-    for (auto [op, layer] : ops) {
+    for (auto [op, layer, loop] : ops) {
       b.setInsertionPointAfter(op);
       Location opLoc = op->getLoc();
-      scf::ForOp loop = layerLoop(op);
       Value row = loop ? loop.getInductionVar()
                        : arith::ConstantIndexOp::create(
                              b, opLoc, layer >= 0 ? layer : rows - 1)

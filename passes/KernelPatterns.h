@@ -58,13 +58,21 @@ std::pair<Value, Value> buildRouterTopK(OpBuilder &b, Location loc, Value x,
                                         bool renormalize, Type idType,
                                         const KernelOptions &options);
 
-/// A gate/up's activation as the moe dialect names it (same cases).
+/// A gate/up's activation as the moe dialect names it, and back (the two
+/// enums list the same cases in the same order).
+static_assert(uint32_t(kernel::GatedActivation::SwiGLU) ==
+                  uint32_t(Activation::SwiGLU) &&
+              uint32_t(kernel::GatedActivation::ReGLU) ==
+                  uint32_t(Activation::ReGLU) &&
+              uint32_t(kernel::GatedActivation::GeGLU) ==
+                  uint32_t(Activation::GeGLU) &&
+              uint32_t(kernel::GatedActivation::DReLU) ==
+                  uint32_t(Activation::DReLU));
 inline Activation activationOf(kernel::GatedActivation act) {
-  static_assert(uint32_t(kernel::GatedActivation::DReLU) ==
-                    uint32_t(Activation::DReLU) &&
-                uint32_t(kernel::GatedActivation::SwiGLU) ==
-                    uint32_t(Activation::SwiGLU));
   return static_cast<Activation>(static_cast<uint32_t>(act));
+}
+inline kernel::GatedActivation gatedActivationOf(Activation act) {
+  return static_cast<kernel::GatedActivation>(static_cast<uint32_t>(act));
 }
 
 /// The replacement of a gate/up whose kernel makes the activation only:
@@ -115,7 +123,7 @@ public:
   LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    std::optional<Options> options = optionsOf(op->getAttr("mapping"));
+    std::optional<Options> options = optionsOf(op->getAttr(kernel::kMappingAttrName));
     if (!options)
       return rewriter.notifyMatchFailure(op, "not mapped for this target");
     FailureOr<SmallVector<Value>> values =

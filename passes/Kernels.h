@@ -79,6 +79,11 @@ Value buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
                                    Value activation, Value indices,
                                    Value count, const KernelOptions &options);
 
+/// The same product for a row-major w [H, I]: a loop over the active
+/// neurons adding act[n] times column n.
+Value buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
+                                Value activation, Value indices, Value count);
+
 /// act(g, u) for f32 scalars: silu(g) u, relu(g) u, gelu(g) u (exact,
 /// with erf) or relu(g) relu(u). One statement of the expert activations,
 /// for the reference lowering and the CPU and GPU kernels.
@@ -90,11 +95,6 @@ Value gatedActivation(OpBuilder &b, Location loc, Activation act, Value g,
 /// activation.
 Value buildGateUp(OpBuilder &b, Location loc, Value x, Value gate, Value up,
                   Activation act, const KernelOptions &options);
-
-/// The same product for a row-major w [H, I]: a loop over the active
-/// neurons adding act[n] times column n.
-Value buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
-                                Value activation, Value indices, Value count);
 
 } // namespace mlir::moe
 

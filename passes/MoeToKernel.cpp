@@ -82,12 +82,15 @@ struct SparseMatvecToKernel : OpConversionPattern<SparseMatvecOp> {
   }
 };
 
+/// The routers kernel.router_top_k computes: supported, with a gate.
+bool isTopKRouter(RouterOp op) { return isSupportedRouter(op) && op.getGate(); }
+
 struct RouterToTopK : OpConversionPattern<RouterOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(RouterOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!isSupportedRouter(op) || !op.getGate())
+    if (!isTopKRouter(op))
       return rewriter.notifyMatchFailure(op, "not a learned softmax gate");
     rewriter.replaceOpWithNewOp<kernel::RouterTopKOp>(
         op, op->getResultTypes(), adaptor.getInput(), adaptor.getGate(),
@@ -112,8 +115,7 @@ struct GluExpertsToKernels : OpConversionPattern<ExpertFfnOp> {
                   ConversionPatternRewriter &rewriter) const override {
     if (!isGluBlock(op))
       return rewriter.notifyMatchFailure(op, "not a GLU block");
-    auto act = static_cast<kernel::GatedActivation>(
-        static_cast<uint32_t>(op.getActivation()));
+    kernel::GatedActivation act = gatedActivationOf(op.getActivation());
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value y = buildExpertsPerToken(
         b, op,
@@ -166,7 +168,7 @@ void mlir::moe::populateMoeToKernelPatterns(RewritePatternSet &patterns,
   target.addDynamicallyLegalOp<LinearOp>(
       [](LinearOp op) { return bool(op.getBias()); });
   target.addDynamicallyLegalOp<RouterOp>(
-      [](RouterOp op) { return !isSupportedRouter(op) || !op.getGate(); });
+      [](RouterOp op) { return !isTopKRouter(op); });
   target.addIllegalOp<LmHeadOp, FusedDReluOp, SparseMatvecOp>();
   patterns.add<LinearToMatvec, LmHeadToMatvec, FusedDReluToGateUp,
                SparseMatvecToKernel, RouterToTopK>(patterns.getContext());

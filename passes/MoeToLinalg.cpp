@@ -520,8 +520,8 @@ SmallVector<Value> routeTopK(Lowering &l, Value logits, int64_t topK,
   return SmallVector<Value>{chosen, expertIds};
 }
 
-/// The router ops kernel.router_top_k does not cover: the gate given as
-/// logits (the input itself).
+/// The reference router: the gate's logits (or the input, when it is the
+/// logits), then routeTopK.
 FailureOr<SmallVector<Value>> lowerRouter(Lowering &l, RouterOp op) {
   if (!isSupportedRouter(op))
     return op.emitOpError(kUnsupportedRouter), failure();

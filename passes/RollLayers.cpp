@@ -79,8 +79,6 @@ private:
   SmallVector<Carry> carries;
   DenseMap<Operation *, SmallVector<WeightOp>> weights; // layer-0 op -> per layer
   DenseMap<Operation *, MovingSlice> slices;             // layer-0 op -> offsets
-  /// Layer 0's ops in pre-order, to pair with layer l's while comparing.
-  SmallVector<Operation *> layer0Walk;
 };
 
 bool Roller::collectGroups() {

@@ -31,6 +31,13 @@ void KernelDialect::registerAttributes() {
       >();
 }
 
+void mlir::kernel::setMappings(Operation *root, Attribute mapping) {
+  root->walk([&](Operation *op) {
+    if (isa<KernelDialect>(op->getDialect()))
+      op->setAttr(kMappingAttrName, mapping);
+  });
+}
+
 LogicalResult CpuMappingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                      int64_t lanes, int64_t accumulators,
                                      int64_t tasks, bool bf16Dot) {

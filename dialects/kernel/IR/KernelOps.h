@@ -19,4 +19,13 @@
 #define GET_OP_CLASSES
 #include "dialects/kernel/IR/KernelOps.h.inc"
 
+namespace mlir::kernel {
+/// The attribute every kernel op carries its target mapping in.
+inline constexpr llvm::StringLiteral kMappingAttrName = "mapping";
+
+/// Gives every kernel op under `root` the mapping `mapping` (what a
+/// configuration pass decided for its target).
+void setMappings(Operation *root, Attribute mapping);
+} // namespace mlir::kernel
+
 #endif // MOEC_DIALECTS_KERNEL_IR_KERNELOPS_H
