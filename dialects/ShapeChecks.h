@@ -7,6 +7,7 @@
 #include "mlir/IR/Operation.h"
 
 #include <cmath>
+#include <optional>
 
 namespace moec::verify {
 
@@ -81,6 +82,64 @@ inline mlir::LogicalResult verifyGateUp(mlir::Operation *op, mlir::Value input,
   if (failed(verifyShape(op, "result", result, {inter})))
     return mlir::failure();
   return verifyShape(op, "indices", indices, {inter});
+}
+
+/// RMS normalisation: a positive eps, input of rank >= 1, weight [last dim].
+inline mlir::LogicalResult verifyRmsNorm(mlir::Operation *op, mlir::Value input,
+                                         mlir::Value weight, double eps) {
+  if (failed(verifyPositive(op, "eps", eps)))
+    return mlir::failure();
+  auto type = llvm::cast<mlir::RankedTensorType>(input.getType());
+  if (type.getRank() < 1)
+    return op->emitOpError("input must have rank >= 1");
+  return verifyShape(op, "weight", weight, {type.getShape().back()});
+}
+
+/// RoPE: input [T, heads, head_dim] with an even, positive head_dim, a
+/// positive theta, positions [T].
+inline mlir::LogicalResult verifyRope(mlir::Operation *op, mlir::Value input,
+                                      mlir::Value positions, int64_t headDim,
+                                      double theta) {
+  if (failed(verifyPositive(op, "head_dim", headDim)) ||
+      failed(verifyPositive(op, "theta", theta)))
+    return mlir::failure();
+  if (headDim % 2 != 0)
+    return op->emitOpError() << "head_dim must be even, got " << headDim;
+  if (failed(verifyShape(op, "input", input, {kAny, kAny, headDim})))
+    return mlir::failure();
+  return verifyShape(op, "positions", positions, {dim(input, 0)});
+}
+
+/// The head counts of grouped-query attention: positive, kv_heads dividing
+/// heads; a window and a scale, when given, positive.
+inline mlir::LogicalResult verifyAttentionHeads(mlir::Operation *op,
+                                                int64_t heads, int64_t kvHeads,
+                                                int64_t headDim,
+                                                std::optional<int64_t> window,
+                                                std::optional<double> scale) {
+  if (failed(verifyPositive(op, "heads", heads)) ||
+      failed(verifyPositive(op, "kv_heads", kvHeads)) ||
+      failed(verifyPositive(op, "head_dim", headDim)))
+    return mlir::failure();
+  if (heads % kvHeads != 0)
+    return op->emitOpError() << "kv_heads (" << kvHeads
+                             << ") must divide heads (" << heads << ")";
+  if (window && failed(verifyPositive(op, "window", *window)))
+    return mlir::failure();
+  if (scale && failed(verifyPositive(op, "scale", *scale)))
+    return mlir::failure();
+  return mlir::success();
+}
+
+/// A chunk's keys (or values) [T, kv_heads, head_dim] at positions [T] and
+/// a cache [S, kv_heads, head_dim].
+inline mlir::LogicalResult verifyCacheRows(mlir::Operation *op, mlir::Value k,
+                                           mlir::Value cache,
+                                           mlir::Value positions) {
+  if (failed(verifyShape(op, "k_cache", cache, {kAny, kAny, kAny})) ||
+      failed(verifyShape(op, "k", k, {kAny, dim(cache, 1), dim(cache, 2)})))
+    return mlir::failure();
+  return verifyShape(op, "positions", positions, {dim(k, 0)});
 }
 
 } // namespace moec::verify

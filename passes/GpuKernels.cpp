@@ -482,38 +482,25 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
                                             probs, ValueRange{e});
                     return acc;
                   });
-              // k times the largest remaining probability, then taken out.
-              auto chosen = scf::ForOp::create(
-                  b, index(b, 0), index(b, topK), index(b, 1),
-                  ValueRange{f32Const(b, 0)},
-                  [&](OpBuilder &nb, Location nl, Value k, ValueRange total) {
-                    ImplicitLocOpBuilder ib(nl, nb);
-                    auto best = scf::ForOp::create(
-                        ib, index(ib, 0), index(ib, experts), index(ib, 1),
-                        ValueRange{f32Const(ib, ninf), index(ib, 0)},
-                        [&](OpBuilder &eb, Location el, Value e,
-                            ValueRange acc) {
-                          ImplicitLocOpBuilder jb(el, eb);
-                          Value v =
-                              memref::LoadOp::create(jb, probs, ValueRange{e});
-                          Value better = arith::CmpFOp::create(
-                              jb, arith::CmpFPredicate::OGT, v, acc[0]);
-                          scf::YieldOp::create(
-                              jb, ValueRange{arith::SelectOp::create(jb, better,
-                                                                     v, acc[0]),
-                                             arith::SelectOp::create(
-                                                 jb, better, e, acc[1])});
-                        });
-                    Value p = best.getResult(0), e = best.getResult(1);
-                    memref::StoreOp::create(ib, p, weights, ValueRange{t, k});
-                    memref::StoreOp::create(
-                        ib, arith::IndexCastOp::create(ib, idType, e), ids,
-                        ValueRange{t, k});
-                    memref::StoreOp::create(ib, f32Const(ib, ninf), probs,
-                                            ValueRange{e});
-                    scf::YieldOp::create(
-                        ib, ValueRange{arith::AddFOp::create(ib, total[0], p)});
-                  });
+              // The k largest probabilities and their sum.
+              Value total =
+                  buildTopK(
+                      b, b.getLoc(), experts, topK, ValueRange{f32Const(b, 0)},
+                      [&](OpBuilder &eb, Location el, Value e) -> Value {
+                        return memref::LoadOp::create(eb, el, probs,
+                                                      ValueRange{e});
+                      },
+                      [&](OpBuilder &kb, Location kl, Value k, Value p, Value e,
+                          ValueRange sum) -> SmallVector<Value> {
+                        memref::StoreOp::create(kb, kl, p, weights,
+                                                ValueRange{t, k});
+                        memref::StoreOp::create(
+                            kb, kl,
+                            arith::IndexCastOp::create(kb, kl, idType, e), ids,
+                            ValueRange{t, k});
+                        return {arith::AddFOp::create(kb, kl, sum[0], p)};
+                      })
+                      .front();
               if (!renormalize)
                 return;
               scf::ForOp::create(
@@ -522,9 +509,9 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
                     ImplicitLocOpBuilder ib(nl, nb);
                     Value p =
                         memref::LoadOp::create(ib, weights, ValueRange{t, k});
-                    memref::StoreOp::create(
-                        ib, arith::DivFOp::create(ib, p, chosen.getResult(0)),
-                        weights, ValueRange{t, k});
+                    memref::StoreOp::create(ib,
+                                            arith::DivFOp::create(ib, p, total),
+                                            weights, ValueRange{t, k});
                     scf::YieldOp::create(ib);
                   });
             });

@@ -40,8 +40,14 @@ void populateMoeToKernelPatterns(RewritePatternSet &patterns,
 /// Every kernel op with a #kernel.cpu mapping to loops on tensors.
 void populateKernelToCpuPatterns(RewritePatternSet &patterns);
 
-/// Every kernel op with a #kernel.gpu mapping to gpu.launch kernels.
+/// Every kernel op with a #kernel.gpu mapping to gpu.launch kernels (the
+/// layer kernels to loops that moe-map-to-gpu maps to threads).
 void populateKernelToGpuPatterns(RewritePatternSet &patterns);
+
+/// kernel.rms_norm, kernel.rope, kernel.cache_write and kernel.attention
+/// with a #kernel.cpu mapping (or, with `gpu`, #kernel.gpu) to loops on
+/// tensors: one lowering for both targets.
+void populateLayerKernelPatterns(RewritePatternSet &patterns, bool gpu);
 
 /// The reference lowering of every moe compute op (moe-to-linalg) to
 /// linalg, tensor, scf and the CPU kernels, at benefit 1: the patterns to

@@ -103,4 +103,5 @@ void mlir::moe::populateKernelToCpuPatterns(RewritePatternSet &patterns) {
       context, cpuOptions, sparseMatvec);
   patterns.add<MappedKernelPattern<kernel::RouterTopKOp, KernelOptions>>(
       context, cpuOptions, routerTopK);
+  populateLayerKernelPatterns(patterns, /*gpu=*/false);
 }

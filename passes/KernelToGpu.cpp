@@ -110,4 +110,5 @@ void mlir::moe::populateKernelToGpuPatterns(RewritePatternSet &patterns) {
       context, gpuOptions, sparseMatvec);
   patterns.add<MappedKernelPattern<kernel::RouterTopKOp, GpuKernelOptions>>(
       context, gpuOptions, routerTopK);
+  populateLayerKernelPatterns(patterns, /*gpu=*/true);
 }

@@ -10,6 +10,10 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 
+#include "llvm/ADT/STLExtras.h"
+
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::moe;
 
@@ -494,4 +498,53 @@ Value mlir::moe::buildGateUp(OpBuilder &b, Location loc, Value x, Value gate,
                    ValueRange{gatedActivation(nb, l, act, args[0], args[1])});
              })
       .getResult(0);
+}
+
+SmallVector<Value> mlir::moe::buildTopK(
+    OpBuilder &b, Location loc, int64_t experts, int64_t topK, ValueRange state,
+    function_ref<Value(OpBuilder &, Location, Value)> score,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value, Value,
+                                    ValueRange)>
+        emit) {
+  // Before the first round, the pick (+inf, -1) precedes every score.
+  SmallVector<Value> init = {
+      cF32(b, loc, std::numeric_limits<float>::infinity()), cIndex(b, loc, -1)};
+  llvm::append_range(init, state);
+  auto rounds = scf::ForOp::create(
+      b, loc, cIndex(b, loc, 0), cIndex(b, loc, topK), cIndex(b, loc, 1), init,
+      [&](OpBuilder &kb, Location kl, Value k, ValueRange carried) {
+        Value prevValue = carried[0], prevIndex = carried[1];
+        auto best = scf::ForOp::create(
+            kb, kl, cIndex(kb, kl, 0), cIndex(kb, kl, experts),
+            cIndex(kb, kl, 1),
+            ValueRange{cF32(kb, kl, -std::numeric_limits<float>::infinity()),
+                       cIndex(kb, kl, 0)},
+            [&](OpBuilder &eb, Location el, Value e, ValueRange acc) {
+              Value v = score(eb, el, e);
+              // After the previous pick: lower, or equal at a higher index.
+              Value lower = arith::CmpFOp::create(
+                  eb, el, arith::CmpFPredicate::OLT, v, prevValue);
+              Value tied = arith::AndIOp::create(
+                  eb, el,
+                  arith::CmpFOp::create(eb, el, arith::CmpFPredicate::OEQ, v,
+                                        prevValue),
+                  arith::CmpIOp::create(eb, el, arith::CmpIPredicate::sgt, e,
+                                        prevIndex));
+              Value better = arith::AndIOp::create(
+                  eb, el, arith::OrIOp::create(eb, el, lower, tied),
+                  arith::CmpFOp::create(eb, el, arith::CmpFPredicate::OGT, v,
+                                        acc[0]));
+              scf::YieldOp::create(
+                  eb, el,
+                  ValueRange{
+                      arith::SelectOp::create(eb, el, better, v, acc[0]),
+                      arith::SelectOp::create(eb, el, better, e, acc[1])});
+            });
+        Value value = best.getResult(0), index = best.getResult(1);
+        SmallVector<Value> next = {value, index};
+        llvm::append_range(
+            next, emit(kb, kl, k, value, index, carried.drop_front(2)));
+        scf::YieldOp::create(kb, kl, next);
+      });
+  return SmallVector<Value>(rounds.getResults().drop_front(2));
 }

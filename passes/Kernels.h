@@ -90,6 +90,21 @@ Value buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
 Value gatedActivation(OpBuilder &b, Location loc, Activation act, Value g,
                       Value u);
 
+/// The top-k selection of every router lowering: `topK` rounds, each the
+/// largest of `experts` f32 scores read by `score(e)` (the lower index on
+/// ties) among those after the previous round's pick in that order. The
+/// scores are only read, so none has to be struck out of a copy.
+/// `emit(k, value, index, state)` records round k's pick and returns the
+/// updated loop-carried `state` (the output tensors, or a running sum);
+/// the final state is returned.
+SmallVector<Value>
+buildTopK(OpBuilder &b, Location loc, int64_t experts, int64_t topK,
+          ValueRange state,
+          function_ref<Value(OpBuilder &, Location, Value)> score,
+          function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value,
+                                          Value, ValueRange)>
+              emit);
+
 /// act(gate x, up x) [I] for x [K] (f32) and gate, up [I, K]: the GLU
 /// family reads every up row, so as two matrix-vector products, then the
 /// activation.

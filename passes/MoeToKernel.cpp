@@ -4,7 +4,9 @@
 // backend lowers with the same meaning: projections and the LM head to
 // kernel.matvec, the fused dReLU block to kernel.gate_up, its down product
 // to kernel.sparse_matvec (the layout an attribute), the router to
-// kernel.router_top_k. The rest stays for the reference lowering.
+// kernel.router_top_k; norms, RoPE and attention (as the cache write and
+// the attention over the live positions) to the layer kernels. The rest
+// stays for the reference lowering.
 //
 //===----------------------------------------------------------------------===//
 
@@ -146,6 +148,64 @@ struct GluExpertsToKernels : OpConversionPattern<ExpertFfnOp> {
   }
 };
 
+/// The layer kernels: norm and RoPE of f32 rows as they are; attention as
+/// the cache write and the attention over the live positions, two kernels
+/// with one meaning each.
+bool isF32Tensor(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementType().isF32();
+}
+
+struct RmsNormToKernel : OpConversionPattern<RmsNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RmsNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<kernel::RmsNormOp>(
+        op, op.getType(), adaptor.getInput(), adaptor.getWeight(),
+        op.getEpsAttr(), nullptr);
+    return success();
+  }
+};
+
+struct RopeToKernel : OpConversionPattern<RopeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RopeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<kernel::RopeOp>(
+        op, op.getType(), adaptor.getInput(), adaptor.getPositions(),
+        op.getThetaAttr(), op.getHeadDimAttr(),
+        kernel::RopeLayoutAttr::get(op.getContext(),
+                                    op.getLayout() == RopeLayout::Interleaved
+                                        ? kernel::RopeLayout::Interleaved
+                                        : kernel::RopeLayout::RotateHalf),
+        nullptr);
+    return success();
+  }
+};
+
+struct AttentionToKernels : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto write = kernel::CacheWriteOp::create(
+        rewriter, loc,
+        TypeRange{adaptor.getKCache().getType(), adaptor.getVCache().getType()},
+        adaptor.getK(), adaptor.getV(), adaptor.getKCache(),
+        adaptor.getVCache(), adaptor.getPositions(), nullptr);
+    Value out = kernel::AttentionOp::create(
+        rewriter, loc, op.getResult().getType(), adaptor.getQ(),
+        write.getKCacheOut(), write.getVCacheOut(), adaptor.getPositions(),
+        op.getNumHeadsAttr(), op.getNumKvHeadsAttr(), op.getHeadDimAttr(),
+        rewriter.getF64FloatAttr(op.getScaleOrDefault()), op.getCausalAttr(),
+        op.getSlidingWindowAttr(), nullptr);
+    rewriter.replaceOp(op, {out, write.getKCacheOut(), write.getVCacheOut()});
+    return success();
+  }
+};
+
 struct MoeToKernelPass : public moe::impl::MoeToKernelBase<MoeToKernelPass> {
   using MoeToKernelBase::MoeToKernelBase;
   void runOnOperation() override {
@@ -170,8 +230,16 @@ void mlir::moe::populateMoeToKernelPatterns(RewritePatternSet &patterns,
   target.addDynamicallyLegalOp<RouterOp>(
       [](RouterOp op) { return !isTopKRouter(op); });
   target.addIllegalOp<LmHeadOp, FusedDReluOp, SparseMatvecOp>();
+  target.addDynamicallyLegalOp<RmsNormOp>(
+      [](RmsNormOp op) { return !isF32Tensor(op.getInput()); });
+  target.addDynamicallyLegalOp<RopeOp>(
+      [](RopeOp op) { return !isF32Tensor(op.getInput()); });
+  target.addDynamicallyLegalOp<AttentionOp>([](AttentionOp op) {
+    return !isF32Tensor(op.getQ()) || !isF32Tensor(op.getK());
+  });
   patterns.add<LinearToMatvec, LmHeadToMatvec, FusedDReluToGateUp,
-               SparseMatvecToKernel, RouterToTopK>(patterns.getContext());
+               SparseMatvecToKernel, RouterToTopK, RmsNormToKernel,
+               RopeToKernel, AttentionToKernels>(patterns.getContext());
   if (gluExperts) {
     target.addDynamicallyLegalOp<ExpertFfnOp>(
         [](ExpertFfnOp op) { return !isGluBlock(op); });

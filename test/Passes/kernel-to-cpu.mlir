@@ -119,3 +119,61 @@ func.func @gpu_mapped(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x
   %0 = kernel.matvec %x, %w mapping(#kernel.gpu<warps = 8, unroll = 4, splits = 132>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }
+
+// -----
+
+// The layer kernels on a CPU: the cache write stores each token's row at
+// its position (narrowed to the cache's bf16), and attention reads the
+// live rows only, 0 .. positions[T-1], with the causal and window masks.
+// CHECK-LABEL: func.func @attention
+// CHECK-SAME: (%[[Q:.*]]: tensor<?x2x4xf32>, %[[K:.*]]: tensor<?x1x4xf32>, %{{.*}}: tensor<64x1x4xbf16>, %{{.*}}: tensor<64x1x4xbf16>, %[[POS:.*]]: tensor<?xi32>)
+// CHECK: %[[W:.*]]:2 = scf.for
+// CHECK: %[[P:.*]] = tensor.extract %[[POS]][%{{.*}}] : tensor<?xi32>
+// CHECK: %[[AT:.*]] = arith.index_cast %[[P]] : i32 to index
+// CHECK: arith.truncf %{{.*}} : tensor<1x4xf32> to tensor<1x4xbf16>
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[%[[AT]], 0, 0] [1, 1, 4]
+// CHECK: %[[T:.*]] = tensor.dim %[[Q]], %{{.*}} : tensor<?x2x4xf32>
+// CHECK: %[[LAST:.*]] = arith.subi %[[T]], %{{.*}} : index
+// CHECK: %[[LP:.*]] = tensor.extract %[[POS]][%[[LAST]]] : tensor<?xi32>
+// CHECK: %[[LPI:.*]] = arith.index_cast %[[LP]] : i32 to index
+// CHECK: %[[LIVE:.*]] = arith.addi %[[LPI]], %{{.*}} : index
+// CHECK: tensor.extract_slice %[[W]]#0[0, 0, 0] [%[[LIVE]], 1, 4] [1, 1, 1] : tensor<64x1x4xbf16> to tensor<?x1x4xbf16>
+// CHECK: tensor.extract_slice %[[W]]#1[0, 0, 0] [%[[LIVE]], 1, 4] [1, 1, 1] : tensor<64x1x4xbf16> to tensor<?x1x4xbf16>
+// CHECK: arith.cmpi sle
+// CHECK: arith.cmpi sgt
+// CHECK: arith.constant 5.000000e-01 : f32
+// CHECK: math.exp
+// CHECK-NOT: kernel.
+func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<64x1x4xbf16>, %vc: tensor<64x1x4xbf16>, %pos: tensor<?xi32>) -> (tensor<?x2x4xf32>, tensor<64x1x4xbf16>) {
+  %kc1, %vc1 = kernel.cache_write %k, %k into(%kc, %vc) positions(%pos) mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x1x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
+  %o = kernel.attention %q cache(%kc1, %vc1) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal window = 3 mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
+  return %o, %kc1 : tensor<?x2x4xf32>, tensor<64x1x4xbf16>
+}
+
+// -----
+
+// RMS norm: the sum of squares of each row, then x * rsqrt(mean + eps) * w
+// with the weight widened; RoPE: cos and sin of position * inv_freq.
+// CHECK-LABEL: func.func @norm_rope
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: math.rsqrt
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK: math.powf
+// CHECK: math.cos
+// CHECK: math.sin
+// CHECK-NOT: kernel.
+func.func @norm_rope(%x: tensor<?x8xf32>, %w: tensor<8xbf16>, %q: tensor<?x2x4xf32>, %pos: tensor<?xi32>) -> (tensor<?x8xf32>, tensor<?x2x4xf32>) {
+  %n = kernel.rms_norm %x, %w eps = 1.000000e-05 mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x8xf32>, tensor<8xbf16>
+  %r = kernel.rope %q[%pos] theta = 1.000000e+04 head_dim = 4 rotate_half mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x2x4xf32>, tensor<?xi32>
+  return %n, %r : tensor<?x8xf32>, tensor<?x2x4xf32>
+}
+
+// -----
+
+// A layer kernel mapped for another target is not lowered here: an error
+// naming it.
+func.func @norm_gpu(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{failed to legalize operation 'kernel.rms_norm'}}
+  %n = kernel.rms_norm %x, %w eps = 1.000000e-05 mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x8xf32>, tensor<8xbf16>
+  return %n : tensor<?x8xf32>
+}

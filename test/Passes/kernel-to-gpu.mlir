@@ -105,3 +105,40 @@ func.func @unmapped(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32
   %y = kernel.matvec %x, %w : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
+
+// -----
+
+// The layer kernels on a GPU: the same loops as on a CPU (moe-map-to-gpu
+// makes them threads), but attention runs over all 64 rows of the cache so
+// that no size depends on the positions; the causal mask hides the rows
+// past the live ones.
+// CHECK-LABEL: func.func @attention
+// CHECK: scf.for
+// CHECK: tensor.insert_slice
+// CHECK: %[[ALL:.*]] = arith.constant 64 : index
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [%[[ALL]], 1, 4] [1, 1, 1] : tensor<64x1x4xbf16> to tensor<?x1x4xbf16>
+// CHECK: arith.cmpi sle
+// CHECK: math.exp
+// CHECK-NOT: kernel.
+func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<64x1x4xbf16>, %vc: tensor<64x1x4xbf16>, %pos: tensor<?xi32>) -> tensor<?x2x4xf32> {
+  %kc1, %vc1 = kernel.cache_write %k, %k into(%kc, %vc) positions(%pos) mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x1x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
+  %o = kernel.attention %q cache(%kc1, %vc1) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
+  return %o : tensor<?x2x4xf32>
+}
+
+// -----
+
+// Without a causal mask, a bound at the last position hides the rows past
+// the live ones.
+// CHECK-LABEL: func.func @attention_bidirectional
+// CHECK-SAME: %[[POS:[^:]*]]: tensor<?xi32>)
+// CHECK: %[[LP:.*]] = tensor.extract %[[POS]][%{{.*}}] : tensor<?xi32>
+// CHECK: %[[END:.*]] = arith.extsi %[[LP]] : i32 to i64
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK: %[[J:.*]] = arith.index_cast %{{.*}} : index to i64
+// CHECK: arith.cmpi sle, %[[J]], %[[END]] : i64
+func.func @attention_bidirectional(%q: tensor<?x2x4xf32>, %kc: tensor<64x1x4xbf16>, %pos: tensor<?xi32>) -> tensor<?x2x4xf32> {
+  %o = kernel.attention %q cache(%kc, %kc) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
+  return %o : tensor<?x2x4xf32>
+}

@@ -32,6 +32,16 @@ def Kernel_WeightLayoutAttr : I32EnumAttr<"WeightLayout",
   let cppNamespace = "::mlir::kernel";
 }
 
+def Kernel_RopeLayoutAttr : I32EnumAttr<"RopeLayout",
+    "which dimensions of a head RoPE rotates together", [
+    // Dimension i pairs with i + head_dim/2 (HF's rotate_half).
+    I32EnumAttrCase<"RotateHalf", 0, "rotate_half">,
+    // Dimension 2i pairs with 2i + 1 (GPT-J's layout).
+    I32EnumAttrCase<"Interleaved", 1, "interleaved">
+  ]> {
+  let cppNamespace = "::mlir::kernel";
+}
+
 def Kernel_CpuMappingAttr : AttrDef<Kernel_Dialect, "CpuMapping"> {
   let mnemonic = "cpu";
   let summary = "how a kernel runs on a CPU";

@@ -20,7 +20,8 @@ def Kernel_Dialect : Dialect {
     A `kernel` op says what one kernel computes, with every operand that
     meaning needs: a weight-streaming product, an expert's fused gate/up
     with its active set, a sparse product over an active set, the router's
-    top-k. How it runs is an attribute, `mapping`: `#kernel.cpu<...>` or
+    top-k, and the layer kernels (RMS norm, RoPE, the KV-cache write,
+    attention over the live positions). How it runs is an attribute, `mapping`: `#kernel.cpu<...>` or
     `#kernel.gpu<...>`, chosen once per target by a configuration pass
     (moe-configure-cpu-kernels, moe-configure-gpu-kernels) and only read by
     the lowerings (moe-kernel-to-cpu, moe-kernel-to-gpu). Weight element types are

@@ -49,3 +49,31 @@ LogicalResult RouterTopKOp::verify() {
   return verifyShape(*this, "expert_ids", getExpertIds(),
                      {dim(getInput(), 0), topK});
 }
+
+LogicalResult RmsNormOp::verify() {
+  return verifyRmsNorm(*this, getInput(), getWeight(),
+                       getEps().convertToDouble());
+}
+
+LogicalResult RopeOp::verify() {
+  return verifyRope(*this, getInput(), getPositions(), getHeadDim(),
+                    getTheta().convertToDouble());
+}
+
+LogicalResult CacheWriteOp::verify() {
+  return verifyCacheRows(*this, getK(), getKCache(), getPositions());
+}
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
+  int64_t headDim = getHeadDim();
+  if (failed(verifyAttentionHeads(*this, heads, kvHeads, headDim,
+                                  getSlidingWindow(),
+                                  getScale().convertToDouble())))
+    return failure();
+  if (failed(verifyShape(*this, "q", getQ(), {kAny, heads, headDim})) ||
+      failed(
+          verifyShape(*this, "k_cache", getKCache(), {kAny, kvHeads, headDim})))
+    return failure();
+  return verifyShape(*this, "positions", getPositions(), {dim(getQ(), 0)});
+}

@@ -118,4 +118,121 @@ def Kernel_RouterTopKOp : Kernel_Op<"router_top_k", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Layer kernels: norm, RoPE, the KV cache and attention
+//===----------------------------------------------------------------------===//
+
+def Kernel_RmsNormOp : Kernel_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "root-mean-square normalisation of each row";
+  let description = [{
+    For each row x of `input` (f32, normalised over its last dimension):
+    `x * rsqrt(mean(x^2) + eps) * weight`, in f32, `weight` widened from
+    its stored type.
+
+    ```mlir
+    %y = kernel.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x4096xf32>, tensor<4096xbf16>
+    ```
+  }];
+  let arguments = (ins Kernel_F32Tensor:$input, Kernel_FloatTensor:$weight,
+                       F64Attr:$eps, OptionalAttr<Kernel_MappingAttr>:$mapping);
+  let results = (outs Kernel_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `eps` `=` $eps (`mapping` `(` $mapping^ `)`)? attr-dict
+    `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kernel_RopeOp : Kernel_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding of each head";
+  let description = [{
+    `input` [tokens, heads, head_dim] (f32): token t's heads rotated by the
+    angles `positions[t] / theta^(2i / head_dim)`, the pairs of dimensions
+    as `layout` says (`rotate_half`: i with i + head_dim/2; `interleaved`:
+    2i with 2i+1). The inverse frequencies are computed in f32, as HF does.
+
+    ```mlir
+    %q2 = kernel.rope %q[%pos] theta = 1.000000e+06 head_dim = 128 rotate_half
+        : tensor<?x32x128xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Kernel_F32Tensor:$input,
+                       RankedTensorOf<[AnySignlessInteger]>:$positions,
+                       F64Attr:$theta, I64Attr:$head_dim,
+                       Kernel_RopeLayoutAttr:$layout,
+                       OptionalAttr<Kernel_MappingAttr>:$mapping);
+  let results = (outs Kernel_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `[` $positions `]` `theta` `=` $theta `head_dim` `=` $head_dim $layout
+    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($input) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kernel_CacheWriteOp : Kernel_Op<"cache_write", [Pure,
+    AllTypesMatch<["k", "v"]>,
+    AllTypesMatch<["k_cache", "v_cache", "k_cache_out", "v_cache_out"]>]> {
+  let summary = "writes a chunk's keys and values into the KV cache";
+  let description = [{
+    `k` and `v` [tokens, kv_heads, head_dim] (f32) are stored at rows
+    `positions[t]` of `k_cache` and `v_cache` [max_seq, kv_heads, head_dim],
+    converted to the caches' element type; no other row is read or
+    written. Returns the updated caches.
+
+    ```mlir
+    %kc1, %vc1 = kernel.cache_write %k, %v into(%kc, %vc) positions(%pos)
+        : tensor<?x8x128xf32>, tensor<4096x8x128xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Kernel_F32Tensor:$k, Kernel_F32Tensor:$v,
+                       Kernel_FloatTensor:$k_cache, Kernel_FloatTensor:$v_cache,
+                       RankedTensorOf<[AnySignlessInteger]>:$positions,
+                       OptionalAttr<Kernel_MappingAttr>:$mapping);
+  let results = (outs Kernel_FloatTensor:$k_cache_out,
+                      Kernel_FloatTensor:$v_cache_out);
+  let assemblyFormat = [{
+    $k `,` $v `into` `(` $k_cache `,` $v_cache `)` `positions` `(` $positions `)`
+    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($k) `,` type($k_cache) `,`
+    type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "result"]>,
+                                                 AllTypesMatch<["k_cache", "v_cache"]>]> {
+  let summary = "grouped-query attention over the live positions of a KV cache";
+  let description = [{
+    `q` [tokens, heads, head_dim] (f32) at ascending, contiguous
+    `positions`; `k_cache` and `v_cache` [max_seq, kv_heads, head_dim] hold
+    valid rows at positions 0 .. positions[tokens - 1], the live ones. Query
+    t of head h attends to the live keys of kv head h / (heads / kv_heads)
+    that it may see: with `causal`, key j iff j <= positions[t]; with a
+    `window`, also iff positions[t] - window < j. Scores are scaled by
+    `scale` and normalised with a softmax in f32. Rows past the live
+    positions do not contribute.
+
+    ```mlir
+    %o = kernel.attention %q cache(%kc, %vc) positions(%pos) heads = 32 kv_heads = 8
+        head_dim = 128 scale = 0.088388347648318 causal window = 4096
+        : tensor<?x32x128xf32>, tensor<4096x8x128xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Kernel_F32Tensor:$q, Kernel_FloatTensor:$k_cache,
+                       Kernel_FloatTensor:$v_cache,
+                       RankedTensorOf<[AnySignlessInteger]>:$positions,
+                       I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
+                       F64Attr:$scale, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$sliding_window,
+                       OptionalAttr<Kernel_MappingAttr>:$mapping);
+  let results = (outs Kernel_F32Tensor:$result);
+  let assemblyFormat = [{
+    $q `cache` `(` $k_cache `,` $v_cache `)` `positions` `(` $positions `)`
+    `heads` `=` $num_heads `kv_heads` `=` $num_kv_heads `head_dim` `=` $head_dim
+    `scale` `=` $scale (`causal` $causal^)? (`window` `=` $sliding_window^)?
+    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($q) `,` type($k_cache) `,`
+    type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // KERNEL_OPS

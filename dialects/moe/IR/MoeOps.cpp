@@ -71,13 +71,8 @@ LogicalResult EmbeddingOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult RmsNormOp::verify() {
-  if (failed(verifyPositive(*this, "eps", getEps().convertToDouble())))
-    return failure();
-  auto inputType = getInput().getType();
-  if (inputType.getRank() < 1)
-    return emitOpError("input must have rank >= 1");
-  return verifyShape(*this, "weight", getWeight(),
-                     {inputType.getShape().back()});
+  return verifyRmsNorm(*this, getInput(), getWeight(),
+                       getEps().convertToDouble());
 }
 
 //===----------------------------------------------------------------------===//
@@ -85,16 +80,8 @@ LogicalResult RmsNormOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult RopeOp::verify() {
-  int64_t headDim = getHeadDimAttr().getInt();
-  if (failed(verifyPositive(*this, "head_dim", headDim)) ||
-      failed(verifyPositive(*this, "theta", getTheta().convertToDouble())))
-    return failure();
-  if (headDim % 2 != 0)
-    return emitOpError() << "head_dim must be even, got " << headDim;
-  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny, headDim})))
-    return failure();
-  return verifyShape(*this, "positions", getPositions(),
-                     {dim(getInput(), 0)});
+  return verifyRope(*this, getInput(), getPositions(),
+                    getHeadDimAttr().getInt(), getTheta().convertToDouble());
 }
 
 //===----------------------------------------------------------------------===//
@@ -128,26 +115,21 @@ LogicalResult AttentionOp::verify() {
   int64_t heads = getNumHeadsAttr().getInt();
   int64_t kvHeads = getNumKvHeadsAttr().getInt();
   int64_t headDim = getHeadDimAttr().getInt();
-  if (failed(verifyPositive(*this, "heads", heads)) ||
-      failed(verifyPositive(*this, "kv_heads", kvHeads)) ||
-      failed(verifyPositive(*this, "head_dim", headDim)))
+  std::optional<int64_t> window;
+  if (auto w = getSlidingWindowAttr())
+    window = w.getInt();
+  std::optional<double> scale;
+  if (auto s = getScaleAttr())
+    scale = s.getValueAsDouble();
+  if (failed(
+          verifyAttentionHeads(*this, heads, kvHeads, headDim, window, scale)))
     return failure();
-  if (heads % kvHeads != 0)
-    return emitOpError() << "kv_heads (" << kvHeads
-                         << ") must divide heads (" << heads << ")";
-  if (auto window = getSlidingWindowAttr())
-    if (failed(verifyPositive(*this, "window", window.getInt())))
-      return failure();
-  if (auto scale = getScaleAttr())
-    if (failed(verifyPositive(*this, "scale", scale.getValueAsDouble())))
-      return failure();
-  int64_t tokens = dim(getQ(), 0);
   if (failed(verifyShape(*this, "q", getQ(), {kAny, heads, headDim})) ||
-      failed(verifyShape(*this, "k", getK(), {tokens, kvHeads, headDim})) ||
-      failed(verifyShape(*this, "k_cache", getKCache(),
-                         {kAny, kvHeads, headDim})))
+      failed(verifyShape(*this, "k", getK(), {dim(getQ(), 0), kAny, kAny})) ||
+      failed(
+          verifyShape(*this, "k_cache", getKCache(), {kAny, kvHeads, headDim})))
     return failure();
-  return verifyShape(*this, "positions", getPositions(), {tokens});
+  return verifyCacheRows(*this, getK(), getKCache(), getPositions());
 }
 
 double AttentionOp::getScaleOrDefault() {

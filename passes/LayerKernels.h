@@ -1,0 +1,55 @@
+//===- LayerKernels.h - norm, RoPE, KV cache and attention ------*- C++ -*-===//
+//
+// One statement of each layer kernel on tensors (linalg.generic ops and scf
+// loops), for the kernel ops' CPU and GPU lowerings and for the reference
+// lowering of the moe ops: their parallel dimensions become OpenMP loops on
+// a CPU and threads on a GPU (moe-map-to-gpu).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_LAYERKERNELS_H
+#define MOEC_PASSES_LAYERKERNELS_H
+
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+#include <utility>
+
+namespace mlir::moe {
+
+/// x [..., H] (any float) * rsqrt(mean(x^2) + eps) * weight [H], in f32.
+Value buildRmsNorm(OpBuilder &b, Location loc, Value x, Value weight,
+                   double eps);
+
+/// x [T, heads, headDim] rotated by positions [T] / theta^(2i / headDim):
+/// dimension i paired with i + headDim/2, or with `interleaved` 2i with
+/// 2i+1. f32 result.
+Value buildRope(OpBuilder &b, Location loc, Value x, Value positions,
+                double theta, int64_t headDim, bool interleaved);
+
+/// k and v [T, kvHeads, headDim] (f32) stored at rows positions[t] of the
+/// caches [S, kvHeads, headDim], in the caches' element type: the updated
+/// caches.
+std::pair<Value, Value> buildCacheWrite(OpBuilder &b, Location loc, Value k,
+                                        Value v, Value kCache, Value vCache,
+                                        Value positions);
+
+struct AttentionShape {
+  int64_t heads, kvHeads, headDim;
+  double scale;
+  bool causal;
+  std::optional<int64_t> window;
+};
+
+/// Attention of q [T, heads, headDim] (f32) at ascending, contiguous
+/// positions [T] over the caches' live rows 0 .. positions[T-1], masked as
+/// `shape` says (causal, sliding window), softmax in f32. With `wholeCache`
+/// the products run over every row of the caches and the mask hides the
+/// rows past the live ones: the same value at the cost of the whole cache.
+Value buildAttention(OpBuilder &b, Location loc, Value q, Value kCache,
+                     Value vCache, Value positions, const AttentionShape &shape,
+                     bool wholeCache);
+
+} // namespace mlir::moe
+
+#endif // MOEC_PASSES_LAYERKERNELS_H
