@@ -141,12 +141,12 @@ Value loadVector(ImplicitLocOpBuilder &b, Value buffer, ValueRange indices,
 /// null): the lanes of a warp take consecutive 16-byte pieces of the row,
 /// `unroll` pieces apart, each into an accumulator of its own.
 Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x, Value xRow,
-              int64_t length, Value lane, const GpuKernelOptions &options) {
+              int64_t length, Value lane, kernel::GpuMappingAttr mapping) {
   Type elem = cast<MemRefType>(w.getType()).getElementType();
   int64_t width = lanesPerLoad(elem, length);
   int64_t chunk = kWarpSize * width;
   int64_t unroll = std::max<int64_t>(
-      1, std::min<int64_t>(options.unroll, llvm::divideCeil(length, chunk)));
+      1, std::min<int64_t>(mapping.getUnroll(), llvm::divideCeil(length, chunk)));
   int64_t step = chunk * unroll;
   auto accType = VectorType::get({width}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
@@ -229,13 +229,13 @@ void storeFromLane0(ImplicitLocOpBuilder &b, Value lane, Value v, Value buffer,
 /// Runs `body` with the row of the calling warp, for row-per-warp kernels
 /// over `rows` rows; warps past the last row do nothing.
 void forWarpRow(ImplicitLocOpBuilder &b, const LaunchIds &ids, int64_t rows,
-                const GpuKernelOptions &options,
+                kernel::GpuMappingAttr mapping,
                 function_ref<void(Value row, Value lane)> body) {
   WarpIds w = warpIds(b, ids.thread);
   Value row = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, ids.blockX, index(b, options.warpsPerBlock)),
+      b, arith::MulIOp::create(b, ids.blockX, index(b, mapping.getWarps())),
       w.warp);
-  forItemsBelow(b, row, rows, options.warpsPerBlock,
+  forItemsBelow(b, row, rows, mapping.getWarps(),
                 [&] { body(row, w.lane); });
 }
 
@@ -246,18 +246,18 @@ Value blocksFor(ImplicitLocOpBuilder &b, int64_t items, int64_t perBlock) {
 } // namespace
 
 Value mlir::moe::buildGpuMatvec(OpBuilder &builder, Location loc, Value x,
-                                Value w, const GpuKernelOptions &options) {
+                                Value w, kernel::GpuMappingAttr mapping) {
   ImplicitLocOpBuilder b(loc, builder);
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t rows = wType.getDimSize(0), length = wType.getDimSize(1);
   Value xb = readBuffer(b, x), wb = readBuffer(b, w);
   Value out, tokens;
   std::tie(out, tokens) = perTokenBuffer(b, xb, rows);
-  launch(b, blocksFor(b, rows, options.warpsPerBlock), tokens,
-         options.warpsPerBlock * kWarpSize, {}, [&](const LaunchIds &ids) {
-           forWarpRow(b, ids, rows, options, [&](Value row, Value lane) {
+  launch(b, blocksFor(b, rows, mapping.getWarps()), tokens,
+         mapping.getWarps() * kWarpSize, {}, [&](const LaunchIds &ids) {
+           forWarpRow(b, ids, rows, mapping, [&](Value row, Value lane) {
              Value dot = warpSum(
-                 b, laneDot(b, wb, row, xb, ids.blockY, length, lane, options));
+                 b, laneDot(b, wb, row, xb, ids.blockY, length, lane, mapping));
              storeFromLane0(b, lane, dot, out, {ids.blockY, row});
            });
          });
@@ -266,18 +266,18 @@ Value mlir::moe::buildGpuMatvec(OpBuilder &builder, Location loc, Value x,
 
 Value mlir::moe::buildGpuGateUp(OpBuilder &builder, Location loc, Value x,
                                 Value gate, Value up, Activation act,
-                                const GpuKernelOptions &options) {
+                                kernel::GpuMappingAttr mapping) {
   ImplicitLocOpBuilder b(loc, builder);
   auto wType = cast<RankedTensorType>(gate.getType());
   int64_t neurons = wType.getDimSize(0), length = wType.getDimSize(1);
   Value xb = readBuffer(b, x), gb = readBuffer(b, gate), ub = readBuffer(b, up);
   Value out = allocBuffer(b, {neurons}, {});
-  launch(b, blocksFor(b, neurons, options.warpsPerBlock), index(b, 1),
-         options.warpsPerBlock * kWarpSize, {}, [&](const LaunchIds &ids) {
-           forWarpRow(b, ids, neurons, options, [&](Value row, Value lane) {
+  launch(b, blocksFor(b, neurons, mapping.getWarps()), index(b, 1),
+         mapping.getWarps() * kWarpSize, {}, [&](const LaunchIds &ids) {
+           forWarpRow(b, ids, neurons, mapping, [&](Value row, Value lane) {
              auto rowSum = [&](ImplicitLocOpBuilder &ib, Value w) {
                return warpSum(
-                   ib, laneDot(ib, w, row, xb, Value(), length, lane, options));
+                   ib, laneDot(ib, w, row, xb, Value(), length, lane, mapping));
              };
              Value g = rowSum(b, gb);
              if (act != Activation::DReLU) {
@@ -312,17 +312,17 @@ Value mlir::moe::buildGpuGateUp(OpBuilder &builder, Location loc, Value x,
 
 Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
     OpBuilder &builder, Location loc, Value w, Value activation,
-    const GpuKernelOptions &options) {
+    kernel::GpuMappingAttr mapping) {
   ImplicitLocOpBuilder b(loc, builder);
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t neurons = wType.getDimSize(0), columns = wType.getDimSize(1);
   Value wb = readBuffer(b, w), ab = readBuffer(b, activation);
   int64_t width = lanesPerLoad(wType.getElementType(), columns);
-  int64_t threads = options.warpsPerBlock * kWarpSize;
+  int64_t threads = mapping.getWarps() * kWarpSize;
   int64_t perBlock = threads * width;
   int64_t chunk = llvm::divideCeil(
       neurons,
-      std::max<int64_t>(1, std::min<int64_t>(options.sparseSplits, neurons)));
+      std::max<int64_t>(1, std::min<int64_t>(mapping.getSplits(), neurons)));
   int64_t splits = llvm::divideCeil(neurons, chunk);
   auto accType = VectorType::get({width}, b.getF32Type());
 
@@ -409,7 +409,7 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
 std::pair<Value, Value>
 mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
                           int64_t topK, bool renormalize, Type idType,
-                          const GpuKernelOptions &options) {
+                          kernel::GpuMappingAttr mapping) {
   ImplicitLocOpBuilder b(loc, builder);
   auto gType = cast<RankedTensorType>(gate.getType());
   int64_t experts = gType.getDimSize(0), length = gType.getDimSize(1);
@@ -434,7 +434,7 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
             [&](OpBuilder &nb, Location nl, Value e, ValueRange) {
               ImplicitLocOpBuilder ib(nl, nb);
               Value dot = warpSum(
-                  ib, laneDot(ib, gb, e, xb, t, length, w.lane, options));
+                  ib, laneDot(ib, gb, e, xb, t, length, w.lane, mapping));
               storeFromLane0(ib, w.lane, dot, probs, {e});
               scf::YieldOp::create(ib);
             });

@@ -16,36 +16,29 @@
 #ifndef MOEC_PASSES_GPUKERNELS_H
 #define MOEC_PASSES_GPUKERNELS_H
 
+#include "dialects/kernel/IR/KernelOps.h"
 #include "dialects/moe/IR/MoeAttrs.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir::moe {
 
-struct GpuKernelOptions {
-  /// Warps per thread block; each warp computes one row at a time.
-  int64_t warpsPerBlock = 8;
-  /// Independent 16-byte loads in flight per lane in a dot product.
-  int64_t unroll = 2;
-  /// Thread blocks that split the neurons of a sparse product.
-  int64_t sparseSplits = 128;
-};
 
 /// y [T, N] = x [T, K] (f32) times w [N, K] transposed.
 Value buildGpuMatvec(OpBuilder &b, Location loc, Value x, Value w,
-                     const GpuKernelOptions &options);
+                     kernel::GpuMappingAttr mapping);
 
 /// act [I] = act(gate x, up x) for x [K] and gate, up [I, K], a warp per
 /// neuron; for dReLU the up row is read only where the gate product is
 /// positive.
 Value buildGpuGateUp(OpBuilder &b, Location loc, Value x, Value gate,
-                     Value up, Activation act, const GpuKernelOptions &options);
+                     Value up, Activation act, kernel::GpuMappingAttr mapping);
 
 /// y [H] = sum over n of act[n] * w[n, :] for a neuron-major w [I, H],
 /// reading only the rows of non-zero act[n]: blocks split the neurons and
 /// the columns, write partial sums, and a second kernel adds them.
 Value buildGpuSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
                                       Value activation,
-                                      const GpuKernelOptions &options);
+                                      kernel::GpuMappingAttr mapping);
 
 /// The learned softmax router for x [T, K] and gate [E, K] in one kernel per
 /// token: the E logits (a warp each, into workgroup memory), then softmax,
@@ -55,7 +48,7 @@ Value buildGpuSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
 std::pair<Value, Value> buildGpuRouter(OpBuilder &b, Location loc, Value x,
                                        Value gate, int64_t topK,
                                        bool renormalize, Type idType,
-                                       const GpuKernelOptions &options);
+                                       kernel::GpuMappingAttr mapping);
 
 } // namespace mlir::moe
 

@@ -53,7 +53,7 @@ void populateLayerKernelPatterns(RewritePatternSet &patterns, bool gpu);
 /// linalg, tensor, scf and the CPU kernels, at benefit 1: the patterns to
 /// test the fast kernels against.
 void populateMoeToLinalgPatterns(RewritePatternSet &patterns,
-                                 const KernelOptions &kernels,
+                                 kernel::CpuMappingAttr kernels,
                                  bool attendWholeCache);
 
 /// The reference router on tensors: logits x gate^T [T, E], softmax in f32,
@@ -62,7 +62,7 @@ void populateMoeToLinalgPatterns(RewritePatternSet &patterns,
 std::pair<Value, Value> buildRouterTopK(OpBuilder &b, Location loc, Value x,
                                         Value gate, int64_t topK,
                                         bool renormalize, Type idType,
-                                        const KernelOptions &options);
+                                        kernel::CpuMappingAttr mapping);
 
 /// A gate/up's activation as the moe dialect names it, and back (the two
 /// enums list the same cases in the same order).
@@ -110,30 +110,29 @@ bool activeSetReadOnlyBy(kernel::GateUpOp op) {
   return true;
 }
 
-/// The lowering of kernel op `OpTy` for one target: `Options` read from the
-/// op's mapping by `optionsOf` (failure when the op is not mapped for this
-/// target), then `build` makes the replacement values. One skeleton for the
-/// CPU and GPU patterns, which differ only in their builders.
-template <typename OpTy, typename Options>
+/// The lowering of kernel op `OpTy` for one target: the op's mapping, of
+/// the target's `Mapping` attribute (a failure to match when the op is not
+/// mapped for this target), is what `build` reads to make the replacement
+/// values. One skeleton for the CPU and GPU patterns, which differ only in
+/// their builders.
+template <typename OpTy, typename Mapping>
 class MappedKernelPattern : public OpConversionPattern<OpTy> {
 public:
-  using OptionsOf = std::optional<Options> (*)(Attribute mapping);
   using Build = FailureOr<SmallVector<Value>> (*)(
-      OpTy op, typename OpTy::Adaptor adaptor, const Options &options,
+      OpTy op, typename OpTy::Adaptor adaptor, Mapping mapping,
       ConversionPatternRewriter &rewriter);
 
-  MappedKernelPattern(MLIRContext *context, OptionsOf optionsOf, Build build)
-      : OpConversionPattern<OpTy>(context), optionsOf(optionsOf),
-        build(build) {}
+  MappedKernelPattern(MLIRContext *context, Build build)
+      : OpConversionPattern<OpTy>(context), build(build) {}
 
   LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    std::optional<Options> options = optionsOf(op->getAttr(kernel::kMappingAttrName));
-    if (!options)
+    auto mapping =
+        dyn_cast_or_null<Mapping>(op->getAttr(kernel::kMappingAttrName));
+    if (!mapping)
       return rewriter.notifyMatchFailure(op, "not mapped for this target");
-    FailureOr<SmallVector<Value>> values =
-        build(op, adaptor, *options, rewriter);
+    FailureOr<SmallVector<Value>> values = build(op, adaptor, mapping, rewriter);
     if (failed(values))
       return failure();
     rewriter.replaceOp(op, *values);
@@ -141,7 +140,6 @@ public:
   }
 
 private:
-  OptionsOf optionsOf;
   Build build;
 };
 

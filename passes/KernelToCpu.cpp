@@ -20,22 +20,11 @@ using namespace mlir::moe;
 namespace {
 
 using Values = FailureOr<SmallVector<Value>>;
-
-/// The builders' options from a #kernel.cpu mapping.
-std::optional<KernelOptions> cpuOptions(Attribute attr) {
-  auto mapping = dyn_cast_or_null<kernel::CpuMappingAttr>(attr);
-  if (!mapping)
-    return std::nullopt;
-  KernelOptions options;
-  options.vectorWidth = mapping.getLanes();
-  options.accumulators = mapping.getAccumulators();
-  options.tasks = mapping.getTasks();
-  options.bf16Dot = mapping.getBf16Dot();
-  return options;
-}
+template <typename OpTy>
+using CpuPattern = MappedKernelPattern<OpTy, kernel::CpuMappingAttr>;
 
 Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
-              const KernelOptions &o, ConversionPatternRewriter &rewriter) {
+              kernel::CpuMappingAttr o, ConversionPatternRewriter &rewriter) {
   return SmallVector<Value>{
       buildMatvec(rewriter, op.getLoc(), a.getInput(), a.getWeight(), o)};
 }
@@ -43,7 +32,7 @@ Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
 /// dReLU: the fused kernel with its active set. The GLU family: the
 /// activation only, where nothing reads the set (every neuron is active).
 Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
-              const KernelOptions &o, ConversionPatternRewriter &rewriter) {
+              kernel::CpuMappingAttr o, ConversionPatternRewriter &rewriter) {
   if (op.getActivation() == kernel::GatedActivation::DReLU) {
     ActiveSet set = buildFusedDRelu(rewriter, op.getLoc(), a.getInput(),
                                     a.getGate(), a.getUp(), o);
@@ -59,7 +48,7 @@ Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
 }
 
 Values sparseMatvec(kernel::SparseMatvecOp op,
-                    kernel::SparseMatvecOp::Adaptor a, const KernelOptions &o,
+                    kernel::SparseMatvecOp::Adaptor a, kernel::CpuMappingAttr o,
                     ConversionPatternRewriter &rewriter) {
   if (op.getLayout() == kernel::WeightLayout::NeuronMajor)
     return SmallVector<Value>{buildSparseMatvecNeuronMajor(
@@ -71,7 +60,7 @@ Values sparseMatvec(kernel::SparseMatvecOp op,
 }
 
 Values routerTopK(kernel::RouterTopKOp op, kernel::RouterTopKOp::Adaptor a,
-                  const KernelOptions &o, ConversionPatternRewriter &rewriter) {
+                  kernel::CpuMappingAttr o, ConversionPatternRewriter &rewriter) {
   auto [weights, ids] = buildRouterTopK(
       rewriter, op.getLoc(), a.getInput(), a.getGate(), op.getTopK(),
       op.getRenormalize(), op.getExpertIds().getType().getElementType(), o);
@@ -95,13 +84,13 @@ struct KernelToCpuPass : public moe::impl::KernelToCpuBase<KernelToCpuPass> {
 
 void mlir::moe::populateKernelToCpuPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<MappedKernelPattern<kernel::MatvecOp, KernelOptions>>(
-      context, cpuOptions, matvec);
-  patterns.add<MappedKernelPattern<kernel::GateUpOp, KernelOptions>>(
-      context, cpuOptions, gateUp);
-  patterns.add<MappedKernelPattern<kernel::SparseMatvecOp, KernelOptions>>(
-      context, cpuOptions, sparseMatvec);
-  patterns.add<MappedKernelPattern<kernel::RouterTopKOp, KernelOptions>>(
-      context, cpuOptions, routerTopK);
+  patterns.add<CpuPattern<kernel::MatvecOp>>(
+      context, matvec);
+  patterns.add<CpuPattern<kernel::GateUpOp>>(
+      context, gateUp);
+  patterns.add<CpuPattern<kernel::SparseMatvecOp>>(
+      context, sparseMatvec);
+  patterns.add<CpuPattern<kernel::RouterTopKOp>>(
+      context, routerTopK);
   populateLayerKernelPatterns(patterns, /*gpu=*/false);
 }

@@ -21,21 +21,11 @@ using namespace mlir::moe;
 namespace {
 
 using Values = FailureOr<SmallVector<Value>>;
-
-/// The builders' options from a #kernel.gpu mapping.
-std::optional<GpuKernelOptions> gpuOptions(Attribute attr) {
-  auto mapping = dyn_cast_or_null<kernel::GpuMappingAttr>(attr);
-  if (!mapping)
-    return std::nullopt;
-  GpuKernelOptions options;
-  options.warpsPerBlock = mapping.getWarps();
-  options.unroll = mapping.getUnroll();
-  options.sparseSplits = mapping.getSplits();
-  return options;
-}
+template <typename OpTy>
+using GpuPattern = MappedKernelPattern<OpTy, kernel::GpuMappingAttr>;
 
 Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
-              const GpuKernelOptions &o, ConversionPatternRewriter &rewriter) {
+              kernel::GpuMappingAttr o, ConversionPatternRewriter &rewriter) {
   return SmallVector<Value>{
       buildGpuMatvec(rewriter, op.getLoc(), a.getInput(), a.getWeight(), o)};
 }
@@ -46,7 +36,7 @@ Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
 /// set (the GLU family: nothing) and nothing reads `gate_positive` (which
 /// the GPU does not count).
 Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
-              const GpuKernelOptions &o, ConversionPatternRewriter &rewriter) {
+              kernel::GpuMappingAttr o, ConversionPatternRewriter &rewriter) {
   bool drelu = op.getActivation() == kernel::GatedActivation::DReLU;
   if (drelu ? !activeSetReadOnlyBy<kernel::SparseMatvecOp>(op)
             : !activeSetReadOnlyBy<>(op))
@@ -64,7 +54,7 @@ Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
 /// read) or multiply the zeros (row-major).
 Values sparseMatvec(kernel::SparseMatvecOp op,
                     kernel::SparseMatvecOp::Adaptor a,
-                    const GpuKernelOptions &o,
+                    kernel::GpuMappingAttr o,
                     ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   if (op.getLayout() == kernel::WeightLayout::NeuronMajor)
@@ -77,7 +67,7 @@ Values sparseMatvec(kernel::SparseMatvecOp op,
 }
 
 Values routerTopK(kernel::RouterTopKOp op, kernel::RouterTopKOp::Adaptor a,
-                  const GpuKernelOptions &o,
+                  kernel::GpuMappingAttr o,
                   ConversionPatternRewriter &rewriter) {
   auto [weights, ids] = buildGpuRouter(
       rewriter, op.getLoc(), a.getInput(), a.getGate(), op.getTopK(),
@@ -102,13 +92,13 @@ struct KernelToGpuPass : public moe::impl::KernelToGpuBase<KernelToGpuPass> {
 
 void mlir::moe::populateKernelToGpuPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<MappedKernelPattern<kernel::MatvecOp, GpuKernelOptions>>(
-      context, gpuOptions, matvec);
-  patterns.add<MappedKernelPattern<kernel::GateUpOp, GpuKernelOptions>>(
-      context, gpuOptions, gateUp);
-  patterns.add<MappedKernelPattern<kernel::SparseMatvecOp, GpuKernelOptions>>(
-      context, gpuOptions, sparseMatvec);
-  patterns.add<MappedKernelPattern<kernel::RouterTopKOp, GpuKernelOptions>>(
-      context, gpuOptions, routerTopK);
+  patterns.add<GpuPattern<kernel::MatvecOp>>(
+      context, matvec);
+  patterns.add<GpuPattern<kernel::GateUpOp>>(
+      context, gateUp);
+  patterns.add<GpuPattern<kernel::SparseMatvecOp>>(
+      context, sparseMatvec);
+  patterns.add<GpuPattern<kernel::RouterTopKOp>>(
+      context, routerTopK);
   populateLayerKernelPatterns(patterns, /*gpu=*/true);
 }

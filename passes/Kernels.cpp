@@ -55,8 +55,8 @@ SmallVector<Value> concat(ValueRange prefix, Value last) {
 /// f32: `accumulators` vectors over the largest multiple of their width,
 /// then scalars.
 Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
-               ValueRange xAt, int64_t size, const KernelOptions &options) {
-  int64_t lanes = options.vectorWidth, n = options.accumulators;
+               ValueRange xAt, int64_t size, kernel::CpuMappingAttr mapping) {
+  int64_t lanes = mapping.getLanes(), n = mapping.getAccumulators();
   // With x in bf16 (usesBf16Dot), each step takes pairs: 2 * lanes
   // elements per accumulator.
   bool pairs = cast<ShapedType>(x.getType()).getElementType().isBF16();
@@ -146,16 +146,16 @@ Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offset
 }
 
 /// Whether products of `w` take the bf16 pair dot product.
-bool usesBf16Dot(Value w, const KernelOptions &options) {
-  return options.bf16Dot &&
+bool usesBf16Dot(Value w, kernel::CpuMappingAttr mapping) {
+  return mapping.getBf16Dot() &&
          cast<ShapedType>(w.getType()).getElementType().isBF16();
 }
 
 /// x rounded to bf16 (to nearest even) when products with `w` take the
 /// bf16 dot product; x itself otherwise.
 Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
-                 const KernelOptions &options) {
-  if (!usesBf16Dot(w, options))
+                 kernel::CpuMappingAttr mapping) {
+  if (!usesBf16Dot(w, mapping))
     return x;
   auto type = cast<RankedTensorType>(x.getType());
   return arith::TruncFOp::create(b, loc, type.clone(b.getBF16Type()), x);
@@ -211,14 +211,14 @@ Value mlir::moe::expertMatrix(OpBuilder &b, Location loc, Value stacked,
 }
 
 Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
-                             const KernelOptions &options) {
+                             kernel::CpuMappingAttr mapping) {
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t rows = wType.getDimSize(0), size = wType.getDimSize(1);
   OpFoldResult tokens = tensor::getMixedSize(b, loc, x, 0);
   Value init = tensor::EmptyOp::create(
       b, loc, ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(rows)},
       b.getF32Type());
-  Value xd = dotOperand(b, loc, x, w, options);
+  Value xd = dotOperand(b, loc, x, w, mapping);
   return buildForall(
       b, loc, rows, init,
       [&](OpBuilder &nb, Location l, Value r, Value out) -> Tile {
@@ -231,7 +231,7 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
                 getValueOrCreateConstantIndexOp(nb, l, tokens),
                 cIndex(nb, l, 1), ValueRange{column},
                 [&](OpBuilder &bb, Location bl, Value t, ValueRange acc) {
-                  Value d = buildDot(bb, bl, w, r, xd, t, size, options);
+                  Value d = buildDot(bb, bl, w, r, xd, t, size, mapping);
                   Value at = tensor::InsertOp::create(
                       bb, bl, d, acc[0], ValueRange{t, cIndex(bb, bl, 0)});
                   scf::YieldOp::create(bb, bl, at);
@@ -243,17 +243,17 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
 
 ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
                                      Value gate, Value up,
-                                     const KernelOptions &options) {
+                                     kernel::CpuMappingAttr mapping) {
   auto gType = cast<RankedTensorType>(gate.getType());
   int64_t inter = gType.getDimSize(0), size = gType.getDimSize(1);
   Type f32 = b.getF32Type();
   Value init =
       tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, f32);
-  Value xd = dotOperand(b, loc, x, gate, options);
+  Value xd = dotOperand(b, loc, x, gate, mapping);
   Value act = buildForall(
       b, loc, inter, init,
       [&](OpBuilder &nb, Location l, Value i, Value out) -> Tile {
-        Value g = buildDot(nb, l, gate, i, xd, {}, size, options);
+        Value g = buildDot(nb, l, gate, i, xd, {}, size, mapping);
         Value zero = cF32(nb, l, 0.0);
         Value positive =
             arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, g, zero);
@@ -261,7 +261,7 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
         auto product = scf::IfOp::create(
             nb, l, positive,
             [&](OpBuilder &tb, Location tl) {
-              Value u = buildDot(tb, tl, up, i, xd, {}, size, options);
+              Value u = buildDot(tb, tl, up, i, xd, {}, size, mapping);
               Value relu = arith::MaximumFOp::create(tb, tl, u, cF32(tb, tl, 0));
               scf::YieldOp::create(
                   tb, tl, ValueRange{arith::MulFOp::create(tb, tl, g, relu)});
@@ -314,10 +314,10 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
 Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                                               Value w, Value activation,
                                               Value indices, Value count,
-                                              const KernelOptions &options) {
+                                              kernel::CpuMappingAttr mapping) {
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t cols = wType.getDimSize(1);
-  int64_t lanes = options.vectorWidth;
+  int64_t lanes = mapping.getLanes();
   while (cols % lanes != 0)
     lanes /= 2;
   Type f32 = b.getF32Type();
@@ -347,7 +347,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
 
   // Each task takes a contiguous share of the active neurons, reads their
   // whole rows and sums them into a partial output of its own.
-  int64_t tasks = options.tasks;
+  int64_t tasks = mapping.getTasks();
   Value init = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{tasks, cols}, f32);
   Value partials = buildForall(
@@ -477,14 +477,14 @@ Value mlir::moe::gatedActivation(OpBuilder &b, Location loc, Activation act,
 
 Value mlir::moe::buildGateUp(OpBuilder &b, Location loc, Value x, Value gate,
                              Value up, Activation act,
-                             const KernelOptions &options) {
+                             kernel::CpuMappingAttr mapping) {
   // Two weight streams, one matrix after the other: interleaving a gate
   // and an up row per task measured slower (docs/perf.md).
   auto type = RankedTensorType::get(
       {cast<RankedTensorType>(gate.getType()).getDimSize(0)}, b.getF32Type());
   Value row = asRowMatrix(b, loc, x);
-  Value g = fromRowMatrix(b, loc, buildMatvec(b, loc, row, gate, options), type);
-  Value u = fromRowMatrix(b, loc, buildMatvec(b, loc, row, up, options), type);
+  Value g = fromRowMatrix(b, loc, buildMatvec(b, loc, row, gate, mapping), type);
+  Value u = fromRowMatrix(b, loc, buildMatvec(b, loc, row, up, mapping), type);
   AffineMap id = AffineMap::getMultiDimIdentityMap(1, b.getContext());
   return linalg::GenericOp::create(
              b, loc, type, ValueRange{g, u},

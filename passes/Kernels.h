@@ -11,6 +11,7 @@
 #ifndef MOEC_PASSES_KERNELS_H
 #define MOEC_PASSES_KERNELS_H
 
+#include "dialects/kernel/IR/KernelOps.h"
 #include "dialects/moe/IR/MoeAttrs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -18,19 +19,6 @@
 
 namespace mlir::moe {
 
-struct KernelOptions {
-  /// f32 lanes of one vector: 16 for AVX-512, 8 for AVX2, 4 for SSE/NEON.
-  int64_t vectorWidth = 8;
-  /// Independent accumulators of a dot product, to hide the FMA latency.
-  int64_t accumulators = 2;
-  /// Tasks of a sparse product: enough for every core of a large machine,
-  /// few enough that summing their partial outputs stays negligible.
-  int64_t tasks = 16;
-  /// Dot products with bf16 weights round the activation to bf16 and use
-  /// the AVX-512 BF16 pair dot product (x86vector.avx512.dot, f32 sums);
-  /// needs vectorWidth 16 and a target with avx512bf16.
-  bool bf16Dot = false;
-};
 
 /// Reductions may be reassociated (so that LLVM vectorises them) and
 /// multiply-adds contracted; accumulation stays in f32.
@@ -56,7 +44,7 @@ Value expertMatrix(OpBuilder &b, Location loc, Value stacked,
 /// y [T, N] = x [T, K] (f32) times w [N, K] transposed: one parallel task
 /// per row of w.
 Value buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
-                  const KernelOptions &options);
+                  kernel::CpuMappingAttr mapping);
 
 struct ActiveSet {
   Value activation; ///< [I] f32: relu(gate x) * relu(up x)
@@ -69,7 +57,7 @@ struct ActiveSet {
 /// one parallel pass over the neurons: the up row is read only where the
 /// gate is positive. Then the active neurons are listed in order.
 ActiveSet buildFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
-                          Value up, const KernelOptions &options);
+                          Value up, kernel::CpuMappingAttr mapping);
 
 /// y [H] = sum over the first `count` indices n of act[n] * w[n, :], for a
 /// neuron-major w [I, H]: parallel tasks split the active neurons, each
@@ -77,7 +65,7 @@ ActiveSet buildFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
 /// the partial outputs are summed.
 Value buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
                                    Value activation, Value indices,
-                                   Value count, const KernelOptions &options);
+                                   Value count, kernel::CpuMappingAttr mapping);
 
 /// The same product for a row-major w [H, I]: a loop over the active
 /// neurons adding act[n] times column n.
@@ -109,7 +97,7 @@ buildTopK(OpBuilder &b, Location loc, int64_t experts, int64_t topK,
 /// family reads every up row, so as two matrix-vector products, then the
 /// activation.
 Value buildGateUp(OpBuilder &b, Location loc, Value x, Value gate, Value up,
-                  Activation act, const KernelOptions &options);
+                  Activation act, kernel::CpuMappingAttr mapping);
 
 } // namespace mlir::moe
 

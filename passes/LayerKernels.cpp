@@ -12,8 +12,7 @@ using namespace mlir::moe;
 Value mlir::moe::buildRmsNorm(OpBuilder &builder, Location loc, Value x,
                               Value weight, double eps) {
   ImplicitLocOpBuilder b(loc, builder);
-  KernelOptions none;
-  LinalgBuilder l(b, none);
+  LinalgBuilder l(b, /*kernels=*/nullptr);
   auto type = cast<RankedTensorType>(x.getType());
   unsigned rank = type.getRank();
   int64_t hidden = type.getShape().back();
@@ -47,8 +46,7 @@ Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
                            Value positions, double theta, int64_t d,
                            bool interleaved) {
   ImplicitLocOpBuilder b(loc, builder);
-  KernelOptions none;
-  LinalgBuilder l(b, none);
+  LinalgBuilder l(b, /*kernels=*/nullptr);
   return l.generic(
       tensor::EmptyOp::create(l.b, l.sizes(x), l.f32), {positions},
       {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
@@ -111,8 +109,7 @@ std::pair<Value, Value>
 mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k, Value v,
                            Value kCache, Value vCache, Value positions) {
   ImplicitLocOpBuilder b(loc, builder);
-  KernelOptions none;
-  LinalgBuilder l(b, none);
+  LinalgBuilder l(b, /*kernels=*/nullptr);
   auto kType = cast<RankedTensorType>(k.getType());
   int64_t kvHeads = kType.getDimSize(1), d = kType.getDimSize(2);
   Value tokens = l.sizeValue(k, 0);
@@ -154,8 +151,7 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
                                 Value kCache, Value vCache, Value positions,
                                 const AttentionShape &shape, bool wholeCache) {
   ImplicitLocOpBuilder b(loc, builder);
-  KernelOptions none;
-  LinalgBuilder l(b, none);
+  LinalgBuilder l(b, /*kernels=*/nullptr);
   int64_t heads = shape.heads, kvHeads = shape.kvHeads, d = shape.headDim;
   int64_t group = heads / kvHeads;
   Value tokens = l.sizeValue(q, 0);

@@ -21,32 +21,20 @@ namespace {
 
 using Values = FailureOr<SmallVector<Value>>;
 
-/// What the layer kernels take from a mapping: whether attention reads the
-/// whole cache.
-struct LayerOptions {
-  bool wholeCache;
-};
+/// On a GPU attention covers the whole cache (see above).
+template <typename Mapping>
+constexpr bool kWholeCache = std::is_same_v<Mapping, kernel::GpuMappingAttr>;
 
-std::optional<LayerOptions> cpuLayerOptions(Attribute mapping) {
-  if (!isa_and_nonnull<kernel::CpuMappingAttr>(mapping))
-    return std::nullopt;
-  return LayerOptions{/*wholeCache=*/false};
-}
-
-std::optional<LayerOptions> gpuLayerOptions(Attribute mapping) {
-  if (!isa_and_nonnull<kernel::GpuMappingAttr>(mapping))
-    return std::nullopt;
-  return LayerOptions{/*wholeCache=*/true};
-}
-
+template <typename Mapping>
 Values rmsNorm(kernel::RmsNormOp op, kernel::RmsNormOp::Adaptor a,
-               const LayerOptions &, ConversionPatternRewriter &rewriter) {
+               Mapping, ConversionPatternRewriter &rewriter) {
   return SmallVector<Value>{buildRmsNorm(rewriter, op.getLoc(), a.getInput(),
                                          a.getWeight(),
                                          op.getEps().convertToDouble())};
 }
 
-Values rope(kernel::RopeOp op, kernel::RopeOp::Adaptor a, const LayerOptions &,
+template <typename Mapping>
+Values rope(kernel::RopeOp op, kernel::RopeOp::Adaptor a, Mapping,
             ConversionPatternRewriter &rewriter) {
   return SmallVector<Value>{
       buildRope(rewriter, op.getLoc(), a.getInput(), a.getPositions(),
@@ -54,15 +42,17 @@ Values rope(kernel::RopeOp op, kernel::RopeOp::Adaptor a, const LayerOptions &,
                 op.getLayout() == kernel::RopeLayout::Interleaved)};
 }
 
+template <typename Mapping>
 Values cacheWrite(kernel::CacheWriteOp op, kernel::CacheWriteOp::Adaptor a,
-                  const LayerOptions &, ConversionPatternRewriter &rewriter) {
+                  Mapping, ConversionPatternRewriter &rewriter) {
   auto [k, v] = buildCacheWrite(rewriter, op.getLoc(), a.getK(), a.getV(),
                                 a.getKCache(), a.getVCache(), a.getPositions());
   return SmallVector<Value>{k, v};
 }
 
+template <typename Mapping>
 Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
-                 const LayerOptions &o, ConversionPatternRewriter &rewriter) {
+                 Mapping, ConversionPatternRewriter &rewriter) {
   std::optional<int64_t> window;
   if (auto w = op.getSlidingWindowAttr())
     window = w.getInt();
@@ -74,21 +64,28 @@ Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
                        window};
   return SmallVector<Value>{
       buildAttention(rewriter, op.getLoc(), a.getQ(), a.getKCache(),
-                     a.getVCache(), a.getPositions(), shape, o.wholeCache)};
+                     a.getVCache(), a.getPositions(), shape, kWholeCache<Mapping>)};
+}
+
+template <typename Mapping>
+void addLayerKernelPatterns(RewritePatternSet &patterns) {
+  MLIRContext *context = patterns.getContext();
+  patterns.add<MappedKernelPattern<kernel::RmsNormOp, Mapping>>(
+      context, rmsNorm<Mapping>);
+  patterns.add<MappedKernelPattern<kernel::RopeOp, Mapping>>(context,
+                                                             rope<Mapping>);
+  patterns.add<MappedKernelPattern<kernel::CacheWriteOp, Mapping>>(
+      context, cacheWrite<Mapping>);
+  patterns.add<MappedKernelPattern<kernel::AttentionOp, Mapping>>(
+      context, attention<Mapping>);
 }
 
 } // namespace
 
 void mlir::moe::populateLayerKernelPatterns(RewritePatternSet &patterns,
                                             bool gpu) {
-  MLIRContext *context = patterns.getContext();
-  auto optionsOf = gpu ? gpuLayerOptions : cpuLayerOptions;
-  patterns.add<MappedKernelPattern<kernel::RmsNormOp, LayerOptions>>(
-      context, optionsOf, rmsNorm);
-  patterns.add<MappedKernelPattern<kernel::RopeOp, LayerOptions>>(
-      context, optionsOf, rope);
-  patterns.add<MappedKernelPattern<kernel::CacheWriteOp, LayerOptions>>(
-      context, optionsOf, cacheWrite);
-  patterns.add<MappedKernelPattern<kernel::AttentionOp, LayerOptions>>(
-      context, optionsOf, attention);
+  if (gpu)
+    addLayerKernelPatterns<kernel::GpuMappingAttr>(patterns);
+  else
+    addLayerKernelPatterns<kernel::CpuMappingAttr>(patterns);
 }

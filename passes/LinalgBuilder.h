@@ -35,7 +35,7 @@ inline Value addStep(OpBuilder &b, Location loc, Value acc, Value x) {
 /// the layer kernels.
 class LinalgBuilder {
 public:
-  LinalgBuilder(ImplicitLocOpBuilder &b, const KernelOptions &kernels)
+  LinalgBuilder(ImplicitLocOpBuilder &b, kernel::CpuMappingAttr kernels)
       : b(b), f32(b.getF32Type()), kernels(kernels) {}
 
   Value f32Const(double v) {
@@ -173,7 +173,9 @@ public:
 
   ImplicitLocOpBuilder &b;
   Type f32;
-  const KernelOptions &kernels;
+  /// The mapping of the products the builder makes (null where it makes
+  /// none).
+  kernel::CpuMappingAttr kernels;
 };
 
 } // namespace mlir::moe

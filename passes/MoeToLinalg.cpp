@@ -286,9 +286,9 @@ bool mlir::moe::isSupportedRouter(RouterOp op) {
 std::pair<Value, Value>
 mlir::moe::buildRouterTopK(OpBuilder &builder, Location loc, Value x,
                            Value gate, int64_t topK, bool renormalize,
-                           Type idType, const KernelOptions &options) {
+                           Type idType, kernel::CpuMappingAttr mapping) {
   ImplicitLocOpBuilder b(loc, builder);
-  LinalgBuilder l(b, options);
+  LinalgBuilder l(b, mapping);
   SmallVector<Value> r =
       routeTopK(l, l.matmulTransposed(x, gate), topK, renormalize, idType);
   return {r[0], r[1]};
@@ -312,7 +312,7 @@ class ReferencePattern : public OpConversionPattern<OpTy> {
 public:
   /// The lowering; its flag: attention reads the whole cache.
   using Fn = Lowered (*)(LinalgBuilder &, OpTy, bool);
-  ReferencePattern(MLIRContext *context, Fn fn, const KernelOptions &kernels,
+  ReferencePattern(MLIRContext *context, Fn fn, kernel::CpuMappingAttr kernels,
                    bool wholeCache)
       : OpConversionPattern<OpTy>(context, /*benefit=*/1), fn(fn),
         kernels(kernels), wholeCache(wholeCache) {}
@@ -331,7 +331,7 @@ public:
 
 private:
   Fn fn;
-  KernelOptions kernels;
+  kernel::CpuMappingAttr kernels;
   bool wholeCache;
 };
 
@@ -339,10 +339,6 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
   using MoeToLinalgBase::MoeToLinalgBase;
 
   void runOnOperation() override {
-    KernelOptions kernels;
-    kernels.vectorWidth = vectorWidth;
-    kernels.accumulators = accumulators;
-    kernels.bf16Dot = bf16Dot;
     if (vectorWidth < 1 || accumulators < 1) {
       getOperation().emitError("moe-to-linalg: vector-width and accumulators "
                                "must be positive");
@@ -353,6 +349,11 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
                                "16 (AVX-512)");
       return signalPassFailure();
     }
+    // The reference lowering's products run as the CPU kernels, mapped by
+    // the pass's options (and the default tasks of a sparse product).
+    auto kernels = kernel::CpuMappingAttr::get(&getContext(), vectorWidth,
+                                               accumulators, /*tasks=*/16,
+                                               bf16Dot);
     // Every moe op but the weights (which moe-materialize-weights owns)
     // must lower: one that no pattern lowers is an error naming it.
     ConversionTarget target(getContext());
@@ -370,7 +371,7 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
 } // namespace
 
 void mlir::moe::populateMoeToLinalgPatterns(RewritePatternSet &patterns,
-                                            const KernelOptions &kernels,
+                                            kernel::CpuMappingAttr kernels,
                                             bool attendWholeCache) {
   MLIRContext *context = patterns.getContext();
   auto add = [&](auto fn) {

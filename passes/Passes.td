@@ -186,7 +186,9 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
                            "::mlir::vector::VectorDialect",
                            "::mlir::x86vector::X86VectorDialect",
                            "::mlir::math::MathDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           // The mapping attribute its products are built with.
+                           "::mlir::kernel::KernelDialect"];
 }
 
 def MoeToKernel : Pass<"moe-to-kernel", "::mlir::func::FuncOp"> {
