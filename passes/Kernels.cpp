@@ -115,28 +115,41 @@ Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
       .getResult(0);
 }
 
-/// A parallel loop over `count` tasks with one shared output `init`: the
-/// body gets the task index and the output, and returns the slice of the
-/// output it wrote, with where it goes.
+/// A parallel loop over `count` tasks with shared outputs `inits`: the body
+/// gets the task index and the outputs, and returns, for each output, the
+/// slice of it that the task wrote, with where it goes.
 struct Tile {
   Value value;
   SmallVector<OpFoldResult> offsets, sizes;
 };
-Value buildForall(OpBuilder &b, Location loc, int64_t count, Value init,
-                  function_ref<Tile(OpBuilder &, Location, Value, Value)> body) {
+SmallVector<Value> buildForall(
+    OpBuilder &b, Location loc, int64_t count, ValueRange inits,
+    function_ref<SmallVector<Tile>(OpBuilder &, Location, Value, ValueRange)>
+        body) {
   auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(count)}, ValueRange{init},
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(count)}, inits,
       std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(forall.getTerminator());
-  Tile tile = body(b, loc, forall.getInductionVar(0),
-                   forall.getRegionIterArgs()[0]);
+  SmallVector<Tile> tiles = body(b, loc, forall.getInductionVar(0),
+                                 forall.getRegionIterArgs());
   b.setInsertionPointToStart(forall.getTerminator().getBody());
-  SmallVector<OpFoldResult> strides(tile.offsets.size(), b.getIndexAttr(1));
-  tensor::ParallelInsertSliceOp::create(b, loc, tile.value,
-                                        forall.getRegionIterArgs()[0],
-                                        tile.offsets, tile.sizes, strides);
-  return forall.getResult(0);
+  for (auto [tile, out] : llvm::zip_equal(tiles, forall.getRegionIterArgs())) {
+    SmallVector<OpFoldResult> strides(tile.offsets.size(), b.getIndexAttr(1));
+    tensor::ParallelInsertSliceOp::create(b, loc, tile.value, out,
+                                          tile.offsets, tile.sizes, strides);
+  }
+  return SmallVector<Value>(forall.getResults());
+}
+
+/// The same with one output.
+Value buildForall(OpBuilder &b, Location loc, int64_t count, Value init,
+                  function_ref<Tile(OpBuilder &, Location, Value, Value)> body) {
+  return buildForall(b, loc, count, ValueRange{init},
+                     [&](OpBuilder &nb, Location l, Value i, ValueRange outs) {
+                       return SmallVector<Tile>{body(nb, l, i, outs[0])};
+                     })
+      .front();
 }
 
 Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offsets,
@@ -250,9 +263,14 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
   Value init =
       tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, f32);
   Value xd = dotOperand(b, loc, x, gate, mapping);
-  Value act = buildForall(
-      b, loc, inter, init,
-      [&](OpBuilder &nb, Location l, Value i, Value out) -> Tile {
+  // Per neuron, the activation and whether its gate is positive (the up
+  // rows read, which the gate count reports).
+  Type i1 = b.getI1Type();
+  Value flags = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, i1);
+  SmallVector<Value> perNeuron = buildForall(
+      b, loc, inter, ValueRange{init, flags},
+      [&](OpBuilder &nb, Location l, Value i,
+          ValueRange outs) -> SmallVector<Tile> {
         Value g = buildDot(nb, l, gate, i, xd, {}, size, mapping);
         Value zero = cF32(nb, l, 0.0);
         Value positive =
@@ -267,20 +285,23 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
                   tb, tl, ValueRange{arith::MulFOp::create(tb, tl, g, relu)});
             },
             [&](OpBuilder &eb, Location el) {
-              // -0.0 marks a gate that is not positive: the activation is
-              // zero either way, and the listing below counts the others.
-              scf::YieldOp::create(eb, el, ValueRange{cF32(eb, el, -0.0)});
+              scf::YieldOp::create(eb, el, ValueRange{cF32(eb, el, 0.0)});
             });
         SmallVector<OpFoldResult> offsets = {i}, sizes = {nb.getIndexAttr(1)};
-        Value slot = sliceOf(nb, l, out, offsets, sizes);
-        Value written = tensor::InsertOp::create(
-            nb, l, product.getResult(0), slot, ValueRange{cIndex(nb, l, 0)});
-        return {written, offsets, sizes};
+        Value values[] = {product.getResult(0), positive};
+        SmallVector<Tile> tiles;
+        for (auto [value, out] : llvm::zip_equal(values, outs))
+          tiles.push_back({tensor::InsertOp::create(
+                               nb, l, value, sliceOf(nb, l, out, offsets, sizes),
+                               ValueRange{cIndex(nb, l, 0)}),
+                           offsets, sizes});
+        return tiles;
       });
+  Value act = perNeuron[0], gatePositive = perNeuron[1];
 
   // The active neurons, in order: each i is written at the current count,
-  // which moves on only where the product is non-zero. The gates that were
-  // positive are the entries without a sign bit.
+  // which moves on only where the product is non-zero; and the positive
+  // gates, counted.
   Type i32 = b.getI32Type();
   Value slots = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, i32);
   Value zero = cIndex(b, loc, 0);
@@ -296,10 +317,8 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
         };
         Value active = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::ONE,
                                              v, cF32(nb, l, 0.0));
-        Value bits = arith::BitcastOp::create(nb, l, i32, v);
-        Value positive = arith::CmpIOp::create(
-            nb, l, arith::CmpIPredicate::sge, bits,
-            arith::ConstantIntOp::create(nb, l, i32, 0));
+        Value positive =
+            tensor::ExtractOp::create(nb, l, gatePositive, ValueRange{i});
         Value id = arith::IndexCastOp::create(nb, l, i32, i);
         Value written =
             tensor::InsertOp::create(nb, l, id, st[0], ValueRange{st[1]});

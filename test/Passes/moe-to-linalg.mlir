@@ -316,10 +316,12 @@ func.func @score_sequence(%h: tensor<?x4xf32>, %w: tensor<3x4xf32>, %ids: tensor
 // -----
 
 // The fused dReLU: per neuron the gate's dot product, the up row's only
-// when the gate is positive, then the active neurons listed in order.
+// when the gate is positive, the activation and whether the gate is
+// positive as two outputs; then the active neurons listed in order and the
+// positive gates counted from those flags.
 // CHECK-LABEL: func.func @fused_drelu(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<16xf32>, %[[G:[^:]+]]: tensor<32x16xbf16>, %[[U:[^:]+]]: tensor<32x16xbf16>)
-// CHECK: %[[ACT:.+]] = scf.forall (%[[I:.+]]) in (32) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<32xf32>)
+// CHECK: %[[PER:.+]]:2 = scf.forall (%[[I:.+]]) in (32) shared_outs(%[[OUT:.+]] = %{{.+}}, %[[FLAGS:.+]] = %{{.+}}) -> (tensor<32xf32>, tensor<32xi1>)
 // CHECK: vector.transfer_read %[[G]][%[[I]], %{{.+}}]
 // CHECK: %[[GV:.+]] = vector.reduction <add>
 // CHECK: %[[POS:.+]] = arith.cmpf ogt, %[[GV]], %{{.+}} : f32
@@ -329,18 +331,19 @@ func.func @score_sequence(%h: tensor<?x4xf32>, %w: tensor<3x4xf32>, %ids: tensor
 // CHECK: %[[RELU:.+]] = arith.maximumf %[[UV]], %{{.+}} : f32
 // CHECK: arith.mulf %[[GV]], %[[RELU]] : f32
 // CHECK: } else {
-// CHECK-NEXT: %[[NEGZERO:.+]] = arith.constant -0.000000e+00 : f32
-// CHECK-NEXT: scf.yield %[[NEGZERO]] : f32
+// CHECK-NEXT: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: scf.yield %[[ZERO]] : f32
+// CHECK: tensor.insert %[[POS]] into %{{.+}}[%{{.+}}] : tensor<1xi1>
 // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[I]]] [1] [1]
+// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[FLAGS]][%[[I]]] [1] [1]
 // CHECK: %[[SET:.+]]:3 = scf.for %[[J:.+]] = {{.+}} iter_args(%[[L:.+]] = %{{.+}}, %[[C:.+]] = %{{.+}}, %[[P:.+]] = %{{.+}}) -> (tensor<32xi32>, index, index)
-// CHECK: %[[V:.+]] = tensor.extract %[[ACT]][%[[J]]]
+// CHECK: %[[V:.+]] = tensor.extract %[[PER]]#0[%[[J]]]
 // CHECK: %[[ON:.+]] = arith.cmpf one, %[[V]]
-// CHECK: %[[BITS:.+]] = arith.bitcast %[[V]] : f32 to i32
-// CHECK: %[[GATE:.+]] = arith.cmpi sge, %[[BITS]], %{{.+}} : i32
+// CHECK: %[[GATE:.+]] = tensor.extract %[[PER]]#1[%[[J]]] : tensor<32xi1>
 // CHECK: tensor.insert %{{.+}} into %[[L]][%[[C]]]
 // CHECK: arith.select %[[ON]]
 // CHECK: arith.select %[[GATE]]
-// CHECK: return %[[ACT]], %[[SET]]#0, %[[SET]]#1, %[[SET]]#2
+// CHECK: return %[[PER]]#0, %[[SET]]#0, %[[SET]]#1, %[[SET]]#2
 func.func @fused_drelu(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %u: tensor<32x16xbf16>) -> (tensor<32xf32>, tensor<32xi32>, index, index) {
   %a, %idx, %n, %p = moe.fused_drelu %x, %g, %u : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
   return %a, %idx, %n, %p : tensor<32xf32>, tensor<32xi32>, index, index
