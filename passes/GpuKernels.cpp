@@ -24,14 +24,6 @@ constexpr int64_t kWarpSize = 32;
 /// Bytes one lane loads at a time: the widest coalesced global load.
 constexpr int64_t kLoadBytes = 16;
 
-Value index(ImplicitLocOpBuilder &b, int64_t v) {
-  return arith::ConstantIndexOp::create(b, v);
-}
-
-Value f32Const(ImplicitLocOpBuilder &b, double v) {
-  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-}
-
 /// A read-only buffer of `tensor`. Strides and offset are dynamic but for
 /// the unit innermost stride, so that whatever buffer bufferization picks
 /// (a weight view, an expert's slice, a row of activations) fits.
@@ -70,9 +62,9 @@ struct LaunchIds {
 /// A launch of gridX x gridY blocks of `threads` threads; `body` fills it.
 void launch(ImplicitLocOpBuilder &b, Value gridX, Value gridY, int64_t threads,
             TypeRange workgroup, function_ref<void(const LaunchIds &)> body) {
-  Value one = index(b, 1);
+  Value one = cIndex(b, 1);
   auto op =
-      gpu::LaunchOp::create(b, gridX, gridY, one, index(b, threads), one, one,
+      gpu::LaunchOp::create(b, gridX, gridY, one, cIndex(b, threads), one, one,
                             /*dynamicSharedMemorySize=*/nullptr,
                             /*asyncTokenType=*/nullptr,
                             /*asyncDependencies=*/ValueRange{}, workgroup);
@@ -102,7 +94,7 @@ void forItemsBelow(ImplicitLocOpBuilder &b, Value item, int64_t items,
                    int64_t perBlock, function_ref<void()> body) {
   if (items % perBlock == 0)
     return body();
-  ifThen(b, cmp(b, arith::CmpIPredicate::ult, item, index(b, items)), body);
+  ifThen(b, cmp(b, arith::CmpIPredicate::ult, item, cIndex(b, items)), body);
 }
 
 /// A fresh [T, columns] buffer for the rows of x [T, K] (T its buffer
@@ -151,15 +143,15 @@ Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x, Value xRow,
   auto accType = VectorType::get({width}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-  Value start = arith::MulIOp::create(b, lane, index(b, width));
+  Value start = arith::MulIOp::create(b, lane, cIndex(b, width));
   SmallVector<Value> init(unroll, zero);
   auto loop = scf::ForOp::create(
-      b, start, index(b, length), index(b, step), init,
+      b, start, cIndex(b, length), cIndex(b, step), init,
       [&](OpBuilder &nb, Location loc, Value at, ValueRange accs) {
         ImplicitLocOpBuilder ib(loc, nb);
         SmallVector<Value> next;
         for (int64_t u = 0; u < unroll; ++u) {
-          Value k = arith::AddIOp::create(ib, at, index(ib, u * chunk));
+          Value k = arith::AddIOp::create(ib, at, cIndex(ib, u * chunk));
           auto fma = [&](ImplicitLocOpBuilder &fb) -> Value {
             Value wv = widenToF32(fb, fb.getLoc(),
                                   loadVector(fb, w, ValueRange{row, k}, width));
@@ -177,7 +169,7 @@ Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x, Value xRow,
             continue;
           }
           Value inside =
-              cmp(ib, arith::CmpIPredicate::ult, k, index(ib, length));
+              cmp(ib, arith::CmpIPredicate::ult, k, cIndex(ib, length));
           auto guarded = scf::IfOp::create(
               ib, inside,
               [&](OpBuilder &tb, Location tl) {
@@ -214,7 +206,7 @@ struct WarpIds {
 };
 
 WarpIds warpIds(ImplicitLocOpBuilder &b, Value thread) {
-  Value size = index(b, kWarpSize);
+  Value size = cIndex(b, kWarpSize);
   return {arith::DivUIOp::create(b, thread, size),
           arith::RemUIOp::create(b, thread, size)};
 }
@@ -222,7 +214,7 @@ WarpIds warpIds(ImplicitLocOpBuilder &b, Value thread) {
 /// Lane 0 stores `v` at `indices` of `buffer`.
 void storeFromLane0(ImplicitLocOpBuilder &b, Value lane, Value v, Value buffer,
                     ValueRange indices) {
-  ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, index(b, 0)),
+  ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, cIndex(b, 0)),
          [&] { memref::StoreOp::create(b, v, buffer, indices); });
 }
 
@@ -233,14 +225,14 @@ void forWarpRow(ImplicitLocOpBuilder &b, const LaunchIds &ids, int64_t rows,
                 function_ref<void(Value row, Value lane)> body) {
   WarpIds w = warpIds(b, ids.thread);
   Value row = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, ids.blockX, index(b, mapping.getWarps())),
+      b, arith::MulIOp::create(b, ids.blockX, cIndex(b, mapping.getWarps())),
       w.warp);
   forItemsBelow(b, row, rows, mapping.getWarps(),
                 [&] { body(row, w.lane); });
 }
 
 Value blocksFor(ImplicitLocOpBuilder &b, int64_t items, int64_t perBlock) {
-  return index(b, llvm::divideCeil(items, perBlock));
+  return cIndex(b, llvm::divideCeil(items, perBlock));
 }
 
 } // namespace
@@ -272,7 +264,7 @@ Value mlir::moe::buildGpuGateUp(OpBuilder &builder, Location loc, Value x,
   int64_t neurons = wType.getDimSize(0), length = wType.getDimSize(1);
   Value xb = readBuffer(b, x), gb = readBuffer(b, gate), ub = readBuffer(b, up);
   Value out = allocBuffer(b, {neurons}, {});
-  launch(b, blocksFor(b, neurons, mapping.getWarps()), index(b, 1),
+  launch(b, blocksFor(b, neurons, mapping.getWarps()), cIndex(b, 1),
          mapping.getWarps() * kWarpSize, {}, [&](const LaunchIds &ids) {
            forWarpRow(b, ids, neurons, mapping, [&](Value row, Value lane) {
              auto rowSum = [&](ImplicitLocOpBuilder &ib, Value w) {
@@ -287,7 +279,7 @@ Value mlir::moe::buildGpuGateUp(OpBuilder &builder, Location loc, Value x,
                               out, {row});
                return;
              }
-             Value zero = f32Const(b, 0);
+             Value zero = cF32(b, 0);
              // dReLU: every lane holds the same gate sum, so the branch
              // around the up row is uniform and skipped rows are not read.
              Value positive =
@@ -330,28 +322,28 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
   // its `perBlock` columns of row y. Every thread of a block reads the
   // same act[n], so skipping a zero is a uniform branch.
   Value partial = allocBuffer(b, {splits, columns}, {});
-  launch(b, blocksFor(b, columns, perBlock), index(b, splits), threads, {},
+  launch(b, blocksFor(b, columns, perBlock), cIndex(b, splits), threads, {},
          [&](const LaunchIds &ids) {
            Value column = arith::MulIOp::create(
                b,
                arith::AddIOp::create(
-                   b, arith::MulIOp::create(b, ids.blockX, index(b, threads)),
+                   b, arith::MulIOp::create(b, ids.blockX, cIndex(b, threads)),
                    ids.thread),
-               index(b, width));
+               cIndex(b, width));
            auto body = [&] {
-             Value lo = arith::MulIOp::create(b, ids.blockY, index(b, chunk));
+             Value lo = arith::MulIOp::create(b, ids.blockY, cIndex(b, chunk));
              Value hi = arith::MinUIOp::create(
-                 b, arith::AddIOp::create(b, lo, index(b, chunk)),
-                 index(b, neurons));
+                 b, arith::AddIOp::create(b, lo, cIndex(b, chunk)),
+                 cIndex(b, neurons));
              Value zero = arith::ConstantOp::create(
                  b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
              auto loop = scf::ForOp::create(
-                 b, lo, hi, index(b, 1), ValueRange{zero},
+                 b, lo, hi, cIndex(b, 1), ValueRange{zero},
                  [&](OpBuilder &nb, Location nl, Value n, ValueRange acc) {
                    ImplicitLocOpBuilder ib(nl, nb);
                    Value a = memref::LoadOp::create(ib, ab, ValueRange{n});
                    Value active = arith::CmpFOp::create(
-                       ib, arith::CmpFPredicate::UNE, a, f32Const(ib, 0));
+                       ib, arith::CmpFPredicate::UNE, a, cF32(ib, 0));
                    auto sum = scf::IfOp::create(
                        ib, active,
                        [&](OpBuilder &tb, Location tl) {
@@ -381,15 +373,15 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
 
   // The sum of the partial rows, a thread per column.
   Value out = allocBuffer(b, {columns}, {});
-  launch(b, blocksFor(b, columns, threads), index(b, 1), threads, {},
+  launch(b, blocksFor(b, columns, threads), cIndex(b, 1), threads, {},
          [&](const LaunchIds &ids) {
            Value column = arith::AddIOp::create(
-               b, arith::MulIOp::create(b, ids.blockX, index(b, threads)),
+               b, arith::MulIOp::create(b, ids.blockX, cIndex(b, threads)),
                ids.thread);
            auto body = [&] {
              auto loop = scf::ForOp::create(
-                 b, index(b, 0), index(b, splits), index(b, 1),
-                 ValueRange{f32Const(b, 0)},
+                 b, cIndex(b, 0), cIndex(b, splits), cIndex(b, 1),
+                 ValueRange{cF32(b, 0)},
                  [&](OpBuilder &nb, Location nl, Value s, ValueRange acc) {
                    Value p = memref::LoadOp::create(nb, nl, partial,
                                                     ValueRange{s, column});
@@ -424,13 +416,13 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
   float ninf = -std::numeric_limits<float>::infinity();
 
   launch(
-      b, tokens, index(b, 1), warps * kWarpSize, {shared},
+      b, tokens, cIndex(b, 1), warps * kWarpSize, {shared},
       [&](const LaunchIds &ids_) {
         Value t = ids_.blockX, probs = ids_.workgroup[0];
         WarpIds w = warpIds(b, ids_.thread);
         // Logits, a warp per expert.
         scf::ForOp::create(
-            b, w.warp, index(b, experts), index(b, warps), ValueRange{},
+            b, w.warp, cIndex(b, experts), cIndex(b, warps), ValueRange{},
             [&](OpBuilder &nb, Location nl, Value e, ValueRange) {
               ImplicitLocOpBuilder ib(nl, nb);
               Value dot = warpSum(
@@ -442,13 +434,13 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
         // Softmax, top-k and renormalisation: a few dozen values, one
         // thread.
         ifThen(
-            b, cmp(b, arith::CmpIPredicate::eq, ids_.thread, index(b, 0)), [&] {
+            b, cmp(b, arith::CmpIPredicate::eq, ids_.thread, cIndex(b, 0)), [&] {
               auto overExperts =
                   [&](Value init,
                       function_ref<Value(ImplicitLocOpBuilder &, Value, Value)>
                           step) {
                     return scf::ForOp::create(
-                               b, index(b, 0), index(b, experts), index(b, 1),
+                               b, cIndex(b, 0), cIndex(b, experts), cIndex(b, 1),
                                ValueRange{init},
                                [&](OpBuilder &nb, Location nl, Value e,
                                    ValueRange acc) {
@@ -459,13 +451,13 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
                         .getResult(0);
                   };
               Value max = overExperts(
-                  f32Const(b, ninf),
+                  cF32(b, ninf),
                   [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
                     Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
                     return arith::MaximumFOp::create(ib, acc, v);
                   });
               Value sum = overExperts(
-                  f32Const(b, 0),
+                  cF32(b, 0),
                   [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
                     Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
                     Value p = math::ExpOp::create(
@@ -485,7 +477,7 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
               // The k largest probabilities and their sum.
               Value total =
                   buildTopK(
-                      b, b.getLoc(), experts, topK, ValueRange{f32Const(b, 0)},
+                      b, b.getLoc(), experts, topK, ValueRange{cF32(b, 0)},
                       [&](OpBuilder &eb, Location el, Value e) -> Value {
                         return memref::LoadOp::create(eb, el, probs,
                                                       ValueRange{e});
@@ -504,7 +496,7 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
               if (!renormalize)
                 return;
               scf::ForOp::create(
-                  b, index(b, 0), index(b, topK), index(b, 1), ValueRange{},
+                  b, cIndex(b, 0), cIndex(b, topK), cIndex(b, 1), ValueRange{},
                   [&](OpBuilder &nb, Location nl, Value k, ValueRange) {
                     ImplicitLocOpBuilder ib(nl, nb);
                     Value p =

@@ -17,14 +17,16 @@
 using namespace mlir;
 using namespace mlir::moe;
 
-namespace {
-
-Value cIndex(OpBuilder &b, Location loc, int64_t v) {
+Value mlir::moe::cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
-Value cF32(OpBuilder &b, Location loc, double v) {
+
+Value mlir::moe::cF32(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
+
+namespace {
+
 
 /// A vector of `lanes` f32 zeros.
 Value zeroVector(OpBuilder &b, Location loc, int64_t lanes) {

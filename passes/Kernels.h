@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::moe {
 
@@ -24,6 +25,16 @@ namespace mlir::moe {
 /// multiply-adds contracted; accumulation stays in f32.
 constexpr arith::FastMathFlags kReductionFlags =
     arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+
+/// The constants every lowering builds: an index, an f32.
+Value cIndex(OpBuilder &b, Location loc, int64_t v);
+Value cF32(OpBuilder &b, Location loc, double v);
+inline Value cIndex(ImplicitLocOpBuilder &b, int64_t v) {
+  return cIndex(b, b.getLoc(), v);
+}
+inline Value cF32(ImplicitLocOpBuilder &b, double v) {
+  return cF32(b, b.getLoc(), v);
+}
 
 /// `v`, a float or a vector of floats (weights are bf16, f16 or f32), as f32.
 Value widenToF32(OpBuilder &b, Location loc, Value v);

@@ -117,7 +117,7 @@ mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k, Value v,
   // Cache writes: cache[pos[t]] = k[t].
   auto rowType = RankedTensorType::get({kvHeads, d}, l.f32);
   auto write = scf::ForOp::create(
-      b, l.index(0), tokens, l.index(1), ValueRange{kCache, vCache},
+      b, cIndex(l.b, 0), tokens, cIndex(l.b, 1), ValueRange{kCache, vCache},
       [&](OpBuilder &nb, Location loc, Value t, ValueRange caches) {
         Value p = arith::IndexCastOp::create(
             nb, loc, nb.getIndexType(),
@@ -159,7 +159,7 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   // Keys 0 .. pos[T-1] are the ones any query can see; with the whole
   // cache, all of them, the mask hiding the rest.
   auto lastPosition = [&]() -> Value {
-    Value last = arith::SubIOp::create(b, tokens, l.index(1));
+    Value last = arith::SubIOp::create(b, tokens, cIndex(l.b, 1));
     return tensor::ExtractOp::create(b, positions, ValueRange{last});
   };
   Value length, liveEnd;
@@ -172,7 +172,7 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   } else {
     length = arith::AddIOp::create(
         b, arith::IndexCastOp::create(b, b.getIndexType(), lastPosition()),
-        l.index(1));
+        cIndex(l.b, 1));
   }
   auto prefix = [&](Value cache) -> Value {
     auto elem = cast<RankedTensorType>(cache.getType()).getElementType();

@@ -38,11 +38,6 @@ public:
   LinalgBuilder(ImplicitLocOpBuilder &b, kernel::CpuMappingAttr kernels)
       : b(b), f32(b.getF32Type()), kernels(kernels) {}
 
-  Value f32Const(double v) {
-    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-  }
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-
   SmallVector<OpFoldResult> sizes(Value t) {
     return tensor::getMixedSizes(b, b.getLoc(), t);
   }
@@ -55,7 +50,7 @@ public:
 
   Value filled(ArrayRef<OpFoldResult> shape, double value) {
     Value empty = tensor::EmptyOp::create(b, shape, f32);
-    return linalg::FillOp::create(b, ValueRange{f32Const(value)},
+    return linalg::FillOp::create(b, ValueRange{cF32(b, value)},
                                   ValueRange{empty})
         .getResult(0);
   }

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Kernels.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -56,14 +57,10 @@ Access accessOf(Operation *op) {
   return access;
 }
 
-Value index(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-
 /// A launch of `blocks` blocks of `threads` threads, before `before`.
 gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value blocks,
                            Value threads) {
-  Value one = index(b, loc, 1);
+  Value one = cIndex(b, loc, 1);
   auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, threads, one,
                                       one);
   OpBuilder::InsertionGuard guard(b);
@@ -79,9 +76,9 @@ void copyToLoop(memref::CopyOp copy) {
   auto type = cast<MemRefType>(copy.getSource().getType());
   SmallVector<Value> lbs, ubs, steps;
   for (int64_t d = 0; d < type.getRank(); ++d) {
-    lbs.push_back(index(b, loc, 0));
+    lbs.push_back(cIndex(b, loc, 0));
     ubs.push_back(memref::DimOp::create(b, loc, copy.getSource(), d));
-    steps.push_back(index(b, loc, 1));
+    steps.push_back(cIndex(b, loc, 1));
   }
   Value source = copy.getSource(), target = copy.getTarget();
   if (type.getRank() == 0) {
@@ -106,7 +103,7 @@ LogicalResult parallelToLaunch(scf::ParallelOp loop, int64_t blockSize) {
   OpBuilder b(loop);
   Location loc = loop.getLoc();
   SmallVector<Value> counts;
-  Value total = index(b, loc, 1);
+  Value total = cIndex(b, loc, 1);
   for (auto [lb, ub, step] :
        llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
     Value count = arith::CeilDivUIOp::create(
@@ -114,11 +111,11 @@ LogicalResult parallelToLaunch(scf::ParallelOp loop, int64_t blockSize) {
     counts.push_back(count);
     total = arith::MulIOp::create(b, loc, total, count);
   }
-  Value threads = index(b, loc, blockSize);
+  Value threads = cIndex(b, loc, blockSize);
   // At least one block: a launch of none is an error.
   Value blocks = arith::MaxUIOp::create(
       b, loc, arith::CeilDivUIOp::create(b, loc, total, threads),
-      index(b, loc, 1));
+      cIndex(b, loc, 1));
   gpu::LaunchOp launch = createLaunch(b, loc, blocks, threads);
 
   b.setInsertionPointToStart(&launch.getBody().front());
@@ -167,7 +164,7 @@ LogicalResult wrapHostWrites(Block &block) {
       return op.emitOpError("moe-map-to-gpu: host code writes device memory "
                             "and yields a value");
     OpBuilder b(&op);
-    Value one = index(b, op.getLoc(), 1);
+    Value one = cIndex(b, op.getLoc(), 1);
     gpu::LaunchOp launch = createLaunch(b, op.getLoc(), one, one);
     op.moveBefore(launch.getBody().front().getTerminator());
   }

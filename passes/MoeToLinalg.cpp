@@ -114,7 +114,7 @@ SmallVector<Value> routeTopK(LinalgBuilder &l, Value logits, int64_t topK,
       idType);
   // For each token, the k largest probabilities.
   auto perToken = scf::ForOp::create(
-      b, l.index(0), tokens, l.index(1), ValueRange{weights, ids},
+      b, cIndex(l.b, 0), tokens, cIndex(l.b, 1), ValueRange{weights, ids},
       [&](OpBuilder &nb, Location loc, Value t, ValueRange outputs) {
         SmallVector<Value> picked = buildTopK(
             nb, loc, experts, topK, outputs,
@@ -170,7 +170,7 @@ Value addExpert(LinalgBuilder &l, Activation act, Value x, Value acc, Value t,
   Value y = l.matmulTransposed(l.activate(act, g, u),
                                l.matrix(experts.down, e));
   if (!weight)
-    weight = l.f32Const(1);
+    weight = cF32(l.b, 1);
   Value sum = l.generic(l.row(acc, t), {y}, {l.identity(2), l.identity(2)},
                         {kPar, kPar},
                         [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
@@ -189,7 +189,7 @@ Value lowerExpertFfn(LinalgBuilder &l, ExpertFfnOp op) {
   Value x = op.getInput();
   Activation act = op.getActivation();
   auto loop = scf::ForOp::create(
-      l.b, l.index(0), l.sizeValue(x, 0), l.index(1),
+      l.b, cIndex(l.b, 0), l.sizeValue(x, 0), cIndex(l.b, 1),
       ValueRange{l.filled(l.sizes(x), 0.0)},
       [&](OpBuilder &nb, Location loc, Value t, ValueRange acc) {
         ImplicitLocOpBuilder ib(loc, nb);
@@ -240,13 +240,13 @@ Value lowerScoreHead(LinalgBuilder &l, ScoreHeadOp op) {
     return op.getBias() ? l.addBias(y, op.getBias()) : y;
   }
   Value tokens = l.sizeValue(x, 0);
-  Value last = arith::SubIOp::create(b, tokens, l.index(1));
+  Value last = arith::SubIOp::create(b, tokens, cIndex(l.b, 1));
   if (Value ids = op.getTokenIds()) {
     auto idType = cast<RankedTensorType>(ids.getType()).getElementType();
     Value pad = arith::ConstantOp::create(
         b, b.getIntegerAttr(idType, op.getPadTokenIdAttr().getInt()));
     last = scf::ForOp::create(
-               b, l.index(0), tokens, l.index(1), ValueRange{last},
+               b, cIndex(l.b, 0), tokens, cIndex(l.b, 1), ValueRange{last},
                [&](OpBuilder &nb, Location loc, Value t, ValueRange acc) {
                  Value id = tensor::ExtractOp::create(nb, loc, ids,
                                                       ValueRange{t});
