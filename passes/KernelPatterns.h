@@ -132,7 +132,8 @@ public:
         dyn_cast_or_null<Mapping>(op->getAttr(kernel::kMappingAttrName));
     if (!mapping)
       return rewriter.notifyMatchFailure(op, "not mapped for this target");
-    FailureOr<SmallVector<Value>> values = build(op, adaptor, mapping, rewriter);
+    FailureOr<SmallVector<Value>> values =
+        build(op, adaptor, mapping, rewriter);
     if (failed(values))
       return failure();
     rewriter.replaceOp(op, *values);

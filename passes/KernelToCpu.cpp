@@ -60,7 +60,8 @@ Values sparseMatvec(kernel::SparseMatvecOp op,
 }
 
 Values routerTopK(kernel::RouterTopKOp op, kernel::RouterTopKOp::Adaptor a,
-                  kernel::CpuMappingAttr o, ConversionPatternRewriter &rewriter) {
+                  kernel::CpuMappingAttr o,
+                  ConversionPatternRewriter &rewriter) {
   auto [weights, ids] = buildRouterTopK(
       rewriter, op.getLoc(), a.getInput(), a.getGate(), op.getTopK(),
       op.getRenormalize(), op.getExpertIds().getType().getElementType(), o);
@@ -84,13 +85,9 @@ struct KernelToCpuPass : public moe::impl::KernelToCpuBase<KernelToCpuPass> {
 
 void mlir::moe::populateKernelToCpuPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<CpuPattern<kernel::MatvecOp>>(
-      context, matvec);
-  patterns.add<CpuPattern<kernel::GateUpOp>>(
-      context, gateUp);
-  patterns.add<CpuPattern<kernel::SparseMatvecOp>>(
-      context, sparseMatvec);
-  patterns.add<CpuPattern<kernel::RouterTopKOp>>(
-      context, routerTopK);
+  patterns.add<CpuPattern<kernel::MatvecOp>>(context, matvec);
+  patterns.add<CpuPattern<kernel::GateUpOp>>(context, gateUp);
+  patterns.add<CpuPattern<kernel::SparseMatvecOp>>(context, sparseMatvec);
+  patterns.add<CpuPattern<kernel::RouterTopKOp>>(context, routerTopK);
   populateLayerKernelPatterns(patterns, /*gpu=*/false);
 }

@@ -53,8 +53,7 @@ Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
 /// find them by testing the activation (neuron-major: only their rows are
 /// read) or multiply the zeros (row-major).
 Values sparseMatvec(kernel::SparseMatvecOp op,
-                    kernel::SparseMatvecOp::Adaptor a,
-                    kernel::GpuMappingAttr o,
+                    kernel::SparseMatvecOp::Adaptor a, kernel::GpuMappingAttr o,
                     ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   if (op.getLayout() == kernel::WeightLayout::NeuronMajor)
@@ -92,13 +91,9 @@ struct KernelToGpuPass : public moe::impl::KernelToGpuBase<KernelToGpuPass> {
 
 void mlir::moe::populateKernelToGpuPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<GpuPattern<kernel::MatvecOp>>(
-      context, matvec);
-  patterns.add<GpuPattern<kernel::GateUpOp>>(
-      context, gateUp);
-  patterns.add<GpuPattern<kernel::SparseMatvecOp>>(
-      context, sparseMatvec);
-  patterns.add<GpuPattern<kernel::RouterTopKOp>>(
-      context, routerTopK);
+  patterns.add<GpuPattern<kernel::MatvecOp>>(context, matvec);
+  patterns.add<GpuPattern<kernel::GateUpOp>>(context, gateUp);
+  patterns.add<GpuPattern<kernel::SparseMatvecOp>>(context, sparseMatvec);
+  patterns.add<GpuPattern<kernel::RouterTopKOp>>(context, routerTopK);
   populateLayerKernelPatterns(patterns, /*gpu=*/true);
 }

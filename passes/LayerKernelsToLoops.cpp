@@ -26,8 +26,8 @@ template <typename Mapping>
 constexpr bool kWholeCache = std::is_same_v<Mapping, kernel::GpuMappingAttr>;
 
 template <typename Mapping>
-Values rmsNorm(kernel::RmsNormOp op, kernel::RmsNormOp::Adaptor a,
-               Mapping, ConversionPatternRewriter &rewriter) {
+Values rmsNorm(kernel::RmsNormOp op, kernel::RmsNormOp::Adaptor a, Mapping,
+               ConversionPatternRewriter &rewriter) {
   return SmallVector<Value>{buildRmsNorm(rewriter, op.getLoc(), a.getInput(),
                                          a.getWeight(),
                                          op.getEps().convertToDouble())};
@@ -62,9 +62,9 @@ Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
                        op.getScale().convertToDouble(),
                        op.getCausal(),
                        window};
-  return SmallVector<Value>{
-      buildAttention(rewriter, op.getLoc(), a.getQ(), a.getKCache(),
-                     a.getVCache(), a.getPositions(), shape, kWholeCache<Mapping>)};
+  return SmallVector<Value>{buildAttention(
+      rewriter, op.getLoc(), a.getQ(), a.getKCache(), a.getVCache(),
+      a.getPositions(), shape, kWholeCache<Mapping>)};
 }
 
 template <typename Mapping>
