@@ -1,6 +1,7 @@
 //===- moec-bench.cpp - decode speed against the memory's --------------===//
 //
-// moec-bench MODEL.moec [--context 128,1024] [--steps N] [--warmup N] [--json]
+// moec-bench MODEL.moec [--context 128,1024] [--steps N] [--warmup N]
+//            [--max-seq-len N] [--json]
 //
 // For each context length: fills the KV cache with that many random
 // tokens, decodes warm-up steps, then times each of the decode steps. The
@@ -130,6 +131,7 @@ int main(int argc, char **argv) {
   std::string path, device = "auto";
   std::vector<int64_t> contexts;
   int64_t steps = 16, warmup = 2, threads = 0, bandwidthMiB = 1024, seed = 0;
+  int64_t maxSeqLen = 0;
   bool json = false;
   moec::OptionParser parser(
       "moec-bench", "[options] MODEL.moec",
@@ -154,6 +156,11 @@ int main(int argc, char **argv) {
                "a positive count", moec::countIn(bandwidthMiB, 1, 1 << 20));
   parser.value("seed", "s", "Seed of the random context tokens (default 0)",
                "a non-negative integer", moec::countIn(seed, 0, INT64_MAX));
+  parser.value("max-seq-len", "n",
+               "KV cache positions (default: the longest context plus the "
+               "warm-up and timed steps; moec-run's default is the model's "
+               "maximum, at most 4096)",
+               "a positive count", moec::countIn(maxSeqLen, 1, INT32_MAX));
   parser.group("Device");
   parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
                "auto, cpu or cuda",
@@ -177,8 +184,17 @@ int main(int argc, char **argv) {
   if (artifact.header().config()->head() != moec::artifact::Head::CausalLM)
     return parser.failure(path +
                           ": decoding needs a causal language model head");
-  int64_t maxSeqLen =
+  // The positions the measurement writes: a larger cache measures what a
+  // decode step costs at the cache a user runs with.
+  int64_t needed =
       *std::max_element(contexts.begin(), contexts.end()) + warmup + steps;
+  if (!maxSeqLen)
+    maxSeqLen = needed;
+  else if (maxSeqLen < needed)
+    return parser.usageError(
+        "--max-seq-len " + std::to_string(maxSeqLen) +
+        " is less than the longest context plus the warm-up and timed steps (" +
+        std::to_string(needed) + ")");
   std::unique_ptr<moec::Model> model;
   if (moec::Status s = moec::openModel(artifact, device, maxSeqLen, model); !s)
     return parser.failure(s);
@@ -220,6 +236,7 @@ int main(int argc, char **argv) {
     else
       out["threads"] = nullptr;
     out["bandwidth_bytes_per_s"] = bandwidth;
+    out["max_seq_len"] = maxSeqLen;
     out["warmup_steps"] = warmup;
     out["steps"] = steps;
     out["contexts"] = nlohmann::json::array();
@@ -264,8 +281,10 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  std::printf("moec-bench: %s on %s%s\n", path.c_str(), deviceName.c_str(),
-              cpu ? (", " + std::to_string(threads) + " threads").c_str() : "");
+  std::printf("moec-bench: %s on %s%s, KV cache of %lld positions\n",
+              path.c_str(), deviceName.c_str(),
+              cpu ? (", " + std::to_string(threads) + " threads").c_str() : "",
+              (long long)maxSeqLen);
   std::printf("memory bandwidth: %.1f GB/s (%s over %lld MiB)\n",
               bandwidth / 1e9, cpu ? "streaming read" : "device copy",
               (long long)bandwidthMiB);
