@@ -200,9 +200,13 @@ def MoeToKernel : Pass<"moe-to-kernel", "::mlir::func::FuncOp"> {
     (`neuron_major` or `row_major`), a learned softmax `moe.router` with
     a gate becomes `kernel.router_top_k`, and an `moe.expert_ffn` of the GLU
     family (SwiGLU, ReGLU, GeGLU) becomes, per token and expert, a
-    `kernel.gate_up` and a `kernel.matvec` for the down projection. A
-    partial conversion: the other ops stay for moe-to-linalg. The kernel
-    ops carry no mapping yet: a configuration pass adds it.
+    `kernel.gate_up` and a `kernel.matvec` for the down projection. The
+    layer kernels: `moe.rms_norm` and `moe.rope` of f32 rows become
+    `kernel.rms_norm` and `kernel.rope`, and `moe.attention` becomes
+    `kernel.cache_write` followed by `kernel.attention` over the live
+    positions (the default scale made explicit). A partial conversion: the
+    other ops stay for moe-to-linalg. The kernel ops carry no mapping yet:
+    a configuration pass adds it.
   }];
   let options = [
     Option<"gluExperts", "glu-experts", "bool", /*default=*/"true",
@@ -262,7 +266,9 @@ def KernelToCpu : Pass<"moe-kernel-to-cpu", "::mlir::func::FuncOp"> {
     products read weights as stored and widen them in registers, with
     `accumulators` partial sums; the fused gate/up reads an up row only
     where the gate is positive; a neuron-major sparse product splits its
-    active neurons into `tasks`. The kernel dialect is illegal afterwards: a
+    active neurons into `tasks`; the layer kernels become the linalg and
+    scf loops of passes/LayerKernels.h, attention over the live rows of
+    the cache. The kernel dialect is illegal afterwards: a
     kernel op without a CPU mapping or a CPU lowering fails to legalize,
     and the error names it.
   }];
@@ -286,10 +292,13 @@ def KernelToGpu : Pass<"moe-kernel-to-gpu", "::mlir::func::FuncOp"> {
     GPU sparse product finds the active neurons of the activation it reads,
     which is the same set, so the gate/up lowers only where its active set
     feeds such products alone and nothing reads its `gate_positive`. The
-    kernel dialect is illegal afterwards; what does not lower is an error
-    naming the op.
+    layer kernels become the same loops as on a CPU (passes/LayerKernels.h),
+    which moe-map-to-gpu maps to threads, with attention over the whole
+    cache under the mask. The kernel dialect is illegal afterwards; what
+    does not lower is an error naming the op.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
