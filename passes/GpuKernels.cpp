@@ -137,8 +137,9 @@ Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x, Value xRow,
   Type elem = cast<MemRefType>(w.getType()).getElementType();
   int64_t width = lanesPerLoad(elem, length);
   int64_t chunk = kWarpSize * width;
-  int64_t unroll = std::max<int64_t>(
-      1, std::min<int64_t>(mapping.getUnroll(), llvm::divideCeil(length, chunk)));
+  int64_t unroll =
+      std::max<int64_t>(1, std::min<int64_t>(mapping.getUnroll(),
+                                             llvm::divideCeil(length, chunk)));
   int64_t step = chunk * unroll;
   auto accType = VectorType::get({width}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
@@ -227,8 +228,7 @@ void forWarpRow(ImplicitLocOpBuilder &b, const LaunchIds &ids, int64_t rows,
   Value row = arith::AddIOp::create(
       b, arith::MulIOp::create(b, ids.blockX, cIndex(b, mapping.getWarps())),
       w.warp);
-  forItemsBelow(b, row, rows, mapping.getWarps(),
-                [&] { body(row, w.lane); });
+  forItemsBelow(b, row, rows, mapping.getWarps(), [&] { body(row, w.lane); });
 }
 
 Value blocksFor(ImplicitLocOpBuilder &b, int64_t items, int64_t perBlock) {
@@ -434,14 +434,15 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
         // Softmax, top-k and renormalisation: a few dozen values, one
         // thread.
         ifThen(
-            b, cmp(b, arith::CmpIPredicate::eq, ids_.thread, cIndex(b, 0)), [&] {
+            b, cmp(b, arith::CmpIPredicate::eq, ids_.thread, cIndex(b, 0)),
+            [&] {
               auto overExperts =
                   [&](Value init,
                       function_ref<Value(ImplicitLocOpBuilder &, Value, Value)>
                           step) {
                     return scf::ForOp::create(
-                               b, cIndex(b, 0), cIndex(b, experts), cIndex(b, 1),
-                               ValueRange{init},
+                               b, cIndex(b, 0), cIndex(b, experts),
+                               cIndex(b, 1), ValueRange{init},
                                [&](OpBuilder &nb, Location nl, Value e,
                                    ValueRange acc) {
                                  ImplicitLocOpBuilder ib(nl, nb);

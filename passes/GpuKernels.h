@@ -22,7 +22,6 @@
 
 namespace mlir::moe {
 
-
 /// y [T, N] = x [T, K] (f32) times w [N, K] transposed.
 Value buildGpuMatvec(OpBuilder &b, Location loc, Value x, Value w,
                      kernel::GpuMappingAttr mapping);
@@ -30,8 +29,8 @@ Value buildGpuMatvec(OpBuilder &b, Location loc, Value x, Value w,
 /// act [I] = act(gate x, up x) for x [K] and gate, up [I, K], a warp per
 /// neuron; for dReLU the up row is read only where the gate product is
 /// positive.
-Value buildGpuGateUp(OpBuilder &b, Location loc, Value x, Value gate,
-                     Value up, Activation act, kernel::GpuMappingAttr mapping);
+Value buildGpuGateUp(OpBuilder &b, Location loc, Value x, Value gate, Value up,
+                     Activation act, kernel::GpuMappingAttr mapping);
 
 /// y [H] = sum over n of act[n] * w[n, :] for a neuron-major w [I, H],
 /// reading only the rows of non-zero act[n]: blocks split the neurons and

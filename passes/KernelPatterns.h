@@ -15,8 +15,6 @@
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
-#include <optional>
-
 namespace mlir::moe {
 
 class RouterOp;

@@ -27,7 +27,6 @@ Value mlir::moe::cF32(OpBuilder &b, Location loc, double v) {
 
 namespace {
 
-
 /// A vector of `lanes` f32 zeros.
 Value zeroVector(OpBuilder &b, Location loc, int64_t lanes) {
   auto type = VectorType::get({lanes}, b.getF32Type());
@@ -133,20 +132,21 @@ SmallVector<Value> buildForall(
       std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(forall.getTerminator());
-  SmallVector<Tile> tiles = body(b, loc, forall.getInductionVar(0),
-                                 forall.getRegionIterArgs());
+  SmallVector<Tile> tiles =
+      body(b, loc, forall.getInductionVar(0), forall.getRegionIterArgs());
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   for (auto [tile, out] : llvm::zip_equal(tiles, forall.getRegionIterArgs())) {
     SmallVector<OpFoldResult> strides(tile.offsets.size(), b.getIndexAttr(1));
-    tensor::ParallelInsertSliceOp::create(b, loc, tile.value, out,
-                                          tile.offsets, tile.sizes, strides);
+    tensor::ParallelInsertSliceOp::create(b, loc, tile.value, out, tile.offsets,
+                                          tile.sizes, strides);
   }
   return SmallVector<Value>(forall.getResults());
 }
 
 /// The same with one output.
-Value buildForall(OpBuilder &b, Location loc, int64_t count, Value init,
-                  function_ref<Tile(OpBuilder &, Location, Value, Value)> body) {
+Value buildForall(
+    OpBuilder &b, Location loc, int64_t count, Value init,
+    function_ref<Tile(OpBuilder &, Location, Value, Value)> body) {
   return buildForall(b, loc, count, ValueRange{init},
                      [&](OpBuilder &nb, Location l, Value i, ValueRange outs) {
                        return SmallVector<Tile>{body(nb, l, i, outs[0])};
@@ -293,10 +293,11 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
         Value values[] = {product.getResult(0), positive};
         SmallVector<Tile> tiles;
         for (auto [value, out] : llvm::zip_equal(values, outs))
-          tiles.push_back({tensor::InsertOp::create(
-                               nb, l, value, sliceOf(nb, l, out, offsets, sizes),
-                               ValueRange{cIndex(nb, l, 0)}),
-                           offsets, sizes});
+          tiles.push_back(
+              {tensor::InsertOp::create(nb, l, value,
+                                        sliceOf(nb, l, out, offsets, sizes),
+                                        ValueRange{cIndex(nb, l, 0)}),
+               offsets, sizes});
         return tiles;
       });
   Value act = perNeuron[0], gatePositive = perNeuron[1];
@@ -504,7 +505,8 @@ Value mlir::moe::buildGateUp(OpBuilder &b, Location loc, Value x, Value gate,
   auto type = RankedTensorType::get(
       {cast<RankedTensorType>(gate.getType()).getDimSize(0)}, b.getF32Type());
   Value row = asRowMatrix(b, loc, x);
-  Value g = fromRowMatrix(b, loc, buildMatvec(b, loc, row, gate, mapping), type);
+  Value g =
+      fromRowMatrix(b, loc, buildMatvec(b, loc, row, gate, mapping), type);
   Value u = fromRowMatrix(b, loc, buildMatvec(b, loc, row, up, mapping), type);
   AffineMap id = AffineMap::getMultiDimIdentityMap(1, b.getContext());
   return linalg::GenericOp::create(

@@ -20,7 +20,6 @@
 
 namespace mlir::moe {
 
-
 /// Reductions may be reassociated (so that LLVM vectorises them) and
 /// multiply-adds contracted; accumulation stays in f32.
 constexpr arith::FastMathFlags kReductionFlags =
@@ -75,8 +74,8 @@ ActiveSet buildFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
 /// streams its neurons' whole rows into a partial output of its own, and
 /// the partial outputs are summed.
 Value buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
-                                   Value activation, Value indices,
-                                   Value count, kernel::CpuMappingAttr mapping);
+                                   Value activation, Value indices, Value count,
+                                   kernel::CpuMappingAttr mapping);
 
 /// The same product for a row-major w [H, I]: a loop over the active
 /// neurons adding act[n] times column n.

@@ -188,19 +188,28 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   };
   Value keys = prefix(kCache), values = prefix(vCache);
 
-  // scores[t, h, j] = q[t, h] . k[j, h / group]
+  // Both products of attention: out[t, h, i] = sum_r a[t, h, r] *
+  // kv[..., h / group, ...], over (d0, d1, d2) = (t, h, i) and d3 = r, the
+  // cache rows widened to f32.
   MLIRContext *ctx = b.getContext();
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
              d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
-  Value scores = l.generic(
-      l.filled({l.size(q, 0), b.getIndexAttr(heads), length}, 0.0), {q, keys},
-      {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
-       AffineMap::get(4, 0, {d2, d1.floorDiv(group), d3}, ctx),
-       AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
-      {kPar, kPar, kPar, kRed},
-      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        return mulAdd(nb, loc, a[2], a[0], widenToF32(nb, loc, a[1]));
-      });
+  auto contract = [&](OpFoldResult columns, Value a, Value kv,
+                      ArrayRef<AffineExpr> kvIndex) {
+    return l.generic(
+        l.filled({l.size(q, 0), b.getIndexAttr(heads), columns}, 0.0), {a, kv},
+        {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+         AffineMap::get(4, 0, kvIndex, ctx),
+         AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
+        {kPar, kPar, kPar, kRed},
+        [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+          return mulAdd(nb, loc, args[2], args[0],
+                        widenToF32(nb, loc, args[1]));
+        });
+  };
+
+  // scores[t, h, j] = q[t, h] . k[j, h / group]
+  Value scores = contract(length, q, keys, {d2, d1.floorDiv(group), d3});
 
   // Scale, and mask what a query may not see: j > pos, or j <= pos - window.
   double scale = shape.scale;
@@ -240,15 +249,6 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   Value probs = l.softmaxLast(masked);
 
   // out[t, h, :] = sum_j probs[t, h, j] v[j, h / group, :]
-  Value out = l.generic(
-      l.filled({l.size(q, 0), b.getIndexAttr(heads), b.getIndexAttr(d)}, 0.0),
-      {probs, values},
-      {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
-       AffineMap::get(4, 0, {d3, d1.floorDiv(group), d2}, ctx),
-       AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
-      {kPar, kPar, kPar, kRed},
-      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        return mulAdd(nb, loc, a[2], a[0], widenToF32(nb, loc, a[1]));
-      });
-  return out;
+  return contract(b.getIndexAttr(d), probs, values,
+                  {d3, d1.floorDiv(group), d2});
 }

@@ -351,9 +351,8 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
     }
     // The reference lowering's products run as the CPU kernels, mapped by
     // the pass's options (and the default tasks of a sparse product).
-    auto kernels = kernel::CpuMappingAttr::get(&getContext(), vectorWidth,
-                                               accumulators, /*tasks=*/16,
-                                               bf16Dot);
+    auto kernels = kernel::CpuMappingAttr::get(
+        &getContext(), vectorWidth, accumulators, /*tasks=*/16, bf16Dot);
     // Every moe op but the weights (which moe-materialize-weights owns)
     // must lower: one that no pattern lowers is an error naming it.
     ConversionTarget target(getContext());

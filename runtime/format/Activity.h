@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MOEC_RUNTIME_ACTIVITY_H
-#define MOEC_RUNTIME_ACTIVITY_H
+#ifndef MOEC_RUNTIME_FORMAT_ACTIVITY_H
+#define MOEC_RUNTIME_FORMAT_ACTIVITY_H
 
 namespace moec {
 
@@ -39,4 +39,4 @@ enum ActivityColumn : int {
 
 } // namespace moec
 
-#endif // MOEC_RUNTIME_ACTIVITY_H
+#endif // MOEC_RUNTIME_FORMAT_ACTIVITY_H
