@@ -80,15 +80,18 @@ void moec::buildCudaPipeline(mlir::OpPassManager &pm,
       "moe-materialize-weights, "
       "func.func(moe-to-kernel{glu-experts=" +
           std::string(o.gluExperts ? "true" : "false") +
-          "}, moe-configure-gpu-kernels{chip=" +
-          o.chip.getValue() + " warps=" + n(o.warps) +
-          " unroll=" + n(o.unroll) + " splits=" + n(o.splits) +
+          "}, moe-configure-gpu-kernels{chip=" + o.chip.getValue() + " warps=" +
+          n(o.warps) + " unroll=" + n(o.unroll) + " splits=" + n(o.splits) +
           "}, moe-kernel-to-gpu, moe-to-linalg{attend-whole-cache=true}, "
           "convert-elementwise-to-linalg), "
           // No deallocation: the runtime's allocator takes back everything
           // a step allocated when the next step starts.
-          "canonicalize, moe-bufferize, moe-results-to-out-params, "
-          "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
+          "canonicalize, moe-bufferize, "
+          // As on a CPU: the copy of a layer's cache slice onto itself
+          // folds (else it is a kernel copying the cache every step).
+          "canonicalize, cse, canonicalize, moe-results-to-out-params, "
+          "func.func(scf-forall-to-parallel, "
+          "convert-linalg-to-parallel-loops), "
           "canonicalize, func.func(moe-map-to-gpu{block-size=" +
           n(o.blockSize) +
           "}), gpu-kernel-outlining, moe-merge-gpu-modules, "

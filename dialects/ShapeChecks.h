@@ -131,13 +131,20 @@ inline mlir::LogicalResult verifyAttentionHeads(mlir::Operation *op,
   return mlir::success();
 }
 
+/// A layer's KV cache [2, S, kv_heads, head_dim]: keys at index 0, values
+/// at index 1.
+inline mlir::LogicalResult verifyLayerCache(mlir::Operation *op,
+                                            mlir::Value cache) {
+  return verifyShape(op, "kv_cache", cache, {2, kAny, kAny, kAny});
+}
+
 /// A chunk's keys (or values) [T, kv_heads, head_dim] at positions [T] and
-/// a cache [S, kv_heads, head_dim].
+/// a layer's KV cache [2, S, kv_heads, head_dim].
 inline mlir::LogicalResult verifyCacheRows(mlir::Operation *op, mlir::Value k,
                                            mlir::Value cache,
                                            mlir::Value positions) {
-  if (failed(verifyShape(op, "k_cache", cache, {kAny, kAny, kAny})) ||
-      failed(verifyShape(op, "k", k, {kAny, dim(cache, 1), dim(cache, 2)})))
+  if (failed(verifyLayerCache(op, cache)) ||
+      failed(verifyShape(op, "k", k, {kAny, dim(cache, 2), dim(cache, 3)})))
     return mlir::failure();
   return verifyShape(op, "positions", positions, {dim(k, 0)});
 }

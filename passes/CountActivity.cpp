@@ -102,12 +102,12 @@ int64_t wholeWeightBytes(Operation *op) {
   return bytes;
 }
 
-/// The cache bytes attention reads: both caches up to the last query's
+/// The cache bytes attention reads: keys and values up to the last query's
 /// position (within the window, if any).
 void countAttention(Counters &c, AttentionOp op, Value row, OpBuilder &b) {
   Location loc = op.getLoc();
-  auto cacheType = cast<RankedTensorType>(op.getKCache().getType());
-  int64_t perPosition = 2 * cacheType.getDimSize(1) * cacheType.getDimSize(2) *
+  auto cacheType = cast<RankedTensorType>(op.getKvCache().getType());
+  int64_t perPosition = 2 * cacheType.getDimSize(2) * cacheType.getDimSize(3) *
                         cacheType.getElementTypeBitWidth() / 8;
   Value positions = op.getPositions();
   Value last =

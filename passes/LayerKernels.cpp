@@ -105,88 +105,79 @@ Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
       });
 }
 
-std::pair<Value, Value>
-mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k, Value v,
-                           Value kCache, Value vCache, Value positions) {
+Value mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k,
+                                 Value v, Value cache, Value positions) {
   ImplicitLocOpBuilder b(loc, builder);
   LinalgBuilder l(b, /*kernels=*/nullptr);
   auto kType = cast<RankedTensorType>(k.getType());
   int64_t kvHeads = kType.getDimSize(1), d = kType.getDimSize(2);
   Value tokens = l.sizeValue(k, 0);
+  Type cacheElem = cast<RankedTensorType>(cache.getType()).getElementType();
 
-  // Cache writes: cache[pos[t]] = k[t].
+  // cache[0, pos[t]] = k[t], cache[1, pos[t]] = v[t]: one buffer updated in
+  // place, row by row.
   auto rowType = RankedTensorType::get({kvHeads, d}, l.f32);
   auto write = scf::ForOp::create(
-      b, cIndex(l.b, 0), tokens, cIndex(l.b, 1), ValueRange{kCache, vCache},
-      [&](OpBuilder &nb, Location loc, Value t, ValueRange caches) {
+      b, cIndex(l.b, 0), tokens, cIndex(l.b, 1), ValueRange{cache},
+      [&](OpBuilder &nb, Location loc, Value t, ValueRange iter) {
         Value p = arith::IndexCastOp::create(
             nb, loc, nb.getIndexType(),
             tensor::ExtractOp::create(nb, loc, positions, ValueRange{t}));
-        SmallVector<Value> updated;
+        Value updated = iter[0];
         SmallVector<Value, 2> sources = {k, v};
-        for (auto [src, cache] : llvm::zip(sources, caches)) {
-          SmallVector<OpFoldResult> unit = {
+        for (auto [half, src] : llvm::enumerate(sources)) {
+          SmallVector<OpFoldResult> rowSize = {
               nb.getIndexAttr(1), nb.getIndexAttr(kvHeads), nb.getIndexAttr(d)};
-          SmallVector<OpFoldResult> strides(3, nb.getIndexAttr(1));
-          Value slice = tensor::ExtractSliceOp::create(
+          Value row = tensor::ExtractSliceOp::create(
               nb, loc, rowType, src,
               ArrayRef<OpFoldResult>{t, nb.getIndexAttr(0), nb.getIndexAttr(0)},
-              unit, strides);
-          auto cacheElem =
-              cast<RankedTensorType>(cache.getType()).getElementType();
+              rowSize, SmallVector<OpFoldResult>(3, nb.getIndexAttr(1)));
           if (cacheElem != l.f32)
-            slice = arith::TruncFOp::create(
-                nb, loc, RankedTensorType::get({kvHeads, d}, cacheElem), slice);
-          updated.push_back(tensor::InsertSliceOp::create(
-              nb, loc, slice, cache,
-              ArrayRef<OpFoldResult>{p, nb.getIndexAttr(0), nb.getIndexAttr(0)},
-              unit, strides));
+            row = arith::TruncFOp::create(
+                nb, loc, RankedTensorType::get({kvHeads, d}, cacheElem), row);
+          updated = tensor::InsertSliceOp::create(
+              nb, loc, row, updated,
+              ArrayRef<OpFoldResult>{nb.getIndexAttr(half), p,
+                                     nb.getIndexAttr(0), nb.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{nb.getIndexAttr(1), nb.getIndexAttr(1),
+                                     nb.getIndexAttr(kvHeads),
+                                     nb.getIndexAttr(d)},
+              SmallVector<OpFoldResult>(4, nb.getIndexAttr(1)));
         }
         scf::YieldOp::create(nb, loc, updated);
       });
-  return {write.getResult(0), write.getResult(1)};
+  return write.getResult(0);
 }
 
 Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
-                                Value kCache, Value vCache, Value positions,
+                                Value cache, Value positions,
                                 const AttentionShape &shape, bool wholeCache) {
   ImplicitLocOpBuilder b(loc, builder);
   LinalgBuilder l(b, /*kernels=*/nullptr);
   int64_t heads = shape.heads, kvHeads = shape.kvHeads, d = shape.headDim;
   int64_t group = heads / kvHeads;
   Value tokens = l.sizeValue(q, 0);
+  auto elem = cast<RankedTensorType>(cache.getType()).getElementType();
 
-  // Keys 0 .. pos[T-1] are the ones any query can see; with the whole
-  // cache, all of them, the mask hiding the rest.
-  auto lastPosition = [&]() -> Value {
-    Value last = arith::SubIOp::create(b, tokens, cIndex(l.b, 1));
-    return tensor::ExtractOp::create(b, positions, ValueRange{last});
-  };
-  Value length, liveEnd;
-  if (wholeCache) {
-    length = l.sizeValue(kCache, 0);
-    // A causal mask hides the rows past the live ones; without it, a
-    // bound at the last position does.
-    if (!shape.causal)
-      liveEnd = arith::ExtSIOp::create(b, b.getI64Type(), lastPosition());
-  } else {
-    length = arith::AddIOp::create(
-        b, arith::IndexCastOp::create(b, b.getIndexType(), lastPosition()),
-        cIndex(l.b, 1));
-  }
-  auto prefix = [&](Value cache) -> Value {
-    auto elem = cast<RankedTensorType>(cache.getType()).getElementType();
+  // Keys 0 .. pos[T-1] are the live ones, the only rows any query reads.
+  Value lastPosition = tensor::ExtractOp::create(
+      b, positions,
+      ValueRange{arith::SubIOp::create(b, tokens, cIndex(l.b, 1))});
+  Value live = arith::AddIOp::create(
+      b, arith::IndexCastOp::create(b, b.getIndexType(), lastPosition),
+      cIndex(l.b, 1));
+  // Rows 0 .. rows-1 of the keys (half 0) or the values (half 1), read in
+  // place.
+  auto prefix = [&](int64_t half, OpFoldResult rows) -> Value {
     return tensor::ExtractSliceOp::create(
         b, RankedTensorType::get({ShapedType::kDynamic, kvHeads, d}, elem),
         cache,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
-                               b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{length, b.getIndexAttr(kvHeads),
+        ArrayRef<OpFoldResult>{b.getIndexAttr(half), b.getIndexAttr(0),
+                               b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), rows, b.getIndexAttr(kvHeads),
                                b.getIndexAttr(d)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                               b.getIndexAttr(1)});
+        SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
   };
-  Value keys = prefix(kCache), values = prefix(vCache);
 
   // Both products of attention: out[t, h, i] = sum_r a[t, h, r] *
   // kv[..., h / group, ...], over (d0, d1, d2) = (t, h, i) and d3 = r, the
@@ -208,47 +199,106 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
         });
   };
 
-  // scores[t, h, j] = q[t, h] . k[j, h / group]
-  Value scores = contract(length, q, keys, {d2, d1.floorDiv(group), d3});
-
-  // Scale, and mask what a query may not see: j > pos, or j <= pos - window.
-  double scale = shape.scale;
+  // Whether query t at position p may see key j: j <= p (causal), j >
+  // p - window, and j < live.
   std::optional<int64_t> window = shape.window;
   bool causal = shape.causal;
-  Value masked = l.generic(
-      scores, {positions}, {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
-      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        Value j = arith::IndexCastOp::create(
-            nb, loc, nb.getI64Type(), linalg::IndexOp::create(nb, loc, 2));
-        Value p = arith::ExtSIOp::create(nb, loc, nb.getI64Type(), a[0]);
-        Value visible =
-            arith::ConstantOp::create(nb, loc, nb.getBoolAttr(true));
-        if (causal)
-          visible =
-              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sle, j, p);
-        else if (liveEnd)
-          visible = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sle, j,
-                                          liveEnd);
-        if (window) {
-          Value lo = arith::SubIOp::create(
-              nb, loc, p,
-              arith::ConstantOp::create(nb, loc,
-                                        nb.getI64IntegerAttr(*window)));
-          visible = arith::AndIOp::create(
-              nb, loc, visible,
-              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sgt, j, lo));
-        }
-        Value scaled = arith::MulFOp::create(
-            nb, loc, a[1],
-            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(scale)));
-        Value ninf = arith::ConstantOp::create(
-            nb, loc,
-            nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-        return arith::SelectOp::create(nb, loc, visible, scaled, ninf);
-      });
-  Value probs = l.softmaxLast(masked);
+  auto visibleAt = [&](OpBuilder &nb, Location loc, Value j, Value p) {
+    auto i64 = nb.getI64Type();
+    j = arith::IndexCastOp::create(nb, loc, i64, j);
+    p = arith::ExtSIOp::create(nb, loc, i64, p);
+    Value visible = arith::ConstantOp::create(nb, loc, nb.getBoolAttr(true));
+    if (causal)
+      visible = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sle, j, p);
+    else if (wholeCache)
+      visible = arith::CmpIOp::create(
+          nb, loc, arith::CmpIPredicate::sle, j,
+          arith::ExtSIOp::create(nb, loc, i64, lastPosition));
+    if (window) {
+      Value lo = arith::SubIOp::create(
+          nb, loc, p,
+          arith::ConstantOp::create(nb, loc, nb.getI64IntegerAttr(*window)));
+      visible = arith::AndIOp::create(
+          nb, loc, visible,
+          arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sgt, j, lo));
+    }
+    return visible;
+  };
+  auto scaledOrHidden = [&](OpBuilder &nb, Location loc, Value visible,
+                            Value score) -> Value {
+    Value scaled = arith::MulFOp::create(
+        nb, loc, score,
+        arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(shape.scale)));
+    Value ninf = arith::ConstantOp::create(
+        nb, loc, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+    return arith::SelectOp::create(nb, loc, visible, scaled, ninf);
+  };
 
-  // out[t, h, :] = sum_j probs[t, h, j] v[j, h / group, :]
-  return contract(b.getIndexAttr(d), probs, values,
+  Value masked;
+  if (!wholeCache) {
+    // scores[t, h, j] = q[t, h] . k[j, h / group] over the live rows, then
+    // scaled and masked.
+    Value scores =
+        contract(live, q, prefix(0, live), {d2, d1.floorDiv(group), d3});
+    masked = l.generic(
+        scores, {positions}, {l.proj(3, {0}), l.identity(3)},
+        {kPar, kPar, kPar},
+        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+          return scaledOrHidden(
+              nb, loc,
+              visibleAt(nb, loc, linalg::IndexOp::create(nb, loc, 2), a[0]),
+              a[1]);
+        });
+  } else {
+    // One score per row of the whole cache, so that no launch's size
+    // depends on the positions; a row is read only where it is visible,
+    // which it never is past the live ones.
+    Value keys = prefix(0, l.sizeValue(cache, 1));
+    masked = l.generic(
+        tensor::EmptyOp::create(
+            b, {l.size(q, 0), b.getIndexAttr(heads), l.size(cache, 1)}, l.f32),
+        {positions}, {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
+        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+          Value t = linalg::IndexOp::create(nb, loc, 0);
+          Value h = linalg::IndexOp::create(nb, loc, 1);
+          Value kvHead =
+              arith::DivUIOp::create(nb, loc, h, cIndex(nb, loc, group));
+          Value j = linalg::IndexOp::create(nb, loc, 2);
+          Value visible = visibleAt(nb, loc, j, a[0]);
+          auto guarded = scf::IfOp::create(
+              nb, loc, visible,
+              [&](OpBuilder &tb, Location loc) {
+                auto dot = scf::ForOp::create(
+                    tb, loc, cIndex(tb, loc, 0), cIndex(tb, loc, d),
+                    cIndex(tb, loc, 1), ValueRange{cF32(tb, loc, 0.0)},
+                    [&](OpBuilder &fb, Location loc, Value i, ValueRange acc) {
+                      Value qi = tensor::ExtractOp::create(fb, loc, q,
+                                                           ValueRange{t, h, i});
+                      Value ki = tensor::ExtractOp::create(
+                          fb, loc, keys, ValueRange{j, kvHead, i});
+                      scf::YieldOp::create(
+                          fb, loc,
+                          mulAdd(fb, loc, acc[0], qi, widenToF32(fb, loc, ki)));
+                    });
+                scf::YieldOp::create(tb, loc, dot.getResult(0));
+              },
+              [&](OpBuilder &eb, Location loc) {
+                scf::YieldOp::create(eb, loc, cF32(eb, loc, 0.0));
+              });
+          return scaledOrHidden(nb, loc, visible, guarded.getResult(0));
+        });
+  }
+  Value probs = l.softmaxLast(masked);
+  if (wholeCache)
+    probs = tensor::ExtractSliceOp::create(
+        b, probs,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                               b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{l.size(q, 0), b.getIndexAttr(heads), live},
+        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+
+  // out[t, h, :] = sum_j probs[t, h, j] v[j, h / group, :] over the live
+  // rows.
+  return contract(b.getIndexAttr(d), probs, prefix(1, live),
                   {d3, d1.floorDiv(group), d2});
 }

@@ -13,7 +13,6 @@
 #include "mlir/IR/Builders.h"
 
 #include <optional>
-#include <utility>
 
 namespace mlir::moe {
 
@@ -28,11 +27,10 @@ Value buildRope(OpBuilder &b, Location loc, Value x, Value positions,
                 double theta, int64_t headDim, bool interleaved);
 
 /// k and v [T, kvHeads, headDim] (f32) stored at rows positions[t] of the
-/// caches [S, kvHeads, headDim], in the caches' element type: the updated
-/// caches.
-std::pair<Value, Value> buildCacheWrite(OpBuilder &b, Location loc, Value k,
-                                        Value v, Value kCache, Value vCache,
-                                        Value positions);
+/// keys and values of a layer's cache [2, S, kvHeads, headDim], in the
+/// cache's element type: the updated cache.
+Value buildCacheWrite(OpBuilder &b, Location loc, Value k, Value v, Value cache,
+                      Value positions);
 
 struct AttentionShape {
   int64_t heads, kvHeads, headDim;
@@ -42,12 +40,14 @@ struct AttentionShape {
 };
 
 /// Attention of q [T, heads, headDim] (f32) at ascending, contiguous
-/// positions [T] over the caches' live rows 0 .. positions[T-1], masked as
-/// `shape` says (causal, sliding window), softmax in f32. With `wholeCache`
-/// the products run over every row of the caches and the mask hides the
-/// rows past the live ones: the same value at the cost of the whole cache.
-Value buildAttention(OpBuilder &b, Location loc, Value q, Value kCache,
-                     Value vCache, Value positions, const AttentionShape &shape,
+/// positions [T] over the live rows 0 .. positions[T-1] of a layer's cache
+/// [2, S, kvHeads, headDim], masked as `shape` says (causal, sliding
+/// window), softmax in f32. No row past the live ones is read. With
+/// `wholeCache` there is a score per cache row (hidden past the live ones),
+/// so that no loop's parallel extent depends on the positions; each key is
+/// read only where visible.
+Value buildAttention(OpBuilder &b, Location loc, Value q, Value cache,
+                     Value positions, const AttentionShape &shape,
                      bool wholeCache);
 
 } // namespace mlir::moe

@@ -45,9 +45,9 @@ Values rope(kernel::RopeOp op, kernel::RopeOp::Adaptor a, Mapping,
 template <typename Mapping>
 Values cacheWrite(kernel::CacheWriteOp op, kernel::CacheWriteOp::Adaptor a,
                   Mapping, ConversionPatternRewriter &rewriter) {
-  auto [k, v] = buildCacheWrite(rewriter, op.getLoc(), a.getK(), a.getV(),
-                                a.getKCache(), a.getVCache(), a.getPositions());
-  return SmallVector<Value>{k, v};
+  return SmallVector<Value>{buildCacheWrite(rewriter, op.getLoc(), a.getK(),
+                                            a.getV(), a.getKvCache(),
+                                            a.getPositions())};
 }
 
 template <typename Mapping>
@@ -62,9 +62,9 @@ Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
                        op.getScale().convertToDouble(),
                        op.getCausal(),
                        window};
-  return SmallVector<Value>{buildAttention(
-      rewriter, op.getLoc(), a.getQ(), a.getKCache(), a.getVCache(),
-      a.getPositions(), shape, kWholeCache<Mapping>)};
+  return SmallVector<Value>{buildAttention(rewriter, op.getLoc(), a.getQ(),
+                                           a.getKvCache(), a.getPositions(),
+                                           shape, kWholeCache<Mapping>)};
 }
 
 template <typename Mapping>

@@ -190,18 +190,15 @@ struct AttentionToKernels : OpConversionPattern<AttentionOp> {
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto write = kernel::CacheWriteOp::create(
-        rewriter, loc,
-        TypeRange{adaptor.getKCache().getType(), adaptor.getVCache().getType()},
-        adaptor.getK(), adaptor.getV(), adaptor.getKCache(),
-        adaptor.getVCache(), adaptor.getPositions(), nullptr);
+    Value cache = kernel::CacheWriteOp::create(
+        rewriter, loc, adaptor.getKvCache().getType(), adaptor.getK(),
+        adaptor.getV(), adaptor.getKvCache(), adaptor.getPositions(), nullptr);
     Value out = kernel::AttentionOp::create(
-        rewriter, loc, op.getResult().getType(), adaptor.getQ(),
-        write.getKCacheOut(), write.getVCacheOut(), adaptor.getPositions(),
-        op.getNumHeadsAttr(), op.getNumKvHeadsAttr(), op.getHeadDimAttr(),
-        rewriter.getF64FloatAttr(op.getScaleOrDefault()), op.getCausalAttr(),
-        op.getSlidingWindowAttr(), nullptr);
-    rewriter.replaceOp(op, {out, write.getKCacheOut(), write.getVCacheOut()});
+        rewriter, loc, op.getResult().getType(), adaptor.getQ(), cache,
+        adaptor.getPositions(), op.getNumHeadsAttr(), op.getNumKvHeadsAttr(),
+        op.getHeadDimAttr(), rewriter.getF64FloatAttr(op.getScaleOrDefault()),
+        op.getCausalAttr(), op.getSlidingWindowAttr(), nullptr);
+    rewriter.replaceOp(op, {out, cache});
     return success();
   }
 };

@@ -91,13 +91,11 @@ AttentionShape attentionShapeOf(AttentionOp op) {
 SmallVector<Value> lowerAttention(LinalgBuilder &l, AttentionOp op,
                                   bool wholeCache) {
   Location loc = l.b.getLoc();
-  auto [kCache, vCache] =
-      buildCacheWrite(l.b, loc, op.getK(), op.getV(), op.getKCache(),
-                      op.getVCache(), op.getPositions());
-  Value out =
-      buildAttention(l.b, loc, op.getQ(), kCache, vCache, op.getPositions(),
-                     attentionShapeOf(op), wholeCache);
-  return {out, kCache, vCache};
+  Value cache = buildCacheWrite(l.b, loc, op.getK(), op.getV(), op.getKvCache(),
+                                op.getPositions());
+  Value out = buildAttention(l.b, loc, op.getQ(), cache, op.getPositions(),
+                             attentionShapeOf(op), wholeCache);
+  return {out, cache};
 }
 
 /// Softmax of the logits [T, E], top-k (first index on ties) and optional

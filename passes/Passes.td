@@ -176,9 +176,9 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
            "the AVX-512 BF16 pair dot product (vector-width 16 only): "
            "faster where widening bf16 limits the kernels, less exact">,
     Option<"attendWholeCache", "attend-whole-cache", "bool", /*default=*/"false",
-           "Attend over every cache position, masking the ones past each "
-           "query's, so that no buffer size depends on the positions (for "
-           "devices whose host code cannot read them)">
+           "A score per cache position, so that no launch's size depends "
+           "on the positions (for devices whose host code cannot read "
+           "them); cache rows are still read only where visible">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

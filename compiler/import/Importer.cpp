@@ -57,7 +57,7 @@ private:
   /// Per-expert tensors when the checkpoint has them, else fused ones.
   void chooseExpertStorage();
   Expected<Value> attentionBlock(int64_t layer, Value hidden, Value positions,
-                                 Value &kCache, Value &vCache);
+                                 Value &layerCache);
   Expected<Value> mlpBlock(int64_t layer, Value hidden, Value tokens);
   /// Routed expert weights of a layer: gate, up, down, stacked.
   Error expertWeights(int64_t layer, Value &gate, Value &up, Value &down);
@@ -245,8 +245,8 @@ std::pair<Value, Value> ModuleImporter::predictor(int64_t layer) {
 }
 
 Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
-                                               Value positions, Value &kCache,
-                                               Value &vCache) {
+                                               Value positions,
+                                               Value &layerCache) {
   auto norm = weight(layout.inputNorm(layer));
   if (!norm)
     return norm.takeError();
@@ -283,15 +283,14 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
                                    &context, moe::RopeLayout::RotateHalf));
   };
   auto attention = moe::AttentionOp::create(
-      b, rope(*q), rope(*k), *v, kCache, vCache, positions,
+      b, rope(*q), rope(*k), *v, layerCache, positions,
       b.getI64IntegerAttr(config.numHeads),
       b.getI64IntegerAttr(config.numKvHeads), b.getI64IntegerAttr(d),
       b.getUnitAttr(),
       config.slidingWindow ? b.getI64IntegerAttr(*config.slidingWindow)
                            : IntegerAttr(),
       FloatAttr());
-  kCache = attention.getKCacheOut();
-  vCache = attention.getVCacheOut();
+  layerCache = attention.getKvCacheOut();
 
   Value merged = tensor::CollapseShapeOp::create(
       b, attention.getResult(), {ReassociationIndices{0}, {1, 2}});
@@ -413,19 +412,21 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   b.setInsertionPointToStart(func.addEntryBlock());
   Value tokens = func.getArgument(0), positions = func.getArgument(1);
   Value cache = func.getArgument(2);
-  // One layer's K or V: cache[layer, kv] as [max_seq, kv_heads, head_dim].
+  // One layer's keys and values: cache[layer] as [2, max_seq, kv_heads,
+  // head_dim], extracted and inserted once so that bufferization updates the
+  // cache in place (two slices of one buffer, each written, would be copied).
   OpFoldResult maxSeq =
       tensor::DimOp::create(b, cache, 2).getResult();
-  auto slice = [&](int64_t layer, int64_t kv) -> SmallVector<OpFoldResult> {
-    return {b.getIndexAttr(layer), b.getIndexAttr(kv), b.getIndexAttr(0),
+  auto slice = [&](int64_t layer) -> SmallVector<OpFoldResult> {
+    return {b.getIndexAttr(layer), b.getIndexAttr(0), b.getIndexAttr(0),
             b.getIndexAttr(0), b.getIndexAttr(0)};
   };
   SmallVector<OpFoldResult> sliceSizes = {
-      b.getIndexAttr(1), b.getIndexAttr(1), maxSeq,
+      b.getIndexAttr(1), b.getIndexAttr(2), maxSeq,
       b.getIndexAttr(config.numKvHeads), b.getIndexAttr(config.headDim)};
   SmallVector<OpFoldResult> unitStrides(5, b.getIndexAttr(1));
-  auto layerCacheType = RankedTensorType::get(
-      {kDyn, config.numKvHeads, config.headDim}, f32);
+  auto layerCacheType =
+      RankedTensorType::get({2, kDyn, config.numKvHeads, config.headDim}, f32);
 
   auto embed = weight(layout.embedTokens());
   if (!embed)
@@ -437,17 +438,12 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   for (int64_t l = 0; l < config.numLayers; ++l) {
     b.setLoc(NameLoc::get(
         b.getStringAttr(moe::kLayerLocationPrefix + std::to_string(l))));
-    Value kCache = tensor::ExtractSliceOp::create(
-        b, layerCacheType, cache, slice(l, 0), sliceSizes, unitStrides);
-    Value vCache = tensor::ExtractSliceOp::create(
-        b, layerCacheType, cache, slice(l, 1), sliceSizes, unitStrides);
-    Expected<Value> attended =
-        attentionBlock(l, hidden, positions, kCache, vCache);
+    Value layerCache = tensor::ExtractSliceOp::create(
+        b, layerCacheType, cache, slice(l), sliceSizes, unitStrides);
+    Expected<Value> attended = attentionBlock(l, hidden, positions, layerCache);
     if (!attended)
       return attended.takeError();
-    cache = tensor::InsertSliceOp::create(b, kCache, cache, slice(l, 0),
-                                          sliceSizes, unitStrides);
-    cache = tensor::InsertSliceOp::create(b, vCache, cache, slice(l, 1),
+    cache = tensor::InsertSliceOp::create(b, layerCache, cache, slice(l),
                                           sliceSizes, unitStrides);
     Expected<Value> mixed = mlpBlock(l, *attended, tokens);
     if (!mixed)

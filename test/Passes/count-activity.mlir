@@ -83,7 +83,7 @@ func.func @fused_and_sparse(%x: tensor<16xf32>, %e: index) -> tensor<16xf32> {
 
 // -----
 
-// Attention reads both caches up to the last query's position: (last + 1)
+// Attention reads keys and values up to the last query's position: (last + 1)
 // positions of 2 kv heads x 8 f32, twice (K and V) = 128 bytes each, no
 // more than the window; it counts in the layer its location names (layer
 // 1), in the cache column.
@@ -103,15 +103,15 @@ func.func @fused_and_sparse(%x: tensor<16xf32>, %e: index) -> tensor<16xf32> {
 // CHECK: %[[COL:.+]] = arith.constant 1 : index
 // CHECK: memref.load %{{.+}}[%[[ROW]], %[[COL]]] : memref<3x5xi64>
 // CHECK: arith.addi %{{.+}}, %[[BYTES]] : i64
-func.func @attention_window(%x: tensor<?x8xf32>, %pos: tensor<?xi32>, %kc: tensor<64x2x8xf32>, %vc: tensor<64x2x8xf32>) -> tensor<?x4x8xf32> {
+func.func @attention_window(%x: tensor<?x8xf32>, %pos: tensor<?xi32>, %kv: tensor<2x64x2x8xf32>) -> tensor<?x4x8xf32> {
   %w = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.1.input_layernorm.weight", bf16, [8], offset = 0>] : tensor<8xbf16>
   %h = moe.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x8xf32>, tensor<8xbf16> loc("model.layers.1")
   %c0 = arith.constant 0 : index
   %t = tensor.dim %x, %c0 : tensor<?x8xf32>
   %q = tensor.empty(%t) : tensor<?x4x8xf32>
   %k = tensor.empty(%t) : tensor<?x2x8xf32>
-  %o, %kc1, %vc1 = moe.attention %q, %k, %k cache(%kc, %vc) positions(%pos)
-      heads = 4 kv_heads = 2 head_dim = 8 causal window = 16 : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<64x2x8xf32>, tensor<?xi32> loc("model.layers.1")
+  %o, %kv1 = moe.attention %q, %k, %k cache(%kv) positions(%pos)
+      heads = 4 kv_heads = 2 head_dim = 8 causal window = 16 : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x64x2x8xf32>, tensor<?xi32> loc("model.layers.1")
   return %o : tensor<?x4x8xf32>
 }
 

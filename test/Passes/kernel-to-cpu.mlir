@@ -122,32 +122,35 @@ func.func @gpu_mapped(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x
 
 // -----
 
-// The layer kernels on a CPU: the cache write stores each token's row at
-// its position (narrowed to the cache's bf16), and attention reads the
-// live rows only, 0 .. positions[T-1], with the causal and window masks.
+// The layer kernels on a CPU: the cache write stores each token's key and
+// value rows at its position in the two halves of the one cache (narrowed
+// to the cache's bf16), and attention reads the live rows only, 0 ..
+// positions[T-1], with the causal and window masks.
 // CHECK-LABEL: func.func @attention
-// CHECK-SAME: (%[[Q:.*]]: tensor<?x2x4xf32>, %[[K:.*]]: tensor<?x1x4xf32>, %{{.*}}: tensor<64x1x4xbf16>, %{{.*}}: tensor<64x1x4xbf16>, %[[POS:.*]]: tensor<?xi32>)
-// CHECK: %[[W:.*]]:2 = scf.for
+// CHECK-SAME: (%[[Q:.*]]: tensor<?x2x4xf32>, %[[K:.*]]: tensor<?x1x4xf32>, %{{.*}}: tensor<2x64x1x4xbf16>, %[[POS:.*]]: tensor<?xi32>)
+// CHECK: %[[W:.*]] = scf.for
 // CHECK: %[[P:.*]] = tensor.extract %[[POS]][%{{.*}}] : tensor<?xi32>
 // CHECK: %[[AT:.*]] = arith.index_cast %[[P]] : i32 to index
 // CHECK: arith.truncf %{{.*}} : tensor<1x4xf32> to tensor<1x4xbf16>
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[%[[AT]], 0, 0] [1, 1, 4]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, %[[AT]], 0, 0] [1, 1, 1, 4]
+// CHECK: arith.truncf %{{.*}} : tensor<1x4xf32> to tensor<1x4xbf16>
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[1, %[[AT]], 0, 0] [1, 1, 1, 4]
 // CHECK: %[[T:.*]] = tensor.dim %[[Q]], %{{.*}} : tensor<?x2x4xf32>
 // CHECK: %[[LAST:.*]] = arith.subi %[[T]], %{{.*}} : index
 // CHECK: %[[LP:.*]] = tensor.extract %[[POS]][%[[LAST]]] : tensor<?xi32>
 // CHECK: %[[LPI:.*]] = arith.index_cast %[[LP]] : i32 to index
 // CHECK: %[[LIVE:.*]] = arith.addi %[[LPI]], %{{.*}} : index
-// CHECK: tensor.extract_slice %[[W]]#0[0, 0, 0] [%[[LIVE]], 1, 4] [1, 1, 1] : tensor<64x1x4xbf16> to tensor<?x1x4xbf16>
-// CHECK: tensor.extract_slice %[[W]]#1[0, 0, 0] [%[[LIVE]], 1, 4] [1, 1, 1] : tensor<64x1x4xbf16> to tensor<?x1x4xbf16>
+// CHECK: tensor.extract_slice %[[W]][0, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
 // CHECK: arith.cmpi sle
 // CHECK: arith.cmpi sgt
 // CHECK: arith.constant 5.000000e-01 : f32
 // CHECK: math.exp
+// CHECK: tensor.extract_slice %[[W]][1, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
 // CHECK-NOT: kernel.
-func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<64x1x4xbf16>, %vc: tensor<64x1x4xbf16>, %pos: tensor<?xi32>) -> (tensor<?x2x4xf32>, tensor<64x1x4xbf16>) {
-  %kc1, %vc1 = kernel.cache_write %k, %k into(%kc, %vc) positions(%pos) mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x1x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
-  %o = kernel.attention %q cache(%kc1, %vc1) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal window = 3 mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
-  return %o, %kc1 : tensor<?x2x4xf32>, tensor<64x1x4xbf16>
+func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>) -> (tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>) {
+  %kv1 = kernel.cache_write %k, %k into(%kv) positions(%pos) mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x1x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+  %o = kernel.attention %q cache(%kv1) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal window = 3 mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+  return %o, %kv1 : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>
 }
 
 // -----

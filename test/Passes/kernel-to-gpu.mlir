@@ -109,20 +109,32 @@ func.func @unmapped(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32
 // -----
 
 // The layer kernels on a GPU: the same loops as on a CPU (moe-map-to-gpu
-// makes them threads), but attention runs over all 64 rows of the cache so
-// that no size depends on the positions; the causal mask hides the rows
-// past the live ones.
+// makes them threads), but the scores run over all 64 rows of the cache so
+// that no launch's size depends on the positions. A row's key is read only
+// where the query may see it (never past the live rows); the product with
+// the values, a loop in each thread, runs over the live rows only.
 // CHECK-LABEL: func.func @attention
+// CHECK-SAME: %[[POS:[^:]*]]: tensor<?xi32>)
 // CHECK: scf.for
 // CHECK: tensor.insert_slice
+// CHECK: tensor.insert_slice
+// CHECK: %[[LP:.*]] = tensor.extract %[[POS]][%{{.*}}] : tensor<?xi32>
+// CHECK: %[[LPI:.*]] = arith.index_cast %[[LP]] : i32 to index
+// CHECK: %[[LIVE:.*]] = arith.addi %[[LPI]], %{{.*}} : index
 // CHECK: %[[ALL:.*]] = arith.constant 64 : index
-// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [%[[ALL]], 1, 4] [1, 1, 1] : tensor<64x1x4xbf16> to tensor<?x1x4xbf16>
-// CHECK: arith.cmpi sle
+// CHECK: %[[KEYS:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, %[[ALL]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK: %[[SEE:.*]] = arith.cmpi sle
+// CHECK: scf.if %[[SEE]]
+// CHECK: scf.for
+// CHECK: tensor.extract %[[KEYS]]
 // CHECK: math.exp
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [%{{.*}}, 2, %[[LIVE]]]
+// CHECK: tensor.extract_slice %{{.*}}[1, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
 // CHECK-NOT: kernel.
-func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<64x1x4xbf16>, %vc: tensor<64x1x4xbf16>, %pos: tensor<?xi32>) -> tensor<?x2x4xf32> {
-  %kc1, %vc1 = kernel.cache_write %k, %k into(%kc, %vc) positions(%pos) mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x1x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
-  %o = kernel.attention %q cache(%kc1, %vc1) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
+func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>) -> tensor<?x2x4xf32> {
+  %kv1 = kernel.cache_write %k, %k into(%kv) positions(%pos) mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x1x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+  %o = kernel.attention %q cache(%kv1) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
   return %o : tensor<?x2x4xf32>
 }
 
@@ -133,12 +145,12 @@ func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<6
 // CHECK-LABEL: func.func @attention_bidirectional
 // CHECK-SAME: %[[POS:[^:]*]]: tensor<?xi32>)
 // CHECK: %[[LP:.*]] = tensor.extract %[[POS]][%{{.*}}] : tensor<?xi32>
-// CHECK: %[[END:.*]] = arith.extsi %[[LP]] : i32 to i64
-// CHECK: linalg.generic
 // CHECK: linalg.generic
 // CHECK: %[[J:.*]] = arith.index_cast %{{.*}} : index to i64
-// CHECK: arith.cmpi sle, %[[J]], %[[END]] : i64
-func.func @attention_bidirectional(%q: tensor<?x2x4xf32>, %kc: tensor<64x1x4xbf16>, %pos: tensor<?xi32>) -> tensor<?x2x4xf32> {
-  %o = kernel.attention %q cache(%kc, %kc) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
+// CHECK: %[[END:.*]] = arith.extsi %[[LP]] : i32 to i64
+// CHECK: %[[SEE:.*]] = arith.cmpi sle, %[[J]], %[[END]] : i64
+// CHECK: scf.if %[[SEE]]
+func.func @attention_bidirectional(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>) -> tensor<?x2x4xf32> {
+  %o = kernel.attention %q cache(%kv) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
   return %o : tensor<?x2x4xf32>
 }

@@ -76,24 +76,24 @@ func.func @swiglu_block(%x: tensor<?x16xf32>, %w: tensor<?x2xf32>, %ids: tensor<
 
 // The layer kernels: norm and RoPE as they are, attention as the cache
 // write and the attention over the live positions, the default scale made
-// explicit (head_dim^-0.5); the caches the attention reads are the ones
-// the write returns, and those are the block's caches.
+// explicit (head_dim^-0.5); the cache the attention reads is the one the
+// write returns, and that is the block's cache.
 // CHECK-LABEL: func.func @layer
-// CHECK-SAME: (%[[X:.*]]: tensor<?x8xf32>, %[[W:.*]]: tensor<8xbf16>, %[[Q:.*]]: tensor<?x2x4xf32>, %[[K:.*]]: tensor<?x1x4xf32>, %[[KC:.*]]: tensor<64x1x4xbf16>, %[[VC:.*]]: tensor<64x1x4xbf16>, %[[POS:.*]]: tensor<?xi32>)
+// CHECK-SAME: (%[[X:.*]]: tensor<?x8xf32>, %[[W:.*]]: tensor<8xbf16>, %[[Q:.*]]: tensor<?x2x4xf32>, %[[K:.*]]: tensor<?x1x4xf32>, %[[KV:.*]]: tensor<2x64x1x4xbf16>, %[[POS:.*]]: tensor<?xi32>)
 // CHECK: %[[N:.*]] = kernel.rms_norm %[[X]], %[[W]] eps = 1.000000e-05 : tensor<?x8xf32>, tensor<8xbf16>
 // CHECK: %[[R:.*]] = kernel.rope %[[Q]][%[[POS]]] theta = 1.000000e+04 head_dim = 4 rotate_half : tensor<?x2x4xf32>, tensor<?xi32>
-// CHECK: %[[KC1:.*]], %[[VC1:.*]] = kernel.cache_write %[[K]], %[[K]] into(%[[KC]], %[[VC]]) positions(%[[POS]]) : tensor<?x1x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
-// CHECK: %[[O:.*]] = kernel.attention %[[R]] cache(%[[KC1]], %[[VC1]]) positions(%[[POS]]) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal window = 3 : tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
-// CHECK: return %[[N]], %[[O]], %[[KC1]], %[[VC1]]
+// CHECK: %[[KV1:.*]] = kernel.cache_write %[[K]], %[[K]] into(%[[KV]]) positions(%[[POS]]) : tensor<?x1x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+// CHECK: %[[O:.*]] = kernel.attention %[[R]] cache(%[[KV1]]) positions(%[[POS]]) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal window = 3 : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+// CHECK: return %[[N]], %[[O]], %[[KV1]]
 // CHECK-NOT: moe.
-func.func @layer(%x: tensor<?x8xf32>, %w: tensor<8xbf16>, %q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<64x1x4xbf16>, %vc: tensor<64x1x4xbf16>, %pos: tensor<?xi32>)
-    -> (tensor<?x8xf32>, tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<64x1x4xbf16>) {
+func.func @layer(%x: tensor<?x8xf32>, %w: tensor<8xbf16>, %q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>)
+    -> (tensor<?x8xf32>, tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>) {
   %n = moe.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x8xf32>, tensor<8xbf16>
   %r = moe.rope %q[%pos] theta = 1.000000e+04 head_dim = 4 rotate_half : tensor<?x2x4xf32>, tensor<?xi32>
-  %o, %kc1, %vc1 = moe.attention %r, %k, %k cache(%kc, %vc) positions(%pos)
+  %o, %kv1 = moe.attention %r, %k, %k cache(%kv) positions(%pos)
       heads = 2 kv_heads = 1 head_dim = 4 causal window = 3
-      : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<64x1x4xbf16>, tensor<?xi32>
-  return %n, %o, %kc1, %vc1 : tensor<?x8xf32>, tensor<?x2x4xf32>, tensor<64x1x4xbf16>, tensor<64x1x4xbf16>
+      : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+  return %n, %o, %kv1 : tensor<?x8xf32>, tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>
 }
 
 // -----

@@ -125,15 +125,17 @@ func.func @rope(%q: tensor<?x2x8xf32>, %pos: tensor<?xi32>) -> tensor<?x2x8xf32>
 
 // -----
 
-// Cache writes in a loop over tokens, then scores against the cache prefix
-// with query head h reading kv head h floordiv 2, a masked softmax, and
-// the weighted sum of values.
+// Cache writes in a loop over tokens (a key row into half 0, a value row
+// into half 1 of one cache), then scores against the keys' prefix with
+// query head h reading kv head h floordiv 2, a masked softmax, and the
+// weighted sum of the values' prefix.
 // CHECK-DAG: #[[$KV:.+]] = affine_map<(d0, d1, d2, d3) -> (d2, d1 floordiv 2, d3)>
 // CHECK-LABEL: func.func @attention(
-// CHECK: scf.for {{.+}} iter_args
-// CHECK: tensor.insert_slice
-// CHECK: tensor.insert_slice
-// CHECK: tensor.extract_slice %{{.+}}[0, 0, 0] [%{{.+}}, 1, 4]
+// CHECK: %[[KV:.+]] = scf.for {{.+}} iter_args(%[[ACC:.+]] = %{{.+}})
+// CHECK: %[[KEY:.+]] = tensor.insert_slice %{{.+}} into %[[ACC]][0, %{{.+}}, 0, 0] [1, 1, 1, 4]
+// CHECK: %[[BOTH:.+]] = tensor.insert_slice %{{.+}} into %[[KEY]][1, %{{.+}}, 0, 0] [1, 1, 1, 4]
+// CHECK: scf.yield %[[BOTH]]
+// CHECK: tensor.extract_slice %[[KV]][0, 0, 0, 0] [1, %{{.+}}, 1, 4]
 // CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[$KV]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
 // CHECK: arith.cmpi sle
 // CHECK: arith.cmpi sgt
@@ -142,13 +144,15 @@ func.func @rope(%q: tensor<?x2x8xf32>, %pos: tensor<?xi32>) -> tensor<?x2x8xf32>
 // CHECK: arith.maximumf
 // CHECK: math.exp
 // CHECK: arith.divf
+// CHECK: tensor.extract_slice %[[KV]][1, 0, 0, 0] [1, %{{.+}}, 1, 4]
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
 // CHECK-NOT: moe.attention
-func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kc: tensor<?x1x4xf32>, %pos: tensor<?xi32>)
-    -> (tensor<?x2x4xf32>, tensor<?x1x4xf32>) {
-  %o, %kc1, %vc1 = moe.attention %q, %k, %k cache(%kc, %kc) positions(%pos)
+func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x?x1x4xf32>, %pos: tensor<?xi32>)
+    -> (tensor<?x2x4xf32>, tensor<2x?x1x4xf32>) {
+  %o, %kv1 = moe.attention %q, %k, %k cache(%kv) positions(%pos)
       heads = 2 kv_heads = 1 head_dim = 4 causal window = 3
-      : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<?x1x4xf32>, tensor<?xi32>
-  return %o, %kc1 : tensor<?x2x4xf32>, tensor<?x1x4xf32>
+      : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>
+  return %o, %kv1 : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>
 }
 
 // -----

@@ -20,8 +20,8 @@
 // STRIP-NOT: predictor
 
 func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>,
-                  %k_cache: tensor<64x2x4xf32>, %v_cache: tensor<64x2x4xf32>)
-    -> (tensor<1x64xf32>, tensor<64x2x4xf32>, tensor<64x2x4xf32>) {
+                  %kv_cache: tensor<2x64x2x4xf32>)
+    -> (tensor<1x64xf32>, tensor<2x64x2x4xf32>) {
   %embed = moe.weight [#moe.weight_ref<"model.safetensors", "model.embed_tokens.weight", bf16, [64, 16], offset = 0>] : tensor<64x16xbf16>
   %ln1 = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.input_layernorm.weight", bf16, [16], offset = 2048>] : tensor<16xbf16>
   %wq = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.self_attn.q_proj.weight", bf16, [16, 16], offset = 2080>] : tensor<16x16xbf16>
@@ -69,9 +69,9 @@ func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>,
   %v3 = tensor.expand_shape %v [[0], [1, 2]] output_shape [1, 2, 4] : tensor<1x8xf32> into tensor<1x2x4xf32>
   %qr = moe.rope %q3[%pos] theta = 1.0e6 head_dim = 4 rotate_half : tensor<1x4x4xf32>, tensor<1xi32>
   %kr = moe.rope %k3[%pos] theta = 1.0e6 head_dim = 4 rotate_half : tensor<1x2x4xf32>, tensor<1xi32>
-  %o, %kc, %vc = moe.attention %qr, %kr, %v3 cache(%k_cache, %v_cache) positions(%pos)
+  %o, %kv = moe.attention %qr, %kr, %v3 cache(%kv_cache) positions(%pos)
       heads = 4 kv_heads = 2 head_dim = 4 causal
-      : tensor<1x4x4xf32>, tensor<1x2x4xf32>, tensor<64x2x4xf32>, tensor<1xi32>
+      : tensor<1x4x4xf32>, tensor<1x2x4xf32>, tensor<2x64x2x4xf32>, tensor<1xi32>
   %o2 = tensor.collapse_shape %o [[0], [1, 2]] : tensor<1x4x4xf32> into tensor<1x16xf32>
   %attn = moe.linear %o2, %wo : (tensor<1x16xf32>, tensor<16x16xbf16>) -> tensor<1x16xf32>
   %h1 = arith.addf %h, %attn : tensor<1x16xf32>
@@ -89,5 +89,5 @@ func.func @decode(%tokens: tensor<1xi32>, %pos: tensor<1xi32>,
   // Output.
   %y = moe.rms_norm %h2, %norm eps = 1.0e-5 : tensor<1x16xf32>, tensor<16xbf16>
   %logits = moe.lm_head %y, %head : tensor<1x16xf32>, tensor<64x16xbf16> -> tensor<1x64xf32>
-  return %logits, %kc, %vc : tensor<1x64xf32>, tensor<64x2x4xf32>, tensor<64x2x4xf32>
+  return %logits, %kv : tensor<1x64xf32>, tensor<2x64x2x4xf32>
 }

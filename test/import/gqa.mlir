@@ -12,5 +12,5 @@
 // CHECK: "model.layers.0.self_attn.k_proj.weight", bf16, [32, 64]
 // CHECK: moe.rope {{.+}} head_dim = 32 rotate_half : tensor<?x4x32xf32>
 // CHECK: moe.rope {{.+}} head_dim = 32 rotate_half : tensor<?x1x32xf32>
-// CHECK: moe.attention {{.+}} heads = 4 kv_heads = 1 head_dim = 32 causal : tensor<?x4x32xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<?xi32>
+// CHECK: moe.attention {{.+}} heads = 4 kv_heads = 1 head_dim = 32 causal : tensor<?x4x32xf32>, tensor<?x1x32xf32>, tensor<2x?x1x32xf32>, tensor<?xi32>
 // CHECK: "model.layers.0.self_attn.o_proj.weight", bf16, [64, 128]

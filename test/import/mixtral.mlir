@@ -16,9 +16,9 @@
 
 // CHECK: %[[EMBED:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.embed_tokens.weight", bf16, [256, 64], offset = [[#EMBED_AT:]]>] : tensor<256x64xbf16>
 // CHECK: %[[H0:.+]] = moe.embedding %[[EMBED]][%[[TOKENS]]] : tensor<256x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
-// Layer 0's K and V are slices of the one cache, written back after.
-// CHECK: %[[K0:.+]] = tensor.extract_slice %[[CACHE]][0, 0, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
-// CHECK: %[[V0:.+]] = tensor.extract_slice %[[CACHE]][0, 1, 0, 0, 0] [1, 1, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<?x2x16xf32>
+// Layer 0's keys and values are one slice of the cache, written back after.
+// CHECK: %[[KV0:.+]] = tensor.extract_slice %[[CACHE]][0, 0, 0, 0, 0] [1, 2, %[[S]], 2, 16] [1, 1, 1, 1, 1] : tensor<2x2x?x2x16xf32> to tensor<2x?x2x16xf32>
+// CHECK-NOT: tensor.extract_slice %[[CACHE]]
 // The next tensor in the file starts right after the embedding's 256 x 64 x 2 bytes.
 // CHECK: %[[LN1:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.input_layernorm.weight", bf16, [64], offset = [[#EMBED_AT + 32768]]>]
 // Every op of layer N is located at "model.layers.N".
@@ -30,12 +30,12 @@
 // CHECK: "model.layers.0.self_attn.v_proj.weight", bf16, [32, 64]
 // CHECK: %[[Q:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x4x16xf32>, tensor<?xi32>
 // CHECK: %[[K:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x2x16xf32>, tensor<?xi32>
-// CHECK: %[[ATTN:[^,]+]], %[[K0OUT:[^,]+]], %[[V0OUT:[^ ]+]] = moe.attention %[[Q]], %[[K]], %{{.+}} cache(%[[K0]], %[[V0]]) positions(%[[POS]]) heads = 4 kv_heads = 2 head_dim = 16 causal :
+// CHECK: %[[ATTN:[^,]+]], %[[KV0OUT:[^ ]+]] = moe.attention %[[Q]], %[[K]], %{{.+}} cache(%[[KV0]]) positions(%[[POS]]) heads = 4 kv_heads = 2 head_dim = 16 causal :
 // CHECK: tensor.collapse_shape %[[ATTN]]
 // CHECK: "model.layers.0.self_attn.o_proj.weight", bf16, [64, 64]
 // CHECK: %[[H1:.+]] = arith.addf %[[H0]], %{{.+}} : tensor<?x64xf32>
-// CHECK: %[[C1:.+]] = tensor.insert_slice %[[K0OUT]] into %[[CACHE]][0, 0, 0, 0, 0]
-// CHECK: %[[C2:.+]] = tensor.insert_slice %[[V0OUT]] into %[[C1]][0, 1, 0, 0, 0]
+// CHECK: %[[C1:.+]] = tensor.insert_slice %[[KV0OUT]] into %[[CACHE]][0, 0, 0, 0, 0] [1, 2, %[[S]], 2, 16]
+// CHECK-NOT: tensor.insert_slice {{.+}} into %[[CACHE]]
 // CHECK: "model.layers.0.post_attention_layernorm.weight"
 // CHECK: %[[X2:.+]] = moe.rms_norm %[[H1]]
 // CHECK: %[[GATE:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.gate.weight", bf16, [4, 64], offset = {{[0-9]+}}>] : tensor<4x64xbf16>
@@ -47,13 +47,11 @@
 // CHECK: %[[W2:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.0.block_sparse_moe.experts.0.w2.weight", bf16, [64, 128]{{.+}} : tensor<4x64x128xbf16>
 // CHECK: %[[FFN:.+]] = moe.expert_ffn %[[X2]] routing(%[[RW]], %[[IDS]]) experts(%[[W1]], %[[W3]], %[[W2]]) swiglu
 // CHECK: arith.addf %[[H1]], %[[FFN]]
-// CHECK: %[[K1:.+]] = tensor.extract_slice %[[C2]][1, 0, 0, 0, 0]
-// CHECK: %[[V1:.+]] = tensor.extract_slice %[[C2]][1, 1, 0, 0, 0]
-// CHECK: moe.attention {{.+}} cache(%[[K1]], %[[V1]])
-// CHECK: %[[C3:.+]] = tensor.insert_slice
-// CHECK: %[[C4:.+]] = tensor.insert_slice {{.+}} into %[[C3]][1, 1, 0, 0, 0]
+// CHECK: %[[KV1:.+]] = tensor.extract_slice %[[C1]][1, 0, 0, 0, 0]
+// CHECK: %{{.+}}, %[[KV1OUT:[^ ]+]] = moe.attention {{.+}} cache(%[[KV1]])
+// CHECK: %[[C2:.+]] = tensor.insert_slice %[[KV1OUT]] into %[[C1]][1, 0, 0, 0, 0]
 // CHECK: "model.norm.weight"
 // CHECK: %[[HEAD:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "lm_head.weight", bf16, [256, 64], offset = {{[0-9]+}}>]
 // CHECK: %[[LOGITS:.+]] = moe.lm_head %{{.+}}, %[[HEAD]] : tensor<?x64xf32>, tensor<256x64xbf16> -> tensor<?x256xf32>
-// CHECK: return %[[LOGITS]], %[[C4]] : tensor<?x256xf32>, tensor<2x2x?x2x16xf32>
+// CHECK: return %[[LOGITS]], %[[C2]] : tensor<?x256xf32>, tensor<2x2x?x2x16xf32>
 // CHECK: #[[LAYER0]] = loc("model.layers.0")

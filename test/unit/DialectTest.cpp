@@ -78,7 +78,7 @@ TEST_F(MoeDialectTest, DerivedCountsAndDefaults) {
                  %g: tensor<4x32x16xbf16>, %d: tensor<4x16x32xbf16>,
                  %sg: tensor<1x8x16xbf16>, %sd: tensor<1x16x8xbf16>,
                  %q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>,
-                 %c: tensor<64x2x8xf32>, %pos: tensor<1xi32>)
+                 %c: tensor<2x64x2x8xf32>, %pos: tensor<1xi32>)
         -> (tensor<1x16xf32>, tensor<1x4x8xf32>) {
       %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %d)
           shared(%sg, %sg, %sd) swiglu
@@ -86,9 +86,9 @@ TEST_F(MoeDialectTest, DerivedCountsAndDefaults) {
              tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16>,
              tensor<1x8x16xbf16>, tensor<1x8x16xbf16>, tensor<1x16x8xbf16>)
           -> tensor<1x16xf32>
-      %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos)
+      %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos)
           heads = 4 kv_heads = 2 head_dim = 8 causal
-          : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x2x8xf32>, tensor<1xi32>
+          : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xf32>, tensor<1xi32>
       return %y, %o : tensor<1x16xf32>, tensor<1x4x8xf32>
     })mlir");
   ASSERT_TRUE(module);

@@ -61,7 +61,7 @@ LogicalResult RopeOp::verify() {
 }
 
 LogicalResult CacheWriteOp::verify() {
-  return verifyCacheRows(*this, getK(), getKCache(), getPositions());
+  return verifyCacheRows(*this, getK(), getKvCache(), getPositions());
 }
 
 LogicalResult AttentionOp::verify() {
@@ -72,8 +72,8 @@ LogicalResult AttentionOp::verify() {
                                   getScale().convertToDouble())))
     return failure();
   if (failed(verifyShape(*this, "q", getQ(), {kAny, heads, headDim})) ||
-      failed(
-          verifyShape(*this, "k_cache", getKCache(), {kAny, kvHeads, headDim})))
+      failed(verifyShape(*this, "kv_cache", getKvCache(),
+                         {2, kAny, kvHeads, headDim})))
     return failure();
   return verifyShape(*this, "positions", getPositions(), {dim(getQ(), 0)});
 }

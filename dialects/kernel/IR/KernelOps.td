@@ -170,41 +170,40 @@ def Kernel_RopeOp : Kernel_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]
 }
 
 def Kernel_CacheWriteOp : Kernel_Op<"cache_write", [Pure,
-    AllTypesMatch<["k", "v"]>,
-    AllTypesMatch<["k_cache", "v_cache", "k_cache_out", "v_cache_out"]>]> {
+    AllTypesMatch<["k", "v"]>, AllTypesMatch<["kv_cache", "kv_cache_out"]>]> {
   let summary = "writes a chunk's keys and values into the KV cache";
   let description = [{
     `k` and `v` [tokens, kv_heads, head_dim] (f32) are stored at rows
-    `positions[t]` of `k_cache` and `v_cache` [max_seq, kv_heads, head_dim],
-    converted to the caches' element type; no other row is read or
-    written. Returns the updated caches.
+    `positions[t]` of the keys (index 0) and values (index 1) of a layer's
+    `kv_cache` [2, max_seq, kv_heads, head_dim], converted to the cache's
+    element type; no other row is read or written. Returns the updated
+    cache.
 
     ```mlir
-    %kc1, %vc1 = kernel.cache_write %k, %v into(%kc, %vc) positions(%pos)
-        : tensor<?x8x128xf32>, tensor<4096x8x128xf32>, tensor<?xi32>
+    %kv1 = kernel.cache_write %k, %v into(%kv) positions(%pos)
+        : tensor<?x8x128xf32>, tensor<2x4096x8x128xf32>, tensor<?xi32>
     ```
   }];
   let arguments = (ins Kernel_F32Tensor:$k, Kernel_F32Tensor:$v,
-                       Kernel_FloatTensor:$k_cache, Kernel_FloatTensor:$v_cache,
+                       Kernel_FloatTensor:$kv_cache,
                        RankedTensorOf<[AnySignlessInteger]>:$positions,
                        OptionalAttr<Kernel_MappingAttr>:$mapping);
-  let results = (outs Kernel_FloatTensor:$k_cache_out,
-                      Kernel_FloatTensor:$v_cache_out);
+  let results = (outs Kernel_FloatTensor:$kv_cache_out);
   let assemblyFormat = [{
-    $k `,` $v `into` `(` $k_cache `,` $v_cache `)` `positions` `(` $positions `)`
-    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($k) `,` type($k_cache) `,`
+    $k `,` $v `into` `(` $kv_cache `)` `positions` `(` $positions `)`
+    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($k) `,` type($kv_cache) `,`
     type($positions)
   }];
   let hasVerifier = 1;
 }
 
-def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "result"]>,
-                                                 AllTypesMatch<["k_cache", "v_cache"]>]> {
+def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "result"]>]> {
   let summary = "grouped-query attention over the live positions of a KV cache";
   let description = [{
     `q` [tokens, heads, head_dim] (f32) at ascending, contiguous
-    `positions`; `k_cache` and `v_cache` [max_seq, kv_heads, head_dim] hold
-    valid rows at positions 0 .. positions[tokens - 1], the live ones. Query
+    `positions`; the keys and values of `kv_cache` [2, max_seq, kv_heads,
+    head_dim] hold valid rows at positions 0 .. positions[tokens - 1], the
+    live ones, and no other row is read. Query
     t of head h attends to the live keys of kv head h / (heads / kv_heads)
     that it may see: with `causal`, key j iff j <= positions[t]; with a
     `window`, also iff positions[t] - window < j. Scores are scaled by
@@ -212,13 +211,12 @@ def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "resu
     positions do not contribute.
 
     ```mlir
-    %o = kernel.attention %q cache(%kc, %vc) positions(%pos) heads = 32 kv_heads = 8
+    %o = kernel.attention %q cache(%kv) positions(%pos) heads = 32 kv_heads = 8
         head_dim = 128 scale = 0.088388347648318 causal window = 4096
-        : tensor<?x32x128xf32>, tensor<4096x8x128xf32>, tensor<?xi32>
+        : tensor<?x32x128xf32>, tensor<2x4096x8x128xf32>, tensor<?xi32>
     ```
   }];
-  let arguments = (ins Kernel_F32Tensor:$q, Kernel_FloatTensor:$k_cache,
-                       Kernel_FloatTensor:$v_cache,
+  let arguments = (ins Kernel_F32Tensor:$q, Kernel_FloatTensor:$kv_cache,
                        RankedTensorOf<[AnySignlessInteger]>:$positions,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
                        F64Attr:$scale, UnitAttr:$causal,
@@ -226,10 +224,10 @@ def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "resu
                        OptionalAttr<Kernel_MappingAttr>:$mapping);
   let results = (outs Kernel_F32Tensor:$result);
   let assemblyFormat = [{
-    $q `cache` `(` $k_cache `,` $v_cache `)` `positions` `(` $positions `)`
+    $q `cache` `(` $kv_cache `)` `positions` `(` $positions `)`
     `heads` `=` $num_heads `kv_heads` `=` $num_kv_heads `head_dim` `=` $head_dim
     `scale` `=` $scale (`causal` $causal^)? (`window` `=` $sliding_window^)?
-    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($q) `,` type($k_cache) `,`
+    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($q) `,` type($kv_cache) `,`
     type($positions)
   }];
   let hasVerifier = 1;

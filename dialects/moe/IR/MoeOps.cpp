@@ -126,10 +126,10 @@ LogicalResult AttentionOp::verify() {
     return failure();
   if (failed(verifyShape(*this, "q", getQ(), {kAny, heads, headDim})) ||
       failed(verifyShape(*this, "k", getK(), {dim(getQ(), 0), kAny, kAny})) ||
-      failed(
-          verifyShape(*this, "k_cache", getKCache(), {kAny, kvHeads, headDim})))
+      failed(verifyShape(*this, "kv_cache", getKvCache(),
+                         {2, kAny, kvHeads, headDim})))
     return failure();
-  return verifyCacheRows(*this, getK(), getKCache(), getPositions());
+  return verifyCacheRows(*this, getK(), getKvCache(), getPositions());
 }
 
 double AttentionOp::getScaleOrDefault() {

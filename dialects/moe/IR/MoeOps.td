@@ -129,38 +129,39 @@ def Moe_LinearOp : Moe_Op<"linear", [Pure]> {
 
 def Moe_AttentionOp : Moe_Op<"attention", [Pure,
     AllTypesMatch<["q", "result"]>, AllTypesMatch<["k", "v"]>,
-    AllTypesMatch<["k_cache", "v_cache", "k_cache_out", "v_cache_out"]>]> {
+    AllTypesMatch<["kv_cache", "kv_cache_out"]>]> {
   let summary = "grouped-query attention over a KV cache";
   let description = [{
     `q` is [tokens, heads, head_dim]; `k` and `v` are [tokens, kv_heads,
-    head_dim], already rotated. They are written into the caches
-    ([max_seq, kv_heads, head_dim]) at `positions`, and each query attends to
+    head_dim], already rotated. They are written into the layer's KV cache
+    `kv_cache` ([2, max_seq, kv_heads, head_dim]: keys at index 0, values at
+    index 1) at `positions`, and each query attends to
     the cached keys up to its own position (when `causal`), restricted to the
     last `window` positions when a sliding window is given: key j is visible
     from query i iff i - window < j <= i. Query head h reads kv head
     h / (heads / kv_heads). Scores are scaled by `scale` (default
     head_dim^-0.5) and normalised with a softmax in f32. Returns the output
-    [tokens, heads, head_dim] and the updated caches.
+    [tokens, heads, head_dim] and the updated cache. Keys and values of one
+    layer share one operand so that writing both halves is one in-place
+    update of one buffer.
 
     ```mlir
-    %o, %kc1, %vc1 = moe.attention %q, %k, %v cache(%kc, %vc) positions(%pos)
+    %o, %kv1 = moe.attention %q, %k, %v cache(%kv) positions(%pos)
         heads = 32 kv_heads = 8 head_dim = 128 causal window = 4096
-        : tensor<?x32x128xf32>, tensor<?x8x128xf32>, tensor<4096x8x128xf32>, tensor<?xi32>
+        : tensor<?x32x128xf32>, tensor<?x8x128xf32>, tensor<2x4096x8x128xf32>, tensor<?xi32>
     ```
   }];
   let arguments = (ins Moe_FloatTensor:$q, Moe_FloatTensor:$k, Moe_FloatTensor:$v,
-                       Moe_FloatTensor:$k_cache, Moe_FloatTensor:$v_cache,
-                       Moe_IntTensor:$positions,
+                       Moe_FloatTensor:$kv_cache, Moe_IntTensor:$positions,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$sliding_window,
                        OptionalAttr<F64Attr>:$scale);
-  let results = (outs Moe_FloatTensor:$result, Moe_FloatTensor:$k_cache_out,
-                      Moe_FloatTensor:$v_cache_out);
+  let results = (outs Moe_FloatTensor:$result, Moe_FloatTensor:$kv_cache_out);
   let assemblyFormat = [{
-    $q `,` $k `,` $v `cache` `(` $k_cache `,` $v_cache `)` `positions` `(` $positions `)`
+    $q `,` $k `,` $v `cache` `(` $kv_cache `)` `positions` `(` $positions `)`
     `heads` `=` $num_heads `kv_heads` `=` $num_kv_heads `head_dim` `=` $head_dim
     (`causal` $causal^)? (`window` `=` $sliding_window^)? (`scale` `=` $scale^)?
-    attr-dict `:` type($q) `,` type($k) `,` type($k_cache) `,` type($positions)
+    attr-dict `:` type($q) `,` type($k) `,` type($kv_cache) `,` type($positions)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

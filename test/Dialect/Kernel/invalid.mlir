@@ -112,48 +112,56 @@ func.func @rope_odd(%q: tensor<?x4x7xf32>, %pos: tensor<?xi32>) {
 
 // -----
 
-func.func @cache_write_heads(%k: tensor<?x4x16xf32>, %c: tensor<128x2x16xf32>, %pos: tensor<?xi32>) {
+func.func @cache_write_heads(%k: tensor<?x4x16xf32>, %c: tensor<2x128x2x16xf32>, %pos: tensor<?xi32>) {
   // expected-error @+1 {{k dimension 1 must be 2, got 'tensor<?x4x16xf32>'}}
-  %0:2 = kernel.cache_write %k, %k into(%c, %c) positions(%pos) : tensor<?x4x16xf32>, tensor<128x2x16xf32>, tensor<?xi32>
+  %0 = kernel.cache_write %k, %k into(%c) positions(%pos) : tensor<?x4x16xf32>, tensor<2x128x2x16xf32>, tensor<?xi32>
   return
 }
 
 // -----
 
-func.func @cache_write_positions(%k: tensor<3x2x16xf32>, %c: tensor<128x2x16xf32>, %pos: tensor<2xi32>) {
+func.func @cache_write_halves(%k: tensor<?x2x16xf32>, %c: tensor<128x2x16xf32>, %pos: tensor<?xi32>) {
+  // expected-error @+1 {{kv_cache must have rank 4, got 'tensor<128x2x16xf32>'}}
+  %0 = kernel.cache_write %k, %k into(%c) positions(%pos) : tensor<?x2x16xf32>, tensor<128x2x16xf32>, tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_positions(%k: tensor<3x2x16xf32>, %c: tensor<2x128x2x16xf32>, %pos: tensor<2xi32>) {
   // expected-error @+1 {{positions dimension 0 must be 3, got 'tensor<2xi32>'}}
-  %0:2 = kernel.cache_write %k, %k into(%c, %c) positions(%pos) : tensor<3x2x16xf32>, tensor<128x2x16xf32>, tensor<2xi32>
+  %0 = kernel.cache_write %k, %k into(%c) positions(%pos) : tensor<3x2x16xf32>, tensor<2x128x2x16xf32>, tensor<2xi32>
   return
 }
 
 // -----
 
-func.func @attention_groups(%q: tensor<?x4x16xf32>, %c: tensor<128x3x16xf32>, %pos: tensor<?xi32>) {
+func.func @attention_groups(%q: tensor<?x4x16xf32>, %c: tensor<2x128x3x16xf32>, %pos: tensor<?xi32>) {
   // expected-error @+1 {{kv_heads (3) must divide heads (4)}}
-  %0 = kernel.attention %q cache(%c, %c) positions(%pos) heads = 4 kv_heads = 3 head_dim = 16 scale = 2.500000e-01 causal : tensor<?x4x16xf32>, tensor<128x3x16xf32>, tensor<?xi32>
+  %0 = kernel.attention %q cache(%c) positions(%pos) heads = 4 kv_heads = 3 head_dim = 16 scale = 2.500000e-01 causal : tensor<?x4x16xf32>, tensor<2x128x3x16xf32>, tensor<?xi32>
   return
 }
 
 // -----
 
-func.func @attention_cache(%q: tensor<?x4x16xf32>, %c: tensor<128x2x8xf32>, %pos: tensor<?xi32>) {
-  // expected-error @+1 {{k_cache dimension 2 must be 16, got 'tensor<128x2x8xf32>'}}
-  %0 = kernel.attention %q cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 causal : tensor<?x4x16xf32>, tensor<128x2x8xf32>, tensor<?xi32>
+func.func @attention_cache(%q: tensor<?x4x16xf32>, %c: tensor<2x128x2x8xf32>, %pos: tensor<?xi32>) {
+  // expected-error @+1 {{kv_cache dimension 3 must be 16, got 'tensor<2x128x2x8xf32>'}}
+  %0 = kernel.attention %q cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 causal : tensor<?x4x16xf32>, tensor<2x128x2x8xf32>, tensor<?xi32>
   return
 }
 
 // -----
 
-func.func @attention_window(%q: tensor<?x4x16xf32>, %c: tensor<128x2x16xf32>, %pos: tensor<?xi32>) {
+func.func @attention_window(%q: tensor<?x4x16xf32>, %c: tensor<2x128x2x16xf32>, %pos: tensor<?xi32>) {
   // expected-error @+1 {{window must be positive, got 0}}
-  %0 = kernel.attention %q cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 causal window = 0 : tensor<?x4x16xf32>, tensor<128x2x16xf32>, tensor<?xi32>
+  %0 = kernel.attention %q cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 causal window = 0 : tensor<?x4x16xf32>, tensor<2x128x2x16xf32>, tensor<?xi32>
   return
 }
 
 // -----
 
-func.func @attention_scale(%q: tensor<?x4x16xf32>, %c: tensor<128x2x16xf32>, %pos: tensor<?xi32>) {
+func.func @attention_scale(%q: tensor<?x4x16xf32>, %c: tensor<2x128x2x16xf32>, %pos: tensor<?xi32>) {
   // expected-error @+1 {{scale must be positive and finite, got 0}}
-  %0 = kernel.attention %q cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 0.000000e+00 causal : tensor<?x4x16xf32>, tensor<128x2x16xf32>, tensor<?xi32>
+  %0 = kernel.attention %q cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 0.000000e+00 causal : tensor<?x4x16xf32>, tensor<2x128x2x16xf32>, tensor<?xi32>
   return
 }

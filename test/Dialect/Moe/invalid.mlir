@@ -168,73 +168,82 @@ func.func @linear_result(%x: tensor<?x16xf32>, %w: tensor<32x16xf32>) -> tensor<
 
 // -----
 
-func.func @attention_kv_heads(%q: tensor<1x4x8xf32>, %k: tensor<1x3x8xf32>, %c: tensor<64x3x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
+func.func @attention_kv_heads(%q: tensor<1x4x8xf32>, %k: tensor<1x3x8xf32>, %c: tensor<2x64x3x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
   // expected-error @+1 {{kv_heads (3) must divide heads (4)}}
-  %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos) heads = 4 kv_heads = 3 head_dim = 8 causal
-      : tensor<1x4x8xf32>, tensor<1x3x8xf32>, tensor<64x3x8xf32>, tensor<1xi32>
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 4 kv_heads = 3 head_dim = 8 causal
+      : tensor<1x4x8xf32>, tensor<1x3x8xf32>, tensor<2x64x3x8xf32>, tensor<1xi32>
   return %o : tensor<1x4x8xf32>
 }
 
 // -----
 
-func.func @attention_zero_heads(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
+func.func @attention_zero_heads(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<2x64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
   // expected-error @+1 {{heads must be positive, got 0}}
-  %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos) heads = 0 kv_heads = 2 head_dim = 8 causal
-      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x2x8xf32>, tensor<1xi32>
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 0 kv_heads = 2 head_dim = 8 causal
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xf32>, tensor<1xi32>
   return %o : tensor<1x4x8xf32>
 }
 
 // -----
 
-func.func @attention_q_shape(%q: tensor<1x4x16xf32>, %k: tensor<1x2x8xf32>, %c: tensor<64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x16xf32> {
+func.func @attention_q_shape(%q: tensor<1x4x16xf32>, %k: tensor<1x2x8xf32>, %c: tensor<2x64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x16xf32> {
   // expected-error @+1 {{q dimension 2 must be 8, got 'tensor<1x4x16xf32>'}}
-  %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
-      : tensor<1x4x16xf32>, tensor<1x2x8xf32>, tensor<64x2x8xf32>, tensor<1xi32>
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
+      : tensor<1x4x16xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xf32>, tensor<1xi32>
   return %o : tensor<1x4x16xf32>
 }
 
 // -----
 
-func.func @attention_k_tokens(%q: tensor<1x4x8xf32>, %k: tensor<2x2x8xf32>, %c: tensor<64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
+func.func @attention_k_tokens(%q: tensor<1x4x8xf32>, %k: tensor<2x2x8xf32>, %c: tensor<2x64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
   // expected-error @+1 {{k dimension 0 must be 1, got 'tensor<2x2x8xf32>'}}
-  %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
-      : tensor<1x4x8xf32>, tensor<2x2x8xf32>, tensor<64x2x8xf32>, tensor<1xi32>
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
+      : tensor<1x4x8xf32>, tensor<2x2x8xf32>, tensor<2x64x2x8xf32>, tensor<1xi32>
   return %o : tensor<1x4x8xf32>
 }
 
 // -----
 
-func.func @attention_cache(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<64x4x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
-  // expected-error @+1 {{k_cache dimension 1 must be 2, got 'tensor<64x4x8xf32>'}}
-  %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
-      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x4x8xf32>, tensor<1xi32>
+func.func @attention_cache(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<2x64x4x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{kv_cache dimension 2 must be 2, got 'tensor<2x64x4x8xf32>'}}
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x4x8xf32>, tensor<1xi32>
   return %o : tensor<1x4x8xf32>
 }
 
 // -----
 
-func.func @attention_window(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
+func.func @attention_cache_halves(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<3x64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{kv_cache dimension 0 must be 2, got 'tensor<3x64x2x8xf32>'}}
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<3x64x2x8xf32>, tensor<1xi32>
+  return %o : tensor<1x4x8xf32>
+}
+
+// -----
+
+func.func @attention_window(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<2x64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
   // expected-error @+1 {{window must be positive, got 0}}
-  %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal window = 0
-      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x2x8xf32>, tensor<1xi32>
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal window = 0
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xf32>, tensor<1xi32>
   return %o : tensor<1x4x8xf32>
 }
 
 // -----
 
-func.func @attention_scale(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
+func.func @attention_scale(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<2x64x2x8xf32>, %pos: tensor<1xi32>) -> tensor<1x4x8xf32> {
   // expected-error @+1 {{scale must be positive and finite, got 0}}
-  %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 scale = 0.0
-      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x2x8xf32>, tensor<1xi32>
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 scale = 0.0
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xf32>, tensor<1xi32>
   return %o : tensor<1x4x8xf32>
 }
 
 // -----
 
-func.func @attention_positions(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<64x2x8xf32>, %pos: tensor<2xi32>) -> tensor<1x4x8xf32> {
+func.func @attention_positions(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %c: tensor<2x64x2x8xf32>, %pos: tensor<2xi32>) -> tensor<1x4x8xf32> {
   // expected-error @+1 {{positions dimension 0 must be 1, got 'tensor<2xi32>'}}
-  %o, %kc, %vc = moe.attention %q, %k, %k cache(%c, %c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
-      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x2x8xf32>, tensor<2xi32>
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 8 causal
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xf32>, tensor<2xi32>
   return %o : tensor<1x4x8xf32>
 }
 

@@ -79,19 +79,19 @@ func.func @linear(%x: tensor<?x16xf32>, %w: tensor<32x16xbf16>, %b: tensor<32xf3
 // -----
 
 // CHECK-LABEL: func.func @attention
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x4x8xf32>, %[[K:[^:]+]]: tensor<1x2x8xf32>, %[[V:[^:]+]]: tensor<1x2x8xf32>, %[[KC:[^:]+]]: tensor<64x2x8xbf16>, %[[VC:[^:]+]]: tensor<64x2x8xbf16>, %[[POS:[^:]+]]: tensor<1xi32>)
-// CHECK: %{{.+}}, %{{.+}}, %{{.+}} = moe.attention %[[Q]], %[[K]], %[[V]] cache(%[[KC]], %[[VC]]) positions(%[[POS]]) heads = 4 kv_heads = 2 head_dim = 8 causal : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x2x8xbf16>, tensor<1xi32>
-// CHECK: moe.attention {{.+}} heads = 4 kv_heads = 2 head_dim = 8 causal window = 16 scale = 2.500000e-01 :
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x4x8xf32>, %[[K:[^:]+]]: tensor<1x2x8xf32>, %[[V:[^:]+]]: tensor<1x2x8xf32>, %[[KV:[^:]+]]: tensor<2x64x2x8xbf16>, %[[POS:[^:]+]]: tensor<1xi32>)
+// CHECK: %{{.+}}, %[[KV1:.+]] = moe.attention %[[Q]], %[[K]], %[[V]] cache(%[[KV]]) positions(%[[POS]]) heads = 4 kv_heads = 2 head_dim = 8 causal : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xbf16>, tensor<1xi32>
+// CHECK: moe.attention {{.+}} cache(%[[KV1]]) {{.+}} heads = 4 kv_heads = 2 head_dim = 8 causal window = 16 scale = 2.500000e-01 :
 func.func @attention(%q: tensor<1x4x8xf32>, %k: tensor<1x2x8xf32>, %v: tensor<1x2x8xf32>,
-                     %kc: tensor<64x2x8xbf16>, %vc: tensor<64x2x8xbf16>, %pos: tensor<1xi32>)
-    -> (tensor<1x4x8xf32>, tensor<64x2x8xbf16>, tensor<64x2x8xbf16>) {
-  %o, %kc1, %vc1 = moe.attention %q, %k, %v cache(%kc, %vc) positions(%pos)
+                     %kv: tensor<2x64x2x8xbf16>, %pos: tensor<1xi32>)
+    -> (tensor<1x4x8xf32>, tensor<2x64x2x8xbf16>) {
+  %o, %kv1 = moe.attention %q, %k, %v cache(%kv) positions(%pos)
       heads = 4 kv_heads = 2 head_dim = 8 causal
-      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x2x8xbf16>, tensor<1xi32>
-  %o2, %kc2, %vc2 = moe.attention %o, %k, %v cache(%kc1, %vc1) positions(%pos)
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xbf16>, tensor<1xi32>
+  %o2, %kv2 = moe.attention %o, %k, %v cache(%kv1) positions(%pos)
       heads = 4 kv_heads = 2 head_dim = 8 causal window = 16 scale = 0.25
-      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<64x2x8xbf16>, tensor<1xi32>
-  return %o2, %kc2, %vc2 : tensor<1x4x8xf32>, tensor<64x2x8xbf16>, tensor<64x2x8xbf16>
+      : tensor<1x4x8xf32>, tensor<1x2x8xf32>, tensor<2x64x2x8xbf16>, tensor<1xi32>
+  return %o2, %kv2 : tensor<1x4x8xf32>, tensor<2x64x2x8xbf16>
 }
 
 // -----
