@@ -1,7 +1,8 @@
 //===- CountActivity.cpp - counters of what each forward call reads -------===//
 //
 // The code adds, after every op that streams weights or the KV cache, the
-// bytes that op read in this call to a global the runtime can read. Static
+// bytes that op read in this call, and the multiply-adds it did, to a
+// global the runtime can read. Static
 // sizes come from the types; what depends on the run (the experts chosen,
 // the active neurons, the cache length) from the op's own operands and
 // results, so a benchmark reports what was read, not what might have been.
@@ -27,6 +28,11 @@ namespace {
 int64_t bytesOf(Value v) {
   auto type = cast<RankedTensorType>(v.getType());
   return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+}
+
+/// Elements of a statically shaped tensor.
+int64_t elementsOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getNumElements();
 }
 
 /// The checkpoint weight `v` is (or is a slice of), if any.
@@ -81,6 +87,12 @@ public:
   Value rows(Location loc, Value tensor) {
     return toI64(loc, tensor::DimOp::create(b, loc, tensor, 0));
   }
+  /// The tokens of an activation: its rows, or one for a vector.
+  Value tokens(Location loc, Value activation) {
+    if (cast<RankedTensorType>(activation.getType()).getRank() == 1)
+      return arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1);
+    return rows(loc, activation);
+  }
 
 private:
   Value toI64(Location loc, Value v) {
@@ -100,6 +112,17 @@ int64_t wholeWeightBytes(Operation *op) {
     if (weightOf(operand))
       bytes += bytesOf(operand);
   return bytes;
+}
+
+/// Elements of the weight matrices (not the vectors: norms, biases) `op`
+/// multiplies each token with.
+int64_t matrixElements(Operation *op) {
+  int64_t elements = 0;
+  for (Value operand : op->getOperands())
+    if (weightOf(operand) &&
+        cast<RankedTensorType>(operand.getType()).getRank() >= 2)
+      elements += elementsOf(operand);
+  return elements;
 }
 
 /// The cache bytes attention reads: keys and values up to the last query's
@@ -122,6 +145,15 @@ void countAttention(Counters &c, AttentionOp op, Value row, OpBuilder &b) {
         b, loc, length,
         arith::ConstantIntOp::create(b, loc, b.getI64Type(), *window));
   c.add(loc, row, kCacheBytes, c.times(loc, length, perPosition));
+  // The kernel computes each query's scores and sum over the rows 0 ..
+  // last, masked or not.
+  Value covered = arith::AddIOp::create(
+      b, loc, arith::ExtSIOp::create(b, loc, b.getI64Type(), position),
+      arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1));
+  int64_t perRow = 2 * op.getNumHeads() * op.getHeadDim();
+  c.add(loc, row, kMultiplyAdds,
+        arith::MulIOp::create(b, loc, c.tokens(loc, op.getQ()),
+                              c.times(loc, covered, perRow)));
 }
 
 /// Routed experts: one expert's weights per (token, expert); shared
@@ -132,16 +164,24 @@ void countExpertFfn(Counters &c, ExpertFfnOp op, Value row) {
       (bytesOf(op.getGate()) + bytesOf(op.getUp()) + bytesOf(op.getDown())) /
       op.getNumExperts();
   int64_t whole = wholeWeightBytes(op);
+  int64_t wholeElements = matrixElements(op);
+  Value tokens = c.tokens(loc, op.getInput());
   if (!op.getExpertIds()) {
     c.add(loc, row, kWeightBytes, whole);
+    c.add(loc, row, kMultiplyAdds, c.times(loc, tokens, wholeElements));
     return;
   }
   int64_t topK =
       cast<RankedTensorType>(op.getExpertIds().getType()).getDimSize(1);
+  int64_t expertElements = (elementsOf(op.getGate()) + elementsOf(op.getUp()) +
+                            elementsOf(op.getDown())) /
+                           op.getNumExperts();
   whole -= perExpert * op.getNumExperts();
+  wholeElements -= expertElements * op.getNumExperts();
   c.add(loc, row, kWeightBytes, whole);
-  c.add(loc, row, kWeightBytes,
-        c.times(loc, c.rows(loc, op.getInput()), topK * perExpert));
+  c.add(loc, row, kWeightBytes, c.times(loc, tokens, topK * perExpert));
+  c.add(loc, row, kMultiplyAdds,
+        c.times(loc, tokens, wholeElements + topK * expertElements));
 }
 
 void countFusedDRelu(Counters &c, FusedDReluOp op, Value row) {
@@ -150,6 +190,9 @@ void countFusedDRelu(Counters &c, FusedDReluOp op, Value row) {
   int64_t rowBytes = bytesOf(op.getGate()) / gate.getDimSize(0);
   c.add(loc, row, kWeightBytes, bytesOf(op.getGate()));
   c.add(loc, row, kWeightBytes, c.times(loc, op.getGatePositive(), rowBytes));
+  c.add(loc, row, kMultiplyAdds, elementsOf(op.getGate()));
+  c.add(loc, row, kMultiplyAdds,
+        c.times(loc, op.getGatePositive(), gate.getDimSize(1)));
   c.add(loc, row, kNeurons, gate.getDimSize(0));
   c.add(loc, row, kGatePositive, op.getGatePositive());
   c.add(loc, row, kActiveNeurons, op.getCount());
@@ -162,6 +205,10 @@ void countSparseMatvec(Counters &c, SparseMatvecOp op, Value row) {
       bytesOf(op.getWeight()) / weight.getDimSize(op.getNeuronMajor() ? 0 : 1);
   c.add(op.getLoc(), row, kWeightBytes,
         c.times(op.getLoc(), op.getCount(), perNeuron));
+  c.add(op.getLoc(), row, kMultiplyAdds,
+        c.times(op.getLoc(), op.getCount(),
+                elementsOf(op.getWeight()) /
+                    weight.getDimSize(op.getNeuronMajor() ? 0 : 1)));
 }
 
 struct CountActivityPass
@@ -233,6 +280,9 @@ struct CountActivityPass
         countSparseMatvec(c, sparse, row);
       } else {
         c.add(opLoc, row, kWeightBytes, wholeWeightBytes(op));
+        if (int64_t elements = matrixElements(op))
+          c.add(opLoc, row, kMultiplyAdds,
+                c.times(opLoc, c.tokens(opLoc, op->getOperand(0)), elements));
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <dlfcn.h>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -106,6 +107,64 @@ sumWords(const uint64_t *p, size_t n) {
   return sum;
 }
 
+/// Independent chains of multiply-adds in vectors of `Lanes` floats,
+/// enough to keep every FMA unit busy through the latency of each (4
+/// cycles, 2 units: 8 chains) while the chains and the two constants fit in
+/// the registers; the result depends on all of them so that none is
+/// optimised away. Returns the floating-point operations done.
+template <int Lanes, int Chains>
+__attribute__((always_inline)) inline double
+multiplyAddChains(int64_t iterations, float seed, float &result) {
+  typedef float Vector __attribute__((vector_size(Lanes * 4)));
+  Vector acc[Chains];
+  for (int c = 0; c < Chains; ++c)
+    acc[c] = Vector{} + seed * float(c + 1);
+  Vector scale = Vector{} + 0.999999f, step = Vector{} + 1e-7f;
+  for (int64_t n = 0; n < iterations; ++n)
+    for (int c = 0; c < Chains; ++c)
+      acc[c] = acc[c] * scale + step;
+  float sum = 0;
+  for (int c = 0; c < Chains; ++c)
+    for (int i = 0; i < Lanes; ++i)
+      sum += acc[c][i];
+  result = sum;
+  return 2.0 * Lanes * Chains * double(iterations);
+}
+
+// One version per instruction set: 32 vector registers with AVX-512, 16
+// with AVX2 and with SSE.
+__attribute__((target("avx512f"))) double peakAvx512(int64_t n, float seed,
+                                                     float &result) {
+  return multiplyAddChains<16, 8>(n, seed, result);
+}
+__attribute__((target("avx2,fma"))) double peakAvx2(int64_t n, float seed,
+                                                    float &result) {
+  return multiplyAddChains<8, 12>(n, seed, result);
+}
+double peakSse(int64_t n, float seed, float &result) {
+  return multiplyAddChains<4, 12>(n, seed, result);
+}
+
+/// The multiply-add loop in the widest vectors with FMA this CPU has.
+double multiplyAdds(int64_t iterations, float seed, float &result) {
+  if (__builtin_cpu_supports("avx512f"))
+    return peakAvx512(iterations, seed, result);
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return peakAvx2(iterations, seed, result);
+  return peakSse(iterations, seed, result);
+}
+
+/// Runs work(w) for w = 0 .. workers-1, each on a thread of its own (the
+/// caller's is worker 0).
+void onWorkers(int workers, const std::function<void(int)> &work) {
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w)
+    pool.emplace_back(work, w);
+  work(0);
+  for (std::thread &t : pool)
+    t.join();
+}
+
 } // namespace
 
 Status CpuModel::setThreads(int threads) {
@@ -147,18 +206,36 @@ Status CpuModel::measureBandwidth(uint64_t bytes, double &bytesPerSecond) {
   Status status = bestRate(
       /*warmup=*/0, /*passes=*/5, double(count * sizeof(uint64_t)),
       [&] {
-        std::vector<std::thread> pool;
-        for (int w = 1; w < workers; ++w)
-          pool.emplace_back(read, w);
-        read(0);
-        for (std::thread &t : pool)
-          t.join();
+        onWorkers(workers, read);
         return Status();
       },
       bytesPerSecond);
   // The sums are used, so the reads are not optimised away.
   volatile uint64_t sink = 0;
   for (uint64_t r : results)
+    sink = sink + r;
+  return status;
+}
+
+Status CpuModel::measurePeakFlops(double &flopsPerSecond) {
+  int workers = threads();
+  // About 20 ms a pass on one AVX-512 core.
+  constexpr int64_t kIterations = int64_t(1) << 21;
+  std::vector<float> results(workers);
+  // The operations one pass does, for bestRate before the first pass.
+  float ignored;
+  double perWorker = multiplyAdds(1, 0.0f, ignored) * double(kIterations);
+  Status status = bestRate(
+      /*warmup=*/1, /*passes=*/5, perWorker * workers,
+      [&] {
+        onWorkers(workers, [&](int w) {
+          multiplyAdds(kIterations, 1e-3f * float(w + 1), results[w]);
+        });
+        return Status();
+      },
+      flopsPerSecond);
+  volatile float sink = 0;
+  for (float r : results)
     sink = sink + r;
   return status;
 }

@@ -23,6 +23,7 @@ public:
   Status setThreads(int threads) override;
   int threads() const override;
   Status measureBandwidth(uint64_t bytes, double &bytesPerSecond) override;
+  Status measurePeakFlops(double &flopsPerSecond) override;
 
 protected:
   /// Checks that this machine has the CPU features the code was compiled

@@ -111,6 +111,11 @@ int64_t Model::outputSize(int64_t count) const {
              : count * outputWidth();
 }
 
+Status Model::measurePeakFlops(double &) {
+  return Status::error("the peak arithmetic rate is not measured on %s",
+                       device().c_str());
+}
+
 Status Model::forward(const int32_t *tokens, int64_t count, float *out) {
   if (count <= 0)
     return Status::error("no tokens to run");

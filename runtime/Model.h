@@ -67,6 +67,11 @@ public:
   /// `bytes` of memory (CPU: a streaming read on every thread the code
   /// uses; CUDA: a device-to-device copy, reads and writes counted).
   virtual Status measureBandwidth(uint64_t bytes, double &bytesPerSecond) = 0;
+  /// The device's peak rate of f32 arithmetic in floating-point operations
+  /// per second (a multiply-add is two), measured now (CPU: independent
+  /// multiply-adds in the widest vectors, on every thread the code uses);
+  /// an error where it is not measured.
+  virtual Status measurePeakFlops(double &flopsPerSecond);
 
 protected:
   /// The highest rate, `bytes` over the seconds one call of `pass` takes,

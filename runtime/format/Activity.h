@@ -34,6 +34,11 @@ enum ActivityColumn : int {
   /// Of those, the neurons with a non-zero activation (their down row was
   /// read).
   kActiveNeurons,
+  /// Multiply-adds of the products: per token, one per weight element of a
+  /// matrix the token was multiplied with (only the routed experts', and in
+  /// a fused dReLU block only the rows read), and attention's q.k and p.v
+  /// over the rows each query's kernel covered.
+  kMultiplyAdds,
   kActivityColumns
 };
 

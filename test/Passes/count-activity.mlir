@@ -2,18 +2,24 @@
 
 // A projection in layer 3 reads its whole weight (64 x 32 bf16 = 4096
 // bytes) into row 3, column 0; four layers and the row outside them make
-// five rows of five counters.
-// CHECK: memref.global "public" @moec_activity : memref<5x5xi64> = dense<0>
+// five rows of six counters. Each token multiplies the weight: 1 x 64 x 32
+// = 2048 multiply-adds, in column 5.
+// CHECK: memref.global "public" @moec_activity : memref<5x6xi64> = dense<0>
 // CHECK: memref.global "public" constant @moec_activity_rows : memref<i64> = dense<5>
 // CHECK-LABEL: func.func @linear_in_layer(
 // CHECK: %[[Y:.+]] = moe.linear
 // CHECK-DAG: %[[BYTES:.+]] = arith.constant 4096 : i64
 // CHECK-DAG: %[[ROW:.+]] = arith.constant 3 : index
 // CHECK-DAG: %[[COL:.+]] = arith.constant 0 : index
-// CHECK-DAG: %[[ALL:.+]] = memref.get_global @moec_activity : memref<5x5xi64>
+// CHECK-DAG: %[[ALL:.+]] = memref.get_global @moec_activity : memref<5x6xi64>
 // CHECK: %[[OLD:.+]] = memref.load %[[ALL]][%[[ROW]], %[[COL]]]
 // CHECK: %[[NEW:.+]] = arith.addi %[[OLD]], %[[BYTES]] : i64
 // CHECK: memref.store %[[NEW]], %[[ALL]][%[[ROW]], %[[COL]]]
+// CHECK: %[[MACS:.+]] = arith.constant 2048 : i64
+// CHECK: %[[ONE:.+]] = arith.muli %{{.+}}, %[[MACS]] : i64
+// CHECK: %[[MACCOL:.+]] = arith.constant 5 : index
+// CHECK: memref.load %{{.+}}[%[[ROW]], %[[MACCOL]]]
+// CHECK: arith.addi %{{.+}}, %[[ONE]] : i64
 // CHECK: return %[[Y]]
 func.func @linear_in_layer(%x: tensor<1x32xf32>) -> tensor<1x64xf32> {
   %w = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.3.self_attn.q_proj.weight", bf16, [64, 32], offset = 0>] : tensor<64x32xbf16>
@@ -31,7 +37,7 @@ func.func @linear_in_layer(%x: tensor<1x32xf32>) -> tensor<1x64xf32> {
 // CHECK: %[[N:.+]] = tensor.dim %[[IDS]], %{{.+}} : tensor<?xi32>
 // CHECK: %[[N64:.+]] = arith.index_cast %[[N]] : index to i64
 // CHECK: %[[BYTES:.+]] = arith.muli %[[N64]], %{{.+}} : i64
-// CHECK: memref.load %{{.+}}[%[[ROW:.+]], %{{.+}}] : memref<1x5xi64>
+// CHECK: memref.load %{{.+}}[%[[ROW:.+]], %{{.+}}] : memref<1x6xi64>
 // CHECK: arith.addi %{{.+}}, %[[BYTES]] : i64
 // CHECK: memref.store
 func.func @embedding_rows(%ids: tensor<?xi32>) -> tensor<?x16xf32> {
@@ -101,8 +107,16 @@ func.func @fused_and_sparse(%x: tensor<16xf32>, %e: index) -> tensor<16xf32> {
 // CHECK: %[[PER:.+]] = arith.constant 128 : i64
 // CHECK: %[[BYTES:.+]] = arith.muli %[[SEEN]], %[[PER]] : i64
 // CHECK: %[[COL:.+]] = arith.constant 1 : index
-// CHECK: memref.load %{{.+}}[%[[ROW]], %[[COL]]] : memref<3x5xi64>
+// CHECK: memref.load %{{.+}}[%[[ROW]], %[[COL]]] : memref<3x6xi64>
 // CHECK: arith.addi %{{.+}}, %[[BYTES]] : i64
+// Multiply-adds: each of the T queries against the rows 0 .. last (the
+// kernel covers them all, masked or not), 2 x 4 heads x 8 per row.
+// CHECK: %[[T2:.+]] = tensor.dim %{{.+}}, %{{.+}} : tensor<?x4x8xf32>
+// CHECK: %[[TOK:.+]] = arith.index_cast %[[T2]] : index to i64
+// CHECK: %[[ROWMACS:.+]] = arith.constant 64 : i64
+// CHECK: %[[COVERED:.+]] = arith.muli %{{.+}}, %[[ROWMACS]] : i64
+// CHECK: %[[ALLMACS:.+]] = arith.muli %[[TOK]], %[[COVERED]] : i64
+// CHECK: arith.addi %{{.+}}, %[[ALLMACS]] : i64
 func.func @attention_window(%x: tensor<?x8xf32>, %pos: tensor<?xi32>, %kv: tensor<2x64x2x8xf32>) -> tensor<?x4x8xf32> {
   %w = moe.weight [#moe.weight_ref<"model.safetensors", "model.layers.1.input_layernorm.weight", bf16, [8], offset = 0>] : tensor<8xbf16>
   %h = moe.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x8xf32>, tensor<8xbf16> loc("model.layers.1")

@@ -1,14 +1,16 @@
 //===- moec-bench.cpp - decode speed against the memory's --------------===//
 //
 // moec-bench MODEL.moec [--context 128,1024] [--steps N] [--warmup N]
-//            [--max-seq-len N] [--json]
+//            [--prompt-tokens N] [--max-seq-len N] [--json]
 //
 // For each context length: fills the KV cache with that many random
 // tokens, decodes warm-up steps, then times each of the decode steps. The
 // bytes a step reads come from the code's own activity counters (experts
 // chosen, active neurons, cache length), and the device's memory bandwidth
 // is measured in the same run, so the report says how close decoding is to
-// the memory's limit.
+// the memory's limit. A prompt of random tokens is timed as one call
+// (prefill), its multiply-adds counted by the code, against the peak rate
+// of arithmetic measured in the same run.
 //
 // Part of the runtime: links no LLVM or MLIR.
 //
@@ -121,6 +123,52 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
   return moec::Status();
 }
 
+struct PromptResult {
+  int64_t tokens = 0;
+  std::vector<double> seconds;
+  /// Per run, from the counters; negative when the code keeps none.
+  double multiplyAdds = -1;
+  double median = 0, min = 0;
+};
+
+/// Reads `tokens` random tokens from an empty cache, once untimed (the
+/// first call's buffers), then `runs` times timed.
+moec::Status runPrompt(moec::Model &model, int64_t tokens, int64_t runs,
+                       uint64_t seed, PromptResult &result) {
+  result.tokens = tokens;
+  std::mt19937_64 random(seed ^ 0x9e3779b97f4a7c15ull);
+  std::vector<int32_t> prompt(tokens);
+  for (int32_t &t : prompt)
+    t = int32_t(random() % uint64_t(model.vocabSize()));
+  std::vector<float> out(model.outputSize(tokens));
+  int64_t *counters = model.activity();
+  int64_t rows = model.activityRows();
+  for (int64_t n = 0; n <= runs; ++n) {
+    if (n == 1 && counters)
+      std::fill(counters, counters + rows * moec::kActivityColumns, 0);
+    model.reset();
+    auto start = std::chrono::steady_clock::now();
+    if (moec::Status s = model.forward(prompt.data(), tokens, out.data()); !s)
+      return s;
+    if (n >= 1)
+      result.seconds.push_back(std::chrono::duration<double>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+  }
+  std::vector<double> sorted = result.seconds;
+  std::sort(sorted.begin(), sorted.end());
+  result.median = sorted[sorted.size() / 2];
+  result.min = sorted.front();
+  if (counters) {
+    int64_t macs = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      macs += counters[r * moec::kActivityColumns + moec::kMultiplyAdds];
+    result.multiplyAdds = double(macs) / double(runs);
+  }
+  model.reset();
+  return moec::Status();
+}
+
 double fraction(int64_t part, int64_t whole) {
   return whole ? double(part) / double(whole) : 0.0;
 }
@@ -131,7 +179,7 @@ int main(int argc, char **argv) {
   std::string path, device = "auto";
   std::vector<int64_t> contexts;
   int64_t steps = 16, warmup = 2, threads = 0, bandwidthMiB = 1024, seed = 0;
-  int64_t maxSeqLen = 0;
+  int64_t maxSeqLen = 0, promptTokens = 128, promptRuns = 3;
   bool json = false;
   moec::OptionParser parser(
       "moec-bench", "[options] MODEL.moec",
@@ -150,6 +198,13 @@ int main(int argc, char **argv) {
                "a positive count", moec::countIn(steps, 1, 1 << 20));
   parser.value("warmup", "n", "Untimed decode steps before them (default 2)",
                "a count", moec::countIn(warmup, 0, 1 << 20));
+  parser.value("prompt-tokens", "n",
+               "Tokens of the timed prompt, read in one call (default 128; "
+               "0: none)",
+               "a count", moec::countIn(promptTokens, 0, INT32_MAX));
+  parser.value("prompt-runs", "n",
+               "Timed prompt runs, after an untimed one (default 3)",
+               "a positive count", moec::countIn(promptRuns, 1, 1 << 20));
   parser.value("bandwidth-mib", "n",
                "Memory the bandwidth probe reads "
                "(default 1024)",
@@ -189,12 +244,16 @@ int main(int argc, char **argv) {
   int64_t needed =
       *std::max_element(contexts.begin(), contexts.end()) + warmup + steps;
   if (!maxSeqLen)
-    maxSeqLen = needed;
+    maxSeqLen = std::max(needed, promptTokens);
   else if (maxSeqLen < needed)
     return parser.usageError(
         "--max-seq-len " + std::to_string(maxSeqLen) +
         " is less than the longest context plus the warm-up and timed steps (" +
         std::to_string(needed) + ")");
+  else if (maxSeqLen < promptTokens)
+    return parser.usageError("--max-seq-len " + std::to_string(maxSeqLen) +
+                             " is less than the prompt (" +
+                             std::to_string(promptTokens) + " tokens)");
   std::unique_ptr<moec::Model> model;
   if (moec::Status s = moec::openModel(artifact, device, maxSeqLen, model); !s)
     return parser.failure(s);
@@ -211,6 +270,11 @@ int main(int argc, char **argv) {
       !s)
     return parser.failure(s);
 
+  // Not every device measures it: the prompt is then reported without.
+  double peak = 0;
+  if (promptTokens && !model->measurePeakFlops(peak))
+    peak = 0;
+
   std::vector<ContextResult> results(contexts.size());
   for (size_t i = 0; i < contexts.size(); ++i) {
     if (moec::Status s = runContext(*model, contexts[i], warmup, steps,
@@ -219,6 +283,14 @@ int main(int argc, char **argv) {
       return parser.failure(s.withContext(path));
     results[i].summarize(bandwidth);
   }
+  PromptResult prompt;
+  if (promptTokens)
+    if (moec::Status s =
+            runPrompt(*model, promptTokens, promptRuns, uint64_t(seed), prompt);
+        !s)
+      return parser.failure(s.withContext(path));
+  double promptFlops =
+      prompt.multiplyAdds >= 0 ? 2 * prompt.multiplyAdds / prompt.median : -1;
 
   std::string deviceName = model->device();
   if (cpu)
@@ -236,6 +308,10 @@ int main(int argc, char **argv) {
     else
       out["threads"] = nullptr;
     out["bandwidth_bytes_per_s"] = bandwidth;
+    if (peak > 0)
+      out["peak_flop_per_s"] = peak;
+    else
+      out["peak_flop_per_s"] = nullptr;
     out["max_seq_len"] = maxSeqLen;
     out["warmup_steps"] = warmup;
     out["steps"] = steps;
@@ -277,6 +353,27 @@ int main(int argc, char **argv) {
       }
       out["contexts"].push_back(c);
     }
+    if (promptTokens) {
+      nlohmann::ordered_json p;
+      p["tokens"] = prompt.tokens;
+      p["runs"] = promptRuns;
+      p["seconds"] = {{"median", prompt.median}, {"min", prompt.min}};
+      p["tokens_per_s"] = double(prompt.tokens) / prompt.median;
+      if (promptFlops >= 0) {
+        p["multiply_adds"] = prompt.multiplyAdds;
+        p["flop_per_s"] = promptFlops;
+      } else {
+        p["multiply_adds"] = nullptr;
+        p["flop_per_s"] = nullptr;
+      }
+      if (promptFlops >= 0 && peak > 0)
+        p["of_peak"] = promptFlops / peak;
+      else
+        p["of_peak"] = nullptr;
+      out["prompt"] = p;
+    } else {
+      out["prompt"] = nullptr;
+    }
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
@@ -305,6 +402,16 @@ int main(int argc, char **argv) {
                   (long long)r.context, r.median * 1e3, spread, 1.0 / r.median,
                   "-", "-", "-", "-");
     }
+  }
+  if (promptTokens) {
+    std::printf("prompt: %lld tokens in %.2f ms (min %.2f), %.2f tokens/s",
+                (long long)prompt.tokens, prompt.median * 1e3, prompt.min * 1e3,
+                double(prompt.tokens) / prompt.median);
+    if (promptFlops >= 0)
+      std::printf(", %.1f GFLOP/s", promptFlops / 1e9);
+    if (promptFlops >= 0 && peak > 0)
+      std::printf(" of %.1f peak (%.2f)", peak / 1e9, promptFlops / peak);
+    std::printf("\n");
   }
   if (!results.front().counted())
     std::printf("bytes read: not counted by this artifact's code (CPU "

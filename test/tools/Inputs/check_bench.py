@@ -30,7 +30,8 @@ def main():
     mode = sys.argv[3] if len(sys.argv) > 3 else "--dense"
 
     for field in ("model", "architecture", "device", "threads",
-                  "bandwidth_bytes_per_s", "warmup_steps", "steps", "contexts"):
+                  "bandwidth_bytes_per_s", "peak_flop_per_s", "warmup_steps",
+                  "steps", "contexts", "prompt"):
         if field not in report:
             fail(f"no field {field}")
     if not report["bandwidth_bytes_per_s"] > 0:
@@ -98,6 +99,29 @@ def main():
             expected = gates_only + size * top_k * inter * hidden * fractions
             close(weights, expected, "sparse weight bytes from the fractions")
         print(f"context {c['context']}: bytes per token as expected")
+
+    prompt = report.get("prompt")
+    if prompt is not None:
+        t = prompt["seconds"]
+        if not 0 < t["min"] <= t["median"]:
+            fail(f"prompt times out of order: {t}")
+        close(prompt["tokens_per_s"], prompt["tokens"] / t["median"],
+              "prompt tokens/s")
+        if mode == "--dense":
+            # Each token times every matrix it meets (top_k experts), and
+            # attention over the T rows of the prompt, q.k and p.v.
+            tokens = prompt["tokens"]
+            matrices = (layers * (attention + experts * hidden + top_k * expert)
+                        + vocab * hidden)
+            macs = (tokens * matrices
+                    + layers * tokens * tokens * 2 * heads * head_dim)
+            close(prompt["multiply_adds"], macs, "prompt multiply-adds")
+            close(prompt["flop_per_s"], 2 * macs / t["median"], "prompt FLOP/s")
+            if report["peak_flop_per_s"] is not None:
+                close(prompt["of_peak"],
+                      prompt["flop_per_s"] / report["peak_flop_per_s"],
+                      "prompt share of the peak")
+        print(f"prompt of {prompt['tokens']} tokens: as expected")
 
 
 if __name__ == "__main__":
