@@ -199,43 +199,42 @@ Status CpuModel::measureBandwidth(uint64_t bytes, double &bytesPerSecond) {
   for (size_t i = 0; i < count; ++i)
     data[i] = i;
   size_t perWorker = count / workers;
-  std::vector<uint64_t> results(workers);
-  auto read = [&](int w) {
-    results[w] = sumWords(data.get() + w * perWorker, perWorker);
-  };
-  Status status = bestRate(
-      /*warmup=*/0, /*passes=*/5, double(count * sizeof(uint64_t)),
-      [&] {
-        onWorkers(workers, read);
-        return Status();
-      },
+  return rateOnWorkers<uint64_t>(
+      /*warmup=*/0, double(count * sizeof(uint64_t)),
+      [&](int w) { return sumWords(data.get() + w * perWorker, perWorker); },
       bytesPerSecond);
-  // The sums are used, so the reads are not optimised away.
-  volatile uint64_t sink = 0;
-  for (uint64_t r : results)
-    sink = sink + r;
-  return status;
 }
 
 Status CpuModel::measurePeakFlops(double &flopsPerSecond) {
-  int workers = threads();
   // About 20 ms a pass on one AVX-512 core.
   constexpr int64_t kIterations = int64_t(1) << 21;
-  std::vector<float> results(workers);
-  // The operations one pass does, for bestRate before the first pass.
   float ignored;
   double perWorker = multiplyAdds(1, 0.0f, ignored) * double(kIterations);
-  Status status = bestRate(
-      /*warmup=*/1, /*passes=*/5, perWorker * workers,
-      [&] {
-        onWorkers(workers, [&](int w) {
-          multiplyAdds(kIterations, 1e-3f * float(w + 1), results[w]);
-        });
-        return Status();
+  return rateOnWorkers<float>(
+      /*warmup=*/1, perWorker * threads(),
+      [&](int w) {
+        float result;
+        multiplyAdds(kIterations, 1e-3f * float(w + 1), result);
+        return result;
       },
       flopsPerSecond);
-  volatile float sink = 0;
-  for (float r : results)
+}
+
+template <typename Result>
+Status CpuModel::rateOnWorkers(int warmup, double amount,
+                               const std::function<Result(int)> &work,
+                               double &rate) {
+  int workers = threads();
+  std::vector<Result> results(workers);
+  Status status = bestRate(
+      warmup, /*passes=*/5, amount,
+      [&] {
+        onWorkers(workers, [&](int w) { results[w] = work(w); });
+        return Status();
+      },
+      rate);
+  volatile Result sink = 0;
+  for (Result r : results)
     sink = sink + r;
   return status;
 }

@@ -11,6 +11,7 @@
 
 #include "runtime/Model.h"
 
+#include <functional>
 #include <vector>
 
 namespace moec {
@@ -35,6 +36,12 @@ protected:
 private:
   /// Maps the weights' pages into this process (reading them if needed).
   void populateWeights();
+  /// The best rate of `amount` per pass, a pass being work(w) on every
+  /// worker w at once; the workers' results are used, so that no work is
+  /// optimised away.
+  template <typename Result>
+  Status rateOnWorkers(int warmup, double amount,
+                       const std::function<Result(int)> &work, double &rate);
 
   Bytes weights;
   std::vector<float> kvCache;
