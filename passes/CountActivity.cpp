@@ -137,23 +137,22 @@ void countAttention(Counters &c, AttentionOp op, Value row, OpBuilder &b) {
       arith::SubIOp::create(b, loc, tensor::DimOp::create(b, loc, positions, 0),
                             arith::ConstantIndexOp::create(b, loc, 1));
   Value position = tensor::ExtractOp::create(b, loc, positions, last);
-  Value length = arith::AddIOp::create(
+  // The live rows 0 .. last.
+  Value live = arith::AddIOp::create(
       b, loc, arith::ExtSIOp::create(b, loc, b.getI64Type(), position),
       arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1));
+  Value length = live;
   if (std::optional<uint64_t> window = op.getSlidingWindow())
     length = arith::MinSIOp::create(
-        b, loc, length,
+        b, loc, live,
         arith::ConstantIntOp::create(b, loc, b.getI64Type(), *window));
   c.add(loc, row, kCacheBytes, c.times(loc, length, perPosition));
-  // The kernel computes each query's scores and sum over the rows 0 ..
-  // last, masked or not.
-  Value covered = arith::AddIOp::create(
-      b, loc, arith::ExtSIOp::create(b, loc, b.getI64Type(), position),
-      arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1));
+  // The kernel computes each query's scores and sum over all the live
+  // rows, masked or not.
   int64_t perRow = 2 * op.getNumHeads() * op.getHeadDim();
   c.add(loc, row, kMultiplyAdds,
         arith::MulIOp::create(b, loc, c.tokens(loc, op.getQ()),
-                              c.times(loc, covered, perRow)));
+                              c.times(loc, live, perRow)));
 }
 
 /// Routed experts: one expert's weights per (token, expert); shared

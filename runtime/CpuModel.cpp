@@ -5,6 +5,7 @@
 #include "runtime/Progress.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <fstream>
 #include <functional>
@@ -69,7 +70,13 @@ Status CpuModel::loadCode(const Artifact &art) {
                          missing.c_str());
   if (Status status = openCode(art); !status)
     return status;
-  kvCache.assign(size_t(kvElements()), 0.0f);
+  // Zeroed pages on first touch: no row is read before it is written, so
+  // a large --max-seq-len costs memory only as the sequence fills it.
+  kvCache.reset(
+      static_cast<float *>(std::calloc(size_t(kvElements()), sizeof(float))));
+  if (!kvCache)
+    return Status::error("cannot allocate the KV cache (%lld floats)",
+                         (long long)kvElements());
   weights = art.segment(artifact::SegmentKind::Weights);
   populateWeights();
   return Status();
@@ -245,7 +252,7 @@ Status CpuModel::run(const int32_t *tokens, const int32_t *positions,
       describe(const_cast<uint8_t *>(weights.data), {int64_t(weights.size)});
   auto t = describe(const_cast<int32_t *>(tokens), {count});
   auto p = describe(const_cast<int32_t *>(positions), {count});
-  auto kv = describe(kvCache.data(), {layers, 2, maxSeq, kvHeads, headDim});
+  auto kv = describe(kvCache.get(), {layers, 2, maxSeq, kvHeads, headDim});
   if (outputHead == artifact::Head::SequenceClassification) {
     auto scores = describe(out, {labels});
     reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, &scores);

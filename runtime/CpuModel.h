@@ -11,7 +11,9 @@
 
 #include "runtime/Model.h"
 
+#include <cstdlib>
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace moec {
@@ -44,7 +46,10 @@ private:
                        const std::function<Result(int)> &work, double &rate);
 
   Bytes weights;
-  std::vector<float> kvCache;
+  struct Free {
+    void operator()(float *p) const { std::free(p); }
+  };
+  std::unique_ptr<float[], Free> kvCache;
   /// setThreads' count; 0: OpenMP's default, all cores.
   int threadCount = 0;
 };

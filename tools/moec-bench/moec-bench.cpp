@@ -46,6 +46,26 @@ std::string cpuName() {
   return "unknown CPU";
 }
 
+/// `count` random token ids below `vocab`, from `seed`.
+std::vector<int32_t> randomTokens(int64_t vocab, int64_t count, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  std::vector<int32_t> tokens(count);
+  for (int32_t &t : tokens)
+    t = int32_t(random() % uint64_t(vocab));
+  return tokens;
+}
+
+/// The value at quantile q of ascending `sorted`, by nearest rank.
+double quantile(const std::vector<double> &sorted, double q) {
+  return sorted[size_t(q * double(sorted.size() - 1) + 0.5)];
+}
+
+void zeroCounters(moec::Model &model) {
+  if (int64_t *counters = model.activity())
+    std::fill(counters,
+              counters + model.activityRows() * moec::kActivityColumns, 0);
+}
+
 struct ContextResult {
   int64_t context = 0;
   std::vector<double> seconds;
@@ -64,11 +84,8 @@ struct ContextResult {
   void summarize(double bandwidth) {
     std::vector<double> sorted = seconds;
     std::sort(sorted.begin(), sorted.end());
-    // Nearest rank.
-    auto at = [&](double q) {
-      return sorted[size_t(q * double(sorted.size() - 1) + 0.5)];
-    };
-    median = at(0.5), p10 = at(0.1), p90 = at(0.9);
+    median = quantile(sorted, 0.5), p10 = quantile(sorted, 0.1),
+    p90 = quantile(sorted, 0.9);
     min = sorted.front(), max = sorted.back();
     bytesPerSecond = (weightBytes + cacheBytes) / median;
     ofBandwidth = bytesPerSecond / bandwidth;
@@ -80,10 +97,8 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
                         int64_t steps, uint64_t seed, ContextResult &result) {
   result.context = context;
   int64_t vocab = model.vocabSize();
-  std::mt19937_64 random(seed + uint64_t(context));
-  std::vector<int32_t> prompt(context);
-  for (int32_t &t : prompt)
-    t = int32_t(random() % uint64_t(vocab));
+  std::vector<int32_t> prompt =
+      randomTokens(vocab, context, seed + uint64_t(context));
   std::vector<float> logits(model.outputSize(context));
   model.reset();
   if (moec::Status s = model.forward(prompt.data(), context, logits.data()); !s)
@@ -94,8 +109,8 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
   int64_t *counters = model.activity();
   int64_t rows = model.activityRows();
   for (int64_t n = 0; n < warmup + steps; ++n) {
-    if (n == warmup && counters)
-      std::fill(counters, counters + rows * moec::kActivityColumns, 0);
+    if (n == warmup)
+      zeroCounters(model);
     auto start = std::chrono::steady_clock::now();
     if (moec::Status s = model.forward(&next, 1, row.data()); !s)
       return s;
@@ -136,16 +151,12 @@ struct PromptResult {
 moec::Status runPrompt(moec::Model &model, int64_t tokens, int64_t runs,
                        uint64_t seed, PromptResult &result) {
   result.tokens = tokens;
-  std::mt19937_64 random(seed ^ 0x9e3779b97f4a7c15ull);
-  std::vector<int32_t> prompt(tokens);
-  for (int32_t &t : prompt)
-    t = int32_t(random() % uint64_t(model.vocabSize()));
+  std::vector<int32_t> prompt =
+      randomTokens(model.vocabSize(), tokens, seed ^ 0x9e3779b97f4a7c15ull);
   std::vector<float> out(model.outputSize(tokens));
-  int64_t *counters = model.activity();
-  int64_t rows = model.activityRows();
   for (int64_t n = 0; n <= runs; ++n) {
-    if (n == 1 && counters)
-      std::fill(counters, counters + rows * moec::kActivityColumns, 0);
+    if (n == 1)
+      zeroCounters(model);
     model.reset();
     auto start = std::chrono::steady_clock::now();
     if (moec::Status s = model.forward(prompt.data(), tokens, out.data()); !s)
@@ -157,15 +168,14 @@ moec::Status runPrompt(moec::Model &model, int64_t tokens, int64_t runs,
   }
   std::vector<double> sorted = result.seconds;
   std::sort(sorted.begin(), sorted.end());
-  result.median = sorted[sorted.size() / 2];
+  result.median = quantile(sorted, 0.5);
   result.min = sorted.front();
-  if (counters) {
+  if (const int64_t *counters = model.activity()) {
     int64_t macs = 0;
-    for (int64_t r = 0; r < rows; ++r)
+    for (int64_t r = 0; r < model.activityRows(); ++r)
       macs += counters[r * moec::kActivityColumns + moec::kMultiplyAdds];
     result.multiplyAdds = double(macs) / double(runs);
   }
-  model.reset();
   return moec::Status();
 }
 
