@@ -51,9 +51,11 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
           // gate and up streams measured as fast (docs/perf.md).
           "func.func(moe-to-kernel{glu-experts=false}, "
           "moe-configure-cpu-kernels{lanes=" +
-          n(o.lanes) + dot + "}, moe-kernel-to-cpu, moe-to-linalg{vector-width=" +
           n(o.lanes) + dot +
-          "}, convert-elementwise-to-linalg), "
+          "}, moe-kernel-to-cpu, moe-to-linalg{vector-width=" + n(o.lanes) +
+          dot +
+          // A prompt's tokens meet each expert's weights once.
+          " group-experts=true}, convert-elementwise-to-linalg), "
           "canonicalize, moe-bufferize, "
           // Copies of a buffer onto itself (a cache slice written in place,
           // an output row of a kernel) fold once equal subviews are one
@@ -62,7 +64,8 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
           "buffer-deallocation-pipeline, "
           // Kernel foralls and parallel loop dimensions become OpenMP
           // work-sharing loops.
-          "func.func(scf-forall-to-parallel, convert-linalg-to-parallel-loops), "
+          "func.func(scf-forall-to-parallel, "
+          "convert-linalg-to-parallel-loops), "
           "convert-scf-to-openmp, expand-strided-metadata, lower-affine, "
           "convert-vector-to-llvm{enable-x86vector=true}, "
           // Before scf-to-cf: the alloca scopes OpenMP lowering creates only

@@ -3,7 +3,8 @@
 // Decides, once, how each kernel op runs on the target CPU and records it
 // as #kernel.cpu<...>: the vector lanes of its registers (from its
 // features, given by the code generator), the accumulators of a dot
-// product, the tasks of a sparse product, and the bf16 dot product.
+// product, the tasks of a sparse product, the bf16 dot product, and the
+// register block of a product of several tokens.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,14 +25,18 @@ struct ConfigureCpuKernelsPass
   using ConfigureCpuKernelsBase::ConfigureCpuKernelsBase;
 
   void runOnOperation() override {
+    auto [rows, tokens] = kernel::defaultCpuTile(lanes);
+    if (rowTile)
+      rows = rowTile;
+    if (tokenTile)
+      tokens = tokenTile;
     auto emitError = [&] { return getOperation().emitError(); };
     if (failed(kernel::CpuMappingAttr::verify(emitError, lanes, accumulators,
-                                              tasks, bf16Dot)))
+                                              tasks, bf16Dot, rows, tokens)))
       return signalPassFailure();
-    kernel::setMappings(getOperation(),
-                        kernel::CpuMappingAttr::get(&getContext(), lanes,
-                                                    accumulators, tasks,
-                                                    bf16Dot));
+    kernel::setMappings(getOperation(), kernel::CpuMappingAttr::get(
+                                            &getContext(), lanes, accumulators,
+                                            tasks, bf16Dot, rows, tokens));
   }
 };
 

@@ -1,7 +1,9 @@
 //===- ExpertDispatch.h - the experts of one token --------------*- C++ -*-===//
 //
-// The order in which a `moe.expert_ffn` block visits the experts of a token,
-// shared by the passes that expand the block (dReLU fusion, lowering).
+// How a `moe.expert_ffn` block is expanded into the products of its experts:
+// token by token (the order in which a token visits its experts), or expert
+// by expert over the tokens routed to each; shared by the passes that expand
+// the block (dReLU fusion, lowering).
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +49,20 @@ using AddExpertToRowFn =
 /// expansion of a block into per-token, per-expert products.
 Value buildExpertsPerToken(ImplicitLocOpBuilder &b, ExpertFfnOp op,
                            AddExpertToRowFn add);
+
+/// The outputs [N, H] of one expert for `rows` [N, H] of the block's
+/// input, N tokens at once.
+using ExpertRowsFn =
+    function_ref<Value(ImplicitLocOpBuilder &, Value rows, OpFoldResult expert,
+                       const StackedExperts &experts)>;
+
+/// The block's output [T, H] built expert by expert, as products of many
+/// tokens: for each routed expert, the input rows of the tokens routed to
+/// it gathered (none: skipped), `rows` of them, and each output row added
+/// to its token's with the routing weight; a block that is not routed, and
+/// each shared expert, takes all rows at once.
+Value buildExpertsGrouped(ImplicitLocOpBuilder &b, ExpertFfnOp op,
+                          ExpertRowsFn rows);
 
 } // namespace mlir::moe
 

@@ -47,12 +47,21 @@ void populateKernelToGpuPatterns(RewritePatternSet &patterns);
 /// tensors: one lowering for both targets.
 void populateLayerKernelPatterns(RewritePatternSet &patterns, bool gpu);
 
+/// How moe-to-linalg lowers what a target can run more than one way.
+struct ReferenceOptions {
+  /// Attention takes a score per cache row (attend-whole-cache).
+  bool wholeCache = false;
+  /// Expert blocks run expert by expert over the tokens routed to each
+  /// (group-experts), else token by token.
+  bool groupExperts = false;
+};
+
 /// The reference lowering of every moe compute op (moe-to-linalg) to
 /// linalg, tensor, scf and the CPU kernels, at benefit 1: the patterns to
 /// test the fast kernels against.
 void populateMoeToLinalgPatterns(RewritePatternSet &patterns,
                                  kernel::CpuMappingAttr kernels,
-                                 bool attendWholeCache);
+                                 const ReferenceOptions &options);
 
 /// The reference router on tensors: logits x gate^T [T, E], softmax in f32,
 /// top-k (first index on ties), optional renormalisation. Weights [T, topK]

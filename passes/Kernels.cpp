@@ -52,68 +52,100 @@ SmallVector<Value> concat(ValueRange prefix, Value last) {
   return all;
 }
 
-/// sum_k w[wAt..., k] * x[xAt..., k] over the last dimension (size k), in
-/// f32: `accumulators` vectors over the largest multiple of their width,
-/// then scalars.
-Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
-               ValueRange xAt, int64_t size, kernel::CpuMappingAttr mapping) {
-  int64_t lanes = mapping.getLanes(), n = mapping.getAccumulators();
-  // With x in bf16 (usesBf16Dot), each step takes pairs: 2 * lanes
-  // elements per accumulator.
-  bool pairs = cast<ShapedType>(x.getType()).getElementType().isBF16();
-  int64_t perAccumulator = pairs ? 2 * lanes : lanes;
-  int64_t step = perAccumulator * n, vectorEnd = size / step * step;
-  Value sum = cF32(b, loc, 0.0);
+/// sum_k w[wAt[r]..., k] * x[xAt[t]..., k] over the last dimension (size
+/// k), in f32, for every pair of a weight row r and an activation row t:
+/// result[r * xAt.size() + t]. Each pair has `chains` vector partial sums
+/// over the largest multiple of their width, then scalars. A step loads
+/// each row's vector once: a weight vector serves every activation row,
+/// an activation vector every weight row.
+SmallVector<Value> buildDots(OpBuilder &b, Location loc, Value w,
+                             ArrayRef<SmallVector<Value>> wAt, Value x,
+                             ArrayRef<SmallVector<Value>> xAt, int64_t size,
+                             kernel::CpuMappingAttr mapping, int64_t chains) {
+  int64_t lanes = mapping.getLanes();
+  int64_t ws = wAt.size(), xs = xAt.size(), pairs = ws * xs;
+  // With x in bf16 (usesBf16Dot), each step takes pairs of elements:
+  // 2 * lanes per partial sum.
+  bool bf16Pairs = cast<ShapedType>(x.getType()).getElementType().isBF16();
+  int64_t perChain = bf16Pairs ? 2 * lanes : lanes;
+  int64_t step = perChain * chains, vectorEnd = size / step * step;
+  SmallVector<Value> sums(pairs, cF32(b, loc, 0.0));
   if (vectorEnd > 0) {
-    SmallVector<Value> inits(n, zeroVector(b, loc, lanes));
+    SmallVector<Value> inits(pairs * chains, zeroVector(b, loc, lanes));
     auto loop = scf::ForOp::create(
         b, loc, cIndex(b, loc, 0), cIndex(b, loc, vectorEnd),
         cIndex(b, loc, step), inits,
         [&](OpBuilder &nb, Location l, Value k, ValueRange accs) {
-          SmallVector<Value> next;
-          for (int64_t i = 0; i < n; ++i) {
-            Value at = arith::AddIOp::create(nb, l, k,
-                                             cIndex(nb, l, i * perAccumulator));
-            if (pairs) {
-              auto type = VectorType::get({2 * lanes}, nb.getBF16Type());
-              Value pad = arith::ConstantOp::create(
-                  nb, l, nb.getZeroAttr(nb.getBF16Type()));
-              auto read = [&](Value from, ValueRange indices) -> Value {
-                return vector::TransferReadOp::create(
-                    nb, l, type, from, indices, pad, ArrayRef<bool>{true});
-              };
-              next.push_back(x86vector::DotBF16Op::create(
-                  nb, l, accs[i].getType(), accs[i], read(w, concat(wAt, at)),
-                  read(x, concat(xAt, at))));
-              continue;
+          SmallVector<Value> next(accs.begin(), accs.end());
+          Value pad;
+          if (bf16Pairs)
+            pad = arith::ConstantOp::create(nb, l,
+                                            nb.getZeroAttr(nb.getBF16Type()));
+          auto load = [&](Value from, ValueRange indices) -> Value {
+            if (!bf16Pairs)
+              return readF32(nb, l, from, indices, lanes);
+            return vector::TransferReadOp::create(
+                nb, l, VectorType::get({2 * lanes}, nb.getBF16Type()), from,
+                indices, pad, ArrayRef<bool>{true});
+          };
+          for (int64_t c = 0; c < chains; ++c) {
+            Value at =
+                arith::AddIOp::create(nb, l, k, cIndex(nb, l, c * perChain));
+            SmallVector<Value> xv;
+            for (const SmallVector<Value> &row : xAt)
+              xv.push_back(load(x, concat(row, at)));
+            for (int64_t r = 0; r < ws; ++r) {
+              Value wv = load(w, concat(wAt[r], at));
+              for (int64_t t = 0; t < xs; ++t) {
+                Value &acc = next[(r * xs + t) * chains + c];
+                acc = bf16Pairs ? x86vector::DotBF16Op::create(
+                                      nb, l, acc.getType(), acc, wv, xv[t])
+                                      .getResult()
+                                : vector::FMAOp::create(nb, l, wv, xv[t], acc)
+                                      .getResult();
+              }
             }
-            Value wv = readF32(nb, l, w, concat(wAt, at), lanes);
-            Value xv = readF32(nb, l, x, concat(xAt, at), lanes);
-            next.push_back(vector::FMAOp::create(nb, l, wv, xv, accs[i]));
           }
           scf::YieldOp::create(nb, l, next);
         });
-    Value total = loop.getResult(0);
-    for (int64_t i = 1; i < n; ++i)
-      total = arith::AddFOp::create(b, loc, total, loop.getResult(i),
-                                    kReductionFlags);
-    sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, total,
-                                      kReductionFlags);
+    for (int64_t p = 0; p < pairs; ++p) {
+      Value total = loop.getResult(p * chains);
+      for (int64_t c = 1; c < chains; ++c)
+        total = arith::AddFOp::create(
+            b, loc, total, loop.getResult(p * chains + c), kReductionFlags);
+      sums[p] = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                            total, kReductionFlags);
+    }
   }
   if (vectorEnd == size)
-    return sum;
-  return scf::ForOp::create(
-             b, loc, cIndex(b, loc, vectorEnd), cIndex(b, loc, size),
-             cIndex(b, loc, 1), ValueRange{sum},
-             [&](OpBuilder &nb, Location l, Value k, ValueRange acc) {
-               Value wv = widenToF32(
-                   nb, l, tensor::ExtractOp::create(nb, l, w, concat(wAt, k)));
-               Value xv = widenToF32(
-                   nb, l, tensor::ExtractOp::create(nb, l, x, concat(xAt, k)));
-               scf::YieldOp::create(nb, l,
-                                    ValueRange{mulAdd(nb, l, acc[0], wv, xv)});
-             })
-      .getResult(0);
+    return sums;
+  auto tail = scf::ForOp::create(
+      b, loc, cIndex(b, loc, vectorEnd), cIndex(b, loc, size),
+      cIndex(b, loc, 1), sums,
+      [&](OpBuilder &nb, Location l, Value k, ValueRange acc) {
+        SmallVector<Value> xv;
+        for (const SmallVector<Value> &row : xAt)
+          xv.push_back(widenToF32(
+              nb, l, tensor::ExtractOp::create(nb, l, x, concat(row, k))));
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < ws; ++r) {
+          Value wv = widenToF32(
+              nb, l, tensor::ExtractOp::create(nb, l, w, concat(wAt[r], k)));
+          for (int64_t t = 0; t < xs; ++t)
+            next.push_back(mulAdd(nb, l, acc[r * xs + t], wv, xv[t]));
+        }
+        scf::YieldOp::create(nb, l, next);
+      });
+  return SmallVector<Value>(tail.getResults());
+}
+
+/// One dot product, with the mapping's accumulators.
+Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
+               ValueRange xAt, int64_t size, kernel::CpuMappingAttr mapping) {
+  SmallVector<Value> wRow(wAt.begin(), wAt.end()), xRow(xAt.begin(), xAt.end());
+  return buildDots(b, loc, w, {wRow}, x, {xRow}, size, mapping,
+                   mapping.getAccumulators())
+      .front();
 }
 
 /// A parallel loop over `count` tasks with shared outputs `inits`: the body
@@ -229,29 +261,65 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
                              kernel::CpuMappingAttr mapping) {
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t rows = wType.getDimSize(0), size = wType.getDimSize(1);
+  // A task per block of row_tile rows (rows one by one where they do not
+  // divide); in it, blocks of token_tile tokens, then the tokens left one
+  // by one (all of them at decode), the block's rows together.
+  int64_t rowTile = rows % mapping.getRowTile() == 0 ? mapping.getRowTile() : 1;
+  int64_t tokenTile = mapping.getTokenTile();
+  // Alone, a dot product hides the FMA latency with its own accumulators;
+  // rows together are independent chains already.
+  int64_t chains = std::max<int64_t>(1, mapping.getAccumulators() / rowTile);
   OpFoldResult tokens = tensor::getMixedSize(b, loc, x, 0);
   Value init = tensor::EmptyOp::create(
       b, loc, ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(rows)},
       b.getF32Type());
   Value xd = dotOperand(b, loc, x, w, mapping);
   return buildForall(
-      b, loc, rows, init,
-      [&](OpBuilder &nb, Location l, Value r, Value out) -> Tile {
-        SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), r};
-        SmallVector<OpFoldResult> sizes = {tokens, nb.getIndexAttr(1)};
-        Value column = sliceOf(nb, l, out, offsets, sizes);
-        Value written =
-            scf::ForOp::create(
-                nb, l, cIndex(nb, l, 0),
-                getValueOrCreateConstantIndexOp(nb, l, tokens),
-                cIndex(nb, l, 1), ValueRange{column},
-                [&](OpBuilder &bb, Location bl, Value t, ValueRange acc) {
-                  Value d = buildDot(bb, bl, w, r, xd, t, size, mapping);
-                  Value at = tensor::InsertOp::create(
-                      bb, bl, d, acc[0], ValueRange{t, cIndex(bb, bl, 0)});
-                  scf::YieldOp::create(bb, bl, at);
-                })
-                .getResult(0);
+      b, loc, rows / rowTile, init,
+      [&](OpBuilder &nb, Location l, Value p, Value out) -> Tile {
+        Value r0 = arith::MulIOp::create(nb, l, p, cIndex(nb, l, rowTile));
+        SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), r0};
+        SmallVector<OpFoldResult> sizes = {tokens, nb.getIndexAttr(rowTile)};
+        Value block = sliceOf(nb, l, out, offsets, sizes);
+        Value count = getValueOrCreateConstantIndexOp(nb, l, tokens);
+        SmallVector<SmallVector<Value>> wRows;
+        for (int64_t r = 0; r < rowTile; ++r)
+          wRows.push_back({arith::AddIOp::create(nb, l, r0, cIndex(nb, l, r))});
+        // Tokens [from, to) in steps of `tile`, each step's rows x tokens
+        // dot products written into the block.
+        auto overTokens = [&](Value from, Value to, int64_t tile,
+                              int64_t chainsPerPair, Value acc) {
+          return scf::ForOp::create(
+                     nb, l, from, to, cIndex(nb, l, tile), ValueRange{acc},
+                     [&](OpBuilder &bb, Location bl, Value t0,
+                         ValueRange blockIn) {
+                       SmallVector<SmallVector<Value>> xRows;
+                       for (int64_t t = 0; t < tile; ++t)
+                         xRows.push_back({arith::AddIOp::create(
+                             bb, bl, t0, cIndex(bb, bl, t))});
+                       SmallVector<Value> dots =
+                           buildDots(bb, bl, w, wRows, xd, xRows, size, mapping,
+                                     chainsPerPair);
+                       Value written = blockIn[0];
+                       for (int64_t r = 0; r < rowTile; ++r)
+                         for (int64_t t = 0; t < tile; ++t)
+                           written = tensor::InsertOp::create(
+                               bb, bl, dots[r * tile + t], written,
+                               ValueRange{xRows[t][0], cIndex(bb, bl, r)});
+                       scf::YieldOp::create(bb, bl, written);
+                     })
+              .getResult(0);
+        };
+        Value written = block;
+        Value blocked = cIndex(nb, l, 0);
+        if (tokenTile > 1) {
+          Value tile = cIndex(nb, l, tokenTile);
+          blocked = arith::MulIOp::create(
+              nb, l, arith::DivUIOp::create(nb, l, count, tile), tile);
+          written = overTokens(cIndex(nb, l, 0), blocked, tokenTile,
+                               /*chainsPerPair=*/1, written);
+        }
+        written = overTokens(blocked, count, 1, chains, written);
         return {written, offsets, sizes};
       });
 }

@@ -182,10 +182,22 @@ Value addExpert(LinalgBuilder &l, Activation act, Value x, Value acc, Value t,
 }
 
 /// For each token, the weighted sum of its experts' MLPs, plus the shared
-/// experts' with weight 1. The predictor does not change the value.
-Value lowerExpertFfn(LinalgBuilder &l, ExpertFfnOp op) {
+/// experts' with weight 1. The predictor does not change the value. With
+/// `grouped`, each expert's MLP runs once on all the tokens routed to it.
+Value lowerExpertFfn(LinalgBuilder &l, ExpertFfnOp op, bool grouped) {
   Value x = op.getInput();
   Activation act = op.getActivation();
+  if (grouped)
+    return buildExpertsGrouped(
+        l.b, op,
+        [&](ImplicitLocOpBuilder &b, Value rows, OpFoldResult e,
+            const StackedExperts &experts) {
+          LinalgBuilder in(b, l.kernels);
+          Value g = in.matmulTransposed(rows, in.matrix(experts.gate, e));
+          Value u = in.matmulTransposed(rows, in.matrix(experts.up, e));
+          return in.matmulTransposed(in.activate(act, g, u),
+                                     in.matrix(experts.down, e));
+        });
   auto loop = scf::ForOp::create(
       l.b, cIndex(l.b, 0), l.sizeValue(x, 0), cIndex(l.b, 1),
       ValueRange{l.filled(l.sizes(x), 0.0)},
@@ -308,19 +320,18 @@ Lowered one(Value v) {
 template <typename OpTy>
 class ReferencePattern : public OpConversionPattern<OpTy> {
 public:
-  /// The lowering; its flag: attention reads the whole cache.
-  using Fn = Lowered (*)(LinalgBuilder &, OpTy, bool);
+  using Fn = Lowered (*)(LinalgBuilder &, OpTy, const ReferenceOptions &);
   ReferencePattern(MLIRContext *context, Fn fn, kernel::CpuMappingAttr kernels,
-                   bool wholeCache)
+                   const ReferenceOptions &options)
       : OpConversionPattern<OpTy>(context, /*benefit=*/1), fn(fn),
-        kernels(kernels), wholeCache(wholeCache) {}
+        kernels(kernels), options(options) {}
 
   LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     LinalgBuilder l(b, kernels);
-    Lowered replacement = fn(l, op, wholeCache);
+    Lowered replacement = fn(l, op, options);
     if (failed(replacement))
       return failure();
     rewriter.replaceOp(op, *replacement);
@@ -330,7 +341,7 @@ public:
 private:
   Fn fn;
   kernel::CpuMappingAttr kernels;
-  bool wholeCache;
+  ReferenceOptions options;
 };
 
 struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
@@ -348,9 +359,12 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
       return signalPassFailure();
     }
     // The reference lowering's products run as the CPU kernels, mapped by
-    // the pass's options (and the default tasks of a sparse product).
-    auto kernels = kernel::CpuMappingAttr::get(
-        &getContext(), vectorWidth, accumulators, /*tasks=*/16, bf16Dot);
+    // the pass's options (and the default tasks of a sparse product and
+    // register block).
+    auto [rowTile, tokenTile] = kernel::defaultCpuTile(vectorWidth);
+    auto kernels =
+        kernel::CpuMappingAttr::get(&getContext(), vectorWidth, accumulators,
+                                    /*tasks=*/16, bf16Dot, rowTile, tokenTile);
     // Every moe op but the weights (which moe-materialize-weights owns)
     // must lower: one that no pattern lowers is an error naming it.
     ConversionTarget target(getContext());
@@ -358,7 +372,8 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
     target.addLegalOp<WeightOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
-    populateMoeToLinalgPatterns(patterns, kernels, attendWholeCache);
+    populateMoeToLinalgPatterns(patterns, kernels,
+                                {attendWholeCache, groupExperts});
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -369,41 +384,48 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
 
 void mlir::moe::populateMoeToLinalgPatterns(RewritePatternSet &patterns,
                                             kernel::CpuMappingAttr kernels,
-                                            bool attendWholeCache) {
+                                            const ReferenceOptions &options) {
   MLIRContext *context = patterns.getContext();
   auto add = [&](auto fn) {
     using OpTy = typename llvm::function_traits<decltype(fn)>::template arg_t<1>;
-    patterns.add<ReferencePattern<OpTy>>(context, fn, kernels,
-                                         attendWholeCache);
+    patterns.add<ReferencePattern<OpTy>>(context, fn, kernels, options);
   };
-  add(+[](LinalgBuilder &l, EmbeddingOp o, bool) {
+  add(+[](LinalgBuilder &l, EmbeddingOp o, const ReferenceOptions &) {
     return one(lowerEmbedding(l, o));
   });
-  add(+[](LinalgBuilder &l, RmsNormOp o, bool) {
+  add(+[](LinalgBuilder &l, RmsNormOp o, const ReferenceOptions &) {
     return one(lowerRmsNorm(l, o));
   });
-  add(+[](LinalgBuilder &l, RopeOp o, bool) { return one(lowerRope(l, o)); });
-  add(+[](LinalgBuilder &l, LinearOp o, bool) {
+  add(+[](LinalgBuilder &l, RopeOp o, const ReferenceOptions &) {
+    return one(lowerRope(l, o));
+  });
+  add(+[](LinalgBuilder &l, LinearOp o, const ReferenceOptions &) {
     return one(lowerLinear(l, o));
   });
-  add(+[](LinalgBuilder &l, AttentionOp o, bool wholeCache) -> Lowered {
-    return lowerAttention(l, o, wholeCache);
+  add(+[](LinalgBuilder &l, AttentionOp o,
+          const ReferenceOptions &options) -> Lowered {
+    return lowerAttention(l, o, options.wholeCache);
   });
-  add(+[](LinalgBuilder &l, RouterOp o, bool) { return lowerRouter(l, o); });
-  add(+[](LinalgBuilder &l, ExpertFfnOp o, bool) {
-    return one(lowerExpertFfn(l, o));
+  add(+[](LinalgBuilder &l, RouterOp o, const ReferenceOptions &) {
+    return lowerRouter(l, o);
   });
-  add(+[](LinalgBuilder &l, DReluOp o, bool) { return one(lowerDRelu(l, o)); });
-  add(+[](LinalgBuilder &l, FusedDReluOp o, bool) -> Lowered {
+  add(+[](LinalgBuilder &l, ExpertFfnOp o, const ReferenceOptions &options) {
+    return one(lowerExpertFfn(l, o, options.groupExperts));
+  });
+  add(+[](LinalgBuilder &l, DReluOp o, const ReferenceOptions &) {
+    return one(lowerDRelu(l, o));
+  });
+  add(+[](LinalgBuilder &l, FusedDReluOp o,
+          const ReferenceOptions &) -> Lowered {
     return lowerFusedDRelu(l, o);
   });
-  add(+[](LinalgBuilder &l, SparseMatvecOp o, bool) {
+  add(+[](LinalgBuilder &l, SparseMatvecOp o, const ReferenceOptions &) {
     return one(lowerSparseMatvec(l, o));
   });
-  add(+[](LinalgBuilder &l, LmHeadOp o, bool) {
+  add(+[](LinalgBuilder &l, LmHeadOp o, const ReferenceOptions &) {
     return one(lowerLmHead(l, o));
   });
-  add(+[](LinalgBuilder &l, ScoreHeadOp o, bool) {
+  add(+[](LinalgBuilder &l, ScoreHeadOp o, const ReferenceOptions &) {
     return one(lowerScoreHead(l, o));
   });
 }

@@ -178,7 +178,11 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
     Option<"attendWholeCache", "attend-whole-cache", "bool", /*default=*/"false",
            "A score per cache position, so that no launch's size depends "
            "on the positions (for devices whose host code cannot read "
-           "them); cache rows are still read only where visible">
+           "them); cache rows are still read only where visible">,
+    Option<"groupExperts", "group-experts", "bool", /*default=*/"false",
+           "Expert blocks as products of many tokens: each routed expert's "
+           "tokens gathered, one product per expert and weight, the rows "
+           "added back with their routing weights (else token by token)">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
@@ -222,7 +226,11 @@ def ConfigureCpuKernels : Pass<"moe-configure-cpu-kernels", "::mlir::func::FuncO
   let summary = "Chooses how every kernel op runs on the target CPU";
   let description = [{
     Sets the `mapping` of every kernel op to `#kernel.cpu<lanes,
-    accumulators, tasks, bf16_dot>`; moe-kernel-to-cpu only reads it.
+    accumulators, tasks, bf16_dot, row_tile, token_tile>`;
+    moe-kernel-to-cpu only reads it. The register block of a product of
+    several tokens fills the vector registers: 16 of AVX2 hold 4 x 3
+    accumulators with the 3 activation vectors and a weight vector
+    loaded, 32 of AVX-512 hold 4 x 4 (or it is given).
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"8",
@@ -233,7 +241,13 @@ def ConfigureCpuKernels : Pass<"moe-configure-cpu-kernels", "::mlir::func::FuncO
            "Parallel tasks that split the active neurons of a sparse product">,
     Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
            "Products with bf16 weights use the AVX-512 BF16 dot product on "
-           "activations rounded to bf16 (lanes 16 only)">
+           "activations rounded to bf16 (lanes 16 only)">,
+    Option<"rowTile", "row-tile", "int64_t", /*default=*/"0",
+           "Weight rows of a several-token product's register block "
+           "(0: from the lanes)">,
+    Option<"tokenTile", "token-tile", "int64_t", /*default=*/"0",
+           "Tokens of a several-token product's register block "
+           "(0: from the lanes)">
   ];
   let dependentDialects = ["::mlir::kernel::KernelDialect"];
 }

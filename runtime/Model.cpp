@@ -131,9 +131,24 @@ Status Model::forward(const int32_t *tokens, int64_t count, float *out) {
   std::vector<int32_t> positions(count);
   for (int64_t i = 0; i < count; ++i)
     positions[i] = int32_t(cached + i);
-  if (Status status = run(tokens, positions.data(), count, out); !status)
-    return status;
-  cached += count;
+  // A sequence score is the last token's: its chunk is the whole prompt.
+  bool whole = outputHead == artifact::Head::SequenceClassification;
+  for (int64_t done = 0; done < count;) {
+    int64_t n = whole ? count : std::min(chunk, count - done);
+    float *rows = whole ? out : out + done * outputWidth();
+    if (Status status = run(tokens + done, positions.data() + done, n, rows);
+        !status)
+      return status;
+    done += n;
+    cached += n;
+  }
+  return Status();
+}
+
+Status Model::setPrefillChunk(int64_t tokens) {
+  if (tokens <= 0)
+    return Status::error("the prefill chunk must be a positive token count");
+  chunk = tokens;
   return Status();
 }
 

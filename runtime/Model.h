@@ -51,8 +51,17 @@ public:
   virtual int threads() const { return 0; }
 
   /// Runs `count` tokens at the next positions; `out` receives
-  /// outputSize(count) floats.
+  /// outputSize(count) floats. A prompt runs in chunks of at most
+  /// prefillChunk() tokens (a sequence classifier's in one), which bounds
+  /// a step's memory; the outputs are those of one call.
   Status forward(const int32_t *tokens, int64_t count, float *out);
+  /// Tokens per call of the code when a prompt is read (positive).
+  Status setPrefillChunk(int64_t tokens);
+  int64_t prefillChunk() const { return chunk; }
+  /// The chunk a model starts with: the register blocks of the products
+  /// take many tokens, and a chunk's activations (the largest the LM
+  /// head's, chunk x vocab floats) stay a few tens of MB.
+  static constexpr int64_t kDefaultPrefillChunk = 256;
   /// Starts a new sequence at position 0 (the cache is overwritten as it
   /// fills again).
   void reset() { cached = 0; }
@@ -96,7 +105,7 @@ protected:
   int64_t counterRows = 0;
   int64_t vocab = 0, layers = 0, kvHeads = 0, headDim = 0, labels = 0;
   artifact::Head outputHead = artifact::Head::CausalLM;
-  int64_t maxSeq = 0, cached = 0;
+  int64_t maxSeq = 0, cached = 0, chunk = kDefaultPrefillChunk;
   /// Elements of the KV cache: layers x 2 x maxSeq x kvHeads x headDim.
   int64_t kvElements() const { return layers * 2 * maxSeq * kvHeads * headDim; }
 };

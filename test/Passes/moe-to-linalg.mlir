@@ -1,6 +1,7 @@
 // RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-to-linalg{vector-width=4}))' | FileCheck %s --enable-var-scope
 // RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-to-linalg{vector-width=16 bf16-dot=true}))' | FileCheck %s --check-prefix=BF16 --enable-var-scope
 // RUN: not moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-to-linalg{vector-width=8 bf16-dot=true}))' 2>&1 | FileCheck %s --check-prefix=WIDTH
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-to-linalg{vector-width=4 group-experts=true}))' | FileCheck %s --check-prefix=GROUP --enable-var-scope
 // WIDTH: moe-to-linalg: bf16-dot needs vector-width 16 (AVX-512)
 
 // CHECK-DAG: #[[$ROWS:.+]] = affine_map<(d0, d1) -> (d0)>
@@ -37,46 +38,62 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 
 // -----
 
-// x W^T: one parallel task per row of W; per token a dot product with two
-// 4-lane accumulators over 16 of the 20 columns, weights read as bf16
-// vectors and widened, then a scalar tail for the last 4.
+// x W^T: a parallel task per block of 4 rows of W (the register block of
+// vector-width 4 is 4 rows x 3 tokens); in it, blocks of 3 tokens, each
+// step reading 3 activation vectors and 4 weight vectors (bf16, widened)
+// for 12 accumulators, then the tokens left one at a time with the 4 rows
+// together; a scalar tail for the last 2 of the 22 columns.
 // CHECK-LABEL: func.func @linear(
-// CHECK-SAME: %[[X:[^:]+]]: tensor<?x20xf32>, %[[W:[^:]+]]: tensor<8x20xbf16>
-// CHECK: %[[Y:.+]] = scf.forall (%[[R:.+]]) in (8) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<?x8xf32>)
-// CHECK: %[[COL:.+]] = tensor.extract_slice %[[OUT]][0, %[[R]]] [%{{.+}}, 1] [1, 1] : tensor<?x8xf32> to tensor<?x1xf32>
-// CHECK: scf.for %[[T:.+]] = {{.+}} iter_args(%{{.+}} = %[[COL]]) -> (tensor<?x1xf32>)
-// CHECK: scf.for %{{.+}} = %{{.+}} to %c16 step %c8 iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}) -> (vector<4xf32>, vector<4xf32>)
-// CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%[[R]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x20xbf16>, vector<4xbf16>
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x22xf32>, %[[W:[^:]+]]: tensor<8x22xbf16>
+// CHECK: %[[T:.+]] = tensor.dim %[[X]], %c0
+// CHECK: %[[Y:.+]] = scf.forall (%[[P:.+]]) in (2) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<?x8xf32>)
+// CHECK: %[[R0:.+]] = arith.muli %[[P]], %c4
+// CHECK: %[[BLOCK:.+]] = tensor.extract_slice %[[OUT]][0, %[[R0]]] [%[[T]], 4] [1, 1] : tensor<?x8xf32> to tensor<?x4xf32>
+// CHECK: %[[R3:.+]] = arith.addi %[[R0]], %c3
+// CHECK: %[[TILES:.+]] = arith.divui %[[T]], %[[C3:.+]] : index
+// CHECK: %[[BLOCKED:.+]] = arith.muli %[[TILES]], %[[C3]] : index
+// CHECK: %[[FULL:.+]] = scf.for %[[T0:.+]] = %{{.+}} to %[[BLOCKED]] step %{{.+}} iter_args(%{{.+}} = %[[BLOCK]]) -> (tensor<?x4xf32>)
+// CHECK: %[[T2:.+]] = arith.addi %[[T0]], %c2
+// CHECK: %{{.+}}:12 = scf.for %{{.+}} = %{{.+}} to %c20 step %c4{{.*}} -> (vector<4xf32>,
+// CHECK: %[[X0:.+]] = vector.transfer_read %[[X]][%{{.+}}, %[[K:.+]]], %{{.+}} : tensor<?x22xf32>, vector<4xf32>
+// CHECK: vector.transfer_read %[[X]]
+// CHECK: %[[X2:.+]] = vector.transfer_read %[[X]][%[[T2]], %[[K]]]
+// CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%{{.+}}, %[[K]]], %{{.+}} {in_bounds = [true]} : tensor<8x22xbf16>, vector<4xbf16>
 // CHECK: %[[WF:.+]] = arith.extf %[[WV]] : vector<4xbf16> to vector<4xf32>
-// CHECK: %[[XV:.+]] = vector.transfer_read %[[X]][%[[T]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<?x20xf32>, vector<4xf32>
-// CHECK: vector.fma %[[WF]], %[[XV]], %[[A0]] : vector<4xf32>
-// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[A1]] : vector<4xf32>
-// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc,contract> : vector<4xf32> into f32
-// CHECK: scf.for %{{.+}} = %c16{{.*}} to %c20 step %c1
-// CHECK: tensor.extract %[[W]]
+// CHECK: vector.fma %[[WF]], %[[X0]], %{{.+}} : vector<4xf32>
+// CHECK: vector.fma %[[WF]], %{{.+}}, %{{.+}} : vector<4xf32>
+// CHECK: vector.fma %[[WF]], %[[X2]], %{{.+}} : vector<4xf32>
+// CHECK: vector.transfer_read %[[W]][%[[R3]], %[[K]]]
+// CHECK-COUNT-12: vector.reduction <add>
+// CHECK: scf.for %{{.+}} = %c20{{.*}} to %c22 step %c1
+// CHECK-COUNT-12: arith.addf
+// CHECK: tensor.insert %{{.+}} into %{{.+}}[%[[T2]], %c3{{.*}}] : tensor<?x4xf32>
+// CHECK: %[[LEFT:.+]] = scf.for %[[TL:.+]] = %[[BLOCKED]] to %[[T]] step %c1{{.*}} iter_args(%{{.+}} = %[[FULL]]) -> (tensor<?x4xf32>)
+// CHECK: %{{.+}}:4 = scf.for %{{.+}} = %{{.+}} to %c20 step %c4{{.*}} -> (vector<4xf32>,
+// CHECK-COUNT-4: vector.fma
 // CHECK: scf.forall.in_parallel
-// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][0, %[[R]]] [%{{.+}}, 1] [1, 1]
+// CHECK: tensor.parallel_insert_slice %[[LEFT]] into %[[OUT]][0, %[[R0]]] [%[[T]], 4] [1, 1]
 // CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<8xf32>) outs(%[[Y]] : tensor<?x8xf32>)
-func.func @linear(%x: tensor<?x20xf32>, %w: tensor<8x20xbf16>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
-  %y = moe.linear %x, %w bias(%b) : (tensor<?x20xf32>, tensor<8x20xbf16>, tensor<8xf32>) -> tensor<?x8xf32>
+func.func @linear(%x: tensor<?x22xf32>, %w: tensor<8x22xbf16>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
+  %y = moe.linear %x, %w bias(%b) : (tensor<?x22xf32>, tensor<8x22xbf16>, tensor<8xf32>) -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
 
 // -----
 
 // With bf16-dot, bf16 weights meet the activation rounded to bf16 once per
-// call: each step takes 32 pairs per accumulator (two of them: 64 columns)
-// with the AVX-512 BF16 dot product, f32 sums; the last 8 columns are
-// scalar.
+// call: in the 4 x 4 register block, each step takes 32 pairs of a row
+// with the AVX-512 BF16 dot product into 16 f32 sums; the last 8 columns
+// are scalar.
 // BF16-LABEL: func.func @linear_bf16_dot(
 // BF16-SAME: %[[X:[^:]+]]: tensor<?x136xf32>, %[[W:[^:]+]]: tensor<8x136xbf16>
 // BF16: %[[XB:.+]] = arith.truncf %[[X]] : tensor<?x136xf32> to tensor<?x136xbf16>
-// BF16: scf.forall (%[[R:.+]]) in (8)
-// BF16: scf.for %{{.+}} = %{{.+}} to %c128 step %c64 iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>)
-// BF16: %[[WV:.+]] = vector.transfer_read %[[W]][%[[R]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x136xbf16>, vector<32xbf16>
+// BF16: scf.forall (%{{.+}}) in (2)
+// BF16: %{{.+}}:16 = scf.for %{{.+}} = %{{.+}} to %c128 step %c32{{.*}} iter_args(%[[A0:[^ ]+]] = %{{.+}}) -> (vector<16xf32>,
 // BF16: %[[XV:.+]] = vector.transfer_read %[[XB]][%{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<?x136xbf16>, vector<32xbf16>
+// BF16: %[[WV:.+]] = vector.transfer_read %[[W]][%{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x136xbf16>, vector<32xbf16>
 // BF16: x86vector.avx512.dot %[[A0]], %[[WV]], %[[XV]] : vector<32xbf16> -> vector<16xf32>
-// BF16: x86vector.avx512.dot %[[A1]], %{{.+}}, %{{.+}} : vector<32xbf16> -> vector<16xf32>
+// BF16-COUNT-15: x86vector.avx512.dot
 // BF16: vector.reduction <add>
 // BF16: scf.for %{{.+}} = %c128{{.*}} to %c136 step %c1
 // f16 weights keep the widening product.
@@ -212,6 +229,39 @@ func.func @router_sigmoid(%x: tensor<?x4xf32>, %g: tensor<3x4xbf16>) -> tensor<?
 // CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, 0, 0] [1, 4, 8] [1, 1, 1] : tensor<2x4x8xbf16> to tensor<4x8xbf16>
 // CHECK: tensor.insert_slice
 // CHECK: scf.yield
+// With group-experts, expert by expert: the tokens routed to e listed
+// with their weights (a token is written at the count, which moves on
+// where its id is e); none, and the expert is skipped; else its rows
+// gathered, gate, up and down as products of all of them at once, and
+// each output row added to its token's row with its weight.
+// GROUP-LABEL: func.func @expert_ffn(
+// GROUP-SAME: %[[X:[^:]+]]: tensor<?x4xf32>, %[[W:[^:]+]]: tensor<?x1xf32>, %[[IDS:[^:]+]]: tensor<?x1xi32>, %[[G:[^:]+]]: tensor<2x8x4xbf16>, %[[D:[^:]+]]: tensor<2x4x8xbf16>
+// GROUP: %[[T:.+]] = tensor.dim %[[X]], %c0
+// GROUP: scf.for %[[E:.+]] = %{{.+}} to %c2 step %{{.+}} iter_args(%[[ACC:.+]] = %{{.+}}) -> (tensor<?x4xf32>)
+// GROUP: %[[EID:.+]] = arith.index_cast %[[E]] : index to i32
+// GROUP: %[[P:.+]]:3 = scf.for %[[TT:.+]] = %{{.+}} to %[[T]] step %{{.+}} iter_args({{.+}}) -> (tensor<?xindex>, tensor<?xf32>, index)
+// GROUP: %[[ID:.+]] = tensor.extract %[[IDS]][%[[TT]], %{{.+}}] : tensor<?x1xi32>
+// GROUP: %[[IS:.+]] = arith.cmpi eq, %[[ID]], %[[EID]] : i32
+// GROUP: tensor.extract %[[W]][%[[TT]], %{{.+}}] : tensor<?x1xf32>
+// GROUP: arith.select %[[IS]]
+// GROUP: %[[ANY:.+]] = arith.cmpi ugt, %[[P]]#2, %{{.+}} : index
+// GROUP: scf.if %[[ANY]] -> (tensor<?x4xf32>)
+// GROUP: %[[ROWS:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<?x4xf32>)
+// GROUP: %[[TOKEN:.+]] = tensor.extract %[[P]]#0[%{{.+}}] : tensor<?xindex>
+// GROUP: tensor.extract %[[X]][%[[TOKEN]], %{{.+}}] : tensor<?x4xf32>
+// GROUP: tensor.extract_slice %[[G]][%[[E]], 0, 0] [1, 8, 4]
+// GROUP: scf.forall (%{{.+}}) in (2) shared_outs(%{{.+}}) -> (tensor<?x8xf32>)
+// GROUP: vector.transfer_read %[[ROWS]]
+// GROUP: arith.maximumf
+// GROUP: tensor.extract_slice %[[D]][%[[E]], 0, 0] [1, 4, 8]
+// GROUP: scf.for %[[J:.+]] = %{{.+}} to %[[P]]#2 step %{{.+}} iter_args(%{{.+}} = %[[ACC]]) -> (tensor<?x4xf32>)
+// GROUP: %[[TJ:.+]] = tensor.extract %[[P]]#0[%[[J]]] : tensor<?xindex>
+// GROUP: %[[WJ:.+]] = tensor.extract %[[P]]#1[%[[J]]] : tensor<?xf32>
+// GROUP: tensor.extract_slice %{{.+}}[%[[TJ]], 0] [1, 4]
+// GROUP: tensor.splat %[[WJ]]
+// GROUP: tensor.insert_slice %{{.+}} into %{{.+}}[%[[TJ]], 0] [1, 4]
+// GROUP: } else {
+// GROUP-NEXT: scf.yield %[[ACC]] : tensor<?x4xf32>
 func.func @expert_ffn(%x: tensor<?x4xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1xi32>,
                       %g: tensor<2x8x4xbf16>, %d: tensor<2x4x8xbf16>) -> tensor<?x4xf32> {
   %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %d) drelu
@@ -226,6 +276,11 @@ func.func @expert_ffn(%x: tensor<?x4xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1
 // CHECK: arith.divf
 // CHECK-LABEL: func.func @gelu_dense(
 // CHECK: math.erf
+// A block that is not routed takes all rows in one product each.
+// GROUP-LABEL: func.func @swiglu_dense(
+// GROUP-NOT: scf.for %{{.+}} = %{{.+}} to %c1 step
+// GROUP: math.exp
+// GROUP: return
 func.func @swiglu_dense(%x: tensor<1x4xf32>, %g: tensor<1x8x4xf32>, %d: tensor<1x4x8xf32>) -> tensor<1x4xf32> {
   %y = moe.expert_ffn %x experts(%g, %g, %d) swiglu
       : (tensor<1x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<1x4x8xf32>) -> tensor<1x4xf32>

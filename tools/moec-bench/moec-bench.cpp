@@ -190,6 +190,7 @@ int main(int argc, char **argv) {
   std::vector<int64_t> contexts;
   int64_t steps = 16, warmup = 2, threads = 0, bandwidthMiB = 1024, seed = 0;
   int64_t maxSeqLen = 0, promptTokens = 128, promptRuns = 3;
+  int64_t prefillChunk = moec::Model::kDefaultPrefillChunk;
   bool json = false;
   moec::OptionParser parser(
       "moec-bench", "[options] MODEL.moec",
@@ -209,12 +210,15 @@ int main(int argc, char **argv) {
   parser.value("warmup", "n", "Untimed decode steps before them (default 2)",
                "a count", moec::countIn(warmup, 0, 1 << 20));
   parser.value("prompt-tokens", "n",
-               "Tokens of the timed prompt, read in one call (default 128; "
-               "0: none)",
-               "a count", moec::countIn(promptTokens, 0, INT32_MAX));
+               "Tokens of the timed prompt (default 128; 0: none)", "a count",
+               moec::countIn(promptTokens, 0, INT32_MAX));
   parser.value("prompt-runs", "n",
                "Timed prompt runs, after an untimed one (default 3)",
                "a positive count", moec::countIn(promptRuns, 1, 1 << 20));
+  parser.value("prefill-chunk", "n",
+               "Prompt tokens per call of the code (default " +
+                   std::to_string(prefillChunk) + ")",
+               "a positive count", moec::countIn(prefillChunk, 1, INT32_MAX));
   parser.value("bandwidth-mib", "n",
                "Memory the bandwidth probe reads "
                "(default 1024)",
@@ -270,6 +274,8 @@ int main(int argc, char **argv) {
   if (threads)
     if (moec::Status s = model->setThreads(int(threads)); !s)
       return parser.failure(s);
+  if (moec::Status s = model->setPrefillChunk(prefillChunk); !s)
+    return parser.failure(s);
 
   bool cpu = model->device() == "cpu";
   threads = model->threads();

@@ -97,6 +97,7 @@ struct Options {
   bool havePrompt = false, chat = false, json = false, info = false;
   std::vector<std::string> stops;
   int64_t maxNewTokens = 16, maxSeqLen = 0, threads = 0;
+  int64_t prefillChunk = moec::Model::kDefaultPrefillChunk;
   moec::SamplerOptions sampling;
 };
 
@@ -424,6 +425,12 @@ int main(int argc, char **argv) {
                "KV cache positions (default: the "
                "model's maximum, at most 4096)",
                "a positive count", moec::countIn(o.maxSeqLen, 1, INT32_MAX));
+  parser.value("prefill-chunk", "n",
+               "Prompt tokens per call of the code (default " +
+                   std::to_string(o.prefillChunk) +
+                   "): a larger chunk reads the weights fewer times, a "
+                   "smaller one needs less memory",
+               "a positive count", moec::countIn(o.prefillChunk, 1, INT32_MAX));
 
   if (int code = parser.parse(argc, argv); code >= 0)
     return code;
@@ -488,6 +495,8 @@ int main(int argc, char **argv) {
   if (o.threads)
     if (moec::Status s = model.setThreads(int(o.threads)); !s)
       return parser.failure(s);
+  if (moec::Status s = model.setPrefillChunk(o.prefillChunk); !s)
+    return parser.failure(s);
   std::fprintf(stderr, "moec-run: %s on the %s backend\n", o.path.c_str(),
                model.device().c_str());
 

@@ -51,19 +51,22 @@ def Kernel_CpuMappingAttr : AttrDef<Kernel_Dialect, "CpuMapping"> {
     hide the FMA latency; `tasks`: parallel tasks a sparse product splits
     its active neurons into (each with a partial output); `bf16_dot`:
     products with bf16 weights round the activation to bf16 and use the
-    AVX-512 BF16 pair dot product.
+    AVX-512 BF16 pair dot product. `row_tile` x `token_tile`: the register
+    block of a product of several tokens, weight rows by token rows, one
+    accumulator each, so that every vector of weights loaded serves
+    `token_tile` tokens and every vector of activations `row_tile` rows
+    (1 x 1: one dot product at a time).
 
     ```mlir
-    #kernel.cpu<lanes = 16, accumulators = 2, tasks = 16>
+    #kernel.cpu<lanes = 16, accumulators = 2, tasks = 16, row_tile = 4, token_tile = 4>
     ```
   }];
   let parameters = (ins "int64_t":$lanes, "int64_t":$accumulators,
                         "int64_t":$tasks,
-                        DefaultValuedParameter<"bool", "false">:$bf16_dot);
-  let assemblyFormat = [{
-    `<` `lanes` `=` $lanes `,` `accumulators` `=` $accumulators `,`
-        `tasks` `=` $tasks (`,` `bf16_dot` `=` $bf16_dot^)? `>`
-  }];
+                        DefaultValuedParameter<"bool", "false">:$bf16_dot,
+                        DefaultValuedParameter<"int64_t", "1">:$row_tile,
+                        DefaultValuedParameter<"int64_t", "1">:$token_tile);
+  let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
 

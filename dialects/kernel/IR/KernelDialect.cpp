@@ -38,12 +38,14 @@ void mlir::kernel::setMappings(Operation *root, Attribute mapping) {
   });
 }
 
-LogicalResult CpuMappingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                     int64_t lanes, int64_t accumulators,
-                                     int64_t tasks, bool bf16Dot) {
-  if (lanes < 1 || accumulators < 1 || tasks < 1)
-    return emitError() << "#kernel.cpu: lanes, accumulators and tasks must "
-                          "be positive";
+LogicalResult
+CpuMappingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       int64_t lanes, int64_t accumulators, int64_t tasks,
+                       bool bf16Dot, int64_t rowTile, int64_t tokenTile) {
+  if (lanes < 1 || accumulators < 1 || tasks < 1 || rowTile < 1 ||
+      tokenTile < 1)
+    return emitError() << "#kernel.cpu: lanes, accumulators, tasks and tiles "
+                          "must be positive";
   if (bf16Dot && lanes != 16)
     return emitError() << "#kernel.cpu: bf16_dot needs 16 lanes (AVX-512)";
   return success();

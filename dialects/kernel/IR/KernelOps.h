@@ -26,6 +26,14 @@ inline constexpr llvm::StringLiteral kMappingAttrName = "mapping";
 /// Gives every kernel op under `root` the mapping `mapping` (what a
 /// configuration pass decided for its target).
 void setMappings(Operation *root, Attribute mapping);
+
+/// The register block of a product of several tokens that fills the
+/// vector registers of a CPU with `lanes` f32 lanes: row_tile x
+/// token_tile accumulators, a vector per token and one of weights (4 x 3
+/// of AVX2's 16, 4 x 4 of AVX-512's 32).
+inline std::pair<int64_t, int64_t> defaultCpuTile(int64_t lanes) {
+  return {4, lanes >= 16 ? 4 : 3};
+}
 } // namespace mlir::kernel
 
 #endif // MOEC_DIALECTS_KERNEL_IR_KERNELOPS_H

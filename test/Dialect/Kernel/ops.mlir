@@ -6,12 +6,12 @@
 
 // CHECK-LABEL: func.func @matvec
 // CHECK: kernel.matvec %{{.*}}, %{{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 16>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
-// CHECK: kernel.matvec %{{.*}}, %{{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 4, tasks = 8, bf16_dot = true>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+// CHECK: kernel.matvec %{{.*}}, %{{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 4, tasks = 8, bf16_dot = true, row_tile = 2, token_tile = 3>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
 // CHECK: kernel.matvec %{{.*}}, %{{.*}} mapping(#kernel.gpu<warps = 8, unroll = 4, splits = 132>) : tensor<1x64xf32>, tensor<32x64xf16> -> tensor<1x32xf32>
 // CHECK: kernel.matvec %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
 func.func @matvec(%x: tensor<?x64xf32>, %x1: tensor<1x64xf32>, %w: tensor<32x64xbf16>, %h: tensor<32x64xf16>, %f: tensor<32x64xf32>) {
   %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 16>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
-  %1 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 4, tasks = 8, bf16_dot = true>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+  %1 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 4, tasks = 8, bf16_dot = true, row_tile = 2, token_tile = 3>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
   %2 = kernel.matvec %x1, %h mapping(#kernel.gpu<warps = 8, unroll = 4, splits = 132>) : tensor<1x64xf32>, tensor<32x64xf16> -> tensor<1x32xf32>
   %3 = kernel.matvec %x, %f : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return
