@@ -72,11 +72,10 @@ Status CpuModel::loadCode(const Artifact &art) {
     return status;
   // Zeroed pages on first touch: no row is read before it is written, so
   // a large --max-seq-len costs memory only as the sequence fills it.
-  kvCache.reset(
-      static_cast<float *>(std::calloc(size_t(kvElements()), sizeof(float))));
+  kvCache.reset(static_cast<uint8_t *>(std::calloc(size_t(kvBytes()), 1)));
   if (!kvCache)
-    return Status::error("cannot allocate the KV cache (%lld floats)",
-                         (long long)kvElements());
+    return Status::error("cannot allocate the KV cache (%lld bytes)",
+                         (long long)kvBytes());
   weights = art.segment(artifact::SegmentKind::Weights);
   populateWeights();
   return Status();
@@ -252,7 +251,8 @@ Status CpuModel::run(const int32_t *tokens, const int32_t *positions,
       describe(const_cast<uint8_t *>(weights.data), {int64_t(weights.size)});
   auto t = describe(const_cast<int32_t *>(tokens), {count});
   auto p = describe(const_cast<int32_t *>(positions), {count});
-  auto kv = describe(kvCache.get(), {layers, 2, maxSeq, kvHeads, headDim});
+  auto kv = describe(reinterpret_cast<KvElement *>(kvCache.get()),
+                     {layers, 2, maxSeq, kvHeads, headDim});
   if (outputHead == artifact::Head::SequenceClassification) {
     auto scores = describe(out, {labels});
     reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, &scores);

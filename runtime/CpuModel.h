@@ -47,9 +47,9 @@ private:
 
   Bytes weights;
   struct Free {
-    void operator()(float *p) const { std::free(p); }
+    void operator()(void *p) const { std::free(p); }
   };
-  std::unique_ptr<float[], Free> kvCache;
+  std::unique_ptr<uint8_t[], Free> kvCache;
   /// setThreads' count; 0: OpenMP's default, all cores.
   int threadCount = 0;
 };

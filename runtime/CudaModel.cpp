@@ -132,7 +132,7 @@ Status CudaModel::loadCode(const Artifact &art) {
     cuda::DevicePtr *ptr;
     size_t bytes;
   } buffers[] = {{&weights, w.size},
-                 {&kvCache, sizeof(float) * size_t(kvElements())},
+                 {&kvCache, size_t(kvBytes())},
                  {&inputs, sizeof(int32_t) * 2 * size_t(maxChunk)},
                  {&outBuffer, outBytes}};
   for (auto &b : buffers)
@@ -141,9 +141,8 @@ Status CudaModel::loadCode(const Artifact &art) {
         !s)
       return s;
   // Masked cache entries are multiplied by zero: they must not be NaN.
-  if (Status s = check(
-          driver->cuMemsetD8(kvCache, 0, sizeof(float) * size_t(kvElements())),
-          "cuMemsetD8");
+  if (Status s = check(driver->cuMemsetD8(kvCache, 0, size_t(kvBytes())),
+                       "cuMemsetD8");
       !s)
     return s;
   constexpr size_t kPiece = size_t(64) << 20;
@@ -307,7 +306,7 @@ Status CudaModel::runChunk(const int32_t *tokens, const int32_t *positions,
     auto w = describe(devicePointer<uint8_t>(weights), {weightBytes});
     auto t = describe(devicePointer<int32_t>(inputs), {count});
     auto p = describe(devicePointer<int32_t>(inputs) + maxChunk, {count});
-    auto kv = describe(devicePointer<float>(kvCache),
+    auto kv = describe(devicePointer<KvElement>(kvCache),
                        {layers, 2, maxSeq, kvHeads, headDim});
     if (outputHead == artifact::Head::SequenceClassification) {
       auto scores = describe(devicePointer<float>(outBuffer), {labels});

@@ -29,11 +29,15 @@ MemRef<T, Rank> describe(T *data, const int64_t (&sizes)[Rank]) {
   return m;
 }
 
+/// An element of the KV cache: f32, f16 or bf16 as the artifact's
+/// kv_cache_dtype says (a descriptor's sizes and strides count elements).
+struct KvElement;
+
 /// forward(weights, tokens, positions, kv_cache, out): `out` has rank 2
 /// ([T, vocab] or [T, labels]) or, for sequence classification, rank 1.
 template <int OutRank>
 using ForwardFn = void (*)(MemRef<uint8_t, 1> *, MemRef<int32_t, 1> *,
-                           MemRef<int32_t, 1> *, MemRef<float, 5> *,
+                           MemRef<int32_t, 1> *, MemRef<KvElement, 5> *,
                            MemRef<float, OutRank> *);
 
 } // namespace moec

@@ -88,6 +88,7 @@ Status Model::load(const Artifact &art, int64_t maxSeqLen) {
   headDim = c.head_dim();
   outputHead = c.head();
   labels = c.num_labels();
+  kvElementBytes = c.kv_cache_dtype() == artifact::DType::F32 ? 4 : 2;
   if (maxSeqLen <= 0)
     return Status::error(StatusCode::InvalidMaxSeqLen,
                          "the maximum sequence length must be positive");

@@ -108,6 +108,10 @@ protected:
   int64_t maxSeq = 0, cached = 0, chunk = kDefaultPrefillChunk;
   /// Elements of the KV cache: layers x 2 x maxSeq x kvHeads x headDim.
   int64_t kvElements() const { return layers * 2 * maxSeq * kvHeads * headDim; }
+  /// Bytes of one cache element (kv_cache_dtype: 4 for f32, 2 for f16 and
+  /// bf16) and of the whole cache.
+  int64_t kvElementBytes = 4;
+  int64_t kvBytes() const { return kvElements() * kvElementBytes; }
 };
 
 /// A model for `artifact` on `device`: "cpu", "cuda", or "auto" (the

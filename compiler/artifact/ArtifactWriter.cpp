@@ -6,6 +6,7 @@
 #include "compiler/import/ModelConfigAttr.h"
 #include "dialects/moe/IR/MoeOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
@@ -120,9 +121,9 @@ buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
       fb, str(config.toJson()), str(config.architecture), config.vocabSize,
       config.hiddenSize, config.numLayers, config.numKvHeads, config.headDim,
       config.maxPositionEmbeddings, config.bosTokenId.value_or(-1),
-      config.eosTokenId.value_or(-1),
-      headOf(config.head),
-      config.head == Head::CausalLM ? 0 : config.numLabels);
+      config.eosTokenId.value_or(-1), headOf(config.head),
+      config.head == Head::CausalLM ? 0 : config.numLabels,
+      dtypeOf(contents.kvCacheType));
   const ArtifactTarget &t = options.target;
   auto target = artifact::CreateTarget(
       fb, t.cuda ? artifact::TargetKind::Cuda : artifact::TargetKind::Cpu,
@@ -214,7 +215,13 @@ moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
       configFromAttr(configAttr, (where + ": moe.config").str());
   if (!config)
     return config.takeError();
-  ArtifactContents contents{std::move(*config), dirAttr.str(), {}};
+  ArtifactContents contents{std::move(*config), dirAttr.str(), {}, {}};
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.getNumArguments() != 3)
+    return fileError(where, "the module has no @forward(tokens, positions, "
+                            "kv_cache); was it made by moec-import?");
+  contents.kvCacheType =
+      cast<ShapedType>(forward.getArgumentTypes()[2]).getElementType();
   bool planned = true;
   module.walk([&](moe::WeightOp op) {
     auto offset = op->getAttrOfType<IntegerAttr>(moe::kWeightOffsetAttrName);

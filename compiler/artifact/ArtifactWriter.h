@@ -41,6 +41,8 @@ struct ArtifactContents {
   /// The directory weight references are relative to.
   std::string checkpointDir;
   std::vector<PlannedWeight> weights;
+  /// The element type of the KV cache (the entry point's third argument).
+  mlir::Type kvCacheType;
 };
 
 struct ArtifactTarget {

@@ -30,9 +30,10 @@ constexpr int64_t kDyn = ShapedType::kDynamic;
 class ModuleImporter {
 public:
   ModuleImporter(MLIRContext &context, Checkpoint &checkpoint,
-                 const WarningHandler &warn)
+                 const WarningHandler &warn, KvCacheType kvCacheType)
       : context(context), checkpoint(checkpoint), config(checkpoint.config()),
-        warn(warn), b(UnknownLoc::get(&context), &context),
+        warn(warn), kvCacheType(kvCacheType),
+        b(UnknownLoc::get(&context), &context),
         layout(config, ExpertStorage::PerExpert) {}
 
   Expected<OwningOpRef<ModuleOp>> run();
@@ -69,6 +70,7 @@ private:
   Checkpoint &checkpoint;
   const ModelConfig &config;
   const WarningHandler &warn;
+  KvCacheType kvCacheType;
   ImplicitLocOpBuilder b;
   CheckpointLayout layout;
   Type f32;
@@ -385,8 +387,12 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   // [layers, 2 (K, V), max_seq, kv_heads, head_dim]: one buffer, so that the
   // entry point has the same arguments whatever the depth.
   Type ids = RankedTensorType::get({kDyn}, b.getI32Type());
+  Type cacheElement = kvCacheType == KvCacheType::F16    ? b.getF16Type()
+                      : kvCacheType == KvCacheType::BF16 ? b.getBF16Type()
+                                                         : f32;
   auto cacheType = RankedTensorType::get(
-      {config.numLayers, 2, kDyn, config.numKvHeads, config.headDim}, f32);
+      {config.numLayers, 2, kDyn, config.numKvHeads, config.headDim},
+      cacheElement);
   SmallVector<Type> inputs = {ids, ids, cacheType};
   SmallVector<Type> results;
   switch (config.head) {
@@ -425,8 +431,8 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
       b.getIndexAttr(1), b.getIndexAttr(2), maxSeq,
       b.getIndexAttr(config.numKvHeads), b.getIndexAttr(config.headDim)};
   SmallVector<OpFoldResult> unitStrides(5, b.getIndexAttr(1));
-  auto layerCacheType =
-      RankedTensorType::get({2, kDyn, config.numKvHeads, config.headDim}, f32);
+  auto layerCacheType = RankedTensorType::get(
+      {2, kDyn, config.numKvHeads, config.headDim}, cacheType.getElementType());
 
   auto embed = weight(layout.embedTokens());
   if (!embed)
@@ -509,8 +515,8 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
 
 Expected<OwningOpRef<ModuleOp>>
 moec::importCheckpoint(MLIRContext &context, Checkpoint &checkpoint,
-                       const WarningHandler &warn) {
+                       const WarningHandler &warn, KvCacheType kvCacheType) {
   context.loadDialect<moe::MoeDialect, func::FuncDialect, arith::ArithDialect,
                       tensor::TensorDialect>();
-  return ModuleImporter(context, checkpoint, warn).run();
+  return ModuleImporter(context, checkpoint, warn, kvCacheType).run();
 }

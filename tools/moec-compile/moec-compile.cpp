@@ -14,6 +14,7 @@
 #include "compiler/codegen/CpuCodegen.h"
 #include "compiler/codegen/CudaCodegen.h"
 #include "compiler/import/Importer.h"
+#include "compiler/import/KvCacheTypeOption.h"
 #include "compiler/import/ModelConfigAttr.h"
 #include "passes/Passes.h"
 #include "runtime/Progress.h"
@@ -78,6 +79,7 @@ cl::opt<bool> bf16Dot(
              "CPUs where widening bf16 limits the kernels, less exact "
              "(needs avx512bf16)"),
     cl::cat(category));
+moec::KvCacheTypeOption kvCacheType(category);
 cl::opt<std::string> tokenizerFile(
     "tokenizer",
     cl::desc("Tokenizer to store: a tokenizer.model or tokenizer.json "
@@ -162,9 +164,11 @@ FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
       return failure();
     }
     auto module = moec::importCheckpoint(
-        context, *checkpoint, [](const std::string &message) {
+        context, *checkpoint,
+        [](const std::string &message) {
           WithColor::warning(errs(), "moec-compile") << message << "\n";
-        });
+        },
+        kvCacheType);
     if (!module) {
       fail(toString(module.takeError()));
       return failure();
@@ -177,6 +181,27 @@ FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
       input, sources, mlir::ParserConfig(&context));
   if (!module)
     return failure();
+  // The cache's type is the importer's choice; a module has made it.
+  if (kvCacheType.getNumOccurrences())
+    if (auto forward = module->lookupSymbol<mlir::func::FuncOp>("forward");
+        forward && forward.getNumArguments() == 3) {
+      mlir::Type element = cast<mlir::ShapedType>(forward.getArgumentTypes()[2])
+                               .getElementType();
+      mlir::Type wanted = kvCacheType == moec::KvCacheType::F16
+                              ? mlir::Type(mlir::Float16Type::get(&context))
+                          : kvCacheType == moec::KvCacheType::BF16
+                              ? mlir::Type(mlir::BFloat16Type::get(&context))
+                              : mlir::Type(mlir::Float32Type::get(&context));
+      if (element != wanted) {
+        std::string name;
+        llvm::raw_string_ostream os(name);
+        element.print(os);
+        fail(input + ": the module's KV cache holds " + name +
+             "; --kv-cache-type applies when importing (moec-import "
+             "--kv-cache-type)");
+        return failure();
+      }
+    }
   return module;
 }
 

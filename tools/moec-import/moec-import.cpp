@@ -9,6 +9,7 @@
 
 #include "compiler/Registration.h"
 #include "compiler/import/Importer.h"
+#include "compiler/import/KvCacheTypeOption.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -39,6 +40,7 @@ cl::opt<Emit> emit("emit", cl::desc("Output format"), cl::init(Emit::Mlir),
                    cl::cat(category));
 cl::opt<bool> noWarnings("w", cl::desc("Do not print warnings"),
                          cl::cat(category));
+moec::KvCacheTypeOption kvCacheType(category);
 
 int fail(const Twine &message) {
   WithColor::error(errs(), "moec-import") << message << "\n";
@@ -64,10 +66,12 @@ int main(int argc, char **argv) {
   moec::registerDialects(registry);
   mlir::MLIRContext context(registry);
   auto module = moec::importCheckpoint(
-      context, *checkpoint, [](const std::string &message) {
+      context, *checkpoint,
+      [](const std::string &message) {
         if (!noWarnings)
           WithColor::warning(errs(), "moec-import") << message << "\n";
-      });
+      },
+      kvCacheType);
   if (!module)
     return fail(toString(module.takeError()));
 

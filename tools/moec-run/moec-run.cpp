@@ -51,6 +51,15 @@ void printInfo(const moec::Artifact &artifact) {
               ", vocab %" PRId64 ", KV %" PRId64 " heads x %" PRId64 "\n",
               s(c.architecture()), c.num_layers(), c.hidden_size(),
               c.vocab_size(), c.num_kv_heads(), c.head_dim());
+  // Keys and values of every layer: what one position of --max-seq-len
+  // costs.
+  int64_t elementBytes = c.kv_cache_dtype() == a::DType::F32 ? 4 : 2;
+  std::printf("kv cache: %s, %" PRId64 " bytes per position\n",
+              c.kv_cache_dtype() == a::DType::F32   ? "f32"
+              : c.kv_cache_dtype() == a::DType::F16 ? "f16"
+                                                    : "bf16",
+              c.num_layers() * 2 * c.num_kv_heads() * c.head_dim() *
+                  elementBytes);
   const a::Target &t = *h.target();
   std::printf("target:   %s %s, cpu %s, features %s\n",
               a::EnumNameTargetKind(t.kind()), s(t.triple()), s(t.cpu()),
