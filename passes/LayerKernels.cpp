@@ -4,6 +4,7 @@
 #include "passes/LinalgBuilder.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -149,6 +150,122 @@ Value mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k,
   return write.getResult(0);
 }
 
+namespace {
+
+/// Attention on a CPU, a task per query and head: over the rows the query
+/// may see only (j <= positions[t], and inside the window), a score per
+/// row (q . k in vectors of f32, the key widened in registers), folded
+/// into a running maximum, sum of exponentials and vector sum of value
+/// rows (online softmax), so that neither masked rows nor a [T, heads,
+/// live] score tensor cost anything. keys, values: [live, kvHeads, d].
+Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
+                         Value values, Value positions, Value live,
+                         const AttentionShape &shape) {
+  int64_t heads = shape.heads, d = shape.headDim;
+  int64_t group = heads / shape.kvHeads;
+  int64_t lanes = shape.lanes;
+  while (d % lanes != 0)
+    lanes /= 2;
+  int64_t vectors = d / lanes;
+  Type f32 = b.getF32Type();
+  auto vecType = VectorType::get({lanes}, f32);
+  Value tokens = tensor::DimOp::create(b, q, 0);
+  Value init = tensor::EmptyOp::create(
+      b,
+      ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(heads), b.getIndexAttr(d)},
+      f32);
+  Value tasks = arith::MulIOp::create(b, tokens, cIndex(b, heads));
+  auto forall = scf::ForallOp::create(b, ArrayRef<OpFoldResult>{tasks},
+                                      ValueRange{init}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  Value th = forall.getInductionVar(0);
+  Value t = arith::DivUIOp::create(b, th, cIndex(b, heads));
+  Value h = arith::RemUIOp::create(b, th, cIndex(b, heads));
+  Value kvHead = arith::DivUIOp::create(b, h, cIndex(b, group));
+  Value position = arith::IndexCastOp::create(
+      b, b.getIndexType(), tensor::ExtractOp::create(b, positions, t));
+  Value next = arith::AddIOp::create(b, position, cIndex(b, 1));
+  Value end =
+      shape.causal ? arith::MinUIOp::create(b, next, live).getResult() : live;
+  Value begin = cIndex(b, 0);
+  if (shape.window) {
+    // Rows past next - window; none before 0.
+    Value w = cIndex(b, *shape.window);
+    Value later = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, next, w);
+    begin = arith::SelectOp::create(b, later, arith::SubIOp::create(b, next, w),
+                                    begin);
+  }
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0)));
+  Type elem = cast<ShapedType>(keys.getType()).getElementType();
+  Value pad = arith::ConstantOp::create(b, b.getZeroAttr(elem));
+  Value f32Pad = cF32(b, 0.0);
+  SmallVector<Value> query;
+  for (int64_t c = 0; c < vectors; ++c)
+    query.push_back(vector::TransferReadOp::create(
+        b, vecType, q, ValueRange{t, h, cIndex(b, c * lanes)}, f32Pad,
+        ArrayRef<bool>{true}));
+  SmallVector<Value> inits = {cF32(b, -std::numeric_limits<float>::infinity()),
+                              cF32(b, 0.0)};
+  inits.append(vectors, zero);
+  auto rows = scf::ForOp::create(
+      b, begin, end, cIndex(b, 1), inits,
+      [&](OpBuilder &nb, Location l, Value j, ValueRange st) {
+        auto row = [&](Value of, int64_t c) {
+          return widenToF32(nb, l,
+                            vector::TransferReadOp::create(
+                                nb, l, VectorType::get({lanes}, elem), of,
+                                ValueRange{j, kvHead, cIndex(nb, l, c * lanes)},
+                                pad, ArrayRef<bool>{true}));
+        };
+        Value dot = zero;
+        for (int64_t c = 0; c < vectors; ++c)
+          dot = vector::FMAOp::create(nb, l, query[c], row(keys, c), dot);
+        Value score = arith::MulFOp::create(
+            nb, l,
+            vector::ReductionOp::create(nb, l, vector::CombiningKind::ADD, dot,
+                                        kReductionFlags),
+            cF32(nb, l, shape.scale));
+        Value max = arith::MaximumFOp::create(nb, l, st[0], score);
+        Value rescale = math::ExpOp::create(
+            nb, l, arith::SubFOp::create(nb, l, st[0], max));
+        Value p = math::ExpOp::create(nb, l,
+                                      arith::SubFOp::create(nb, l, score, max));
+        Value sum = arith::AddFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, st[1], rescale), p);
+        Value rescaleV = vector::BroadcastOp::create(nb, l, vecType, rescale);
+        Value pV = vector::BroadcastOp::create(nb, l, vecType, p);
+        SmallVector<Value> next = {max, sum};
+        for (int64_t c = 0; c < vectors; ++c)
+          next.push_back(vector::FMAOp::create(
+              nb, l, row(values, c), pV,
+              arith::MulFOp::create(nb, l, st[2 + c], rescaleV)));
+        scf::YieldOp::create(nb, l, next);
+      });
+  // Every query sees at least one row (itself, when causal).
+  Value norm = vector::BroadcastOp::create(
+      b, vecType, arith::DivFOp::create(b, cF32(b, 1.0), rows.getResult(1)));
+  SmallVector<OpFoldResult> offsets = {t, h, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                     b.getIndexAttr(d)};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  Value out = tensor::ExtractSliceOp::create(b, RankedTensorType::get({d}, f32),
+                                             forall.getRegionIterArgs()[0],
+                                             offsets, sizes, strides);
+  for (int64_t c = 0; c < vectors; ++c)
+    out = vector::TransferWriteOp::create(
+              b, arith::MulFOp::create(b, rows.getResult(2 + c), norm), out,
+              ValueRange{cIndex(b, c * lanes)}, ArrayRef<bool>{true})
+              .getResult();
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, out, forall.getRegionIterArgs()[0],
+                                        offsets, sizes, strides);
+  return forall.getResult(0);
+}
+
+} // namespace
+
 Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
                                 Value cache, Value positions,
                                 const AttentionShape &shape, bool wholeCache) {
@@ -233,6 +350,10 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
         nb, loc, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
     return arith::SelectOp::create(nb, loc, visible, scaled, ninf);
   };
+
+  if (shape.lanes && !wholeCache)
+    return buildAttentionRows(b, q, prefix(0, live), prefix(1, live), positions,
+                              live, shape);
 
   Value masked;
   if (!wholeCache) {

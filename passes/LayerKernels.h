@@ -37,6 +37,10 @@ struct AttentionShape {
   double scale;
   bool causal;
   std::optional<int64_t> window;
+  /// On a CPU, the f32 lanes of the vectors the values product
+  /// accumulates in (a task per query and head, the rows it may see
+  /// only); 0: a generic loop nest (a GPU maps its threads to it).
+  int64_t lanes = 0;
 };
 
 /// Attention of q [T, heads, headDim] (f32) at ascending, contiguous

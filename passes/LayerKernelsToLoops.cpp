@@ -52,7 +52,7 @@ Values cacheWrite(kernel::CacheWriteOp op, kernel::CacheWriteOp::Adaptor a,
 
 template <typename Mapping>
 Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
-                 Mapping, ConversionPatternRewriter &rewriter) {
+                 Mapping mapping, ConversionPatternRewriter &rewriter) {
   std::optional<int64_t> window;
   if (auto w = op.getSlidingWindowAttr())
     window = w.getInt();
@@ -62,6 +62,8 @@ Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
                        op.getScale().convertToDouble(),
                        op.getCausal(),
                        window};
+  if constexpr (std::is_same_v<Mapping, kernel::CpuMappingAttr>)
+    shape.lanes = mapping.getLanes();
   return SmallVector<Value>{buildAttention(rewriter, op.getLoc(), a.getQ(),
                                            a.getKvCache(), a.getPositions(),
                                            shape, kWholeCache<Mapping>)};

@@ -93,8 +93,11 @@ SmallVector<Value> lowerAttention(LinalgBuilder &l, AttentionOp op,
   Location loc = l.b.getLoc();
   Value cache = buildCacheWrite(l.b, loc, op.getK(), op.getV(), op.getKvCache(),
                                 op.getPositions());
+  AttentionShape shape = attentionShapeOf(op);
+  if (!wholeCache && l.kernels)
+    shape.lanes = l.kernels.getLanes();
   Value out = buildAttention(l.b, loc, op.getQ(), cache, op.getPositions(),
-                             attentionShapeOf(op), wholeCache);
+                             shape, wholeCache);
   return {out, cache};
 }
 

@@ -140,12 +140,42 @@ func.func @gpu_mapped(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x
 // CHECK: %[[LP:.*]] = tensor.extract %[[POS]][%[[LAST]]] : tensor<?xi32>
 // CHECK: %[[LPI:.*]] = arith.index_cast %[[LP]] : i32 to index
 // CHECK: %[[LIVE:.*]] = arith.addi %[[LPI]], %{{.*}} : index
-// CHECK: tensor.extract_slice %[[W]][0, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
-// CHECK: arith.cmpi sle
-// CHECK: arith.cmpi sgt
-// CHECK: arith.constant 5.000000e-01 : f32
-// CHECK: math.exp
-// CHECK: tensor.extract_slice %[[W]][1, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
+// Then a task per query and head, over the rows it may see only (j <= its
+// position, j > its position - 3): per row a score q . k (the bf16 key
+// widened), folded into the running maximum, the sum of exponentials
+// (rescaled when the maximum grows) and the vector sum of value rows;
+// the sum divided by the exponentials' at the end. No [T, heads, live]
+// scores, no masked row.
+// CHECK: %[[KEYS:.*]] = tensor.extract_slice %[[W]][0, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
+// CHECK: %[[V:.*]] = tensor.extract_slice %[[W]][1, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
+// CHECK: %[[TASKS:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
+// CHECK: scf.forall (%{{.*}}) in (%[[TASKS]]) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<?x2x4xf32>)
+// CHECK: %[[NEXT:.*]] = arith.addi %{{.*}}, %c1{{.*}} : index
+// CHECK: %[[END:.*]] = arith.minui %[[NEXT]], %[[LIVE]] : index
+// CHECK: %[[LATER:.*]] = arith.cmpi ugt, %[[NEXT]], %c3{{.*}} : index
+// CHECK: %[[FROM:.*]] = arith.subi %[[NEXT]], %c3{{.*}} : index
+// CHECK: %[[BEGIN:.*]] = arith.select %[[LATER]], %[[FROM]], %c0{{.*}} : index
+// CHECK: %[[QV:.*]] = vector.transfer_read %[[Q]]
+// CHECK: %[[ROWS:.*]]:3 = scf.for %[[J:.*]] = %[[BEGIN]] to %[[END]] step %{{.*}} iter_args(%[[M:.*]] = %{{.*}}, %[[L:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}) -> (f32, f32, vector<4xf32>)
+// CHECK: %[[KR:.*]] = vector.transfer_read %[[KEYS]][%[[J]], %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<?x1x4xbf16>, vector<4xbf16>
+// CHECK: %[[KF:.*]] = arith.extf %[[KR]] : vector<4xbf16> to vector<4xf32>
+// CHECK: %[[DOT:.*]] = vector.fma %[[QV]], %[[KF]], %{{.*}} : vector<4xf32>
+// CHECK: %[[S:.*]] = vector.reduction <add>, %[[DOT]]
+// CHECK: %[[SCORE:.*]] = arith.mulf %[[S]], %cst{{.*}} : f32
+// CHECK: %[[MAX:.*]] = arith.maximumf %[[M]], %[[SCORE]] : f32
+// CHECK: %[[D1:.*]] = arith.subf %[[M]], %[[MAX]] : f32
+// CHECK: %[[RESCALE:.*]] = math.exp %[[D1]] : f32
+// CHECK: %[[D2:.*]] = arith.subf %[[SCORE]], %[[MAX]] : f32
+// CHECK: %[[PR:.*]] = math.exp %[[D2]] : f32
+// CHECK: %[[SL:.*]] = arith.mulf %[[L]], %[[RESCALE]] : f32
+// CHECK: arith.addf %[[SL]], %[[PR]] : f32
+// CHECK: %[[VR:.*]] = vector.transfer_read %[[V]][%[[J]], %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<?x1x4xbf16>, vector<4xbf16>
+// CHECK: %[[VF:.*]] = arith.extf %[[VR]] : vector<4xbf16> to vector<4xf32>
+// CHECK: %[[SA:.*]] = arith.mulf %[[ACC]], %{{.*}} : vector<4xf32>
+// CHECK: vector.fma %[[VF]], %{{.*}}, %[[SA]] : vector<4xf32>
+// CHECK: arith.divf %cst{{.*}}, %[[ROWS]]#1 : f32
+// CHECK: vector.transfer_write
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[OUT]]
 // CHECK-NOT: kernel.
 func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>) -> (tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>) {
   %kv1 = kernel.cache_write %k, %k into(%kv) positions(%pos) mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x1x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>

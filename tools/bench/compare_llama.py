@@ -1,13 +1,15 @@
-"""Decode speed of moec against llama.cpp on the same weights.
+"""Decode and prompt speed of moec against llama.cpp on the same weights.
 
 Run through tools/bench/compare-llama.sh, which builds moec and makes the
 Python environment (gguf, llama-cpp-python built on this machine). For each
-model (Mixtral 8x7B layer dimensions, 2 layers, bf16; a SwiGLU and a dReLU
-version): synthesise the checkpoint with moec-synth, compile it for this CPU
-with moec-compile (exact and with --bf16-dot; the dReLU one also --no-sparse), measure it
-with moec-bench, write the same weights as GGUF and time llama.cpp's decode
-steps at the same context, threads and dtype. Prints a Markdown table and
-writes every measurement to OUT/results.json.
+model (Mixtral 8x7B layer dimensions, 2 layers, bf16, a SwiGLU and a dReLU
+version; a dense Llama-shaped model of 30 layers and 163M parameters):
+synthesise the checkpoint with moec-synth, compile it for this CPU with
+moec-compile (exact and with --bf16-dot; the dReLU one also --no-sparse),
+measure it with moec-bench, write the same weights as GGUF and time
+llama.cpp's decode steps at the same context, threads and dtype, and its
+prompt of --prompt tokens (as llama-bench's pp512). Prints Markdown tables
+and writes every measurement to OUT/results.json.
 """
 import argparse
 import json
@@ -24,6 +26,10 @@ import numpy as np
 
 SHAPE = dict(hidden_size=4096, intermediate_size=14336, num_experts=8, top_k=2,
              num_heads=32, num_kv_heads=8, vocab_size=32000, num_layers=2)
+# A SmolLM-135M-shaped dense model (30 layers, GQA 9/3, vocab 49152).
+DENSE_SHAPE = dict(hidden_size=576, intermediate_size=1536, num_heads=9,
+                   num_kv_heads=3, vocab_size=49152, num_layers=30,
+                   sliding_window=0, max_position_embeddings=8192)
 
 
 def log(message):
@@ -79,7 +85,8 @@ def write_gguf(checkpoint, out):
     hidden, heads = config["hidden_size"], config["num_attention_heads"]
     kv_heads = config["num_key_value_heads"]
     head_dim = config.get("head_dim") or hidden // heads
-    layers, experts = config["num_hidden_layers"], config["num_local_experts"]
+    layers = config["num_hidden_layers"]
+    experts = config.get("num_local_experts")
     vocab = config["vocab_size"]
 
     # (gguf name, producer of the array, GGML type); produced one at a time
@@ -114,6 +121,13 @@ def write_gguf(checkpoint, out):
             lambda p=p: bits(p + "self_attn.o_proj.weight"))
         add(b + "ffn_norm.weight", [hidden], True,
             vector(p + "post_attention_layernorm.weight"))
+        if not experts:
+            for ours, theirs in (("gate_proj", "ffn_gate"), ("up_proj", "ffn_up"),
+                                 ("down_proj", "ffn_down")):
+                name = f"{p}mlp.{ours}.weight"
+                add(f"{b}{theirs}.weight", tensors[name][1], False,
+                    lambda name=name: bits(name))
+            continue
         add(b + "ffn_gate_inp.weight", [experts, hidden], True,
             vector(p + "block_sparse_moe.gate.weight"))
         for ours, theirs in (("w1", "ffn_gate_exps"), ("w3", "ffn_up_exps"),
@@ -138,8 +152,9 @@ def write_gguf(checkpoint, out):
     writer.add_head_count_kv(kv_heads)
     writer.add_layer_norm_rms_eps(config.get("rms_norm_eps", 1e-5))
     writer.add_rope_freq_base(config.get("rope_theta", 1e6))
-    writer.add_expert_count(experts)
-    writer.add_expert_used_count(config["num_experts_per_tok"])
+    if experts:
+        writer.add_expert_count(experts)
+        writer.add_expert_used_count(config["num_experts_per_tok"])
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_BF16)
     # A SentencePiece-style vocabulary of the right size: the special
     # tokens, the 256 byte tokens, and placeholder pieces.
@@ -174,14 +189,28 @@ def write_gguf(checkpoint, out):
 
 # --- llama.cpp decode timing ---------------------------------------------
 
-def time_llama(gguf_path, context, warmup, steps, threads, seed):
+def time_llama(gguf_path, context, warmup, steps, threads, seed, prompt,
+               prompt_runs):
+    """Seconds of each timed decode step, and of each timed prompt (one
+    untimed first, as moec-bench does)."""
     import llama_cpp
 
-    llm = llama_cpp.Llama(model_path=str(gguf_path), n_ctx=context + warmup + steps + 16,
+    llm = llama_cpp.Llama(model_path=str(gguf_path),
+                          n_ctx=max(context + warmup + steps, prompt) + 16,
                           n_threads=threads, n_threads_batch=threads, n_batch=512,
-                          use_mmap=True, verbose=False, seed=seed)
+                          n_ubatch=512, use_mmap=True, verbose=False, seed=seed)
     vocab = llm.n_vocab()
     rng = np.random.default_rng(seed + context)
+    prompt_seconds = []
+    if prompt:
+        for n in range(prompt_runs + 1):
+            llm.reset()
+            tokens = rng.integers(0, vocab, size=prompt).tolist()
+            start = time.perf_counter()
+            llm.eval(tokens)
+            if n:
+                prompt_seconds.append(time.perf_counter() - start)
+        llm.reset()
     llm.eval(rng.integers(0, vocab, size=context).tolist())
     seconds = []
     for n in range(warmup + steps):
@@ -191,7 +220,7 @@ def time_llama(gguf_path, context, warmup, steps, threads, seed):
         if n >= warmup:
             seconds.append(time.perf_counter() - start)
     del llm
-    return seconds
+    return seconds, prompt_seconds
 
 
 def quantiles(seconds):
@@ -214,6 +243,11 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3,
                         help="alternating moec/llama.cpp runs per model")
+    parser.add_argument("--prompt", type=int, default=512,
+                        help="prompt tokens timed (0: none)")
+    parser.add_argument("--prompt-runs", type=int, default=3)
+    parser.add_argument("--models", default="dense,mixtral,drelu",
+                        help="comma-separated: dense, mixtral, drelu")
     parser.add_argument("--keep", action="store_true",
                         help="keep checkpoints, artifacts and GGUF files")
     parser.add_argument("--report", action="store_true",
@@ -221,7 +255,7 @@ def main():
     args = parser.parse_args()
     if args.report:
         saved = json.loads((Path(args.out) / "results.json").read_text())
-        for key in ("threads", "context", "steps", "rounds"):
+        for key in ("threads", "context", "steps", "rounds", "prompt"):
             setattr(args, key, saved[key])
         print_table(saved["results"], args)
         return
@@ -231,16 +265,24 @@ def main():
 
     # moec exact (f32 activations) and with --bf16-dot (activations rounded
     # to bf16 in the products, as llama.cpp computes them).
-    models = [("SwiGLU (Mixtral)", "MixtralForCausalLM",
-               [("moec", []), ("moec --bf16-dot", ["--bf16-dot"])]),
-              ("dReLU (TurboSparse-Mixtral)", "TurboSparseMixtralForCausalLM",
-               [("moec sparse", []), ("moec sparse --bf16-dot", ["--bf16-dot"]),
-                ("moec --no-sparse", ["--no-sparse"]),
-                ("moec --no-sparse --bf16-dot", ["--no-sparse", "--bf16-dot"])])]
-    synth_flags = [f"--{k.replace('_', '-')}={v}" for k, v in SHAPE.items()]
+    # Where the machine lacks AVX-512 BF16, --bf16-dot does not compile.
+    bf16 = "avx512_bf16" in open("/proc/cpuinfo").read()
+    dot = lambda builds: [b for b in builds if bf16 or "--bf16-dot" not in b[1]]
+    catalogue = {
+        "dense": ("dense 30 layers 163M (Llama/SmolLM shape)", "MistralForCausalLM",
+                  DENSE_SHAPE, dot([("moec", []), ("moec --bf16-dot", ["--bf16-dot"])])),
+        "mixtral": ("SwiGLU (Mixtral)", "MixtralForCausalLM", SHAPE,
+                    dot([("moec", []), ("moec --bf16-dot", ["--bf16-dot"])])),
+        "drelu": ("dReLU (TurboSparse-Mixtral)", "TurboSparseMixtralForCausalLM", SHAPE,
+                  dot([("moec sparse", []), ("moec sparse --bf16-dot", ["--bf16-dot"]),
+                       ("moec --no-sparse", ["--no-sparse"]),
+                       ("moec --no-sparse --bf16-dot", ["--no-sparse", "--bf16-dot"])])),
+    }
+    models = [catalogue[m] for m in args.models.split(",")]
     results = []
     started = time.time()
-    for title, arch, builds in models:
+    for title, arch, shape, builds in models:
+        synth_flags = [f"--{k.replace('_', '-')}={v}" for k, v in shape.items()]
         checkpoint = out / f"{arch}-ckpt"
         gguf_path = out / f"{arch}.gguf"
         if checkpoint.exists():
@@ -267,13 +309,17 @@ def main():
                 report = json.loads(run(
                     [bin_dir / "moec-bench", artifact, f"--context={args.context}",
                      f"--steps={args.steps}", f"--warmup={args.warmup}",
-                     f"--threads={args.threads}", "--json"],
+                     f"--threads={args.threads}", f"--prompt-tokens={args.prompt}",
+                     f"--prompt-runs={args.prompt_runs}", "--json"],
                     capture_output=True, text=True).stdout)
                 runs[label].append(report)
             log(f"llama.cpp on {gguf_path}, round {round_ + 1}")
-            seconds = time_llama(gguf_path, args.context, args.warmup, args.steps,
-                                 args.threads, seed=round_)
-            runs["llama.cpp"].append({"seconds_per_token": quantiles(seconds)})
+            seconds, prompt = time_llama(gguf_path, args.context, args.warmup,
+                                         args.steps, args.threads, seed=round_,
+                                         prompt=args.prompt,
+                                         prompt_runs=args.prompt_runs)
+            runs["llama.cpp"].append({"seconds_per_token": quantiles(seconds),
+                                      "prompt_seconds": prompt})
         for label, reports in runs.items():
             entry = {"model": title, "engine": label, "rounds": reports}
             medians = [r["contexts"][0]["seconds_per_token"]["median"]
@@ -296,7 +342,8 @@ def main():
 
     (out / "results.json").write_text(json.dumps(
         {"threads": args.threads, "context": args.context, "steps": args.steps,
-         "warmup": args.warmup, "rounds": args.rounds, "results": results}, indent=2))
+         "warmup": args.warmup, "rounds": args.rounds, "prompt": args.prompt,
+         "results": results}, indent=2))
     print_table(results, args)
     log(f"done in {time.time() - started:.0f} s; measurements in {out / 'results.json'}")
 
@@ -333,6 +380,33 @@ def print_table(results, args):
                                   for l, x in zip(llama[r["model"]], r["rounds"]))
         print(f"| {r['model']} | {r['engine']} | {t * 1e3:.1f} | " + " | ".join(cells) +
               f" | {ratio:.2f}× |")
+    if not args.prompt:
+        return
+    print(f"\nprompt of {args.prompt} tokens (median of each round's runs)\n")
+    print("| model | engine | tokens/s | GFLOP/s | of peak | this / llama.cpp |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        rates = [round_prompt_rate(x, args.prompt) for x in r["rounds"]]
+        if None in rates:
+            continue
+        ratio = statistics.median(
+            rate / round_prompt_rate(l, args.prompt)
+            for rate, l in zip(rates, llama[r["model"]]))
+        cells = ["", ""]
+        if "prompt" in r["rounds"][0]:
+            p = [x["prompt"] for x in r["rounds"]]
+            cells = [f"{statistics.median(x['flop_per_s'] for x in p) / 1e9:.0f}",
+                     f"{statistics.median(x['of_peak'] for x in p):.2f}"]
+        print(f"| {r['model']} | {r['engine']} | {statistics.median(rates):.0f} | "
+              + " | ".join(cells) + f" | {ratio:.2f}× |")
+
+
+def round_prompt_rate(report, tokens):
+    """Prompt tokens per second of one round's run (median), or None."""
+    if "prompt" in report:
+        return report["prompt"]["tokens_per_s"] if report["prompt"] else None
+    seconds = report.get("prompt_seconds")
+    return tokens / statistics.median(seconds) if seconds else None
 
 
 if __name__ == "__main__":
