@@ -148,44 +148,6 @@ Value buildDot(OpBuilder &b, Location loc, Value w, ValueRange wAt, Value x,
       .front();
 }
 
-/// A parallel loop over `count` tasks with shared outputs `inits`: the body
-/// gets the task index and the outputs, and returns, for each output, the
-/// slice of it that the task wrote, with where it goes.
-struct Tile {
-  Value value;
-  SmallVector<OpFoldResult> offsets, sizes;
-};
-SmallVector<Value> buildForall(
-    OpBuilder &b, Location loc, int64_t count, ValueRange inits,
-    function_ref<SmallVector<Tile>(OpBuilder &, Location, Value, ValueRange)>
-        body) {
-  auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(count)}, inits,
-      std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(forall.getTerminator());
-  SmallVector<Tile> tiles =
-      body(b, loc, forall.getInductionVar(0), forall.getRegionIterArgs());
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  for (auto [tile, out] : llvm::zip_equal(tiles, forall.getRegionIterArgs())) {
-    SmallVector<OpFoldResult> strides(tile.offsets.size(), b.getIndexAttr(1));
-    tensor::ParallelInsertSliceOp::create(b, loc, tile.value, out, tile.offsets,
-                                          tile.sizes, strides);
-  }
-  return SmallVector<Value>(forall.getResults());
-}
-
-/// The same with one output.
-Value buildForall(
-    OpBuilder &b, Location loc, int64_t count, Value init,
-    function_ref<Tile(OpBuilder &, Location, Value, Value)> body) {
-  return buildForall(b, loc, count, ValueRange{init},
-                     [&](OpBuilder &nb, Location l, Value i, ValueRange outs) {
-                       return SmallVector<Tile>{body(nb, l, i, outs[0])};
-                     })
-      .front();
-}
-
 Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offsets,
               ArrayRef<OpFoldResult> sizes) {
   SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
@@ -209,6 +171,35 @@ Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
 }
 
 } // namespace
+
+SmallVector<Value> mlir::moe::buildForall(
+    OpBuilder &b, Location loc, OpFoldResult count, ValueRange inits,
+    function_ref<SmallVector<Tile>(OpBuilder &, Location, Value, ValueRange)>
+        body) {
+  auto forall = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{count},
+                                      inits, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  SmallVector<Tile> tiles =
+      body(b, loc, forall.getInductionVar(0), forall.getRegionIterArgs());
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  for (auto [tile, out] : llvm::zip_equal(tiles, forall.getRegionIterArgs())) {
+    SmallVector<OpFoldResult> strides(tile.offsets.size(), b.getIndexAttr(1));
+    tensor::ParallelInsertSliceOp::create(b, loc, tile.value, out, tile.offsets,
+                                          tile.sizes, strides);
+  }
+  return SmallVector<Value>(forall.getResults());
+}
+
+Value mlir::moe::buildForall(
+    OpBuilder &b, Location loc, OpFoldResult count, Value init,
+    function_ref<Tile(OpBuilder &, Location, Value, Value)> body) {
+  return buildForall(b, loc, count, ValueRange{init},
+                     [&](OpBuilder &nb, Location l, Value i, ValueRange outs) {
+                       return SmallVector<Tile>{body(nb, l, i, outs[0])};
+                     })
+      .front();
+}
 
 Value mlir::moe::widenToF32(OpBuilder &b, Location loc, Value v) {
   Type f32 = b.getF32Type();
@@ -275,7 +266,7 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
       b.getF32Type());
   Value xd = dotOperand(b, loc, x, w, mapping);
   return buildForall(
-      b, loc, rows / rowTile, init,
+      b, loc, b.getIndexAttr(rows / rowTile), init,
       [&](OpBuilder &nb, Location l, Value p, Value out) -> Tile {
         Value r0 = arith::MulIOp::create(nb, l, p, cIndex(nb, l, rowTile));
         SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), r0};
@@ -338,7 +329,7 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
   Type i1 = b.getI1Type();
   Value flags = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{inter}, i1);
   SmallVector<Value> perNeuron = buildForall(
-      b, loc, inter, ValueRange{init, flags},
+      b, loc, b.getIndexAttr(inter), ValueRange{init, flags},
       [&](OpBuilder &nb, Location l, Value i,
           ValueRange outs) -> SmallVector<Tile> {
         Value g = buildDot(nb, l, gate, i, xd, {}, size, mapping);
@@ -441,7 +432,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
   Value init = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{tasks, cols}, f32);
   Value partials = buildForall(
-      b, loc, tasks, init,
+      b, loc, b.getIndexAttr(tasks), init,
       [&](OpBuilder &nb, Location l, Value p, Value out) -> Tile {
         auto share = [&](Value task) {
           Value scaled = arith::MulIOp::create(nb, l, task, count);

@@ -51,6 +51,25 @@ Value fromRowMatrix(OpBuilder &b, Location loc, Value y, Type type);
 Value expertMatrix(OpBuilder &b, Location loc, Value stacked,
                    OpFoldResult expert);
 
+/// What a task of buildForall wrote into one output: the slice `value`
+/// and where it goes.
+struct Tile {
+  Value value;
+  SmallVector<OpFoldResult> offsets, sizes;
+};
+
+/// A parallel loop (scf.forall) over `count` tasks with shared outputs
+/// `inits`: the body gets the task index and the outputs, and returns, for
+/// each output, the slice of it that the task wrote.
+SmallVector<Value> buildForall(
+    OpBuilder &b, Location loc, OpFoldResult count, ValueRange inits,
+    function_ref<SmallVector<Tile>(OpBuilder &, Location, Value, ValueRange)>
+        body);
+
+/// The same with one output.
+Value buildForall(OpBuilder &b, Location loc, OpFoldResult count, Value init,
+                  function_ref<Tile(OpBuilder &, Location, Value, Value)> body);
+
 /// y [T, N] = x [T, K] (f32) times w [N, K] transposed: one parallel task
 /// per row of w.
 Value buildMatvec(OpBuilder &b, Location loc, Value x, Value w,

@@ -175,100 +175,101 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
       ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(heads), b.getIndexAttr(d)},
       f32);
   Value tasks = arith::MulIOp::create(b, tokens, cIndex(b, heads));
-  auto forall = scf::ForallOp::create(b, ArrayRef<OpFoldResult>{tasks},
-                                      ValueRange{init}, std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(forall.getTerminator());
-  Value th = forall.getInductionVar(0);
-  Value t = arith::DivUIOp::create(b, th, cIndex(b, heads));
-  Value h = arith::RemUIOp::create(b, th, cIndex(b, heads));
-  Value kvHead = arith::DivUIOp::create(b, h, cIndex(b, group));
-  Value position = arith::IndexCastOp::create(
-      b, b.getIndexType(), tensor::ExtractOp::create(b, positions, t));
-  Value next = arith::AddIOp::create(b, position, cIndex(b, 1));
-  Value end =
-      shape.causal ? arith::MinUIOp::create(b, next, live).getResult() : live;
-  Value begin = cIndex(b, 0);
-  if (shape.window) {
-    // Rows past next - window; none before 0.
-    Value w = cIndex(b, *shape.window);
-    Value later = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, next, w);
-    begin = arith::SelectOp::create(b, later, arith::SubIOp::create(b, next, w),
-                                    begin);
-  }
-  Value zero = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0)));
-  Type elem = cast<ShapedType>(keys.getType()).getElementType();
-  Value pad = arith::ConstantOp::create(b, b.getZeroAttr(elem));
-  Value f32Pad = cF32(b, 0.0);
-  SmallVector<Value> query;
-  for (int64_t c = 0; c < vectors; ++c)
-    query.push_back(vector::TransferReadOp::create(
-        b, vecType, q, ValueRange{t, h, cIndex(b, c * lanes)}, f32Pad,
-        ArrayRef<bool>{true}));
-  SmallVector<Value> inits = {cF32(b, -std::numeric_limits<float>::infinity()),
-                              cF32(b, 0.0)};
-  inits.append(vectors, zero);
-  auto rows = scf::ForOp::create(
-      b, begin, end, cIndex(b, 1), inits,
-      [&](OpBuilder &nb, Location l, Value j, ValueRange st) {
-        auto row = [&](Value of, int64_t c) {
-          return widenToF32(nb, l,
-                            vector::TransferReadOp::create(
-                                nb, l, VectorType::get({lanes}, elem), of,
-                                ValueRange{j, kvHead, cIndex(nb, l, c * lanes)},
-                                pad, ArrayRef<bool>{true}));
-        };
-        Value dot = zero;
+  return buildForall(
+      b, b.getLoc(), tasks, init,
+      [&](OpBuilder &nb, Location loc, Value th, Value outs) -> Tile {
+        ImplicitLocOpBuilder b(loc, nb);
+        Value t = arith::DivUIOp::create(b, th, cIndex(b, heads));
+        Value h = arith::RemUIOp::create(b, th, cIndex(b, heads));
+        Value kvHead = arith::DivUIOp::create(b, h, cIndex(b, group));
+        Value position = arith::IndexCastOp::create(
+            b, b.getIndexType(), tensor::ExtractOp::create(b, positions, t));
+        Value next = arith::AddIOp::create(b, position, cIndex(b, 1));
+        Value end = shape.causal
+                        ? arith::MinUIOp::create(b, next, live).getResult()
+                        : live;
+        Value begin = cIndex(b, 0);
+        if (shape.window) {
+          // Rows past next - window; none before 0.
+          Value w = cIndex(b, *shape.window);
+          Value later =
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, next, w);
+          begin = arith::SelectOp::create(
+              b, later, arith::SubIOp::create(b, next, w), begin);
+        }
+        Value zero = arith::ConstantOp::create(
+            b, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0)));
+        Type elem = cast<ShapedType>(keys.getType()).getElementType();
+        Value pad = arith::ConstantOp::create(b, b.getZeroAttr(elem));
+        Value f32Pad = cF32(b, 0.0);
+        SmallVector<Value> query;
         for (int64_t c = 0; c < vectors; ++c)
-          dot = vector::FMAOp::create(nb, l, query[c], row(keys, c), dot);
-        Value score = arith::MulFOp::create(
-            nb, l,
-            vector::ReductionOp::create(nb, l, vector::CombiningKind::ADD, dot,
-                                        kReductionFlags),
-            cF32(nb, l, shape.scale));
-        Value max = arith::MaximumFOp::create(nb, l, st[0], score);
-        Value rescale = math::ExpOp::create(
-            nb, l, arith::SubFOp::create(nb, l, st[0], max));
-        Value p = math::ExpOp::create(nb, l,
-                                      arith::SubFOp::create(nb, l, score, max));
-        Value sum = arith::AddFOp::create(
-            nb, l, arith::MulFOp::create(nb, l, st[1], rescale), p);
-        Value rescaleV = vector::BroadcastOp::create(nb, l, vecType, rescale);
-        Value pV = vector::BroadcastOp::create(nb, l, vecType, p);
-        SmallVector<Value> next = {max, sum};
+          query.push_back(vector::TransferReadOp::create(
+              b, vecType, q, ValueRange{t, h, cIndex(b, c * lanes)}, f32Pad,
+              ArrayRef<bool>{true}));
+        SmallVector<Value> inits = {
+            cF32(b, -std::numeric_limits<float>::infinity()), cF32(b, 0.0)};
+        inits.append(vectors, zero);
+        auto rows = scf::ForOp::create(
+            b, begin, end, cIndex(b, 1), inits,
+            [&](OpBuilder &rb, Location l, Value j, ValueRange st) {
+              auto row = [&](Value of, int64_t c) {
+                return widenToF32(
+                    rb, l,
+                    vector::TransferReadOp::create(
+                        rb, l, VectorType::get({lanes}, elem), of,
+                        ValueRange{j, kvHead, cIndex(rb, l, c * lanes)}, pad,
+                        ArrayRef<bool>{true}));
+              };
+              Value dot = zero;
+              for (int64_t c = 0; c < vectors; ++c)
+                dot = vector::FMAOp::create(rb, l, query[c], row(keys, c), dot);
+              Value score = arith::MulFOp::create(
+                  rb, l,
+                  vector::ReductionOp::create(rb, l, vector::CombiningKind::ADD,
+                                              dot, kReductionFlags),
+                  cF32(rb, l, shape.scale));
+              Value max = arith::MaximumFOp::create(rb, l, st[0], score);
+              Value rescale = math::ExpOp::create(
+                  rb, l, arith::SubFOp::create(rb, l, st[0], max));
+              Value p = math::ExpOp::create(
+                  rb, l, arith::SubFOp::create(rb, l, score, max));
+              Value sum = arith::AddFOp::create(
+                  rb, l, arith::MulFOp::create(rb, l, st[1], rescale), p);
+              Value rescaleV =
+                  vector::BroadcastOp::create(rb, l, vecType, rescale);
+              Value pV = vector::BroadcastOp::create(rb, l, vecType, p);
+              SmallVector<Value> next = {max, sum};
+              for (int64_t c = 0; c < vectors; ++c)
+                next.push_back(vector::FMAOp::create(
+                    rb, l, row(values, c), pV,
+                    arith::MulFOp::create(rb, l, st[2 + c], rescaleV)));
+              scf::YieldOp::create(rb, l, next);
+            });
+        // Every query sees at least one row (itself, when causal).
+        Value norm = vector::BroadcastOp::create(
+            b, vecType,
+            arith::DivFOp::create(b, cF32(b, 1.0), rows.getResult(1)));
+        SmallVector<OpFoldResult> offsets = {t, h, b.getIndexAttr(0)};
+        SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                           b.getIndexAttr(d)};
+        Value out = tensor::ExtractSliceOp::create(
+            b, RankedTensorType::get({d}, f32), outs, offsets, sizes,
+            SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
         for (int64_t c = 0; c < vectors; ++c)
-          next.push_back(vector::FMAOp::create(
-              nb, l, row(values, c), pV,
-              arith::MulFOp::create(nb, l, st[2 + c], rescaleV)));
-        scf::YieldOp::create(nb, l, next);
+          out = vector::TransferWriteOp::create(
+                    b, arith::MulFOp::create(b, rows.getResult(2 + c), norm),
+                    out, ValueRange{cIndex(b, c * lanes)}, ArrayRef<bool>{true})
+                    .getResult();
+        return {out, offsets, sizes};
       });
-  // Every query sees at least one row (itself, when causal).
-  Value norm = vector::BroadcastOp::create(
-      b, vecType, arith::DivFOp::create(b, cF32(b, 1.0), rows.getResult(1)));
-  SmallVector<OpFoldResult> offsets = {t, h, b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
-                                     b.getIndexAttr(d)};
-  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-  Value out = tensor::ExtractSliceOp::create(b, RankedTensorType::get({d}, f32),
-                                             forall.getRegionIterArgs()[0],
-                                             offsets, sizes, strides);
-  for (int64_t c = 0; c < vectors; ++c)
-    out = vector::TransferWriteOp::create(
-              b, arith::MulFOp::create(b, rows.getResult(2 + c), norm), out,
-              ValueRange{cIndex(b, c * lanes)}, ArrayRef<bool>{true})
-              .getResult();
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(b, out, forall.getRegionIterArgs()[0],
-                                        offsets, sizes, strides);
-  return forall.getResult(0);
 }
 
 } // namespace
 
 Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
                                 Value cache, Value positions,
-                                const AttentionShape &shape, bool wholeCache) {
+                                const AttentionShape &shape) {
   ImplicitLocOpBuilder b(loc, builder);
   LinalgBuilder l(b, /*kernels=*/nullptr);
   int64_t heads = shape.heads, kvHeads = shape.kvHeads, d = shape.headDim;
@@ -296,26 +297,14 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
         SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
   };
 
-  // Both products of attention: out[t, h, i] = sum_r a[t, h, r] *
-  // kv[..., h / group, ...], over (d0, d1, d2) = (t, h, i) and d3 = r, the
-  // cache rows widened to f32.
-  MLIRContext *ctx = b.getContext();
-  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
-             d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
-  auto contract = [&](OpFoldResult columns, Value a, Value kv,
-                      ArrayRef<AffineExpr> kvIndex) {
-    return l.generic(
-        l.filled({l.size(q, 0), b.getIndexAttr(heads), columns}, 0.0), {a, kv},
-        {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
-         AffineMap::get(4, 0, kvIndex, ctx),
-         AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
-        {kPar, kPar, kPar, kRed},
-        [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-          return mulAdd(nb, loc, args[2], args[0],
-                        widenToF32(nb, loc, args[1]));
-        });
-  };
+  // A CPU runs the kernel of a task per query and head over its rows.
+  if (shape.lanes)
+    return buildAttentionRows(b, q, prefix(0, live), prefix(1, live), positions,
+                              live, shape);
 
+  // On a GPU, one score per row of the whole cache, so that no launch's
+  // size depends on the positions; a row is read only where it is visible,
+  // which it never is past the live ones.
   // Whether query t at position p may see key j: j <= p (causal), j >
   // p - window, and j < live.
   std::optional<int64_t> window = shape.window;
@@ -327,7 +316,7 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
     Value visible = arith::ConstantOp::create(nb, loc, nb.getBoolAttr(true));
     if (causal)
       visible = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sle, j, p);
-    else if (wholeCache)
+    else
       visible = arith::CmpIOp::create(
           nb, loc, arith::CmpIPredicate::sle, j,
           arith::ExtSIOp::create(nb, loc, i64, lastPosition));
@@ -351,75 +340,60 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
     return arith::SelectOp::create(nb, loc, visible, scaled, ninf);
   };
 
-  if (shape.lanes && !wholeCache)
-    return buildAttentionRows(b, q, prefix(0, live), prefix(1, live), positions,
-                              live, shape);
+  Value keys = prefix(0, l.sizeValue(cache, 1));
+  Value masked = l.generic(
+      tensor::EmptyOp::create(
+          b, {l.size(q, 0), b.getIndexAttr(heads), l.size(cache, 1)}, l.f32),
+      {positions}, {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value t = linalg::IndexOp::create(nb, loc, 0);
+        Value h = linalg::IndexOp::create(nb, loc, 1);
+        Value kvHead =
+            arith::DivUIOp::create(nb, loc, h, cIndex(nb, loc, group));
+        Value j = linalg::IndexOp::create(nb, loc, 2);
+        Value visible = visibleAt(nb, loc, j, a[0]);
+        auto guarded = scf::IfOp::create(
+            nb, loc, visible,
+            [&](OpBuilder &tb, Location loc) {
+              auto dot = scf::ForOp::create(
+                  tb, loc, cIndex(tb, loc, 0), cIndex(tb, loc, d),
+                  cIndex(tb, loc, 1), ValueRange{cF32(tb, loc, 0.0)},
+                  [&](OpBuilder &fb, Location loc, Value i, ValueRange acc) {
+                    Value qi = tensor::ExtractOp::create(fb, loc, q,
+                                                         ValueRange{t, h, i});
+                    Value ki = tensor::ExtractOp::create(
+                        fb, loc, keys, ValueRange{j, kvHead, i});
+                    scf::YieldOp::create(
+                        fb, loc,
+                        mulAdd(fb, loc, acc[0], qi, widenToF32(fb, loc, ki)));
+                  });
+              scf::YieldOp::create(tb, loc, dot.getResult(0));
+            },
+            [&](OpBuilder &eb, Location loc) {
+              scf::YieldOp::create(eb, loc, cF32(eb, loc, 0.0));
+            });
+        return scaledOrHidden(nb, loc, visible, guarded.getResult(0));
+      });
+  Value probs = tensor::ExtractSliceOp::create(
+      b, l.softmaxLast(masked),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                             b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{l.size(q, 0), b.getIndexAttr(heads), live},
+      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
 
-  Value masked;
-  if (!wholeCache) {
-    // scores[t, h, j] = q[t, h] . k[j, h / group] over the live rows, then
-    // scaled and masked.
-    Value scores =
-        contract(live, q, prefix(0, live), {d2, d1.floorDiv(group), d3});
-    masked = l.generic(
-        scores, {positions}, {l.proj(3, {0}), l.identity(3)},
-        {kPar, kPar, kPar},
-        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-          return scaledOrHidden(
-              nb, loc,
-              visibleAt(nb, loc, linalg::IndexOp::create(nb, loc, 2), a[0]),
-              a[1]);
-        });
-  } else {
-    // One score per row of the whole cache, so that no launch's size
-    // depends on the positions; a row is read only where it is visible,
-    // which it never is past the live ones.
-    Value keys = prefix(0, l.sizeValue(cache, 1));
-    masked = l.generic(
-        tensor::EmptyOp::create(
-            b, {l.size(q, 0), b.getIndexAttr(heads), l.size(cache, 1)}, l.f32),
-        {positions}, {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
-        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-          Value t = linalg::IndexOp::create(nb, loc, 0);
-          Value h = linalg::IndexOp::create(nb, loc, 1);
-          Value kvHead =
-              arith::DivUIOp::create(nb, loc, h, cIndex(nb, loc, group));
-          Value j = linalg::IndexOp::create(nb, loc, 2);
-          Value visible = visibleAt(nb, loc, j, a[0]);
-          auto guarded = scf::IfOp::create(
-              nb, loc, visible,
-              [&](OpBuilder &tb, Location loc) {
-                auto dot = scf::ForOp::create(
-                    tb, loc, cIndex(tb, loc, 0), cIndex(tb, loc, d),
-                    cIndex(tb, loc, 1), ValueRange{cF32(tb, loc, 0.0)},
-                    [&](OpBuilder &fb, Location loc, Value i, ValueRange acc) {
-                      Value qi = tensor::ExtractOp::create(fb, loc, q,
-                                                           ValueRange{t, h, i});
-                      Value ki = tensor::ExtractOp::create(
-                          fb, loc, keys, ValueRange{j, kvHead, i});
-                      scf::YieldOp::create(
-                          fb, loc,
-                          mulAdd(fb, loc, acc[0], qi, widenToF32(fb, loc, ki)));
-                    });
-                scf::YieldOp::create(tb, loc, dot.getResult(0));
-              },
-              [&](OpBuilder &eb, Location loc) {
-                scf::YieldOp::create(eb, loc, cF32(eb, loc, 0.0));
-              });
-          return scaledOrHidden(nb, loc, visible, guarded.getResult(0));
-        });
-  }
-  Value probs = l.softmaxLast(masked);
-  if (wholeCache)
-    probs = tensor::ExtractSliceOp::create(
-        b, probs,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
-                               b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{l.size(q, 0), b.getIndexAttr(heads), live},
-        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
-
-  // out[t, h, :] = sum_j probs[t, h, j] v[j, h / group, :] over the live
-  // rows.
-  return contract(b.getIndexAttr(d), probs, prefix(1, live),
-                  {d3, d1.floorDiv(group), d2});
+  // out[t, h, i] = sum_j probs[t, h, j] v[j, h / group, i] over the live
+  // rows, (d0, d1, d2) = (t, h, i) and d3 = j, the values widened to f32.
+  MLIRContext *ctx = b.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
+  return l.generic(
+      l.filled({l.size(q, 0), b.getIndexAttr(heads), b.getIndexAttr(d)}, 0.0),
+      {probs, prefix(1, live)},
+      {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+       AffineMap::get(4, 0, {d3, d1.floorDiv(group), d2}, ctx),
+       AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
+      {kPar, kPar, kPar, kRed},
+      [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+        return mulAdd(nb, loc, args[2], args[0], widenToF32(nb, loc, args[1]));
+      });
 }

@@ -37,22 +37,21 @@ struct AttentionShape {
   double scale;
   bool causal;
   std::optional<int64_t> window;
-  /// On a CPU, the f32 lanes of the vectors the values product
-  /// accumulates in (a task per query and head, the rows it may see
-  /// only); 0: a generic loop nest (a GPU maps its threads to it).
+  /// On a CPU, the f32 lanes of the kernel's vectors (a task per query
+  /// and head, over the rows it may see only); 0 on a GPU, whose loop nest
+  /// has a score per cache row.
   int64_t lanes = 0;
 };
 
 /// Attention of q [T, heads, headDim] (f32) at ascending, contiguous
 /// positions [T] over the live rows 0 .. positions[T-1] of a layer's cache
 /// [2, S, kvHeads, headDim], masked as `shape` says (causal, sliding
-/// window), softmax in f32. No row past the live ones is read. With
-/// `wholeCache` there is a score per cache row (hidden past the live ones),
-/// so that no loop's parallel extent depends on the positions; each key is
-/// read only where visible.
+/// window), softmax in f32. No row past the live ones is read. Without
+/// `shape.lanes` (a GPU) there is a score per cache row (hidden past the
+/// live ones), so that no loop's parallel extent depends on the positions;
+/// each key is read only where visible.
 Value buildAttention(OpBuilder &b, Location loc, Value q, Value cache,
-                     Value positions, const AttentionShape &shape,
-                     bool wholeCache);
+                     Value positions, const AttentionShape &shape);
 
 } // namespace mlir::moe
 

@@ -21,10 +21,6 @@ namespace {
 
 using Values = FailureOr<SmallVector<Value>>;
 
-/// On a GPU attention covers the whole cache (see above).
-template <typename Mapping>
-constexpr bool kWholeCache = std::is_same_v<Mapping, kernel::GpuMappingAttr>;
-
 template <typename Mapping>
 Values rmsNorm(kernel::RmsNormOp op, kernel::RmsNormOp::Adaptor a, Mapping,
                ConversionPatternRewriter &rewriter) {
@@ -62,11 +58,12 @@ Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
                        op.getScale().convertToDouble(),
                        op.getCausal(),
                        window};
+  // On a GPU (no lanes) attention covers the whole cache (see above).
   if constexpr (std::is_same_v<Mapping, kernel::CpuMappingAttr>)
     shape.lanes = mapping.getLanes();
   return SmallVector<Value>{buildAttention(rewriter, op.getLoc(), a.getQ(),
                                            a.getKvCache(), a.getPositions(),
-                                           shape, kWholeCache<Mapping>)};
+                                           shape)};
 }
 
 template <typename Mapping>

@@ -94,10 +94,10 @@ SmallVector<Value> lowerAttention(LinalgBuilder &l, AttentionOp op,
   Value cache = buildCacheWrite(l.b, loc, op.getK(), op.getV(), op.getKvCache(),
                                 op.getPositions());
   AttentionShape shape = attentionShapeOf(op);
-  if (!wholeCache && l.kernels)
+  if (!wholeCache)
     shape.lanes = l.kernels.getLanes();
-  Value out = buildAttention(l.b, loc, op.getQ(), cache, op.getPositions(),
-                             shape, wholeCache);
+  Value out =
+      buildAttention(l.b, loc, op.getQ(), cache, op.getPositions(), shape);
   return {out, cache};
 }
 

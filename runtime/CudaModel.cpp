@@ -275,8 +275,8 @@ Status CudaModel::resetArena() {
                "cannot allocate device memory");
 }
 
-Status CudaModel::runChunk(const int32_t *tokens, const int32_t *positions,
-                           int64_t count, float *out) {
+Status CudaModel::run(const int32_t *tokens, const int32_t *positions,
+                      int64_t count, float *out) {
   std::copy(tokens, tokens + count, staged.begin());
   std::copy(positions, positions + count, staged.begin() + maxChunk);
   if (Status s = check(
@@ -358,20 +358,6 @@ Status CudaModel::runChunk(const int32_t *tokens, const int32_t *positions,
   return check(driver->cuMemcpyDtoH(out, outBuffer,
                                     sizeof(float) * size_t(outputSize(count))),
                "cuMemcpyDtoH");
-}
-
-Status CudaModel::run(const int32_t *tokens, const int32_t *positions,
-                      int64_t count, float *out) {
-  for (int64_t done = 0; done < count;) {
-    int64_t n = std::min(maxChunk, count - done);
-    float *rows = outputHead == artifact::Head::SequenceClassification
-                      ? out
-                      : out + done * outputWidth();
-    if (Status s = runChunk(tokens + done, positions + done, n, rows); !s)
-      return s;
-    done += n;
-  }
-  return Status();
 }
 
 //===----------------------------------------------------------------------===//

@@ -38,14 +38,15 @@ public:
 
 protected:
   Status loadCode(const Artifact &artifact) override;
+  /// One call of the entry point on at most maxTokensPerRun() tokens.
   Status run(const int32_t *tokens, const int32_t *positions, int64_t count,
              float *out) override;
+  /// The staging and output buffers hold a chunk of kMaxChunk tokens (a
+  /// sequence classifier's prompt whole).
+  int64_t maxTokensPerRun() const override { return maxChunk; }
 
 private:
   Status check(cuda::Result result, const char *what);
-  /// One call of the entry point on at most kMaxChunk tokens.
-  Status runChunk(const int32_t *tokens, const int32_t *positions,
-                  int64_t count, float *out);
   /// Frees what the last step allocated; one block big enough next time.
   Status resetArena();
 

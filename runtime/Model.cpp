@@ -88,7 +88,7 @@ Status Model::load(const Artifact &art, int64_t maxSeqLen) {
   headDim = c.head_dim();
   outputHead = c.head();
   labels = c.num_labels();
-  kvElementBytes = c.kv_cache_dtype() == artifact::DType::F32 ? 4 : 2;
+  kvElementBytes = dtypeBytes(c.kv_cache_dtype());
   if (maxSeqLen <= 0)
     return Status::error(StatusCode::InvalidMaxSeqLen,
                          "the maximum sequence length must be positive");
@@ -135,7 +135,8 @@ Status Model::forward(const int32_t *tokens, int64_t count, float *out) {
   // A sequence score is the last token's: its chunk is the whole prompt.
   bool whole = outputHead == artifact::Head::SequenceClassification;
   for (int64_t done = 0; done < count;) {
-    int64_t n = whole ? count : std::min(chunk, count - done);
+    int64_t n =
+        whole ? count : std::min({chunk, maxTokensPerRun(), count - done});
     float *rows = whole ? out : out + done * outputWidth();
     if (Status status = run(tokens + done, positions.data() + done, n, rows);
         !status)

@@ -94,6 +94,8 @@ protected:
   /// Runs the entry point on `count` checked tokens at `positions`.
   virtual Status run(const int32_t *tokens, const int32_t *positions,
                      int64_t count, float *out) = 0;
+  /// The most tokens one run() takes (prompts are chunked to it).
+  virtual int64_t maxTokensPerRun() const { return INT64_MAX; }
 
   /// dlopens the artifact's code segment from memory; the library handle
   /// (closed by ~Model) and the 'forward' entry point.

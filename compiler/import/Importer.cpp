@@ -387,12 +387,9 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   // [layers, 2 (K, V), max_seq, kv_heads, head_dim]: one buffer, so that the
   // entry point has the same arguments whatever the depth.
   Type ids = RankedTensorType::get({kDyn}, b.getI32Type());
-  Type cacheElement = kvCacheType == KvCacheType::F16    ? b.getF16Type()
-                      : kvCacheType == KvCacheType::BF16 ? b.getBF16Type()
-                                                         : f32;
   auto cacheType = RankedTensorType::get(
       {config.numLayers, 2, kDyn, config.numKvHeads, config.headDim},
-      cacheElement);
+      kvCacheElementType(context, kvCacheType));
   SmallVector<Type> inputs = {ids, ids, cacheType};
   SmallVector<Type> results;
   switch (config.head) {
@@ -512,6 +509,18 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
 }
 
 } // namespace
+
+Type moec::kvCacheElementType(MLIRContext &context, KvCacheType type) {
+  switch (type) {
+  case KvCacheType::F16:
+    return Float16Type::get(&context);
+  case KvCacheType::BF16:
+    return BFloat16Type::get(&context);
+  case KvCacheType::F32:
+    break;
+  }
+  return Float32Type::get(&context);
+}
 
 Expected<OwningOpRef<ModuleOp>>
 moec::importCheckpoint(MLIRContext &context, Checkpoint &checkpoint,

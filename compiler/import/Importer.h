@@ -23,6 +23,8 @@ enum class KvCacheType { F32, F16, BF16 };
 /// its rounding flips a router's near-tied choice (docs/perf.md), so it is
 /// a choice, not the default.
 inline constexpr KvCacheType kDefaultKvCacheType = KvCacheType::F32;
+/// The MLIR element type of a cache type.
+mlir::Type kvCacheElementType(mlir::MLIRContext &context, KvCacheType type);
 
 /// Builds the `moe` module of a checkpoint: one function, `@forward`, that
 /// takes token ids, their positions and each layer's K and V caches, and

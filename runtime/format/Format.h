@@ -30,6 +30,18 @@ inline constexpr uint64_t kSegmentAlignment = 4096;
 /// Weights start at multiples of this inside their segment.
 inline constexpr uint64_t kWeightAlignment = 64;
 
+/// Bytes of one element of `type`.
+inline constexpr int64_t dtypeBytes(artifact::DType type) {
+  return type == artifact::DType::F32 ? 4 : 2;
+}
+
+/// `type` as the tools spell it: bf16, f16 or f32.
+inline constexpr const char *dtypeName(artifact::DType type) {
+  return type == artifact::DType::F32   ? "f32"
+         : type == artifact::DType::F16 ? "f16"
+                                        : "bf16";
+}
+
 /// The checksum of a segment: XXH3, 64 bits.
 inline uint64_t segmentChecksum(const void *data, size_t size) {
   return XXH3_64bits(data, size);

@@ -187,12 +187,7 @@ FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
         forward && forward.getNumArguments() == 3) {
       mlir::Type element = cast<mlir::ShapedType>(forward.getArgumentTypes()[2])
                                .getElementType();
-      mlir::Type wanted = kvCacheType == moec::KvCacheType::F16
-                              ? mlir::Type(mlir::Float16Type::get(&context))
-                          : kvCacheType == moec::KvCacheType::BF16
-                              ? mlir::Type(mlir::BFloat16Type::get(&context))
-                              : mlir::Type(mlir::Float32Type::get(&context));
-      if (element != wanted) {
+      if (element != moec::kvCacheElementType(context, kvCacheType)) {
         std::string name;
         llvm::raw_string_ostream os(name);
         element.print(os);

@@ -53,13 +53,10 @@ void printInfo(const moec::Artifact &artifact) {
               c.vocab_size(), c.num_kv_heads(), c.head_dim());
   // Keys and values of every layer: what one position of --max-seq-len
   // costs.
-  int64_t elementBytes = c.kv_cache_dtype() == a::DType::F32 ? 4 : 2;
   std::printf("kv cache: %s, %" PRId64 " bytes per position\n",
-              c.kv_cache_dtype() == a::DType::F32   ? "f32"
-              : c.kv_cache_dtype() == a::DType::F16 ? "f16"
-                                                    : "bf16",
+              moec::dtypeName(c.kv_cache_dtype()),
               c.num_layers() * 2 * c.num_kv_heads() * c.head_dim() *
-                  elementBytes);
+                  moec::dtypeBytes(c.kv_cache_dtype()));
   const a::Target &t = *h.target();
   std::printf("target:   %s %s, cpu %s, features %s\n",
               a::EnumNameTargetKind(t.kind()), s(t.triple()), s(t.cpu()),
