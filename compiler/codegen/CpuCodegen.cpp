@@ -131,6 +131,7 @@ moec::emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
                         "-o",
                         libraryPath.c_str(),
                         objectPath.c_str(),
+                        MOEC_CLANG_BUILTINS,
                         "-L" MOEC_OPENMP_LIBRARY_DIR,
                         "--as-needed",
                         "-lomp"};
