@@ -33,9 +33,12 @@ std::string n(int64_t v) { return std::to_string(v); }
 void moec::buildFrontPipeline(mlir::OpPassManager &pm,
                               const FrontPipelineOptions &o) {
   addPasses(pm, std::string("moe-strip-predictors, func.func(") +
-                    (o.sparse ? "moe-fuse-router, moe-fuse-drelu, "
-                                "moe-form-sparse-matvec, moe-neuron-major-down"
-                              : "moe-fuse-router") +
+                    (o.sparse ? "moe-fuse-router, moe-fuse-drelu{"
+                                "dense-min-tokens=" +
+                                    n(o.denseMinTokens) +
+                                    "}, moe-form-sparse-matvec, "
+                                    "moe-neuron-major-down"
+                              : std::string("moe-fuse-router")) +
                     (o.rollLayers ? ", moe-roll-layers" : "") +
                     "), canonicalize, cse, moe-plan-weights");
 }

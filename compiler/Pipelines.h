@@ -29,6 +29,11 @@ struct FrontPipelineOptions
                                      "and sparse down products over "
                                      "neuron-major weights"),
                       llvm::cl::init(true)};
+  Option<int64_t> denseMinTokens{
+      *this, "dense-min-tokens",
+      llvm::cl::desc("With sparse, calls of at least this many tokens run "
+                     "dReLU blocks dense (0: never)"),
+      llvm::cl::init(0)};
   Option<bool> rollLayers{*this, "roll-layers",
                           llvm::cl::desc("Identical decoder layers as one "
                                          "loop over stacked weights"),

@@ -12,7 +12,8 @@ using namespace mlir::moe;
 
 Value mlir::moe::addExpertsOfToken(ImplicitLocOpBuilder &b, ExpertFfnOp op,
                                    Value t, Value sum, AddExpertFn add) {
-  StackedExperts routed{op.getGate(), op.getUp(), op.getDown()};
+  StackedExperts routed{op.getGate(), op.getUp(), op.getDown(),
+                        op.getDownNeuronMajor()};
   if (Value weights = op.getRoutingWeights()) {
     int64_t topK = cast<RankedTensorType>(weights.getType()).getDimSize(1);
     for (int64_t k = 0; k < topK; ++k) {
@@ -110,7 +111,8 @@ Value mlir::moe::buildExpertsGrouped(ImplicitLocOpBuilder &b, ExpertFfnOp op,
   Value tokens = tensor::DimOp::create(b, x, 0);
   Value c0 = arith::ConstantIndexOp::create(b, 0);
   Value c1 = arith::ConstantIndexOp::create(b, 1);
-  StackedExperts routed{op.getGate(), op.getUp(), op.getDown()};
+  StackedExperts routed{op.getGate(), op.getUp(), op.getDown(),
+                        op.getDownNeuronMajor()};
   Value sum;
   if (Value weights = op.getRoutingWeights()) {
     Value ids = op.getExpertIds();

@@ -17,9 +17,10 @@
 namespace mlir::moe {
 
 /// Gate, up and down weights of a stack of experts ([E, I, H], [E, I, H],
-/// [E, H, I]).
+/// [E, H, I]; with `downNeuronMajor`, down is [E, I, H]).
 struct StackedExperts {
   Value gate, up, down;
+  bool downNeuronMajor = false;
 };
 
 /// Adds one expert's output to `sum`: expert index `expert` of `experts`,

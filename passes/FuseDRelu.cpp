@@ -2,7 +2,8 @@
 //
 // out[t] = sum_k w[t, k] * down_e(fused_drelu(x[t], gate_e, up_e)) over the
 // routed experts e = ids[t, k], plus the shared experts with weight 1: a
-// loop over tokens, the experts unrolled in it.
+// loop over tokens, the experts unrolled in it; optionally, for calls of
+// many tokens, the dense block instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +12,9 @@
 #include "passes/Kernels.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::moe {
@@ -40,14 +44,36 @@ Value addExpert(ImplicitLocOpBuilder &b, Value x, Value sum, OpFoldResult e,
   return addWeighted(b, sum, y, weight);
 }
 
-void fuse(ExpertFfnOp op) {
+/// The block per token and expert with fused products; from `denseMinTokens`
+/// tokens on (when positive), the block itself, dense.
+void fuse(ExpertFfnOp op, int64_t denseMinTokens) {
   ImplicitLocOpBuilder b(op.getLoc(), op);
-  Value y = buildExpertsPerToken(b, op, addExpert);
-  op.replaceAllUsesWith(y);
+  if (denseMinTokens <= 0) {
+    Value y = buildExpertsPerToken(b, op, addExpert);
+    op.replaceAllUsesWith(y);
+    op.erase();
+    return;
+  }
+  Value tokens = tensor::DimOp::create(b, op.getInput(), 0);
+  Value many =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tokens,
+                            arith::ConstantIndexOp::create(b, denseMinTokens));
+  auto dispatch = scf::IfOp::create(
+      b, many,
+      [&](OpBuilder &tb, Location loc) {
+        scf::YieldOp::create(tb, loc, tb.clone(*op)->getResults());
+      },
+      [&](OpBuilder &eb, Location loc) {
+        ImplicitLocOpBuilder ib(loc, eb);
+        scf::YieldOp::create(ib, buildExpertsPerToken(ib, op, addExpert));
+      });
+  op.replaceAllUsesWith(dispatch.getResult(0));
   op.erase();
 }
 
 struct FuseDReluPass : public moe::impl::FuseDReluBase<FuseDReluPass> {
+  using FuseDReluBase::FuseDReluBase;
+
   void runOnOperation() override {
     SmallVector<ExpertFfnOp> blocks;
     getOperation().walk([&](ExpertFfnOp op) {
@@ -55,7 +81,7 @@ struct FuseDReluPass : public moe::impl::FuseDReluBase<FuseDReluPass> {
         blocks.push_back(op);
     });
     for (ExpertFfnOp op : blocks)
-      fuse(op);
+      fuse(op, denseMinTokens);
   }
 };
 

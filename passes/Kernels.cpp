@@ -490,6 +490,127 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
   });
 }
 
+Value mlir::moe::buildMatmulNeuronMajor(OpBuilder &b, Location loc, Value x,
+                                        Value w,
+                                        kernel::CpuMappingAttr mapping) {
+  auto wType = cast<RankedTensorType>(w.getType());
+  int64_t inter = wType.getDimSize(0), cols = wType.getDimSize(1);
+  // A task per block of row_tile vectors of output columns; the block of
+  // weights a task reads is a contiguous piece of every neuron's row.
+  int64_t lanes = mapping.getLanes();
+  while (cols % lanes != 0)
+    lanes /= 2;
+  int64_t vecs = std::max<int64_t>(1, mapping.getRowTile());
+  while (cols % (vecs * lanes) != 0)
+    --vecs;
+  int64_t width = vecs * lanes;
+  int64_t tokenTile = std::max<int64_t>(1, mapping.getTokenTile());
+  // Neurons per step of a task: their pieces of rows (at most
+  // kNeuronBlock * width weights) stay in the L1 cache while every token
+  // tile reads them.
+  constexpr int64_t kNeuronBlock = 256;
+  int64_t block = std::min(inter, kNeuronBlock);
+  Type f32 = b.getF32Type();
+  auto vecType = VectorType::get({lanes}, f32);
+  OpFoldResult tokens = tensor::getMixedSize(b, loc, x, 0);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(cols)}, f32);
+  return buildForall(
+      b, loc, b.getIndexAttr(cols / width), init,
+      [&](OpBuilder &nb, Location l, Value p, Value out) -> Tile {
+        Value c0 = arith::MulIOp::create(nb, l, p, cIndex(nb, l, width));
+        SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), c0};
+        SmallVector<OpFoldResult> sizes = {tokens, nb.getIndexAttr(width)};
+        Value zeros = linalg::FillOp::create(
+                          nb, l, ValueRange{cF32(nb, l, 0.0)},
+                          ValueRange{sliceOf(nb, l, out, offsets, sizes)})
+                          .getResult(0);
+        Value count = getValueOrCreateConstantIndexOp(nb, l, tokens);
+        SmallVector<Value> columns;
+        for (int64_t v = 0; v < vecs; ++v)
+          columns.push_back(
+              arith::AddIOp::create(nb, l, c0, cIndex(nb, l, v * lanes)));
+        auto overNeurons = [&](OpBuilder &ob, Location ol, Value i0,
+                               Value acc) {
+          Value i1 = arith::MinUIOp::create(
+              ob, ol, arith::AddIOp::create(ob, ol, i0, cIndex(ob, ol, block)),
+              cIndex(ob, ol, inter));
+          // Tokens [from, to) in steps of `tile`: the tile's rows of the
+          // block loaded into registers, the neurons i0..i1 added, stored.
+          auto overTokens = [&](Value from, Value to, int64_t tile,
+                                Value in) -> Value {
+            return scf::ForOp::create(
+                       ob, ol, from, to, cIndex(ob, ol, tile), ValueRange{in},
+                       [&](OpBuilder &tb, Location tl, Value t0,
+                           ValueRange blockIn) {
+                         SmallVector<Value> rows, accs;
+                         for (int64_t t = 0; t < tile; ++t)
+                           rows.push_back(arith::AddIOp::create(
+                               tb, tl, t0, cIndex(tb, tl, t)));
+                         for (Value t : rows)
+                           for (int64_t v = 0; v < vecs; ++v)
+                             accs.push_back(readF32(
+                                 tb, tl, blockIn[0],
+                                 ValueRange{t, cIndex(tb, tl, v * lanes)},
+                                 lanes));
+                         auto sum = scf::ForOp::create(
+                             tb, tl, i0, i1, cIndex(tb, tl, 1), accs,
+                             [&](OpBuilder &ib, Location il, Value i,
+                                 ValueRange a) {
+                               SmallVector<Value> xs, next(a.begin(), a.end());
+                               for (Value t : rows)
+                                 xs.push_back(vector::BroadcastOp::create(
+                                     ib, il, vecType,
+                                     tensor::ExtractOp::create(
+                                         ib, il, x, ValueRange{t, i})));
+                               for (int64_t v = 0; v < vecs; ++v) {
+                                 Value wv =
+                                     readF32(ib, il, w,
+                                             ValueRange{i, columns[v]}, lanes);
+                                 for (int64_t t = 0; t < tile; ++t) {
+                                   Value &acc = next[t * vecs + v];
+                                   acc = vector::FMAOp::create(ib, il, wv,
+                                                               xs[t], acc);
+                                 }
+                               }
+                               scf::YieldOp::create(ib, il, next);
+                             });
+                         Value written = blockIn[0];
+                         for (int64_t t = 0; t < tile; ++t)
+                           for (int64_t v = 0; v < vecs; ++v)
+                             written =
+                                 vector::TransferWriteOp::create(
+                                     tb, tl, sum.getResult(t * vecs + v),
+                                     written,
+                                     ValueRange{rows[t],
+                                                cIndex(tb, tl, v * lanes)},
+                                     ArrayRef<bool>{true})
+                                     .getResult();
+                         scf::YieldOp::create(tb, tl, written);
+                       })
+                .getResult(0);
+          };
+          Value blocked = cIndex(ob, ol, 0);
+          if (tokenTile > 1) {
+            Value tile = cIndex(ob, ol, tokenTile);
+            blocked = arith::MulIOp::create(
+                ob, ol, arith::DivUIOp::create(ob, ol, count, tile), tile);
+            acc = overTokens(cIndex(ob, ol, 0), blocked, tokenTile, acc);
+          }
+          return overTokens(blocked, count, 1, acc);
+        };
+        Value written =
+            scf::ForOp::create(
+                nb, l, cIndex(nb, l, 0), cIndex(nb, l, inter),
+                cIndex(nb, l, block), ValueRange{zeros},
+                [&](OpBuilder &ob, Location ol, Value i0, ValueRange acc) {
+                  scf::YieldOp::create(ob, ol, overNeurons(ob, ol, i0, acc[0]));
+                })
+                .getResult(0);
+        return {written, offsets, sizes};
+      });
+}
+
 Value mlir::moe::buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
                                            Value activation, Value indices,
                                            Value count) {

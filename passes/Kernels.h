@@ -101,6 +101,14 @@ Value buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
 Value buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
                                 Value activation, Value indices, Value count);
 
+/// y [T, H] = x [T, I] (f32) times a neuron-major w [I, H]: the dense
+/// product of many tokens with a weight stored for sparse products (a
+/// prompt's dReLU down projection). A task per block of row_tile vectors of
+/// columns; in it, blocks of neurons, and for each, tiles of token_tile
+/// tokens whose block of the output stays in registers.
+Value buildMatmulNeuronMajor(OpBuilder &b, Location loc, Value x, Value w,
+                             kernel::CpuMappingAttr mapping);
+
 /// act(g, u) for f32 scalars: silu(g) u, relu(g) u, gelu(g) u (exact,
 /// with erf) or relu(g) relu(u). One statement of the expert activations,
 /// for the reference lowering and the CPU and GPU kernels.

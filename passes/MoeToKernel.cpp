@@ -107,7 +107,8 @@ struct RouterToTopK : OpConversionPattern<RouterOp> {
 /// backend. dReLU blocks are moe-fuse-drelu's (or, with --no-sparse,
 /// stay dense for comparison); a block with a predictor keeps it.
 bool isGluBlock(ExpertFfnOp op) {
-  return op.getActivation() != Activation::DReLU && !op.getPredictorFc1();
+  return op.getActivation() != Activation::DReLU && !op.getPredictorFc1() &&
+         !op.getDownNeuronMajor();
 }
 
 struct GluExpertsToKernels : OpConversionPattern<ExpertFfnOp> {

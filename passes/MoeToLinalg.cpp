@@ -160,6 +160,15 @@ FailureOr<SmallVector<Value>> lowerRouter(LinalgBuilder &l, RouterOp op) {
                    op.getExpertIds().getType().getElementType());
 }
 
+/// act [T, I] times the down matrix of expert e: [T, H].
+Value downProduct(LinalgBuilder &l, Value act, OpFoldResult e,
+                  const StackedExperts &experts) {
+  Value down = l.matrix(experts.down, e);
+  if (experts.downNeuronMajor)
+    return buildMatmulNeuronMajor(l.b, l.b.getLoc(), act, down, l.kernels);
+  return l.matmulTransposed(act, down);
+}
+
 /// acc[t] += weight * down_e(act(gate_e x_t, up_e x_t)), for one expert e
 /// of stacked weights.
 Value addExpert(LinalgBuilder &l, Activation act, Value x, Value acc, Value t,
@@ -168,8 +177,7 @@ Value addExpert(LinalgBuilder &l, Activation act, Value x, Value acc, Value t,
   Value xt = l.row(x, t);
   Value g = l.matmulTransposed(xt, l.matrix(experts.gate, e));
   Value u = l.matmulTransposed(xt, l.matrix(experts.up, e));
-  Value y = l.matmulTransposed(l.activate(act, g, u),
-                               l.matrix(experts.down, e));
+  Value y = downProduct(l, l.activate(act, g, u), e, experts);
   if (!weight)
     weight = cF32(l.b, 1);
   Value sum = l.generic(l.row(acc, t), {y}, {l.identity(2), l.identity(2)},
@@ -198,8 +206,7 @@ Value lowerExpertFfn(LinalgBuilder &l, ExpertFfnOp op, bool grouped) {
           LinalgBuilder in(b, l.kernels);
           Value g = in.matmulTransposed(rows, in.matrix(experts.gate, e));
           Value u = in.matmulTransposed(rows, in.matrix(experts.up, e));
-          return in.matmulTransposed(in.activate(act, g, u),
-                                     in.matrix(experts.down, e));
+          return downProduct(in, in.activate(act, g, u), e, experts);
         });
   auto loop = scf::ForOp::create(
       l.b, cIndex(l.b, 0), l.sizeValue(x, 0), cIndex(l.b, 1),

@@ -20,6 +20,15 @@ bool isRowMajorSparseWeight(OpOperand &use) {
          use.get() == sparse.getWeight();
 }
 
+/// The routed down weight of an expert block without shared experts: the
+/// dense product of a prompt's tokens that a dReLU block keeps beside its
+/// sparse decode path reads the neuron-major layout as well.
+bool isExpertBlockDown(OpOperand &use) {
+  auto block = dyn_cast<ExpertFfnOp>(use.getOwner());
+  return block && !block.getDownNeuronMajor() &&
+         block.getNumSharedExperts() == 0 && &use == &block.getDownMutable();
+}
+
 /// One whole expert matrix [1, A, B] of a stacked weight, rank-reduced.
 bool isExpertSlice(tensor::ExtractSliceOp slice) {
   auto source = slice.getSourceType();
@@ -32,10 +41,14 @@ bool isExpertSlice(tensor::ExtractSliceOp slice) {
                      ArrayRef<int64_t>{0, 0});
 }
 
-/// Whether every use of `weight` is a sparse product, directly or through
-/// an expert slice.
+/// Whether `weight` has sparse products, directly or through an expert
+/// slice, and no other uses but expert blocks reading it as their down.
 bool onlySparseUses(WeightOp weight) {
+  bool sparse = false;
   for (OpOperand &use : weight->getUses()) {
+    if (isExpertBlockDown(use))
+      continue;
+    sparse = true;
     if (isRowMajorSparseWeight(use))
       continue;
     auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
@@ -43,7 +56,7 @@ bool onlySparseUses(WeightOp weight) {
         !llvm::all_of(slice->getUses(), isRowMajorSparseWeight))
       return false;
   }
-  return !weight->use_empty();
+  return sparse;
 }
 
 /// The same shape with its last two dimensions swapped.
@@ -73,6 +86,11 @@ struct NeuronMajorDownPass
           WeightOp::create(b, down.getLoc(), swapLast(down.getType()),
                            down.getParts(), b.getUnitAttr());
       for (OpOperand &use : llvm::make_early_inc_range(down->getUses())) {
+        if (auto block = dyn_cast<ExpertFfnOp>(use.getOwner())) {
+          use.set(transposed);
+          block.setDownNeuronMajor(true);
+          continue;
+        }
         auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
         if (!slice) {
           makeNeuronMajor(use, transposed);

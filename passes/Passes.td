@@ -77,7 +77,17 @@ def FuseDRelu : Pass<"moe-fuse-drelu", "::mlir::func::FuncOp"> {
     pass over the neurons, the down projection of the activation as a
     `moe.linear`, and the weighted sum into the block's output. SwiGLU and
     the other activations keep `moe.expert_ffn`.
+
+    With `dense-min-tokens=N` (N > 0), a call of at least N tokens (a
+    prompt's chunk) takes the block as it was instead, a dense product of
+    each expert with its tokens (an `scf.if` on the token count): over
+    many tokens nearly every neuron is active for one of them, and the
+    weights are read once rather than once per token.
   }];
+  let options = [
+    Option<"denseMinTokens", "dense-min-tokens", "int64_t", /*default=*/"0",
+           "Token count from which a block runs dense (0: never)">,
+  ];
   let dependentDialects = ["::mlir::moe::MoeDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect",
@@ -105,7 +115,9 @@ def NeuronMajorDown : Pass<"moe-neuron-major-down", "::mlir::func::FuncOp"> {
     `moe.weight` is such a product (directly, or through one expert's slice
     of the stacked weight), the weight becomes `transposed` ([in, out] per
     expert, one neuron's weights contiguous) and the products
-    `neuron_major`.
+    `neuron_major`. An expert block that reads the weight as its routed
+    `down` as well (the dense prompt path of a dReLU block) is marked
+    `down_neuron_major` and reads the transposed weight.
   }];
   let dependentDialects = ["::mlir::moe::MoeDialect",
                            "::mlir::tensor::TensorDialect"];

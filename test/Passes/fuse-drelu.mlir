@@ -1,4 +1,5 @@
 // RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-fuse-drelu))' | FileCheck %s --enable-var-scope
+// RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-fuse-drelu{dense-min-tokens=8}))' | FileCheck %s --check-prefix=DENSE --enable-var-scope
 
 // Routed dReLU experts: per token, per routed expert, the fused gate/up of
 // that expert's matrices and its down projection, weighted and summed.
@@ -23,6 +24,20 @@
 // CHECK: %[[NEXT:.+]] = tensor.insert_slice %[[SUM1]] into %[[ACC]][%[[T]], 0] [1, 16] [1, 1]
 // CHECK: scf.yield %[[NEXT]]
 // CHECK: return %[[Y]]
+// With dense-min-tokens, a call of 8 tokens or more keeps the block (dense
+// products of each expert with its tokens); fewer take the fused path.
+// DENSE-LABEL: func.func @routed(
+// DENSE-SAME: %[[X:[^:]+]]: tensor<?x16xf32>, %[[W:[^:]+]]: tensor<?x2xf32>, %[[IDS:[^:]+]]: tensor<?x2xi32>, %[[G:[^:]+]]: tensor<4x32x16xbf16>, %[[U:[^:]+]]: tensor<4x32x16xbf16>, %[[D:[^:]+]]: tensor<4x16x32xbf16>)
+// DENSE: %[[T:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x16xf32>
+// DENSE: %[[MANY:.+]] = arith.cmpi uge, %[[T]], %c8 : index
+// DENSE: %[[Y:.+]] = scf.if %[[MANY]] -> (tensor<?x16xf32>) {
+// DENSE-NEXT: %[[B:.+]] = moe.expert_ffn %[[X]] routing(%[[W]], %[[IDS]]) experts(%[[G]], %[[U]], %[[D]]) drelu
+// DENSE-NEXT: scf.yield %[[B]]
+// DENSE-NEXT: } else {
+// DENSE-NOT: moe.expert_ffn
+// DENSE: moe.fused_drelu
+// DENSE: moe.linear
+// DENSE: return %[[Y]]
 func.func @routed(%x: tensor<?x16xf32>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>, %g: tensor<4x32x16xbf16>, %u: tensor<4x32x16xbf16>, %d: tensor<4x16x32xbf16>) -> tensor<?x16xf32> {
   %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %u, %d) drelu
       : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16>) -> tensor<?x16xf32>
@@ -50,6 +65,8 @@ func.func @dense_and_shared(%x: tensor<?x16xf32>, %g: tensor<1x32x16xf16>, %d: t
 
 // SwiGLU blocks and blocks that keep a predictor are left alone.
 // CHECK-LABEL: func.func @unchanged(
+// DENSE-LABEL: func.func @unchanged(
+// DENSE-NOT: scf.if
 // CHECK-NOT: moe.fused_drelu
 // CHECK: moe.expert_ffn {{.+}} swiglu
 // CHECK: moe.expert_ffn {{.+}} predictor

@@ -264,6 +264,42 @@ func.func @expert_ffn(%x: tensor<?x4xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1
 
 // -----
 
+// A neuron-major down weight [E, I, H]: per expert, a task per block of
+// 4 x 4 output columns, the neurons in blocks, and in each, tiles of 3
+// tokens (then single tokens) holding 3 x 4 vector sums while every
+// neuron's piece of row, read once, is multiplied with each token's
+// activation.
+// GROUP-LABEL: func.func @expert_ffn_down_neuron_major(
+// GROUP-SAME: %[[G:[^:]+]]: tensor<2x8x32xbf16>)
+// GROUP: scf.if
+// GROUP: arith.maximumf
+// GROUP: arith.maximumf
+// GROUP: %[[DE:.+]] = tensor.extract_slice %[[G]][%{{.+}}, 0, 0] [1, 8, 32] [1, 1, 1] : tensor<2x8x32xbf16> to tensor<8x32xbf16>
+// GROUP: scf.forall (%[[P:.+]]) in (2) shared_outs(%{{.+}}) -> (tensor<?x32xf32>)
+// GROUP: %[[C0:.+]] = arith.muli %[[P]], %c16
+// GROUP: linalg.fill {{.+}} -> tensor<?x16xf32>
+// GROUP: scf.for %[[I0:.+]] = %{{.+}} to %c8{{.*}} step %c8
+// GROUP: scf.for %{{.+}} step %c3
+// GROUP: %{{.+}}:12 = scf.for %[[I:.+]] = %[[I0]] to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<4xf32>,
+// GROUP: tensor.extract %{{.+}}[%{{.+}}, %[[I]]] : tensor<?x8xf32>
+// GROUP: vector.broadcast
+// GROUP: vector.transfer_read %[[DE]][%[[I]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x32xbf16>, vector<4xbf16>
+// GROUP-COUNT-3: vector.fma
+// GROUP: scf.yield
+// GROUP-COUNT-12: vector.transfer_write
+// GROUP: %{{.+}}:4 = scf.for %{{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK-LABEL: func.func @expert_ffn_down_neuron_major(
+// CHECK: scf.forall (%{{.+}}) in (2) shared_outs(%{{.+}}) -> (tensor<1x32xf32>)
+// CHECK: vector.transfer_read %{{.+}} : tensor<8x32xbf16>, vector<4xbf16>
+func.func @expert_ffn_down_neuron_major(%x: tensor<?x32xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1xi32>,
+                                        %g: tensor<2x8x32xbf16>) -> tensor<?x32xf32> {
+  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %g) drelu down_neuron_major
+      : (tensor<?x32xf32>, tensor<?x1xf32>, tensor<?x1xi32>, tensor<2x8x32xbf16>, tensor<2x8x32xbf16>, tensor<2x8x32xbf16>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @swiglu_dense(
 // CHECK: math.exp
 // CHECK: arith.divf

@@ -61,6 +61,16 @@ cl::opt<bool> noSparse("no-sparse",
                        cl::desc("Compute dReLU blocks densely (for "
                                 "comparison with the sparse path)"),
                        cl::cat(category));
+// Below this many tokens a call's dReLU blocks stay sparse: a token reads
+// only its active neurons' rows, and until several tokens' active sets
+// cover most neurons that is fewer bytes than one dense pass.
+constexpr int64_t kDefaultDenseMinTokens = 8;
+cl::opt<int64_t> denseMinTokens(
+    "dense-min-tokens",
+    cl::desc("Calls of at least this many tokens (a prompt's chunk) run "
+             "dReLU blocks as dense products; 0: always sparse (default: " +
+             std::to_string(kDefaultDenseMinTokens) + " on a CPU, 0 on CUDA)"),
+    cl::value_desc("N"), cl::cat(category));
 cl::opt<bool> rollLayers(
     "roll-layers",
     cl::desc("Run identical decoder layers as one loop over stacked weights, "
@@ -234,6 +244,8 @@ int main(int argc, char **argv) {
   if (noTokenizer && !tokenizerFile.empty())
     return usage("--tokenizer and --no-tokenizer contradict each other");
   const bool cuda = target == "cuda";
+  if (denseMinTokens < 0)
+    return usage("--dense-min-tokens: must not be negative");
   moec::CudaPipelineOptions cudaOptions;
   if (cuda) {
     if (!mlir::moe::gpuArchDefaults(cudaArch))
@@ -289,6 +301,9 @@ int main(int argc, char **argv) {
   moec::showStep("model-level passes");
   moec::FrontPipelineOptions front;
   front.sparse = !noSparse;
+  front.denseMinTokens = denseMinTokens.getNumOccurrences()
+                             ? int64_t(denseMinTokens)
+                             : (cuda ? 0 : kDefaultDenseMinTokens);
   front.rollLayers = rollLayers.getNumOccurrences() ? bool(rollLayers) : !cuda;
   if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
         moec::buildFrontPipeline(pm, front);

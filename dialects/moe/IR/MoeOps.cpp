@@ -197,7 +197,8 @@ LogicalResult RouterOp::verify() {
 /// returns the number of experts it holds.
 static FailureOr<int64_t> verifyExpertWeights(Operation *op, StringRef prefix,
                                               Value gate, Value up, Value down,
-                                              int64_t hidden) {
+                                              int64_t hidden,
+                                              bool downNeuronMajor = false) {
   std::string gateName = (prefix + "gate").str();
   if (failed(verifyShape(op, gateName, gate, {kAny, kAny, hidden})))
     return failure();
@@ -206,7 +207,9 @@ static FailureOr<int64_t> verifyExpertWeights(Operation *op, StringRef prefix,
   if (failed(verifyShape(op, (prefix + "up").str(), up,
                          {experts, inter, hidden})) ||
       failed(verifyShape(op, (prefix + "down").str(), down,
-                         {experts, hidden, inter})))
+                         downNeuronMajor
+                             ? ArrayRef<int64_t>{experts, inter, hidden}
+                             : ArrayRef<int64_t>{experts, hidden, inter})))
     return failure();
   return experts;
 }
@@ -218,7 +221,7 @@ LogicalResult ExpertFfnOp::verify() {
   int64_t hidden = dim(getInput(), 1);
 
   FailureOr<int64_t> experts = verifyExpertWeights(
-      *this, "", getGate(), getUp(), getDown(), hidden);
+      *this, "", getGate(), getUp(), getDown(), hidden, getDownNeuronMajor());
   if (failed(experts))
     return failure();
 

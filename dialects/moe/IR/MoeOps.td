@@ -232,6 +232,9 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
     may carry the
     activation predictor of its checkpoint (`fc1` [experts, rank, hidden],
     `fc2` [experts, inter, rank]); it does not change the block's value.
+    With `down_neuron_major` the routed `down` is stored [experts, inter,
+    hidden], as the sparse products of `moe-neuron-major-down` read it (a
+    prompt's dense dReLU block shares that weight with its decode path).
 
     ```mlir
     %y = moe.expert_ffn %x routing(%w, %ids) experts(%w1, %w3, %w2) swiglu
@@ -248,14 +251,16 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
                        Optional<Moe_FloatTensor>:$shared_down,
                        Optional<Moe_FloatTensor>:$predictor_fc1,
                        Optional<Moe_FloatTensor>:$predictor_fc2,
-                       Moe_ActivationAttr:$activation);
+                       Moe_ActivationAttr:$activation,
+                       UnitAttr:$down_neuron_major);
   let results = (outs Moe_FloatTensor:$result);
   let assemblyFormat = [{
     $input (`routing` `(` $routing_weights^ `,` $expert_ids `)`)?
     `experts` `(` $gate `,` $up `,` $down `)`
     (`shared` `(` $shared_gate^ `,` $shared_up `,` $shared_down `)`)?
     (`predictor` `(` $predictor_fc1^ `,` $predictor_fc2 `)`)?
-    $activation attr-dict `:` functional-type(operands, results)
+    $activation (`down_neuron_major` $down_neuron_major^)?
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

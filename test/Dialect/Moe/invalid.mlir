@@ -393,6 +393,16 @@ func.func @ffn_down(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: tensor<1x
 
 // -----
 
+// Neuron-major, down is [experts, inter, hidden].
+func.func @ffn_down_neuron_major(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: tensor<1x16x32xf32>) -> tensor<1x16xf32> {
+  // expected-error @+1 {{down dimension 1 must be 32, got 'tensor<1x16x32xf32>'}}
+  %y = moe.expert_ffn %x experts(%g, %g, %d) drelu down_neuron_major
+      : (tensor<1x16xf32>, tensor<1x32x16xf32>, tensor<1x32x16xf32>, tensor<1x16x32xf32>) -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}
+
+// -----
+
 func.func @ffn_unrouted_experts(%x: tensor<1x16xf32>, %g: tensor<4x32x16xf32>, %d: tensor<4x16x32xf32>) -> tensor<1x16xf32> {
   // expected-error @+1 {{without routing there must be exactly one expert, got 4}}
   %y = moe.expert_ffn %x experts(%g, %g, %d) swiglu

@@ -151,6 +151,19 @@ func.func @expert_ffn_dense(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf16>, %d: t
 
 // -----
 
+// A dReLU block reading its down weight neuron-major ([experts, inter,
+// hidden]).
+// CHECK-LABEL: func.func @expert_ffn_down_neuron_major
+// CHECK: moe.expert_ffn %{{.+}} routing(%{{.+}}, %{{.+}}) experts(%{{.+}}, %{{.+}}, %{{.+}}) drelu down_neuron_major : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>) -> tensor<?x16xf32>
+func.func @expert_ffn_down_neuron_major(%x: tensor<?x16xf32>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>,
+                                        %g: tensor<4x32x16xbf16>) -> tensor<?x16xf32> {
+  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %g) drelu down_neuron_major
+      : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
 // dReLU experts with shared experts and a per-expert predictor (rank 4).
 // CHECK-LABEL: func.func @expert_ffn_drelu_shared_predictor
 // CHECK: moe.expert_ffn %{{.+}} routing(%{{.+}}, %{{.+}}) experts(%{{.+}}, %{{.+}}, %{{.+}}) shared(%{{.+}}, %{{.+}}, %{{.+}}) predictor(%{{.+}}, %{{.+}}) drelu : (tensor<?x16xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16>, tensor<2x8x16xbf16>, tensor<2x8x16xbf16>, tensor<2x16x8xbf16>, tensor<4x4x16xbf16>, tensor<4x32x4xbf16>) -> tensor<?x16xf32>
