@@ -59,16 +59,19 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
           dot +
           // A prompt's tokens meet each expert's weights once.
           " group-experts=true}, convert-elementwise-to-linalg), "
-          "canonicalize, moe-bufferize, "
+          // What depends on the positions only (RoPE's cos and sin) is
+          // computed once, not once per layer.
+          "canonicalize, cse, loop-invariant-code-motion, moe-bufferize, "
           // Copies of a buffer onto itself (a cache slice written in place,
           // an output row of a kernel) fold once equal subviews are one
           // value and loops that hand a buffer through are seen through.
           "canonicalize, cse, canonicalize, moe-results-to-out-params, "
           "buffer-deallocation-pipeline, "
-          // Kernel foralls and parallel loop dimensions become OpenMP
-          // work-sharing loops.
-          "func.func(scf-forall-to-parallel, "
-          "convert-linalg-to-parallel-loops), "
+          // Kernel foralls become OpenMP work-sharing loops; the
+          // elementwise ops between them (norms, RoPE, residual adds) are
+          // plain loops: at decode a parallel region costs more than their
+          // work.
+          "func.func(scf-forall-to-parallel, convert-linalg-to-loops), "
           "convert-scf-to-openmp, expand-strided-metadata, lower-affine, "
           "convert-vector-to-llvm{enable-x86vector=true}, "
           // Before scf-to-cf: the alloca scopes OpenMP lowering creates only

@@ -7,6 +7,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::moe;
 
@@ -48,16 +50,38 @@ Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
                            bool interleaved) {
   ImplicitLocOpBuilder b(loc, builder);
   LinalgBuilder l(b, /*kernels=*/nullptr);
+  int64_t half = d / 2;
+  // inv_freq[k] = 1 / theta^(2k / d), in f32 as HF computes it, folded
+  // here; cos and sin of position * inv_freq in a table [T, d/2] that
+  // depends on the positions only, so that the q and k of every layer
+  // share one (cse, then hoisted out of the layer loop).
+  SmallVector<float> invFreq;
+  for (int64_t k = 0; k < half; ++k)
+    invFreq.push_back(
+        1.0f / std::pow(float(theta), float(k) * float(2.0 / double(d))));
+  auto freqType = RankedTensorType::get({half}, l.f32);
+  Value freqs = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(freqType, ArrayRef<float>(invFreq)));
+  SmallVector<OpFoldResult> tableShape = {l.size(positions, 0),
+                                          b.getIndexAttr(half)};
+  auto table = [&](auto trig) {
+    return l.generic(
+        tensor::EmptyOp::create(b, tableShape, l.f32), {positions, freqs},
+        {l.proj(2, {0}), l.proj(2, {1}), l.identity(2)}, {kPar, kPar},
+        [&](OpBuilder &nb, Location tl, ValueRange a) -> Value {
+          Value pos = arith::SIToFPOp::create(nb, tl, nb.getF32Type(), a[0]);
+          Value angle = arith::MulFOp::create(nb, tl, pos, a[1]);
+          return decltype(trig)::create(nb, tl, angle);
+        });
+  };
+  Value cosTable = table(math::CosOp());
+  Value sinTable = table(math::SinOp());
   return l.generic(
-      tensor::EmptyOp::create(l.b, l.sizes(x), l.f32), {positions},
-      {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
-      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+      tensor::EmptyOp::create(l.b, l.sizes(x), l.f32), {}, {l.identity(3)},
+      {kPar, kPar, kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange) -> Value {
         auto c = [&](int64_t v) {
           return arith::ConstantIndexOp::create(nb, loc, v).getResult();
-        };
-        auto f = [&](double v) {
-          return arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(v))
-              .getResult();
         };
         Value t = linalg::IndexOp::create(nb, loc, 0);
         Value h = linalg::IndexOp::create(nb, loc, 1);
@@ -73,24 +97,17 @@ Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
               nb, loc, first, arith::AddIOp::create(nb, loc, i, c(1)),
               arith::SubIOp::create(nb, loc, i, c(1)));
         } else {
-          freqIndex = arith::RemUIOp::create(nb, loc, i, c(d / 2));
+          freqIndex = arith::RemUIOp::create(nb, loc, i, c(half));
           first = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, i,
-                                        c(d / 2));
+                                        c(half));
           partner = arith::SelectOp::create(
-              nb, loc, first, arith::AddIOp::create(nb, loc, i, c(d / 2)),
-              arith::SubIOp::create(nb, loc, i, c(d / 2)));
+              nb, loc, first, arith::AddIOp::create(nb, loc, i, c(half)),
+              arith::SubIOp::create(nb, loc, i, c(half)));
         }
-        // inv_freq = 1 / theta^(2k / d), in f32 as HF computes it.
-        Value k = arith::UIToFPOp::create(
-            nb, loc, nb.getF32Type(),
-            arith::IndexCastUIOp::create(nb, loc, nb.getI32Type(), freqIndex));
-        Value exponent = arith::MulFOp::create(nb, loc, k, f(2.0 / double(d)));
-        Value invFreq = arith::DivFOp::create(
-            nb, loc, f(1.0), math::PowFOp::create(nb, loc, f(theta), exponent));
-        Value pos = arith::SIToFPOp::create(nb, loc, nb.getF32Type(), a[0]);
-        Value angle = arith::MulFOp::create(nb, loc, pos, invFreq);
-        Value cos = math::CosOp::create(nb, loc, angle);
-        Value sin = math::SinOp::create(nb, loc, angle);
+        Value cos = tensor::ExtractOp::create(nb, loc, cosTable,
+                                              ValueRange{t, freqIndex});
+        Value sin = tensor::ExtractOp::create(nb, loc, sinTable,
+                                              ValueRange{t, freqIndex});
         Value xi = widenToF32(
             nb, loc,
             tensor::ExtractOp::create(nb, loc, x, ValueRange{t, h, i}));

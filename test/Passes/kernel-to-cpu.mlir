@@ -186,12 +186,12 @@ func.func @attention(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2
 // -----
 
 // RMS norm: the sum of squares of each row, then x * rsqrt(mean + eps) * w
-// with the weight widened; RoPE: cos and sin of position * inv_freq.
+// with the weight widened; RoPE: tables of cos and sin of position *
+// inv_freq.
 // CHECK-LABEL: func.func @norm_rope
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK: math.rsqrt
 // CHECK: arith.extf %{{.*}} : bf16 to f32
-// CHECK: math.powf
 // CHECK: math.cos
 // CHECK: math.sin
 // CHECK-NOT: kernel.

@@ -126,14 +126,25 @@ func.func @linear_vector(%x: tensor<16xf32>, %w: tensor<8x16xf16>) -> tensor<8xf
 // -----
 
 // Each element with its rotate_half partner, at angle pos / theta^(2k/d).
+// RoPE: inv_freq = 1 / theta^(2k / d) folded into a constant; cos and sin
+// of position * inv_freq in tables [T, d/2] (depending on the positions
+// only, shared by q and k and hoisted out of a layer loop); then each
+// element, paired with the one d/2 away, rotated by its table entries.
 // CHECK-LABEL: func.func @rope(
-// CHECK: linalg.generic
-// CHECK: arith.remui %{{.+}}, %c4
-// CHECK: arith.cmpi ult
-// CHECK: math.powf
+// CHECK-SAME: %[[Q:[^:]+]]: tensor<?x2x8xf32>, %[[POS:[^:]+]]: tensor<?xi32>)
+// CHECK: %[[FREQ:.+]] = arith.constant dense<[1.000000e+00, 1.000000e-01, 0.00999999977, 1.000000e-03]> : tensor<4xf32>
+// CHECK: %[[COS:.+]] = linalg.generic {{.+}} ins(%[[POS]], %[[FREQ]] : tensor<?xi32>, tensor<4xf32>) outs(%{{.+}} : tensor<?x4xf32>)
 // CHECK: arith.sitofp
 // CHECK: math.cos
+// CHECK: %[[SIN:.+]] = linalg.generic {{.+}} ins(%[[POS]], %[[FREQ]] : tensor<?xi32>, tensor<4xf32>) outs(%{{.+}} : tensor<?x4xf32>)
 // CHECK: math.sin
+// CHECK: linalg.generic
+// CHECK: %[[I:.+]] = linalg.index 2
+// CHECK: %[[K:.+]] = arith.remui %[[I]], %c4
+// CHECK: arith.cmpi ult
+// CHECK: tensor.extract %[[COS]][%{{.+}}, %[[K]]]
+// CHECK: tensor.extract %[[SIN]][%{{.+}}, %[[K]]]
+// CHECK-NOT: math.powf
 // CHECK: arith.negf
 func.func @rope(%q: tensor<?x2x8xf32>, %pos: tensor<?xi32>) -> tensor<?x2x8xf32> {
   %r = moe.rope %q[%pos] theta = 1.0e4 head_dim = 8 rotate_half : tensor<?x2x8xf32>, tensor<?xi32>
