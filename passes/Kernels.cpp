@@ -170,6 +170,47 @@ Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
   return arith::TruncFOp::create(b, loc, type.clone(b.getBF16Type()), x);
 }
 
+/// The tokens [0, count) in tiles of `tile` (when above 1), then the
+/// tokens left one at a time (all of them at decode): `step(from, to,
+/// tile, acc)` loops over one of the two ranges and returns acc updated.
+Value overTokenTiles(
+    OpBuilder &b, Location loc, Value count, int64_t tile, Value acc,
+    function_ref<Value(Value from, Value to, int64_t tile, Value acc)> step) {
+  Value blocked = cIndex(b, loc, 0);
+  if (tile > 1) {
+    Value t = cIndex(b, loc, tile);
+    blocked = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, count, t), t);
+    acc = step(cIndex(b, loc, 0), blocked, tile, acc);
+  }
+  return step(blocked, count, 1, acc);
+}
+
+/// An f32 output [T, n] (T the rows of x) made by parallel tasks, one per
+/// block of `width` columns: `body(c0, block, count)` gets the block's
+/// first column, its slice [T, width] and T, and returns the block
+/// written.
+Value buildColumnBlocks(OpBuilder &b, Location loc, Value x, int64_t n,
+                        int64_t width,
+                        function_ref<Value(OpBuilder &, Location, Value c0,
+                                           Value block, Value count)>
+                            body) {
+  OpFoldResult tokens = tensor::getMixedSize(b, loc, x, 0);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(n)},
+      b.getF32Type());
+  return buildForall(
+      b, loc, b.getIndexAttr(n / width), init,
+      [&](OpBuilder &nb, Location l, Value p, Value out) -> Tile {
+        Value c0 = arith::MulIOp::create(nb, l, p, cIndex(nb, l, width));
+        SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), c0};
+        SmallVector<OpFoldResult> sizes = {tokens, nb.getIndexAttr(width)};
+        Value block = sliceOf(nb, l, out, offsets, sizes);
+        Value count = getValueOrCreateConstantIndexOp(nb, l, tokens);
+        return {body(nb, l, c0, block, count), offsets, sizes};
+      });
+}
+
 } // namespace
 
 SmallVector<Value> mlir::moe::buildForall(
@@ -260,58 +301,41 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
   // Alone, a dot product hides the FMA latency with its own accumulators;
   // rows together are independent chains already.
   int64_t chains = std::max<int64_t>(1, mapping.getAccumulators() / rowTile);
-  OpFoldResult tokens = tensor::getMixedSize(b, loc, x, 0);
-  Value init = tensor::EmptyOp::create(
-      b, loc, ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(rows)},
-      b.getF32Type());
   Value xd = dotOperand(b, loc, x, w, mapping);
-  return buildForall(
-      b, loc, b.getIndexAttr(rows / rowTile), init,
-      [&](OpBuilder &nb, Location l, Value p, Value out) -> Tile {
-        Value r0 = arith::MulIOp::create(nb, l, p, cIndex(nb, l, rowTile));
-        SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), r0};
-        SmallVector<OpFoldResult> sizes = {tokens, nb.getIndexAttr(rowTile)};
-        Value block = sliceOf(nb, l, out, offsets, sizes);
-        Value count = getValueOrCreateConstantIndexOp(nb, l, tokens);
+  return buildColumnBlocks(
+      b, loc, x, rows, rowTile,
+      [&](OpBuilder &nb, Location l, Value r0, Value block,
+          Value count) -> Value {
         SmallVector<SmallVector<Value>> wRows;
         for (int64_t r = 0; r < rowTile; ++r)
           wRows.push_back({arith::AddIOp::create(nb, l, r0, cIndex(nb, l, r))});
         // Tokens [from, to) in steps of `tile`, each step's rows x tokens
         // dot products written into the block.
-        auto overTokens = [&](Value from, Value to, int64_t tile,
-                              int64_t chainsPerPair, Value acc) {
-          return scf::ForOp::create(
-                     nb, l, from, to, cIndex(nb, l, tile), ValueRange{acc},
-                     [&](OpBuilder &bb, Location bl, Value t0,
-                         ValueRange blockIn) {
-                       SmallVector<SmallVector<Value>> xRows;
-                       for (int64_t t = 0; t < tile; ++t)
-                         xRows.push_back({arith::AddIOp::create(
-                             bb, bl, t0, cIndex(bb, bl, t))});
-                       SmallVector<Value> dots =
-                           buildDots(bb, bl, w, wRows, xd, xRows, size, mapping,
-                                     chainsPerPair);
-                       Value written = blockIn[0];
-                       for (int64_t r = 0; r < rowTile; ++r)
-                         for (int64_t t = 0; t < tile; ++t)
-                           written = tensor::InsertOp::create(
-                               bb, bl, dots[r * tile + t], written,
-                               ValueRange{xRows[t][0], cIndex(bb, bl, r)});
-                       scf::YieldOp::create(bb, bl, written);
-                     })
-              .getResult(0);
-        };
-        Value written = block;
-        Value blocked = cIndex(nb, l, 0);
-        if (tokenTile > 1) {
-          Value tile = cIndex(nb, l, tokenTile);
-          blocked = arith::MulIOp::create(
-              nb, l, arith::DivUIOp::create(nb, l, count, tile), tile);
-          written = overTokens(cIndex(nb, l, 0), blocked, tokenTile,
-                               /*chainsPerPair=*/1, written);
-        }
-        written = overTokens(blocked, count, 1, chains, written);
-        return {written, offsets, sizes};
+        return overTokenTiles(
+            nb, l, count, tokenTile, block,
+            [&](Value from, Value to, int64_t tile, Value acc) {
+              int64_t chainsPerPair = tile > 1 ? 1 : chains;
+              return scf::ForOp::create(
+                         nb, l, from, to, cIndex(nb, l, tile), ValueRange{acc},
+                         [&](OpBuilder &bb, Location bl, Value t0,
+                             ValueRange blockIn) {
+                           SmallVector<SmallVector<Value>> xRows;
+                           for (int64_t t = 0; t < tile; ++t)
+                             xRows.push_back({arith::AddIOp::create(
+                                 bb, bl, t0, cIndex(bb, bl, t))});
+                           SmallVector<Value> dots =
+                               buildDots(bb, bl, w, wRows, xd, xRows, size,
+                                         mapping, chainsPerPair);
+                           Value written = blockIn[0];
+                           for (int64_t r = 0; r < rowTile; ++r)
+                             for (int64_t t = 0; t < tile; ++t)
+                               written = tensor::InsertOp::create(
+                                   bb, bl, dots[r * tile + t], written,
+                                   ValueRange{xRows[t][0], cIndex(bb, bl, r)});
+                           scf::YieldOp::create(bb, bl, written);
+                         })
+                  .getResult(0);
+            });
       });
 }
 
@@ -509,105 +533,93 @@ Value mlir::moe::buildMatmulNeuronMajor(OpBuilder &b, Location loc, Value x,
   // kNeuronBlock * width weights) stay in the L1 cache while every token
   // tile reads them.
   constexpr int64_t kNeuronBlock = 256;
-  int64_t block = std::min(inter, kNeuronBlock);
-  Type f32 = b.getF32Type();
-  auto vecType = VectorType::get({lanes}, f32);
-  OpFoldResult tokens = tensor::getMixedSize(b, loc, x, 0);
-  Value init = tensor::EmptyOp::create(
-      b, loc, ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(cols)}, f32);
-  return buildForall(
-      b, loc, b.getIndexAttr(cols / width), init,
-      [&](OpBuilder &nb, Location l, Value p, Value out) -> Tile {
-        Value c0 = arith::MulIOp::create(nb, l, p, cIndex(nb, l, width));
-        SmallVector<OpFoldResult> offsets = {nb.getIndexAttr(0), c0};
-        SmallVector<OpFoldResult> sizes = {tokens, nb.getIndexAttr(width)};
-        Value zeros = linalg::FillOp::create(
-                          nb, l, ValueRange{cF32(nb, l, 0.0)},
-                          ValueRange{sliceOf(nb, l, out, offsets, sizes)})
-                          .getResult(0);
-        Value count = getValueOrCreateConstantIndexOp(nb, l, tokens);
+  int64_t neurons = std::min(inter, kNeuronBlock);
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  return buildColumnBlocks(
+      b, loc, x, cols, width,
+      [&](OpBuilder &nb, Location l, Value c0, Value block,
+          Value count) -> Value {
+        Value zeros =
+            linalg::FillOp::create(nb, l, ValueRange{cF32(nb, l, 0.0)},
+                                   ValueRange{block})
+                .getResult(0);
         SmallVector<Value> columns;
         for (int64_t v = 0; v < vecs; ++v)
           columns.push_back(
               arith::AddIOp::create(nb, l, c0, cIndex(nb, l, v * lanes)));
+        // Neurons [i0, i1), for each tile of tokens: the tile's rows of
+        // the block loaded into registers, the neurons added, stored.
         auto overNeurons = [&](OpBuilder &ob, Location ol, Value i0,
                                Value acc) {
           Value i1 = arith::MinUIOp::create(
-              ob, ol, arith::AddIOp::create(ob, ol, i0, cIndex(ob, ol, block)),
+              ob, ol,
+              arith::AddIOp::create(ob, ol, i0, cIndex(ob, ol, neurons)),
               cIndex(ob, ol, inter));
-          // Tokens [from, to) in steps of `tile`: the tile's rows of the
-          // block loaded into registers, the neurons i0..i1 added, stored.
-          auto overTokens = [&](Value from, Value to, int64_t tile,
-                                Value in) -> Value {
-            return scf::ForOp::create(
-                       ob, ol, from, to, cIndex(ob, ol, tile), ValueRange{in},
-                       [&](OpBuilder &tb, Location tl, Value t0,
-                           ValueRange blockIn) {
-                         SmallVector<Value> rows, accs;
-                         for (int64_t t = 0; t < tile; ++t)
-                           rows.push_back(arith::AddIOp::create(
-                               tb, tl, t0, cIndex(tb, tl, t)));
-                         for (Value t : rows)
-                           for (int64_t v = 0; v < vecs; ++v)
-                             accs.push_back(readF32(
-                                 tb, tl, blockIn[0],
-                                 ValueRange{t, cIndex(tb, tl, v * lanes)},
-                                 lanes));
-                         auto sum = scf::ForOp::create(
-                             tb, tl, i0, i1, cIndex(tb, tl, 1), accs,
-                             [&](OpBuilder &ib, Location il, Value i,
-                                 ValueRange a) {
-                               SmallVector<Value> xs, next(a.begin(), a.end());
-                               for (Value t : rows)
-                                 xs.push_back(vector::BroadcastOp::create(
-                                     ib, il, vecType,
-                                     tensor::ExtractOp::create(
-                                         ib, il, x, ValueRange{t, i})));
-                               for (int64_t v = 0; v < vecs; ++v) {
-                                 Value wv =
-                                     readF32(ib, il, w,
-                                             ValueRange{i, columns[v]}, lanes);
-                                 for (int64_t t = 0; t < tile; ++t) {
-                                   Value &acc = next[t * vecs + v];
-                                   acc = vector::FMAOp::create(ib, il, wv,
-                                                               xs[t], acc);
-                                 }
-                               }
-                               scf::YieldOp::create(ib, il, next);
-                             });
-                         Value written = blockIn[0];
-                         for (int64_t t = 0; t < tile; ++t)
-                           for (int64_t v = 0; v < vecs; ++v)
-                             written =
-                                 vector::TransferWriteOp::create(
-                                     tb, tl, sum.getResult(t * vecs + v),
-                                     written,
-                                     ValueRange{rows[t],
-                                                cIndex(tb, tl, v * lanes)},
-                                     ArrayRef<bool>{true})
-                                     .getResult();
-                         scf::YieldOp::create(tb, tl, written);
-                       })
-                .getResult(0);
-          };
-          Value blocked = cIndex(ob, ol, 0);
-          if (tokenTile > 1) {
-            Value tile = cIndex(ob, ol, tokenTile);
-            blocked = arith::MulIOp::create(
-                ob, ol, arith::DivUIOp::create(ob, ol, count, tile), tile);
-            acc = overTokens(cIndex(ob, ol, 0), blocked, tokenTile, acc);
-          }
-          return overTokens(blocked, count, 1, acc);
+          return overTokenTiles(
+              ob, ol, count, tokenTile, acc,
+              [&](Value from, Value to, int64_t tile, Value in) -> Value {
+                return scf::ForOp::create(
+                           ob, ol, from, to, cIndex(ob, ol, tile),
+                           ValueRange{in},
+                           [&](OpBuilder &tb, Location tl, Value t0,
+                               ValueRange blockIn) {
+                             SmallVector<Value> rows, accs;
+                             for (int64_t t = 0; t < tile; ++t)
+                               rows.push_back(arith::AddIOp::create(
+                                   tb, tl, t0, cIndex(tb, tl, t)));
+                             for (Value t : rows)
+                               for (int64_t v = 0; v < vecs; ++v)
+                                 accs.push_back(readF32(
+                                     tb, tl, blockIn[0],
+                                     ValueRange{t, cIndex(tb, tl, v * lanes)},
+                                     lanes));
+                             auto sum = scf::ForOp::create(
+                                 tb, tl, i0, i1, cIndex(tb, tl, 1), accs,
+                                 [&](OpBuilder &ib, Location il, Value i,
+                                     ValueRange a) {
+                                   SmallVector<Value> xs,
+                                       next(a.begin(), a.end());
+                                   for (Value t : rows)
+                                     xs.push_back(vector::BroadcastOp::create(
+                                         ib, il, vecType,
+                                         tensor::ExtractOp::create(
+                                             ib, il, x, ValueRange{t, i})));
+                                   for (int64_t v = 0; v < vecs; ++v) {
+                                     Value wv = readF32(
+                                         ib, il, w, ValueRange{i, columns[v]},
+                                         lanes);
+                                     for (int64_t t = 0; t < tile; ++t) {
+                                       Value &acc = next[t * vecs + v];
+                                       acc = vector::FMAOp::create(ib, il, wv,
+                                                                   xs[t], acc);
+                                     }
+                                   }
+                                   scf::YieldOp::create(ib, il, next);
+                                 });
+                             Value written = blockIn[0];
+                             for (int64_t t = 0; t < tile; ++t)
+                               for (int64_t v = 0; v < vecs; ++v)
+                                 written =
+                                     vector::TransferWriteOp::create(
+                                         tb, tl, sum.getResult(t * vecs + v),
+                                         written,
+                                         ValueRange{rows[t],
+                                                    cIndex(tb, tl, v * lanes)},
+                                         ArrayRef<bool>{true})
+                                         .getResult();
+                             scf::YieldOp::create(tb, tl, written);
+                           })
+                    .getResult(0);
+              });
         };
-        Value written =
-            scf::ForOp::create(
-                nb, l, cIndex(nb, l, 0), cIndex(nb, l, inter),
-                cIndex(nb, l, block), ValueRange{zeros},
-                [&](OpBuilder &ob, Location ol, Value i0, ValueRange acc) {
-                  scf::YieldOp::create(ob, ol, overNeurons(ob, ol, i0, acc[0]));
-                })
-                .getResult(0);
-        return {written, offsets, sizes};
+        return scf::ForOp::create(
+                   nb, l, cIndex(nb, l, 0), cIndex(nb, l, inter),
+                   cIndex(nb, l, neurons), ValueRange{zeros},
+                   [&](OpBuilder &ob, Location ol, Value i0, ValueRange acc) {
+                     scf::YieldOp::create(ob, ol,
+                                          overNeurons(ob, ol, i0, acc[0]));
+                   })
+            .getResult(0);
       });
 }
 

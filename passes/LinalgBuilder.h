@@ -3,7 +3,8 @@
 // The builders of the reference lowering (moe-to-linalg) and of the layer
 // kernels (passes/LayerKernels.h): linalg.generic ops for elementwise work,
 // reductions over the last dimension and softmaxes, all in f32. Their
-// parallel dimensions become OpenMP loops on a CPU and threads on a GPU.
+// parallel dimensions become threads on a GPU; on a CPU they are plain
+// loops between the kernels' OpenMP regions.
 //
 //===----------------------------------------------------------------------===//
 
