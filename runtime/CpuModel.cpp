@@ -246,7 +246,7 @@ Status CpuModel::rateOnWorkers(int warmup, double amount,
 }
 
 Status CpuModel::run(const int32_t *tokens, const int32_t *positions,
-                     int64_t count, float *out) {
+                     int64_t count, int64_t rows, float *out) {
   auto w =
       describe(const_cast<uint8_t *>(weights.data), {int64_t(weights.size)});
   auto t = describe(const_cast<int32_t *>(tokens), {count});
@@ -255,10 +255,10 @@ Status CpuModel::run(const int32_t *tokens, const int32_t *positions,
                      {layers, 2, maxSeq, kvHeads, headDim});
   if (outputHead == artifact::Head::SequenceClassification) {
     auto scores = describe(out, {labels});
-    reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, &scores);
+    reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, count, &scores);
   } else {
-    auto rows = describe(out, {count, outputWidth()});
-    reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &kv, &rows);
+    auto table = describe(out, {rows, outputWidth()});
+    reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &kv, rows, &table);
   }
   return Status();
 }

@@ -33,7 +33,7 @@ protected:
   /// for, and loads the code.
   Status loadCode(const Artifact &artifact) override;
   Status run(const int32_t *tokens, const int32_t *positions, int64_t count,
-             float *out) override;
+             int64_t rows, float *out) override;
 
 private:
   /// Maps the weights' pages into this process (reading them if needed).

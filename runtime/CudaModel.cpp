@@ -127,7 +127,7 @@ Status CudaModel::loadCode(const Artifact &art) {
       outputHead == artifact::Head::SequenceClassification ? maxSeq : kMaxChunk;
   staged.assign(2 * size_t(maxChunk), 0);
   useGraphs = !std::getenv("MOEC_NO_CUDA_GRAPH");
-  size_t outBytes = sizeof(float) * size_t(outputSize(maxChunk));
+  size_t outBytes = sizeof(float) * size_t(outputSize(maxChunk, Outputs::All));
   struct {
     cuda::DevicePtr *ptr;
     size_t bytes;
@@ -276,7 +276,7 @@ Status CudaModel::resetArena() {
 }
 
 Status CudaModel::run(const int32_t *tokens, const int32_t *positions,
-                      int64_t count, float *out) {
+                      int64_t count, int64_t rows, float *out) {
   std::copy(tokens, tokens + count, staged.begin());
   std::copy(positions, positions + count, staged.begin() + maxChunk);
   if (Status s = check(
@@ -310,11 +310,11 @@ Status CudaModel::run(const int32_t *tokens, const int32_t *positions,
                        {layers, 2, maxSeq, kvHeads, headDim});
     if (outputHead == artifact::Head::SequenceClassification) {
       auto scores = describe(devicePointer<float>(outBuffer), {labels});
-      reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, &scores);
+      reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, count, &scores);
     } else {
-      auto rows =
-          describe(devicePointer<float>(outBuffer), {count, outputWidth()});
-      reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &kv, &rows);
+      auto table =
+          describe(devicePointer<float>(outBuffer), {rows, outputWidth()});
+      reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &kv, rows, &table);
     }
     if (capture) {
       capturing = false;
@@ -355,9 +355,14 @@ Status CudaModel::run(const int32_t *tokens, const int32_t *positions,
           check(driver->cuStreamSynchronize(mainStream), "running the model");
       !s)
     return s;
-  return check(driver->cuMemcpyDtoH(out, outBuffer,
-                                    sizeof(float) * size_t(outputSize(count))),
-               "cuMemcpyDtoH");
+  int64_t floats = outputHead == artifact::Head::SequenceClassification
+                       ? labels
+                       : rows * outputWidth();
+  if (!floats)
+    return Status();
+  return check(
+      driver->cuMemcpyDtoH(out, outBuffer, sizeof(float) * size_t(floats)),
+      "cuMemcpyDtoH");
 }
 
 //===----------------------------------------------------------------------===//

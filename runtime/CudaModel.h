@@ -40,7 +40,7 @@ protected:
   Status loadCode(const Artifact &artifact) override;
   /// One call of the entry point on at most maxTokensPerRun() tokens.
   Status run(const int32_t *tokens, const int32_t *positions, int64_t count,
-             float *out) override;
+             int64_t rows, float *out) override;
   /// The staging and output buffers hold a chunk of kMaxChunk tokens (a
   /// sequence classifier's prompt whole).
   int64_t maxTokensPerRun() const override { return maxChunk; }

@@ -33,12 +33,13 @@ MemRef<T, Rank> describe(T *data, const int64_t (&sizes)[Rank]) {
 /// kv_cache_dtype says (a descriptor's sizes and strides count elements).
 struct KvElement;
 
-/// forward(weights, tokens, positions, kv_cache, out): `out` has rank 2
-/// ([T, vocab] or [T, labels]) or, for sequence classification, rank 1.
+/// forward(weights, tokens, positions, kv_cache, output_rows, out): `out`
+/// has rank 2 ([output_rows, vocab] or [output_rows, labels]: the last
+/// output_rows tokens') or, for sequence classification, rank 1.
 template <int OutRank>
 using ForwardFn = void (*)(MemRef<uint8_t, 1> *, MemRef<int32_t, 1> *,
                            MemRef<int32_t, 1> *, MemRef<KvElement, 5> *,
-                           MemRef<float, OutRank> *);
+                           int64_t, MemRef<float, OutRank> *);
 
 } // namespace moec
 

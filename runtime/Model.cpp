@@ -106,10 +106,10 @@ int64_t Model::outputWidth() const {
   return outputHead == artifact::Head::CausalLM ? vocab : labels;
 }
 
-int64_t Model::outputSize(int64_t count) const {
-  return outputHead == artifact::Head::SequenceClassification
-             ? labels
-             : count * outputWidth();
+int64_t Model::outputSize(int64_t count, Outputs outputs) const {
+  if (outputHead == artifact::Head::SequenceClassification)
+    return labels;
+  return (outputs == Outputs::All ? count : 1) * outputWidth();
 }
 
 Status Model::measurePeakFlops(double &) {
@@ -117,7 +117,8 @@ Status Model::measurePeakFlops(double &) {
                        device().c_str());
 }
 
-Status Model::forward(const int32_t *tokens, int64_t count, float *out) {
+Status Model::forward(const int32_t *tokens, int64_t count, float *out,
+                      Outputs outputs) {
   if (count <= 0)
     return Status::error("no tokens to run");
   if (cached + count > maxSeq)
@@ -137,8 +138,11 @@ Status Model::forward(const int32_t *tokens, int64_t count, float *out) {
   for (int64_t done = 0; done < count;) {
     int64_t n =
         whole ? count : std::min({chunk, maxTokensPerRun(), count - done});
-    float *rows = whole ? out : out + done * outputWidth();
-    if (Status status = run(tokens + done, positions.data() + done, n, rows);
+    bool last = done + n == count;
+    int64_t rows = outputs == Outputs::All ? n : last;
+    float *at = outputs == Outputs::All ? out + done * outputWidth() : out;
+    if (Status status =
+            run(tokens + done, positions.data() + done, n, rows, at);
         !status)
       return status;
     done += n;

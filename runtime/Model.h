@@ -33,10 +33,13 @@ public:
 
   int64_t vocabSize() const { return vocab; }
   artifact::Head head() const { return outputHead; }
-  /// Floats `forward` writes for `count` tokens: count x vocab (causal LM),
-  /// labels (sequence classification) or count x labels (token
-  /// classification).
-  int64_t outputSize(int64_t count) const;
+  /// The tokens of a forward call that get an output row: the last (what
+  /// generation needs; the head runs for it alone) or every one.
+  enum class Outputs { Last, All };
+  /// Floats `forward` writes for `count` tokens: rows x vocab (causal LM),
+  /// labels (sequence classification) or rows x labels (token
+  /// classification), where rows is 1 or `count` by `outputs`.
+  int64_t outputSize(int64_t count, Outputs outputs) const;
   /// Floats per output row: vocab or labels.
   int64_t outputWidth() const;
   int64_t maxSeqLen() const { return maxSeq; }
@@ -51,10 +54,11 @@ public:
   virtual int threads() const { return 0; }
 
   /// Runs `count` tokens at the next positions; `out` receives
-  /// outputSize(count) floats. A prompt runs in chunks of at most
+  /// outputSize(count, outputs) floats. A prompt runs in chunks of at most
   /// prefillChunk() tokens (a sequence classifier's in one), which bounds
   /// a step's memory; the outputs are those of one call.
-  Status forward(const int32_t *tokens, int64_t count, float *out);
+  Status forward(const int32_t *tokens, int64_t count, float *out,
+                 Outputs outputs);
   /// Tokens per call of the code when a prompt is read (positive).
   Status setPrefillChunk(int64_t tokens);
   int64_t prefillChunk() const { return chunk; }
@@ -91,9 +95,11 @@ protected:
 
   /// Backend part of load(): the numbers below are set.
   virtual Status loadCode(const Artifact &artifact) = 0;
-  /// Runs the entry point on `count` checked tokens at `positions`.
+  /// Runs the entry point on `count` checked tokens at `positions`; `out`
+  /// receives the rows of the last `rows` of them (0 .. count; a sequence
+  /// classifier's scores whatever `rows` is).
   virtual Status run(const int32_t *tokens, const int32_t *positions,
-                     int64_t count, float *out) = 0;
+                     int64_t count, int64_t rows, float *out) = 0;
   /// The most tokens one run() takes (prompts are chunked to it).
   virtual int64_t maxTokensPerRun() const { return INT64_MAX; }
 

@@ -2,6 +2,7 @@
 
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/import/Diagnostics.h"
+#include "compiler/import/Importer.h"
 
 #include "compiler/import/ModelConfigAttr.h"
 #include "dialects/moe/IR/MoeOps.h"
@@ -217,11 +218,13 @@ moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
     return config.takeError();
   ArtifactContents contents{std::move(*config), dirAttr.str(), {}, {}};
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
-  if (!forward || forward.getNumArguments() != 3)
+  if (!forward || forward.getNumArguments() != kForwardArguments)
     return fileError(where, "the module has no @forward(tokens, positions, "
-                            "kv_cache); was it made by moec-import?");
+                            "kv_cache, output_rows); was it made by this "
+                            "moec-import?");
   contents.kvCacheType =
-      cast<ShapedType>(forward.getArgumentTypes()[2]).getElementType();
+      cast<ShapedType>(forward.getArgumentTypes()[kKvCacheArgument])
+          .getElementType();
   bool planned = true;
   module.walk([&](moe::WeightOp op) {
     auto offset = op->getAttrOfType<IntegerAttr>(moe::kWeightOffsetAttrName);

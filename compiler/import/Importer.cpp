@@ -383,14 +383,17 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   (*module)->setAttr(moe::kCheckpointAttrName, b.getStringAttr(dir));
   (*module)->setAttr(kConfigAttrName, configToAttr(config, &context));
 
-  // Signature: tokens, positions, and the KV cache of all layers,
-  // [layers, 2 (K, V), max_seq, kv_heads, head_dim]: one buffer, so that the
-  // entry point has the same arguments whatever the depth.
+  // Signature: tokens, positions, the KV cache of all layers,
+  // [layers, 2 (K, V), max_seq, kv_heads, head_dim] (one buffer, so that the
+  // entry point has the same arguments whatever the depth), and how many of
+  // the last tokens get an output row: a prompt's chunk needs the last
+  // token's logits only, and the LM head is the largest product of a small
+  // model.
   Type ids = RankedTensorType::get({kDyn}, b.getI32Type());
   auto cacheType = RankedTensorType::get(
       {config.numLayers, 2, kDyn, config.numKvHeads, config.headDim},
       kvCacheElementType(context, kvCacheType));
-  SmallVector<Type> inputs = {ids, ids, cacheType};
+  SmallVector<Type> inputs = {ids, ids, cacheType, b.getIndexType()};
   SmallVector<Type> results;
   switch (config.head) {
   case Head::CausalLM:
@@ -409,12 +412,16 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   b.setInsertionPointToEnd(module->getBody());
   auto func =
       func::FuncOp::create(b, "forward", b.getFunctionType(inputs, results));
-  func.setArgAttr(0, "moe.name", b.getStringAttr("tokens"));
-  func.setArgAttr(1, "moe.name", b.getStringAttr("positions"));
-  func.setArgAttr(2, "moe.name", b.getStringAttr("kv_cache"));
+  func.setArgAttr(kTokensArgument, "moe.name", b.getStringAttr("tokens"));
+  func.setArgAttr(kPositionsArgument, "moe.name", b.getStringAttr("positions"));
+  func.setArgAttr(kKvCacheArgument, "moe.name", b.getStringAttr("kv_cache"));
+  func.setArgAttr(kOutputRowsArgument, "moe.name",
+                  b.getStringAttr("output_rows"));
   b.setInsertionPointToStart(func.addEntryBlock());
-  Value tokens = func.getArgument(0), positions = func.getArgument(1);
-  Value cache = func.getArgument(2);
+  Value tokens = func.getArgument(kTokensArgument);
+  Value positions = func.getArgument(kPositionsArgument);
+  Value cache = func.getArgument(kKvCacheArgument);
+  Value outputRows = func.getArgument(kOutputRowsArgument);
   // One layer's keys and values: cache[layer] as [2, max_seq, kv_heads,
   // head_dim], extracted and inserted once so that bufferization updates the
   // cache in place (two slices of one buffer, each written, would be copied).
@@ -460,6 +467,18 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
     return norm.takeError();
   Value y = moe::RmsNormOp::create(b, hidden, *norm,
                                    b.getF64FloatAttr(config.rmsNormEps));
+  // The rows of the last output_rows tokens (all of them for a sequence
+  // score, which picks its token itself).
+  Value lastRows = y;
+  if (config.head != Head::SequenceClassification) {
+    Value count = tensor::DimOp::create(b, y, 0);
+    Value first = arith::SubIOp::create(b, count, outputRows);
+    lastRows = tensor::ExtractSliceOp::create(
+        b, y, SmallVector<OpFoldResult>{first, b.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{outputRows,
+                                  b.getIndexAttr(config.hiddenSize)},
+        SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+  }
   Value out;
   if (config.head == Head::CausalLM) {
     Value head = *embed;
@@ -469,7 +488,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
         return w.takeError();
       head = *w;
     }
-    out = moe::LmHeadOp::create(b, results[0], y, head);
+    out = moe::LmHeadOp::create(b, results[0], lastRows, head);
   } else {
     auto w = weight(layout.score());
     if (!w)
@@ -484,7 +503,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
     }
     bool pad = !token && config.padTokenId.has_value();
     out = moe::ScoreHeadOp::create(
-        b, results[0], y, *w, bias, pad ? tokens : Value(),
+        b, results[0], token ? lastRows : y, *w, bias, pad ? tokens : Value(),
         moe::ScoreKindAttr::get(&context, token ? moe::ScoreKind::Token
                                                 : moe::ScoreKind::Sequence),
         pad ? b.getI64IntegerAttr(*config.padTokenId) : IntegerAttr());

@@ -26,10 +26,20 @@ inline constexpr KvCacheType kDefaultKvCacheType = KvCacheType::F32;
 /// The MLIR element type of a cache type.
 mlir::Type kvCacheElementType(mlir::MLIRContext &context, KvCacheType type);
 
+/// The arguments of the `@forward` the importer makes, in order.
+enum ForwardArgument : unsigned {
+  kTokensArgument,
+  kPositionsArgument,
+  kKvCacheArgument,
+  kOutputRowsArgument,
+  kForwardArguments
+};
+
 /// Builds the `moe` module of a checkpoint: one function, `@forward`, that
-/// takes token ids, their positions and each layer's K and V caches, and
-/// returns the logits (or class scores) and the updated caches, whose
-/// elements are `kvCacheType`. Weights are
+/// takes token ids, their positions, each layer's K and V caches and the
+/// count of output rows, and returns the logits (or class scores) of the
+/// last that many tokens (a sequence score whatever the count) and the
+/// updated caches, whose elements are `kvCacheType`. Weights are
 /// `moe.weight` references into the checkpoint's files; the module's
 /// `moe.checkpoint` attribute holds the directory they are relative to, and
 /// `moe.config` the model's hyper-parameters.

@@ -10,7 +10,8 @@
 // CHECK: module attributes {moe.checkpoint = "{{.*}}", moe.config = {architectures = ["MixtralForCausalLM"], bos_token_id = 1 : i64, eos_token_id = 2 : i64, head_dim = 16 : i64, hidden_act = "silu", hidden_size = 64 : i64, intermediate_size = 128 : i64, max_position_embeddings = 4096 : i64, model_type = "mixtral", num_attention_heads = 4 : i64, num_experts_per_tok = 2 : i64, num_hidden_layers = 2 : i64, num_key_value_heads = 2 : i64, num_local_experts = 4 : i64, rms_norm_eps = 1.000000e-05 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = false, torch_dtype = "bfloat16", vocab_size = 256 : i64}}
 // CHECK-LABEL: func.func @forward(
 // CHECK-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32> {moe.name = "tokens"}{{( loc\(unknown\))?}}, %[[POS:[^:]+]]: tensor<?xi32> {moe.name = "positions"}{{( loc\(unknown\))?}},
-// CHECK-SAME: %[[CACHE:[^:]+]]: tensor<2x2x?x2x16xf32> {moe.name = "kv_cache"}{{( loc\(unknown\))?}})
+// CHECK-SAME: %[[CACHE:[^:]+]]: tensor<2x2x?x2x16xf32> {moe.name = "kv_cache"}{{( loc\(unknown\))?}},
+// CHECK-SAME: %[[ROWS:[^:]+]]: index {moe.name = "output_rows"}{{( loc\(unknown\))?}})
 // CHECK-SAME: -> (tensor<?x256xf32>, tensor<2x2x?x2x16xf32>)
 // CHECK: %[[S:.+]] = tensor.dim %[[CACHE]], %{{.+}} : tensor<2x2x?x2x16xf32>
 
@@ -51,7 +52,12 @@
 // CHECK: %{{.+}}, %[[KV1OUT:[^ ]+]] = moe.attention {{.+}} cache(%[[KV1]])
 // CHECK: %[[C2:.+]] = tensor.insert_slice %[[KV1OUT]] into %[[C1]][1, 0, 0, 0, 0]
 // CHECK: "model.norm.weight"
+// The head multiplies the last output_rows tokens only.
+// CHECK: %[[Y:.+]] = moe.rms_norm
+// CHECK: %[[T:.+]] = tensor.dim %[[Y]], %{{.+}} : tensor<?x64xf32>
+// CHECK: %[[FIRST:.+]] = arith.subi %[[T]], %[[ROWS]] : index
+// CHECK: %[[LAST:.+]] = tensor.extract_slice %[[Y]][%[[FIRST]], 0] [%[[ROWS]], 64] [1, 1] : tensor<?x64xf32> to tensor<?x64xf32>
 // CHECK: %[[HEAD:.+]] = moe.weight [#moe.weight_ref<"model.safetensors", "lm_head.weight", bf16, [256, 64], offset = {{[0-9]+}}>]
-// CHECK: %[[LOGITS:.+]] = moe.lm_head %{{.+}}, %[[HEAD]] : tensor<?x64xf32>, tensor<256x64xbf16> -> tensor<?x256xf32>
+// CHECK: %[[LOGITS:.+]] = moe.lm_head %[[LAST]], %[[HEAD]] : tensor<?x64xf32>, tensor<256x64xbf16> -> tensor<?x256xf32>
 // CHECK: return %[[LOGITS]], %[[C2]] : tensor<?x256xf32>, tensor<2x2x?x2x16xf32>
 // CHECK: #[[LAYER0]] = loc("model.layers.0")

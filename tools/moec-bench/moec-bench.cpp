@@ -99,20 +99,23 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
   int64_t vocab = model.vocabSize();
   std::vector<int32_t> prompt =
       randomTokens(vocab, context, seed + uint64_t(context));
-  std::vector<float> logits(model.outputSize(context));
+  std::vector<float> row(vocab);
   model.reset();
-  if (moec::Status s = model.forward(prompt.data(), context, logits.data()); !s)
+  if (moec::Status s = model.forward(prompt.data(), context, row.data(),
+                                     moec::Model::Outputs::Last);
+      !s)
     return s;
   moec::Sampler greedy({});
-  int32_t next = greedy.sample(&logits[(context - 1) * vocab], vocab);
-  std::vector<float> row(vocab);
+  int32_t next = greedy.sample(row.data(), vocab);
   int64_t *counters = model.activity();
   int64_t rows = model.activityRows();
   for (int64_t n = 0; n < warmup + steps; ++n) {
     if (n == warmup)
       zeroCounters(model);
     auto start = std::chrono::steady_clock::now();
-    if (moec::Status s = model.forward(&next, 1, row.data()); !s)
+    if (moec::Status s =
+            model.forward(&next, 1, row.data(), moec::Model::Outputs::Last);
+        !s)
       return s;
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -153,13 +156,16 @@ moec::Status runPrompt(moec::Model &model, int64_t tokens, int64_t runs,
   result.tokens = tokens;
   std::vector<int32_t> prompt =
       randomTokens(model.vocabSize(), tokens, seed ^ 0x9e3779b97f4a7c15ull);
-  std::vector<float> out(model.outputSize(tokens));
+  // The last token's logits, as a prompt of a generation needs.
+  std::vector<float> out(model.outputSize(tokens, moec::Model::Outputs::Last));
   for (int64_t n = 0; n <= runs; ++n) {
     if (n == 1)
       zeroCounters(model);
     model.reset();
     auto start = std::chrono::steady_clock::now();
-    if (moec::Status s = model.forward(prompt.data(), tokens, out.data()); !s)
+    if (moec::Status s = model.forward(prompt.data(), tokens, out.data(),
+                                       moec::Model::Outputs::Last);
+        !s)
       return s;
     if (n >= 1)
       result.seconds.push_back(std::chrono::duration<double>(

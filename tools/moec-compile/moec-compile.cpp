@@ -194,9 +194,11 @@ FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> load(mlir::MLIRContext &context) {
   // The cache's type is the importer's choice; a module has made it.
   if (kvCacheType.getNumOccurrences())
     if (auto forward = module->lookupSymbol<mlir::func::FuncOp>("forward");
-        forward && forward.getNumArguments() == 3) {
-      mlir::Type element = cast<mlir::ShapedType>(forward.getArgumentTypes()[2])
-                               .getElementType();
+        forward && forward.getNumArguments() == moec::kForwardArguments) {
+      mlir::Type element =
+          cast<mlir::ShapedType>(
+              forward.getArgumentTypes()[moec::kKvCacheArgument])
+              .getElementType();
       if (element != moec::kvCacheElementType(context, kvCacheType)) {
         std::string name;
         llvm::raw_string_ostream os(name);

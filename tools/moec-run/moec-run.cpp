@@ -179,9 +179,13 @@ moec::Status Runner::generate(const std::vector<int32_t> &input,
         "%zu more tokens do not fit the KV cache (%lld of %lld positions "
         "used; --max-seq-len)",
         input.size(), (long long)model.length(), (long long)model.maxSeqLen());
-  std::vector<float> logits(model.outputSize(input.size()));
+  // Every position's logits only where they are written out.
+  auto outputs =
+      promptLogits ? moec::Model::Outputs::All : moec::Model::Outputs::Last;
+  std::vector<float> logits(model.outputSize(input.size(), outputs));
   Clock::time_point start = Clock::now();
-  if (moec::Status s = model.forward(input.data(), input.size(), logits.data());
+  if (moec::Status s =
+          model.forward(input.data(), input.size(), logits.data(), outputs);
       !s)
     return s;
   out.promptSeconds = secondsSince(start);
@@ -221,7 +225,9 @@ moec::Status Runner::generate(const std::vector<int32_t> &input,
       break;
     }
     ++out.decodeSteps;
-    if (moec::Status s = model.forward(&next, 1, row.data()); !s)
+    if (moec::Status s =
+            model.forward(&next, 1, row.data(), moec::Model::Outputs::Last);
+        !s)
       return s;
     out.pending = -1;
   }
@@ -535,10 +541,12 @@ int main(int argc, char **argv) {
 
   // Classification heads: the scores, one row per line, and no decoding.
   if (model.head() != moec::artifact::Head::CausalLM) {
-    std::vector<float> logits(model.outputSize(input.size()));
+    std::vector<float> logits(
+        model.outputSize(input.size(), moec::Model::Outputs::All));
     Clock::time_point start = Clock::now();
     if (moec::Status s =
-            model.forward(input.data(), input.size(), logits.data());
+            model.forward(input.data(), input.size(), logits.data(),
+                          moec::Model::Outputs::All);
         !s)
       return parser.failure(s);
     double seconds = secondsSince(start);

@@ -108,12 +108,12 @@ def main():
         close(prompt["tokens_per_s"], prompt["tokens"] / t["median"],
               "prompt tokens/s")
         if mode == "--dense":
-            # Each token times every matrix it meets (top_k experts), and
-            # attention over the T rows of the prompt, q.k and p.v.
+            # Each token times every matrix of a layer it meets (top_k
+            # experts), attention over the T rows of the prompt, q.k and
+            # p.v, and the LM head for the last token only.
             tokens = prompt["tokens"]
-            matrices = (layers * (attention + experts * hidden + top_k * expert)
-                        + vocab * hidden)
-            macs = (tokens * matrices
+            matrices = layers * (attention + experts * hidden + top_k * expert)
+            macs = (tokens * matrices + vocab * hidden
                     + layers * tokens * tokens * 2 * heads * head_dim)
             close(prompt["multiply_adds"], macs, "prompt multiply-adds")
             close(prompt["flop_per_s"], 2 * macs / t["median"], "prompt FLOP/s")
