@@ -58,7 +58,10 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
           "}, moe-kernel-to-cpu, moe-to-linalg{vector-width=" + n(o.lanes) +
           dot +
           // A prompt's tokens meet each expert's weights once.
-          " group-experts=true}, convert-elementwise-to-linalg), "
+          " group-experts=true}, convert-elementwise-to-linalg, "
+          // exp inline and in vectors: softmax and SiLU take one per score
+          // and per neuron.
+          "moe-approximate-math), "
           // What depends on the positions only (RoPE's cos and sin) is
           // computed once, not once per layer.
           "canonicalize, cse, loop-invariant-code-motion, moe-bufferize, "

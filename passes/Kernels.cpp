@@ -658,9 +658,17 @@ Value mlir::moe::buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
   return loop.getResult(0);
 }
 
+/// An f32 constant of the type of `like`: a scalar, or a vector of it.
+static Value constantLike(OpBuilder &b, Location loc, Value like, double v) {
+  if (auto type = dyn_cast<VectorType>(like.getType()))
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(v)));
+  return cF32(b, loc, v);
+}
+
 Value mlir::moe::gatedActivation(OpBuilder &b, Location loc, Activation act,
                                  Value g, Value u) {
-  Value zero = cF32(b, loc, 0.0), one = cF32(b, loc, 1.0);
+  Value zero = constantLike(b, loc, g, 0.0), one = constantLike(b, loc, g, 1.0);
   switch (act) {
   case Activation::SwiGLU: {
     // silu(g) = g / (1 + exp(-g))
@@ -675,9 +683,10 @@ Value mlir::moe::gatedActivation(OpBuilder &b, Location loc, Activation act,
   case Activation::GeGLU: {
     // Exact gelu: g/2 (1 + erf(g / sqrt 2)).
     Value erf = math::ErfOp::create(
-        b, loc, arith::MulFOp::create(b, loc, g, cF32(b, loc, M_SQRT1_2)));
+        b, loc,
+        arith::MulFOp::create(b, loc, g, constantLike(b, loc, g, M_SQRT1_2)));
     Value gelu = arith::MulFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, cF32(b, loc, 0.5), g),
+        b, loc, arith::MulFOp::create(b, loc, constantLike(b, loc, g, 0.5), g),
         arith::AddFOp::create(b, loc, one, erf));
     return arith::MulFOp::create(b, loc, gelu, u);
   }
@@ -689,6 +698,106 @@ Value mlir::moe::gatedActivation(OpBuilder &b, Location loc, Activation act,
   llvm_unreachable("unknown activation");
 }
 
+/// Rows of a gated activation worth a parallel region: below, a decode
+/// step's or a small expert group's, the region would cost more than the
+/// work.
+static constexpr int64_t kParallelActivationRows = 8;
+
+Value mlir::moe::buildGatedActivation(OpBuilder &b, Location loc,
+                                      Activation act, Value g, Value u,
+                                      kernel::CpuMappingAttr mapping) {
+  auto type = cast<RankedTensorType>(g.getType());
+  int64_t n = type.getDimSize(1), lanes = mapping.getLanes();
+  int64_t vectorEnd = n / lanes * lanes;
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  // Row t of the output, `row` ([1, n]), written.
+  auto activateRow = [&](OpBuilder &rb, Location rl, Value t, Value row) {
+    Value zero = cIndex(rb, rl, 0), pad = cF32(rb, rl, 0.0);
+    auto vectors = scf::ForOp::create(
+        rb, rl, zero, cIndex(rb, rl, vectorEnd), cIndex(rb, rl, lanes),
+        ValueRange{row},
+        [&](OpBuilder &vb, Location vl, Value k, ValueRange acc) {
+          auto read = [&](Value of) -> Value {
+            return vector::TransferReadOp::create(vb, vl, vecType, of,
+                                                  ValueRange{t, k}, pad,
+                                                  ArrayRef<bool>{true});
+          };
+          Value y = gatedActivation(vb, vl, act, read(g), read(u));
+          scf::YieldOp::create(
+              vb, vl,
+              vector::TransferWriteOp::create(
+                  vb, vl, y, acc[0], ValueRange{zero, k}, ArrayRef<bool>{true})
+                  .getResult());
+        });
+    if (vectorEnd == n)
+      return vectors.getResult(0);
+    return scf::ForOp::create(
+               rb, rl, cIndex(rb, rl, vectorEnd), cIndex(rb, rl, n),
+               cIndex(rb, rl, 1), vectors.getResults(),
+               [&](OpBuilder &sb, Location sl, Value k, ValueRange acc) {
+                 Value y = gatedActivation(
+                     sb, sl, act,
+                     tensor::ExtractOp::create(sb, sl, g, ValueRange{t, k}),
+                     tensor::ExtractOp::create(sb, sl, u, ValueRange{t, k}));
+                 scf::YieldOp::create(
+                     sb, sl,
+                     tensor::InsertOp::create(sb, sl, y, acc[0],
+                                              ValueRange{zero, k})
+                         .getResult());
+               })
+        .getResult(0);
+  };
+  auto rowOf = [&](OpBuilder &rb, Location rl, Value of, Value t) {
+    return sliceOf(rb, rl, of, {t, rb.getIndexAttr(0)},
+                   {rb.getIndexAttr(1), rb.getIndexAttr(n)});
+  };
+
+  OpFoldResult rows = tensor::getMixedSize(b, loc, g, 0);
+  Value rowCount = getValueOrCreateConstantIndexOp(b, loc, rows);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(n)}, b.getF32Type());
+  auto serial = [&](OpBuilder &sb, Location sl) -> Value {
+    return scf::ForOp::create(
+               sb, sl, cIndex(sb, sl, 0), rowCount, cIndex(sb, sl, 1),
+               ValueRange{init},
+               [&](OpBuilder &rb, Location rl, Value t, ValueRange acc) {
+                 Value row = activateRow(rb, rl, t, rowOf(rb, rl, acc[0], t));
+                 Value all = tensor::InsertSliceOp::create(
+                     rb, rl, row, acc[0],
+                     ArrayRef<OpFoldResult>{t, rb.getIndexAttr(0)},
+                     ArrayRef<OpFoldResult>{rb.getIndexAttr(1),
+                                            rb.getIndexAttr(n)},
+                     ArrayRef<OpFoldResult>{rb.getIndexAttr(1),
+                                            rb.getIndexAttr(1)});
+                 scf::YieldOp::create(rb, rl, ValueRange{all});
+               })
+        .getResult(0);
+  };
+  auto parallel = [&](OpBuilder &pb, Location pl) -> Value {
+    return buildForall(
+        pb, pl, rows, init,
+        [&](OpBuilder &rb, Location rl, Value t, Value outs) -> Tile {
+          return {activateRow(rb, rl, t, rowOf(rb, rl, outs, t)),
+                  {t, rb.getIndexAttr(0)},
+                  {rb.getIndexAttr(1), rb.getIndexAttr(n)}};
+        });
+  };
+  if (std::optional<int64_t> known = getConstantIntValue(rows))
+    return *known < kParallelActivationRows ? serial(b, loc) : parallel(b, loc);
+  Value many =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rowCount,
+                            cIndex(b, loc, kParallelActivationRows));
+  return scf::IfOp::create(
+             b, loc, many,
+             [&](OpBuilder &tb, Location tl) {
+               scf::YieldOp::create(tb, tl, parallel(tb, tl));
+             },
+             [&](OpBuilder &eb, Location el) {
+               scf::YieldOp::create(eb, el, serial(eb, el));
+             })
+      .getResult(0);
+}
+
 Value mlir::moe::buildGateUp(OpBuilder &b, Location loc, Value x, Value gate,
                              Value up, Activation act,
                              kernel::CpuMappingAttr mapping) {
@@ -697,22 +806,10 @@ Value mlir::moe::buildGateUp(OpBuilder &b, Location loc, Value x, Value gate,
   auto type = RankedTensorType::get(
       {cast<RankedTensorType>(gate.getType()).getDimSize(0)}, b.getF32Type());
   Value row = asRowMatrix(b, loc, x);
-  Value g =
-      fromRowMatrix(b, loc, buildMatvec(b, loc, row, gate, mapping), type);
-  Value u = fromRowMatrix(b, loc, buildMatvec(b, loc, row, up, mapping), type);
-  AffineMap id = AffineMap::getMultiDimIdentityMap(1, b.getContext());
-  return linalg::GenericOp::create(
-             b, loc, type, ValueRange{g, u},
-             ValueRange{tensor::EmptyOp::create(b, loc, type.getShape(),
-                                                b.getF32Type())},
-             ArrayRef<AffineMap>{id, id, id},
-             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
-             [&](OpBuilder &nb, Location l, ValueRange args) {
-               linalg::YieldOp::create(
-                   nb, l,
-                   ValueRange{gatedActivation(nb, l, act, args[0], args[1])});
-             })
-      .getResult(0);
+  Value g = buildMatvec(b, loc, row, gate, mapping);
+  Value u = buildMatvec(b, loc, row, up, mapping);
+  return fromRowMatrix(b, loc, buildGatedActivation(b, loc, act, g, u, mapping),
+                       type);
 }
 
 SmallVector<Value> mlir::moe::buildTopK(

@@ -109,9 +109,9 @@ Value buildSparseMatvecRowMajor(OpBuilder &b, Location loc, Value w,
 Value buildMatmulNeuronMajor(OpBuilder &b, Location loc, Value x, Value w,
                              kernel::CpuMappingAttr mapping);
 
-/// act(g, u) for f32 scalars: silu(g) u, relu(g) u, gelu(g) u (exact,
-/// with erf) or relu(g) relu(u). One statement of the expert activations,
-/// for the reference lowering and the CPU and GPU kernels.
+/// act(g, u) for f32 scalars or vectors: silu(g) u, relu(g) u, gelu(g) u
+/// (exact, with erf) or relu(g) relu(u). One statement of the expert
+/// activations, for the reference lowering and the CPU and GPU kernels.
 Value gatedActivation(OpBuilder &b, Location loc, Activation act, Value g,
                       Value u);
 
@@ -129,6 +129,12 @@ buildTopK(OpBuilder &b, Location loc, int64_t experts, int64_t topK,
           function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value,
                                           Value, ValueRange)>
               emit);
+
+/// act(g, u) [T, n] for f32 g, u [T, n], in vectors of the mapping's lanes:
+/// a parallel task per row for a prompt's many rows, a plain loop for a
+/// few (a decode step opens no parallel region for it).
+Value buildGatedActivation(OpBuilder &b, Location loc, Activation act, Value g,
+                           Value u, kernel::CpuMappingAttr mapping);
 
 /// act(gate x, up x) [I] for x [K] (f32) and gate, up [I, K]: the GLU
 /// family reads every up row, so as two matrix-vector products, then the

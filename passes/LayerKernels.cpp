@@ -172,9 +172,10 @@ namespace {
 /// Attention on a CPU, a task per query and head: over the rows the query
 /// may see only (j <= positions[t], and inside the window), a score per
 /// row (q . k in vectors of f32, the key widened in registers), folded
-/// into a running maximum, sum of exponentials and vector sum of value
-/// rows (online softmax), so that neither masked rows nor a [T, heads,
-/// live] score tensor cost anything. keys, values: [live, kvHeads, d].
+/// block by block into a running maximum, sum of exponentials and vector
+/// sum of value rows (online softmax), so that neither masked rows nor a
+/// [T, heads, live] score tensor cost anything. keys, values: [live,
+/// kvHeads, d].
 Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
                          Value values, Value positions, Value live,
                          const AttentionShape &shape) {
@@ -224,44 +225,107 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
           query.push_back(vector::TransferReadOp::create(
               b, vecType, q, ValueRange{t, h, cIndex(b, c * lanes)}, f32Pad,
               ArrayRef<bool>{true}));
+        // The rows' key and value vectors, widened.
+        auto rowVector = [&](OpBuilder &rb, Location l, Value of, Value j,
+                             int64_t c) {
+          return widenToF32(rb, l,
+                            vector::TransferReadOp::create(
+                                rb, l, VectorType::get({lanes}, elem), of,
+                                ValueRange{j, kvHead, cIndex(rb, l, c * lanes)},
+                                pad, ArrayRef<bool>{true}));
+        };
+        auto score = [&](OpBuilder &rb, Location l, Value j) -> Value {
+          Value dot = zero;
+          for (int64_t c = 0; c < vectors; ++c)
+            dot = vector::FMAOp::create(rb, l, query[c],
+                                        rowVector(rb, l, keys, j, c), dot);
+          return arith::MulFOp::create(
+              rb, l,
+              vector::ReductionOp::create(rb, l, vector::CombiningKind::ADD,
+                                          dot, kReductionFlags),
+              cF32(rb, l, shape.scale));
+        };
+        // The state (max, sum, value sums) after rows whose exponentials
+        // relative to the new maximum are p (scalars, or one vector p of
+        // them for rows j0 ..): the old state scaled by exp(old max - new).
+        auto fold = [&](OpBuilder &rb, Location l, ValueRange st, Value max,
+                        Value sumOfP, function_ref<Value(int64_t)> pAt,
+                        function_ref<Value(int64_t)> rowAt, int64_t count) {
+          Value rescale = math::ExpOp::create(
+              rb, l, arith::SubFOp::create(rb, l, st[0], max));
+          SmallVector<Value> next = {
+              max,
+              arith::AddFOp::create(
+                  rb, l, arith::MulFOp::create(rb, l, st[1], rescale), sumOfP)};
+          Value rescaleV = vector::BroadcastOp::create(rb, l, vecType, rescale);
+          for (int64_t c = 0; c < vectors; ++c)
+            next.push_back(arith::MulFOp::create(rb, l, st[2 + c], rescaleV));
+          for (int64_t r = 0; r < count; ++r) {
+            Value pV = vector::BroadcastOp::create(rb, l, vecType, pAt(r));
+            for (int64_t c = 0; c < vectors; ++c)
+              next[2 + c] = vector::FMAOp::create(
+                  rb, l, rowVector(rb, l, values, rowAt(r), c), pV,
+                  next[2 + c]);
+          }
+          return next;
+        };
         SmallVector<Value> inits = {
             cF32(b, -std::numeric_limits<float>::infinity()), cF32(b, 0.0)};
         inits.append(vectors, zero);
-        auto rows = scf::ForOp::create(
-            b, begin, end, cIndex(b, 1), inits,
-            [&](OpBuilder &rb, Location l, Value j, ValueRange st) {
-              auto row = [&](Value of, int64_t c) {
-                return widenToF32(
-                    rb, l,
-                    vector::TransferReadOp::create(
-                        rb, l, VectorType::get({lanes}, elem), of,
-                        ValueRange{j, kvHead, cIndex(rb, l, c * lanes)}, pad,
-                        ArrayRef<bool>{true}));
-              };
-              Value dot = zero;
-              for (int64_t c = 0; c < vectors; ++c)
-                dot = vector::FMAOp::create(rb, l, query[c], row(keys, c), dot);
-              Value score = arith::MulFOp::create(
-                  rb, l,
-                  vector::ReductionOp::create(rb, l, vector::CombiningKind::ADD,
-                                              dot, kReductionFlags),
-                  cF32(rb, l, shape.scale));
-              Value max = arith::MaximumFOp::create(rb, l, st[0], score);
-              Value rescale = math::ExpOp::create(
-                  rb, l, arith::SubFOp::create(rb, l, st[0], max));
+        // Blocks of `lanes` rows: their scores in one vector, whose
+        // exponentials are one vector exp, so that the running maximum and
+        // sum wait on each other once per block, not once per row.
+        Value blockEnd = arith::AddIOp::create(
+            b, begin,
+            arith::MulIOp::create(
+                b,
+                arith::DivUIOp::create(b, arith::SubIOp::create(b, end, begin),
+                                       cIndex(b, lanes)),
+                cIndex(b, lanes)));
+        auto blocks = scf::ForOp::create(
+            b, begin, blockEnd, cIndex(b, lanes), inits,
+            [&](OpBuilder &rb, Location l, Value j0, ValueRange st) {
+              SmallVector<Value> rows;
+              Value scores = zero;
+              for (int64_t r = 0; r < lanes; ++r) {
+                rows.push_back(
+                    arith::AddIOp::create(rb, l, j0, cIndex(rb, l, r)));
+                scores = vector::InsertOp::create(
+                    rb, l, score(rb, l, rows.back()), scores, r);
+              }
+              Value max = arith::MaximumFOp::create(
+                  rb, l, st[0],
+                  vector::ReductionOp::create(
+                      rb, l, vector::CombiningKind::MAXIMUMF, scores));
               Value p = math::ExpOp::create(
-                  rb, l, arith::SubFOp::create(rb, l, score, max));
-              Value sum = arith::AddFOp::create(
-                  rb, l, arith::MulFOp::create(rb, l, st[1], rescale), p);
-              Value rescaleV =
-                  vector::BroadcastOp::create(rb, l, vecType, rescale);
-              Value pV = vector::BroadcastOp::create(rb, l, vecType, p);
-              SmallVector<Value> next = {max, sum};
-              for (int64_t c = 0; c < vectors; ++c)
-                next.push_back(vector::FMAOp::create(
-                    rb, l, row(values, c), pV,
-                    arith::MulFOp::create(rb, l, st[2 + c], rescaleV)));
-              scf::YieldOp::create(rb, l, next);
+                  rb, l,
+                  arith::SubFOp::create(
+                      rb, l, scores,
+                      vector::BroadcastOp::create(rb, l, vecType, max)));
+              Value sumOfP = vector::ReductionOp::create(
+                  rb, l, vector::CombiningKind::ADD, p, kReductionFlags);
+              scf::YieldOp::create(
+                  rb, l,
+                  fold(
+                      rb, l, st, max, sumOfP,
+                      [&](int64_t r) -> Value {
+                        return vector::ExtractOp::create(rb, l, p, r);
+                      },
+                      [&](int64_t r) { return rows[r]; }, lanes));
+            });
+        // The rows left, one at a time.
+        auto rows = scf::ForOp::create(
+            b, blockEnd, end, cIndex(b, 1), blocks.getResults(),
+            [&](OpBuilder &rb, Location l, Value j, ValueRange st) {
+              Value s = score(rb, l, j);
+              Value max = arith::MaximumFOp::create(rb, l, st[0], s);
+              Value p = math::ExpOp::create(
+                  rb, l, arith::SubFOp::create(rb, l, s, max));
+              scf::YieldOp::create(rb, l,
+                                   fold(
+                                       rb, l, st, max, p,
+                                       [&](int64_t) { return p; },
+                                       [&](int64_t) { return j; }, 1));
             });
         // Every query sees at least one row (itself, when causal).
         Value norm = vector::BroadcastOp::create(

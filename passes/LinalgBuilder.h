@@ -140,9 +140,12 @@ public:
                    });
   }
 
-  /// act(g, u) elementwise for tensors of equal shape.
+  /// act(g, u) elementwise for tensors of equal shape; with a CPU mapping,
+  /// rows [T, n] as buildGatedActivation's vector kernel.
   Value activate(Activation act, Value g, Value u) {
     unsigned rank = cast<RankedTensorType>(g.getType()).getRank();
+    if (kernels && rank == 2)
+      return buildGatedActivation(b, b.getLoc(), act, g, u, kernels);
     SmallVector<IteratorType> par(rank, kPar);
     return generic(tensor::EmptyOp::create(b, sizes(g), f32), {g, u},
                    {identity(rank), identity(rank), identity(rank)}, par,

@@ -373,6 +373,21 @@ def MergeGpuModules : Pass<"moe-merge-gpu-modules", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def ApproximateMath : Pass<"moe-approximate-math", "::mlir::func::FuncOp"> {
+  let summary = "Computes exp inline, in vectors, instead of calling libm";
+  let description = [{
+    Rewrites `math.exp` on f32 scalars and vectors into MLIR's polynomial
+    approximation (range reduction to [-ln 2 / 2, ln 2 / 2], a polynomial,
+    and the exponent put back with integer arithmetic). On a CPU the libm
+    call costs more than the approximation's dozen instructions, and a
+    vector exp would be a call per lane: attention's softmax and SiLU take
+    one exp per score and per neuron. Other math ops are left to libm.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def Bufferize : Pass<"moe-bufferize", "::mlir::ModuleOp"> {
   let summary = "One-shot bufferization as moec's code generation needs it";
   let description = [{

@@ -141,10 +141,12 @@ func.func @gpu_mapped(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x
 // CHECK: %[[LPI:.*]] = arith.index_cast %[[LP]] : i32 to index
 // CHECK: %[[LIVE:.*]] = arith.addi %[[LPI]], %{{.*}} : index
 // Then a task per query and head, over the rows it may see only (j <= its
-// position, j > its position - 3): per row a score q . k (the bf16 key
-// widened), folded into the running maximum, the sum of exponentials
-// (rescaled when the maximum grows) and the vector sum of value rows;
-// the sum divided by the exponentials' at the end. No [T, heads, live]
+// position, j > its position - 3): blocks of 4 rows (the vector width
+// head_dim allows), whose 4 scores q . k (the bf16 key widened) are one
+// vector: its maximum folded into the running one, its exponentials one
+// vector exp, the old sums rescaled once per block, each value row added
+// with its row's exponential. The rows left one at a time, the same way.
+// The sum divided by the exponentials' at the end. No [T, heads, live]
 // scores, no masked row.
 // CHECK: %[[KEYS:.*]] = tensor.extract_slice %[[W]][0, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
 // CHECK: %[[V:.*]] = tensor.extract_slice %[[W]][1, 0, 0, 0] [1, %[[LIVE]], 1, 4] [1, 1, 1, 1] : tensor<2x64x1x4xbf16> to tensor<?x1x4xbf16>
@@ -156,22 +158,38 @@ func.func @gpu_mapped(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x
 // CHECK: %[[FROM:.*]] = arith.subi %[[NEXT]], %c3{{.*}} : index
 // CHECK: %[[BEGIN:.*]] = arith.select %[[LATER]], %[[FROM]], %c0{{.*}} : index
 // CHECK: %[[QV:.*]] = vector.transfer_read %[[Q]]
-// CHECK: %[[ROWS:.*]]:3 = scf.for %[[J:.*]] = %[[BEGIN]] to %[[END]] step %{{.*}} iter_args(%[[M:.*]] = %{{.*}}, %[[L:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}) -> (f32, f32, vector<4xf32>)
+// CHECK: %[[SPAN:.*]] = arith.subi %[[END]], %[[BEGIN]] : index
+// CHECK: %[[NB:.*]] = arith.divui %[[SPAN]], %c4{{.*}} : index
+// CHECK: %[[NR:.*]] = arith.muli %[[NB]], %c4{{.*}} : index
+// CHECK: %[[BEND:.*]] = arith.addi %[[BEGIN]], %[[NR]] : index
+// CHECK: %[[BLOCKS:.*]]:3 = scf.for %[[J0:.*]] = %[[BEGIN]] to %[[BEND]] step %c4{{.*}} iter_args(%[[BM:.*]] = %{{.*}}, %[[BL:.*]] = %{{.*}}, %[[BACC:.*]] = %{{.*}}) -> (f32, f32, vector<4xf32>)
+// CHECK-COUNT-4: vector.insert %{{.*}}, %{{.*}} [{{[0-3]}}] : f32 into vector<4xf32>
+// CHECK: %[[BMAX:.*]] = vector.reduction <maximumf>, %{{.*}} : vector<4xf32> into f32
+// CHECK: %[[NEWMAX:.*]] = arith.maximumf %[[BM]], %[[BMAX]] : f32
+// CHECK: %[[PV:.*]] = math.exp %{{.*}} : vector<4xf32>
+// CHECK: %[[PSUM:.*]] = vector.reduction <add>, %[[PV]]
+// CHECK: %[[BD:.*]] = arith.subf %[[BM]], %[[NEWMAX]] : f32
+// CHECK: %[[BRESCALE:.*]] = math.exp %[[BD]] : f32
+// CHECK: %[[BSL:.*]] = arith.mulf %[[BL]], %[[BRESCALE]] : f32
+// CHECK: arith.addf %[[BSL]], %[[PSUM]] : f32
+// CHECK: arith.mulf %[[BACC]], %{{.*}} : vector<4xf32>
+// CHECK-COUNT-4: vector.extract %[[PV]][{{[0-3]}}] : f32 from vector<4xf32>
+// CHECK: %[[ROWS:.*]]:3 = scf.for %[[J:.*]] = %[[BEND]] to %[[END]] step %{{.*}} iter_args(%[[M:.*]] = %[[BLOCKS]]#0, %[[L:.*]] = %[[BLOCKS]]#1, %[[ACC:.*]] = %[[BLOCKS]]#2) -> (f32, f32, vector<4xf32>)
 // CHECK: %[[KR:.*]] = vector.transfer_read %[[KEYS]][%[[J]], %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<?x1x4xbf16>, vector<4xbf16>
 // CHECK: %[[KF:.*]] = arith.extf %[[KR]] : vector<4xbf16> to vector<4xf32>
 // CHECK: %[[DOT:.*]] = vector.fma %[[QV]], %[[KF]], %{{.*}} : vector<4xf32>
 // CHECK: %[[S:.*]] = vector.reduction <add>, %[[DOT]]
 // CHECK: %[[SCORE:.*]] = arith.mulf %[[S]], %cst{{.*}} : f32
 // CHECK: %[[MAX:.*]] = arith.maximumf %[[M]], %[[SCORE]] : f32
-// CHECK: %[[D1:.*]] = arith.subf %[[M]], %[[MAX]] : f32
-// CHECK: %[[RESCALE:.*]] = math.exp %[[D1]] : f32
 // CHECK: %[[D2:.*]] = arith.subf %[[SCORE]], %[[MAX]] : f32
 // CHECK: %[[PR:.*]] = math.exp %[[D2]] : f32
+// CHECK: %[[D1:.*]] = arith.subf %[[M]], %[[MAX]] : f32
+// CHECK: %[[RESCALE:.*]] = math.exp %[[D1]] : f32
 // CHECK: %[[SL:.*]] = arith.mulf %[[L]], %[[RESCALE]] : f32
 // CHECK: arith.addf %[[SL]], %[[PR]] : f32
+// CHECK: %[[SA:.*]] = arith.mulf %[[ACC]], %{{.*}} : vector<4xf32>
 // CHECK: %[[VR:.*]] = vector.transfer_read %[[V]][%[[J]], %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<?x1x4xbf16>, vector<4xbf16>
 // CHECK: %[[VF:.*]] = arith.extf %[[VR]] : vector<4xbf16> to vector<4xf32>
-// CHECK: %[[SA:.*]] = arith.mulf %[[ACC]], %{{.*}} : vector<4xf32>
 // CHECK: vector.fma %[[VF]], %{{.*}}, %[[SA]] : vector<4xf32>
 // CHECK: arith.divf %cst{{.*}}, %[[ROWS]]#1 : f32
 // CHECK: vector.transfer_write

@@ -334,6 +334,30 @@ func.func @gelu_dense(%x: tensor<1x4xf32>, %g: tensor<1x8x4xf32>, %d: tensor<1x4
 
 // -----
 
+// The activation of a group's rows in vectors: a task per row when there
+// are 8 rows or more (a prompt's), a plain loop for fewer (a decode step
+// opens no parallel region for it).
+// GROUP-LABEL: func.func @swiglu_rows(
+// GROUP: %[[N:.+]] = tensor.dim %{{.+}}, %{{.+}} : tensor<?x8xf32>
+// GROUP: %[[MANY:.+]] = arith.cmpi uge, %[[N]], %c8{{.*}} : index
+// GROUP: scf.if %[[MANY]] -> (tensor<?x8xf32>)
+// GROUP: scf.forall (%[[R:.+]]) in (%[[N]]) shared_outs(%{{.+}}) -> (tensor<?x8xf32>)
+// GROUP: scf.for %{{.+}} = %c0{{.*}} to %c8{{.*}} step %c4
+// GROUP: vector.transfer_read {{.+}} : tensor<?x8xf32>, vector<4xf32>
+// GROUP: math.exp %{{.+}} : vector<4xf32>
+// GROUP: tensor.parallel_insert_slice
+// GROUP: } else {
+// GROUP: scf.for %{{.+}} = %c0{{.*}} to %[[N]] step
+// GROUP: math.exp %{{.+}} : vector<4xf32>
+// GROUP: tensor.insert_slice
+func.func @swiglu_rows(%x: tensor<?x4xf32>, %g: tensor<1x8x4xf32>, %d: tensor<1x4x8xf32>) -> tensor<?x4xf32> {
+  %y = moe.expert_ffn %x experts(%g, %g, %d) swiglu
+      : (tensor<?x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<1x4x8xf32>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @drelu(
 // CHECK: linalg.generic
 // CHECK: arith.maximumf

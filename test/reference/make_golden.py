@@ -2,9 +2,9 @@
 """Golden outputs for moec's test checkpoints, computed by HF transformers.
 
     pip install transformers torch safetensors numpy
-    python3 test/reference/make_golden.py build/bin/moec-synth
+    python3 test/reference/make_golden.py build/bin/moec-synth [CASE ...]
 
-For every case in cases.json this writes moec-synth's checkpoint to a
+For every case in cases.json (or the cases named) this writes moec-synth's checkpoint to a
 temporary directory, loads it with transformers (eager attention, weights as
 stored, arithmetic in float32), and writes into test/reference/<case>/:
 
@@ -108,11 +108,14 @@ def file_hashes(directory):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    synth = sys.argv[1]
+    synth, wanted = sys.argv[1], sys.argv[2:]
     with open(os.path.join(HERE, "cases.json")) as f:
-        cases = {k: v for k, v in json.load(f).items() if not k.startswith("_")}
+        cases = {k: v for k, v in json.load(f).items()
+                 if not k.startswith("_") and (not wanted or k in wanted)}
+    if wanted and len(cases) != len(set(wanted)):
+        sys.exit(f"unknown cases among {wanted}")
     for name, case in cases.items():
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([synth, "-o", tmp] + case["synth"], check=True)
