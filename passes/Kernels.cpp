@@ -12,6 +12,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <algorithm>
 #include <limits>
 
 using namespace mlir;
@@ -46,6 +47,64 @@ Value readF32(OpBuilder &b, Location loc, Value source, ValueRange indices,
   return widenToF32(b, loc, v);
 }
 
+/// Whether products of `w` take the bf16 pair dot product.
+bool usesBf16Dot(Value w, kernel::CpuMappingAttr mapping) {
+  return mapping.getBf16Dot() &&
+         cast<ShapedType>(w.getType()).getElementType().isBF16();
+}
+
+/// Whether products of `w` with f32 activations widen its bf16 weights in
+/// pairs: one load of 2 * lanes weights gives the even ones (shifted left
+/// 16 bits) and the odd ones (the high halves masked), two operations
+/// where widening each half costs two, while the activations are
+/// deinterleaved once per product (deinterleavePairs) to match.
+bool usesSplitPairs(Value w, kernel::CpuMappingAttr mapping) {
+  return !mapping.getBf16Dot() &&
+         cast<ShapedType>(w.getType()).getElementType().isBF16();
+}
+
+/// The even and the odd of 2 * lanes bf16 elements of `w` at `indices`,
+/// each as `lanes` f32.
+std::pair<Value, Value> readSplitPairs(OpBuilder &b, Location loc, Value w,
+                                       ValueRange indices, int64_t lanes) {
+  Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(b.getBF16Type()));
+  Value v = vector::TransferReadOp::create(
+      b, loc, VectorType::get({2 * lanes}, b.getBF16Type()), w, indices, pad,
+      ArrayRef<bool>{true});
+  auto i32s = VectorType::get({lanes}, b.getI32Type());
+  auto f32s = VectorType::get({lanes}, b.getF32Type());
+  Value words = vector::BitCastOp::create(b, loc, i32s, v);
+  auto splat = [&](int64_t c) -> Value {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(i32s, b.getI32IntegerAttr(int32_t(c))));
+  };
+  // Little-endian: element 2i is the low half of word i, 2i + 1 the high.
+  Value even = arith::ShLIOp::create(b, loc, words, splat(16));
+  Value odd = arith::AndIOp::create(b, loc, words, splat(int32_t(0xffff0000)));
+  return {vector::BitCastOp::create(b, loc, f32s, even),
+          vector::BitCastOp::create(b, loc, f32s, odd)};
+}
+
+/// Where element k of a row of `size` is after deinterleavePairs: in each
+/// whole block of 2 * lanes, the even elements first, then the odd; the
+/// elements past the last whole block stay.
+Value splitPairsPosition(OpBuilder &b, Location loc, Value k, int64_t size,
+                         int64_t lanes) {
+  int64_t block = 2 * lanes, end = size / block * block;
+  Value inBlock = arith::RemUIOp::create(b, loc, k, cIndex(b, loc, block));
+  Value start = arith::SubIOp::create(b, loc, k, inBlock);
+  Value odd = arith::RemUIOp::create(b, loc, k, cIndex(b, loc, 2));
+  Value moved = arith::AddIOp::create(
+      b, loc,
+      arith::AddIOp::create(
+          b, loc, start,
+          arith::MulIOp::create(b, loc, odd, cIndex(b, loc, lanes))),
+      arith::DivUIOp::create(b, loc, inBlock, cIndex(b, loc, 2)));
+  Value blocked = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k,
+                                        cIndex(b, loc, end));
+  return arith::SelectOp::create(b, loc, blocked, moved, k);
+}
+
 SmallVector<Value> concat(ValueRange prefix, Value last) {
   SmallVector<Value> all(prefix.begin(), prefix.end());
   all.push_back(last);
@@ -65,9 +124,14 @@ SmallVector<Value> buildDots(OpBuilder &b, Location loc, Value w,
   int64_t lanes = mapping.getLanes();
   int64_t ws = wAt.size(), xs = xAt.size(), pairs = ws * xs;
   // With x in bf16 (usesBf16Dot), each step takes pairs of elements:
-  // 2 * lanes per partial sum.
+  // 2 * lanes per partial sum. With x deinterleaved (usesSplitPairs), so
+  // does each step: the even and the odd elements of 2 * lanes bf16
+  // weights, widened by a shift and a mask of the same load.
   bool bf16Pairs = cast<ShapedType>(x.getType()).getElementType().isBF16();
-  int64_t perChain = bf16Pairs ? 2 * lanes : lanes;
+  bool split = usesSplitPairs(w, mapping);
+  int64_t perChain = bf16Pairs || split ? 2 * lanes : lanes;
+  // No more chains than the row has vectors for.
+  chains = std::clamp<int64_t>(size / perChain, 1, chains);
   int64_t step = perChain * chains, vectorEnd = size / step * step;
   SmallVector<Value> sums(pairs, cF32(b, loc, 0.0));
   if (vectorEnd > 0) {
@@ -91,6 +155,25 @@ SmallVector<Value> buildDots(OpBuilder &b, Location loc, Value w,
           for (int64_t c = 0; c < chains; ++c) {
             Value at =
                 arith::AddIOp::create(nb, l, k, cIndex(nb, l, c * perChain));
+            if (split) {
+              Value atOdd =
+                  arith::AddIOp::create(nb, l, at, cIndex(nb, l, lanes));
+              SmallVector<Value> even, odd;
+              for (const SmallVector<Value> &row : xAt) {
+                even.push_back(readF32(nb, l, x, concat(row, at), lanes));
+                odd.push_back(readF32(nb, l, x, concat(row, atOdd), lanes));
+              }
+              for (int64_t r = 0; r < ws; ++r) {
+                auto [we, wo] =
+                    readSplitPairs(nb, l, w, concat(wAt[r], at), lanes);
+                for (int64_t t = 0; t < xs; ++t) {
+                  Value &acc = next[(r * xs + t) * chains + c];
+                  acc = vector::FMAOp::create(nb, l, we, even[t], acc);
+                  acc = vector::FMAOp::create(nb, l, wo, odd[t], acc);
+                }
+              }
+              continue;
+            }
             SmallVector<Value> xv;
             for (const SmallVector<Value> &row : xAt)
               xv.push_back(load(x, concat(row, at)));
@@ -123,10 +206,11 @@ SmallVector<Value> buildDots(OpBuilder &b, Location loc, Value w,
       b, loc, cIndex(b, loc, vectorEnd), cIndex(b, loc, size),
       cIndex(b, loc, 1), sums,
       [&](OpBuilder &nb, Location l, Value k, ValueRange acc) {
+        Value xk = split ? splitPairsPosition(nb, l, k, size, lanes) : k;
         SmallVector<Value> xv;
         for (const SmallVector<Value> &row : xAt)
           xv.push_back(widenToF32(
-              nb, l, tensor::ExtractOp::create(nb, l, x, concat(row, k))));
+              nb, l, tensor::ExtractOp::create(nb, l, x, concat(row, xk))));
         SmallVector<Value> next;
         for (int64_t r = 0; r < ws; ++r) {
           Value wv = widenToF32(
@@ -154,19 +238,146 @@ Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offset
   return tensor::ExtractSliceOp::create(b, loc, t, offsets, sizes, strides);
 }
 
-/// Whether products of `w` take the bf16 pair dot product.
-bool usesBf16Dot(Value w, kernel::CpuMappingAttr mapping) {
-  return mapping.getBf16Dot() &&
-         cast<ShapedType>(w.getType()).getElementType().isBF16();
+/// Rows of a row-by-row kernel worth a parallel region: below, a decode
+/// step's or a small expert group's, the region would cost more than the
+/// work.
+constexpr int64_t kParallelRows = 8;
+
+/// An f32 [T, n] of the shape of `like` ([T, n]), row by row:
+/// `body(t, row)` writes row t into `row` (its [1, n] slice of the output)
+/// and returns it. A parallel task per row for 8 rows or more (a prompt's),
+/// a plain loop for fewer, so that a decode step opens no parallel region.
+Value buildRows(
+    OpBuilder &b, Location loc, Value like,
+    function_ref<Value(OpBuilder &, Location, Value t, Value row)> body) {
+  int64_t n = cast<RankedTensorType>(like.getType()).getDimSize(1);
+  auto rowOf = [&](OpBuilder &rb, Location rl, Value of, Value t) {
+    return sliceOf(rb, rl, of, {t, rb.getIndexAttr(0)},
+                   {rb.getIndexAttr(1), rb.getIndexAttr(n)});
+  };
+  OpFoldResult rows = tensor::getMixedSize(b, loc, like, 0);
+  Value rowCount = getValueOrCreateConstantIndexOp(b, loc, rows);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(n)}, b.getF32Type());
+  auto serial = [&](OpBuilder &sb, Location sl) -> Value {
+    return scf::ForOp::create(
+               sb, sl, cIndex(sb, sl, 0), rowCount, cIndex(sb, sl, 1),
+               ValueRange{init},
+               [&](OpBuilder &rb, Location rl, Value t, ValueRange acc) {
+                 Value row = body(rb, rl, t, rowOf(rb, rl, acc[0], t));
+                 Value all = tensor::InsertSliceOp::create(
+                     rb, rl, row, acc[0],
+                     ArrayRef<OpFoldResult>{t, rb.getIndexAttr(0)},
+                     ArrayRef<OpFoldResult>{rb.getIndexAttr(1),
+                                            rb.getIndexAttr(n)},
+                     ArrayRef<OpFoldResult>{rb.getIndexAttr(1),
+                                            rb.getIndexAttr(1)});
+                 scf::YieldOp::create(rb, rl, ValueRange{all});
+               })
+        .getResult(0);
+  };
+  auto parallel = [&](OpBuilder &pb, Location pl) -> Value {
+    return buildForall(
+        pb, pl, rows, init,
+        [&](OpBuilder &rb, Location rl, Value t, Value outs) -> Tile {
+          return {body(rb, rl, t, rowOf(rb, rl, outs, t)),
+                  {t, rb.getIndexAttr(0)},
+                  {rb.getIndexAttr(1), rb.getIndexAttr(n)}};
+        });
+  };
+  if (std::optional<int64_t> known = getConstantIntValue(rows))
+    return *known < kParallelRows ? serial(b, loc) : parallel(b, loc);
+  Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                     rowCount, cIndex(b, loc, kParallelRows));
+  return scf::IfOp::create(
+             b, loc, many,
+             [&](OpBuilder &tb, Location tl) {
+               scf::YieldOp::create(tb, tl, parallel(tb, tl));
+             },
+             [&](OpBuilder &eb, Location el) {
+               scf::YieldOp::create(eb, el, serial(eb, el));
+             })
+      .getResult(0);
+}
+
+/// `row` ([1, n]) with its elements [from, n) set to `element(k)`.
+Value scalarTail(OpBuilder &b, Location loc, int64_t from, int64_t n, Value row,
+                 function_ref<Value(OpBuilder &, Location, Value k)> element) {
+  if (from == n)
+    return row;
+  return scf::ForOp::create(
+             b, loc, cIndex(b, loc, from), cIndex(b, loc, n), cIndex(b, loc, 1),
+             ValueRange{row},
+             [&](OpBuilder &sb, Location sl, Value k, ValueRange acc) {
+               scf::YieldOp::create(
+                   sb, sl,
+                   tensor::InsertOp::create(sb, sl, element(sb, sl, k), acc[0],
+                                            ValueRange{cIndex(sb, sl, 0), k})
+                       .getResult());
+             })
+      .getResult(0);
+}
+
+/// x [T, K] f32 with each whole block of 2 * lanes elements of a row
+/// deinterleaved: its even elements, then its odd ones (the order
+/// readSplitPairs widens bf16 weights in); the elements past the last
+/// whole block stay.
+Value deinterleavePairs(OpBuilder &b, Location loc, Value x,
+                        kernel::CpuMappingAttr mapping) {
+  int64_t size = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  int64_t lanes = mapping.getLanes(), block = 2 * lanes;
+  int64_t end = size / block * block;
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  SmallVector<int64_t> evens, odds;
+  for (int64_t i = 0; i < lanes; ++i) {
+    evens.push_back(2 * i);
+    odds.push_back(2 * i + 1);
+  }
+  return buildRows(
+      b, loc, x, [&](OpBuilder &rb, Location rl, Value t, Value row) {
+        Value zero = cIndex(rb, rl, 0), pad = cF32(rb, rl, 0.0);
+        auto blocks = scf::ForOp::create(
+            rb, rl, zero, cIndex(rb, rl, end), cIndex(rb, rl, block),
+            ValueRange{row},
+            [&](OpBuilder &vb, Location vl, Value k, ValueRange acc) {
+              Value k1 =
+                  arith::AddIOp::create(vb, vl, k, cIndex(vb, vl, lanes));
+              auto read = [&](Value at) -> Value {
+                return vector::TransferReadOp::create(vb, vl, vecType, x,
+                                                      ValueRange{t, at}, pad,
+                                                      ArrayRef<bool>{true});
+              };
+              Value lo = read(k), hi = read(k1);
+              auto write = [&](ArrayRef<int64_t> mask, Value at, Value into) {
+                return vector::TransferWriteOp::create(
+                           vb, vl,
+                           vector::ShuffleOp::create(vb, vl, lo, hi, mask),
+                           into, ValueRange{zero, at}, ArrayRef<bool>{true})
+                    .getResult();
+              };
+              scf::YieldOp::create(vb, vl,
+                                   write(odds, k1, write(evens, k, acc[0])));
+            });
+        return scalarTail(
+            rb, rl, end, size, blocks.getResult(0),
+            [&](OpBuilder &sb, Location sl, Value k) -> Value {
+              return tensor::ExtractOp::create(sb, sl, x, ValueRange{t, k});
+            });
+      });
 }
 
 /// x rounded to bf16 (to nearest even) when products with `w` take the
-/// bf16 dot product; x itself otherwise.
+/// bf16 dot product; x deinterleaved when they widen weights in pairs; x
+/// itself otherwise.
 Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
                  kernel::CpuMappingAttr mapping) {
+  auto type = cast<RankedTensorType>(x.getType());
+  if (usesSplitPairs(w, mapping))
+    return fromRowMatrix(
+        b, loc, deinterleavePairs(b, loc, asRowMatrix(b, loc, x), mapping),
+        type);
   if (!usesBf16Dot(w, mapping))
     return x;
-  auto type = cast<RankedTensorType>(x.getType());
   return arith::TruncFOp::create(b, loc, type.clone(b.getBF16Type()), x);
 }
 
@@ -698,104 +909,40 @@ Value mlir::moe::gatedActivation(OpBuilder &b, Location loc, Activation act,
   llvm_unreachable("unknown activation");
 }
 
-/// Rows of a gated activation worth a parallel region: below, a decode
-/// step's or a small expert group's, the region would cost more than the
-/// work.
-static constexpr int64_t kParallelActivationRows = 8;
-
 Value mlir::moe::buildGatedActivation(OpBuilder &b, Location loc,
                                       Activation act, Value g, Value u,
                                       kernel::CpuMappingAttr mapping) {
-  auto type = cast<RankedTensorType>(g.getType());
-  int64_t n = type.getDimSize(1), lanes = mapping.getLanes();
-  int64_t vectorEnd = n / lanes * lanes;
+  int64_t n = cast<RankedTensorType>(g.getType()).getDimSize(1);
+  int64_t lanes = mapping.getLanes(), vectorEnd = n / lanes * lanes;
   auto vecType = VectorType::get({lanes}, b.getF32Type());
-  // Row t of the output, `row` ([1, n]), written.
-  auto activateRow = [&](OpBuilder &rb, Location rl, Value t, Value row) {
-    Value zero = cIndex(rb, rl, 0), pad = cF32(rb, rl, 0.0);
-    auto vectors = scf::ForOp::create(
-        rb, rl, zero, cIndex(rb, rl, vectorEnd), cIndex(rb, rl, lanes),
-        ValueRange{row},
-        [&](OpBuilder &vb, Location vl, Value k, ValueRange acc) {
-          auto read = [&](Value of) -> Value {
-            return vector::TransferReadOp::create(vb, vl, vecType, of,
-                                                  ValueRange{t, k}, pad,
-                                                  ArrayRef<bool>{true});
-          };
-          Value y = gatedActivation(vb, vl, act, read(g), read(u));
-          scf::YieldOp::create(
-              vb, vl,
-              vector::TransferWriteOp::create(
-                  vb, vl, y, acc[0], ValueRange{zero, k}, ArrayRef<bool>{true})
-                  .getResult());
-        });
-    if (vectorEnd == n)
-      return vectors.getResult(0);
-    return scf::ForOp::create(
-               rb, rl, cIndex(rb, rl, vectorEnd), cIndex(rb, rl, n),
-               cIndex(rb, rl, 1), vectors.getResults(),
-               [&](OpBuilder &sb, Location sl, Value k, ValueRange acc) {
-                 Value y = gatedActivation(
-                     sb, sl, act,
-                     tensor::ExtractOp::create(sb, sl, g, ValueRange{t, k}),
-                     tensor::ExtractOp::create(sb, sl, u, ValueRange{t, k}));
-                 scf::YieldOp::create(
-                     sb, sl,
-                     tensor::InsertOp::create(sb, sl, y, acc[0],
-                                              ValueRange{zero, k})
-                         .getResult());
-               })
-        .getResult(0);
-  };
-  auto rowOf = [&](OpBuilder &rb, Location rl, Value of, Value t) {
-    return sliceOf(rb, rl, of, {t, rb.getIndexAttr(0)},
-                   {rb.getIndexAttr(1), rb.getIndexAttr(n)});
-  };
-
-  OpFoldResult rows = tensor::getMixedSize(b, loc, g, 0);
-  Value rowCount = getValueOrCreateConstantIndexOp(b, loc, rows);
-  Value init = tensor::EmptyOp::create(
-      b, loc, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(n)}, b.getF32Type());
-  auto serial = [&](OpBuilder &sb, Location sl) -> Value {
-    return scf::ForOp::create(
-               sb, sl, cIndex(sb, sl, 0), rowCount, cIndex(sb, sl, 1),
-               ValueRange{init},
-               [&](OpBuilder &rb, Location rl, Value t, ValueRange acc) {
-                 Value row = activateRow(rb, rl, t, rowOf(rb, rl, acc[0], t));
-                 Value all = tensor::InsertSliceOp::create(
-                     rb, rl, row, acc[0],
-                     ArrayRef<OpFoldResult>{t, rb.getIndexAttr(0)},
-                     ArrayRef<OpFoldResult>{rb.getIndexAttr(1),
-                                            rb.getIndexAttr(n)},
-                     ArrayRef<OpFoldResult>{rb.getIndexAttr(1),
-                                            rb.getIndexAttr(1)});
-                 scf::YieldOp::create(rb, rl, ValueRange{all});
-               })
-        .getResult(0);
-  };
-  auto parallel = [&](OpBuilder &pb, Location pl) -> Value {
-    return buildForall(
-        pb, pl, rows, init,
-        [&](OpBuilder &rb, Location rl, Value t, Value outs) -> Tile {
-          return {activateRow(rb, rl, t, rowOf(rb, rl, outs, t)),
-                  {t, rb.getIndexAttr(0)},
-                  {rb.getIndexAttr(1), rb.getIndexAttr(n)}};
-        });
-  };
-  if (std::optional<int64_t> known = getConstantIntValue(rows))
-    return *known < kParallelActivationRows ? serial(b, loc) : parallel(b, loc);
-  Value many =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rowCount,
-                            cIndex(b, loc, kParallelActivationRows));
-  return scf::IfOp::create(
-             b, loc, many,
-             [&](OpBuilder &tb, Location tl) {
-               scf::YieldOp::create(tb, tl, parallel(tb, tl));
-             },
-             [&](OpBuilder &eb, Location el) {
-               scf::YieldOp::create(eb, el, serial(eb, el));
-             })
-      .getResult(0);
+  return buildRows(
+      b, loc, g, [&](OpBuilder &rb, Location rl, Value t, Value row) {
+        Value zero = cIndex(rb, rl, 0), pad = cF32(rb, rl, 0.0);
+        auto vectors = scf::ForOp::create(
+            rb, rl, zero, cIndex(rb, rl, vectorEnd), cIndex(rb, rl, lanes),
+            ValueRange{row},
+            [&](OpBuilder &vb, Location vl, Value k, ValueRange acc) {
+              auto read = [&](Value of) -> Value {
+                return vector::TransferReadOp::create(vb, vl, vecType, of,
+                                                      ValueRange{t, k}, pad,
+                                                      ArrayRef<bool>{true});
+              };
+              Value y = gatedActivation(vb, vl, act, read(g), read(u));
+              scf::YieldOp::create(vb, vl,
+                                   vector::TransferWriteOp::create(
+                                       vb, vl, y, acc[0], ValueRange{zero, k},
+                                       ArrayRef<bool>{true})
+                                       .getResult());
+            });
+        return scalarTail(
+            rb, rl, vectorEnd, n, vectors.getResult(0),
+            [&](OpBuilder &sb, Location sl, Value k) {
+              return gatedActivation(
+                  sb, sl, act,
+                  tensor::ExtractOp::create(sb, sl, g, ValueRange{t, k}),
+                  tensor::ExtractOp::create(sb, sl, u, ValueRange{t, k}));
+            });
+      });
 }
 
 Value mlir::moe::buildGateUp(OpBuilder &b, Location loc, Value x, Value gate,

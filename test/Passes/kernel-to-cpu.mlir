@@ -1,13 +1,32 @@
 // RUN: moec-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(moe-kernel-to-cpu))' | FileCheck %s --enable-var-scope
 
 // The mapping drives the loops: a parallel task per weight row, vectors of
-// `lanes` f32, `accumulators` independent partial sums.
+// `lanes` f32, `accumulators` independent partial sums (as many as the row
+// has vectors for). bf16 weights are widened in pairs: the activations'
+// blocks of 32 are first deinterleaved (even elements, then odd; a task per
+// row for 8 rows or more), then each load of 32 weights gives the even 16
+// (shifted) and the odd 16 (masked), one FMA with each half.
 // CHECK-LABEL: func.func @matvec
+// CHECK-SAME: (%[[X:.*]]: tensor<?x64xf32>, %[[W:.*]]: tensor<32x64xbf16>)
+// CHECK: %[[XD:.*]] = scf.if %{{.*}} -> (tensor<?x64xf32>)
+// CHECK: scf.forall
+// CHECK: %[[LO:.*]] = vector.transfer_read %[[X]]{{.*}} : tensor<?x64xf32>, vector<16xf32>
+// CHECK: %[[HI:.*]] = vector.transfer_read %[[X]]{{.*}} : tensor<?x64xf32>, vector<16xf32>
+// CHECK: vector.shuffle %[[LO]], %[[HI]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK: vector.shuffle %[[LO]], %[[HI]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK: } else {
 // CHECK: scf.forall (%{{.*}}) in (32)
-// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK: vector.transfer_read {{.*}} : tensor<32x64xbf16>, vector<16xbf16>
-// CHECK: arith.extf %{{.*}} : vector<16xbf16> to vector<16xf32>
-// CHECK: vector.fma
+// CHECK: scf.for {{.*}} step %c64{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xf32>, vector<16xf32>)
+// CHECK: %[[XE:.*]] = vector.transfer_read %[[XD]]{{.*}} : tensor<?x64xf32>, vector<16xf32>
+// CHECK: %[[XO:.*]] = vector.transfer_read %[[XD]]{{.*}} : tensor<?x64xf32>, vector<16xf32>
+// CHECK: %[[WV:.*]] = vector.transfer_read %[[W]]{{.*}} : tensor<32x64xbf16>, vector<32xbf16>
+// CHECK: %[[WORDS:.*]] = vector.bitcast %[[WV]] : vector<32xbf16> to vector<16xi32>
+// CHECK: %[[EVEN:.*]] = arith.shli %[[WORDS]], %{{.*}} : vector<16xi32>
+// CHECK: %[[ODD:.*]] = arith.andi %[[WORDS]], %{{.*}} : vector<16xi32>
+// CHECK: %[[WE:.*]] = vector.bitcast %[[EVEN]] : vector<16xi32> to vector<16xf32>
+// CHECK: %[[WO:.*]] = vector.bitcast %[[ODD]] : vector<16xi32> to vector<16xf32>
+// CHECK: %[[A:.*]] = vector.fma %[[WE]], %[[XE]], %{{.*}} : vector<16xf32>
+// CHECK: vector.fma %[[WO]], %[[XO]], %[[A]] : vector<16xf32>
 // CHECK: vector.reduction <add>
 // CHECK-NOT: kernel.
 func.func @matvec(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32xf32> {
@@ -34,7 +53,7 @@ func.func @matvec_narrow(%x: tensor<?x64xf32>, %w: tensor<32x64xf16>) -> tensor<
 // CHECK: scf.forall (%{{.*}}) in (128)
 // CHECK: %[[POS:.*]] = arith.cmpf ogt
 // CHECK: scf.if %[[POS]] -> (f32)
-// CHECK: vector<8xbf16>
+// CHECK: vector<16xbf16>
 // CHECK: scf.for {{.*}} -> (tensor<128xi32>, index, index)
 // CHECK-NOT: kernel.
 func.func @gate_up(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) -> (tensor<128xf32>, tensor<128xi32>, index, index) {
@@ -90,8 +109,8 @@ func.func @router(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf3
 // read it.
 // CHECK-LABEL: func.func @gate_up_swiglu
 // CHECK: scf.forall (%{{.*}}) in (128)
-// CHECK: vector.transfer_read {{.*}} : tensor<128x64xbf16>, vector<8xbf16>
-// CHECK: vector.transfer_read {{.*}} : tensor<128x64xbf16>, vector<8xbf16>
+// CHECK: vector.transfer_read {{.*}} : tensor<128x64xbf16>, vector<16xbf16>
+// CHECK: vector.transfer_read {{.*}} : tensor<128x64xbf16>, vector<16xbf16>
 // CHECK: math.exp
 // CHECK: arith.divf
 // CHECK: arith.mulf

@@ -39,40 +39,50 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 // -----
 
 // x W^T: a parallel task per block of 4 rows of W (the register block of
-// vector-width 4 is 4 rows x 3 tokens); in it, blocks of 3 tokens, each
-// step reading 3 activation vectors and 4 weight vectors (bf16, widened)
-// for 12 accumulators, then the tokens left one at a time with the 4 rows
-// together; a scalar tail for the last 2 of the 22 columns.
+// vector-width 4 is 4 rows x 3 tokens); in it, blocks of 3 tokens, then
+// the tokens left one at a time with the 4 rows together. bf16 weights
+// are widened in pairs: x's blocks of 8 columns deinterleaved first (even
+// columns, then odd; columns 16 .. 22 stay), then each step reads 2
+// vectors of each of 3 activation rows and, per weight row, 8 bf16
+// weights split into their even and odd halves for 12 accumulators; a
+// scalar tail for the last 6 of the 22 columns.
 // CHECK-LABEL: func.func @linear(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x22xf32>, %[[W:[^:]+]]: tensor<8x22xbf16>
 // CHECK: %[[T:.+]] = tensor.dim %[[X]], %c0
+// CHECK: %[[XD:.+]] = scf.if %{{.+}} -> (tensor<?x22xf32>)
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [0, 2, 4, 6] : vector<4xf32>, vector<4xf32>
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [1, 3, 5, 7] : vector<4xf32>, vector<4xf32>
+// CHECK: scf.for %{{.+}} = %c16{{.*}} to %c22 step %c1
+// CHECK: } else {
 // CHECK: %[[Y:.+]] = scf.forall (%[[P:.+]]) in (2) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<?x8xf32>)
 // CHECK: %[[R0:.+]] = arith.muli %[[P]], %c4
-// CHECK: %[[BLOCK:.+]] = tensor.extract_slice %[[OUT]][0, %[[R0]]] [%[[T]], 4] [1, 1] : tensor<?x8xf32> to tensor<?x4xf32>
+// CHECK: %[[BLOCK:.+]] = tensor.extract_slice %[[OUT]][0, %[[R0]]] [%{{.+}}, 4] [1, 1] : tensor<?x8xf32> to tensor<?x4xf32>
 // CHECK: %[[R3:.+]] = arith.addi %[[R0]], %c3
-// CHECK: %[[TILES:.+]] = arith.divui %[[T]], %[[C3:.+]] : index
+// CHECK: %[[TILES:.+]] = arith.divui %{{.+}}, %[[C3:.+]] : index
 // CHECK: %[[BLOCKED:.+]] = arith.muli %[[TILES]], %[[C3]] : index
 // CHECK: %[[FULL:.+]] = scf.for %[[T0:.+]] = %{{.+}} to %[[BLOCKED]] step %{{.+}} iter_args(%{{.+}} = %[[BLOCK]]) -> (tensor<?x4xf32>)
 // CHECK: %[[T2:.+]] = arith.addi %[[T0]], %c2
-// CHECK: %{{.+}}:12 = scf.for %{{.+}} = %{{.+}} to %c20 step %c4{{.*}} -> (vector<4xf32>,
-// CHECK: %[[X0:.+]] = vector.transfer_read %[[X]][%{{.+}}, %[[K:.+]]], %{{.+}} : tensor<?x22xf32>, vector<4xf32>
-// CHECK: vector.transfer_read %[[X]]
-// CHECK: %[[X2:.+]] = vector.transfer_read %[[X]][%[[T2]], %[[K]]]
-// CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%{{.+}}, %[[K]]], %{{.+}} {in_bounds = [true]} : tensor<8x22xbf16>, vector<4xbf16>
-// CHECK: %[[WF:.+]] = arith.extf %[[WV]] : vector<4xbf16> to vector<4xf32>
-// CHECK: vector.fma %[[WF]], %[[X0]], %{{.+}} : vector<4xf32>
-// CHECK: vector.fma %[[WF]], %{{.+}}, %{{.+}} : vector<4xf32>
-// CHECK: vector.fma %[[WF]], %[[X2]], %{{.+}} : vector<4xf32>
+// CHECK: %{{.+}}:12 = scf.for %{{.+}} = %{{.+}} to %c16 step %c8{{.*}} -> (vector<4xf32>,
+// CHECK: %[[X0:.+]] = vector.transfer_read %[[XD]][%{{.+}}, %[[K:[a-z0-9_]+]]], %{{.+}} : tensor<?x22xf32>, vector<4xf32>
+// CHECK: %[[X0O:.+]] = vector.transfer_read %[[XD]][%{{.+}}, %[[KO:[a-z0-9_]+]]], %{{.+}} : tensor<?x22xf32>, vector<4xf32>
+// CHECK: %[[X2:.+]] = vector.transfer_read %[[XD]][%[[T2]], %[[K]]]
+// CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%{{.+}}, %[[K]]], %{{.+}} {in_bounds = [true]} : tensor<8x22xbf16>, vector<8xbf16>
+// CHECK: vector.bitcast %[[WV]] : vector<8xbf16> to vector<4xi32>
+// CHECK: %[[WE:.+]] = vector.bitcast %{{.+}} : vector<4xi32> to vector<4xf32>
+// CHECK: %[[WO:.+]] = vector.bitcast %{{.+}} : vector<4xi32> to vector<4xf32>
+// CHECK: %[[A0:.+]] = vector.fma %[[WE]], %[[X0]], %{{.+}} : vector<4xf32>
+// CHECK: vector.fma %[[WO]], %[[X0O]], %[[A0]] : vector<4xf32>
+// CHECK: vector.fma %[[WE]], %[[X2]], %{{.+}} : vector<4xf32>
 // CHECK: vector.transfer_read %[[W]][%[[R3]], %[[K]]]
 // CHECK-COUNT-12: vector.reduction <add>
-// CHECK: scf.for %{{.+}} = %c20{{.*}} to %c22 step %c1
+// CHECK: scf.for %{{.+}} = %c16{{.*}} to %c22 step %c1
 // CHECK-COUNT-12: arith.addf
 // CHECK: tensor.insert %{{.+}} into %{{.+}}[%[[T2]], %c3{{.*}}] : tensor<?x4xf32>
-// CHECK: %[[LEFT:.+]] = scf.for %[[TL:.+]] = %[[BLOCKED]] to %[[T]] step %c1{{.*}} iter_args(%{{.+}} = %[[FULL]]) -> (tensor<?x4xf32>)
-// CHECK: %{{.+}}:4 = scf.for %{{.+}} = %{{.+}} to %c20 step %c4{{.*}} -> (vector<4xf32>,
-// CHECK-COUNT-4: vector.fma
+// CHECK: %[[LEFT:.+]] = scf.for %[[TL:.+]] = %[[BLOCKED]] to %{{.+}} step %c1{{.*}} iter_args(%{{.+}} = %[[FULL]]) -> (tensor<?x4xf32>)
+// CHECK: %{{.+}}:4 = scf.for %{{.+}} = %{{.+}} to %c16 step %c8{{.*}} -> (vector<4xf32>,
+// CHECK-COUNT-8: vector.fma
 // CHECK: scf.forall.in_parallel
-// CHECK: tensor.parallel_insert_slice %[[LEFT]] into %[[OUT]][0, %[[R0]]] [%[[T]], 4] [1, 1]
+// CHECK: tensor.parallel_insert_slice %[[LEFT]] into %[[OUT]][0, %[[R0]]] [%{{.+}}, 4] [1, 1]
 // CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<8xf32>) outs(%[[Y]] : tensor<?x8xf32>)
 func.func @linear(%x: tensor<?x22xf32>, %w: tensor<8x22xbf16>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
   %y = moe.linear %x, %w bias(%b) : (tensor<?x22xf32>, tensor<8x22xbf16>, tensor<8xf32>) -> tensor<?x8xf32>
