@@ -243,13 +243,15 @@ Value sliceOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offset
 /// work.
 constexpr int64_t kParallelRows = 8;
 
-/// An f32 [T, n] of the shape of `like` ([T, n]), row by row:
+/// A [T, n] of `element` (f32 when null) of the shape of `like` ([T, n]),
+/// row by row:
 /// `body(t, row)` writes row t into `row` (its [1, n] slice of the output)
 /// and returns it. A parallel task per row for 8 rows or more (a prompt's),
 /// a plain loop for fewer, so that a decode step opens no parallel region.
 Value buildRows(
     OpBuilder &b, Location loc, Value like,
-    function_ref<Value(OpBuilder &, Location, Value t, Value row)> body) {
+    function_ref<Value(OpBuilder &, Location, Value t, Value row)> body,
+    Type element = {}) {
   int64_t n = cast<RankedTensorType>(like.getType()).getDimSize(1);
   auto rowOf = [&](OpBuilder &rb, Location rl, Value of, Value t) {
     return sliceOf(rb, rl, of, {t, rb.getIndexAttr(0)},
@@ -258,7 +260,8 @@ Value buildRows(
   OpFoldResult rows = tensor::getMixedSize(b, loc, like, 0);
   Value rowCount = getValueOrCreateConstantIndexOp(b, loc, rows);
   Value init = tensor::EmptyOp::create(
-      b, loc, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(n)}, b.getF32Type());
+      b, loc, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(n)},
+      element ? element : b.getF32Type());
   auto serial = [&](OpBuilder &sb, Location sl) -> Value {
     return scf::ForOp::create(
                sb, sl, cIndex(sb, sl, 0), rowCount, cIndex(sb, sl, 1),
@@ -366,6 +369,42 @@ Value deinterleavePairs(OpBuilder &b, Location loc, Value x,
       });
 }
 
+/// x [T, K] f32 rounded to bf16 (to nearest even), in vectors.
+Value roundToBf16(OpBuilder &b, Location loc, Value x,
+                  kernel::CpuMappingAttr mapping) {
+  int64_t size = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  int64_t lanes = mapping.getLanes(), end = size / lanes * lanes;
+  Type bf16 = b.getBF16Type();
+  return buildRows(
+      b, loc, x,
+      [&](OpBuilder &rb, Location rl, Value t, Value row) {
+        Value zero = cIndex(rb, rl, 0), pad = cF32(rb, rl, 0.0);
+        auto vectors = scf::ForOp::create(
+            rb, rl, zero, cIndex(rb, rl, end), cIndex(rb, rl, lanes),
+            ValueRange{row},
+            [&](OpBuilder &vb, Location vl, Value k, ValueRange acc) {
+              Value v = vector::TransferReadOp::create(
+                  vb, vl, VectorType::get({lanes}, vb.getF32Type()), x,
+                  ValueRange{t, k}, pad, ArrayRef<bool>{true});
+              Value r = arith::TruncFOp::create(
+                  vb, vl, VectorType::get({lanes}, bf16), v);
+              scf::YieldOp::create(vb, vl,
+                                   vector::TransferWriteOp::create(
+                                       vb, vl, r, acc[0], ValueRange{zero, k},
+                                       ArrayRef<bool>{true})
+                                       .getResult());
+            });
+        return scalarTail(
+            rb, rl, end, size, vectors.getResult(0),
+            [&](OpBuilder &sb, Location sl, Value k) -> Value {
+              return arith::TruncFOp::create(
+                  sb, sl, bf16,
+                  tensor::ExtractOp::create(sb, sl, x, ValueRange{t, k}));
+            });
+      },
+      bf16);
+}
+
 /// x rounded to bf16 (to nearest even) when products with `w` take the
 /// bf16 dot product; x deinterleaved when they widen weights in pairs; x
 /// itself otherwise.
@@ -378,7 +417,9 @@ Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
         type);
   if (!usesBf16Dot(w, mapping))
     return x;
-  return arith::TruncFOp::create(b, loc, type.clone(b.getBF16Type()), x);
+  return fromRowMatrix(b, loc,
+                       roundToBf16(b, loc, asRowMatrix(b, loc, x), mapping),
+                       type.clone(b.getBF16Type()));
 }
 
 /// The tokens [0, count) in tiles of `tile` (when above 1), then the

@@ -8,18 +8,18 @@
 // Every kernel op gets the one mapping the options describe; other ops are
 // untouched.
 // CHECK-LABEL: func.func @mapped
-// CHECK: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 4>)
-// CHECK: kernel.gate_up {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 4>)
-// CHECK: kernel.sparse_matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 4>)
-// CHECK: kernel.router_top_k {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 4>)
-// CHECK: kernel.rms_norm {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 4>)
-// CHECK: kernel.cache_write {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 4>)
-// CHECK: kernel.attention {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 4>)
+// CHECK: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 5>)
+// CHECK: kernel.gate_up {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 5>)
+// CHECK: kernel.sparse_matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 5>)
+// CHECK: kernel.router_top_k {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 5>)
+// CHECK: kernel.rms_norm {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 5>)
+// CHECK: kernel.cache_write {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 5>)
+// CHECK: kernel.attention {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 3, tasks = 4, row_tile = 4, token_tile = 5>)
 // CHECK-NOT: mapping
 // CHECK: return
-// DOT: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 16, bf16_dot = true, row_tile = 4, token_tile = 4>)
-// AVX2's 16 registers hold a 4 x 3 block; a block can be given.
-// AVX2: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16, row_tile = 4, token_tile = 3>)
+// DOT: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 16, bf16_dot = true, row_tile = 4, token_tile = 5>)
+// AVX2's 16 registers hold a 4 x 2 block (activations and weights in even and odd halves); a block can be given.
+// AVX2: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16, row_tile = 4, token_tile = 2>)
 // TILE: kernel.matvec {{.*}} mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16, row_tile = 2, token_tile = 5>)
 // ZERO: error: #kernel.cpu: lanes, accumulators, tasks and tiles must be positive
 // BAD: error: #kernel.cpu: bf16_dot needs 16 lanes (AVX-512)

@@ -39,12 +39,12 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 // -----
 
 // x W^T: a parallel task per block of 4 rows of W (the register block of
-// vector-width 4 is 4 rows x 3 tokens); in it, blocks of 3 tokens, then
+// vector-width 4 is 4 rows x 2 tokens); in it, blocks of 2 tokens, then
 // the tokens left one at a time with the 4 rows together. bf16 weights
 // are widened in pairs: x's blocks of 8 columns deinterleaved first (even
 // columns, then odd; columns 16 .. 22 stay), then each step reads 2
-// vectors of each of 3 activation rows and, per weight row, 8 bf16
-// weights split into their even and odd halves for 12 accumulators; a
+// vectors of each of 2 activation rows and, per weight row, 8 bf16
+// weights split into their even and odd halves for 8 accumulators; a
 // scalar tail for the last 6 of the 22 columns.
 // CHECK-LABEL: func.func @linear(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x22xf32>, %[[W:[^:]+]]: tensor<8x22xbf16>
@@ -58,26 +58,26 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 // CHECK: %[[R0:.+]] = arith.muli %[[P]], %c4
 // CHECK: %[[BLOCK:.+]] = tensor.extract_slice %[[OUT]][0, %[[R0]]] [%{{.+}}, 4] [1, 1] : tensor<?x8xf32> to tensor<?x4xf32>
 // CHECK: %[[R3:.+]] = arith.addi %[[R0]], %c3
-// CHECK: %[[TILES:.+]] = arith.divui %{{.+}}, %[[C3:.+]] : index
-// CHECK: %[[BLOCKED:.+]] = arith.muli %[[TILES]], %[[C3]] : index
+// CHECK: %[[TILES:.+]] = arith.divui %{{.+}}, %[[C2:.+]] : index
+// CHECK: %[[BLOCKED:.+]] = arith.muli %[[TILES]], %[[C2]] : index
 // CHECK: %[[FULL:.+]] = scf.for %[[T0:.+]] = %{{.+}} to %[[BLOCKED]] step %{{.+}} iter_args(%{{.+}} = %[[BLOCK]]) -> (tensor<?x4xf32>)
-// CHECK: %[[T2:.+]] = arith.addi %[[T0]], %c2
-// CHECK: %{{.+}}:12 = scf.for %{{.+}} = %{{.+}} to %c16 step %c8{{.*}} -> (vector<4xf32>,
+// CHECK: %[[T1:.+]] = arith.addi %[[T0]], %c1
+// CHECK: %{{.+}}:8 = scf.for %{{.+}} = %{{.+}} to %c16 step %c8{{.*}} -> (vector<4xf32>,
 // CHECK: %[[X0:.+]] = vector.transfer_read %[[XD]][%{{.+}}, %[[K:[a-z0-9_]+]]], %{{.+}} : tensor<?x22xf32>, vector<4xf32>
 // CHECK: %[[X0O:.+]] = vector.transfer_read %[[XD]][%{{.+}}, %[[KO:[a-z0-9_]+]]], %{{.+}} : tensor<?x22xf32>, vector<4xf32>
-// CHECK: %[[X2:.+]] = vector.transfer_read %[[XD]][%[[T2]], %[[K]]]
+// CHECK: %[[X1:.+]] = vector.transfer_read %[[XD]][%[[T1]], %[[K]]]
 // CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%{{.+}}, %[[K]]], %{{.+}} {in_bounds = [true]} : tensor<8x22xbf16>, vector<8xbf16>
 // CHECK: vector.bitcast %[[WV]] : vector<8xbf16> to vector<4xi32>
 // CHECK: %[[WE:.+]] = vector.bitcast %{{.+}} : vector<4xi32> to vector<4xf32>
 // CHECK: %[[WO:.+]] = vector.bitcast %{{.+}} : vector<4xi32> to vector<4xf32>
 // CHECK: %[[A0:.+]] = vector.fma %[[WE]], %[[X0]], %{{.+}} : vector<4xf32>
 // CHECK: vector.fma %[[WO]], %[[X0O]], %[[A0]] : vector<4xf32>
-// CHECK: vector.fma %[[WE]], %[[X2]], %{{.+}} : vector<4xf32>
+// CHECK: vector.fma %[[WE]], %[[X1]], %{{.+}} : vector<4xf32>
 // CHECK: vector.transfer_read %[[W]][%[[R3]], %[[K]]]
-// CHECK-COUNT-12: vector.reduction <add>
+// CHECK-COUNT-8: vector.reduction <add>
 // CHECK: scf.for %{{.+}} = %c16{{.*}} to %c22 step %c1
-// CHECK-COUNT-12: arith.addf
-// CHECK: tensor.insert %{{.+}} into %{{.+}}[%[[T2]], %c3{{.*}}] : tensor<?x4xf32>
+// CHECK-COUNT-8: arith.addf
+// CHECK: tensor.insert %{{.+}} into %{{.+}}[%[[T1]], %c3{{.*}}] : tensor<?x4xf32>
 // CHECK: %[[LEFT:.+]] = scf.for %[[TL:.+]] = %[[BLOCKED]] to %{{.+}} step %c1{{.*}} iter_args(%{{.+}} = %[[FULL]]) -> (tensor<?x4xf32>)
 // CHECK: %{{.+}}:4 = scf.for %{{.+}} = %{{.+}} to %c16 step %c8{{.*}} -> (vector<4xf32>,
 // CHECK-COUNT-8: vector.fma
@@ -92,18 +92,24 @@ func.func @linear(%x: tensor<?x22xf32>, %w: tensor<8x22xbf16>, %b: tensor<8xf32>
 // -----
 
 // With bf16-dot, bf16 weights meet the activation rounded to bf16 once per
-// call: in the 4 x 4 register block, each step takes 32 pairs of a row
-// with the AVX-512 BF16 dot product into 16 f32 sums; the last 8 columns
-// are scalar.
+// call, in vectors (a task per row for 8 rows or more): in the 4 x 5
+// register block, each step takes 32 pairs of a row with the AVX-512 BF16
+// dot product into 20 f32 sums; the last 8 columns are scalar.
 // BF16-LABEL: func.func @linear_bf16_dot(
 // BF16-SAME: %[[X:[^:]+]]: tensor<?x136xf32>, %[[W:[^:]+]]: tensor<8x136xbf16>
-// BF16: %[[XB:.+]] = arith.truncf %[[X]] : tensor<?x136xf32> to tensor<?x136xbf16>
+// BF16: %[[XB:.+]] = scf.if %{{.+}} -> (tensor<?x136xbf16>)
+// BF16: scf.forall
+// BF16: %[[XV16:.+]] = vector.transfer_read %[[X]]{{.+}} : tensor<?x136xf32>, vector<16xf32>
+// BF16: arith.truncf %[[XV16]] : vector<16xf32> to vector<16xbf16>
+// BF16: scf.for %{{.+}} = %c128{{.*}} to %c136
+// BF16: arith.truncf %{{.+}} : f32 to bf16
+// BF16: } else {
 // BF16: scf.forall (%{{.+}}) in (2)
-// BF16: %{{.+}}:16 = scf.for %{{.+}} = %{{.+}} to %c128 step %c32{{.*}} iter_args(%[[A0:[^ ]+]] = %{{.+}}) -> (vector<16xf32>,
+// BF16: %{{.+}}:20 = scf.for %{{.+}} = %{{.+}} to %c128 step %c32{{.*}} iter_args(%[[A0:[^ ]+]] = %{{.+}}) -> (vector<16xf32>,
 // BF16: %[[XV:.+]] = vector.transfer_read %[[XB]][%{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<?x136xbf16>, vector<32xbf16>
 // BF16: %[[WV:.+]] = vector.transfer_read %[[W]][%{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x136xbf16>, vector<32xbf16>
 // BF16: x86vector.avx512.dot %[[A0]], %[[WV]], %[[XV]] : vector<32xbf16> -> vector<16xf32>
-// BF16-COUNT-15: x86vector.avx512.dot
+// BF16-COUNT-19: x86vector.avx512.dot
 // BF16: vector.reduction <add>
 // BF16: scf.for %{{.+}} = %c128{{.*}} to %c136 step %c1
 // f16 weights keep the widening product.
@@ -286,8 +292,8 @@ func.func @expert_ffn(%x: tensor<?x4xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1
 // -----
 
 // A neuron-major down weight [E, I, H]: per expert, a task per block of
-// 4 x 4 output columns, the neurons in blocks, and in each, tiles of 3
-// tokens (then single tokens) holding 3 x 4 vector sums while every
+// 4 x 4 output columns, the neurons in blocks, and in each, tiles of 2
+// tokens (then single tokens) holding 2 x 4 vector sums while every
 // neuron's piece of row, read once, is multiplied with each token's
 // activation.
 // GROUP-LABEL: func.func @expert_ffn_down_neuron_major(
@@ -300,14 +306,14 @@ func.func @expert_ffn(%x: tensor<?x4xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1
 // GROUP: %[[C0:.+]] = arith.muli %[[P]], %c16
 // GROUP: linalg.fill {{.+}} -> tensor<?x16xf32>
 // GROUP: scf.for %[[I0:.+]] = %{{.+}} to %c8{{.*}} step %c8
-// GROUP: scf.for %{{.+}} step %c3
-// GROUP: %{{.+}}:12 = scf.for %[[I:.+]] = %[[I0]] to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<4xf32>,
+// GROUP: scf.for %{{.+}} step %c2
+// GROUP: %{{.+}}:8 = scf.for %[[I:.+]] = %[[I0]] to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<4xf32>,
 // GROUP: tensor.extract %{{.+}}[%{{.+}}, %[[I]]] : tensor<?x8xf32>
 // GROUP: vector.broadcast
 // GROUP: vector.transfer_read %[[DE]][%[[I]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x32xbf16>, vector<4xbf16>
-// GROUP-COUNT-3: vector.fma
+// GROUP-COUNT-2: vector.fma
 // GROUP: scf.yield
-// GROUP-COUNT-12: vector.transfer_write
+// GROUP-COUNT-8: vector.transfer_write
 // GROUP: %{{.+}}:4 = scf.for %{{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
 // CHECK-LABEL: func.func @expert_ffn_down_neuron_major(
 // CHECK: scf.forall (%{{.+}}) in (2) shared_outs(%{{.+}}) -> (tensor<1x32xf32>)

@@ -28,11 +28,13 @@ inline constexpr llvm::StringLiteral kMappingAttrName = "mapping";
 void setMappings(Operation *root, Attribute mapping);
 
 /// The register block of a product of several tokens that fills the
-/// vector registers of a CPU with `lanes` f32 lanes: row_tile x
-/// token_tile accumulators, a vector per token and one of weights (4 x 3
-/// of AVX2's 16, 4 x 4 of AVX-512's 32).
+/// vector registers of a CPU with `lanes` f32 lanes. With bf16 weights
+/// widened in pairs: row_tile x token_tile accumulators, the even and odd
+/// halves of each token's activations and of one weight load (4 x 2 fill
+/// 14 of AVX2's 16, 4 x 5 all of AVX-512's 32); blocks that spill measured
+/// 1.4x slower (docs/perf.md).
 inline std::pair<int64_t, int64_t> defaultCpuTile(int64_t lanes) {
-  return {4, lanes >= 16 ? 4 : 3};
+  return {4, lanes >= 16 ? 5 : 2};
 }
 } // namespace mlir::kernel
 
