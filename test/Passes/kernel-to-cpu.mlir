@@ -104,11 +104,11 @@ func.func @router(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf3
 
 // -----
 
-// The GLU family: the gate and up products as two weight streams, then the
-// activation (silu by exp); the active set is not listed, so nothing may
-// read it.
+// The GLU family: the gate and up products as two weight streams (128
+// rows: 64 tasks of 2), then the activation (silu by exp); the active set
+// is not listed, so nothing may read it.
 // CHECK-LABEL: func.func @gate_up_swiglu
-// CHECK: scf.forall (%{{.*}}) in (128)
+// CHECK: scf.forall (%{{.*}}) in (64)
 // CHECK: vector.transfer_read {{.*}} : tensor<128x64xbf16>, vector<16xbf16>
 // CHECK: vector.transfer_read {{.*}} : tensor<128x64xbf16>, vector<16xbf16>
 // CHECK: math.exp

@@ -57,11 +57,14 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 // CHECK: %[[Y:.+]] = scf.forall (%[[P:.+]]) in (2) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<?x8xf32>)
 // CHECK: %[[R0:.+]] = arith.muli %[[P]], %c4
 // CHECK: %[[BLOCK:.+]] = tensor.extract_slice %[[OUT]][0, %[[R0]]] [%{{.+}}, 4] [1, 1] : tensor<?x8xf32> to tensor<?x4xf32>
-// CHECK: %[[R3:.+]] = arith.addi %[[R0]], %c3
 // CHECK: %[[TILES:.+]] = arith.divui %{{.+}}, %[[C2:.+]] : index
 // CHECK: %[[BLOCKED:.+]] = arith.muli %[[TILES]], %[[C2]] : index
 // CHECK: %[[FULL:.+]] = scf.for %[[T0:.+]] = %{{.+}} to %[[BLOCKED]] step %{{.+}} iter_args(%{{.+}} = %[[BLOCK]]) -> (tensor<?x4xf32>)
 // CHECK: %[[T1:.+]] = arith.addi %[[T0]], %c1
+// The task's one block of rows (8 rows make fewer than 64 tasks of more).
+// CHECK: scf.for %[[J0:.+]] = %{{.+}} to %c4{{.*}} step %c4{{.*}} iter_args
+// CHECK: %[[J3:.+]] = arith.addi %[[J0]], %c3
+// CHECK: %[[R3:.+]] = arith.addi %[[R0]], %[[J3]]
 // CHECK: %{{.+}}:8 = scf.for %{{.+}} = %{{.+}} to %c16 step %c8{{.*}} -> (vector<4xf32>,
 // CHECK: %[[X0:.+]] = vector.transfer_read %[[XD]][%{{.+}}, %[[K:[a-z0-9_]+]]], %{{.+}} : tensor<?x22xf32>, vector<4xf32>
 // CHECK: %[[X0O:.+]] = vector.transfer_read %[[XD]][%{{.+}}, %[[KO:[a-z0-9_]+]]], %{{.+}} : tensor<?x22xf32>, vector<4xf32>
@@ -77,7 +80,7 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 // CHECK-COUNT-8: vector.reduction <add>
 // CHECK: scf.for %{{.+}} = %c16{{.*}} to %c22 step %c1
 // CHECK-COUNT-8: arith.addf
-// CHECK: tensor.insert %{{.+}} into %{{.+}}[%[[T1]], %c3{{.*}}] : tensor<?x4xf32>
+// CHECK: tensor.insert %{{.+}} into %{{.+}}[%[[T1]], %[[J3]]] : tensor<?x4xf32>
 // CHECK: %[[LEFT:.+]] = scf.for %[[TL:.+]] = %[[BLOCKED]] to %{{.+}} step %c1{{.*}} iter_args(%{{.+}} = %[[FULL]]) -> (tensor<?x4xf32>)
 // CHECK: %{{.+}}:4 = scf.for %{{.+}} = %{{.+}} to %c16 step %c8{{.*}} -> (vector<4xf32>,
 // CHECK-COUNT-8: vector.fma
