@@ -373,40 +373,61 @@ Value deinterleavePairs(OpBuilder &b, Location loc, Value x,
       });
 }
 
-/// x [T, K] f32 rounded to bf16 (to nearest even), in vectors.
-Value roundToBf16(OpBuilder &b, Location loc, Value x,
-                  kernel::CpuMappingAttr mapping) {
-  int64_t size = cast<RankedTensorType>(x.getType()).getDimSize(1);
-  int64_t lanes = mapping.getLanes(), end = size / lanes * lanes;
-  Type bf16 = b.getBF16Type();
+/// out[t, :] = fn(inputs[t, :], ...) for f32 inputs [T, n], rows as
+/// buildRows makes them: fn gets vectors of `lanes` over the largest
+/// multiple of lanes, then scalars, and returns values of `element` (or
+/// vectors of them).
+Value buildElementwiseRows(
+    OpBuilder &b, Location loc, ValueRange inputs, Type element,
+    kernel::CpuMappingAttr mapping,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> fn) {
+  int64_t n = cast<RankedTensorType>(inputs[0].getType()).getDimSize(1);
+  int64_t lanes = mapping.getLanes(), end = n / lanes * lanes;
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
   return buildRows(
-      b, loc, x,
+      b, loc, inputs[0],
       [&](OpBuilder &rb, Location rl, Value t, Value row) {
         Value zero = cIndex(rb, rl, 0), pad = cF32(rb, rl, 0.0);
         auto vectors = scf::ForOp::create(
             rb, rl, zero, cIndex(rb, rl, end), cIndex(rb, rl, lanes),
             ValueRange{row},
             [&](OpBuilder &vb, Location vl, Value k, ValueRange acc) {
-              Value v = vector::TransferReadOp::create(
-                  vb, vl, VectorType::get({lanes}, vb.getF32Type()), x,
-                  ValueRange{t, k}, pad, ArrayRef<bool>{true});
-              Value r = arith::TruncFOp::create(
-                  vb, vl, VectorType::get({lanes}, bf16), v);
-              scf::YieldOp::create(vb, vl,
-                                   vector::TransferWriteOp::create(
-                                       vb, vl, r, acc[0], ValueRange{zero, k},
-                                       ArrayRef<bool>{true})
-                                       .getResult());
+              SmallVector<Value> args;
+              for (Value in : inputs)
+                args.push_back(vector::TransferReadOp::create(
+                    vb, vl, vecType, in, ValueRange{t, k}, pad,
+                    ArrayRef<bool>{true}));
+              scf::YieldOp::create(
+                  vb, vl,
+                  vector::TransferWriteOp::create(vb, vl, fn(vb, vl, args),
+                                                  acc[0], ValueRange{zero, k},
+                                                  ArrayRef<bool>{true})
+                      .getResult());
             });
-        return scalarTail(
-            rb, rl, end, size, vectors.getResult(0),
-            [&](OpBuilder &sb, Location sl, Value k) -> Value {
-              return arith::TruncFOp::create(
-                  sb, sl, bf16,
-                  tensor::ExtractOp::create(sb, sl, x, ValueRange{t, k}));
-            });
+        return scalarTail(rb, rl, end, n, vectors.getResult(0),
+                          [&](OpBuilder &sb, Location sl, Value k) -> Value {
+                            SmallVector<Value> args;
+                            for (Value in : inputs)
+                              args.push_back(tensor::ExtractOp::create(
+                                  sb, sl, in, ValueRange{t, k}));
+                            return fn(sb, sl, args);
+                          });
       },
-      bf16);
+      element);
+}
+
+/// x [T, K] f32 rounded to bf16 (to nearest even), in vectors.
+Value roundToBf16(OpBuilder &b, Location loc, Value x,
+                  kernel::CpuMappingAttr mapping) {
+  Type bf16 = b.getBF16Type();
+  return buildElementwiseRows(
+      b, loc, x, bf16, mapping,
+      [&](OpBuilder &eb, Location el, ValueRange a) -> Value {
+        Type type = bf16;
+        if (auto vec = dyn_cast<VectorType>(a[0].getType()))
+          type = vec.clone(bf16);
+        return arith::TruncFOp::create(eb, el, type, a[0]);
+      });
 }
 
 /// x rounded to bf16 (to nearest even) when products with `w` take the
@@ -982,37 +1003,10 @@ Value mlir::moe::gatedActivation(OpBuilder &b, Location loc, Activation act,
 Value mlir::moe::buildGatedActivation(OpBuilder &b, Location loc,
                                       Activation act, Value g, Value u,
                                       kernel::CpuMappingAttr mapping) {
-  int64_t n = cast<RankedTensorType>(g.getType()).getDimSize(1);
-  int64_t lanes = mapping.getLanes(), vectorEnd = n / lanes * lanes;
-  auto vecType = VectorType::get({lanes}, b.getF32Type());
-  return buildRows(
-      b, loc, g, [&](OpBuilder &rb, Location rl, Value t, Value row) {
-        Value zero = cIndex(rb, rl, 0), pad = cF32(rb, rl, 0.0);
-        auto vectors = scf::ForOp::create(
-            rb, rl, zero, cIndex(rb, rl, vectorEnd), cIndex(rb, rl, lanes),
-            ValueRange{row},
-            [&](OpBuilder &vb, Location vl, Value k, ValueRange acc) {
-              auto read = [&](Value of) -> Value {
-                return vector::TransferReadOp::create(vb, vl, vecType, of,
-                                                      ValueRange{t, k}, pad,
-                                                      ArrayRef<bool>{true});
-              };
-              Value y = gatedActivation(vb, vl, act, read(g), read(u));
-              scf::YieldOp::create(vb, vl,
-                                   vector::TransferWriteOp::create(
-                                       vb, vl, y, acc[0], ValueRange{zero, k},
-                                       ArrayRef<bool>{true})
-                                       .getResult());
-            });
-        return scalarTail(
-            rb, rl, vectorEnd, n, vectors.getResult(0),
-            [&](OpBuilder &sb, Location sl, Value k) {
-              return gatedActivation(
-                  sb, sl, act,
-                  tensor::ExtractOp::create(sb, sl, g, ValueRange{t, k}),
-                  tensor::ExtractOp::create(sb, sl, u, ValueRange{t, k}));
-            });
-      });
+  return buildElementwiseRows(b, loc, ValueRange{g, u}, b.getF32Type(), mapping,
+                              [&](OpBuilder &eb, Location el, ValueRange a) {
+                                return gatedActivation(eb, el, act, a[0], a[1]);
+                              });
 }
 
 Value mlir::moe::buildGateUp(OpBuilder &b, Location loc, Value x, Value gate,

@@ -355,9 +355,7 @@ Status CudaModel::run(const int32_t *tokens, const int32_t *positions,
           check(driver->cuStreamSynchronize(mainStream), "running the model");
       !s)
     return s;
-  int64_t floats = outputHead == artifact::Head::SequenceClassification
-                       ? labels
-                       : rows * outputWidth();
+  int64_t floats = outputFloats(rows);
   if (!floats)
     return Status();
   return check(

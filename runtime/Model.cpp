@@ -106,10 +106,10 @@ int64_t Model::outputWidth() const {
   return outputHead == artifact::Head::CausalLM ? vocab : labels;
 }
 
-int64_t Model::outputSize(int64_t count, Outputs outputs) const {
-  if (outputHead == artifact::Head::SequenceClassification)
-    return labels;
-  return (outputs == Outputs::All ? count : 1) * outputWidth();
+int64_t Model::outputFloats(int64_t rows) const {
+  return outputHead == artifact::Head::SequenceClassification
+             ? labels
+             : rows * outputWidth();
 }
 
 Status Model::measurePeakFlops(double &) {

@@ -39,7 +39,12 @@ public:
   /// Floats `forward` writes for `count` tokens: rows x vocab (causal LM),
   /// labels (sequence classification) or rows x labels (token
   /// classification), where rows is 1 or `count` by `outputs`.
-  int64_t outputSize(int64_t count, Outputs outputs) const;
+  int64_t outputSize(int64_t count, Outputs outputs) const {
+    return outputFloats(outputs == Outputs::All ? count : 1);
+  }
+  /// Floats of `rows` output rows (a sequence classifier's labels whatever
+  /// the count).
+  int64_t outputFloats(int64_t rows) const;
   /// Floats per output row: vocab or labels.
   int64_t outputWidth() const;
   int64_t maxSeqLen() const { return maxSeq; }

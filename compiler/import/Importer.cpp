@@ -503,7 +503,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
     }
     bool pad = !token && config.padTokenId.has_value();
     out = moe::ScoreHeadOp::create(
-        b, results[0], token ? lastRows : y, *w, bias, pad ? tokens : Value(),
+        b, results[0], lastRows, *w, bias, pad ? tokens : Value(),
         moe::ScoreKindAttr::get(&context, token ? moe::ScoreKind::Token
                                                 : moe::ScoreKind::Sequence),
         pad ? b.getI64IntegerAttr(*config.padTokenId) : IntegerAttr());
