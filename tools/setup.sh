@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${MOEC_BUILD_DIR:-build}
 
 PACKAGES=(
-  cmake ninja-build ccache python3 libgtest-dev
+  cmake ninja-build ccache python3 python3-numpy libgtest-dev
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 libclang-rt-22-dev lld-22 liblld-22-dev libomp-22-dev
   libflatbuffers-dev flatbuffers-compiler libsentencepiece-dev nlohmann-json3-dev

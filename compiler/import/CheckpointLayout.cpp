@@ -13,45 +13,60 @@ const char *CheckpointLayout::moePrefix() const {
 }
 
 TensorSpec CheckpointLayout::embedTokens() const {
-  return {"model.embed_tokens.weight", {config->vocabSize, config->hiddenSize}};
+  return {"model.embed_tokens.weight",
+          {config->vocabSize, config->hiddenSize},
+          TensorRole::Embedding};
 }
 
 TensorSpec CheckpointLayout::inputNorm(int64_t layer) const {
-  return {layerPrefix(layer) + "input_layernorm.weight", {config->hiddenSize}};
+  return {layerPrefix(layer) + "input_layernorm.weight",
+          {config->hiddenSize},
+          TensorRole::InputNorm,
+          layer};
 }
 
 TensorSpec CheckpointLayout::postAttentionNorm(int64_t layer) const {
   return {layerPrefix(layer) + "post_attention_layernorm.weight",
-          {config->hiddenSize}};
+          {config->hiddenSize},
+          TensorRole::MlpNorm,
+          layer};
 }
 
 TensorSpec CheckpointLayout::attention(int64_t layer, AttnProj proj) const {
   int64_t q = config->numHeads * config->headDim;
   int64_t kv = config->numKvHeads * config->headDim;
   std::string prefix = layerPrefix(layer) + "self_attn.";
+  TensorRole in = TensorRole::AttentionIn;
   switch (proj) {
   case AttnProj::Q:
-    return {prefix + "q_proj.weight", {q, config->hiddenSize}};
+    return {prefix + "q_proj.weight", {q, config->hiddenSize}, in, layer};
   case AttnProj::K:
-    return {prefix + "k_proj.weight", {kv, config->hiddenSize}};
+    return {prefix + "k_proj.weight", {kv, config->hiddenSize}, in, layer};
   case AttnProj::V:
-    return {prefix + "v_proj.weight", {kv, config->hiddenSize}};
+    return {prefix + "v_proj.weight", {kv, config->hiddenSize}, in, layer};
   case AttnProj::O:
-    return {prefix + "o_proj.weight", {config->hiddenSize, q}};
+    return {prefix + "o_proj.weight",
+            {config->hiddenSize, q},
+            TensorRole::AttentionOut,
+            layer};
   }
   llvm_unreachable("unknown attention projection");
 }
 
 TensorSpec CheckpointLayout::finalNorm() const {
-  return {"model.norm.weight", {config->hiddenSize}};
+  return {"model.norm.weight", {config->hiddenSize}, TensorRole::FinalNorm};
 }
 
 TensorSpec CheckpointLayout::lmHead() const {
-  return {"lm_head.weight", {config->vocabSize, config->hiddenSize}};
+  return {"lm_head.weight",
+          {config->vocabSize, config->hiddenSize},
+          TensorRole::Head};
 }
 
 TensorSpec CheckpointLayout::score() const {
-  return {"score.weight", {config->numLabels, config->hiddenSize}};
+  return {"score.weight",
+          {config->numLabels, config->hiddenSize},
+          TensorRole::Head};
 }
 
 TensorSpec CheckpointLayout::scoreBias() const {
@@ -60,7 +75,9 @@ TensorSpec CheckpointLayout::scoreBias() const {
 
 TensorSpec CheckpointLayout::routerGate(int64_t layer) const {
   return {layerPrefix(layer) + moePrefix() + ".gate.weight",
-          {config->numExperts, config->hiddenSize}};
+          {config->numExperts, config->hiddenSize},
+          TensorRole::Router,
+          layer};
 }
 
 /// Shape of one projection of an MLP with `inter` neurons.
@@ -75,32 +92,43 @@ TensorSpec CheckpointLayout::expert(int64_t layer, int64_t expert,
                                     Proj proj) const {
   std::vector<int64_t> shape =
       projShape(proj, config->intermediateSize, config->hiddenSize);
+  static const TensorRole roles[] = {TensorRole::Gate, TensorRole::Up,
+                                     TensorRole::Down};
   if (config->layout == Layout::Dense) {
     static const char *names[] = {"gate_proj", "up_proj", "down_proj"};
-    return {layerPrefix(layer) + "mlp." + names[int(proj)] + ".weight", shape};
+    return {layerPrefix(layer) + "mlp." + names[int(proj)] + ".weight", shape,
+            roles[int(proj)], layer, 0};
   }
   static const char *names[] = {"w1", "w3", "w2"};
   return {layerPrefix(layer) + "block_sparse_moe.experts." +
               std::to_string(expert) + "." + names[int(proj)] + ".weight",
-          shape};
+          shape, roles[int(proj)], layer, expert};
 }
 
 TensorSpec CheckpointLayout::fusedGateUp(int64_t layer) const {
-  return {layerPrefix(layer) + "mlp.experts.gate_up_proj",
-          {config->numExperts, 2 * config->intermediateSize, config->hiddenSize}};
+  return {
+      layerPrefix(layer) + "mlp.experts.gate_up_proj",
+      {config->numExperts, 2 * config->intermediateSize, config->hiddenSize},
+      TensorRole::FusedGateUp,
+      layer};
 }
 
 TensorSpec CheckpointLayout::fusedDown(int64_t layer) const {
   return {layerPrefix(layer) + "mlp.experts.down_proj",
-          {config->numExperts, config->hiddenSize, config->intermediateSize}};
+          {config->numExperts, config->hiddenSize, config->intermediateSize},
+          TensorRole::FusedDown,
+          layer};
 }
 
 TensorSpec CheckpointLayout::sharedExpert(int64_t layer, int64_t expert,
                                           Proj proj) const {
   static const char *names[] = {"w1", "w3", "w2"};
+  static const TensorRole roles[] = {
+      TensorRole::SharedGate, TensorRole::SharedUp, TensorRole::SharedDown};
   return {layerPrefix(layer) + moePrefix() + ".shared_experts." +
               std::to_string(expert) + "." + names[int(proj)] + ".weight",
-          projShape(proj, config->intermediateSize, config->hiddenSize)};
+          projShape(proj, config->intermediateSize, config->hiddenSize),
+          roles[int(proj)], layer, expert};
 }
 
 TensorSpec CheckpointLayout::predictor(int64_t layer, int64_t expert, int fc,
@@ -110,9 +138,18 @@ TensorSpec CheckpointLayout::predictor(int64_t layer, int64_t expert, int fc,
           ? layerPrefix(layer) + "mlp.predictor."
           : layerPrefix(layer) + moePrefix() + ".experts." +
                 std::to_string(expert) + ".predictor.";
+  int64_t e = config->layout == Layout::Dense ? 0 : expert;
   if (fc == 1)
-    return {prefix + "fc1.weight", {rank, config->hiddenSize}};
-  return {prefix + "fc2.weight", {config->intermediateSize, rank}};
+    return {prefix + "fc1.weight",
+            {rank, config->hiddenSize},
+            TensorRole::PredictorFc1,
+            layer,
+            e};
+  return {prefix + "fc2.weight",
+          {config->intermediateSize, rank},
+          TensorRole::PredictorFc2,
+          layer,
+          e};
 }
 
 std::vector<TensorSpec>

@@ -22,9 +22,41 @@ enum class Proj { Gate, Up, Down };
 /// The attention projections.
 enum class AttnProj { Q, K, V, O };
 
+/// What a tensor is in the model, for writers that shape its values.
+enum class TensorRole {
+  Other,
+  Embedding,
+  InputNorm,
+  /// post_attention_layernorm: the MLP's input norm.
+  MlpNorm,
+  FinalNorm,
+  /// q, k and v: read the normalised stream.
+  AttentionIn,
+  /// o_proj: writes the residual stream.
+  AttentionOut,
+  Router,
+  Gate,
+  Up,
+  Down,
+  SharedGate,
+  SharedUp,
+  SharedDown,
+  /// Fused storage: [E, 2I, H] (each expert's gate rows, then its up rows)
+  /// and [E, H, I].
+  FusedGateUp,
+  FusedDown,
+  PredictorFc1,
+  PredictorFc2,
+  /// lm_head or score.
+  Head,
+};
+
 struct TensorSpec {
   std::string name;
   std::vector<int64_t> shape;
+  TensorRole role = TensorRole::Other;
+  /// The decoder layer and expert the tensor belongs to; -1 where none.
+  int64_t layer = -1, expert = -1;
 };
 
 /// How a MoE checkpoint stores its experts.

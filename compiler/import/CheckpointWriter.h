@@ -21,8 +21,12 @@ struct CheckpointWriterOptions {
   /// 1: model.safetensors; more: model-0000K-of-0000N.safetensors + index.
   int64_t shards = 1;
   ExpertStorage expertStorage = ExpertStorage::PerExpert;
-  /// Rank of the dReLU predictors to add; 0 adds none.
+  /// Rank of the dReLU predictors to add; 0 adds none. The gates are then
+  /// low-rank (but for a little noise), so that the predictors predict.
   int64_t predictorRank = 0;
+  /// For dReLU models: the fraction of neurons active on typical tokens
+  /// (see Shaper in CheckpointWriter.cpp); 0 leaves the weights random.
+  double activeFraction = 0;
   uint64_t seed = 0;
   /// Write headers only: the data are zeros, left as holes in sparse files.
   bool headersOnly = false;

@@ -67,8 +67,16 @@ cl::opt<int64_t> numLabels("num-labels", cl::init(3), cl::cat(model));
 cl::opt<int64_t> padTokenId("pad-token-id", cl::desc("negative: none"),
                             cl::init(-1), cl::cat(model));
 cl::opt<int64_t> predictorRank("predictor-rank",
-                               cl::desc("add dReLU predictors of this rank"),
+                               cl::desc("add dReLU predictors of this rank "
+                                        "(the gates are then low-rank, so "
+                                        "that the predictors predict)"),
                                cl::init(0), cl::cat(model));
+cl::opt<double> activeFraction(
+    "active-fraction",
+    cl::desc("dReLU models: make this fraction of each layer's and expert's "
+             "neurons active on typical tokens (0: random weights, about "
+             "0.25)"),
+    cl::init(0), cl::cat(model));
 
 cl::opt<std::string> dtype("dtype", cl::desc("bf16, f16 or f32"),
                            cl::init("bf16"), cl::cat(files));
@@ -171,6 +179,7 @@ int main(int argc, char **argv) {
   options.expertStorage = fusedExperts ? moec::ExpertStorage::Fused
                                        : moec::ExpertStorage::PerExpert;
   options.predictorRank = predictorRank;
+  options.activeFraction = activeFraction;
   options.seed = seed;
   options.headersOnly = headersOnly;
   options.progress = moec::progressCallback("writing weights");
