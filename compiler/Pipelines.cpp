@@ -32,15 +32,19 @@ std::string n(int64_t v) { return std::to_string(v); }
 
 void moec::buildFrontPipeline(mlir::OpPassManager &pm,
                               const FrontPipelineOptions &o) {
-  addPasses(pm, std::string("moe-strip-predictors, func.func(") +
-                    (o.sparse ? "moe-fuse-router, moe-fuse-drelu{"
-                                "dense-min-tokens=" +
-                                    n(o.denseMinTokens) +
-                                    "}, moe-form-sparse-matvec, "
-                                    "moe-neuron-major-down"
-                              : std::string("moe-fuse-router")) +
-                    (o.rollLayers ? ", moe-roll-layers" : "") +
-                    "), canonicalize, cse, moe-plan-weights");
+  bool predictors = o.sparse && o.predictors;
+  addPasses(pm,
+            std::string(predictors ? "" : "moe-strip-predictors, ") +
+                "func.func(" +
+                (o.sparse ? "moe-fuse-router, moe-fuse-drelu{"
+                            "dense-min-tokens=" +
+                                n(o.denseMinTokens) + " predictor-threshold=" +
+                                std::to_string(o.predictorThreshold) +
+                                "}, moe-form-sparse-matvec, "
+                                "moe-neuron-major-down"
+                          : std::string("moe-fuse-router")) +
+                (o.rollLayers ? ", moe-roll-layers" : "") +
+                "), canonicalize, cse, moe-plan-weights");
 }
 
 void moec::buildCpuPipeline(mlir::OpPassManager &pm,
@@ -48,7 +52,10 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
   std::string dot = o.bf16Dot ? " bf16-dot=true" : "";
   addPasses(
       pm,
-      std::string(o.countActivity ? "moe-count-activity, " : "") +
+      std::string(o.countActivity
+                      ? std::string("moe-count-activity{exact-active-sets=") +
+                            (o.predictorStats ? "true" : "false") + "}, "
+                      : "") +
           "moe-materialize-weights, "
           // GLU blocks keep the reference dispatch on a CPU: its separate
           // gate and up streams measured as fast (docs/perf.md).

@@ -34,6 +34,15 @@ struct FrontPipelineOptions
       llvm::cl::desc("With sparse, calls of at least this many tokens run "
                      "dReLU blocks dense (0: never)"),
       llvm::cl::init(0)};
+  Option<bool> predictors{
+      *this, "predictors",
+      llvm::cl::desc("With sparse, dReLU blocks with an activation predictor "
+                     "compute only the neurons it predicts (approximate)"),
+      llvm::cl::init(false)};
+  Option<double> predictorThreshold{
+      *this, "predictor-threshold",
+      llvm::cl::desc("Predictor logit from which a neuron is computed"),
+      llvm::cl::init(0.0)};
   Option<bool> rollLayers{*this, "roll-layers",
                           llvm::cl::desc("Identical decoder layers as one "
                                          "loop over stacked weights"),
@@ -49,6 +58,13 @@ struct CpuPipelineOptions
       *this, "count-activity",
       llvm::cl::desc("Count the bytes each call reads (moe-count-activity)"),
       llvm::cl::init(true)};
+  Option<bool> predictorStats{
+      *this, "predictor-stats",
+      llvm::cl::desc("With count-activity, also compute each predicted "
+                     "block's exact active set, for the predictor's recall "
+                     "and precision (a diagnostic build: it reads every "
+                     "gate row)"),
+      llvm::cl::init(false)};
   Option<bool> bf16Dot{*this, "bf16-dot",
                        llvm::cl::desc("AVX-512 BF16 dot products on "
                                       "activations rounded to bf16"),

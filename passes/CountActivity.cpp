@@ -13,6 +13,8 @@
 #include "passes/Passes.h"
 #include "runtime/format/Activity.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 namespace mlir::moe {
 #define GEN_PASS_DEF_COUNTACTIVITY
 #include "passes/Passes.h.inc"
@@ -105,13 +107,35 @@ private:
   memref::GlobalOp global;
 };
 
-/// Bytes of the weight operands `op` reads whole.
-int64_t wholeWeightBytes(Operation *op) {
-  int64_t bytes = 0;
+/// The part of the model a checkpoint weight belongs to, from its name
+/// (for ops whose kind does not say it).
+ActivityColumn partOfWeight(WeightOp weight) {
+  StringRef name = cast<WeightRefAttr>(weight.getParts()[0]).getTensor();
+  if (name.contains(".predictor."))
+    return kPredictorBytes;
+  if (name.contains("self_attn."))
+    return kAttentionBytes;
+  if (name.starts_with("lm_head") || name.starts_with("score."))
+    return kHeadBytes;
+  if (name.ends_with(".gate.weight"))
+    return kRouterBytes;
+  if (name.contains("down_proj") || name.contains(".w2."))
+    return kDownBytes;
+  if (name.contains("up_proj") || name.contains(".w3."))
+    return kUpBytes;
+  if (name.contains("gate_proj") || name.contains(".w1."))
+    return kGateBytes;
+  return kOtherBytes;
+}
+
+/// Adds the bytes of the weight operands `op` reads whole, each to its
+/// part; `part` (when given) for all of them.
+void countWholeWeights(Counters &c, Operation *op, Value row,
+                       std::optional<ActivityColumn> part = std::nullopt) {
   for (Value operand : op->getOperands())
-    if (weightOf(operand))
-      bytes += bytesOf(operand);
-  return bytes;
+    if (WeightOp weight = weightOf(operand))
+      c.add(op->getLoc(), row, part.value_or(partOfWeight(weight)),
+            bytesOf(operand));
 }
 
 /// Elements of the weight matrices (not the vectors: norms, biases) `op`
@@ -159,40 +183,89 @@ void countAttention(Counters &c, AttentionOp op, Value row, OpBuilder &b) {
 /// experts, the predictor and a dense block: whole.
 void countExpertFfn(Counters &c, ExpertFfnOp op, Value row) {
   Location loc = op.getLoc();
-  int64_t perExpert =
-      (bytesOf(op.getGate()) + bytesOf(op.getUp()) + bytesOf(op.getDown())) /
-      op.getNumExperts();
-  int64_t whole = wholeWeightBytes(op);
-  int64_t wholeElements = matrixElements(op);
   Value tokens = c.tokens(loc, op.getInput());
-  if (!op.getExpertIds()) {
-    c.add(loc, row, kWeightBytes, whole);
-    c.add(loc, row, kMultiplyAdds, c.times(loc, tokens, wholeElements));
-    return;
-  }
+  std::pair<Value, ActivityColumn> parts[] = {
+      {op.getGate(), kGateBytes},
+      {op.getUp(), kUpBytes},
+      {op.getDown(), kDownBytes},
+      {op.getSharedGate(), kGateBytes},
+      {op.getSharedUp(), kUpBytes},
+      {op.getSharedDown(), kDownBytes},
+      {op.getPredictorFc1(), kPredictorBytes},
+      {op.getPredictorFc2(), kPredictorBytes}};
   int64_t topK =
-      cast<RankedTensorType>(op.getExpertIds().getType()).getDimSize(1);
-  int64_t expertElements = (elementsOf(op.getGate()) + elementsOf(op.getUp()) +
-                            elementsOf(op.getDown())) /
-                           op.getNumExperts();
-  whole -= perExpert * op.getNumExperts();
-  wholeElements -= expertElements * op.getNumExperts();
-  c.add(loc, row, kWeightBytes, whole);
-  c.add(loc, row, kWeightBytes, c.times(loc, tokens, topK * perExpert));
-  c.add(loc, row, kMultiplyAdds,
-        c.times(loc, tokens, wholeElements + topK * expertElements));
+      op.getExpertIds()
+          ? cast<RankedTensorType>(op.getExpertIds().getType()).getDimSize(1)
+          : 0;
+  int64_t elements = 0;
+  for (auto [index, part] : llvm::enumerate(parts)) {
+    auto [weight, column] = part;
+    if (!weight)
+      continue;
+    // The routed experts' weights count per (token, expert) chosen.
+    if (index < 3 && topK) {
+      int64_t perExpert = bytesOf(weight) / op.getNumExperts();
+      c.add(loc, row, column, c.times(loc, tokens, topK * perExpert));
+      elements += topK * elementsOf(weight) / op.getNumExperts();
+      continue;
+    }
+    c.add(loc, row, column, bytesOf(weight));
+    elements += elementsOf(weight);
+  }
+  c.add(loc, row, kMultiplyAdds, c.times(loc, tokens, elements));
 }
 
-void countFusedDRelu(Counters &c, FusedDReluOp op, Value row) {
+/// How many of `logits` [n] are at least `threshold`.
+Value countAtLeast(OpBuilder &b, Location loc, Value logits,
+                   FloatAttr threshold) {
+  int64_t n = cast<RankedTensorType>(logits.getType()).getDimSize(0);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value t = arith::ConstantOp::create(b, loc, threshold);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, arith::ConstantIndexOp::create(b, loc, n), one,
+      ValueRange{zero},
+      [&](OpBuilder &lb, Location l, Value i, ValueRange acc) {
+        Value v = tensor::ExtractOp::create(lb, l, logits, ValueRange{i});
+        Value at =
+            arith::CmpFOp::create(lb, l, arith::CmpFPredicate::OGE, v, t);
+        Value step = arith::SelectOp::create(
+            lb, l, at, arith::ConstantIndexOp::create(lb, l, 1),
+            arith::ConstantIndexOp::create(lb, l, 0));
+        scf::YieldOp::create(
+            lb, l, ValueRange{arith::AddIOp::create(lb, l, acc[0], step)});
+      });
+  return loop.getResult(0);
+}
+
+/// The gate rows computed (all, or the predicted neurons'), the up rows of
+/// positive gates and the neuron counts; with `exactSets`, a predicted
+/// block's exact active set too, computed by an exact copy of the op.
+void countFusedDRelu(Counters &c, FusedDReluOp op, Value row, OpBuilder &b,
+                     bool exactSets) {
   Location loc = op.getLoc();
   auto gate = cast<RankedTensorType>(op.getGate().getType());
-  int64_t rowBytes = bytesOf(op.getGate()) / gate.getDimSize(0);
-  c.add(loc, row, kWeightBytes, bytesOf(op.getGate()));
-  c.add(loc, row, kWeightBytes, c.times(loc, op.getGatePositive(), rowBytes));
-  c.add(loc, row, kMultiplyAdds, elementsOf(op.getGate()));
-  c.add(loc, row, kMultiplyAdds,
-        c.times(loc, op.getGatePositive(), gate.getDimSize(1)));
-  c.add(loc, row, kNeurons, gate.getDimSize(0));
+  int64_t neurons = gate.getDimSize(0), size = gate.getDimSize(1);
+  int64_t rowBytes = bytesOf(op.getGate()) / neurons;
+  if (Value predicted = op.getPredicted()) {
+    Value computed = countAtLeast(b, loc, predicted, op.getThresholdAttr());
+    c.add(loc, row, kGateBytes, c.times(loc, computed, rowBytes));
+    c.add(loc, row, kMultiplyAdds, c.times(loc, computed, size));
+    c.add(loc, row, kComputedNeurons, computed);
+    if (exactSets) {
+      auto exact = cast<FusedDReluOp>(b.clone(*op));
+      exact.getPredictedMutable().clear();
+      exact.removeThresholdAttr();
+      c.add(loc, row, kExactActiveNeurons, exact.getCount());
+    }
+  } else {
+    c.add(loc, row, kGateBytes, bytesOf(op.getGate()));
+    c.add(loc, row, kMultiplyAdds, elementsOf(op.getGate()));
+    c.add(loc, row, kComputedNeurons, neurons);
+  }
+  c.add(loc, row, kUpBytes, c.times(loc, op.getGatePositive(), rowBytes));
+  c.add(loc, row, kMultiplyAdds, c.times(loc, op.getGatePositive(), size));
+  c.add(loc, row, kNeurons, neurons);
   c.add(loc, row, kGatePositive, op.getGatePositive());
   c.add(loc, row, kActiveNeurons, op.getCount());
 }
@@ -202,7 +275,7 @@ void countSparseMatvec(Counters &c, SparseMatvecOp op, Value row) {
   auto weight = cast<RankedTensorType>(op.getWeight().getType());
   int64_t perNeuron =
       bytesOf(op.getWeight()) / weight.getDimSize(op.getNeuronMajor() ? 0 : 1);
-  c.add(op.getLoc(), row, kWeightBytes,
+  c.add(op.getLoc(), row, kDownBytes,
         c.times(op.getLoc(), op.getCount(), perNeuron));
   c.add(op.getLoc(), row, kMultiplyAdds,
         c.times(op.getLoc(), op.getCount(),
@@ -212,6 +285,8 @@ void countSparseMatvec(Counters &c, SparseMatvecOp op, Value row) {
 
 struct CountActivityPass
     : public moe::impl::CountActivityBase<CountActivityPass> {
+  using CountActivityBase::CountActivityBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     // Each op's layer, from the location the importer gave it, or the
@@ -266,7 +341,7 @@ struct CountActivityPass
                              .getResult();
       if (auto embedding = dyn_cast<EmbeddingOp>(op)) {
         auto table = cast<RankedTensorType>(embedding.getTable().getType());
-        c.add(opLoc, row, kWeightBytes,
+        c.add(opLoc, row, kOtherBytes,
               c.times(opLoc, c.rows(opLoc, embedding.getIds()),
                       bytesOf(embedding.getTable()) / table.getDimSize(0)));
       } else if (auto attention = dyn_cast<AttentionOp>(op)) {
@@ -274,11 +349,16 @@ struct CountActivityPass
       } else if (auto ffn = dyn_cast<ExpertFfnOp>(op)) {
         countExpertFfn(c, ffn, row);
       } else if (auto fused = dyn_cast<FusedDReluOp>(op)) {
-        countFusedDRelu(c, fused, row);
+        countFusedDRelu(c, fused, row, b, exactActiveSets);
       } else if (auto sparse = dyn_cast<SparseMatvecOp>(op)) {
         countSparseMatvec(c, sparse, row);
       } else {
-        c.add(opLoc, row, kWeightBytes, wholeWeightBytes(op));
+        std::optional<ActivityColumn> part;
+        if (isa<RouterOp>(op))
+          part = kRouterBytes;
+        else if (isa<LmHeadOp, ScoreHeadOp>(op))
+          part = kHeadBytes;
+        countWholeWeights(c, op, row, part);
         if (int64_t elements = matrixElements(op))
           c.add(opLoc, row, kMultiplyAdds,
                 c.times(opLoc, c.tokens(opLoc, op->getOperand(0)), elements));

@@ -12,8 +12,17 @@ using namespace mlir::moe;
 
 Value mlir::moe::addExpertsOfToken(ImplicitLocOpBuilder &b, ExpertFfnOp op,
                                    Value t, Value sum, AddExpertFn add) {
-  StackedExperts routed{op.getGate(), op.getUp(), op.getDown(),
-                        op.getDownNeuronMajor()};
+  StackedExperts routed{op.getGate(),         op.getUp(),
+                        op.getDown(),         op.getDownNeuronMajor(),
+                        op.getPredictorFc1(), op.getPredictorFc2()};
+  if (Value input = op.getPredictorInput()) {
+    int64_t hidden = cast<RankedTensorType>(input.getType()).getDimSize(1);
+    routed.predictorRow = tensor::ExtractSliceOp::create(
+        b, RankedTensorType::get({hidden}, b.getF32Type()), input,
+        ArrayRef<OpFoldResult>{t, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(hidden)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  }
   if (Value weights = op.getRoutingWeights()) {
     int64_t topK = cast<RankedTensorType>(weights.getType()).getDimSize(1);
     for (int64_t k = 0; k < topK; ++k) {

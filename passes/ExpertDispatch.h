@@ -21,6 +21,10 @@ namespace mlir::moe {
 struct StackedExperts {
   Value gate, up, down;
   bool downNeuronMajor = false;
+  /// The routed experts' activation predictor, if the block has one:
+  /// fc1 [E, R, H], fc2 [E, I, R], and the token's row it reads ([H]; null:
+  /// the token's input row).
+  Value predictorFc1, predictorFc2, predictorRow;
 };
 
 /// Adds one expert's output to `sum`: expert index `expert` of `experts`,

@@ -258,11 +258,13 @@ Value mlir::moe::buildGpuMatvec(OpBuilder &builder, Location loc, Value x,
 
 Value mlir::moe::buildGpuGateUp(OpBuilder &builder, Location loc, Value x,
                                 Value gate, Value up, Activation act,
+                                Value predicted, FloatAttr threshold,
                                 kernel::GpuMappingAttr mapping) {
   ImplicitLocOpBuilder b(loc, builder);
   auto wType = cast<RankedTensorType>(gate.getType());
   int64_t neurons = wType.getDimSize(0), length = wType.getDimSize(1);
   Value xb = readBuffer(b, x), gb = readBuffer(b, gate), ub = readBuffer(b, up);
+  Value pb = predicted ? readBuffer(b, predicted) : Value();
   Value out = allocBuffer(b, {neurons}, {});
   launch(b, blocksFor(b, neurons, mapping.getWarps()), cIndex(b, 1),
          mapping.getWarps() * kWarpSize, {}, [&](const LaunchIds &ids) {
@@ -271,32 +273,55 @@ Value mlir::moe::buildGpuGateUp(OpBuilder &builder, Location loc, Value x,
                return warpSum(
                    ib, laneDot(ib, w, row, xb, Value(), length, lane, mapping));
              };
-             Value g = rowSum(b, gb);
              if (act != Activation::DReLU) {
                storeFromLane0(b, lane,
-                              gatedActivation(b, b.getLoc(), act, g,
+                              gatedActivation(b, b.getLoc(), act, rowSum(b, gb),
                                               rowSum(b, ub)),
                               out, {row});
                return;
              }
              Value zero = cF32(b, 0);
-             // dReLU: every lane holds the same gate sum, so the branch
-             // around the up row is uniform and skipped rows are not read.
-             Value positive =
-                 arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, g, zero);
-             auto product = scf::IfOp::create(
-                 b, positive,
-                 [&](OpBuilder &tb, Location tl) {
-                   ImplicitLocOpBuilder ib(tl, tb);
-                   Value relu = arith::MaximumFOp::create(ib, rowSum(ib, ub),
-                                                          zero);
-                   scf::YieldOp::create(
-                       ib, ValueRange{arith::MulFOp::create(ib, g, relu)});
-                 },
-                 [&](OpBuilder &eb, Location el) {
-                   scf::YieldOp::create(eb, el, zero);
-                 });
-             storeFromLane0(b, lane, product.getResult(0), out, {row});
+             // dReLU: every lane holds the same gate sum (and reads the
+             // same logit), so the branches around the rows are uniform and
+             // skipped rows are not read.
+             auto drelu = [&](ImplicitLocOpBuilder &ib) -> Value {
+               Value g = rowSum(ib, gb);
+               Value positive = arith::CmpFOp::create(
+                   ib, arith::CmpFPredicate::OGT, g, zero);
+               auto product = scf::IfOp::create(
+                   ib, positive,
+                   [&](OpBuilder &tb, Location tl) {
+                     ImplicitLocOpBuilder yb(tl, tb);
+                     Value relu =
+                         arith::MaximumFOp::create(yb, rowSum(yb, ub), zero);
+                     scf::YieldOp::create(
+                         yb, ValueRange{arith::MulFOp::create(yb, g, relu)});
+                   },
+                   [&](OpBuilder &eb, Location el) {
+                     scf::YieldOp::create(eb, el, zero);
+                   });
+               return product.getResult(0);
+             };
+             Value value;
+             if (pb) {
+               Value logit = memref::LoadOp::create(b, pb, ValueRange{row});
+               Value computed = arith::CmpFOp::create(
+                   b, arith::CmpFPredicate::OGE, logit,
+                   arith::ConstantOp::create(b, threshold));
+               value = scf::IfOp::create(
+                           b, computed,
+                           [&](OpBuilder &tb, Location tl) {
+                             ImplicitLocOpBuilder ib(tl, tb);
+                             scf::YieldOp::create(ib, drelu(ib));
+                           },
+                           [&](OpBuilder &eb, Location el) {
+                             scf::YieldOp::create(eb, el, zero);
+                           })
+                           .getResult(0);
+             } else {
+               value = drelu(b);
+             }
+             storeFromLane0(b, lane, value, out, {row});
            });
          });
   return asTensor(b, out);

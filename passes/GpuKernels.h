@@ -28,9 +28,11 @@ Value buildGpuMatvec(OpBuilder &b, Location loc, Value x, Value w,
 
 /// act [I] = act(gate x, up x) for x [K] and gate, up [I, K], a warp per
 /// neuron; for dReLU the up row is read only where the gate product is
-/// positive.
+/// positive, and with `predicted` [I] neither row where the predictor's
+/// logit is below `threshold`.
 Value buildGpuGateUp(OpBuilder &b, Location loc, Value x, Value gate, Value up,
-                     Activation act, kernel::GpuMappingAttr mapping);
+                     Activation act, Value predicted, FloatAttr threshold,
+                     kernel::GpuMappingAttr mapping);
 
 /// y [H] = sum over n of act[n] * w[n, :] for a neuron-major w [I, H],
 /// reading only the rows of non-zero act[n]: blocks split the neurons and

@@ -34,8 +34,9 @@ Values matvec(kernel::MatvecOp op, kernel::MatvecOp::Adaptor a,
 Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
               kernel::CpuMappingAttr o, ConversionPatternRewriter &rewriter) {
   if (op.getActivation() == kernel::GatedActivation::DReLU) {
-    ActiveSet set = buildFusedDRelu(rewriter, op.getLoc(), a.getInput(),
-                                    a.getGate(), a.getUp(), o);
+    ActiveSet set =
+        buildFusedDRelu(rewriter, op.getLoc(), a.getInput(), a.getGate(),
+                        a.getUp(), a.getPredicted(), op.getThresholdAttr(), o);
     return SmallVector<Value>{set.activation, set.indices, set.count,
                               set.gatePositive};
   }

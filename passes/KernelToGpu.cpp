@@ -43,9 +43,9 @@ Values gateUp(kernel::GateUpOp op, kernel::GateUpOp::Adaptor a,
     return rewriter.notifyMatchFailure(
         op, "its active set or gate count is read; the GPU kernel makes "
             "the activation only");
-  Value act =
-      buildGpuGateUp(rewriter, op.getLoc(), a.getInput(), a.getGate(),
-                     a.getUp(), activationOf(op.getActivation()), o);
+  Value act = buildGpuGateUp(rewriter, op.getLoc(), a.getInput(), a.getGate(),
+                             a.getUp(), activationOf(op.getActivation()),
+                             a.getPredicted(), op.getThresholdAttr(), o);
   return activationOnly(rewriter, op, act);
 }
 

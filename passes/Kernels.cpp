@@ -641,7 +641,8 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
 }
 
 ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
-                                     Value gate, Value up,
+                                     Value gate, Value up, Value predicted,
+                                     FloatAttr threshold,
                                      kernel::CpuMappingAttr mapping) {
   auto gType = cast<RankedTensorType>(gate.getType());
   int64_t inter = gType.getDimSize(0), size = gType.getDimSize(1);
@@ -657,24 +658,49 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
       b, loc, b.getIndexAttr(inter), ValueRange{init, flags},
       [&](OpBuilder &nb, Location l, Value i,
           ValueRange outs) -> SmallVector<Tile> {
-        Value g = buildDot(nb, l, gate, i, xd, {}, size, mapping);
-        Value zero = cF32(nb, l, 0.0);
-        Value positive =
-            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, g, zero);
-        // The up row is read only for neurons whose gate is positive.
-        auto product = scf::IfOp::create(
-            nb, l, positive,
-            [&](OpBuilder &tb, Location tl) {
-              Value u = buildDot(tb, tl, up, i, xd, {}, size, mapping);
-              Value relu = arith::MaximumFOp::create(tb, tl, u, cF32(tb, tl, 0));
-              scf::YieldOp::create(
-                  tb, tl, ValueRange{arith::MulFOp::create(tb, tl, g, relu)});
-            },
-            [&](OpBuilder &eb, Location el) {
-              scf::YieldOp::create(eb, el, ValueRange{cF32(eb, el, 0.0)});
-            });
+        // The neuron's activation and whether its gate is positive.
+        auto neuron = [&](OpBuilder &ob, Location ol) -> SmallVector<Value> {
+          Value g = buildDot(ob, ol, gate, i, xd, {}, size, mapping);
+          Value zero = cF32(ob, ol, 0.0);
+          Value positive =
+              arith::CmpFOp::create(ob, ol, arith::CmpFPredicate::OGT, g, zero);
+          // The up row is read only for neurons whose gate is positive.
+          auto product = scf::IfOp::create(
+              ob, ol, positive,
+              [&](OpBuilder &tb, Location tl) {
+                Value u = buildDot(tb, tl, up, i, xd, {}, size, mapping);
+                Value relu =
+                    arith::MaximumFOp::create(tb, tl, u, cF32(tb, tl, 0));
+                scf::YieldOp::create(
+                    tb, tl, ValueRange{arith::MulFOp::create(tb, tl, g, relu)});
+              },
+              [&](OpBuilder &eb, Location el) {
+                scf::YieldOp::create(eb, el, ValueRange{cF32(eb, el, 0.0)});
+              });
+          return {product.getResult(0), positive};
+        };
+        SmallVector<Value> values;
+        if (predicted) {
+          // Neither row of a neuron predicted inactive is read.
+          Value logit = tensor::ExtractOp::create(nb, l, predicted, i);
+          Value computed = arith::CmpFOp::create(
+              nb, l, arith::CmpFPredicate::OGE, logit,
+              arith::ConstantOp::create(nb, l, threshold));
+          auto guarded = scf::IfOp::create(
+              nb, l, computed,
+              [&](OpBuilder &tb, Location tl) {
+                scf::YieldOp::create(tb, tl, neuron(tb, tl));
+              },
+              [&](OpBuilder &eb, Location el) {
+                Value no = arith::ConstantIntOp::create(eb, el, 0, 1);
+                scf::YieldOp::create(eb, el, ValueRange{cF32(eb, el, 0.0), no});
+              });
+          values.assign(guarded.getResults().begin(),
+                        guarded.getResults().end());
+        } else {
+          values = neuron(nb, l);
+        }
         SmallVector<OpFoldResult> offsets = {i}, sizes = {nb.getIndexAttr(1)};
-        Value values[] = {product.getResult(0), positive};
         SmallVector<Tile> tiles;
         for (auto [value, out] : llvm::zip_equal(values, outs))
           tiles.push_back(

@@ -84,9 +84,12 @@ struct ActiveSet {
 
 /// The dReLU gate and up products of x [K] (f32) with gate and up [I, K] in
 /// one parallel pass over the neurons: the up row is read only where the
-/// gate is positive. Then the active neurons are listed in order.
+/// gate is positive. Then the active neurons are listed in order. With
+/// `predicted` [I] (a predictor's logits), only neurons whose logit is at
+/// least `threshold` are computed; the others are zero.
 ActiveSet buildFusedDRelu(OpBuilder &b, Location loc, Value x, Value gate,
-                          Value up, kernel::CpuMappingAttr mapping);
+                          Value up, Value predicted, FloatAttr threshold,
+                          kernel::CpuMappingAttr mapping);
 
 /// y [H] = sum over the first `count` indices n of act[n] * w[n, :], for a
 /// neuron-major w [I, H]: parallel tasks split the active neurons, each

@@ -64,7 +64,8 @@ struct FusedDReluToGateUp : OpConversionPattern<FusedDReluOp> {
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOpWithNewOp<kernel::GateUpOp>(
         op, op->getResultTypes(), adaptor.getInput(), adaptor.getGate(),
-        adaptor.getUp(), kernel::GatedActivation::DReLU, nullptr);
+        adaptor.getUp(), adaptor.getPredicted(), op.getThresholdAttr(),
+        kernel::GatedActivation::DReLU, nullptr);
     return success();
   }
 };
@@ -133,7 +134,8 @@ struct GluExpertsToKernels : OpConversionPattern<ExpertFfnOp> {
                         RankedTensorType::get({inter}, eb.getI32Type()),
                         eb.getIndexType(), eb.getIndexType()},
               row, expertMatrix(eb, loc, experts.gate, e),
-              expertMatrix(eb, loc, experts.up, e), act, nullptr);
+              expertMatrix(eb, loc, experts.up, e), /*predicted=*/Value(),
+              /*threshold=*/FloatAttr(), act, nullptr);
           Value down = expertMatrix(eb, loc, experts.down, e);
           auto downType = cast<RankedTensorType>(down.getType());
           Value y = kernel::MatvecOp::create(

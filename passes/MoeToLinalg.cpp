@@ -231,7 +231,8 @@ Value lowerDRelu(LinalgBuilder &l, DReluOp op) {
 
 SmallVector<Value> lowerFusedDRelu(LinalgBuilder &l, FusedDReluOp op) {
   ActiveSet set = buildFusedDRelu(l.b, l.b.getLoc(), op.getInput(),
-                                  op.getGate(), op.getUp(), l.kernels);
+                                  op.getGate(), op.getUp(), op.getPredicted(),
+                                  op.getThresholdAttr(), l.kernels);
   return {set.activation, set.indices, set.count, set.gatePositive};
 }
 

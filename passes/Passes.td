@@ -70,8 +70,8 @@ def FuseRouter : Pass<"moe-fuse-router", "::mlir::func::FuncOp"> {
 def FuseDRelu : Pass<"moe-fuse-drelu", "::mlir::func::FuncOp"> {
   let summary = "Rewrites dReLU expert blocks into fused gate/up products";
   let description = [{
-    For each `moe.expert_ffn` with the dReLU activation (and no predictor),
-    emits, per token and per routed (then shared) expert, a
+    For each `moe.expert_ffn` with the dReLU activation, emits, per token
+    and per routed (then shared) expert, a
     `moe.fused_drelu` of the token's row with that expert's gate and up
     matrices, which yields the activation and its active-neuron set in one
     pass over the neurons, the down projection of the activation as a
@@ -83,10 +83,20 @@ def FuseDRelu : Pass<"moe-fuse-drelu", "::mlir::func::FuncOp"> {
     each expert with its tokens (an `scf.if` on the token count): over
     many tokens nearly every neuron is active for one of them, and the
     weights are read once rather than once per token.
+
+    A block that carries an activation predictor (moe-strip-predictors
+    leaves it, with moec-compile --predictors) runs it first for each
+    routed expert: `fc2(relu(fc1 r))` of the row it reads, two `moe.linear`
+    products, whose logits, against `predictor-threshold`, decide which
+    neurons the `moe.fused_drelu` computes (`predicted`). The dense path of
+    a prompt stays exact.
   }];
   let options = [
     Option<"denseMinTokens", "dense-min-tokens", "int64_t", /*default=*/"0",
            "Token count from which a block runs dense (0: never)">,
+    Option<"predictorThreshold", "predictor-threshold", "double",
+           /*default=*/"0.0",
+           "Predictor logit from which a neuron is computed">,
   ];
   let dependentDialects = ["::mlir::moe::MoeDialect",
                            "::mlir::arith::ArithDialect",
@@ -126,23 +136,32 @@ def NeuronMajorDown : Pass<"moe-neuron-major-down", "::mlir::func::FuncOp"> {
 def CountActivity : Pass<"moe-count-activity", "::mlir::ModuleOp"> {
   let summary = "Makes the code count the bytes each forward call reads";
   let description = [{
-    Adds a public global of i64 counters, `moec_activity`, [rows, 5] with a
-    row per decoder layer and a last row for the ops no layer owns, and its
-    row count `moec_activity_rows` (layout: runtime/format/Activity.h). After each
-    op that reads weights or the KV cache it adds, on the host, what that op
-    read in this call: whole weights for projections, norms, the router and
-    the head; rows for the embedding; one expert's weights per routed
+    Adds a public global of i64 counters, `moec_activity`, with a row per
+    decoder layer and a last row for the ops no layer owns, and its row
+    count `moec_activity_rows` (layout: runtime/format/Activity.h). After
+    each op that reads weights or the KV cache it adds, on the host, what
+    that op read in this call, by part (attention, router, predictor, gate,
+    up, down, head, other): whole weights for projections, norms, the router
+    and the head; rows for the embedding; one expert's weights per routed
     (token, expert) of an `moe.expert_ffn`; for `moe.fused_drelu` the gate
-    rows, the up rows of positive gates and the neuron counts, and for a
-    `moe.sparse_matvec` the rows of active neurons; for attention the cache
-    positions up to the last query's. An op's layer is the one its location
+    rows computed (with `predicted`, those of the neurons at or above the
+    threshold), the up rows of positive gates and the neuron counts, and
+    for a `moe.sparse_matvec` the rows of active neurons; for attention the
+    cache positions up to the last query's. With `exact-active-sets`, a
+    fused product with `predicted` is also computed exactly, to count the
+    true active set (the predictor's recall: a diagnostic build). An op's layer is the one its location
     names (`loc("model.layers.N")`, which the importer gives every op of
     decoder layer N and rewrites keep); other ops count in the last row. A
     benchmark reads the counters to report bytes per token and active
     neurons from the run itself.
   }];
+  let options = [
+    Option<"exactActiveSets", "exact-active-sets", "bool", /*default=*/"false",
+           "Also compute predicted blocks exactly, to count their active sets">,
+  ];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

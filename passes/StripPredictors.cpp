@@ -28,6 +28,7 @@ struct StripPredictorsPass
           maybeDead.insert(def);
       op.getPredictorFc1Mutable().clear();
       op.getPredictorFc2Mutable().clear();
+      op.getPredictorInputMutable().clear();
     });
     for (Operation *def : maybeDead)
       if (def->use_empty())

@@ -368,6 +368,9 @@ Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
   Value ffn = moe::ExpertFfnOp::create(
       b, hidden.getType(), x, routingWeights, expertIds, gate, up, down,
       sharedGate, sharedUp, sharedDown, fc1, fc2,
+      // A dense MLP's predictor (TurboSparse-Mistral's) reads the stream
+      // before the MLP norm; an expert's, the expert's input.
+      fc1 && config.layout == Layout::Dense ? hidden : Value(),
       moe::ActivationAttr::get(&context, config.activation));
   return arith::AddFOp::create(b, hidden, ffn).getResult();
 }

@@ -20,20 +20,35 @@ inline constexpr const char *kActivityRowsSymbol = "moec_activity_rows";
 
 /// The columns of a row.
 enum ActivityColumn : int {
-  /// Bytes of weights read: only the routed experts' and, in a fused dReLU
-  /// block, only the up rows of positive gates and the down rows of active
-  /// neurons.
-  kWeightBytes,
+  /// Bytes of weights read, by part of the model: only the routed experts',
+  /// and in a fused dReLU block only the gate rows computed (those of
+  /// predicted neurons with a predictor), the up rows of positive gates and
+  /// the down rows of active neurons.
+  kAttentionBytes, ///< q, k, v and o projections
+  kRouterBytes,
+  kPredictorBytes, ///< activation predictors (fc1, fc2)
+  kGateBytes,
+  kUpBytes,
+  kDownBytes,
+  kHeadBytes,  ///< LM head or classification head
+  kOtherBytes, ///< embedding rows, norms
   /// Bytes of the KV cache read by attention.
   kCacheBytes,
-  /// Neurons a fused dReLU product computed a gate for (inter per expert
-  /// and token).
+  /// Neurons of fused dReLU products (inter per expert and token).
   kNeurons,
+  /// Of those, the neurons whose gate was computed: the predicted ones in a
+  /// block with a predictor, all of them otherwise.
+  kComputedNeurons,
   /// Of those, the neurons whose gate was positive (their up row was read).
   kGatePositive,
   /// Of those, the neurons with a non-zero activation (their down row was
   /// read).
   kActiveNeurons,
+  /// In a diagnostic build (moec-compile --predictor-stats), the neurons of
+  /// predicted blocks that the exact block has active; 0 otherwise. With
+  /// kActiveNeurons (predicted and active) and kComputedNeurons (predicted),
+  /// the predictor's recall and precision.
+  kExactActiveNeurons,
   /// Multiply-adds of the products: per token, one per weight element of a
   /// matrix the token was multiplied with (only the routed experts', and in
   /// a fused dReLU block only the rows read), and attention's q.k and p.v
@@ -41,6 +56,14 @@ enum ActivityColumn : int {
   kMultiplyAdds,
   kActivityColumns
 };
+
+/// The weight byte columns: [kFirstWeightBytes, kLastWeightBytes].
+inline constexpr ActivityColumn kFirstWeightBytes = kAttentionBytes;
+inline constexpr ActivityColumn kLastWeightBytes = kOtherBytes;
+
+/// The parts' names, as reports print them, in column order.
+inline constexpr const char *kWeightPartNames[] = {
+    "attention", "router", "predictor", "gate", "up", "down", "head", "other"};
 
 } // namespace moec
 

@@ -24,8 +24,9 @@ inline constexpr char kArtifactMagic[8] = {'M',  'O', 'E', 'C',
                                            '\0', 'A', 'R', 'T'};
 /// Bumped whenever the header or the segment contents change meaning
 /// (2: the code's activity counters have a multiply-add column; 3: the
-/// entry point takes the count of output rows).
-inline constexpr uint32_t kArtifactFormatVersion = 3;
+/// entry point takes the count of output rows; 4: the counters split weight
+/// bytes by part and count predicted neurons).
+inline constexpr uint32_t kArtifactFormatVersion = 4;
 /// Segments start at multiples of this.
 inline constexpr uint64_t kSegmentAlignment = 4096;
 /// Weights start at multiples of this inside their segment.

@@ -1,5 +1,6 @@
 // RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-fuse-drelu))' | FileCheck %s --enable-var-scope
 // RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-fuse-drelu{dense-min-tokens=8}))' | FileCheck %s --check-prefix=DENSE --enable-var-scope
+// RUN: moec-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(moe-fuse-drelu{predictor-threshold=-0.5}))' | FileCheck %s --check-prefix=THRESHOLD --enable-var-scope
 
 // Routed dReLU experts: per token, per routed expert, the fused gate/up of
 // that expert's matrices and its down projection, weighted and summed.
@@ -63,17 +64,60 @@ func.func @dense_and_shared(%x: tensor<?x16xf32>, %g: tensor<1x32x16xf16>, %d: t
 
 // -----
 
-// SwiGLU blocks and blocks that keep a predictor are left alone.
+// SwiGLU blocks are left alone.
 // CHECK-LABEL: func.func @unchanged(
 // DENSE-LABEL: func.func @unchanged(
 // DENSE-NOT: scf.if
 // CHECK-NOT: moe.fused_drelu
 // CHECK: moe.expert_ffn {{.+}} swiglu
-// CHECK: moe.expert_ffn {{.+}} predictor
-func.func @unchanged(%x: tensor<?x16xf32>, %g: tensor<1x32x16xbf16>, %d: tensor<1x16x32xbf16>, %f1: tensor<1x4x16xbf16>, %f2: tensor<1x32x4xbf16>) -> (tensor<?x16xf32>, tensor<?x16xf32>) {
+func.func @unchanged(%x: tensor<?x16xf32>, %g: tensor<1x32x16xbf16>, %d: tensor<1x16x32xbf16>) -> tensor<?x16xf32> {
   %y = moe.expert_ffn %x experts(%g, %g, %d) swiglu
       : (tensor<?x16xf32>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>, tensor<1x16x32xbf16>) -> tensor<?x16xf32>
-  %z = moe.expert_ffn %x experts(%g, %g, %d) predictor(%f1, %f2) drelu
-      : (tensor<?x16xf32>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>, tensor<1x16x32xbf16>, tensor<1x4x16xbf16>, tensor<1x32x4xbf16>) -> tensor<?x16xf32>
-  return %y, %z : tensor<?x16xf32>, tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// A routed expert's predictor runs first, on the token's row: fc2 relu(fc1
+// row), and its logits decide which neurons the fused product computes
+// (the predicted set gates the gate and up reads). A prompt's dense branch
+// stays exact: its block has no predictor.
+// CHECK-LABEL: func.func @predicted(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x16xf32>, %[[W:[^:]+]]: tensor<?x1xf32>, %[[IDS:[^:]+]]: tensor<?x1xi32>, %[[G:[^:]+]]: tensor<2x32x16xbf16>, %[[D:[^:]+]]: tensor<2x16x32xbf16>, %[[F1:[^:]+]]: tensor<2x4x16xbf16>, %[[F2:[^:]+]]: tensor<2x32x4xbf16>)
+// CHECK: %[[ROW:.+]] = tensor.extract_slice %[[X]]
+// CHECK: %[[E:.+]] = arith.index_cast
+// CHECK: %[[FC1:.+]] = tensor.extract_slice %[[F1]][%[[E]], 0, 0] [1, 4, 16] [1, 1, 1] : tensor<2x4x16xbf16> to tensor<4x16xbf16>
+// CHECK: %[[H:.+]] = moe.linear %[[ROW]], %[[FC1]] : (tensor<16xf32>, tensor<4x16xbf16>) -> tensor<4xf32>
+// CHECK: %[[RELU:.+]] = arith.maximumf %[[H]], %{{.+}} : tensor<4xf32>
+// CHECK: %[[FC2:.+]] = tensor.extract_slice %[[F2]][%[[E]], 0, 0] [1, 32, 4]
+// CHECK: %[[LOGITS:.+]] = moe.linear %[[RELU]], %[[FC2]] : (tensor<4xf32>, tensor<32x4xbf16>) -> tensor<32xf32>
+// CHECK: moe.fused_drelu %[[ROW]], %{{.+}}, %{{.+}} predicted(%[[LOGITS]] : tensor<32xf32>, threshold = 0.000000e+00)
+// THRESHOLD-LABEL: func.func @predicted(
+// THRESHOLD: moe.fused_drelu {{.+}} predicted(%{{.+}} : tensor<32xf32>, threshold = -5.000000e-01)
+// DENSE-LABEL: func.func @predicted(
+// DENSE: scf.if
+// DENSE-NEXT: moe.expert_ffn {{.+}} experts({{.+}}) drelu :
+// DENSE: } else {
+// DENSE: moe.fused_drelu {{.+}} predicted(
+func.func @predicted(%x: tensor<?x16xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1xi32>, %g: tensor<2x32x16xbf16>, %d: tensor<2x16x32xbf16>, %f1: tensor<2x4x16xbf16>, %f2: tensor<2x32x4xbf16>) -> tensor<?x16xf32> {
+  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %d) predictor(%f1, %f2) drelu
+      : (tensor<?x16xf32>, tensor<?x1xf32>, tensor<?x1xi32>, tensor<2x32x16xbf16>, tensor<2x32x16xbf16>, tensor<2x16x32xbf16>, tensor<2x4x16xbf16>, tensor<2x32x4xbf16>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// A dense MLP's predictor reads its own input (TurboSparse-Mistral's: the
+// stream before the MLP norm), the token's row of it.
+// CHECK-LABEL: func.func @predictor_input(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x16xf32>, %[[RES:[^:]+]]: tensor<?x16xf32>,
+// CHECK: scf.for %[[T:[^ ]+]] =
+// CHECK: %[[ROW:.+]] = tensor.extract_slice %[[X]][%[[T]], 0]
+// CHECK: %[[PROW:.+]] = tensor.extract_slice %[[RES]][%[[T]], 0] [1, 16] [1, 1] : tensor<?x16xf32> to tensor<16xf32>
+// CHECK: moe.linear %[[PROW]], %{{.+}} : (tensor<16xf32>, tensor<4x16xbf16>) -> tensor<4xf32>
+// CHECK: moe.fused_drelu %[[ROW]], {{.+}} predicted(
+func.func @predictor_input(%x: tensor<?x16xf32>, %res: tensor<?x16xf32>, %g: tensor<1x32x16xbf16>, %d: tensor<1x16x32xbf16>, %f1: tensor<1x4x16xbf16>, %f2: tensor<1x32x4xbf16>) -> tensor<?x16xf32> {
+  %y = moe.expert_ffn %x experts(%g, %g, %d) predictor(%f1, %f2) predictor_input(%res) drelu
+      : (tensor<?x16xf32>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>, tensor<1x16x32xbf16>, tensor<1x4x16xbf16>, tensor<1x32x4xbf16>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
 }

@@ -63,6 +63,30 @@ func.func @gate_up(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x6
 
 // -----
 
+// With a predictor's logits, a neuron's gate and up rows are read only when
+// its logit is at least the threshold; the rest are zero and not positive.
+// CHECK-LABEL: func.func @gate_up_predicted
+// CHECK-SAME: %[[L:[^:]+]]: tensor<128xf32>
+// CHECK: scf.forall (%[[N:.*]]) in (128)
+// CHECK: %[[LOGIT:.*]] = tensor.extract %[[L]][%[[N]]]
+// CHECK: %[[T:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK: %[[TAKE:.*]] = arith.cmpf oge, %[[LOGIT]], %[[T]] : f32
+// CHECK: scf.if %[[TAKE]] -> (f32, i1)
+// CHECK: vector<16xbf16>
+// CHECK: %[[POS:.*]] = arith.cmpf ogt
+// CHECK: scf.if %[[POS]] -> (f32)
+// CHECK: vector<16xbf16>
+// CHECK: } else {
+// CHECK: %[[NO:.*]] = arith.constant false
+// CHECK: scf.yield %{{.*}}, %[[NO]] : f32, i1
+// CHECK-NOT: kernel.
+func.func @gate_up_predicted(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>, %l: tensor<128xf32>) -> (tensor<128xf32>, tensor<128xi32>, index, index) {
+  %a, %i, %n, %p = kernel.gate_up %x, %g, %u drelu predicted(%l : tensor<128xf32>, threshold = 0.5) mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4>) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  return %a, %i, %n, %p : tensor<128xf32>, tensor<128xi32>, index, index
+}
+
+// -----
+
 // The neuron-major sparse product: `tasks` parallel tasks split the active
 // neurons, each streams whole rows into a partial output; then the sum.
 // CHECK-LABEL: func.func @sparse_neuron_major

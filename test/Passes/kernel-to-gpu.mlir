@@ -56,6 +56,25 @@ func.func @drelu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64x
 
 // -----
 
+// With a predictor's logits, every lane of a neuron's warp loads its logit:
+// a uniform branch around both rows.
+// CHECK-LABEL: func.func @drelu_predicted
+// CHECK: gpu.launch
+// CHECK: %[[LOGIT:.*]] = memref.load
+// CHECK: %[[TAKE:.*]] = arith.cmpf oge, %[[LOGIT]], %{{.*}} : f32
+// CHECK: scf.if %[[TAKE]] -> (f32)
+// CHECK: vector.load {{.*}} vector<8xbf16>
+// CHECK: %[[POS:.*]] = arith.cmpf ogt
+// CHECK: scf.if %[[POS]] -> (f32)
+// CHECK: vector.load {{.*}} vector<8xbf16>
+func.func @drelu_predicted(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>, %wt: tensor<128x64xbf16>, %l: tensor<128xf32>) -> tensor<64xf32> {
+  %a, %idx, %n, %p = kernel.gate_up %x, %g, %u drelu predicted(%l : tensor<128xf32>, threshold = 0.0) mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %y = kernel.sparse_matvec %wt, %a active(%idx, %n) neuron_major mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  return %y : tensor<64xf32>
+}
+
+// -----
+
 // The router: a block per token, a warp per expert into workgroup memory,
 // then softmax, top-k and renormalisation on one thread.
 // CHECK-LABEL: func.func @router

@@ -36,6 +36,18 @@ func.func @drelu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64x
 
 // -----
 
+// A fused product over predicted neurons keeps its logits and threshold.
+// CHECK-LABEL: func.func @drelu_predicted
+// CHECK-SAME: %[[L:[^:]+]]: tensor<128xf32>
+// CHECK: kernel.gate_up %{{.*}}, %{{.*}}, %{{.*}} drelu predicted(%[[L]] : tensor<128xf32>, threshold = 0.000000e+00) : tensor<64xf32>
+func.func @drelu_predicted(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %wt: tensor<128x64xbf16>, %l: tensor<128xf32>) -> tensor<64xf32> {
+  %a, %idx, %n, %p = moe.fused_drelu %x, %g, %g predicted(%l : tensor<128xf32>, threshold = 0.0) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  %y = moe.sparse_matvec %wt, %a active(%idx, %n) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  return %y : tensor<64xf32>
+}
+
+// -----
+
 // A learned softmax router with its gate becomes one kernel; hash routing
 // and routers given their logits stay for the reference lowering (which
 // reports what it cannot generate).

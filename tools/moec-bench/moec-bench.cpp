@@ -71,9 +71,15 @@ struct ContextResult {
   std::vector<double> seconds;
   /// Per step, from the counters; negative when the code keeps none.
   double weightBytes = -1, cacheBytes = -1;
-  /// Per layer: neurons, positive gates and active neurons of fused dReLU
-  /// products over the timed steps.
-  std::vector<std::array<int64_t, 3>> layers;
+  /// Per step, the weight bytes of each part (Activity.h's order).
+  std::array<double, moec::kLastWeightBytes + 1> partBytes{};
+  /// Per layer, over the timed steps, of fused dReLU products: neurons,
+  /// computed (predicted) ones, positive gates, active neurons, and (in a
+  /// diagnostic build) the exact active set of predicted blocks.
+  struct Layer {
+    int64_t neurons, computed, positive, active, exactActive;
+  };
+  std::vector<Layer> layers;
 
   /// What both reports print, from the above and the bandwidth: seconds per
   /// token at the quantiles, and with counters, bytes per second and their
@@ -129,12 +135,17 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
   int64_t weight = 0, cache = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t *c = counters + r * moec::kActivityColumns;
-    weight += c[moec::kWeightBytes];
+    for (int part = moec::kFirstWeightBytes; part <= moec::kLastWeightBytes;
+         ++part) {
+      weight += c[part];
+      result.partBytes[part] += double(c[part]) / double(steps);
+    }
     cache += c[moec::kCacheBytes];
     // The last row holds what no layer owns.
     if (r + 1 < rows)
-      result.layers.push_back(
-          {c[moec::kNeurons], c[moec::kGatePositive], c[moec::kActiveNeurons]});
+      result.layers.push_back({c[moec::kNeurons], c[moec::kComputedNeurons],
+                               c[moec::kGatePositive], c[moec::kActiveNeurons],
+                               c[moec::kExactActiveNeurons]});
   }
   result.weightBytes = double(weight) / double(steps);
   result.cacheBytes = double(cache) / double(steps);
@@ -349,27 +360,49 @@ int main(int argc, char **argv) {
       c["tokens_per_s"] = 1.0 / r.median;
       if (r.counted()) {
         c["weight_bytes_per_token"] = r.weightBytes;
+        nlohmann::ordered_json parts;
+        for (int part = moec::kFirstWeightBytes; part <= moec::kLastWeightBytes;
+             ++part)
+          parts[moec::kWeightPartNames[part]] = r.partBytes[part];
+        c["weight_bytes_by_part"] = parts;
         c["cache_bytes_per_token"] = r.cacheBytes;
         c["bytes_per_s"] = r.bytesPerSecond;
         c["of_bandwidth"] = r.ofBandwidth;
       } else {
         c["weight_bytes_per_token"] = nullptr;
+        c["weight_bytes_by_part"] = nullptr;
         c["cache_bytes_per_token"] = nullptr;
         c["bytes_per_s"] = nullptr;
         c["of_bandwidth"] = nullptr;
       }
       c["layers"] = nlohmann::json::array();
       for (size_t l = 0; l < r.layers.size(); ++l) {
-        auto [neurons, positive, active] = r.layers[l];
+        const ContextResult::Layer &counts = r.layers[l];
         nlohmann::ordered_json layer;
         layer["layer"] = l;
-        if (neurons) {
-          layer["active_neuron_fraction"] = fraction(active, neurons);
-          layer["positive_gate_fraction"] = fraction(positive, neurons);
+        if (counts.neurons) {
+          layer["active_neuron_fraction"] =
+              fraction(counts.active, counts.neurons);
+          layer["positive_gate_fraction"] =
+              fraction(counts.positive, counts.neurons);
+          layer["computed_neuron_fraction"] =
+              fraction(counts.computed, counts.neurons);
         } else {
           // Dense blocks: every neuron is computed.
           layer["active_neuron_fraction"] = nullptr;
           layer["positive_gate_fraction"] = nullptr;
+          layer["computed_neuron_fraction"] = nullptr;
+        }
+        // A diagnostic build's predicted blocks: the predicted set against
+        // the exact one.
+        if (counts.exactActive) {
+          layer["predictor_recall"] =
+              fraction(counts.active, counts.exactActive);
+          layer["predictor_precision"] =
+              fraction(counts.active, counts.computed);
+        } else {
+          layer["predictor_recall"] = nullptr;
+          layer["predictor_precision"] = nullptr;
         }
         c["layers"].push_back(layer);
       }
@@ -440,16 +473,45 @@ int main(int argc, char **argv) {
                 "artifacts count them unless compiled with "
                 "--count-activity=false)\n");
   for (const ContextResult &r : results) {
+    if (!r.counted())
+      continue;
+    std::printf("weights per token by part, context %lld:",
+                (long long)r.context);
+    for (int part = moec::kFirstWeightBytes; part <= moec::kLastWeightBytes;
+         ++part)
+      if (r.partBytes[part] > 0)
+        std::printf(" %s %.2f MB", moec::kWeightPartNames[part],
+                    r.partBytes[part] / 1e6);
+    std::printf("\n");
     bool fused = std::any_of(r.layers.begin(), r.layers.end(),
-                             [](const auto &l) { return l[0] != 0; });
+                             [](const auto &l) { return l.neurons != 0; });
     if (!fused)
       continue;
-    std::printf("active neurons (positive gates), context %lld:",
+    bool predicted =
+        std::any_of(r.layers.begin(), r.layers.end(),
+                    [](const auto &l) { return l.computed != l.neurons; });
+    std::printf("active neurons (positive gates%s), context %lld:",
+                predicted ? ", computed" : "", (long long)r.context);
+    for (size_t l = 0; l < r.layers.size(); ++l) {
+      const ContextResult::Layer &c = r.layers[l];
+      std::printf(" %zu: %.1f%% (%.1f%%", l,
+                  100 * fraction(c.active, c.neurons),
+                  100 * fraction(c.positive, c.neurons));
+      if (predicted)
+        std::printf(", %.1f%%", 100 * fraction(c.computed, c.neurons));
+      std::printf(")");
+    }
+    std::printf("\n");
+    bool stats = std::any_of(r.layers.begin(), r.layers.end(),
+                             [](const auto &l) { return l.exactActive != 0; });
+    if (!stats)
+      continue;
+    std::printf("predictor recall / precision, context %lld:",
                 (long long)r.context);
     for (size_t l = 0; l < r.layers.size(); ++l)
-      std::printf(" %zu: %.1f%% (%.1f%%)", l,
-                  100 * fraction(r.layers[l][2], r.layers[l][0]),
-                  100 * fraction(r.layers[l][1], r.layers[l][0]));
+      std::printf(" %zu: %.3f / %.3f", l,
+                  fraction(r.layers[l].active, r.layers[l].exactActive),
+                  fraction(r.layers[l].active, r.layers[l].computed));
     std::printf("\n");
   }
   return 0;

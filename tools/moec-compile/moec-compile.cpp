@@ -16,6 +16,7 @@
 #include "compiler/import/Importer.h"
 #include "compiler/import/KvCacheTypeOption.h"
 #include "compiler/import/ModelConfigAttr.h"
+#include "dialects/moe/IR/MoeOps.h"
 #include "passes/Passes.h"
 #include "runtime/Progress.h"
 
@@ -61,6 +62,23 @@ cl::opt<bool> noSparse("no-sparse",
                        cl::desc("Compute dReLU blocks densely (for "
                                 "comparison with the sparse path)"),
                        cl::cat(category));
+cl::opt<bool> predictors(
+    "predictors",
+    cl::desc("dReLU blocks with the checkpoint's activation predictors "
+             "(TurboSparse's) compute only the neurons they predict active: "
+             "fewer rows read, an approximation (default: exact)"),
+    cl::cat(category));
+cl::opt<double> predictorThreshold(
+    "predictor-threshold",
+    cl::desc("With --predictors, the predictor logit from which a neuron is "
+             "computed (default 0, as PowerInfer)"),
+    cl::init(0.0), cl::cat(category));
+cl::opt<bool> predictorStats(
+    "predictor-stats",
+    cl::desc("With --predictors, a diagnostic build that also computes each "
+             "block exactly, so that moec-bench reports the predictors' "
+             "recall and precision (CPU; slower)"),
+    cl::cat(category));
 // Below this many tokens a call's dReLU blocks stay sparse: a token reads
 // only its active neurons' rows, and until several tokens' active sets
 // cover most neurons that is fewer bytes than one dense pass.
@@ -248,6 +266,18 @@ int main(int argc, char **argv) {
   const bool cuda = target == "cuda";
   if (denseMinTokens < 0)
     return usage("--dense-min-tokens: must not be negative");
+  if (predictors && noSparse)
+    return usage("--predictors and --no-sparse contradict each other");
+  if (!predictors && (predictorThreshold.getNumOccurrences() ||
+                      predictorStats.getNumOccurrences()))
+    return usage(std::string("--") +
+                 (predictorStats.getNumOccurrences() ? "predictor-stats"
+                                                     : "predictor-threshold") +
+                 " needs --predictors");
+  if (predictorStats && cuda)
+    return usage("--predictor-stats: the CUDA target keeps no counters");
+  if (predictorStats && countActivity.getNumOccurrences() && !countActivity)
+    return usage("--predictor-stats needs --count-activity");
   moec::CudaPipelineOptions cudaOptions;
   if (cuda) {
     if (!mlir::moe::gpuArchDefaults(cudaArch))
@@ -307,6 +337,16 @@ int main(int argc, char **argv) {
                              ? int64_t(denseMinTokens)
                              : (cuda ? 0 : kDefaultDenseMinTokens);
   front.rollLayers = rollLayers.getNumOccurrences() ? bool(rollLayers) : !cuda;
+  front.predictors = predictors;
+  front.predictorThreshold = predictorThreshold;
+  if (predictors) {
+    bool any = false;
+    (**module)->walk(
+        [&](mlir::moe::ExpertFfnOp op) { any |= bool(op.getPredictorFc1()); });
+    if (!any)
+      return fail(input + ": --predictors: the model has no activation "
+                          "predictors (TurboSparse checkpoints carry them)");
+  }
   if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
         moec::buildFrontPipeline(pm, front);
       })))
@@ -391,6 +431,7 @@ int main(int argc, char **argv) {
     moec::CpuPipelineOptions lowering;
     lowering.lanes = *vectorWidth;
     lowering.countActivity = countActivity;
+    lowering.predictorStats = predictorStats;
     lowering.bf16Dot = bf16Dot;
     moec::showStep("lowering for the CPU");
     if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {

@@ -45,6 +45,10 @@ def Kernel_GateUpOp : Kernel_Op<"gate_up", [Pure, AllTypesMatch<["gate", "up"]>]
     `gate_positive` counts the neurons whose gate product is positive: for
     drelu, the up rows the kernel has to read.
 
+    With `predicted` [I] (drelu only: an activation predictor's logits),
+    neurons whose logit is below `threshold` are zero and their gate and up
+    rows are not read.
+
     ```mlir
     %a, %idx, %n, %p = kernel.gate_up %x, %w1, %w3 drelu
         : tensor<4096xf32>, tensor<14336x4096xbf16> -> tensor<14336xf32>, tensor<14336xi32>
@@ -52,12 +56,16 @@ def Kernel_GateUpOp : Kernel_Op<"gate_up", [Pure, AllTypesMatch<["gate", "up"]>]
   }];
   let arguments = (ins Kernel_F32Tensor:$input, Kernel_FloatTensor:$gate,
                        Kernel_FloatTensor:$up,
+                       Optional<Kernel_F32Tensor>:$predicted,
+                       OptionalAttr<F32Attr>:$threshold,
                        Kernel_GatedActivationAttr:$activation,
                        OptionalAttr<Kernel_MappingAttr>:$mapping);
   let results = (outs Kernel_F32Tensor:$result, RankedTensorOf<[I32]>:$indices,
                       Index:$count, Index:$gate_positive);
   let assemblyFormat = [{
-    $input `,` $gate `,` $up $activation (`mapping` `(` $mapping^ `)`)? attr-dict
+    $input `,` $gate `,` $up $activation
+    (`predicted` `(` $predicted^ `:` type($predicted) `,` `threshold` `=` $threshold `)`)?
+    (`mapping` `(` $mapping^ `)`)? attr-dict
     `:` type($input) `,` type($gate) `->` type($result) `,` type($indices)
   }];
   let hasVerifier = 1;

@@ -263,6 +263,13 @@ LogicalResult ExpertFfnOp::verify() {
                             dim(getPredictorFc1(), 1)})))
       return failure();
   }
+  if (getPredictorInput()) {
+    if (!getPredictorFc1())
+      return emitOpError("a predictor input needs a predictor");
+    if (failed(verifyShape(*this, "predictor input", getPredictorInput(),
+                           {tokens, hidden})))
+      return failure();
+  }
   return verifyShape(*this, "result", getResult(), {tokens, hidden});
 }
 
@@ -271,6 +278,11 @@ LogicalResult ExpertFfnOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult FusedDReluOp::verify() {
+  if (!getPredicted() != !getThreshold())
+    return emitOpError("predicted logits and a threshold go together");
+  if (getPredicted() && failed(verifyShape(*this, "predicted", getPredicted(),
+                                           {dim(getGate(), 0)})))
+    return failure();
   return verifyGateUp(*this, getInput(), getGate(), getResult(), getIndices());
 }
 

@@ -231,7 +231,11 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
     dReLU blocks into `moe.fused_drelu` per token and expert. A dReLU block
     may carry the
     activation predictor of its checkpoint (`fc1` [experts, rank, hidden],
-    `fc2` [experts, inter, rank]); it does not change the block's value.
+    `fc2` [experts, inter, rank]), which reads `predictor_input` [tokens,
+    hidden] where given (TurboSparse-Mistral's: the residual stream before
+    the MLP norm) and the block's input otherwise; it does not change the
+    block's value, but moe-fuse-drelu may use it to skip neurons it
+    predicts inactive (moec-compile --predictors).
     With `down_neuron_major` the routed `down` is stored [experts, inter,
     hidden], as the sparse products of `moe-neuron-major-down` read it (a
     prompt's dense dReLU block shares that weight with its decode path).
@@ -251,6 +255,7 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
                        Optional<Moe_FloatTensor>:$shared_down,
                        Optional<Moe_FloatTensor>:$predictor_fc1,
                        Optional<Moe_FloatTensor>:$predictor_fc2,
+                       Optional<RankedTensorOf<[F32]>>:$predictor_input,
                        Moe_ActivationAttr:$activation,
                        UnitAttr:$down_neuron_major);
   let results = (outs Moe_FloatTensor:$result);
@@ -259,6 +264,7 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
     `experts` `(` $gate `,` $up `,` $down `)`
     (`shared` `(` $shared_gate^ `,` $shared_up `,` $shared_down `)`)?
     (`predictor` `(` $predictor_fc1^ `,` $predictor_fc2 `)`)?
+    (`predictor_input` `(` $predictor_input^ `)`)?
     $activation (`down_neuron_major` $down_neuron_major^)?
     attr-dict `:` functional-type(operands, results)
   }];
@@ -303,19 +309,29 @@ def Moe_FusedDReluOp : Moe_Op<"fused_drelu", [Pure, AllTypesMatch<["gate", "up"]
     `gate_positive` counts the neurons whose gate product is positive, the
     up rows the product reads (what moe-count-activity reports).
 
+    With `predicted` [inter] (an activation predictor's logits) only the
+    neurons whose logit is at least `threshold` are computed: the others
+    are zero, and neither their gate nor their up row is read. The result
+    is then that of the predicted neurons only, an approximation.
+
     ```mlir
     %a, %idx, %n, %p = moe.fused_drelu %x, %w1, %w3
+        : tensor<4096xf32>, tensor<14336x4096xbf16> -> tensor<14336xf32>, tensor<14336xi32>
+    %b, %jdx, %m, %q = moe.fused_drelu %x, %w1, %w3 predicted(%logits : tensor<14336xf32>, threshold = 0.0)
         : tensor<4096xf32>, tensor<14336x4096xbf16> -> tensor<14336xf32>, tensor<14336xi32>
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$input, Moe_FloatTensor:$gate,
-                       Moe_FloatTensor:$up);
+                       Moe_FloatTensor:$up,
+                       Optional<RankedTensorOf<[F32]>>:$predicted,
+                       OptionalAttr<F32Attr>:$threshold);
   let results = (outs RankedTensorOf<[F32]>:$result,
                       RankedTensorOf<[I32]>:$indices, Index:$count,
                       Index:$gate_positive);
   let assemblyFormat = [{
-    $input `,` $gate `,` $up attr-dict `:` type($input) `,` type($gate) `->`
-    type($result) `,` type($indices)
+    $input `,` $gate `,` $up
+    (`predicted` `(` $predicted^ `:` type($predicted) `,` `threshold` `=` $threshold `)`)?
+    attr-dict `:` type($input) `,` type($gate) `->` type($result) `,` type($indices)
   }];
   let hasVerifier = 1;
 }

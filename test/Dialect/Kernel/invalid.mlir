@@ -40,6 +40,22 @@ func.func @gate_up_indices(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tens
 
 // -----
 
+func.func @gate_up_predicted_swiglu(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %l: tensor<128xf32>) {
+  // expected-error @+1 {{predicted neurons need the drelu activation}}
+  %a:4 = kernel.gate_up %x, %g, %g swiglu predicted(%l : tensor<128xf32>, threshold = 0.0) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  return
+}
+
+// -----
+
+func.func @gate_up_predicted_shape(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %l: tensor<64xf32>) {
+  // expected-error @+1 {{predicted dimension 0 must be 128, got 'tensor<64xf32>'}}
+  %a:4 = kernel.gate_up %x, %g, %g drelu predicted(%l : tensor<64xf32>, threshold = 0.0) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  return
+}
+
+// -----
+
 func.func @sparse_layout(%w: tensor<64x128xbf16>, %a: tensor<128xf32>, %i: tensor<128xi32>, %n: index) {
   // expected-error @+1 {{input dimension 0 must be 64, got 'tensor<128xf32>'}}
   %0 = kernel.sparse_matvec %w, %a active(%i, %n) neuron_major : tensor<64x128xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<128xf32>

@@ -34,6 +34,15 @@ func.func @gate_up(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x6
 
 // -----
 
+// CHECK-LABEL: func.func @gate_up_predicted
+// CHECK: kernel.gate_up %{{.*}}, %{{.*}}, %{{.*}} drelu predicted(%{{.*}} : tensor<128xf32>, threshold = -2.500000e-01) : tensor<64xf32>
+func.func @gate_up_predicted(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %l: tensor<128xf32>) {
+  %a:4 = kernel.gate_up %x, %g, %g drelu predicted(%l : tensor<128xf32>, threshold = -0.25) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>
+  return
+}
+
+// -----
+
 // CHECK-LABEL: func.func @sparse_matvec
 // CHECK: kernel.sparse_matvec %{{.*}}, %{{.*}} active(%{{.*}}, %{{.*}}) neuron_major : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
 // CHECK: kernel.sparse_matvec %{{.*}}, %{{.*}} active(%{{.*}}, %{{.*}}) row_major mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4>) : tensor<64x128xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>

@@ -243,6 +243,19 @@ func.func @fused_drelu(%x: tensor<16xf32>, %g: tensor<32x16xbf16>) -> tensor<16x
 
 // -----
 
+// Predicted neurons, and a dense MLP's predictor reading its own input.
+// CHECK-LABEL: func.func @predicted
+// CHECK: moe.fused_drelu %{{.+}}, %{{.+}}, %{{.+}} predicted(%{{.+}} : tensor<32xf32>, threshold = 0.000000e+00) : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+// CHECK: moe.expert_ffn %{{.+}} experts(%{{.+}}, %{{.+}}, %{{.+}}) predictor(%{{.+}}, %{{.+}}) predictor_input(%{{.+}}) drelu
+func.func @predicted(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %l: tensor<32xf32>, %h: tensor<?x16xf32>, %r: tensor<?x16xf32>, %w: tensor<1x32x16xbf16>, %d: tensor<1x16x32xbf16>, %f1: tensor<1x4x16xbf16>, %f2: tensor<1x32x4xbf16>) -> tensor<?x16xf32> {
+  %a, %i, %n, %p = moe.fused_drelu %x, %g, %g predicted(%l : tensor<32xf32>, threshold = 0.0) : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
+  %y = moe.expert_ffn %h experts(%w, %w, %d) predictor(%f1, %f2) predictor_input(%r) drelu
+      : (tensor<?x16xf32>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>, tensor<1x16x32xbf16>, tensor<1x4x16xbf16>, tensor<1x32x4xbf16>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
 // Router logits as an input, and a projection of one vector.
 // CHECK-LABEL: func.func @router_logits
 // CHECK: %[[L:.+]] = moe.linear %{{.+}}, %{{.+}} : (tensor<16xf32>, tensor<8x16xbf16>) -> tensor<8xf32>

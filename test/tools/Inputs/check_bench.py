@@ -1,12 +1,18 @@
 """Checks a `moec-bench --json` report against the checkpoint it came from.
 
-usage: check_bench.py REPORT.json CHECKPOINT_DIR [--sparse | --uncounted]
+usage: check_bench.py REPORT.json CHECKPOINT_DIR
+           [--sparse | --predicted RANK [--stats] | --uncounted]
+           [--active F]
 
 The weight bytes of a decode step of a dense (SwiGLU) model follow from its
-config alone: every projection, norm and the router whole, one embedding
-row, and top_k experts' gate, up and down. The cache bytes follow from the
-positions the timed steps ran at. A dReLU model with sparse products reads
-less than its dense bytes and reports per-layer neuron fractions.
+config alone, part by part: every projection, norm and the router whole,
+one embedding row, and top_k experts' gate, up and down. The cache bytes
+follow from the positions the timed steps ran at. A dReLU model with sparse
+products reads less than its dense bytes and reports per-layer neuron
+fractions, from which its gate, up and down bytes follow; with predictors
+(of rank RANK) the gate rows read are the computed (predicted) neurons',
+and a diagnostic build (--stats) reports each layer's recall and precision.
+With --active F, every layer's active fraction is F +- 0.03.
 Prints one line per check that holds; exits 1 on the first that does not.
 """
 import json
@@ -27,7 +33,11 @@ def close(a, b, what):
 def main():
     report = json.load(open(sys.argv[1]))
     config = json.load(open(sys.argv[2] + "/config.json"))
-    mode = sys.argv[3] if len(sys.argv) > 3 else "--dense"
+    args = sys.argv[3:]
+    mode = args[0] if args and args[0] != "--active" else "--dense"
+    rank = int(args[1]) if mode == "--predicted" else 0
+    stats = "--stats" in args
+    active_target = float(args[args.index("--active") + 1]) if "--active" in args else None
 
     for field in ("model", "architecture", "device", "threads",
                   "bandwidth_bytes_per_s", "peak_flop_per_s", "warmup_steps",
@@ -56,6 +66,18 @@ def main():
     dense = size * (layers * (per_layer + top_k * expert) + outside)
     gates_only = size * (layers * (per_layer + top_k * inter * hidden) + outside)
 
+    # Bytes of each part when every weight is read (a dense step).
+    expected_parts = {
+        "attention": size * layers * attention,
+        "router": size * layers * experts * hidden,
+        "predictor": size * layers * top_k * (rank * hidden + inter * rank),
+        "gate": size * layers * top_k * inter * hidden,
+        "up": size * layers * top_k * inter * hidden,
+        "down": size * layers * top_k * inter * hidden,
+        "head": size * vocab * hidden,
+        "other": size * (2 * hidden + 2 * layers * hidden),
+    }
+
     warmup, steps = report["warmup_steps"], report["steps"]
     for c in report["contexts"]:
         t = c["seconds_per_token"]
@@ -79,25 +101,46 @@ def main():
         close(c["bytes_per_s"], total / t["median"], "bytes/s")
         close(c["of_bandwidth"], c["bytes_per_s"] / report["bandwidth_bytes_per_s"],
               "fraction of bandwidth")
+        parts = c["weight_bytes_by_part"]
+        if sorted(parts) != sorted(expected_parts):
+            fail(f"parts {sorted(parts)}")
+        close(sum(parts.values()), weights, "sum of the parts")
         if mode == "--dense":
             close(weights, dense, "weight bytes per token")
+            for name, value in expected_parts.items():
+                close(parts[name], value, f"{name} bytes per token")
             if any(l["active_neuron_fraction"] is not None for l in c["layers"]):
                 fail("neuron fractions reported for a dense model")
         else:
-            if not gates_only < weights < dense:
+            for name in ("attention", "router", "predictor", "head", "other"):
+                close(parts[name], expected_parts[name], f"{name} bytes per token")
+            if mode == "--sparse" and not gates_only < weights < dense:
                 fail(f"sparse weight bytes {weights} not within "
                      f"({gates_only}, {dense})")
             for l in c["layers"]:
-                active, positive = (l["active_neuron_fraction"],
-                                    l["positive_gate_fraction"])
-                if not 0 < active <= positive < 1:
-                    fail(f"layer {l['layer']}: fractions {active}, {positive}")
-            # The bytes follow from the fractions: gate rows, up rows of
-            # positive gates, down rows of active neurons.
-            fractions = sum(l["positive_gate_fraction"] + l["active_neuron_fraction"]
-                            for l in c["layers"])
-            expected = gates_only + size * top_k * inter * hidden * fractions
-            close(weights, expected, "sparse weight bytes from the fractions")
+                active, positive, computed = (l["active_neuron_fraction"],
+                                              l["positive_gate_fraction"],
+                                              l["computed_neuron_fraction"])
+                if not 0 < active <= positive <= computed <= 1 or positive == 1:
+                    fail(f"layer {l['layer']}: fractions {active}, {positive}, {computed}")
+                if mode == "--sparse" and computed != 1:
+                    fail(f"layer {l['layer']}: computed {computed} without a predictor")
+                if active_target is not None and abs(active - active_target) > 0.03:
+                    fail(f"layer {l['layer']}: active {active}, not {active_target} +- 0.03")
+                recall, precision = l["predictor_recall"], l["predictor_precision"]
+                if stats:
+                    if not (0.9 <= recall <= 1 and 0 < precision <= 1):
+                        fail(f"layer {l['layer']}: recall {recall}, precision {precision}")
+                elif recall is not None or precision is not None:
+                    fail(f"layer {l['layer']}: recall without a diagnostic build")
+            # The bytes follow from the fractions: gate rows computed, up
+            # rows of positive gates, down rows of active neurons.
+            row = size * top_k * inter * hidden
+            for name, key in (("gate", "computed_neuron_fraction"),
+                              ("up", "positive_gate_fraction"),
+                              ("down", "active_neuron_fraction")):
+                close(parts[name], row * sum(l[key] for l in c["layers"]),
+                      f"{name} bytes from the fractions")
         print(f"context {c['context']}: bytes per token as expected")
 
     prompt = report.get("prompt")
