@@ -47,13 +47,25 @@ func.func @matvec_narrow(%x: tensor<?x64xf32>, %w: tensor<32x64xf16>) -> tensor<
 
 // -----
 
-// The fused dReLU gate/up: a task per neuron, the up row only under a
-// positive gate; then the active set in order.
+// The fused dReLU gate/up: a task per block of 64 neurons; their gate rows
+// four at a time (four streams), then the rest one by one; the positive
+// gates listed, and their up rows read the same way; then the active set
+// in order.
 // CHECK-LABEL: func.func @gate_up
-// CHECK: scf.forall (%{{.*}}) in (128)
-// CHECK: %[[POS:.*]] = arith.cmpf ogt
-// CHECK: scf.if %[[POS]] -> (f32)
-// CHECK: vector<16xbf16>
+// CHECK: scf.forall (%[[P:.*]]) in (2)
+// CHECK: %[[BASE:.*]] = arith.muli %[[P]], %{{.*}} : index
+// CHECK: %[[CAND:.*]]:2 = scf.for {{.*}} -> (tensor<64xindex>, index)
+// CHECK: %[[GROUPS:.*]] = arith.muli
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[GROUPS]] step %c4{{.*}} -> (tensor<64xf32>)
+// CHECK-COUNT-4: tensor.extract %[[CAND]]#0
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-4: vector.transfer_read %{{.*}} : tensor<128x64xbf16>, vector<16xbf16>
+// CHECK: scf.for %{{.*}} = %[[GROUPS]] to %[[CAND]]#1 step %{{.*}} -> (tensor<64xf32>)
+// CHECK: %[[POS:.*]]:2 = scf.for {{.*}} -> (tensor<64xindex>, index)
+// CHECK: arith.cmpf ogt
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4{{.*}} -> (tensor<64xf32>)
+// CHECK-COUNT-4: tensor.extract %[[POS]]#0
+// CHECK: arith.maximumf
 // CHECK: scf.for {{.*}} -> (tensor<128xi32>, index, index)
 // CHECK-NOT: kernel.
 func.func @gate_up(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>) -> (tensor<128xf32>, tensor<128xi32>, index, index) {
@@ -64,21 +76,18 @@ func.func @gate_up(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x6
 // -----
 
 // With a predictor's logits, a neuron's gate and up rows are read only when
-// its logit is at least the threshold; the rest are zero and not positive.
+// its logit is at least the threshold: only those neurons are listed.
 // CHECK-LABEL: func.func @gate_up_predicted
 // CHECK-SAME: %[[L:[^:]+]]: tensor<128xf32>
-// CHECK: scf.forall (%[[N:.*]]) in (128)
+// CHECK: scf.forall (%[[P:.*]]) in (2)
+// CHECK: %[[BASE:.*]] = arith.muli %[[P]], %{{.*}} : index
+// CHECK: %[[CAND:.*]]:2 = scf.for %[[I:[^ ]+]] = {{.*}} -> (tensor<64xindex>, index)
+// CHECK: %[[N:.*]] = arith.addi %[[BASE]], %[[I]] : index
 // CHECK: %[[LOGIT:.*]] = tensor.extract %[[L]][%[[N]]]
 // CHECK: %[[T:.*]] = arith.constant 5.000000e-01 : f32
 // CHECK: %[[TAKE:.*]] = arith.cmpf oge, %[[LOGIT]], %[[T]] : f32
-// CHECK: scf.if %[[TAKE]] -> (f32, i1)
-// CHECK: vector<16xbf16>
-// CHECK: %[[POS:.*]] = arith.cmpf ogt
-// CHECK: scf.if %[[POS]] -> (f32)
-// CHECK: vector<16xbf16>
-// CHECK: } else {
-// CHECK: %[[NO:.*]] = arith.constant false
-// CHECK: scf.yield %{{.*}}, %[[NO]] : f32, i1
+// CHECK: arith.select %[[TAKE]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[CAND]]#1 step %{{.*}} -> (tensor<64xf32>)
 // CHECK-NOT: kernel.
 func.func @gate_up_predicted(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>, %l: tensor<128xf32>) -> (tensor<128xf32>, tensor<128xi32>, index, index) {
   %a, %i, %n, %p = kernel.gate_up %x, %g, %u drelu predicted(%l : tensor<128xf32>, threshold = 0.5) mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4>) : tensor<64xf32>, tensor<128x64xbf16> -> tensor<128xf32>, tensor<128xi32>

@@ -391,7 +391,9 @@ func.func @drelu(%g: tensor<8xf32>, %u: tensor<8xf32>) -> tensor<8xf32> {
 
 // Neuron-major: 16 tasks split the active neurons; each zeroes its own
 // partial output, adds its neurons' whole rows (4-lane vectors over the 128
-// columns) and the partial outputs are summed at the end.
+// columns), four neurons at a time (four rows streamed, the partial row
+// read and written once for them), then one at a time, and the partial
+// outputs are summed at the end.
 // CHECK-LABEL: func.func @sparse_matvec(
 // CHECK-SAME: %[[W:[^:]+]]: tensor<8x128xbf16>, %[[A:[^:]+]]: tensor<8xf32>, %[[IDX:[^:]+]]: tensor<8xi32>, %[[N:[^:]+]]: index)
 // CHECK: %[[PARTIALS:.+]] = scf.forall (%[[P:.+]]) in (16) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<16x128xf32>)
@@ -399,15 +401,21 @@ func.func @drelu(%g: tensor<8xf32>, %u: tensor<8xf32>) -> tensor<8xf32> {
 // CHECK: %[[HI:.+]] = arith.divui %{{.+}}, %c16
 // CHECK: %[[ROW:.+]] = tensor.extract_slice %[[OUT]][%[[P]], 0] [1, 128] [1, 1] : tensor<16x128xf32> to tensor<128xf32>
 // CHECK: vector.transfer_write
-// CHECK: scf.for %[[J:.+]] = %[[LO]] to %[[HI]] step %{{.+}} iter_args
+// CHECK: %[[WHOLE:.+]] = arith.addi %[[LO]], %{{.+}} : index
+// CHECK: scf.for %[[J:[^ ]+]] = %[[LO]] to %[[WHOLE]] step %c4{{.*}} iter_args
+// CHECK-COUNT-4: arith.index_cast %{{.+}} : i32 to index
+// CHECK: scf.for %[[C:[^ ]+]] = %{{.+}} to %c128{{.*}} step %c4
+// CHECK: %[[V:.+]] = vector.transfer_read %{{.+}}[%[[C]]]
+// CHECK-COUNT-4: vector.fma %{{.+}}, %{{.+}}, %{{.+}} : vector<4xf32>
+// CHECK: scf.for %[[K:[^ ]+]] = %[[WHOLE]] to %[[HI]] step %{{.+}} iter_args
 // CHECK: %[[NEURON:.+]] = arith.index_cast %{{.+}} : i32 to index
 // CHECK: %[[AN:.+]] = tensor.extract %[[A]][%[[NEURON]]]
 // CHECK: %[[SPLAT:.+]] = vector.broadcast %[[AN]] : f32 to vector<4xf32>
-// CHECK: scf.for %[[C:.+]] = %{{.+}} to %c128{{.*}} step %c4
-// CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%[[NEURON]], %[[C]]], %{{.+}} {in_bounds = [true]} : tensor<8x128xbf16>, vector<4xbf16>
+// CHECK: scf.for %[[C1:[^ ]+]] = %{{.+}} to %c128{{.*}} step %c4
+// CHECK: %[[V1:.+]] = vector.transfer_read %{{.+}}[%[[C1]]]
+// CHECK: %[[WV:.+]] = vector.transfer_read %[[W]][%[[NEURON]], %[[C1]]], %{{.+}} {in_bounds = [true]} : tensor<8x128xbf16>, vector<4xbf16>
 // CHECK: %[[WF:.+]] = arith.extf %[[WV]]
-// CHECK: %[[V:.+]] = vector.transfer_read %{{.+}}[%[[C]]]
-// CHECK: vector.fma %[[WF]], %[[SPLAT]], %[[V]] : vector<4xf32>
+// CHECK: vector.fma %[[WF]], %[[SPLAT]], %[[V1]] : vector<4xf32>
 // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[P]], 0] [1, 128] [1, 1]
 // CHECK: vector.transfer_read %[[PARTIALS]][%c0{{.*}}, %{{.+}}]
 // CHECK: vector.transfer_read %[[PARTIALS]][%c15, %{{.+}}]
@@ -457,28 +465,30 @@ func.func @score_sequence(%h: tensor<?x4xf32>, %w: tensor<3x4xf32>, %ids: tensor
 
 // -----
 
-// The fused dReLU: per neuron the gate's dot product, the up row's only
-// when the gate is positive, the activation and whether the gate is
-// positive as two outputs; then the active neurons listed in order and the
-// positive gates counted from those flags.
+// The fused dReLU: a task per block of 32 neurons (here one); the neurons
+// listed, their gate rows four at a time, then one at a time; the positive
+// gates listed, their flags set, and their up rows read the same way for
+// act = g relu(u); then the active neurons listed in order and the positive
+// gates counted from those flags.
 // CHECK-LABEL: func.func @fused_drelu(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<16xf32>, %[[G:[^:]+]]: tensor<32x16xbf16>, %[[U:[^:]+]]: tensor<32x16xbf16>)
-// CHECK: %[[PER:.+]]:2 = scf.forall (%[[I:.+]]) in (32) shared_outs(%[[OUT:.+]] = %{{.+}}, %[[FLAGS:.+]] = %{{.+}}) -> (tensor<32xf32>, tensor<32xi1>)
-// CHECK: vector.transfer_read %[[G]][%[[I]], %{{.+}}]
-// CHECK: %[[GV:.+]] = vector.reduction <add>
-// CHECK: %[[POS:.+]] = arith.cmpf ogt, %[[GV]], %{{.+}} : f32
-// CHECK: scf.if %[[POS]] -> (f32)
-// CHECK: vector.transfer_read %[[U]][%[[I]], %{{.+}}]
-// CHECK: %[[UV:.+]] = vector.reduction <add>
-// CHECK: %[[RELU:.+]] = arith.maximumf %[[UV]], %{{.+}} : f32
-// CHECK: arith.mulf %[[GV]], %[[RELU]] : f32
-// CHECK: } else {
-// CHECK-NEXT: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
-// CHECK-NEXT: scf.yield %[[ZERO]] : f32
-// CHECK: tensor.insert %[[POS]] into %{{.+}}[%{{.+}}] : tensor<1xi1>
-// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[I]]] [1] [1]
-// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[FLAGS]][%[[I]]] [1] [1]
-// CHECK: %[[SET:.+]]:3 = scf.for %[[J:.+]] = {{.+}} iter_args(%[[L:.+]] = %{{.+}}, %[[C:.+]] = %{{.+}}, %[[P:.+]] = %{{.+}}) -> (tensor<32xi32>, index, index)
+// CHECK: %[[PER:.+]]:2 = scf.forall (%[[B:.+]]) in (1) shared_outs(%[[OUT:.+]] = %{{.+}}, %[[FLAGS:.+]] = %{{.+}}) -> (tensor<32xf32>, tensor<32xi1>)
+// CHECK: %[[LIST:.+]]:2 = scf.for {{.+}} -> (tensor<32xindex>, index)
+// CHECK: scf.for {{.+}} step %c4{{.*}} iter_args({{.+}}) -> (tensor<32xf32>)
+// CHECK-COUNT-4: vector.transfer_read %[[G]]
+// CHECK-COUNT-4: vector.reduction <add>
+// CHECK: scf.for {{.+}} to %[[LIST]]#1 step %{{.+}} -> (tensor<32xf32>)
+// CHECK: vector.transfer_read %[[G]]
+// CHECK: %[[POS:.+]]:2 = scf.for {{.+}} to %[[LIST]]#1 step {{.+}} -> (tensor<32xindex>, index)
+// CHECK: arith.cmpf ogt
+// CHECK: scf.for {{.+}} to %[[POS]]#1 step {{.+}} -> (tensor<32xi1>)
+// CHECK: scf.for {{.+}} step %c4{{.*}} iter_args({{.+}}) -> (tensor<32xf32>)
+// CHECK-COUNT-4: vector.transfer_read %[[U]]
+// CHECK: %[[RELU:.+]] = arith.maximumf %{{.+}}, %{{.+}} : f32
+// CHECK: arith.mulf %{{.+}}, %[[RELU]] : f32
+// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%{{.+}}] [32] [1]
+// CHECK: tensor.parallel_insert_slice %{{.+}} into %[[FLAGS]][%{{.+}}] [32] [1]
+// CHECK: %[[SET:.+]]:3 = scf.for %[[J:[^ ]+]] = {{.+}} iter_args(%[[L:.+]] = %{{.+}}, %[[C:.+]] = %{{.+}}, %[[P:.+]] = %{{.+}}) -> (tensor<32xi32>, index, index)
 // CHECK: %[[V:.+]] = tensor.extract %[[PER]]#0[%[[J]]]
 // CHECK: %[[ON:.+]] = arith.cmpf one, %[[V]]
 // CHECK: %[[GATE:.+]] = tensor.extract %[[PER]]#1[%[[J]]] : tensor<32xi1>
