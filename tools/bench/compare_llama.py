@@ -3,7 +3,9 @@
 Run through tools/bench/compare-llama.sh, which builds moec and makes the
 Python environment (gguf, llama-cpp-python built on this machine). For each
 model (Mixtral 8x7B layer dimensions, 2 layers, bf16, a SwiGLU and a dReLU
-version; a dense Llama-shaped model of 30 layers and 163M parameters):
+version, and a dReLU one with a trained model's statistics: 15 % of the
+neurons active, predictors of rank 1024; a dense Llama-shaped model of 30
+layers and 163M parameters):
 synthesise the checkpoint with moec-synth, compile it for this CPU with
 moec-compile (exact and with --bf16-dot; the dReLU one also --no-sparse),
 measure it with moec-bench, write the same weights as GGUF and time
@@ -246,8 +248,8 @@ def main():
     parser.add_argument("--prompt", type=int, default=512,
                         help="prompt tokens timed (0: none)")
     parser.add_argument("--prompt-runs", type=int, default=3)
-    parser.add_argument("--models", default="dense,mixtral,drelu",
-                        help="comma-separated: dense, mixtral, drelu")
+    parser.add_argument("--models", default="dense,mixtral,drelu,sparse",
+                        help="comma-separated: dense, mixtral, drelu, sparse")
     parser.add_argument("--keep", action="store_true",
                         help="keep checkpoints, artifacts and GGUF files")
     parser.add_argument("--report", action="store_true",
@@ -268,21 +270,30 @@ def main():
     # Where the machine lacks AVX-512 BF16, --bf16-dot does not compile.
     bf16 = "avx512_bf16" in open("/proc/cpuinfo").read()
     dot = lambda builds: [b for b in builds if bf16 or "--bf16-dot" not in b[1]]
+    # name: (title, architecture, shape, extra moec-synth flags, builds)
     catalogue = {
         "dense": ("dense 30 layers 163M (Llama/SmolLM shape)", "MistralForCausalLM",
-                  DENSE_SHAPE, dot([("moec", []), ("moec --bf16-dot", ["--bf16-dot"])])),
-        "mixtral": ("SwiGLU (Mixtral)", "MixtralForCausalLM", SHAPE,
+                  DENSE_SHAPE, [],
+                  dot([("moec", []), ("moec --bf16-dot", ["--bf16-dot"])])),
+        "mixtral": ("SwiGLU (Mixtral)", "MixtralForCausalLM", SHAPE, [],
                     dot([("moec", []), ("moec --bf16-dot", ["--bf16-dot"])])),
         "drelu": ("dReLU (TurboSparse-Mixtral)", "TurboSparseMixtralForCausalLM", SHAPE,
+                  [],
                   dot([("moec sparse", []), ("moec sparse --bf16-dot", ["--bf16-dot"]),
                        ("moec --no-sparse", ["--no-sparse"]),
                        ("moec --no-sparse --bf16-dot", ["--no-sparse", "--bf16-dot"])])),
+        "sparse": ("dReLU, 15 % active, predictors of rank 1024",
+                   "TurboSparseMixtralForCausalLM", SHAPE,
+                   ["--active-fraction=0.15", "--predictor-rank=1024"],
+                   [("moec exact sparse", []), ("moec --predictors", ["--predictors"]),
+                    (DENSE_BUILD, ["--no-sparse"])]),
     }
     models = [catalogue[m] for m in args.models.split(",")]
     results = []
     started = time.time()
-    for title, arch, shape, builds in models:
+    for title, arch, shape, extra_synth, builds in models:
         synth_flags = [f"--{k.replace('_', '-')}={v}" for k, v in shape.items()]
+        synth_flags += extra_synth
         checkpoint = out / f"{arch}-ckpt"
         gguf_path = out / f"{arch}.gguf"
         if checkpoint.exists():
@@ -334,6 +345,12 @@ def main():
                     r["bandwidth_bytes_per_s"] for r in reports)
                 entry["active"] = [l["active_neuron_fraction"]
                                    for l in c[len(c) // 2]["layers"]]
+                entry["bytes_by_part"] = {
+                    part: statistics.median(x["weight_bytes_by_part"][part] for x in c)
+                    for part in c[0]["weight_bytes_by_part"]}
+                entry["bytes_by_part"]["cache"] = statistics.median(
+                    x["cache_bytes_per_token"] for x in c)
+                entry["layers"] = shape["num_layers"]
             results.append(entry)
         if not args.keep:
             for _, artifact in artifacts:
@@ -346,6 +363,63 @@ def main():
          "results": results}, indent=2))
     print_table(results, args)
     log(f"done in {time.time() - started:.0f} s; measurements in {out / 'results.json'}")
+
+
+# Parts whose bytes every decoder layer reads; the rest (head, embedding row
+# and final norm) are read once per token.
+LAYER_PARTS = ("attention", "router", "predictor", "gate", "up", "down", "cache")
+# The build whose counted bytes are llama.cpp's: every weight of the routed
+# experts read, as llama.cpp's dense products do.
+DENSE_BUILD = "moec --no-sparse"
+
+
+def projected_bytes(parts, layers, to_layers):
+    """Bytes per token of the same model with `to_layers` decoder layers."""
+    per_layer = sum(parts[p] for p in LAYER_PARTS if p in parts) / layers
+    once = sum(v for p, v in parts.items() if p not in LAYER_PARTS)
+    return once + per_layer * to_layers
+
+
+def print_sparse_table(results, args, llama):
+    """For models with a dense moec build: bytes by part, the share of the
+    bandwidth achieved on the bytes read, the speed-up over llama.cpp
+    against the ratio of bytes read (llama.cpp reads the dense build's),
+    and both projected to 32 layers at the same achieved bandwidth."""
+    models = {r["model"] for r in results if r["engine"] == DENSE_BUILD}
+    if not models:
+        return
+    print("\nsparse decode: bytes per token by part (MB), speed-up over "
+          "llama.cpp against the byte ratio, measured (2 layers) and "
+          "projected to 32 layers at each engine's achieved bandwidth\n")
+    parts = ("attention", "router", "predictor", "gate", "up", "down", "head",
+             "cache")
+    print("| model | engine | " + " | ".join(parts) + " | of bandwidth | speed-up "
+          "| byte ratio | speed-up / byte ratio | 32 layers: speed-up | byte ratio "
+          "| ratio |")
+    print("|---|---|" + "---|" * (len(parts) + 7))
+    for model in sorted(models):
+        rows = [r for r in results if r["model"] == model and "bytes_by_part" in r]
+        dense = next(r for r in rows if r["engine"] == DENSE_BUILD)
+        layers = dense["layers"]
+        dense_bytes = dense["bytes_per_token"]
+        dense_32 = projected_bytes(dense["bytes_by_part"], layers, 32)
+        for r in rows:
+            speedup = statistics.median(
+                round_seconds(l) / round_seconds(x)
+                for l, x in zip(llama[model], r["rounds"]))
+            share = statistics.median(x["contexts"][0]["of_bandwidth"]
+                                      for x in r["rounds"])
+            ratio = dense_bytes / r["bytes_per_token"]
+            bytes_32 = projected_bytes(r["bytes_by_part"], layers, 32)
+            ratio_32 = dense_32 / bytes_32
+            # Each engine keeps its achieved bandwidth: time scales with
+            # its bytes (llama.cpp's are the dense build's).
+            speedup_32 = speedup * (dense_32 / dense_bytes) / (bytes_32 / r["bytes_per_token"])
+            cells = [f"{r['bytes_by_part'].get(p, 0) / 1e6:.0f}" for p in parts]
+            print(f"| {model} | {r['engine']} | " + " | ".join(cells) +
+                  f" | {share * 100:.0f} % | {speedup:.2f}× | {ratio:.2f} | "
+                  f"{speedup / ratio:.2f} | {speedup_32:.2f}× | {ratio_32:.2f} | "
+                  f"{speedup_32 / ratio_32:.2f} |")
 
 
 def round_seconds(report):
@@ -380,6 +454,7 @@ def print_table(results, args):
                                   for l, x in zip(llama[r["model"]], r["rounds"]))
         print(f"| {r['model']} | {r['engine']} | {t * 1e3:.1f} | " + " | ".join(cells) +
               f" | {ratio:.2f}× |")
+    print_sparse_table(results, args, llama)
     if not args.prompt:
         return
     print(f"\nprompt of {args.prompt} tokens (median of each round's runs)\n")
