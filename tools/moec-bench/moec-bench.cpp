@@ -380,30 +380,24 @@ int main(int argc, char **argv) {
         const ContextResult::Layer &counts = r.layers[l];
         nlohmann::ordered_json layer;
         layer["layer"] = l;
-        if (counts.neurons) {
-          layer["active_neuron_fraction"] =
-              fraction(counts.active, counts.neurons);
-          layer["positive_gate_fraction"] =
-              fraction(counts.positive, counts.neurons);
-          layer["computed_neuron_fraction"] =
-              fraction(counts.computed, counts.neurons);
-        } else {
-          // Dense blocks: every neuron is computed.
-          layer["active_neuron_fraction"] = nullptr;
-          layer["positive_gate_fraction"] = nullptr;
-          layer["computed_neuron_fraction"] = nullptr;
-        }
-        // A diagnostic build's predicted blocks: the predicted set against
-        // the exact one.
-        if (counts.exactActive) {
-          layer["predictor_recall"] =
-              fraction(counts.active, counts.exactActive);
-          layer["predictor_precision"] =
-              fraction(counts.active, counts.computed);
-        } else {
-          layer["predictor_recall"] = nullptr;
-          layer["predictor_precision"] = nullptr;
-        }
+        // Dense blocks compute every neuron and report no fractions; only
+        // a diagnostic build's predicted blocks know the exact active set
+        // the predicted one is measured against.
+        auto share = [](bool known, int64_t part,
+                        int64_t whole) -> nlohmann::json {
+          return known ? nlohmann::json(fraction(part, whole)) : nullptr;
+        };
+        bool fused = counts.neurons != 0, stats = counts.exactActive != 0;
+        layer["active_neuron_fraction"] =
+            share(fused, counts.active, counts.neurons);
+        layer["positive_gate_fraction"] =
+            share(fused, counts.positive, counts.neurons);
+        layer["computed_neuron_fraction"] =
+            share(fused, counts.computed, counts.neurons);
+        layer["predictor_recall"] =
+            share(stats, counts.active, counts.exactActive);
+        layer["predictor_precision"] =
+            share(stats, counts.active, counts.computed);
         c["layers"].push_back(layer);
       }
       out["contexts"].push_back(c);
