@@ -3,8 +3,11 @@
 #include "passes/Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -647,14 +650,47 @@ namespace {
 /// bandwidth on the up rows of positive gates).
 constexpr int64_t kRowStreams = 4;
 
+/// Cache lines at the start of each listed row asked for ahead of its
+/// read: a row that starts anywhere is one the hardware prefetcher has not
+/// seen, and it needs a few misses in it before it runs ahead.
+constexpr int64_t kPrefetchLines = 8;
+
+/// A read-only view of the weight tensor `w` as a buffer, for prefetches.
+Value prefetchView(OpBuilder &b, Location loc, Value w) {
+  return bufferization::ToBufferOp::create(
+      b, loc,
+      bufferization::getMemRefTypeWithFullyDynamicLayout(
+          cast<RankedTensorType>(w.getType())),
+      w, b.getUnitAttr());
+}
+
+/// Prefetches the first kPrefetchLines cache lines of row `row` of `view`
+/// (a matrix; rows shorter than that, whole).
+void prefetchRowStart(OpBuilder &b, Location loc, Value view, Value row) {
+  auto type = cast<MemRefType>(view.getType());
+  int64_t perLine = std::max<unsigned>(
+      1, 512 / type.getElementType().getIntOrFloatBitWidth());
+  int64_t length = type.getDimSize(1);
+  for (int64_t c = 0; c < std::min(length, kPrefetchLines * perLine);
+       c += perLine)
+    memref::PrefetchOp::create(b, loc, view, ValueRange{row, cIndex(b, loc, c)},
+                               /*isWrite=*/false, /*localityHint=*/3,
+                               /*isDataCache=*/true);
+}
+
 /// For the first `count` entries of `list` ([n] index: neurons numbered
 /// from `base`), the products of their rows of `w` with `x`, kRowStreams
-/// rows at a time, then one at a time; `update(neuron, dot, state)` folds
-/// each into `state`, which is returned.
+/// rows at a time (each group asking for the starts of the next group's
+/// rows), then one at a time; `update(neuron, dot, state)` folds each into
+/// `state`, which is returned.
 Value overListedRows(
     OpBuilder &b, Location loc, Value w, Value x, Value list, Value count,
     Value base, int64_t size, kernel::CpuMappingAttr mapping, Value state,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> update) {
+  Value view = prefetchView(b, loc, w);
+  Value last = arith::SubIOp::create(
+      b, loc, arith::MaxUIOp::create(b, loc, count, cIndex(b, loc, 1)),
+      cIndex(b, loc, 1));
   Value groups = arith::MulIOp::create(
       b, loc,
       arith::DivUIOp::create(b, loc, count, cIndex(b, loc, kRowStreams)),
@@ -671,6 +707,13 @@ Value overListedRows(
           Value at = arith::AddIOp::create(nb, l, j, cIndex(nb, l, k));
           neurons.push_back(tensor::ExtractOp::create(nb, l, list, at));
           rows.push_back({arith::AddIOp::create(nb, l, base, neurons.back())});
+          Value ahead = arith::MinUIOp::create(
+              nb, l,
+              arith::AddIOp::create(nb, l, at, cIndex(nb, l, kRowStreams)),
+              last);
+          Value next = tensor::ExtractOp::create(nb, l, list, ahead);
+          prefetchRowStart(nb, l, view,
+                           arith::AddIOp::create(nb, l, base, next));
         }
         SmallVector<Value> dots =
             buildDots(nb, l, w, rows, x, {{}}, size, mapping, chains);
@@ -886,6 +929,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
   // Each task takes a contiguous share of the active neurons, reads their
   // whole rows and sums them into a partial output of its own.
   int64_t tasks = mapping.getTasks();
+  Value view = prefetchView(b, loc, w);
   Value init = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{tasks, cols}, f32);
   Value partials = buildForall(
@@ -908,6 +952,9 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                           [&](OpBuilder &, Location, Value, Value) {
                             return zeroVec;
                           });
+        Value lastOfShare = arith::SubIOp::create(
+            nb, l, arith::MaxUIOp::create(nb, l, hi, cIndex(nb, l, 1)),
+            cIndex(nb, l, 1));
         // Neurons `neurons` at a time: their rows are as many streams from
         // memory, and the partial row is read and written once for them.
         auto addNeurons = [&](Value from, Value to, int64_t neurons,
@@ -922,6 +969,18 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                          ns.push_back(arith::IndexCastOp::create(
                              bb, bl, bb.getIndexType(),
                              tensor::ExtractOp::create(bb, bl, indices, at)));
+                         // The start of the row `neurons` entries on, while
+                         // the share lasts.
+                         Value ahead = arith::MinUIOp::create(
+                             bb, bl,
+                             arith::AddIOp::create(bb, bl, at,
+                                                   cIndex(bb, bl, neurons)),
+                             lastOfShare);
+                         prefetchRowStart(bb, bl, view,
+                                          arith::IndexCastOp::create(
+                                              bb, bl, bb.getIndexType(),
+                                              tensor::ExtractOp::create(
+                                                  bb, bl, indices, ahead)));
                          as.push_back(vector::BroadcastOp::create(
                              bb, bl, vecType,
                              tensor::ExtractOp::create(bb, bl, activation,

@@ -220,6 +220,8 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::x86vector::X86VectorDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::arith::ArithDialect",
                            // The mapping attribute its products are built with.
@@ -322,6 +324,8 @@ def KernelToCpu : Pass<"moe-kernel-to-cpu", "::mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::x86vector::X86VectorDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::arith::ArithDialect"];
 }

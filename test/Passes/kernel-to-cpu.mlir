@@ -48,16 +48,20 @@ func.func @matvec_narrow(%x: tensor<?x64xf32>, %w: tensor<32x64xf16>) -> tensor<
 // -----
 
 // The fused dReLU gate/up: a task per block of 64 neurons; their gate rows
-// four at a time (four streams), then the rest one by one; the positive
+// four at a time (four streams, each asking for the start of the row after
+// the group), then the rest one by one; the positive
 // gates listed, and their up rows read the same way; then the active set
 // in order.
 // CHECK-LABEL: func.func @gate_up
 // CHECK: scf.forall (%[[P:.*]]) in (2)
 // CHECK: %[[BASE:.*]] = arith.muli %[[P]], %{{.*}} : index
 // CHECK: %[[CAND:.*]]:2 = scf.for {{.*}} -> (tensor<64xindex>, index)
+// CHECK: %[[VIEW:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<128x64xbf16> to memref<128x64xbf16, strided<[?, ?], offset: ?>>
 // CHECK: %[[GROUPS:.*]] = arith.muli
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[GROUPS]] step %c4{{.*}} -> (tensor<64xf32>)
-// CHECK-COUNT-4: tensor.extract %[[CAND]]#0
+// Each row of the group asks for the first cache lines (here the whole
+// 128-byte row: two) of the row four entries on.
+// CHECK-COUNT-4: memref.prefetch %[[VIEW]][%{{.*}}, %c32{{.*}}], read, locality<3>, data
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-4: vector.transfer_read %{{.*}} : tensor<128x64xbf16>, vector<16xbf16>
 // CHECK: scf.for %{{.*}} = %[[GROUPS]] to %[[CAND]]#1 step %{{.*}} -> (tensor<64xf32>)
