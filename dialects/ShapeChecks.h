@@ -71,10 +71,18 @@ inline mlir::LogicalResult verifyRowProduct(mlir::Operation *op,
 }
 
 /// An expert's gate/up product: input [K], gate [I, K] (up is checked
-/// equal by the op's traits), result and indices [I].
+/// equal by the op's traits), result and indices [I], and the optional
+/// predictor logits [I], which come with a threshold.
 inline mlir::LogicalResult verifyGateUp(mlir::Operation *op, mlir::Value input,
                                         mlir::Value gate, mlir::Value result,
-                                        mlir::Value indices) {
+                                        mlir::Value indices,
+                                        mlir::Value predicted,
+                                        mlir::Attribute threshold) {
+  if (!predicted != !threshold)
+    return op->emitOpError("predicted logits and a threshold go together");
+  if (predicted &&
+      failed(verifyShape(op, "predicted", predicted, {dim(gate, 0)})))
+    return mlir::failure();
   if (failed(verifyShape(op, "input", input, {kAny})) ||
       failed(verifyShape(op, "gate", gate, {kAny, dim(input, 0)})))
     return mlir::failure();

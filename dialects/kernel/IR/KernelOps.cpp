@@ -18,16 +18,10 @@ LogicalResult MatvecOp::verify() {
 }
 
 LogicalResult GateUpOp::verify() {
-  if (!getPredicted() != !getThreshold())
-    return emitOpError("predicted logits and a threshold go together");
-  if (getPredicted()) {
-    if (getActivation() != GatedActivation::DReLU)
-      return emitOpError("predicted neurons need the drelu activation");
-    if (failed(verifyShape(*this, "predicted", getPredicted(),
-                           {dim(getGate(), 0)})))
-      return failure();
-  }
-  return verifyGateUp(*this, getInput(), getGate(), getResult(), getIndices());
+  if (getPredicted() && getActivation() != GatedActivation::DReLU)
+    return emitOpError("predicted neurons need the drelu activation");
+  return verifyGateUp(*this, getInput(), getGate(), getResult(), getIndices(),
+                      getPredicted(), getThresholdAttr());
 }
 
 LogicalResult SparseMatvecOp::verify() {

@@ -278,12 +278,8 @@ LogicalResult ExpertFfnOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult FusedDReluOp::verify() {
-  if (!getPredicted() != !getThreshold())
-    return emitOpError("predicted logits and a threshold go together");
-  if (getPredicted() && failed(verifyShape(*this, "predicted", getPredicted(),
-                                           {dim(getGate(), 0)})))
-    return failure();
-  return verifyGateUp(*this, getInput(), getGate(), getResult(), getIndices());
+  return verifyGateUp(*this, getInput(), getGate(), getResult(), getIndices(),
+                      getPredicted(), getThresholdAttr());
 }
 
 //===----------------------------------------------------------------------===//
