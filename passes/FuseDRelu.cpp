@@ -3,7 +3,8 @@
 // out[t] = sum_k w[t, k] * down_e(fused_drelu(x[t], gate_e, up_e)) over the
 // routed experts e = ids[t, k], plus the shared experts with weight 1: a
 // loop over tokens, the experts unrolled in it; optionally, for calls of
-// many tokens, the dense block instead.
+// many tokens, the dense block instead. A routed expert with a predictor
+// (kept by --predictors) computes only the neurons it predicts.
 //
 //===----------------------------------------------------------------------===//
 
