@@ -82,8 +82,7 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
           // plain loops: at decode a parallel region costs more than their
           // work.
           "func.func(scf-forall-to-parallel, convert-linalg-to-loops), "
-          "convert-scf-to-openmp, moe-dynamic-schedule, "
-          "expand-strided-metadata, lower-affine, "
+          "convert-scf-to-openmp, expand-strided-metadata, lower-affine, "
           "convert-vector-to-llvm{enable-x86vector=true}, "
           // Before scf-to-cf: the alloca scopes OpenMP lowering creates only
           // verify while their loops are structured.

@@ -396,20 +396,6 @@ def MergeGpuModules : Pass<"moe-merge-gpu-modules", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
-def DynamicSchedule : Pass<"moe-dynamic-schedule"> {
-  let summary = "Gives work-sharing loops without a schedule the dynamic one";
-  let description = [{
-    `convert-scf-to-openmp` leaves `omp.wsloop` without a schedule, which
-    OpenMP runs static: each thread takes an equal share of the tasks up
-    front. A kernel's tasks read equal bytes only on average (a sparse
-    block's predicted and positive rows vary), and on a shared machine a
-    thread's memory stalls vary too, so one thread waits at the loop's end.
-    With the dynamic schedule each thread takes the next task when it is
-    done with one.
-  }];
-  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
-}
-
 def ApproximateMath : Pass<"moe-approximate-math", "::mlir::func::FuncOp"> {
   let summary = "Computes exp inline, in vectors, instead of calling libm";
   let description = [{
