@@ -678,6 +678,21 @@ void prefetchRowStart(OpBuilder &b, Location loc, Value view, Value row) {
                                /*isDataCache=*/true);
 }
 
+/// `n` rounded down to whole groups of kRowStreams.
+Value wholeGroups(OpBuilder &b, Location loc, Value n) {
+  return arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, n, cIndex(b, loc, kRowStreams)),
+      cIndex(b, loc, kRowStreams));
+}
+
+/// The last index before `end` (0 when there is none), which a prefetch
+/// ahead is clamped to.
+Value lastBefore(OpBuilder &b, Location loc, Value end) {
+  return arith::SubIOp::create(
+      b, loc, arith::MaxUIOp::create(b, loc, end, cIndex(b, loc, 1)),
+      cIndex(b, loc, 1));
+}
+
 /// For the first `count` entries of `list` ([n] index: neurons numbered
 /// from `base`), the products of their rows of `w` with `x`, kRowStreams
 /// rows at a time (each group asking for the starts of the next group's
@@ -688,13 +703,8 @@ Value overListedRows(
     Value base, int64_t size, kernel::CpuMappingAttr mapping, Value state,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> update) {
   Value view = prefetchView(b, loc, w);
-  Value last = arith::SubIOp::create(
-      b, loc, arith::MaxUIOp::create(b, loc, count, cIndex(b, loc, 1)),
-      cIndex(b, loc, 1));
-  Value groups = arith::MulIOp::create(
-      b, loc,
-      arith::DivUIOp::create(b, loc, count, cIndex(b, loc, kRowStreams)),
-      cIndex(b, loc, kRowStreams));
+  Value last = lastBefore(b, loc, count);
+  Value groups = wholeGroups(b, loc, count);
   int64_t chains =
       std::max<int64_t>(1, mapping.getAccumulators() / kRowStreams);
   auto grouped = scf::ForOp::create(
@@ -952,9 +962,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                           [&](OpBuilder &, Location, Value, Value) {
                             return zeroVec;
                           });
-        Value lastOfShare = arith::SubIOp::create(
-            nb, l, arith::MaxUIOp::create(nb, l, hi, cIndex(nb, l, 1)),
-            cIndex(nb, l, 1));
+        Value lastOfShare = lastBefore(nb, l, hi);
         // Neurons `neurons` at a time: their rows are as many streams from
         // memory, and the partial row is read and written once for them.
         auto addNeurons = [&](Value from, Value to, int64_t neurons,
@@ -1004,12 +1012,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
         };
         Value whole = arith::AddIOp::create(
             nb, l, lo,
-            arith::MulIOp::create(
-                nb, l,
-                arith::DivUIOp::create(nb, l,
-                                       arith::SubIOp::create(nb, l, hi, lo),
-                                       cIndex(nb, l, kRowStreams)),
-                cIndex(nb, l, kRowStreams)));
+            wholeGroups(nb, l, arith::SubIOp::create(nb, l, hi, lo)));
         Value sum =
             addNeurons(whole, hi, 1, addNeurons(lo, whole, kRowStreams, row));
         return {sum, offsets, sizes};
