@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -23,6 +24,9 @@ namespace {
 constexpr int64_t kWarpSize = 32;
 /// Bytes one lane loads at a time: the widest coalesced global load.
 constexpr int64_t kLoadBytes = 16;
+/// Listed rows a thread of the sparse product loads before it adds them:
+/// as many loads in flight per thread as the CPU kernel has streams.
+constexpr int64_t kGpuRowStreams = 4;
 
 /// A read-only buffer of `tensor`. Strides and offset are dynamic but for
 /// the unit innermost stride, so that whatever buffer bufferization picks
@@ -342,59 +346,144 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
       std::max<int64_t>(1, std::min<int64_t>(mapping.getSplits(), neurons)));
   int64_t splits = llvm::divideCeil(neurons, chunk);
   auto accType = VectorType::get({width}, b.getF32Type());
+  Type i32 = b.getI32Type();
+  auto workgroup = [&](int64_t size, Type elem) {
+    return MemRefType::get({size}, elem, MemRefLayoutAttrInterface(),
+                           gpu::AddressSpaceAttr::get(
+                               b.getContext(), gpu::AddressSpace::Workgroup));
+  };
 
   // Partial sums: block (x, y) adds neurons [y chunk, (y + 1) chunk) into
-  // its `perBlock` columns of row y. Every thread of a block reads the
-  // same act[n], so skipping a zero is a uniform branch.
+  // its `perBlock` columns of row y. The block first compacts its chunk's
+  // active set on the device: warp 0 takes 32 neurons at a time, a ballot
+  // of their activity gives each active lane its place in the list
+  // (popc of the lanes below it), and the list (neuron, activation) and
+  // its length go to workgroup memory. Then every thread reads the listed
+  // rows only, kRowStreams at a time, with no branch per neuron.
   Value partial = allocBuffer(b, {splits, columns}, {});
-  launch(b, blocksFor(b, columns, perBlock), cIndex(b, splits), threads, {},
-         [&](const LaunchIds &ids) {
-           Value column = arith::MulIOp::create(
-               b,
-               arith::AddIOp::create(
-                   b, arith::MulIOp::create(b, ids.blockX, cIndex(b, threads)),
-                   ids.thread),
-               cIndex(b, width));
-           auto body = [&] {
-             Value lo = arith::MulIOp::create(b, ids.blockY, cIndex(b, chunk));
-             Value hi = arith::MinUIOp::create(
-                 b, arith::AddIOp::create(b, lo, cIndex(b, chunk)),
-                 cIndex(b, neurons));
-             Value zero = arith::ConstantOp::create(
-                 b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-             auto loop = scf::ForOp::create(
-                 b, lo, hi, cIndex(b, 1), ValueRange{zero},
-                 [&](OpBuilder &nb, Location nl, Value n, ValueRange acc) {
-                   ImplicitLocOpBuilder ib(nl, nb);
-                   Value a = memref::LoadOp::create(ib, ab, ValueRange{n});
-                   Value active = arith::CmpFOp::create(
-                       ib, arith::CmpFPredicate::UNE, a, cF32(ib, 0));
-                   auto sum = scf::IfOp::create(
-                       ib, active,
-                       [&](OpBuilder &tb, Location tl) {
-                         ImplicitLocOpBuilder tib(tl, tb);
-                         Value wv = widenToF32(
-                             tib, tl, loadVector(tib, wb, {n, column}, width));
-                         Value av =
-                             vector::BroadcastOp::create(tib, accType, a);
-                         scf::YieldOp::create(
-                             tib, ValueRange{vector::FMAOp::create(tib, av, wv,
-                                                                   acc[0])});
-                       },
-                       [&](OpBuilder &eb, Location el) {
-                         scf::YieldOp::create(eb, el, acc[0]);
-                       });
-                   scf::YieldOp::create(ib, sum.getResults());
-                 });
-             llvm::MaybeAlign align;
-             if (width * 4 >= kLoadBytes)
-               align = llvm::Align(kLoadBytes);
-             vector::StoreOp::create(b, loop.getResult(0), partial,
-                                     ValueRange{ids.blockY, column},
-                                     /*nontemporal=*/false, align);
-           };
-           forItemsBelow(b, column, columns, perBlock, body);
-         });
+  launch(
+      b, blocksFor(b, columns, perBlock), cIndex(b, splits), threads,
+      {workgroup(chunk, i32), workgroup(chunk, b.getF32Type()),
+       workgroup(1, i32)},
+      [&](const LaunchIds &ids) {
+        Value listed = ids.workgroup[0], values = ids.workgroup[1],
+              length = ids.workgroup[2];
+        Value lo = arith::MulIOp::create(b, ids.blockY, cIndex(b, chunk));
+        Value hi = arith::MinUIOp::create(
+            b, arith::AddIOp::create(b, lo, cIndex(b, chunk)),
+            cIndex(b, neurons));
+        WarpIds wid = warpIds(b, ids.thread);
+        ifThen(b, cmp(b, arith::CmpIPredicate::eq, wid.warp, cIndex(b, 0)), [&] {
+          Value lane32 = arith::IndexCastOp::create(b, i32, wid.lane);
+          Value below = arith::SubIOp::create(
+              b,
+              arith::ShLIOp::create(b, arith::ConstantIntOp::create(b, i32, 1),
+                                    lane32),
+              arith::ConstantIntOp::create(b, i32, 1));
+          Value all = arith::ConstantIntOp::create(b, i32, -1);
+          auto loop = scf::ForOp::create(
+              b, lo, hi, cIndex(b, kWarpSize),
+              ValueRange{arith::ConstantIntOp::create(b, i32, 0)},
+              [&](OpBuilder &nb, Location nl, Value base, ValueRange st) {
+                ImplicitLocOpBuilder ib(nl, nb);
+                Value n = arith::AddIOp::create(ib, base, wid.lane);
+                Value inside = cmp(ib, arith::CmpIPredicate::ult, n, hi);
+                Value a =
+                    scf::IfOp::create(
+                        ib, inside,
+                        [&](OpBuilder &tb, Location tl) {
+                          scf::YieldOp::create(
+                              tb, tl,
+                              ValueRange{memref::LoadOp::create(
+                                  tb, tl, ab, ValueRange{n})});
+                        },
+                        [&](OpBuilder &eb, Location el) {
+                          scf::YieldOp::create(eb, el,
+                                               ValueRange{cF32(eb, el, 0)});
+                        })
+                        .getResult(0);
+                Value active = arith::CmpFOp::create(
+                    ib, arith::CmpFPredicate::UNE, a, cF32(ib, 0));
+                Value ballot = NVVM::VoteSyncOp::create(
+                    ib, i32, all, active, NVVM::VoteSyncKind::ballot);
+                Value place = arith::AddIOp::create(
+                    ib, st[0],
+                    math::CtPopOp::create(
+                        ib, arith::AndIOp::create(ib, ballot, below)));
+                ifThen(ib, active, [&] {
+                  Value at = arith::IndexCastOp::create(ib, ib.getIndexType(),
+                                                        place);
+                  memref::StoreOp::create(
+                      ib, arith::IndexCastOp::create(ib, i32, n), listed,
+                      ValueRange{at});
+                  memref::StoreOp::create(ib, a, values, ValueRange{at});
+                });
+                scf::YieldOp::create(
+                    ib, ValueRange{arith::AddIOp::create(
+                            ib, st[0], math::CtPopOp::create(ib, ballot))});
+              });
+          storeFromLane0(b, wid.lane, loop.getResult(0), length,
+                         {cIndex(b, 0)});
+        });
+        gpu::BarrierOp::create(b);
+
+        Value column = arith::MulIOp::create(
+            b,
+            arith::AddIOp::create(
+                b, arith::MulIOp::create(b, ids.blockX, cIndex(b, threads)),
+                ids.thread),
+            cIndex(b, width));
+        auto body = [&] {
+          Value count = arith::IndexCastOp::create(
+              b, b.getIndexType(),
+              memref::LoadOp::create(b, length, ValueRange{cIndex(b, 0)}));
+          Value groups = arith::MulIOp::create(
+              b,
+              arith::DivUIOp::create(b, count, cIndex(b, kGpuRowStreams)),
+              cIndex(b, kGpuRowStreams));
+          Value zero = arith::ConstantOp::create(
+              b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+          // acc + the listed rows j .. j + rows - 1, each loaded before any
+          // is added.
+          auto addListed = [&](Value from, Value to, int64_t rows, Value acc) {
+            return scf::ForOp::create(
+                       b, from, to, cIndex(b, rows), ValueRange{acc},
+                       [&](OpBuilder &nb, Location nl, Value j,
+                           ValueRange in) {
+                         ImplicitLocOpBuilder ib(nl, nb);
+                         SmallVector<Value> ws, as;
+                         for (int64_t k = 0; k < rows; ++k) {
+                           Value at = arith::AddIOp::create(ib, j, cIndex(ib, k));
+                           Value n = arith::IndexCastOp::create(
+                               ib, ib.getIndexType(),
+                               memref::LoadOp::create(ib, listed,
+                                                      ValueRange{at}));
+                           ws.push_back(widenToF32(
+                               ib, nl, loadVector(ib, wb, {n, column}, width)));
+                           as.push_back(vector::BroadcastOp::create(
+                               ib, accType,
+                               memref::LoadOp::create(ib, values,
+                                                      ValueRange{at})));
+                         }
+                         Value sum = in[0];
+                         for (int64_t k = 0; k < rows; ++k)
+                           sum = vector::FMAOp::create(ib, as[k], ws[k], sum);
+                         scf::YieldOp::create(ib, ValueRange{sum});
+                       })
+                .getResult(0);
+          };
+          Value sum =
+              addListed(groups, count, 1,
+                        addListed(cIndex(b, 0), groups, kGpuRowStreams, zero));
+          llvm::MaybeAlign align;
+          if (width * 4 >= kLoadBytes)
+            align = llvm::Align(kLoadBytes);
+          vector::StoreOp::create(b, sum, partial,
+                                  ValueRange{ids.blockY, column},
+                                  /*nontemporal=*/false, align);
+        };
+        forItemsBelow(b, column, columns, perBlock, body);
+      });
 
   // The sum of the partial rows, a thread per column.
   Value out = allocBuffer(b, {columns}, {});

@@ -902,6 +902,67 @@ ActiveSet mlir::moe::buildFusedDRelu(OpBuilder &b, Location loc, Value x,
           compact.getResult(2)};
 }
 
+namespace {
+
+/// The bf16 pair form of the neuron-major down product (--bf16-dot): two
+/// neurons' rows of 2 * lanes weights interleaved in registers (an unpack of
+/// the low and of the high quarter of each 128-bit lane, vpunpck{l,h}wd)
+/// meet their two activations, rounded to bf16, in one vdpbf16ps each. The
+/// partial outputs then hold each block of 2 * lanes columns permuted:
+/// pairOrderColumn gives the column of a position, pairOrderRestore the
+/// shuffle that puts a block back.
+struct PairOrder {
+  /// The shuffles of two rows' blocks a, b into the low and the high pairs.
+  static SmallVector<int64_t> unpack(int64_t lanes, bool high) {
+    SmallVector<int64_t> mask;
+    for (int64_t q = 0; q < 2 * lanes / 8; ++q)
+      for (int64_t j = 0; j < 4; ++j) {
+        int64_t col = 8 * q + j + (high ? 4 : 0);
+        mask.push_back(col);
+        mask.push_back(2 * lanes + col);
+      }
+    return mask;
+  }
+  /// For each column of a block, its position among the low (first
+  /// `lanes`) and high results: the shuffle of (low, high) that restores
+  /// the columns' order.
+  static SmallVector<int64_t> restore(int64_t lanes) {
+    SmallVector<int64_t> mask;
+    for (int64_t m = 0; m < 2 * lanes; ++m) {
+      int64_t q = m / 8, r = m % 8;
+      mask.push_back(r < 4 ? 4 * q + r : lanes + 4 * q + r - 4);
+    }
+    return mask;
+  }
+};
+
+/// c + by (c itself when by is 0).
+Value offsetBy(OpBuilder &b, Location loc, Value c, int64_t by) {
+  return by == 0 ? c : arith::AddIOp::create(b, loc, c, cIndex(b, loc, by));
+}
+
+/// A vector of 2 * lanes bf16: the pair (a, b) of f32 activations, rounded,
+/// repeated.
+Value broadcastPair(OpBuilder &b, Location loc, Value a, Value bv,
+                    int64_t lanes) {
+  Type bf16 = b.getBF16Type();
+  Value pair = vector::FromElementsOp::create(
+      b, loc, VectorType::get({2}, bf16),
+      ValueRange{arith::TruncFOp::create(b, loc, bf16, a),
+                 arith::TruncFOp::create(b, loc, bf16, bv)});
+  Value word = vector::ExtractOp::create(
+      b, loc,
+      vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
+                                pair),
+      ArrayRef<int64_t>{0});
+  Value words = vector::BroadcastOp::create(
+      b, loc, VectorType::get({lanes}, b.getI32Type()), word);
+  return vector::BitCastOp::create(b, loc, VectorType::get({2 * lanes}, bf16),
+                                   words);
+}
+
+} // namespace
+
 Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                                               Value w, Value activation,
                                               Value indices, Value count,
@@ -911,29 +972,50 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
   int64_t lanes = mapping.getLanes();
   while (cols % lanes != 0)
     lanes /= 2;
+  // The pair product needs whole blocks of 2 * lanes columns made of whole
+  // 128-bit lanes.
+  bool pairs = usesBf16Dot(w, mapping) && lanes >= 4 && cols % (2 * lanes) == 0;
+  // Each step of a row covers `blockCols` columns, as `perStep` vectors.
+  int64_t perStep = pairs ? 2 : 1, blockCols = perStep * lanes;
   Type f32 = b.getF32Type();
   auto vecType = VectorType::get({lanes}, f32);
   auto rowType = RankedTensorType::get({cols}, f32);
   Value zeroVec = zeroVector(b, loc, lanes);
 
-  // row[c] = f(row[c]) for every vector c of a [cols] tensor.
+  // row[c + i lanes] = f(row)[i] for every block c of a [cols] tensor.
   auto overColumns = [&](OpBuilder &nb, Location l, Value row,
-                         function_ref<Value(OpBuilder &, Location, Value,
-                                            Value)>
+                         function_ref<SmallVector<Value>(OpBuilder &, Location,
+                                                         Value, Value)>
                              update) {
     return scf::ForOp::create(
                nb, l, cIndex(nb, l, 0), cIndex(nb, l, cols),
-               cIndex(nb, l, lanes), ValueRange{row},
+               cIndex(nb, l, blockCols), ValueRange{row},
                [&](OpBuilder &bb, Location bl, Value c, ValueRange r) {
-                 Value v = update(bb, bl, c, r[0]);
-                 scf::YieldOp::create(
-                     bb, bl,
-                     vector::TransferWriteOp::create(bb, bl, v, r[0],
-                                                     ValueRange{c},
-                                                     ArrayRef<bool>{true})
-                         .getResult());
+                 SmallVector<Value> vs = update(bb, bl, c, r[0]);
+                 Value written = r[0];
+                 for (auto [i, v] : llvm::enumerate(vs)) {
+                   Value at = offsetBy(
+                       bb, bl, c,
+                       int64_t(i) *
+                           cast<VectorType>(v.getType()).getNumElements());
+                   written = vector::TransferWriteOp::create(
+                                 bb, bl, v, written, ValueRange{at},
+                                 ArrayRef<bool>{true})
+                                 .getResult();
+                 }
+                 scf::YieldOp::create(bb, bl, written);
                })
         .getResult(0);
+  };
+  // The `perStep` f32 vectors of `row` at block c.
+  auto readBlock = [&](OpBuilder &nb, Location l, Value row,
+                       ValueRange prefix, Value c) {
+    SmallVector<Value> vs;
+    for (int64_t i = 0; i < perStep; ++i)
+      vs.push_back(readF32(nb, l, row,
+                           concat(prefix, offsetBy(nb, l, c, i * lanes)),
+                           lanes));
+    return vs;
   };
 
   // Each task takes a contiguous share of the active neurons, reads their
@@ -960,7 +1042,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
             SmallVector<OpFoldResult>(2, nb.getIndexAttr(1)));
         row = overColumns(nb, l, row,
                           [&](OpBuilder &, Location, Value, Value) {
-                            return zeroVec;
+                            return SmallVector<Value>(perStep, zeroVec);
                           });
         Value lastOfShare = lastBefore(nb, l, hi);
         // Neurons `neurons` at a time: their rows are as many streams from
@@ -989,21 +1071,63 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                                               bb, bl, bb.getIndexType(),
                                               tensor::ExtractOp::create(
                                                   bb, bl, indices, ahead)));
-                         as.push_back(vector::BroadcastOp::create(
-                             bb, bl, vecType,
-                             tensor::ExtractOp::create(bb, bl, activation,
-                                                       ns.back())));
+                         as.push_back(tensor::ExtractOp::create(
+                             bb, bl, activation, ns.back()));
+                       }
+                       SmallVector<Value> activations;
+                       if (pairs) {
+                         // Neurons in pairs; a lone one pairs with itself
+                         // at activation 0 (its row is read once).
+                         for (int64_t k = 0; k < neurons; k += 2) {
+                           Value second = k + 1 < neurons
+                                              ? as[k + 1]
+                                              : cF32(bb, bl, 0.0);
+                           activations.push_back(
+                               broadcastPair(bb, bl, as[k], second, lanes));
+                         }
+                       } else {
+                         for (Value a : as)
+                           activations.push_back(
+                               vector::BroadcastOp::create(bb, bl, vecType, a));
                        }
                        Value next = overColumns(
                            bb, bl, in[0],
-                           [&](OpBuilder &cb, Location cl, Value c, Value r) {
-                             Value v = readF32(cb, cl, r, ValueRange{c}, lanes);
-                             for (int64_t k = 0; k < neurons; ++k)
-                               v = vector::FMAOp::create(
+                           [&](OpBuilder &cb, Location cl, Value c,
+                               Value r) -> SmallVector<Value> {
+                             SmallVector<Value> v =
+                                 readBlock(cb, cl, r, {}, c);
+                             if (!pairs) {
+                               for (int64_t k = 0; k < neurons; ++k)
+                                 v[0] = vector::FMAOp::create(
+                                     cb, cl,
+                                     readF32(cb, cl, w, ValueRange{ns[k], c},
+                                             lanes),
+                                     activations[k], v[0]);
+                               return v;
+                             }
+                             Value pad = arith::ConstantOp::create(
+                                 cb, cl, cb.getZeroAttr(cb.getBF16Type()));
+                             auto rowBlock = [&](Value n) -> Value {
+                               return vector::TransferReadOp::create(
                                    cb, cl,
-                                   readF32(cb, cl, w, ValueRange{ns[k], c},
-                                           lanes),
-                                   as[k], v);
+                                   VectorType::get({2 * lanes},
+                                                   cb.getBF16Type()),
+                                   w, ValueRange{n, c}, pad,
+                                   ArrayRef<bool>{true});
+                             };
+                             for (int64_t k = 0; k < neurons; k += 2) {
+                               Value first = rowBlock(ns[k]);
+                               Value second =
+                                   k + 1 < neurons ? rowBlock(ns[k + 1]) : first;
+                               for (int64_t h = 0; h < 2; ++h) {
+                                 Value interleaved = vector::ShuffleOp::create(
+                                     cb, cl, first, second,
+                                     PairOrder::unpack(lanes, h == 1));
+                                 v[h] = x86vector::DotBF16Op::create(
+                                     cb, cl, vecType, v[h], interleaved,
+                                     activations[k / 2]);
+                               }
+                             }
                              return v;
                            });
                        scf::YieldOp::create(bb, bl, next);
@@ -1018,16 +1142,22 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
         return {sum, offsets, sizes};
       });
 
-  // The partial outputs summed.
+  // The partial outputs summed (and, after the pair product, each block's
+  // columns put back in order).
   Value result = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{cols}, f32);
   return overColumns(b, loc, result, [&](OpBuilder &nb, Location l, Value c,
-                                         Value) -> Value {
-    Value total = zeroVec;
-    for (int64_t p = 0; p < tasks; ++p)
-      total = arith::AddFOp::create(
-          nb, l, total,
-          readF32(nb, l, partials, ValueRange{cIndex(nb, l, p), c}, lanes));
-    return total;
+                                         Value) -> SmallVector<Value> {
+    SmallVector<Value> total(perStep, zeroVec);
+    for (int64_t p = 0; p < tasks; ++p) {
+      SmallVector<Value> part =
+          readBlock(nb, l, partials, ValueRange{cIndex(nb, l, p)}, c);
+      for (int64_t i = 0; i < perStep; ++i)
+        total[i] = arith::AddFOp::create(nb, l, total[i], part[i]);
+    }
+    if (!pairs)
+      return total;
+    return {vector::ShuffleOp::create(nb, l, total[0], total[1],
+                                      PairOrder::restore(lanes))};
   });
 }
 

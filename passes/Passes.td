@@ -338,8 +338,10 @@ def KernelToGpu : Pass<"moe-kernel-to-gpu", "::mlir::func::FuncOp"> {
     per lane and `unroll` loads in flight, warp-shuffle sums; the router
     in one kernel per token; a neuron-major sparse product split over
     `splits` blocks. The GPU gate/up kernel yields the activation only: the
-    GPU sparse product finds the active neurons of the activation it reads,
-    which is the same set, so the gate/up lowers only where its active set
+    GPU sparse product compacts the active neurons of the activation it
+    reads, which is the same set, on the device (a warp ballot per 32
+    neurons into a list in workgroup memory; no host round trip) and reads
+    the listed rows only, so the gate/up lowers only where its active set
     feeds such products alone and nothing reads its `gate_positive`. The
     layer kernels become the same loops as on a CPU (passes/LayerKernels.h),
     which moe-map-to-gpu maps to threads, with attention over the whole
@@ -355,6 +357,7 @@ def KernelToGpu : Pass<"moe-kernel-to-gpu", "::mlir::func::FuncOp"> {
                            "::mlir::math::MathDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::ub::UBDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::arith::ArithDialect"];
 }
 

@@ -113,6 +113,44 @@ func.func @sparse_neuron_major(%wt: tensor<128x64xbf16>, %a: tensor<128xf32>, %i
 
 // -----
 
+// With bf16_dot the product takes active neurons in pairs: one block of
+// 32 weights of each row, interleaved within each 128-bit lane (low and
+// high quarters), meets the pair of activations rounded to bf16 in one
+// avx512.dot per half; a lone neuron pairs with its own row at activation
+// 0. The partial rows hold each block's columns in that order; the sum
+// restores it with one shuffle.
+// CHECK-LABEL: func.func @sparse_neuron_major_bf16_dot
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<2x64xf32>)
+// CHECK: %[[A0:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK: %[[A1:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK: %[[PAIR:.*]] = vector.from_elements %[[A0]], %[[A1]] : vector<2xbf16>
+// CHECK: %[[WORD:.*]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
+// CHECK: %[[AS:.*]] = vector.bitcast %{{.*}} : vector<16xi32> to vector<32xbf16>
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %c32
+// CHECK: %[[W0:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[C]]]{{.*}} : tensor<128x64xbf16>, vector<32xbf16>
+// CHECK: %[[W1:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[C]]]{{.*}} : tensor<128x64xbf16>, vector<32xbf16>
+// CHECK: %[[LO:.*]] = vector.shuffle %[[W0]], %[[W1]] [0, 32, 1, 33, 2, 34, 3, 35, 8, 40,
+// CHECK: x86vector.avx512.dot %{{.*}}, %[[LO]], %[[AS]] : vector<32xbf16> -> vector<16xf32>
+// CHECK: %[[HI:.*]] = vector.shuffle %[[W0]], %[[W1]] [4, 36, 5, 37, 6, 38, 7, 39, 12, 44,
+// CHECK: x86vector.avx512.dot %{{.*}}, %[[HI]], %[[AS]] : vector<32xbf16> -> vector<16xf32>
+// The lone neurons' loop: the row with itself, activation 0 beside it.
+// CHECK: scf.for
+// CHECK: %[[ZERO:.*]] = arith.truncf %cst{{.*}} : f32 to bf16
+// CHECK: vector.from_elements %{{.*}}, %[[ZERO]] : vector<2xbf16>
+// CHECK: %[[W:.*]] = vector.transfer_read {{.*}} vector<32xbf16>
+// CHECK: vector.shuffle %[[W]], %[[W]] [0, 32,
+// The sum: the partial rows' halves, back in column order.
+// CHECK: scf.forall.in_parallel
+// CHECK: scf.for
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31] : vector<16xf32>, vector<16xf32>
+// CHECK-NOT: kernel.
+func.func @sparse_neuron_major_bf16_dot(%wt: tensor<128x64xbf16>, %a: tensor<128xf32>, %i: tensor<128xi32>, %n: index) -> tensor<64xf32> {
+  %y = kernel.sparse_matvec %wt, %a active(%i, %n) neuron_major mapping(#kernel.cpu<lanes = 16, accumulators = 4, tasks = 2, bf16_dot = true>) : tensor<128x64xbf16>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  return %y : tensor<64xf32>
+}
+
+// -----
+
 // Row-major: a loop over the active neurons adds their columns.
 // CHECK-LABEL: func.func @sparse_row_major
 // CHECK: linalg.fill

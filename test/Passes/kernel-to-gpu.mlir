@@ -36,12 +36,38 @@ func.func @linear(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) -> tensor<?x32xf
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: arith.maximumf
 // CHECK: } else {
-// The sparse product: 8 blocks of neurons, partial rows, then their sum.
+// The sparse product: 8 blocks of 16 neurons, partial rows, then their
+// sum. Each block compacts its neurons' active set on the device: warp 0
+// ballots 32 activations at a time, each active lane writes its neuron and
+// activation at the count so far plus the active lanes below it; after a
+// barrier every thread reads the listed rows only, four loads before the
+// four multiply-adds, then one at a time.
 // CHECK: %[[PART:.*]] = memref.alloc() : memref<8x64xf32>
-// CHECK: gpu.launch
-// CHECK: %[[A:.*]] = memref.load
+// CHECK: gpu.launch {{.*}} workgroup(%[[LIST:.*]] : memref<16xi32, #gpu.address_space<workgroup>>, %[[VALS:.*]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[LEN:.*]] : memref<1xi32, #gpu.address_space<workgroup>>)
+// CHECK: %[[LANE:.*]] = arith.remui
+// CHECK: %[[BELOW:.*]] = arith.subi
+// CHECK: %[[COUNT:.*]] = scf.for {{.*}} iter_args(%[[SOFAR:.*]] = %{{.*}}) -> (i32)
+// CHECK: %[[A:.*]] = scf.if
+// CHECK: memref.load
 // CHECK: %[[NZ:.*]] = arith.cmpf une, %[[A]]
-// CHECK: scf.if %[[NZ]] -> (vector<8xf32>)
+// CHECK: %[[BALLOT:.*]] = nvvm.vote.sync  ballot %{{.*}}, %[[NZ]] -> i32
+// CHECK: %[[LOWER:.*]] = arith.andi %[[BALLOT]], %[[BELOW]]
+// CHECK: %[[RANK:.*]] = math.ctpop %[[LOWER]]
+// CHECK: %[[PLACE:.*]] = arith.addi %[[SOFAR]], %[[RANK]]
+// CHECK: scf.if %[[NZ]] {
+// CHECK: %[[AT:.*]] = arith.index_cast %[[PLACE]]
+// CHECK: memref.store %{{.*}}, %[[LIST]][%[[AT]]]
+// CHECK: memref.store %[[A]], %[[VALS]][%[[AT]]]
+// CHECK: math.ctpop %[[BALLOT]]
+// CHECK: memref.store %[[COUNT]], %[[LEN]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[LEN]]
+// CHECK: scf.for
+// CHECK-COUNT-4: vector.load {{.*}} vector<8xbf16>
+// CHECK-COUNT-4: vector.fma
+// CHECK: scf.yield
+// CHECK: scf.for
+// CHECK: memref.load %[[LIST]]
 // CHECK: vector.load {{.*}} vector<8xbf16>
 // CHECK: vector.store {{.*}}, %[[PART]]
 // CHECK: gpu.launch
