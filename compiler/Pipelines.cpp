@@ -28,6 +28,18 @@ void addPasses(mlir::OpPassManager &pm, const std::string &passes) {
 
 std::string n(int64_t v) { return std::to_string(v); }
 
+/// moe-quantize-weights with the options' format and kept kinds, or
+/// nothing when the weights stay as stored.
+std::string quantize(const FrontPipelineOptions &o) {
+  if (o.weights.empty())
+    return "";
+  std::string keep;
+  for (const std::string &kind : o.keepPrecision)
+    keep += (keep.empty() ? "" : ",") + kind;
+  return "moe-quantize-weights{weights=" + o.weights.getValue() +
+         (keep.empty() ? "" : " keep=" + keep) + "}, ";
+}
+
 } // namespace
 
 void moec::buildFrontPipeline(mlir::OpPassManager &pm,
@@ -44,7 +56,7 @@ void moec::buildFrontPipeline(mlir::OpPassManager &pm,
                                 "moe-neuron-major-down"
                           : std::string("moe-fuse-router")) +
                 (o.rollLayers ? ", moe-roll-layers" : "") +
-                "), canonicalize, cse, moe-plan-weights");
+                "), canonicalize, cse, " + quantize(o) + "moe-plan-weights");
 }
 
 void moec::buildCpuPipeline(mlir::OpPassManager &pm,

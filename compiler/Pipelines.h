@@ -47,6 +47,15 @@ struct FrontPipelineOptions
                           llvm::cl::desc("Identical decoder layers as one "
                                          "loop over stacked weights"),
                           llvm::cl::init(true)};
+  Option<std::string> weights{
+      *this, "weights",
+      llvm::cl::desc("Store the products' weights in this block format "
+                     "(q8_0, q4_0; empty: as stored)"),
+      llvm::cl::init("")};
+  ListOption<std::string> keepPrecision{
+      *this, "keep-precision",
+      llvm::cl::desc("With weights, kinds of weights left as stored "
+                     "(lm_head, attention, predictors, experts)")};
 };
 
 struct CpuPipelineOptions

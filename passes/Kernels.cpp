@@ -1,6 +1,7 @@
 //===- Kernels.cpp - vectorised loop nests of the CPU lowering ----------===//
 
 #include "passes/Kernels.h"
+#include "passes/QuantizedReads.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
@@ -48,6 +49,17 @@ Value readF32(OpBuilder &b, Location loc, Value source, ValueRange indices,
       b, loc, VectorType::get({lanes}, elem), source, indices, pad,
       ArrayRef<bool>{true});
   return widenToF32(b, loc, v);
+}
+
+/// `lanes` values of weight `w` at `indices` (leading indices, then the
+/// first value's), as f32: read from `blocks` when `w` is quantized
+/// (quantizedBlocks), else from `w` itself.
+Value readWeight(OpBuilder &b, Location loc, Value w, Value blocks,
+                 ValueRange indices, int64_t lanes) {
+  if (blocks)
+    return readBlockValues(b, loc, blocks, indices.drop_back(),
+                           indices.back(), lanes);
+  return readF32(b, loc, w, indices, lanes);
 }
 
 /// Whether products of `w` take the bf16 pair dot product.
@@ -124,6 +136,9 @@ SmallVector<Value> buildDots(OpBuilder &b, Location loc, Value w,
                              ArrayRef<SmallVector<Value>> wAt, Value x,
                              ArrayRef<SmallVector<Value>> xAt, int64_t size,
                              kernel::CpuMappingAttr mapping, int64_t chains) {
+  if (Value blocks = quantizedBlocks(b, loc, w))
+    return buildQuantizedDots(b, loc, blocks, wAt, x, xAt, size, mapping,
+                              chains);
   int64_t lanes = mapping.getLanes();
   int64_t ws = wAt.size(), xs = xAt.size(), pairs = ws * xs;
   // With x in bf16 (usesBf16Dot), each step takes pairs of elements:
@@ -670,12 +685,25 @@ void prefetchRowStart(OpBuilder &b, Location loc, Value view, Value row) {
   auto type = cast<MemRefType>(view.getType());
   int64_t perLine = std::max<unsigned>(
       1, 512 / type.getElementType().getIntOrFloatBitWidth());
-  int64_t length = type.getDimSize(1);
+  // A quantized weight's view is [rows, blocks, bytes]: its lines are the
+  // row's bytes.
+  bool blocks = type.getRank() == 3;
+  int64_t blockBytes = blocks ? type.getDimSize(2) : 1;
+  int64_t length =
+      blocks ? type.getDimSize(1) * blockBytes : type.getDimSize(1);
   for (int64_t c = 0; c < std::min(length, kPrefetchLines * perLine);
-       c += perLine)
-    memref::PrefetchOp::create(b, loc, view, ValueRange{row, cIndex(b, loc, c)},
+       c += perLine) {
+    SmallVector<Value> at = {row};
+    if (blocks) {
+      at.push_back(cIndex(b, loc, c / blockBytes));
+      at.push_back(cIndex(b, loc, c % blockBytes));
+    } else {
+      at.push_back(cIndex(b, loc, c));
+    }
+    memref::PrefetchOp::create(b, loc, view, at,
                                /*isWrite=*/false, /*localityHint=*/3,
                                /*isDataCache=*/true);
+  }
 }
 
 /// `n` rounded down to whole groups of kRowStreams.
@@ -702,7 +730,8 @@ Value overListedRows(
     OpBuilder &b, Location loc, Value w, Value x, Value list, Value count,
     Value base, int64_t size, kernel::CpuMappingAttr mapping, Value state,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> update) {
-  Value view = prefetchView(b, loc, w);
+  Value blocks = quantizedBlocks(b, loc, w);
+  Value view = prefetchView(b, loc, blocks ? blocks : w);
   Value last = lastBefore(b, loc, count);
   Value groups = wholeGroups(b, loc, count);
   int64_t chains =
@@ -969,7 +998,10 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                                               kernel::CpuMappingAttr mapping) {
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t cols = wType.getDimSize(1);
-  int64_t lanes = mapping.getLanes();
+  Value blocks = quantizedBlocks(b, loc, w);
+  // Quantized rows are read a block's half (or less) at a time.
+  int64_t lanes = blocks ? std::min<int64_t>(mapping.getLanes(), 16)
+                         : mapping.getLanes();
   while (cols % lanes != 0)
     lanes /= 2;
   // The pair product needs whole blocks of 2 * lanes columns made of whole
@@ -1021,7 +1053,7 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
   // Each task takes a contiguous share of the active neurons, reads their
   // whole rows and sums them into a partial output of its own.
   int64_t tasks = mapping.getTasks();
-  Value view = prefetchView(b, loc, w);
+  Value view = prefetchView(b, loc, blocks ? blocks : w);
   Value init = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{tasks, cols}, f32);
   Value partials = buildForall(
@@ -1100,8 +1132,8 @@ Value mlir::moe::buildSparseMatvecNeuronMajor(OpBuilder &b, Location loc,
                                for (int64_t k = 0; k < neurons; ++k)
                                  v[0] = vector::FMAOp::create(
                                      cb, cl,
-                                     readF32(cb, cl, w, ValueRange{ns[k], c},
-                                             lanes),
+                                     readWeight(cb, cl, w, blocks,
+                                                ValueRange{ns[k], c}, lanes),
                                      activations[k], v[0]);
                                return v;
                              }
@@ -1166,9 +1198,11 @@ Value mlir::moe::buildMatmulNeuronMajor(OpBuilder &b, Location loc, Value x,
                                         kernel::CpuMappingAttr mapping) {
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t inter = wType.getDimSize(0), cols = wType.getDimSize(1);
+  Value blocks = quantizedBlocks(b, loc, w);
   // A task per block of row_tile vectors of output columns; the block of
   // weights a task reads is a contiguous piece of every neuron's row.
-  int64_t lanes = mapping.getLanes();
+  int64_t lanes = blocks ? std::min<int64_t>(mapping.getLanes(), 16)
+                         : mapping.getLanes();
   while (cols % lanes != 0)
     lanes /= 2;
   int64_t vecs = std::max<int64_t>(1, mapping.getRowTile());
@@ -1233,9 +1267,9 @@ Value mlir::moe::buildMatmulNeuronMajor(OpBuilder &b, Location loc, Value x,
                                          tensor::ExtractOp::create(
                                              ib, il, x, ValueRange{t, i})));
                                    for (int64_t v = 0; v < vecs; ++v) {
-                                     Value wv = readF32(
-                                         ib, il, w, ValueRange{i, columns[v]},
-                                         lanes);
+                                     Value wv = readWeight(
+                                         ib, il, w, blocks,
+                                         ValueRange{i, columns[v]}, lanes);
                                      for (int64_t t = 0; t < tile; ++t) {
                                        Value &acc = next[t * vecs + v];
                                        acc = vector::FMAOp::create(ib, il, wv,

@@ -45,17 +45,23 @@ struct MaterializeWeightsPass
         }
         b.setInsertionPoint(op);
         RankedTensorType type = op.getResult().getType();
+        // A quantized weight is its blocks, read through moe.dequantize.
+        RankedTensorType stored = type;
+        if (std::optional<BlockFormat> format = op.getFormat())
+          stored = blocksType(&getContext(), type.getShape(), *format);
         Value byteShift = arith::ConstantIndexOp::create(b, op.getLoc(),
                                                          offset.getInt());
         Value view = memref::ViewOp::create(
             b, op.getLoc(),
-            MemRefType::get(type.getShape(), type.getElementType()), segment,
-            byteShift, ValueRange());
+            MemRefType::get(stored.getShape(), stored.getElementType()),
+            segment, byteShift, ValueRange());
         // restrict: nothing else aliases it; not writable: it is mapped
         // read-only.
         Value tensor = bufferization::ToTensorOp::create(
-            b, op.getLoc(), type, view, /*restrict=*/b.getUnitAttr(),
+            b, op.getLoc(), stored, view, /*restrict=*/b.getUnitAttr(),
             /*writable=*/UnitAttr());
+        if (stored != type)
+          tensor = DequantizeOp::create(b, op.getLoc(), type, tensor);
         op.replaceAllUsesWith(tensor);
         op.erase();
       }

@@ -14,6 +14,7 @@
 #include "passes/LayerKernels.h"
 #include "passes/LinalgBuilder.h"
 #include "passes/Passes.h"
+#include "passes/QuantizedReads.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -380,14 +381,46 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
     // must lower: one that no pattern lowers is an error naming it.
     ConversionTarget target(getContext());
     target.addIllegalDialect<MoeDialect>();
-    target.addLegalOp<WeightOp>();
+    // Quantized weights stay until the ops that read them have read their
+    // blocks (QuantizedReads.h).
+    target.addLegalOp<WeightOp, DequantizeOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateMoeToLinalgPatterns(patterns, kernels,
                                 {attendWholeCache, groupExperts});
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    lowerDequantizations();
+  }
+
+  /// The slices of quantized weights that only the replaced ops read go;
+  /// a dequantization still read becomes a loop writing every value.
+  void lowerDequantizations() {
+    SmallVector<DequantizeOp> ops;
+    getOperation().walk([&](DequantizeOp op) { ops.push_back(op); });
+    for (DequantizeOp op : ops) {
+      eraseDeadSlices(op.getResult());
+      if (op->use_empty()) {
+        op->erase();
+        continue;
+      }
+      OpBuilder b(op);
+      op.replaceAllUsesWith(
+          buildDequantize(b, op.getLoc(), op.getBlocks(), op.getType()));
+      op->erase();
+    }
+  }
+
+  static void eraseDeadSlices(Value v) {
+    for (Operation *user : llvm::make_early_inc_range(v.getUsers())) {
+      auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+      if (!slice)
+        continue;
+      eraseDeadSlices(slice.getResult());
+      if (slice->use_empty())
+        slice->erase();
+    }
   }
 };
 

@@ -84,7 +84,8 @@ struct NeuronMajorDownPass
       OpBuilder b(down);
       auto transposed =
           WeightOp::create(b, down.getLoc(), swapLast(down.getType()),
-                           down.getParts(), b.getUnitAttr());
+                           down.getParts(), b.getUnitAttr(),
+                           down.getFormatAttr());
       for (OpOperand &use : llvm::make_early_inc_range(down->getUses())) {
         if (auto block = dyn_cast<ExpertFfnOp>(use.getOwner())) {
           use.set(transposed);

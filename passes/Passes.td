@@ -55,6 +55,30 @@ def PlanWeights : Pass<"moe-plan-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def QuantizeWeights : Pass<"moe-quantize-weights", "::mlir::ModuleOp"> {
+  let summary = "Chooses the weights the artifact stores quantized";
+  let description = [{
+    Gives the weights that products read the block format `weights`
+    (`q8_0` or `q4_0`, llama.cpp's): their `moe.weight` gets `format` and an
+    f32 result, so that the artifact writer quantizes each stored row and
+    the kernels read the blocks. A weight's kind comes from what reads it
+    (through slices): `lm_head`, `attention` (a `moe.linear` of the decoder),
+    `predictors` (a `moe.linear` of an activation predictor) and `experts`
+    (the FFN's gate, up and down, routed or dense or shared); `keep` lists
+    kinds left as stored. The router, the norms and the embedding table
+    always stay as stored: a token reads one embedding row, and the router
+    is small and decides. A weight whose rows are not whole blocks of 32 is
+    an error naming it.
+  }];
+  let options = [
+    Option<"weights", "weights", "std::string", /*default=*/"\"q8_0\"",
+           "The block format: q8_0 or q4_0">,
+    ListOption<"keep", "keep", "std::string",
+               "Kinds of weights left as stored: lm_head, attention, "
+               "predictors, experts">
+  ];
+}
+
 def FuseRouter : Pass<"moe-fuse-router", "::mlir::func::FuncOp"> {
   let summary = "Folds the router's logit projection into moe.router";
   let description = [{
@@ -171,8 +195,10 @@ def MaterializeWeights : Pass<"moe-materialize-weights", "::mlir::ModuleOp"> {
     Gives every function that uses `moe.weight` a leading argument, the
     weights segment as `memref<?xi8>`, and replaces each `moe.weight` by a
     read-only view of it at the op's `moe.offset` (set by the weight
-    planner). After this pass the module no longer refers to checkpoint
-    files; the runtime passes the mapped segment.
+    planner). A quantized weight (`format`) is viewed as its blocks, an i8
+    tensor with the format as its encoding, read through `moe.dequantize`.
+    After this pass the module no longer refers to checkpoint files; the
+    runtime passes the mapped segment.
   }];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
                            "::mlir::memref::MemRefDialect",

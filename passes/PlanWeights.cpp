@@ -30,8 +30,7 @@ struct PlanWeightsPass : public moe::impl::PlanWeightsBase<PlanWeightsPass> {
     getOperation().walk([&](WeightOp op) {
       cursor = llvm::alignTo(cursor, alignment);
       op->setAttr(kWeightOffsetAttrName, b.getI64IntegerAttr(cursor));
-      for (auto part : op.getParts().getAsRange<WeightRefAttr>())
-        cursor += part.getSizeInBytes();
+      cursor += op.getStoredBytes();
     });
   }
 };

@@ -257,7 +257,7 @@ void Roller::build() {
     shape.append(perPart.begin(), perPart.end());
     stacked[op] = WeightOp::create(
         b, w.getLoc(), RankedTensorType::get(shape, type.getElementType()),
-        b.getArrayAttr(parts), w.getTransposedAttr());
+        b.getArrayAttr(parts), w.getTransposedAttr(), w.getFormatAttr());
   }
 
   // Loop-carried values: what each carry's producer makes in the last

@@ -1,6 +1,7 @@
 //===- ArtifactWriter.cpp - writing .moec artifacts ---------------------===//
 
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/quant/BlockFormats.h"
 #include "compiler/import/Diagnostics.h"
 #include "compiler/import/Importer.h"
 
@@ -38,6 +39,13 @@ artifact::DType dtypeOf(Type type) {
   if (type.isF16())
     return artifact::DType::F16;
   return artifact::DType::F32;
+}
+
+artifact::DType dtypeOf(const PlannedWeight &w) {
+  if (w.format)
+    return *w.format == moe::BlockFormat::Q8_0 ? artifact::DType::Q8_0
+                                               : artifact::DType::Q4_0;
+  return dtypeOf(w.type.getElementType());
 }
 
 artifact::Head headOf(Head head) {
@@ -102,6 +110,70 @@ void writeTransposed(SegmentStream &stream, llvm::StringRef data,
   stream.write(out.data(), out.size());
 }
 
+/// A part's values as f32, in the order the artifact stores them (its
+/// transpose when `transposed`).
+std::vector<float> storedValues(llvm::StringRef data, moe::WeightRefAttr part,
+                                bool transposed) {
+  int64_t n = part.getNumElements();
+  Type dtype = part.getDtype();
+  std::vector<float> values(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const char *at = data.data() + i * (dtype.getIntOrFloatBitWidth() / 8);
+    if (dtype.isF32()) {
+      std::memcpy(&values[i], at, 4);
+      continue;
+    }
+    uint16_t bits;
+    std::memcpy(&bits, at, 2);
+    if (dtype.isBF16()) {
+      uint32_t wide = uint32_t(bits) << 16;
+      std::memcpy(&values[i], &wide, 4);
+    } else {
+      _Float16 half;
+      std::memcpy(&half, &bits, 2);
+      values[i] = float(half);
+    }
+  }
+  if (!transposed)
+    return values;
+  int64_t rows = part.getShape()[0], cols = part.getShape()[1];
+  std::vector<float> out(n);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[c * rows + r] = values[r * cols + c];
+  return out;
+}
+
+/// Writes a part's stored rows as blocks of `format`; a block whose scale
+/// is not a finite f16 is an error naming the tensor.
+Error writeQuantized(SegmentStream &stream, llvm::StringRef data,
+                     moe::WeightRefAttr part, bool transposed,
+                     moe::BlockFormat format) {
+  std::vector<float> values = storedValues(data, part, transposed);
+  auto blockFormat = format == moe::BlockFormat::Q8_0
+                         ? quant::BlockFormat::Q8_0
+                         : quant::BlockFormat::Q4_0;
+  int64_t rowLength =
+      transposed ? part.getShape()[0] : part.getShape().back();
+  int64_t rows = int64_t(values.size()) / rowLength;
+  std::vector<uint8_t> row(quant::rowBytes(blockFormat, rowLength));
+  for (int64_t r = 0; r < rows; ++r) {
+    quant::quantizeRow(blockFormat, values.data() + r * rowLength, rowLength,
+                       row.data());
+    for (size_t b = 0; b < row.size(); b += quant::blockBytes(blockFormat)) {
+      uint16_t scale = uint16_t(row[b] | row[b + 1] << 8);
+      if ((scale & 0x7c00) == 0x7c00)
+        return llvm::createStringError(
+            "weight '%s': a block of row %lld has a scale that is not a "
+            "finite f16 (values beyond %s's range)",
+            part.getTensor().str().c_str(), (long long)r,
+            quant::name(blockFormat).data());
+    }
+    stream.write(reinterpret_cast<const char *>(row.data()), row.size());
+  }
+  return Error::success();
+}
+
 struct SegmentRecord {
   artifact::SegmentKind kind;
   uint64_t offset, size, checksum;
@@ -140,7 +212,7 @@ buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
     std::vector<int64_t> shape(w.type.getShape().begin(),
                                w.type.getShape().end());
     weights.push_back(artifact::CreateWeight(
-        fb, str(w.name), w.offset, w.size(), dtypeOf(w.type.getElementType()),
+        fb, str(w.name), w.offset, w.size(), dtypeOf(w),
         fb.CreateVector(shape),
         w.transposed ? artifact::WeightLayout::NeuronMajor
                      : artifact::WeightLayout::RowMajor));
@@ -199,6 +271,9 @@ private:
 } // namespace
 
 uint64_t PlannedWeight::size() const {
+  if (format)
+    return uint64_t(type.getNumElements()) / moe::kBlockValues *
+           moe::blockBytes(*format);
   uint64_t total = 0;
   for (moe::WeightRefAttr part : parts)
     total += part.getSizeInBytes();
@@ -237,7 +312,7 @@ moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
         op.getParts().getAsRange<moe::WeightRefAttr>().end());
     contents.weights.push_back({weightName(parts), uint64_t(offset.getInt()),
                                 op.getResult().getType(), std::move(parts),
-                                op.getTransposed()});
+                                op.getTransposed(), op.getFormat()});
   });
   if (!planned)
     return fileError(where, "weights without moe.offset: run moe-plan-weights");
@@ -299,7 +374,11 @@ Error moec::writeArtifact(const ArtifactContents &contents,
           llvm::Expected<llvm::StringRef> data = sources.bytes(part);
           if (!data)
             return data.takeError();
-          if (w.transposed)
+          if (w.format) {
+            if (Error e = writeQuantized(stream, *data, part, w.transposed,
+                                         *w.format))
+              return fileError(path, toString(std::move(e)));
+          } else if (w.transposed)
             writeTransposed(stream, *data, part);
           else
             stream.write(data->data(), data->size());

@@ -31,6 +31,8 @@ struct PlannedWeight {
   std::vector<mlir::moe::WeightRefAttr> parts;
   /// Each part (a matrix) is stored transposed: neuron-major.
   bool transposed = false;
+  /// Each stored row is quantized in this block format.
+  std::optional<mlir::moe::BlockFormat> format;
   uint64_t size() const;
 };
 

@@ -120,7 +120,8 @@ Value ModuleImporter::weight(llvm::ArrayRef<Attribute> parts, bool stackOne) {
   if (parts.size() > 1 || stackOne)
     shape.insert(shape.begin(), parts.size());
   auto type = RankedTensorType::get(shape, first.getDtype());
-  return moe::WeightOp::create(b, type, b.getArrayAttr(parts));
+  return moe::WeightOp::create(b, type, b.getArrayAttr(parts),
+                               /*transposed=*/nullptr, /*format=*/nullptr);
 }
 
 Expected<moe::WeightRefAttr> ModuleImporter::ref(const TensorSpec &spec) {

@@ -32,16 +32,25 @@ inline constexpr uint64_t kSegmentAlignment = 4096;
 /// Weights start at multiples of this inside their segment.
 inline constexpr uint64_t kWeightAlignment = 64;
 
-/// Bytes of one element of `type`.
+/// Bytes of one element of `type` (bf16, f16 or f32: a KV cache's).
 inline constexpr int64_t dtypeBytes(artifact::DType type) {
   return type == artifact::DType::F32 ? 4 : 2;
 }
 
-/// `type` as the tools spell it: bf16, f16 or f32.
+/// `type` as the tools spell it: bf16, f16, f32, q8_0 or q4_0.
 inline constexpr const char *dtypeName(artifact::DType type) {
-  return type == artifact::DType::F32   ? "f32"
-         : type == artifact::DType::F16 ? "f16"
-                                        : "bf16";
+  switch (type) {
+  case artifact::DType::F32:
+    return "f32";
+  case artifact::DType::F16:
+    return "f16";
+  case artifact::DType::Q8_0:
+    return "q8_0";
+  case artifact::DType::Q4_0:
+    return "q4_0";
+  default:
+    return "bf16";
+  }
 }
 
 /// The checksum of a segment: XXH3, 64 bits.

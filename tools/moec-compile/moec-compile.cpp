@@ -107,6 +107,17 @@ cl::opt<bool> bf16Dot(
              "CPUs where widening bf16 limits the kernels, less exact "
              "(needs avx512bf16)"),
     cl::cat(category));
+cl::opt<std::string> weightsFormat(
+    "weights",
+    cl::desc("Store the weights that products read as q8_0 or q4_0 "
+             "(llama.cpp's blocks of 32 with an f16 scale); the router, "
+             "norms and embedding stay as stored (default: as stored)"),
+    cl::value_desc("q8_0|q4_0"), cl::cat(category));
+cl::list<std::string> keepPrecision(
+    "keep-precision",
+    cl::desc("With --weights, kinds of weights left as stored: lm_head, "
+             "attention, predictors, experts"),
+    cl::value_desc("kind,..."), cl::CommaSeparated, cl::cat(category));
 moec::KvCacheTypeOption kvCacheType(category);
 cl::opt<std::string> tokenizerFile(
     "tokenizer",
@@ -276,6 +287,23 @@ int main(int argc, char **argv) {
                  " needs --predictors");
   if (predictorStats && cuda)
     return usage("--predictor-stats: the CUDA target keeps no counters");
+  if (!weightsFormat.empty() && weightsFormat != "q8_0" &&
+      weightsFormat != "q4_0" && weightsFormat != "as-stored")
+    return usage("--weights=" + weightsFormat +
+                 ": unknown format (q8_0 or q4_0)");
+  if (weightsFormat == "as-stored")
+    weightsFormat = "";
+  for (const std::string &kind : keepPrecision)
+    if (kind != "lm_head" && kind != "attention" && kind != "predictors" &&
+        kind != "experts")
+      return usage("--keep-precision=" + kind +
+                   ": unknown kind (lm_head, attention, predictors, experts; "
+                   "the router, norms and embedding are always kept)");
+  if (!keepPrecision.empty() && weightsFormat.empty())
+    return usage("--keep-precision needs --weights");
+  if (!weightsFormat.empty() && cuda)
+    return usage("--weights=" + weightsFormat +
+                 ": the CUDA kernels do not read quantized blocks yet");
   if (predictorStats && countActivity.getNumOccurrences() && !countActivity)
     return usage("--predictor-stats needs --count-activity");
   moec::CudaPipelineOptions cudaOptions;
@@ -339,6 +367,9 @@ int main(int argc, char **argv) {
   front.rollLayers = rollLayers.getNumOccurrences() ? bool(rollLayers) : !cuda;
   front.predictors = predictors;
   front.predictorThreshold = predictorThreshold;
+  front.weights = weightsFormat;
+  front.keepPrecision = ArrayRef<std::string>(std::vector<std::string>(
+      keepPrecision.begin(), keepPrecision.end()));
   if (predictors) {
     bool any = false;
     (**module)->walk(

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <map>
 #include <climits>
 #include <cstdio>
 #include <fstream>
@@ -70,11 +71,24 @@ void printInfo(const moec::Artifact &artifact) {
                   seg->size(), seg->checksum());
   uint64_t weightBytes = 0;
   size_t weightCount = h.weights() ? h.weights()->size() : 0;
+  // Tensors and bytes per stored type, in the enum's order.
+  std::map<a::DType, std::pair<size_t, uint64_t>> byType;
   if (h.weights())
-    for (const a::Weight *w : *h.weights())
+    for (const a::Weight *w : *h.weights()) {
       weightBytes += w->size();
-  std::printf("weights:  %zu tensors, %" PRIu64 " bytes\n", weightCount,
+      auto &[count, bytes] = byType[w->dtype()];
+      ++count;
+      bytes += w->size();
+    }
+  std::printf("weights:  %zu tensors, %" PRIu64 " bytes", weightCount,
               weightBytes);
+  const char *separator = " (";
+  for (const auto &[type, stats] : byType) {
+    std::printf("%s%s: %zu, %" PRIu64 " bytes", separator,
+                moec::dtypeName(type), stats.first, stats.second);
+    separator = "; ";
+  }
+  std::printf("%s\n", byType.empty() ? "" : ")");
   if (const a::TokenizerInfo *tok = h.tokenizer())
     std::printf("tokenizer: %s (%s)%s\n", s(tok->file_name()),
                 a::EnumNameTokenizerFormat(tok->format()),

@@ -53,3 +53,22 @@ int64_t WeightRefAttr::getNumElements() const {
 uint64_t WeightRefAttr::getSizeInBytes() const {
   return getNumElements() * (getDtype().getIntOrFloatBitWidth() / 8);
 }
+
+std::optional<BlockFormat> mlir::moe::blockFormatOf(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return std::nullopt;
+  if (auto attr = dyn_cast_or_null<BlockFormatAttr>(tensor.getEncoding()))
+    return attr.getValue();
+  return std::nullopt;
+}
+
+RankedTensorType mlir::moe::blocksType(MLIRContext *context,
+                                       ArrayRef<int64_t> shape,
+                                       BlockFormat format) {
+  SmallVector<int64_t> blocks(shape.drop_back());
+  blocks.push_back(shape.back() / kBlockValues);
+  blocks.push_back(blockBytes(format));
+  return RankedTensorType::get(blocks, IntegerType::get(context, 8),
+                               BlockFormatAttr::get(context, format));
+}

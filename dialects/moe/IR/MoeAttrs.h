@@ -7,9 +7,31 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <optional>
+
 #include "dialects/moe/IR/MoeEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialects/moe/IR/MoeAttrs.h.inc"
+
+namespace mlir::moe {
+
+/// Values of a row per quantized block (every block format).
+constexpr int64_t kBlockValues = 32;
+
+/// Bytes of one block: its f16 scale and its quants.
+constexpr int64_t blockBytes(BlockFormat f) {
+  return f == BlockFormat::Q8_0 ? 2 + 32 : 2 + 16;
+}
+
+/// The block format `type`'s encoding names (a tensor of blocks), if any.
+std::optional<BlockFormat> blockFormatOf(Type type);
+
+/// `[..., rows, values]` stored as blocks of `format`: the i8 tensor type
+/// `[..., rows, values / 32, blockBytes]` with the format as its encoding.
+RankedTensorType blocksType(MLIRContext *context, ArrayRef<int64_t> shape,
+                            BlockFormat format);
+
+} // namespace mlir::moe
 
 #endif // MOEC_DIALECTS_MOE_IR_MOEATTRS_H

@@ -62,6 +62,28 @@ def Moe_ScoreKindAttr : I32EnumAttr<"ScoreKind", "classification granularity", [
   let cppNamespace = "::mlir::moe";
 }
 
+def Moe_BlockFormat : I32EnumAttr<"BlockFormat", "quantized weight blocks", [
+    // llama.cpp's Q8_0: 32 values a block, f16 scale d, int8 q; x = d q.
+    I32EnumAttrCase<"Q8_0", 0, "q8_0">,
+    // llama.cpp's Q4_0: 32 values a block, f16 scale d, 16 bytes of
+    // nibbles (element j low in byte j, element j + 16 high); x = d (q - 8).
+    I32EnumAttrCase<"Q4_0", 1, "q4_0">
+  ]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+def Moe_BlockFormatAttr : EnumAttr<Moe_Dialect, Moe_BlockFormat, "blocks"> {
+  let assemblyFormat = "`<` $value `>`";
+  let summary = "a block format of quantized weights";
+  let description = [{
+    On `moe.weight` (`format`): the artifact stores the weight's rows in
+    this format. As the encoding of an i8 tensor `[..., rows, blocks,
+    bytes]` (`#moe.blocks<q8_0>`): those bytes, one block of 32 values of a
+    row per `[row, block]` (34 bytes for q8_0, 18 for q4_0).
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Weight references
 //===----------------------------------------------------------------------===//

@@ -23,9 +23,20 @@ LogicalResult WeightOp::verify() {
     return emitOpError("needs at least one weight reference");
   auto first = cast<WeightRefAttr>(parts.front());
   RankedTensorType type = getResult().getType();
+  std::optional<BlockFormat> format = getFormat();
+  if (format) {
+    if (!type.getElementType().isF32())
+      return emitOpError("a quantized weight's result is f32, not ")
+             << type.getElementType();
+    if (type.getShape().back() % kBlockValues != 0)
+      return emitOpError() << "weight '" << first.getTensor()
+                           << "': rows of " << type.getShape().back()
+                           << " values are not whole " << stringifyEnum(*format)
+                           << " blocks of " << kBlockValues;
+  }
   for (Attribute attr : parts) {
     auto part = cast<WeightRefAttr>(attr);
-    if (part.getDtype() != type.getElementType())
+    if (!format && part.getDtype() != type.getElementType())
       return emitOpError() << "weight '" << part.getTensor() << "' has dtype "
                            << part.getDtype() << " but the result holds "
                            << type.getElementType();
@@ -52,6 +63,45 @@ LogicalResult WeightOp::verify() {
   return emitOpError() << "result type " << type << " does not match "
                        << parts.size() << " stacked part(s) of shape ["
                        << ArrayRef<int64_t>(partShape) << "]";
+}
+
+uint64_t WeightOp::getStoredBytes() {
+  RankedTensorType type = getResult().getType();
+  std::optional<BlockFormat> format = getFormat();
+  if (!format) {
+    uint64_t bytes = 0;
+    for (auto part : getParts().getAsRange<WeightRefAttr>())
+      bytes += part.getSizeInBytes();
+    return bytes;
+  }
+  return uint64_t(type.getNumElements()) / kBlockValues * blockBytes(*format);
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp
+//===----------------------------------------------------------------------===//
+
+BlockFormat DequantizeOp::getFormat() {
+  return *blockFormatOf(getBlocks().getType());
+}
+
+LogicalResult DequantizeOp::verify() {
+  RankedTensorType blocks = getBlocks().getType();
+  std::optional<BlockFormat> format = blockFormatOf(blocks);
+  if (!format)
+    return emitOpError("blocks need a #moe.blocks encoding, not ")
+           << blocks.getEncoding();
+  if (blocks.getRank() < 3 ||
+      blocks.getShape().back() != blockBytes(*format))
+    return emitOpError() << "blocks of " << stringifyEnum(*format)
+                         << " are [..., rows, blocks, "
+                         << blockBytes(*format) << "], not " << blocks;
+  RankedTensorType result = getResult().getType();
+  if (blocksType(getContext(), result.getShape(), *format) != blocks ||
+      result.getShape().back() % kBlockValues != 0)
+    return emitOpError() << "result " << result << " is not the values of "
+                         << blocks;
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -25,7 +25,11 @@ def Moe_WeightOp : Moe_Op<"weight", [Pure]> {
     one `[E, I, H]` operand whether the checkpoint stores them per expert or
     fused. With `transposed`, each part (a matrix) is transposed: the
     artifact stores `[E, I, H]` from `[H, I]` parts, so that one neuron's
-    weights are contiguous.
+    weights are contiguous. With `format`, the artifact stores each row (the
+    last dimension, after any transposition) quantized in that block
+    format, and the result is f32 (the values the blocks stand for, which
+    f32 holds exactly); `moe-materialize-weights` then reads the blocks
+    through `moe.dequantize`.
 
     ```mlir
     %w1 = moe.weight [#moe.weight_ref<"model.safetensors",
@@ -33,10 +37,42 @@ def Moe_WeightOp : Moe_Op<"weight", [Pure]> {
         #moe.weight_ref<...>] : tensor<2x14336x4096xbf16>
     ```
   }];
-  let arguments = (ins Moe_WeightRefArrayAttr:$parts, UnitAttr:$transposed);
+  let arguments = (ins Moe_WeightRefArrayAttr:$parts, UnitAttr:$transposed,
+                       OptionalAttr<Moe_BlockFormatAttr>:$format);
   let results = (outs Moe_FloatTensor:$result);
-  let assemblyFormat = "$parts (`transposed` $transposed^)? attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $parts (`transposed` $transposed^)? (`format` `(` $format^ `)`)? attr-dict
+    `:` type($result)
+  }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Bytes the artifact stores for the weight (blocks when quantized).
+    uint64_t getStoredBytes();
+  }];
+}
+
+def Moe_DequantizeOp : Moe_Op<"dequantize", [Pure]> {
+  let summary = "the values of quantized weight blocks";
+  let description = [{
+    `blocks` is an i8 tensor `[..., R, B, S]` whose encoding names its block
+    format: row r's values k = 32 b .. 32 b + 31 are block [r, b], S bytes
+    (34 for q8_0, 18 for q4_0). The result `[..., R, 32 B]` (f32) holds the
+    values they stand for. The kernels that read weights read the blocks
+    themselves (their lowerings look through this op and through slices of
+    it); what is left is lowered to a loop that writes every value.
+
+    ```mlir
+    %w = moe.dequantize %b : tensor<4096x128x34xi8, #moe.blocks<q8_0>> -> tensor<4096x4096xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$blocks);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = "$blocks attr-dict `:` type($blocks) `->` type($result)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The format the encoding of `blocks` names.
+    ::mlir::moe::BlockFormat getFormat();
+  }];
 }
 
 def Moe_EmbeddingOp : Moe_Op<"embedding", [Pure]> {

@@ -1,0 +1,48 @@
+//===- QuantizedReads.h - kernels reading quantized blocks ------*- C++ -*-===//
+//
+// Kernels read a quantized weight's blocks themselves: its value is a
+// moe.dequantize of blocks (or a slice of one), and these helpers find the
+// blocks behind it and read them, one block of 32 values of a row at a time
+// (llama.cpp's Q8_0 and Q4_0; dialects/moe/IR/MoeAttrs.td).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_QUANTIZEDREADS_H
+#define MOEC_PASSES_QUANTIZEDREADS_H
+
+#include "dialects/kernel/IR/KernelOps.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::moe {
+
+/// The blocks behind `w` when it is moe.dequantize of blocks, or a slice of
+/// one that keeps whole rows (the same slice of the blocks is built at the
+/// builder's insertion point); null otherwise.
+Value quantizedBlocks(OpBuilder &b, Location loc, Value w);
+
+/// `lanes` values of a row of quantized `blocks` from value `k` on (k a
+/// multiple of lanes, lanes dividing 16): `indices` are the row's leading
+/// indices. As f32: d * q.
+Value readBlockValues(OpBuilder &b, Location loc, Value blocks,
+                      ValueRange indices, Value k, int64_t lanes);
+
+/// sum_k w[wAt[r]..., k] * x[xAt[t]..., k] over rows of `size` values, as
+/// buildDots computes it, for a quantized w given by its `blocks`: per
+/// block of 32 the products of its quants with x in f32 vectors, scaled
+/// once by the block's d into `chains` accumulators.
+SmallVector<Value> buildQuantizedDots(OpBuilder &b, Location loc, Value blocks,
+                                      ArrayRef<SmallVector<Value>> wAt, Value x,
+                                      ArrayRef<SmallVector<Value>> xAt,
+                                      int64_t size,
+                                      kernel::CpuMappingAttr mapping,
+                                      int64_t chains);
+
+/// Every value of quantized `blocks` as a tensor of `type` (f32): the
+/// lowering of a moe.dequantize that no kernel reads through.
+Value buildDequantize(OpBuilder &b, Location loc, Value blocks,
+                      RankedTensorType type);
+
+} // namespace mlir::moe
+
+#endif // MOEC_PASSES_QUANTIZEDREADS_H
