@@ -322,3 +322,54 @@ func.func @norm_gpu(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> 
   %n = kernel.rms_norm %x, %w eps = 1.000000e-05 mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x8xf32>, tensor<8xbf16>
   return %n : tensor<?x8xf32>
 }
+
+// -----
+
+// A quantized weight (moe.dequantize of Q8_0 blocks) is read as blocks:
+// per block of 32, its f16 scale (two bytes, bitcast, widened) and its 32
+// int8 quants as two vectors of 16 converted to f32; their products with
+// the activations (a multiply, a multiply-add) are scaled once into the
+// accumulator.
+// CHECK-LABEL: func.func @matvec_q8_0
+// CHECK-SAME: (%{{.*}}: tensor<?x64xf32>, %[[B:.*]]: tensor<32x2x34xi8, #moe.blocks<q8_0>>)
+// CHECK: scf.forall
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c2 step %{{.*}} iter_args(%[[ACC0:.*]] = %{{.*}}, %[[ACC1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>)
+// CHECK: %[[D2:.*]] = vector.transfer_read %[[B]][%{{.*}}, %{{.*}}, %c0{{.*}}]{{.*}} vector<2xi8>
+// CHECK: %[[DH:.*]] = vector.bitcast %[[D2]] : vector<2xi8> to vector<1xf16>
+// CHECK: %[[Q0:.*]] = vector.transfer_read %[[B]]{{.*}} vector<16xi8>
+// CHECK: %[[F0:.*]] = arith.sitofp %[[Q0]] : vector<16xi8> to vector<16xf32>
+// CHECK: %[[Q1:.*]] = vector.transfer_read %[[B]]{{.*}} vector<16xi8>
+// CHECK: %[[F1:.*]] = arith.sitofp %[[Q1]] : vector<16xi8> to vector<16xf32>
+// CHECK: %[[P:.*]] = arith.mulf %[[F0]], %{{.*}} : vector<16xf32>
+// CHECK: %[[S:.*]] = vector.fma %[[F1]], %{{.*}}, %[[P]] : vector<16xf32>
+// CHECK: vector.fma %[[S]], %{{.*}}, %[[ACC0]] : vector<16xf32>
+// CHECK-NOT: moe.dequantize
+// CHECK-NOT: kernel.
+func.func @matvec_q8_0(%x: tensor<?x64xf32>, %b: tensor<32x2x34xi8, #moe.blocks<q8_0>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x2x34xi8, #moe.blocks<q8_0>> -> tensor<32x64xf32>
+  %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+
+// -----
+
+// Neuron-major Q4_0 rows (blocks along the output): a row's 16 values at a
+// column are the low or the high nibbles of a block's 16 bytes (shifted by
+// 0 or 4 as the column says), less 8, scaled by the block's d; the row
+// prefetches read the blocks.
+// CHECK-LABEL: func.func @sparse_neuron_major_q4_0
+// CHECK: bufferization.to_buffer %{{.*}} read_only : tensor<128x2x18xi8, #moe.blocks<q4_0>>
+// CHECK: scf.forall
+// CHECK: %[[BYTES:.*]] = vector.transfer_read {{.*}} : tensor<128x2x18xi8, #moe.blocks<q4_0>>, vector<16xi8>
+// CHECK: %[[SH:.*]] = arith.shrui %[[BYTES]], %{{.*}} : vector<16xi8>
+// CHECK: %[[NIB:.*]] = arith.andi %[[SH]], %{{.*}} : vector<16xi8>
+// CHECK: %[[Q:.*]] = arith.subi %[[NIB]], %{{.*}} : vector<16xi8>
+// CHECK: arith.sitofp %[[Q]] : vector<16xi8> to vector<16xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<128x2x18xi8, #moe.blocks<q4_0>>, vector<2xi8>
+// CHECK: vector.fma
+// CHECK-NOT: moe.dequantize
+func.func @sparse_neuron_major_q4_0(%b: tensor<128x2x18xi8, #moe.blocks<q4_0>>, %a: tensor<128xf32>, %i: tensor<128xi32>, %n: index) -> tensor<64xf32> {
+  %wt = moe.dequantize %b : tensor<128x2x18xi8, #moe.blocks<q4_0>> -> tensor<128x64xf32>
+  %y = kernel.sparse_matvec %wt, %a active(%i, %n) neuron_major mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4>) : tensor<128x64xf32>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
+  return %y : tensor<64xf32>
+}

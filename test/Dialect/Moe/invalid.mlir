@@ -680,3 +680,43 @@ func.func @linear_vector_result(%x: tensor<16xf32>, %w: tensor<8x16xbf16>) {
   %y = moe.linear %x, %w : (tensor<16xf32>, tensor<8x16xbf16>) -> tensor<16xf32>
   return
 }
+
+// -----
+
+func.func @quantized_weight_not_f32() -> tensor<8x64xbf16> {
+  // expected-error @+1 {{a quantized weight's result is f32, not 'bf16'}}
+  %w = moe.weight [#moe.weight_ref<"m", "w", bf16, [8, 64], offset = 0>] format(<q8_0>) : tensor<8x64xbf16>
+  return %w : tensor<8x64xbf16>
+}
+
+// -----
+
+func.func @quantized_weight_odd_rows() -> tensor<8x40xf32> {
+  // expected-error @+1 {{weight 'w': rows of 40 values are not whole q4_0 blocks of 32}}
+  %w = moe.weight [#moe.weight_ref<"m", "w", bf16, [8, 40], offset = 0>] format(<q4_0>) : tensor<8x40xf32>
+  return %w : tensor<8x40xf32>
+}
+
+// -----
+
+func.func @dequantize_no_encoding(%b: tensor<8x2x34xi8>) -> tensor<8x64xf32> {
+  // expected-error @+1 {{blocks need a #moe.blocks encoding}}
+  %d = moe.dequantize %b : tensor<8x2x34xi8> -> tensor<8x64xf32>
+  return %d : tensor<8x64xf32>
+}
+
+// -----
+
+func.func @dequantize_wrong_block(%b: tensor<8x2x34xi8, #moe.blocks<q4_0>>) -> tensor<8x64xf32> {
+  // expected-error @+1 {{blocks of q4_0 are [..., rows, blocks, 18]}}
+  %d = moe.dequantize %b : tensor<8x2x34xi8, #moe.blocks<q4_0>> -> tensor<8x64xf32>
+  return %d : tensor<8x64xf32>
+}
+
+// -----
+
+func.func @dequantize_wrong_result(%b: tensor<8x2x34xi8, #moe.blocks<q8_0>>) -> tensor<8x32xf32> {
+  // expected-error @+1 {{is not the values of}}
+  %d = moe.dequantize %b : tensor<8x2x34xi8, #moe.blocks<q8_0>> -> tensor<8x32xf32>
+  return %d : tensor<8x32xf32>
+}

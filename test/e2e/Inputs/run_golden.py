@@ -3,7 +3,7 @@
 comparison with test/reference (compare_logits.py).
 
 run_golden.py [--cuda] [--compile-flag=F]... [--tolerance=T]
-              [--compile-only | --run-only] WORK CASE...
+              [--quantized=q8_0|q4_0] [--compile-only | --run-only] WORK CASE...
 (--cuda: compiled for and run on the GPU, and its greedy tokens compared
 with the CPU build's. --compile-only makes the artifacts, and with --cuda
 the CPU build's tokens, in WORK; --run-only runs and checks what a
@@ -43,6 +43,11 @@ def main():
     parser.add_argument("--compile-flag", action="append", default=[],
                         help="passed to moec-compile (repeatable)")
     parser.add_argument("--tolerance", help="passed to compare_logits.py")
+    parser.add_argument("--quantized", choices=["q8_0", "q4_0"],
+                        help="compile with --weights=FORMAT and compare with "
+                        "a float64 forward of the dequantized weights "
+                        "(quantized_forward.py); the error against the "
+                        "unquantized golden logits is printed too")
     phase = parser.add_mutually_exclusive_group()
     phase.add_argument("--compile-only", action="store_true")
     phase.add_argument("--run-only", action="store_true")
@@ -66,6 +71,8 @@ def main():
 def check_case(args, table, case):
     cuda, work = args.cuda, args.work
     target = (["--target=cuda"] if cuda else []) + args.compile_flag
+    if args.quantized:
+        target.append("--weights=" + args.quantized)
     d = os.path.join(work, case)
     causal = "ForCausalLM" in "".join(table[case]["synth"])
     tokens = [str(t) for t in npy.rows(
@@ -85,6 +92,12 @@ def check_case(args, table, case):
                case, d + ".npy"]
     if args.tolerance:
         compare += ["--tolerance", args.tolerance]
+    if args.quantized:
+        reference = d + "." + args.quantized + ".ref.npy"
+        run(sys.executable, os.path.join(REFERENCE, "quantized_forward.py"), d,
+            args.quantized, ",".join(tokens), reference,
+            *(["--dense-down"] if "--no-sparse" in target else []))
+        compare += ["--ref", reference]
     if causal:
         generated = generate(d + ".moec", tokens, "--logits", d + ".npy",
                              "--max-new-tokens", "6")
@@ -103,6 +116,15 @@ def check_case(args, table, case):
         generate(d + ".moec", tokens, "--logits", d + ".npy")
     sys.stdout.flush()
     subprocess.run(compare, check=True)
+    if args.quantized:
+        # The format's cost: against the unquantized model's logits.
+        cost = subprocess.run(
+            [sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
+             case, d + ".npy", "--tolerance", "1e9"],
+            capture_output=True, text=True).stdout.strip().splitlines()
+        print(f"{case}: {args.quantized} against the unquantized model: "
+              + (cost[0].split(": ", 1)[1] if cost else "no comparison"),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,65 @@
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --moe-quantize-weights=weights=q4_0 | FileCheck %s --enable-var-scope
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --moe-quantize-weights="weights=q8_0 keep=lm_head,experts" | FileCheck %s --check-prefix=KEEP --enable-var-scope
+// RUN: not moec-opt %s --split-input-file --moe-quantize-weights=weights=q5_0 2>&1 | FileCheck %s --check-prefix=FORMAT
+
+// Products' weights take the format and an f32 result (slices of them
+// follow); the embedding table, the router's gate and the norms stay as
+// stored. With keep, the kept kinds stay too.
+// CHECK-LABEL: func.func @kinds
+// CHECK: %[[EMB:.+]] = moe.weight {{.+}}"embed"{{.+}} : tensor<16x64xbf16>
+// CHECK: %[[Q:.+]] = moe.weight {{.+}}"q"{{.+}} format(<q4_0>) : tensor<2x64x64xf32>
+// CHECK: tensor.extract_slice %[[Q]]{{.+}} : tensor<2x64x64xf32> to tensor<64x64xf32>
+// CHECK: %[[HEAD:.+]] = moe.weight {{.+}}"head"{{.+}} format(<q4_0>) : tensor<16x64xf32>
+// CHECK: %[[NORM:.+]] = moe.weight {{.+}}"norm"{{.+}} : tensor<64xbf16>
+// CHECK: %[[GATE:.+]] = moe.weight {{.+}}"router"{{.+}} : tensor<4x64xbf16>
+// CHECK: moe.weight {{.+}}"w1"{{.+}} format(<q4_0>) : tensor<4x32x64xf32>
+// CHECK: moe.weight {{.+}}"w3"{{.+}} format(<q4_0>) : tensor<4x32x64xf32>
+// CHECK: moe.weight {{.+}}"w2"{{.+}} format(<q4_0>) : tensor<4x64x32xf32>
+// KEEP-LABEL: func.func @kinds
+// KEEP: moe.weight {{.+}}"q"{{.+}} format(<q8_0>) : tensor<2x64x64xf32>
+// KEEP: moe.weight {{.+}}"head"{{.+}} : tensor<16x64xbf16>
+// KEEP: moe.weight {{.+}}"w1"{{.+}} : tensor<4x32x64xbf16>
+func.func @kinds(%ids: tensor<?xi32>, %x: tensor<?x64xf32>, %i: index) -> (tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  %emb = moe.weight [#moe.weight_ref<"m", "embed", bf16, [16, 64], offset = 0>] : tensor<16x64xbf16>
+  %h = moe.embedding %emb[%ids] : tensor<16x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+  %q = moe.weight [#moe.weight_ref<"m", "q", bf16, [64, 64], offset = 0>, #moe.weight_ref<"m", "q1", bf16, [64, 64], offset = 0>] : tensor<2x64x64xbf16>
+  %q0 = tensor.extract_slice %q[%i, 0, 0] [1, 64, 64] [1, 1, 1] : tensor<2x64x64xbf16> to tensor<64x64xbf16>
+  %a = moe.linear %x, %q0 : (tensor<?x64xf32>, tensor<64x64xbf16>) -> tensor<?x64xf32>
+  %head = moe.weight [#moe.weight_ref<"m", "head", bf16, [16, 64], offset = 0>] : tensor<16x64xbf16>
+  %l = moe.lm_head %a, %head : tensor<?x64xf32>, tensor<16x64xbf16> -> tensor<?x16xf32>
+  %norm = moe.weight [#moe.weight_ref<"m", "norm", bf16, [64], offset = 0>] : tensor<64xbf16>
+  %n = moe.rms_norm %x, %norm eps = 1.0e-05 : tensor<?x64xf32>, tensor<64xbf16>
+  %gate = moe.weight [#moe.weight_ref<"m", "router", bf16, [4, 64], offset = 0>] : tensor<4x64xbf16>
+  %w1 = moe.weight [#moe.weight_ref<"m", "w1", bf16, [32, 64], offset = 0>, #moe.weight_ref<"m", "w1", bf16, [32, 64], offset = 0>, #moe.weight_ref<"m", "w1", bf16, [32, 64], offset = 0>, #moe.weight_ref<"m", "w1", bf16, [32, 64], offset = 0>] : tensor<4x32x64xbf16>
+  %w3 = moe.weight [#moe.weight_ref<"m", "w3", bf16, [32, 64], offset = 0>, #moe.weight_ref<"m", "w3", bf16, [32, 64], offset = 0>, #moe.weight_ref<"m", "w3", bf16, [32, 64], offset = 0>, #moe.weight_ref<"m", "w3", bf16, [32, 64], offset = 0>] : tensor<4x32x64xbf16>
+  %w2 = moe.weight [#moe.weight_ref<"m", "w2", bf16, [64, 32], offset = 0>, #moe.weight_ref<"m", "w2", bf16, [64, 32], offset = 0>, #moe.weight_ref<"m", "w2", bf16, [64, 32], offset = 0>, #moe.weight_ref<"m", "w2", bf16, [64, 32], offset = 0>] : tensor<4x64x32xbf16>
+  %rw, %eids = moe.router %n gate(%gate) experts = 4 top_k = 2 learned softmax renormalize
+      : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %o = moe.expert_ffn %n routing(%rw, %eids) experts(%w1, %w3, %w2) swiglu : (tensor<?x64xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x32x64xbf16>, tensor<4x32x64xbf16>, tensor<4x64x32xbf16>) -> tensor<?x64xf32>
+  return %h, %l, %n, %o : tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// -----
+
+// A table that is also the LM head (tied) is read by the embedding: kept.
+// CHECK-LABEL: func.func @tied
+// CHECK: moe.weight {{.+}} : tensor<16x64xbf16>
+// CHECK-NOT: format
+func.func @tied(%ids: tensor<?xi32>, %x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x16xf32>) {
+  %emb = moe.weight [#moe.weight_ref<"m", "embed", bf16, [16, 64], offset = 0>] : tensor<16x64xbf16>
+  %h = moe.embedding %emb[%ids] : tensor<16x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+  %l = moe.lm_head %x, %emb : tensor<?x64xf32>, tensor<16x64xbf16> -> tensor<?x16xf32>
+  return %h, %l : tensor<?x64xf32>, tensor<?x16xf32>
+}
+
+// -----
+
+// Rows that are not whole blocks of 32: an error naming the weight.
+func.func @odd(%x: tensor<?x72xf32>) -> tensor<?x64xf32> {
+  // expected-error-re @+1 {{cannot store weight 'model.layers.0.self_attn.q_proj.weight' as q{{[48]}}_0: its rows of 72 values are not whole blocks of 32 (keep its kind with --keep-precision)}}
+  %w = moe.weight [#moe.weight_ref<"m", "model.layers.0.self_attn.q_proj.weight", bf16, [64, 72], offset = 0>] : tensor<64x72xbf16>
+  %a = moe.linear %x, %w : (tensor<?x72xf32>, tensor<64x72xbf16>) -> tensor<?x64xf32>
+  return %a : tensor<?x64xf32>
+}
+
+// FORMAT: unknown block format 'q5_0' (q8_0 or q4_0)
