@@ -26,12 +26,6 @@ using namespace moec;
 
 namespace {
 
-/// Bytes of a statically shaped tensor.
-int64_t bytesOf(Value v) {
-  auto type = cast<RankedTensorType>(v.getType());
-  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
-}
-
 /// Elements of a statically shaped tensor.
 int64_t elementsOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getNumElements();
@@ -42,6 +36,15 @@ WeightOp weightOf(Value v) {
   while (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>())
     v = slice.getSource();
   return v.getDefiningOp<WeightOp>();
+}
+
+/// Bytes of `v` as stored: a quantized weight's (or slice's) blocks.
+int64_t bytesOf(Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (WeightOp weight = weightOf(v))
+    if (std::optional<BlockFormat> format = weight.getFormat())
+      return type.getNumElements() / kBlockValues * blockBytes(*format);
+  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
 }
 
 /// The loop over the decoder layers that `op` is in, if any.
