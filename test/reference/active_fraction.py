@@ -131,6 +131,18 @@ class Counts:
             setattr(self, key, getattr(self, key) + getattr(other, key))
 
 
+def route(x, gate, top_k):
+    """Mixtral's router: softmax over the experts, the top k (the lower
+    index on ties), their weights renormalised. Returns (chosen, weights),
+    each [T, top_k]."""
+    logits = x @ gate.T
+    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    probs /= probs.sum(axis=-1, keepdims=True)
+    chosen = np.argsort(-probs, axis=-1, kind="stable")[:, :top_k]
+    weights = np.take_along_axis(probs, chosen, axis=-1)
+    return chosen, weights / weights.sum(axis=-1, keepdims=True)
+
+
 def ratio(a, b):
     return a / b if b else float("nan")
 
@@ -157,13 +169,8 @@ def forward(w, config, tokens, threshold):
             out = a @ w[p + "mlp.down_proj.weight"].T
         else:
             q = p + "block_sparse_moe."
-            logits = x @ w[q + "gate.weight"].T
-            probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
-            probs /= probs.sum(axis=-1, keepdims=True)
-            chosen = np.argsort(-probs, axis=-1, kind="stable")[:, :top_k]
-            weights = np.take_along_axis(probs, chosen, axis=-1)
-            weights /= weights.sum(axis=-1, keepdims=True)
-            for e in range(probs.shape[1]):
+            chosen, weights = route(x, w[q + "gate.weight"], top_k)
+            for e in range(w[q + "gate.weight"].shape[0]):
                 rows, slots = np.nonzero(chosen == e)
                 if rows.size == 0:
                     continue

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import block_formats  # noqa: E402
-from active_fraction import attention, read_tensors, rms_norm  # noqa: E402
+from active_fraction import attention, read_tensors, rms_norm, route  # noqa: E402
 
 
 def dequantized(matrix, fmt):
@@ -80,14 +80,9 @@ def logits(w, config, tokens):
             out = ffn(x, w[p + "mlp.gate_proj.weight"], w[p + "mlp.up_proj.weight"],
                       w[p + "mlp.down_proj.weight"])
         else:
-            r = x @ w[q + "gate.weight"].T
-            probs = np.exp(r - r.max(axis=-1, keepdims=True))
-            probs /= probs.sum(axis=-1, keepdims=True)
-            chosen = np.argsort(-probs, axis=-1, kind="stable")[:, :top_k]
-            weights = np.take_along_axis(probs, chosen, axis=-1)
-            weights /= weights.sum(axis=-1, keepdims=True)
+            chosen, weights = route(x, w[q + "gate.weight"], top_k)
             out = np.zeros_like(x)
-            for e in range(probs.shape[1]):
+            for e in range(w[q + "gate.weight"].shape[0]):
                 rows, slots = np.nonzero(chosen == e)
                 if rows.size:
                     ex = f"{q}experts.{e}."
