@@ -61,7 +61,8 @@ void moec::buildFrontPipeline(mlir::OpPassManager &pm,
 
 void moec::buildCpuPipeline(mlir::OpPassManager &pm,
                             const CpuPipelineOptions &o) {
-  std::string dot = o.bf16Dot ? " bf16-dot=true" : "";
+  std::string dot = std::string(o.bf16Dot ? " bf16-dot=true" : "") +
+                    (o.int8Dot ? " int8-dot=true" : "");
   addPasses(
       pm,
       std::string(o.countActivity
@@ -95,7 +96,7 @@ void moec::buildCpuPipeline(mlir::OpPassManager &pm,
           // work.
           "func.func(scf-forall-to-parallel, convert-linalg-to-loops), "
           "convert-scf-to-openmp, expand-strided-metadata, lower-affine, "
-          "convert-vector-to-llvm{enable-x86vector=true}, "
+          "moe-lower-int8-dots, convert-vector-to-llvm{enable-x86vector=true}, "
           // Before scf-to-cf: the alloca scopes OpenMP lowering creates only
           // verify while their loops are structured.
           "finalize-memref-to-llvm, convert-scf-to-cf, convert-openmp-to-llvm, "

@@ -78,6 +78,11 @@ struct CpuPipelineOptions
                        llvm::cl::desc("AVX-512 BF16 dot products on "
                                       "activations rounded to bf16"),
                        llvm::cl::init(false)};
+  Option<bool> int8Dot{*this, "int8-dot",
+                       llvm::cl::desc("Quantized weights meet activations "
+                                      "quantized to Q8_0 blocks in 8-bit "
+                                      "integer dot products (VNNI)"),
+                       llvm::cl::init(false)};
 };
 
 struct CudaPipelineOptions

@@ -32,11 +32,13 @@ struct ConfigureCpuKernelsPass
       tokens = tokenTile;
     auto emitError = [&] { return getOperation().emitError(); };
     if (failed(kernel::CpuMappingAttr::verify(emitError, lanes, accumulators,
-                                              tasks, bf16Dot, rows, tokens)))
+                                              tasks, bf16Dot, rows, tokens,
+                                              int8Dot)))
       return signalPassFailure();
     kernel::setMappings(getOperation(), kernel::CpuMappingAttr::get(
                                             &getContext(), lanes, accumulators,
-                                            tasks, bf16Dot, rows, tokens));
+                                            tasks, bf16Dot, rows, tokens,
+                                            int8Dot));
   }
 };
 

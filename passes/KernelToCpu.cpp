@@ -73,6 +73,8 @@ struct KernelToCpuPass : public moe::impl::KernelToCpuBase<KernelToCpuPass> {
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<kernel::KernelDialect>();
+    // What the quantized kernels emit, for moe-lower-int8-dots.
+    target.addLegalOp<kernel::DotU8S8Op>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateKernelToCpuPatterns(patterns);

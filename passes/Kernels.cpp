@@ -454,6 +454,8 @@ Value roundToBf16(OpBuilder &b, Location loc, Value x,
 Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
                  kernel::CpuMappingAttr mapping) {
   auto type = cast<RankedTensorType>(x.getType());
+  if (mapping.getInt8Dot() && isQuantized(w))
+    return quantizeActivations(b, loc, x);
   if (usesSplitPairs(w, mapping))
     return fromRowMatrix(
         b, loc, deinterleavePairs(b, loc, asRowMatrix(b, loc, x), mapping),

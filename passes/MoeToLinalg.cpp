@@ -376,7 +376,8 @@ struct MoeToLinalgPass : public moe::impl::MoeToLinalgBase<MoeToLinalgPass> {
     auto [rowTile, tokenTile] = kernel::defaultCpuTile(vectorWidth);
     auto kernels =
         kernel::CpuMappingAttr::get(&getContext(), vectorWidth, accumulators,
-                                    /*tasks=*/16, bf16Dot, rowTile, tokenTile);
+                                    /*tasks=*/16, bf16Dot, rowTile, tokenTile,
+                                    int8Dot);
     // Every moe op but the weights (which moe-materialize-weights owns)
     // must lower: one that no pattern lowers is an error naming it.
     ConversionTarget target(getContext());

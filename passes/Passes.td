@@ -55,6 +55,17 @@ def PlanWeights : Pass<"moe-plan-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def LowerInt8Dots : Pass<"moe-lower-int8-dots", "::mlir::ModuleOp"> {
+  let summary = "Turns kernel.dot_u8s8 into the VNNI intrinsic";
+  let description = [{
+    Each `kernel.dot_u8s8` becomes a call of `llvm.x86.avx512.vpdpbusd.256`
+    on a zero accumulator (LLVM selects the VEX form on AVX-VNNI targets).
+    Run after bufferization: an intrinsic call has no known memory effects.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def QuantizeWeights : Pass<"moe-quantize-weights", "::mlir::ModuleOp"> {
   let summary = "Chooses the weights the artifact stores quantized";
   let description = [{
@@ -232,6 +243,9 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
            "Products with bf16 weights round the activation to bf16 and use "
            "the AVX-512 BF16 pair dot product (vector-width 16 only): "
            "faster where widening bf16 limits the kernels, less exact">,
+    Option<"int8Dot", "int8-dot", "bool", /*default=*/"false",
+           "Products with quantized weights quantize the activations to "
+           "Q8_0 blocks and use the 8-bit integer dot product (VNNI)">,
     Option<"attendWholeCache", "attend-whole-cache", "bool", /*default=*/"false",
            "A score per cache position, so that no launch's size depends "
            "on the positions (for devices whose host code cannot read "
@@ -246,6 +260,7 @@ def MoeToLinalg : Pass<"moe-to-linalg", "::mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::x86vector::X86VectorDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::math::MathDialect",
@@ -301,6 +316,9 @@ def ConfigureCpuKernels : Pass<"moe-configure-cpu-kernels", "::mlir::func::FuncO
     Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
            "Products with bf16 weights use the AVX-512 BF16 dot product on "
            "activations rounded to bf16 (lanes 16 only)">,
+    Option<"int8Dot", "int8-dot", "bool", /*default=*/"false",
+           "Products with quantized weights quantize the activations to "
+           "Q8_0 blocks and use the 8-bit integer dot product (VNNI)">,
     Option<"rowTile", "row-tile", "int64_t", /*default=*/"0",
            "Weight rows of a several-token product's register block "
            "(0: from the lanes)">,
@@ -350,6 +368,7 @@ def KernelToCpu : Pass<"moe-kernel-to-cpu", "::mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::x86vector::X86VectorDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::math::MathDialect",

@@ -6,6 +6,7 @@
 #include "dialects/moe/IR/MoeOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -75,7 +76,129 @@ Value readQuants(OpBuilder &b, Location loc, Value blocks, BlockFormat format,
       arith::SubIOp::create(b, loc, nibbles, splatI8(b, loc, lanes, 8)));
 }
 
+/// The 32 quants of block `kb` as signed bytes: Q8_0's as stored, Q4_0's
+/// nibbles (low ones first) less 8.
+Value readSignedQuants(OpBuilder &b, Location loc, Value blocks,
+                       BlockFormat format, ValueRange indices, Value kb) {
+  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+  auto read = [&](int64_t n) -> Value {
+    return vector::TransferReadOp::create(
+        b, loc, VectorType::get({n}, b.getI8Type()), blocks,
+        concatIndices(indices, {kb, cIndex(b, loc, 2)}), pad,
+        ArrayRef<bool>{true});
+  };
+  if (format == BlockFormat::Q8_0)
+    return read(kBlockValues);
+  Value bytes = read(kBlockValues / 2);
+  Value low = arith::AndIOp::create(b, loc, bytes, splatI8(b, loc, 16, 15));
+  Value high =
+      arith::ShRUIOp::create(b, loc, bytes, splatI8(b, loc, 16, 4));
+  SmallVector<int64_t> order(kBlockValues);
+  for (int64_t i = 0; i < kBlockValues; ++i)
+    order[i] = i;
+  Value nibbles = vector::ShuffleOp::create(b, loc, low, high, order);
+  return arith::SubIOp::create(b, loc, nibbles,
+                               splatI8(b, loc, kBlockValues, 8));
+}
+
+/// sum_j a_j b_j in 8 i32 lanes (4 products each) for 32 unsigned bytes a
+/// and 32 signed bytes b.
+Value dotU8S8(OpBuilder &b, Location loc, Value a, Value s) {
+  return kernel::DotU8S8Op::create(
+      b, loc, VectorType::get({8}, b.getI32Type()), a, s);
+}
+
 } // namespace
+
+bool mlir::moe::isQuantized(Value w) {
+  while (auto slice = w.getDefiningOp<tensor::ExtractSliceOp>())
+    w = slice.getSource();
+  return bool(w.getDefiningOp<DequantizeOp>());
+}
+
+Value mlir::moe::quantizeActivations(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t size = type.getShape().back(), count = size / kBlockValues;
+  RankedTensorType blocks =
+      blocksType(b.getContext(), type.getShape(), BlockFormat::Q8_0);
+  SmallVector<Value> dynamic;
+  if (type.getRank() == 2 && type.isDynamicDim(0))
+    dynamic.push_back(tensor::DimOp::create(b, loc, x, 0));
+  Value init = tensor::EmptyOp::create(b, loc, blocks, dynamic);
+  auto f32s = VectorType::get({16}, b.getF32Type());
+  auto i8s = VectorType::get({16}, b.getI8Type());
+  // Row `row` (no index for a vector): each block's largest magnitude sets
+  // d = amax / 127; the quants are x / d rounded to nearest even.
+  auto quantizeRow = [&](OpBuilder &rb, Location rl, ValueRange row,
+                         Value out) -> Value {
+    return scf::ForOp::create(
+               rb, rl, cIndex(rb, rl, 0), cIndex(rb, rl, count),
+               cIndex(rb, rl, 1), ValueRange{out},
+               [&](OpBuilder &nb, Location l, Value kb, ValueRange in) {
+                 Value base = arith::MulIOp::create(
+                     nb, l, kb, cIndex(nb, l, kBlockValues));
+                 SmallVector<Value> halves;
+                 Value amax = cF32(nb, l, 0.0);
+                 for (int64_t h = 0; h < 2; ++h) {
+                   Value at = arith::AddIOp::create(nb, l, base,
+                                                    cIndex(nb, l, 16 * h));
+                   halves.push_back(vector::TransferReadOp::create(
+                       nb, l, f32s, x, concatIndices(row, {at}),
+                       cF32(nb, l, 0.0), ArrayRef<bool>{true}));
+                   amax = arith::MaxNumFOp::create(
+                       nb, l, amax,
+                       vector::ReductionOp::create(
+                           nb, l, vector::CombiningKind::MAXNUMF,
+                           math::AbsFOp::create(nb, l, halves.back())));
+                 }
+                 Value d = arith::DivFOp::create(nb, l, amax,
+                                                 cF32(nb, l, 127.0));
+                 Value nonzero = arith::CmpFOp::create(
+                     nb, l, arith::CmpFPredicate::ONE, d, cF32(nb, l, 0.0));
+                 Value id = arith::SelectOp::create(
+                     nb, l, nonzero,
+                     arith::DivFOp::create(nb, l, cF32(nb, l, 1.0), d),
+                     cF32(nb, l, 0.0));
+                 Value written = in[0];
+                 for (int64_t h = 0; h < 2; ++h) {
+                   Value scaled = arith::MulFOp::create(
+                       nb, l, halves[h],
+                       vector::BroadcastOp::create(nb, l, f32s, id));
+                   Value q = arith::FPToSIOp::create(
+                       nb, l, i8s, math::RoundEvenOp::create(nb, l, scaled));
+                   written = vector::TransferWriteOp::create(
+                                 nb, l, q, written,
+                                 concatIndices(row, {kb, cIndex(nb, l,
+                                                                2 + 16 * h)}),
+                                 ArrayRef<bool>{true})
+                                 .getResult();
+                 }
+                 Value half = vector::FromElementsOp::create(
+                     nb, l, VectorType::get({1}, nb.getF16Type()),
+                     ValueRange{arith::TruncFOp::create(nb, l, nb.getF16Type(),
+                                                        d)});
+                 Value bytes = vector::BitCastOp::create(
+                     nb, l, VectorType::get({2}, nb.getI8Type()), half);
+                 written = vector::TransferWriteOp::create(
+                               nb, l, bytes, written,
+                               concatIndices(row, {kb, cIndex(nb, l, 0)}),
+                               ArrayRef<bool>{true})
+                               .getResult();
+                 scf::YieldOp::create(nb, l, written);
+               })
+        .getResult(0);
+  };
+  if (type.getRank() == 1)
+    return quantizeRow(b, loc, {}, init);
+  Value tokens = tensor::DimOp::create(b, loc, x, 0);
+  return scf::ForOp::create(
+             b, loc, cIndex(b, loc, 0), tokens, cIndex(b, loc, 1),
+             ValueRange{init},
+             [&](OpBuilder &nb, Location l, Value t, ValueRange in) {
+               scf::YieldOp::create(nb, l, quantizeRow(nb, l, {t}, in[0]));
+             })
+      .getResult(0);
+}
 
 Value mlir::moe::quantizedBlocks(OpBuilder &b, Location loc, Value w) {
   if (auto dequantize = w.getDefiningOp<DequantizeOp>())
@@ -125,11 +248,89 @@ Value mlir::moe::readBlockValues(OpBuilder &b, Location loc, Value blocks,
   return arith::MulFOp::create(b, loc, quants, d);
 }
 
+namespace {
+
+/// buildQuantizedDots with x given as Q8_0 blocks (quantizeActivations):
+/// per block and pair, the integer dot product of the quants (|w| against
+/// x with w's sign, vpdpbusd), converted once to f32 and scaled by the two
+/// blocks' d into `chains` accumulators of 8 lanes.
+SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
+                                 BlockFormat format,
+                                 ArrayRef<SmallVector<Value>> wAt, Value x,
+                                 ArrayRef<SmallVector<Value>> xAt,
+                                 int64_t size, int64_t chains) {
+  int64_t count = size / kBlockValues;
+  int64_t ws = wAt.size(), xs = xAt.size(), pairs = ws * xs;
+  chains = std::max<int64_t>(1, std::min(chains, count));
+  while (count % chains != 0)
+    --chains;
+  auto f32s = VectorType::get({8}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(f32s, b.getF32FloatAttr(0)));
+  SmallVector<Value> inits(pairs * chains, zero);
+  auto loop = scf::ForOp::create(
+      b, loc, cIndex(b, loc, 0), cIndex(b, loc, count),
+      cIndex(b, loc, chains), inits,
+      [&](OpBuilder &nb, Location l, Value first, ValueRange accs) {
+        SmallVector<Value> next(accs.begin(), accs.end());
+        for (int64_t c = 0; c < chains; ++c) {
+          Value kb = c == 0 ? first
+                            : arith::AddIOp::create(nb, l, first,
+                                                    cIndex(nb, l, c))
+                                  .getResult();
+          SmallVector<Value> xq, xd;
+          for (int64_t t = 0; t < xs; ++t) {
+            xq.push_back(readSignedQuants(nb, l, x, BlockFormat::Q8_0,
+                                          xAt[t], kb));
+            xd.push_back(readScale(nb, l, x, xAt[t], kb));
+          }
+          for (int64_t r = 0; r < ws; ++r) {
+            Value wq = readSignedQuants(nb, l, blocks, format, wAt[r], kb);
+            Value dw = readScale(nb, l, blocks, wAt[r], kb);
+            Value magnitude = math::AbsIOp::create(nb, l, wq);
+            Value negative = arith::CmpIOp::create(
+                nb, l, arith::CmpIPredicate::slt, wq,
+                splatI8(nb, l, kBlockValues, 0));
+            for (int64_t t = 0; t < xs; ++t) {
+              Value signedX = arith::SelectOp::create(
+                  nb, l, negative,
+                  arith::SubIOp::create(nb, l,
+                                        splatI8(nb, l, kBlockValues, 0),
+                                        xq[t]),
+                  xq[t]);
+              Value dot = arith::SIToFPOp::create(
+                  nb, l, f32s, dotU8S8(nb, l, magnitude, signedX));
+              Value scale = vector::BroadcastOp::create(
+                  nb, l, f32s, arith::MulFOp::create(nb, l, dw, xd[t]));
+              Value &acc = next[(r * xs + t) * chains + c];
+              acc = vector::FMAOp::create(nb, l, dot, scale, acc);
+            }
+          }
+        }
+        scf::YieldOp::create(nb, l, next);
+      });
+  SmallVector<Value> sums;
+  for (int64_t p = 0; p < pairs; ++p) {
+    Value total = loop.getResult(p * chains);
+    for (int64_t c = 1; c < chains; ++c)
+      total = arith::AddFOp::create(b, loc, total,
+                                    loop.getResult(p * chains + c),
+                                    kReductionFlags);
+    sums.push_back(vector::ReductionOp::create(
+        b, loc, vector::CombiningKind::ADD, total, kReductionFlags));
+  }
+  return sums;
+}
+
+} // namespace
+
 SmallVector<Value> mlir::moe::buildQuantizedDots(
     OpBuilder &b, Location loc, Value blocks, ArrayRef<SmallVector<Value>> wAt,
     Value x, ArrayRef<SmallVector<Value>> xAt, int64_t size,
     kernel::CpuMappingAttr mapping, int64_t chains) {
   BlockFormat format = *blockFormatOf(blocks.getType());
+  if (blockFormatOf(x.getType()))
+    return buildInt8Dots(b, loc, blocks, format, wAt, x, xAt, size, chains);
   int64_t lanes = std::min<int64_t>(mapping.getLanes(), 16);
   int64_t pieces = kBlockValues / lanes, count = size / kBlockValues;
   int64_t ws = wAt.size(), xs = xAt.size(), pairs = ws * xs;

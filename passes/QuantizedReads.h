@@ -21,6 +21,14 @@ namespace mlir::moe {
 /// builder's insertion point); null otherwise.
 Value quantizedBlocks(OpBuilder &b, Location loc, Value w);
 
+/// Whether `w` is (a slice of) moe.dequantize of blocks.
+bool isQuantized(Value w);
+
+/// x [K] or [T, K] (f32, K a multiple of 32) as Q8_0 blocks [..., K / 32,
+/// 34] (the products' other operand under int8_dot): per block d = the
+/// largest magnitude / 127 and the quants rounded to nearest even.
+Value quantizeActivations(OpBuilder &b, Location loc, Value x);
+
 /// `lanes` values of a row of quantized `blocks` from value `k` on (k a
 /// multiple of lanes, lanes dividing 16): `indices` are the row's leading
 /// indices. As f32: d * q.
@@ -30,7 +38,8 @@ Value readBlockValues(OpBuilder &b, Location loc, Value blocks,
 /// sum_k w[wAt[r]..., k] * x[xAt[t]..., k] over rows of `size` values, as
 /// buildDots computes it, for a quantized w given by its `blocks`: per
 /// block of 32 the products of its quants with x in f32 vectors, scaled
-/// once by the block's d into `chains` accumulators.
+/// once by the block's d into `chains` accumulators. When x is itself Q8_0
+/// blocks (quantizeActivations), 8-bit integer dot products instead.
 SmallVector<Value> buildQuantizedDots(OpBuilder &b, Location loc, Value blocks,
                                       ArrayRef<SmallVector<Value>> wAt, Value x,
                                       ArrayRef<SmallVector<Value>> xAt,

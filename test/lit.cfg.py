@@ -30,7 +30,8 @@ try:
     with open("/proc/cpuinfo") as cpuinfo:
         for line in cpuinfo:
             if line.startswith("flags"):
-                for flag in ("amx_tile", "avx512_fp16", "avx512_bf16"):
+                for flag in ("amx_tile", "avx512_fp16", "avx512_bf16",
+                             "avx512_vnni", "avx512vl", "avx_vnni"):
                     if flag in line.split():
                         config.available_features.add("cpu-" + flag)
                 break

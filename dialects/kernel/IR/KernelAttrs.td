@@ -55,7 +55,10 @@ def Kernel_CpuMappingAttr : AttrDef<Kernel_Dialect, "CpuMapping"> {
     block of a product of several tokens, weight rows by token rows, one
     accumulator each, so that every vector of weights loaded serves
     `token_tile` tokens and every vector of activations `row_tile` rows
-    (1 x 1: one dot product at a time).
+    (1 x 1: one dot product at a time). `int8_dot`: products with
+    quantized weights quantize the activation row to Q8_0 blocks once and
+    multiply blocks with the 8-bit integer dot product (`vpdpbusd`, AVX-512
+    VNNI or AVX-VNNI), as llama.cpp does; 8 lanes or more.
 
     ```mlir
     #kernel.cpu<lanes = 16, accumulators = 2, tasks = 16, row_tile = 4, token_tile = 4>
@@ -65,7 +68,8 @@ def Kernel_CpuMappingAttr : AttrDef<Kernel_Dialect, "CpuMapping"> {
                         "int64_t":$tasks,
                         DefaultValuedParameter<"bool", "false">:$bf16_dot,
                         DefaultValuedParameter<"int64_t", "1">:$row_tile,
-                        DefaultValuedParameter<"int64_t", "1">:$token_tile);
+                        DefaultValuedParameter<"int64_t", "1">:$token_tile,
+                        DefaultValuedParameter<"bool", "false">:$int8_dot);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

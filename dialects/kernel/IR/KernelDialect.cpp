@@ -41,13 +41,16 @@ void mlir::kernel::setMappings(Operation *root, Attribute mapping) {
 LogicalResult
 CpuMappingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t lanes, int64_t accumulators, int64_t tasks,
-                       bool bf16Dot, int64_t rowTile, int64_t tokenTile) {
+                       bool bf16Dot, int64_t rowTile, int64_t tokenTile,
+                       bool int8Dot) {
   if (lanes < 1 || accumulators < 1 || tasks < 1 || rowTile < 1 ||
       tokenTile < 1)
     return emitError() << "#kernel.cpu: lanes, accumulators, tasks and tiles "
                           "must be positive";
   if (bf16Dot && lanes != 16)
     return emitError() << "#kernel.cpu: bf16_dot needs 16 lanes (AVX-512)";
+  if (int8Dot && lanes < 8)
+    return emitError() << "#kernel.cpu: int8_dot needs 8 lanes or more";
   return success();
 }
 

@@ -241,4 +241,25 @@ def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "resu
   let hasVerifier = 1;
 }
 
+def Kernel_DotU8S8Op : Kernel_Op<"dot_u8s8", [Pure]> {
+  let summary = "8-bit integer dot products in groups of four";
+  let description = [{
+    `result[i] = sum_{j < 4} zext(a[4 i + j]) * sext(b[4 i + j])` in i32:
+    what `vpdpbusd` computes (AVX-512 VNNI with VL, or AVX-VNNI), here on a
+    block of 32 bytes. The CPU kernels of quantized weights emit it; it
+    stays until `moe-lower-int8-dots` turns it into the intrinsic, after
+    bufferization (an intrinsic call has no known memory effects).
+
+    ```mlir
+    %d = kernel.dot_u8s8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[32], [I8]>:$a,
+                       VectorOfLengthAndType<[32], [I8]>:$b);
+  let results = (outs VectorOfLengthAndType<[8], [I32]>:$result);
+  let assemblyFormat = [{
+    $a `,` $b attr-dict `:` type($a) `,` type($b) `->` type($result)
+  }];
+}
+
 #endif // KERNEL_OPS

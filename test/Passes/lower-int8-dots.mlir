@@ -1,0 +1,13 @@
+// RUN: moec-opt %s --split-input-file --moe-lower-int8-dots | FileCheck %s --enable-var-scope
+
+// Each dot_u8s8 becomes vpdpbusd on a zero accumulator.
+// CHECK-LABEL: func.func @dots
+// CHECK-SAME: (%[[A:.*]]: vector<32xi8>, %[[B:.*]]: vector<32xi8>)
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0> : vector<8xi32>
+// CHECK: %[[D:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[ZERO]], %[[A]], %[[B]]) : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+// CHECK-NOT: kernel.dot_u8s8
+// CHECK: return %[[D]]
+func.func @dots(%a: vector<32xi8>, %b: vector<32xi8>) -> vector<8xi32> {
+  %d = kernel.dot_u8s8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+  return %d : vector<8xi32>
+}
