@@ -250,21 +250,23 @@ Value mlir::moe::readBlockValues(OpBuilder &b, Location loc, Value blocks,
 
 namespace {
 
-/// buildQuantizedDots with x given as Q8_0 blocks (quantizeActivations):
-/// per block and pair, the integer dot product of the quants (|w| against
-/// x with w's sign, vpdpbusd), converted once to f32 and scaled by the two
-/// blocks' d into `chains` accumulators of 8 lanes.
-SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
-                                 BlockFormat format,
-                                 ArrayRef<SmallVector<Value>> wAt, Value x,
-                                 ArrayRef<SmallVector<Value>> xAt,
-                                 int64_t size, int64_t chains) {
+/// What both block products share: the `size / 32` blocks of the rows, in
+/// steps of `chains` blocks, each pair (weight row, activation row) with
+/// `chains` accumulators of `lanes` f32, block c of a step into the c-th;
+/// `step(b, loc, kb, c, accs)` adds block kb into accs[pair * chains + c].
+/// Returns each pair's sum.
+SmallVector<Value> overBlocks(
+    OpBuilder &b, Location loc, int64_t size, int64_t pairs, int64_t chains,
+    int64_t lanes,
+    function_ref<void(OpBuilder &, Location, Value, int64_t,
+                      MutableArrayRef<Value>)>
+        step) {
   int64_t count = size / kBlockValues;
-  int64_t ws = wAt.size(), xs = xAt.size(), pairs = ws * xs;
+  // Blocks a step takes, one accumulator each: a divisor of the count.
   chains = std::max<int64_t>(1, std::min(chains, count));
   while (count % chains != 0)
     --chains;
-  auto f32s = VectorType::get({8}, b.getF32Type());
+  auto f32s = VectorType::get({lanes}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(f32s, b.getF32FloatAttr(0)));
   SmallVector<Value> inits(pairs * chains, zero);
@@ -278,34 +280,13 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
                             : arith::AddIOp::create(nb, l, first,
                                                     cIndex(nb, l, c))
                                   .getResult();
-          SmallVector<Value> xq, xd;
-          for (int64_t t = 0; t < xs; ++t) {
-            xq.push_back(readSignedQuants(nb, l, x, BlockFormat::Q8_0,
-                                          xAt[t], kb));
-            xd.push_back(readScale(nb, l, x, xAt[t], kb));
-          }
-          for (int64_t r = 0; r < ws; ++r) {
-            Value wq = readSignedQuants(nb, l, blocks, format, wAt[r], kb);
-            Value dw = readScale(nb, l, blocks, wAt[r], kb);
-            Value magnitude = math::AbsIOp::create(nb, l, wq);
-            Value negative = arith::CmpIOp::create(
-                nb, l, arith::CmpIPredicate::slt, wq,
-                splatI8(nb, l, kBlockValues, 0));
-            for (int64_t t = 0; t < xs; ++t) {
-              Value signedX = arith::SelectOp::create(
-                  nb, l, negative,
-                  arith::SubIOp::create(nb, l,
-                                        splatI8(nb, l, kBlockValues, 0),
-                                        xq[t]),
-                  xq[t]);
-              Value dot = arith::SIToFPOp::create(
-                  nb, l, f32s, dotU8S8(nb, l, magnitude, signedX));
-              Value scale = vector::BroadcastOp::create(
-                  nb, l, f32s, arith::MulFOp::create(nb, l, dw, xd[t]));
-              Value &acc = next[(r * xs + t) * chains + c];
-              acc = vector::FMAOp::create(nb, l, dot, scale, acc);
-            }
-          }
+          // This step's accumulators, one per pair.
+          SmallVector<Value> mine;
+          for (int64_t p = 0; p < pairs; ++p)
+            mine.push_back(next[p * chains + c]);
+          step(nb, l, kb, c, mine);
+          for (int64_t p = 0; p < pairs; ++p)
+            next[p * chains + c] = mine[p];
         }
         scf::YieldOp::create(nb, l, next);
       });
@@ -322,6 +303,51 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
   return sums;
 }
 
+/// buildQuantizedDots with x given as Q8_0 blocks (quantizeActivations):
+/// per block and pair, the integer dot product of the quants (|w| against
+/// x with w's sign, kernel.dot_u8s8), converted once to f32 and scaled by
+/// the two blocks' d into accumulators of 8 lanes.
+SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
+                                 BlockFormat format,
+                                 ArrayRef<SmallVector<Value>> wAt, Value x,
+                                 ArrayRef<SmallVector<Value>> xAt,
+                                 int64_t size, int64_t chains) {
+  int64_t ws = wAt.size(), xs = xAt.size();
+  auto f32s = VectorType::get({8}, b.getF32Type());
+  return overBlocks(
+      b, loc, size, ws * xs, chains, 8,
+      [&](OpBuilder &nb, Location l, Value kb, int64_t,
+          MutableArrayRef<Value> accs) {
+        SmallVector<Value> xq, xd;
+        for (int64_t t = 0; t < xs; ++t) {
+          xq.push_back(
+              readSignedQuants(nb, l, x, BlockFormat::Q8_0, xAt[t], kb));
+          xd.push_back(readScale(nb, l, x, xAt[t], kb));
+        }
+        for (int64_t r = 0; r < ws; ++r) {
+          Value wq = readSignedQuants(nb, l, blocks, format, wAt[r], kb);
+          Value dw = readScale(nb, l, blocks, wAt[r], kb);
+          Value magnitude = math::AbsIOp::create(nb, l, wq);
+          Value negative = arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::slt, wq,
+              splatI8(nb, l, kBlockValues, 0));
+          for (int64_t t = 0; t < xs; ++t) {
+            Value signedX = arith::SelectOp::create(
+                nb, l, negative,
+                arith::SubIOp::create(nb, l, splatI8(nb, l, kBlockValues, 0),
+                                      xq[t]),
+                xq[t]);
+            Value dot = arith::SIToFPOp::create(
+                nb, l, f32s, dotU8S8(nb, l, magnitude, signedX));
+            Value scale = vector::BroadcastOp::create(
+                nb, l, f32s, arith::MulFOp::create(nb, l, dw, xd[t]));
+            Value &acc = accs[r * xs + t];
+            acc = vector::FMAOp::create(nb, l, dot, scale, acc);
+          }
+        }
+      });
+}
+
 } // namespace
 
 SmallVector<Value> mlir::moe::buildQuantizedDots(
@@ -332,66 +358,42 @@ SmallVector<Value> mlir::moe::buildQuantizedDots(
   if (blockFormatOf(x.getType()))
     return buildInt8Dots(b, loc, blocks, format, wAt, x, xAt, size, chains);
   int64_t lanes = std::min<int64_t>(mapping.getLanes(), 16);
-  int64_t pieces = kBlockValues / lanes, count = size / kBlockValues;
-  int64_t ws = wAt.size(), xs = xAt.size(), pairs = ws * xs;
-  // Blocks a step takes, one accumulator each: a divisor of the count.
-  chains = std::max<int64_t>(1, std::min(chains, count));
-  while (count % chains != 0)
-    --chains;
+  int64_t pieces = kBlockValues / lanes;
+  int64_t ws = wAt.size(), xs = xAt.size();
   auto f32s = VectorType::get({lanes}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(f32s, b.getF32FloatAttr(0)));
-  SmallVector<Value> inits(pairs * chains, zero);
-  auto loop = scf::ForOp::create(
-      b, loc, cIndex(b, loc, 0), cIndex(b, loc, count),
-      cIndex(b, loc, chains), inits,
-      [&](OpBuilder &nb, Location l, Value first, ValueRange accs) {
-        SmallVector<Value> next(accs.begin(), accs.end());
-        for (int64_t c = 0; c < chains; ++c) {
-          Value kb = arith::AddIOp::create(nb, l, first, cIndex(nb, l, c));
-          Value base =
-              arith::MulIOp::create(nb, l, kb, cIndex(nb, l, kBlockValues));
-          // The block's activations, once for every weight row.
-          SmallVector<SmallVector<Value>> xv(xs);
-          for (int64_t t = 0; t < xs; ++t)
-            for (int64_t p = 0; p < pieces; ++p) {
-              Value at =
-                  arith::AddIOp::create(nb, l, base, cIndex(nb, l, p * lanes));
-              SmallVector<Value> idx(xAt[t].begin(), xAt[t].end());
-              idx.push_back(at);
-              Value pad = cF32(nb, l, 0.0);
-              xv[t].push_back(vector::TransferReadOp::create(
-                  nb, l, f32s, x, idx, pad, ArrayRef<bool>{true}));
-            }
-          for (int64_t r = 0; r < ws; ++r) {
-            Value d = vector::BroadcastOp::create(
-                nb, l, f32s, readScale(nb, l, blocks, wAt[r], kb));
-            SmallVector<Value> q;
-            for (int64_t p = 0; p < pieces; ++p)
-              q.push_back(readQuants(nb, l, blocks, format, wAt[r], kb,
-                                     cIndex(nb, l, p * lanes), lanes));
-            for (int64_t t = 0; t < xs; ++t) {
-              Value block = arith::MulFOp::create(nb, l, q[0], xv[t][0]);
-              for (int64_t p = 1; p < pieces; ++p)
-                block = vector::FMAOp::create(nb, l, q[p], xv[t][p], block);
-              Value &acc = next[(r * xs + t) * chains + c];
-              acc = vector::FMAOp::create(nb, l, block, d, acc);
-            }
+  return overBlocks(
+      b, loc, size, ws * xs, chains, lanes,
+      [&](OpBuilder &nb, Location l, Value kb, int64_t,
+          MutableArrayRef<Value> accs) {
+        Value base =
+            arith::MulIOp::create(nb, l, kb, cIndex(nb, l, kBlockValues));
+        // The block's activations, once for every weight row.
+        SmallVector<SmallVector<Value>> xv(xs);
+        for (int64_t t = 0; t < xs; ++t)
+          for (int64_t p = 0; p < pieces; ++p) {
+            Value at =
+                arith::AddIOp::create(nb, l, base, cIndex(nb, l, p * lanes));
+            SmallVector<Value> idx(xAt[t].begin(), xAt[t].end());
+            idx.push_back(at);
+            xv[t].push_back(vector::TransferReadOp::create(
+                nb, l, f32s, x, idx, cF32(nb, l, 0.0), ArrayRef<bool>{true}));
+          }
+        for (int64_t r = 0; r < ws; ++r) {
+          Value d = vector::BroadcastOp::create(
+              nb, l, f32s, readScale(nb, l, blocks, wAt[r], kb));
+          SmallVector<Value> q;
+          for (int64_t p = 0; p < pieces; ++p)
+            q.push_back(readQuants(nb, l, blocks, format, wAt[r], kb,
+                                   cIndex(nb, l, p * lanes), lanes));
+          for (int64_t t = 0; t < xs; ++t) {
+            Value block = arith::MulFOp::create(nb, l, q[0], xv[t][0]);
+            for (int64_t p = 1; p < pieces; ++p)
+              block = vector::FMAOp::create(nb, l, q[p], xv[t][p], block);
+            Value &acc = accs[r * xs + t];
+            acc = vector::FMAOp::create(nb, l, block, d, acc);
           }
         }
-        scf::YieldOp::create(nb, l, next);
       });
-  SmallVector<Value> sums;
-  for (int64_t p = 0; p < pairs; ++p) {
-    Value total = loop.getResult(p * chains);
-    for (int64_t c = 1; c < chains; ++c)
-      total = arith::AddFOp::create(b, loc, total,
-                                    loop.getResult(p * chains + c),
-                                    kReductionFlags);
-    sums.push_back(vector::ReductionOp::create(
-        b, loc, vector::CombiningKind::ADD, total, kReductionFlags));
-  }
-  return sums;
 }
 
 Value mlir::moe::buildDequantize(OpBuilder &b, Location loc, Value blocks,
