@@ -76,10 +76,11 @@ Value readQuants(OpBuilder &b, Location loc, Value blocks, BlockFormat format,
       arith::SubIOp::create(b, loc, nibbles, splatI8(b, loc, lanes, 8)));
 }
 
-/// The 32 quants of block `kb` as signed bytes: Q8_0's as stored, Q4_0's
-/// nibbles (low ones first) less 8.
-Value readSignedQuants(OpBuilder &b, Location loc, Value blocks,
-                       BlockFormat format, ValueRange indices, Value kb) {
+/// The 32 quants of block `kb` as bytes: Q8_0's as stored (signed), Q4_0's
+/// nibbles (low ones first; less 8 when `centred`, else unsigned 0-15).
+Value readQuantBytes(OpBuilder &b, Location loc, Value blocks,
+                     BlockFormat format, ValueRange indices, Value kb,
+                     bool centred = true) {
   Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
   auto read = [&](int64_t n) -> Value {
     return vector::TransferReadOp::create(
@@ -97,6 +98,8 @@ Value readSignedQuants(OpBuilder &b, Location loc, Value blocks,
   for (int64_t i = 0; i < kBlockValues; ++i)
     order[i] = i;
   Value nibbles = vector::ShuffleOp::create(b, loc, low, high, order);
+  if (!centred)
+    return nibbles;
   return arith::SubIOp::create(b, loc, nibbles,
                                splatI8(b, loc, kBlockValues, 8));
 }
@@ -304,9 +307,12 @@ SmallVector<Value> overBlocks(
 }
 
 /// buildQuantizedDots with x given as Q8_0 blocks (quantizeActivations):
-/// per block and pair, the integer dot product of the quants (|w| against
-/// x with w's sign, kernel.dot_u8s8), converted once to f32 and scaled by
-/// the two blocks' d into accumulators of 8 lanes.
+/// per block and pair, the integer dot product of the quants
+/// (kernel.dot_u8s8 takes unsigned bytes against signed: Q8_0's |w| against
+/// x with w's sign; Q4_0's nibbles as they are, less 8 times the sum of x,
+/// which one dot product with ones gives per activation block), converted
+/// once to f32 and scaled by the two blocks' d into accumulators of 8
+/// lanes.
 SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
                                  BlockFormat format,
                                  ArrayRef<SmallVector<Value>> wAt, Value x,
@@ -318,27 +324,44 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
       b, loc, size, ws * xs, chains, 8,
       [&](OpBuilder &nb, Location l, Value kb, int64_t,
           MutableArrayRef<Value> accs) {
-        SmallVector<Value> xq, xd;
+        bool nibbles = format == BlockFormat::Q4_0;
+        auto i32s = VectorType::get({8}, nb.getI32Type());
+        SmallVector<Value> xq, xd, eightSums;
         for (int64_t t = 0; t < xs; ++t) {
-          xq.push_back(
-              readSignedQuants(nb, l, x, BlockFormat::Q8_0, xAt[t], kb));
+          xq.push_back(readQuantBytes(nb, l, x, BlockFormat::Q8_0, xAt[t], kb));
           xd.push_back(readScale(nb, l, x, xAt[t], kb));
+          if (nibbles)
+            eightSums.push_back(arith::MulIOp::create(
+                nb, l, dotU8S8(nb, l, splatI8(nb, l, kBlockValues, 1), xq[t]),
+                arith::ConstantOp::create(
+                    nb, l,
+                    DenseElementsAttr::get(i32s, nb.getI32IntegerAttr(8)))));
         }
         for (int64_t r = 0; r < ws; ++r) {
-          Value wq = readSignedQuants(nb, l, blocks, format, wAt[r], kb);
+          Value wq = readQuantBytes(nb, l, blocks, format, wAt[r], kb,
+                                    /*centred=*/!nibbles);
           Value dw = readScale(nb, l, blocks, wAt[r], kb);
-          Value magnitude = math::AbsIOp::create(nb, l, wq);
-          Value negative = arith::CmpIOp::create(
-              nb, l, arith::CmpIPredicate::slt, wq,
-              splatI8(nb, l, kBlockValues, 0));
+          Value magnitude, negative;
+          if (!nibbles) {
+            magnitude = math::AbsIOp::create(nb, l, wq);
+            negative = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
+                                             wq,
+                                             splatI8(nb, l, kBlockValues, 0));
+          }
           for (int64_t t = 0; t < xs; ++t) {
-            Value signedX = arith::SelectOp::create(
-                nb, l, negative,
-                arith::SubIOp::create(nb, l, splatI8(nb, l, kBlockValues, 0),
-                                      xq[t]),
-                xq[t]);
-            Value dot = arith::SIToFPOp::create(
-                nb, l, f32s, dotU8S8(nb, l, magnitude, signedX));
+            Value dotI32;
+            if (nibbles) {
+              dotI32 = arith::SubIOp::create(nb, l, dotU8S8(nb, l, wq, xq[t]),
+                                             eightSums[t]);
+            } else {
+              Value signedX = arith::SelectOp::create(
+                  nb, l, negative,
+                  arith::SubIOp::create(
+                      nb, l, splatI8(nb, l, kBlockValues, 0), xq[t]),
+                  xq[t]);
+              dotI32 = dotU8S8(nb, l, magnitude, signedX);
+            }
+            Value dot = arith::SIToFPOp::create(nb, l, f32s, dotI32);
             Value scale = vector::BroadcastOp::create(
                 nb, l, f32s, arith::MulFOp::create(nb, l, dw, xd[t]));
             Value &acc = accs[r * xs + t];

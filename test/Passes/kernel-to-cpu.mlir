@@ -378,9 +378,11 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x2x18xi8, #moe.blocks<q4_0>>, 
 
 // int8_dot: the activation row is quantized once to Q8_0 blocks (d = the
 // largest magnitude / 127, quants rounded to nearest even, d stored as
-// f16); per block and row, Q4_0's nibbles (low, then high) less 8 meet the
-// activation quants in kernel.dot_u8s8 (|w| against x with w's sign),
-// converted once to f32 and scaled by the two blocks' d.
+// f16). Per block, 8 times the sum of the activation quants (a dot product
+// with ones); per block and row, Q4_0's nibbles (low, then high), unsigned,
+// meet the activation quants in kernel.dot_u8s8, less that sum: the dot
+// product of (q - 8) with x, converted once to f32 and scaled by the two
+// blocks' d.
 // CHECK-LABEL: func.func @matvec_q4_0_int8_dot
 // CHECK: math.absf %{{.*}} : vector<16xf32>
 // CHECK: vector.reduction <maxnumf>
@@ -389,15 +391,16 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x2x18xi8, #moe.blocks<q4_0>>, 
 // CHECK: vector.transfer_write %[[XQ]], {{.*}} : vector<16xi8>, tensor<?x2x34xi8, #moe.blocks<q8_0>>
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: scf.forall
+// CHECK: %[[X:.*]] = vector.transfer_read {{.*}} : tensor<?x2x34xi8, #moe.blocks<q8_0>>, vector<32xi8>
+// CHECK: %[[ONES:.*]] = arith.constant dense<1> : vector<32xi8>
+// CHECK: %[[SUM:.*]] = kernel.dot_u8s8 %[[ONES]], %[[X]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+// CHECK: %[[EIGHT:.*]] = arith.muli %[[SUM]], %{{.*}} : vector<8xi32>
 // CHECK: %[[LOW:.*]] = arith.andi
 // CHECK: %[[HIGH:.*]] = arith.shrui
 // CHECK: %[[NIB:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 1, 2
-// CHECK: %[[WQ:.*]] = arith.subi %[[NIB]], %{{.*}} : vector<32xi8>
-// CHECK: %[[ABS:.*]] = math.absi %[[WQ]] : vector<32xi8>
-// CHECK: %[[NEG:.*]] = arith.cmpi slt, %[[WQ]], %{{.*}} : vector<32xi8>
-// CHECK: %[[SX:.*]] = arith.select %[[NEG]], %{{.*}}, %{{.*}} : vector<32xi1>, vector<32xi8>
-// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[ABS]], %[[SX]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
-// CHECK: %[[F:.*]] = arith.sitofp %[[DOT]] : vector<8xi32> to vector<8xf32>
+// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[NIB]], %[[X]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+// CHECK: %[[CENTRED:.*]] = arith.subi %[[DOT]], %[[EIGHT]] : vector<8xi32>
+// CHECK: %[[F:.*]] = arith.sitofp %[[CENTRED]] : vector<8xi32> to vector<8xf32>
 // CHECK: vector.fma %[[F]], %{{.*}}, %{{.*}} : vector<8xf32>
 // CHECK-NOT: moe.dequantize
 func.func @matvec_q4_0_int8_dot(%x: tensor<?x64xf32>, %b: tensor<32x2x18xi8, #moe.blocks<q4_0>>) -> tensor<?x32xf32> {
