@@ -26,7 +26,9 @@ struct LowerInt8DotsPass
       Value dot =
           LLVM::CallIntrinsicOp::create(
               b, op.getLoc(), type,
-              b.getStringAttr("llvm.x86.avx512.vpdpbusd.256"),
+              b.getStringAttr(type.getNumElements() == 16
+                                  ? "llvm.x86.avx512.vpdpbusd.512"
+                                  : "llvm.x86.avx512.vpdpbusd.256"),
               ValueRange{zero, op.getA(), op.getB()})
               .getResult(0);
       op.replaceAllUsesWith(dot);

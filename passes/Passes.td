@@ -59,7 +59,8 @@ def LowerInt8Dots : Pass<"moe-lower-int8-dots", "::mlir::ModuleOp"> {
   let summary = "Turns kernel.dot_u8s8 into the VNNI intrinsic";
   let description = [{
     Each `kernel.dot_u8s8` becomes a call of `llvm.x86.avx512.vpdpbusd.256`
-    on a zero accumulator (LLVM selects the VEX form on AVX-VNNI targets).
+    (LLVM selects the VEX form on AVX-VNNI targets) or `.512` on a zero
+    accumulator.
     Run after bufferization: an intrinsic call has no known memory effects.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",

@@ -104,11 +104,12 @@ Value readQuantBytes(OpBuilder &b, Location loc, Value blocks,
                                splatI8(b, loc, kBlockValues, 8));
 }
 
-/// sum_j a_j b_j in 8 i32 lanes (4 products each) for 32 unsigned bytes a
-/// and 32 signed bytes b.
+/// sum_j a_j b_j in i32 lanes of 4 products each, for 32 or 64 unsigned
+/// bytes a and as many signed bytes b.
 Value dotU8S8(OpBuilder &b, Location loc, Value a, Value s) {
+  int64_t bytes = cast<VectorType>(a.getType()).getNumElements();
   return kernel::DotU8S8Op::create(
-      b, loc, VectorType::get({8}, b.getI32Type()), a, s);
+      b, loc, VectorType::get({bytes / 4}, b.getI32Type()), a, s);
 }
 
 } // namespace
@@ -254,17 +255,17 @@ Value mlir::moe::readBlockValues(OpBuilder &b, Location loc, Value blocks,
 namespace {
 
 /// What both block products share: the `size / 32` blocks of the rows, in
-/// steps of `chains` blocks, each pair (weight row, activation row) with
-/// `chains` accumulators of `lanes` f32, block c of a step into the c-th;
-/// `step(b, loc, kb, c, accs)` adds block kb into accs[pair * chains + c].
-/// Returns each pair's sum.
+/// units of `group` blocks and steps of `chains` units, each pair (weight
+/// row, activation row) with `chains` accumulators of `lanes` f32, unit c of
+/// a step into the c-th; `step(b, loc, kb, c, accs)` adds the unit whose
+/// first block is kb into accs[pair]. Returns each pair's sum.
 SmallVector<Value> overBlocks(
     OpBuilder &b, Location loc, int64_t size, int64_t pairs, int64_t chains,
-    int64_t lanes,
+    int64_t lanes, int64_t group,
     function_ref<void(OpBuilder &, Location, Value, int64_t,
                       MutableArrayRef<Value>)>
         step) {
-  int64_t count = size / kBlockValues;
+  int64_t count = size / kBlockValues / group;
   // Blocks a step takes, one accumulator each: a divisor of the count.
   chains = std::max<int64_t>(1, std::min(chains, count));
   while (count % chains != 0)
@@ -279,10 +280,14 @@ SmallVector<Value> overBlocks(
       [&](OpBuilder &nb, Location l, Value first, ValueRange accs) {
         SmallVector<Value> next(accs.begin(), accs.end());
         for (int64_t c = 0; c < chains; ++c) {
-          Value kb = c == 0 ? first
-                            : arith::AddIOp::create(nb, l, first,
-                                                    cIndex(nb, l, c))
-                                  .getResult();
+          Value unit = c == 0 ? first
+                              : arith::AddIOp::create(nb, l, first,
+                                                      cIndex(nb, l, c))
+                                    .getResult();
+          Value kb = group == 1 ? unit
+                                : arith::MulIOp::create(nb, l, unit,
+                                                        cIndex(nb, l, group))
+                                      .getResult();
           // This step's accumulators, one per pair.
           SmallVector<Value> mine;
           for (int64_t p = 0; p < pairs; ++p)
@@ -306,47 +311,79 @@ SmallVector<Value> overBlocks(
   return sums;
 }
 
+/// `parts` (vectors of equal type) end to end.
+Value concatVectors(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
+  Value all = parts.front();
+  for (Value part : parts.drop_front()) {
+    int64_t n = cast<VectorType>(all.getType()).getNumElements() +
+                cast<VectorType>(part.getType()).getNumElements();
+    SmallVector<int64_t> order(n);
+    for (int64_t i = 0; i < n; ++i)
+      order[i] = i;
+    all = vector::ShuffleOp::create(b, loc, all, part, order);
+  }
+  return all;
+}
+
 /// buildQuantizedDots with x given as Q8_0 blocks (quantizeActivations):
-/// per block and pair, the integer dot product of the quants
+/// per unit of `group` blocks (two on AVX-512: one 512-bit product for 64
+/// values) and pair, the integer dot product of the quants
 /// (kernel.dot_u8s8 takes unsigned bytes against signed: Q8_0's |w| against
 /// x with w's sign; Q4_0's nibbles as they are, less 8 times the sum of x,
-/// which one dot product with ones gives per activation block), converted
-/// once to f32 and scaled by the two blocks' d into accumulators of 8
-/// lanes.
+/// which one dot product with ones gives per activation unit), converted
+/// once to f32 and scaled by each block's two d (8 lanes a block) into the
+/// accumulators.
 SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
                                  BlockFormat format,
                                  ArrayRef<SmallVector<Value>> wAt, Value x,
                                  ArrayRef<SmallVector<Value>> xAt,
-                                 int64_t size, int64_t chains) {
+                                 int64_t size, int64_t chains, int64_t group) {
   int64_t ws = wAt.size(), xs = xAt.size();
-  auto f32s = VectorType::get({8}, b.getF32Type());
+  int64_t width = kBlockValues * group, lanes = 8 * group;
+  auto f32s = VectorType::get({lanes}, b.getF32Type());
+  auto i32s = VectorType::get({lanes}, b.getI32Type());
+  bool nibbles = format == BlockFormat::Q4_0;
   return overBlocks(
-      b, loc, size, ws * xs, chains, 8,
+      b, loc, size, ws * xs, chains, lanes, group,
       [&](OpBuilder &nb, Location l, Value kb, int64_t,
           MutableArrayRef<Value> accs) {
-        bool nibbles = format == BlockFormat::Q4_0;
-        auto i32s = VectorType::get({8}, nb.getI32Type());
+        // The unit's blocks k0 .. k0 + group - 1: their quants end to end,
+        // and each one's scale over its 8 lanes.
+        auto unitOf = [&](Value from, BlockFormat f, ValueRange at,
+                          bool centred) {
+          SmallVector<Value> quants, scales;
+          for (int64_t g = 0; g < group; ++g) {
+            Value k = g == 0 ? kb
+                             : arith::AddIOp::create(nb, l, kb,
+                                                     cIndex(nb, l, g))
+                                   .getResult();
+            quants.push_back(readQuantBytes(nb, l, from, f, at, k, centred));
+            scales.push_back(vector::BroadcastOp::create(
+                nb, l, VectorType::get({8}, nb.getF32Type()),
+                readScale(nb, l, from, at, k)));
+          }
+          return std::pair{concatVectors(nb, l, quants),
+                           concatVectors(nb, l, scales)};
+        };
         SmallVector<Value> xq, xd, eightSums;
         for (int64_t t = 0; t < xs; ++t) {
-          xq.push_back(readQuantBytes(nb, l, x, BlockFormat::Q8_0, xAt[t], kb));
-          xd.push_back(readScale(nb, l, x, xAt[t], kb));
+          auto [q, d] = unitOf(x, BlockFormat::Q8_0, xAt[t], true);
+          xq.push_back(q);
+          xd.push_back(d);
           if (nibbles)
             eightSums.push_back(arith::MulIOp::create(
-                nb, l, dotU8S8(nb, l, splatI8(nb, l, kBlockValues, 1), xq[t]),
+                nb, l, dotU8S8(nb, l, splatI8(nb, l, width, 1), q),
                 arith::ConstantOp::create(
                     nb, l,
                     DenseElementsAttr::get(i32s, nb.getI32IntegerAttr(8)))));
         }
         for (int64_t r = 0; r < ws; ++r) {
-          Value wq = readQuantBytes(nb, l, blocks, format, wAt[r], kb,
-                                    /*centred=*/!nibbles);
-          Value dw = readScale(nb, l, blocks, wAt[r], kb);
+          auto [wq, dw] = unitOf(blocks, format, wAt[r], /*centred=*/!nibbles);
           Value magnitude, negative;
           if (!nibbles) {
             magnitude = math::AbsIOp::create(nb, l, wq);
             negative = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
-                                             wq,
-                                             splatI8(nb, l, kBlockValues, 0));
+                                             wq, splatI8(nb, l, width, 0));
           }
           for (int64_t t = 0; t < xs; ++t) {
             Value dotI32;
@@ -356,14 +393,13 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
             } else {
               Value signedX = arith::SelectOp::create(
                   nb, l, negative,
-                  arith::SubIOp::create(
-                      nb, l, splatI8(nb, l, kBlockValues, 0), xq[t]),
+                  arith::SubIOp::create(nb, l, splatI8(nb, l, width, 0),
+                                        xq[t]),
                   xq[t]);
               dotI32 = dotU8S8(nb, l, magnitude, signedX);
             }
             Value dot = arith::SIToFPOp::create(nb, l, f32s, dotI32);
-            Value scale = vector::BroadcastOp::create(
-                nb, l, f32s, arith::MulFOp::create(nb, l, dw, xd[t]));
+            Value scale = arith::MulFOp::create(nb, l, dw, xd[t]);
             Value &acc = accs[r * xs + t];
             acc = vector::FMAOp::create(nb, l, dot, scale, acc);
           }
@@ -378,14 +414,19 @@ SmallVector<Value> mlir::moe::buildQuantizedDots(
     Value x, ArrayRef<SmallVector<Value>> xAt, int64_t size,
     kernel::CpuMappingAttr mapping, int64_t chains) {
   BlockFormat format = *blockFormatOf(blocks.getType());
-  if (blockFormatOf(x.getType()))
-    return buildInt8Dots(b, loc, blocks, format, wAt, x, xAt, size, chains);
+  if (blockFormatOf(x.getType())) {
+    // Two blocks a product with 512-bit vectors.
+    int64_t group =
+        mapping.getLanes() >= 16 && size % (2 * kBlockValues) == 0 ? 2 : 1;
+    return buildInt8Dots(b, loc, blocks, format, wAt, x, xAt, size, chains,
+                         group);
+  }
   int64_t lanes = std::min<int64_t>(mapping.getLanes(), 16);
   int64_t pieces = kBlockValues / lanes;
   int64_t ws = wAt.size(), xs = xAt.size();
   auto f32s = VectorType::get({lanes}, b.getF32Type());
   return overBlocks(
-      b, loc, size, ws * xs, chains, lanes,
+      b, loc, size, ws * xs, chains, lanes, /*group=*/1,
       [&](OpBuilder &nb, Location l, Value kb, int64_t,
           MutableArrayRef<Value> accs) {
         Value base =

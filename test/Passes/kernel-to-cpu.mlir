@@ -378,11 +378,12 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x2x18xi8, #moe.blocks<q4_0>>, 
 
 // int8_dot: the activation row is quantized once to Q8_0 blocks (d = the
 // largest magnitude / 127, quants rounded to nearest even, d stored as
-// f16). Per block, 8 times the sum of the activation quants (a dot product
-// with ones); per block and row, Q4_0's nibbles (low, then high), unsigned,
-// meet the activation quants in kernel.dot_u8s8, less that sum: the dot
-// product of (q - 8) with x, converted once to f32 and scaled by the two
-// blocks' d.
+// f16). With 16 lanes a product takes two blocks (64 values) at once: their
+// activation quants end to end, and 8 times their sums (a dot product with
+// ones); per row, each block's Q4_0 nibbles (low, then high), unsigned, end
+// to end, meet them in one 64-byte kernel.dot_u8s8, less those sums: the
+// dot products of (q - 8) with x, 8 lanes a block, converted once to f32
+// and scaled by each block's two d.
 // CHECK-LABEL: func.func @matvec_q4_0_int8_dot
 // CHECK: math.absf %{{.*}} : vector<16xf32>
 // CHECK: vector.reduction <maxnumf>
@@ -391,20 +392,39 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x2x18xi8, #moe.blocks<q4_0>>, 
 // CHECK: vector.transfer_write %[[XQ]], {{.*}} : vector<16xi8>, tensor<?x2x34xi8, #moe.blocks<q8_0>>
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: scf.forall
-// CHECK: %[[X:.*]] = vector.transfer_read {{.*}} : tensor<?x2x34xi8, #moe.blocks<q8_0>>, vector<32xi8>
-// CHECK: %[[ONES:.*]] = arith.constant dense<1> : vector<32xi8>
-// CHECK: %[[SUM:.*]] = kernel.dot_u8s8 %[[ONES]], %[[X]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
-// CHECK: %[[EIGHT:.*]] = arith.muli %[[SUM]], %{{.*}} : vector<8xi32>
+// CHECK: %[[X:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, {{.*}}, 63] : vector<32xi8>, vector<32xi8>
+// CHECK: %[[ONES:.*]] = arith.constant dense<1> : vector<64xi8>
+// CHECK: %[[SUM:.*]] = kernel.dot_u8s8 %[[ONES]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
+// CHECK: %[[EIGHT:.*]] = arith.muli %[[SUM]], %{{.*}} : vector<16xi32>
 // CHECK: %[[LOW:.*]] = arith.andi
 // CHECK: %[[HIGH:.*]] = arith.shrui
-// CHECK: %[[NIB:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 1, 2
-// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[NIB]], %[[X]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
-// CHECK: %[[CENTRED:.*]] = arith.subi %[[DOT]], %[[EIGHT]] : vector<8xi32>
-// CHECK: %[[F:.*]] = arith.sitofp %[[CENTRED]] : vector<8xi32> to vector<8xf32>
-// CHECK: vector.fma %[[F]], %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: %[[NIB0:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 1, 2
+// CHECK: %[[NIB:.*]] = vector.shuffle %[[NIB0]], %{{.*}} [0, 1, {{.*}}, 63] : vector<32xi8>, vector<32xi8>
+// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[NIB]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
+// CHECK: %[[CENTRED:.*]] = arith.subi %[[DOT]], %[[EIGHT]] : vector<16xi32>
+// CHECK: %[[F:.*]] = arith.sitofp %[[CENTRED]] : vector<16xi32> to vector<16xf32>
+// CHECK: vector.fma %[[F]], %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK-NOT: moe.dequantize
 func.func @matvec_q4_0_int8_dot(%x: tensor<?x64xf32>, %b: tensor<32x2x18xi8, #moe.blocks<q4_0>>) -> tensor<?x32xf32> {
   %w = moe.dequantize %b : tensor<32x2x18xi8, #moe.blocks<q4_0>> -> tensor<32x64xf32>
   %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4, int8_dot = true>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+
+// -----
+
+// int8_dot with 8 lanes (AVX-VNNI): a block a product, 32 bytes; Q8_0's
+// |w| against x with w's sign.
+// CHECK-LABEL: func.func @matvec_q8_0_int8_dot_avx
+// CHECK: scf.forall
+// CHECK: %[[WQ:.*]] = vector.transfer_read {{.*}} : tensor<32x2x34xi8, #moe.blocks<q8_0>>, vector<32xi8>
+// CHECK: %[[ABS:.*]] = math.absi %[[WQ]] : vector<32xi8>
+// CHECK: %[[NEG:.*]] = arith.cmpi slt, %[[WQ]], %{{.*}} : vector<32xi8>
+// CHECK: %[[SX:.*]] = arith.select %[[NEG]], %{{.*}}, %{{.*}} : vector<32xi1>, vector<32xi8>
+// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[ABS]], %[[SX]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+// CHECK: arith.sitofp %[[DOT]] : vector<8xi32> to vector<8xf32>
+func.func @matvec_q8_0_int8_dot_avx(%x: tensor<?x64xf32>, %b: tensor<32x2x34xi8, #moe.blocks<q8_0>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x2x34xi8, #moe.blocks<q8_0>> -> tensor<32x64xf32>
+  %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4, int8_dot = true>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }

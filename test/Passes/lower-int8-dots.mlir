@@ -11,3 +11,13 @@ func.func @dots(%a: vector<32xi8>, %b: vector<32xi8>) -> vector<8xi32> {
   %d = kernel.dot_u8s8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<8xi32>
   return %d : vector<8xi32>
 }
+
+// -----
+
+// 64 bytes: the 512-bit form.
+// CHECK-LABEL: func.func @wide
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+func.func @wide(%a: vector<64xi8>, %b: vector<64xi8>) -> vector<16xi32> {
+  %d = kernel.dot_u8s8 %a, %b : vector<64xi8>, vector<64xi8> -> vector<16xi32>
+  return %d : vector<16xi32>
+}

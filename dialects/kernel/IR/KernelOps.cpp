@@ -80,3 +80,12 @@ LogicalResult AttentionOp::verify() {
     return failure();
   return verifyShape(*this, "positions", getPositions(), {dim(getQ(), 0)});
 }
+
+LogicalResult DotU8S8Op::verify() {
+  int64_t bytes = getA().getType().getNumElements();
+  if (getB().getType().getNumElements() != bytes ||
+      getType().getNumElements() * 4 != bytes)
+    return emitOpError("takes two vectors of the same 32 or 64 bytes and "
+                       "gives one i32 per 4 of them");
+  return success();
+}

@@ -245,8 +245,8 @@ def Kernel_DotU8S8Op : Kernel_Op<"dot_u8s8", [Pure]> {
   let summary = "8-bit integer dot products in groups of four";
   let description = [{
     `result[i] = sum_{j < 4} zext(a[4 i + j]) * sext(b[4 i + j])` in i32:
-    what `vpdpbusd` computes (AVX-512 VNNI with VL, or AVX-VNNI), here on a
-    block of 32 bytes. The CPU kernels of quantized weights emit it; it
+    what `vpdpbusd` computes (AVX-512 VNNI with VL, or AVX-VNNI), on 32
+    bytes (256 bits) or 64 (AVX-512). The CPU kernels of quantized weights emit it; it
     stays until `moe-lower-int8-dots` turns it into the intrinsic, after
     bufferization (an intrinsic call has no known memory effects).
 
@@ -254,12 +254,13 @@ def Kernel_DotU8S8Op : Kernel_Op<"dot_u8s8", [Pure]> {
     %d = kernel.dot_u8s8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<8xi32>
     ```
   }];
-  let arguments = (ins VectorOfLengthAndType<[32], [I8]>:$a,
-                       VectorOfLengthAndType<[32], [I8]>:$b);
-  let results = (outs VectorOfLengthAndType<[8], [I32]>:$result);
+  let arguments = (ins VectorOfLengthAndType<[32, 64], [I8]>:$a,
+                       VectorOfLengthAndType<[32, 64], [I8]>:$b);
+  let results = (outs VectorOfLengthAndType<[8, 16], [I32]>:$result);
   let assemblyFormat = [{
     $a `,` $b attr-dict `:` type($a) `,` type($b) `->` type($result)
   }];
+  let hasVerifier = 1;
 }
 
 #endif // KERNEL_OPS
