@@ -940,8 +940,8 @@ namespace {
 /// the low and of the high quarter of each 128-bit lane, vpunpck{l,h}wd)
 /// meet their two activations, rounded to bf16, in one vdpbf16ps each. The
 /// partial outputs then hold each block of 2 * lanes columns permuted:
-/// pairOrderColumn gives the column of a position, pairOrderRestore the
-/// shuffle that puts a block back.
+/// `unpack` gives the shuffles into that order, `restore` the shuffle that
+/// puts a block back.
 struct PairOrder {
   /// The shuffles of two rows' blocks a, b into the low and the high pairs.
   static SmallVector<int64_t> unpack(int64_t lanes, bool high) {

@@ -34,11 +34,10 @@ Kind kindOfUse(OpOperand &use, WeightOp weight) {
   if (isa<FusedDReluOp, SparseMatvecOp>(user))
     return Kind::Experts;
   if (auto ffn = dyn_cast<ExpertFfnOp>(user)) {
-    unsigned n = use.getOperandNumber();
-    auto is = [&](Value v) { return v && v == user->getOperand(n); };
-    if (is(ffn.getPredictorFc1()) || is(ffn.getPredictorFc2()))
-      return Kind::Predictors;
-    return Kind::Experts;
+    Value v = use.get();
+    return v == ffn.getPredictorFc1() || v == ffn.getPredictorFc2()
+               ? Kind::Predictors
+               : Kind::Experts;
   }
   if (isa<LinearOp>(user)) {
     bool predictor = llvm::any_of(

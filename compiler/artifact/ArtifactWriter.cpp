@@ -92,10 +92,10 @@ private:
   uint64_t written = 0;
 };
 
-/// Writes a [rows, cols] matrix as [cols, rows], in tiles that stay in
+/// A [rows, cols] matrix's bytes as [cols, rows], in tiles that stay in
 /// cache.
-void writeTransposed(SegmentStream &stream, llvm::StringRef data,
-                     moe::WeightRefAttr part) {
+std::vector<char> transposedBytes(llvm::StringRef data,
+                                  moe::WeightRefAttr part) {
   int64_t rows = part.getShape()[0], cols = part.getShape()[1];
   size_t bytes = part.getDtype().getIntOrFloatBitWidth() / 8;
   std::vector<char> out(data.size());
@@ -107,13 +107,18 @@ void writeTransposed(SegmentStream &stream, llvm::StringRef data,
           std::memcpy(&out[(c * rows + r) * bytes],
                       data.data() + (r * cols + c) * bytes,
                       bytes);
-  stream.write(out.data(), out.size());
+  return out;
 }
 
 /// A part's values as f32, in the order the artifact stores them (its
 /// transpose when `transposed`).
 std::vector<float> storedValues(llvm::StringRef data, moe::WeightRefAttr part,
                                 bool transposed) {
+  std::vector<char> swapped;
+  if (transposed) {
+    swapped = transposedBytes(data, part);
+    data = llvm::StringRef(swapped.data(), swapped.size());
+  }
   int64_t n = part.getNumElements();
   Type dtype = part.getDtype();
   std::vector<float> values(n);
@@ -134,14 +139,7 @@ std::vector<float> storedValues(llvm::StringRef data, moe::WeightRefAttr part,
       values[i] = float(half);
     }
   }
-  if (!transposed)
-    return values;
-  int64_t rows = part.getShape()[0], cols = part.getShape()[1];
-  std::vector<float> out(n);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      out[c * rows + r] = values[r * cols + c];
-  return out;
+  return values;
 }
 
 /// Writes a part's stored rows as blocks of `format`; a block whose scale
@@ -378,9 +376,10 @@ Error moec::writeArtifact(const ArtifactContents &contents,
             if (Error e = writeQuantized(stream, *data, part, w.transposed,
                                          *w.format))
               return fileError(path, toString(std::move(e)));
-          } else if (w.transposed)
-            writeTransposed(stream, *data, part);
-          else
+          } else if (w.transposed) {
+            std::vector<char> swapped = transposedBytes(*data, part);
+            stream.write(swapped.data(), swapped.size());
+          } else
             stream.write(data->data(), data->size());
           copied += data->size();
           if (options.progress)

@@ -295,11 +295,9 @@ int main(int argc, char **argv) {
   if (predictorStats && cuda)
     return usage("--predictor-stats: the CUDA target keeps no counters");
   if (!weightsFormat.empty() && weightsFormat != "q8_0" &&
-      weightsFormat != "q4_0" && weightsFormat != "as-stored")
+      weightsFormat != "q4_0")
     return usage("--weights=" + weightsFormat +
                  ": unknown format (q8_0 or q4_0)");
-  if (weightsFormat == "as-stored")
-    weightsFormat = "";
   for (const std::string &kind : keepPrecision)
     if (kind != "lm_head" && kind != "attention" && kind != "predictors" &&
         kind != "experts")
