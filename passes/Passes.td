@@ -68,23 +68,26 @@ def LowerInt8Dots : Pass<"moe-lower-int8-dots", "::mlir::ModuleOp"> {
 }
 
 def QuantizeWeights : Pass<"moe-quantize-weights", "::mlir::ModuleOp"> {
-  let summary = "Chooses the weights the artifact stores quantized";
+  let summary = "Chooses the type the artifact stores products' weights in";
   let description = [{
-    Gives the weights that products read the block format `weights`
-    (`q8_0` or `q4_0`, llama.cpp's): their `moe.weight` gets `format` and an
-    f32 result, so that the artifact writer quantizes each stored row and
-    the kernels read the blocks. A weight's kind comes from what reads it
+    Gives the weights that products read the storage `weights`: a block
+    format (`q8_0` or `q4_0`, llama.cpp's), whose `moe.weight` gets `format`
+    and an f32 result, so that the artifact writer quantizes each stored row
+    and the kernels read the blocks; or a float type (`bf16`, `f16`, `f32`),
+    which becomes the result's element type, so that the writer converts
+    the values (rounded to nearest even) and the kernels read that type.
+    A weight's kind comes from what reads it
     (through slices): `lm_head`, `attention` (a `moe.linear` of the decoder),
     `predictors` (a `moe.linear` of an activation predictor) and `experts`
     (the FFN's gate, up and down, routed or dense or shared); `keep` lists
     kinds left as stored. The router, the norms and the embedding table
     always stay as stored: a token reads one embedding row, and the router
     is small and decides. A weight whose rows are not whole blocks of 32 is
-    an error naming it.
+    an error naming it (for the block formats).
   }];
   let options = [
     Option<"weights", "weights", "std::string", /*default=*/"\"q8_0\"",
-           "The block format: q8_0 or q4_0">,
+           "The storage: q8_0, q4_0, bf16, f16 or f32">,
     ListOption<"keep", "keep", "std::string",
                "Kinds of weights left as stored: lm_head, attention, "
                "predictors, experts">

@@ -74,11 +74,17 @@ struct QuantizeWeightsPass
   using QuantizeWeightsBase::QuantizeWeightsBase;
 
   void runOnOperation() override {
+    auto *context = &getContext();
     std::optional<BlockFormat> format = symbolizeBlockFormat(weights);
-    if (!format) {
-      getOperation().emitError() << "moe-quantize-weights: unknown block "
-                                    "format '"
-                                 << weights << "' (q8_0 or q4_0)";
+    Type element = llvm::StringSwitch<Type>(weights)
+                       .Case("bf16", BFloat16Type::get(context))
+                       .Case("f16", Float16Type::get(context))
+                       .Case("f32", Float32Type::get(context))
+                       .Default(format ? Float32Type::get(context) : Type());
+    if (!element) {
+      getOperation().emitError() << "moe-quantize-weights: unknown storage '"
+                                 << weights
+                                 << "' (q8_0, q4_0, bf16, f16 or f32)";
       return signalPassFailure();
     }
     std::set<Kind> kept;
@@ -98,7 +104,6 @@ struct QuantizeWeightsPass
       }
       kept.insert(*k);
     }
-    auto *context = &getContext();
     WalkResult result = getOperation().walk([&](WeightOp op) {
       Kind kind = kindOf(op);
       if (kind == Kind::Stored || kept.count(kind) || op.getFormat())
@@ -106,7 +111,7 @@ struct QuantizeWeightsPass
       RankedTensorType type = op.getType();
       if (type.getRank() < 2)
         return WalkResult::advance();
-      if (type.getShape().back() % kBlockValues != 0) {
+      if (format && type.getShape().back() % kBlockValues != 0) {
         op.emitError() << "cannot store weight '"
                        << cast<WeightRefAttr>(op.getParts()[0]).getTensor()
                        << "' as " << weights << ": its rows of "
@@ -115,16 +120,16 @@ struct QuantizeWeightsPass
                        << " (keep its kind with --keep-precision)";
         return WalkResult::interrupt();
       }
-      op.setFormatAttr(BlockFormatAttr::get(context, *format));
-      op.getResult().setType(type.clone(Float32Type::get(context)));
+      if (format)
+        op.setFormatAttr(BlockFormatAttr::get(context, *format));
+      op.getResult().setType(type.clone(element));
       // Slices of it change type with it.
       SmallVector<Value> values = {op.getResult()};
       while (!values.empty()) {
         Value v = values.pop_back_val();
         for (Operation *user : v.getUsers())
           if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user)) {
-            slice.getResult().setType(
-                slice.getType().clone(Float32Type::get(context)));
+            slice.getResult().setType(slice.getType().clone(element));
             values.push_back(slice.getResult());
           }
       }

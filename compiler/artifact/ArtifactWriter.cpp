@@ -19,6 +19,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -172,6 +173,42 @@ Error writeQuantized(SegmentStream &stream, llvm::StringRef data,
   return Error::success();
 }
 
+/// Writes a part's stored values converted to `element` (f32, f16 or
+/// bf16), rounded to nearest even; a value past the type's range is an
+/// error naming the tensor.
+Error writeConverted(SegmentStream &stream, llvm::StringRef data,
+                     moe::WeightRefAttr part, bool transposed, Type element) {
+  std::vector<float> values = storedValues(data, part, transposed);
+  if (element.isF32()) {
+    stream.write(reinterpret_cast<const char *>(values.data()),
+                 values.size() * sizeof(float));
+    return Error::success();
+  }
+  std::vector<uint16_t> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[i], 4);
+    if (element.isBF16()) {
+      // Round to nearest even on the 16 bits dropped; finite inputs whose
+      // rounding overflows become infinities, caught below.
+      out[i] = uint16_t((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+      if ((out[i] & 0x7f80) == 0x7f80 && std::isfinite(values[i]))
+        return llvm::createStringError(
+            "weight '%s': value %g at %zu is past bf16's range",
+            part.getTensor().str().c_str(), values[i], i);
+      continue;
+    }
+    _Float16 half = _Float16(values[i]);
+    std::memcpy(&out[i], &half, 2);
+    if ((out[i] & 0x7c00) == 0x7c00 && std::isfinite(values[i]))
+      return llvm::createStringError(
+          "weight '%s': value %g at %zu is past f16's range (65504)",
+          part.getTensor().str().c_str(), values[i], i);
+  }
+  stream.write(reinterpret_cast<const char *>(out.data()), out.size() * 2);
+  return Error::success();
+}
+
 struct SegmentRecord {
   artifact::SegmentKind kind;
   uint64_t offset, size, checksum;
@@ -272,10 +309,7 @@ uint64_t PlannedWeight::size() const {
   if (format)
     return uint64_t(type.getNumElements()) / moe::kBlockValues *
            moe::blockBytes(*format);
-  uint64_t total = 0;
-  for (moe::WeightRefAttr part : parts)
-    total += part.getSizeInBytes();
-  return total;
+  return uint64_t(type.getNumElements()) * (type.getElementTypeBitWidth() / 8);
 }
 
 llvm::Expected<ArtifactContents>
@@ -375,6 +409,10 @@ Error moec::writeArtifact(const ArtifactContents &contents,
           if (w.format) {
             if (Error e = writeQuantized(stream, *data, part, w.transposed,
                                          *w.format))
+              return fileError(path, toString(std::move(e)));
+          } else if (part.getDtype() != w.type.getElementType()) {
+            if (Error e = writeConverted(stream, *data, part, w.transposed,
+                                         w.type.getElementType()))
               return fileError(path, toString(std::move(e)));
           } else if (w.transposed) {
             std::vector<char> swapped = transposedBytes(*data, part);

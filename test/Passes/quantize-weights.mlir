@@ -1,5 +1,6 @@
 // RUN: moec-opt %s --split-input-file --verify-diagnostics --moe-quantize-weights=weights=q4_0 | FileCheck %s --enable-var-scope
 // RUN: moec-opt %s --split-input-file --verify-diagnostics --moe-quantize-weights="weights=q8_0 keep=lm_head,experts" | FileCheck %s --check-prefix=KEEP --enable-var-scope
+// RUN: moec-opt %s --split-input-file --moe-quantize-weights=weights=f16 | FileCheck %s --check-prefix=F16 --enable-var-scope
 // RUN: not moec-opt %s --split-input-file --moe-quantize-weights=weights=q5_0 2>&1 | FileCheck %s --check-prefix=FORMAT
 
 // Products' weights take the format and an f32 result (slices of them
@@ -15,6 +16,18 @@
 // CHECK: moe.weight {{.+}}"w1"{{.+}} format(<q4_0>) : tensor<4x32x64xf32>
 // CHECK: moe.weight {{.+}}"w3"{{.+}} format(<q4_0>) : tensor<4x32x64xf32>
 // CHECK: moe.weight {{.+}}"w2"{{.+}} format(<q4_0>) : tensor<4x64x32xf32>
+// A float storage is the element type of the same weights (no format);
+// rows of any length convert.
+// F16-LABEL: func.func @kinds
+// F16: moe.weight {{.+}}"embed"{{.+}} : tensor<16x64xbf16>
+// F16: %[[Q:.+]] = moe.weight {{.+}}"q"{{.+}}, offset = 0>] : tensor<2x64x64xf16>
+// F16: tensor.extract_slice %[[Q]]{{.+}} : tensor<2x64x64xf16> to tensor<64x64xf16>
+// F16: moe.weight {{.+}}"head"{{.+}}, offset = 0>] : tensor<16x64xf16>
+// F16: moe.weight {{.+}}"norm"{{.+}} : tensor<64xbf16>
+// F16: moe.weight {{.+}}"router"{{.+}} : tensor<4x64xbf16>
+// F16: moe.weight {{.+}}"w2"{{.+}}, offset = 0>] : tensor<4x64x32xf16>
+// F16-LABEL: func.func @odd
+// F16: moe.weight {{.+}} : tensor<64x72xf16>
 // KEEP-LABEL: func.func @kinds
 // KEEP: moe.weight {{.+}}"q"{{.+}} format(<q8_0>) : tensor<2x64x64xf32>
 // KEEP: moe.weight {{.+}}"head"{{.+}} : tensor<16x64xbf16>
@@ -62,4 +75,4 @@ func.func @odd(%x: tensor<?x72xf32>) -> tensor<?x64xf32> {
   return %a : tensor<?x64xf32>
 }
 
-// FORMAT: unknown block format 'q5_0' (q8_0 or q4_0)
+// FORMAT: unknown storage 'q5_0' (q8_0, q4_0, bf16, f16 or f32)

@@ -3,8 +3,9 @@
 --weights=FORMAT stores them: a float64 forward (Mixtral's and Mistral's
 decoder as transformers computes it, SwiGLU or dReLU experts; the layers of
 active_fraction.py) over the values the Q8_0 or Q4_0 blocks stand for
-(block_formats.py, ggml's reference rows), so that moec's quantized build is
-compared with the same weights and only its arithmetic differs.
+(block_formats.py, ggml's reference rows), or the values rounded to bf16,
+f16 or f32, so that moec's build is compared with the same weights and only
+its arithmetic differs.
 
 moec quantizes the weights that products read (moe-quantize-weights): the
 attention projections, the FFN's gate, up and down, and an untied LM head;
@@ -14,9 +15,16 @@ as the artifact stores them: a dReLU model's down projection neuron-major
 other weight row-major (blocks along its input).
 
     quantized_forward.py CHECKPOINT FORMAT TOKENS OUT.npy [--dense-down]
+                         [--greedy=N]
 
 TOKENS: comma-separated ids. Writes the logits [T, vocab] as f32 .npy.
 --dense-down: the dReLU down projection stored row-major (--no-sparse).
+--greedy=N: also continues TOKENS greedily by N tokens, over the quantized
+and over the unquantized weights, and prints one line of JSON: both
+continuations, and how many of their first tokens the two agree on
+("agree"), each of those chosen by a margin over the runner-up of at least
+1e-3 of the largest logit ("clear"): the tokens a quantized build must
+generate as the unquantized one does.
 """
 
 import argparse
@@ -31,8 +39,26 @@ import block_formats  # noqa: E402
 from active_fraction import attention, read_tensors, rms_norm, route  # noqa: E402
 
 
+def rounded(values, fmt):
+    """`values` (each exact in f32) as moec-compile --weights=bf16|f16|f32
+    stores them: rounded to nearest even."""
+    values = values.astype(np.float32)
+    if fmt == "f16":
+        return values.astype(np.float16).astype(np.float64)
+    if fmt == "bf16":
+        bits = values.view(np.uint32).astype(np.uint64)
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
+        return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+    return values.astype(np.float64)
+
+
+FLOATS = ("bf16", "f16", "f32")
+
+
 def dequantized(matrix, fmt):
     """The values moec stores for `matrix` [rows, k], blocks along k."""
+    if fmt in FLOATS:
+        return rounded(matrix, fmt)
     rows = matrix.astype(np.float32)
     data = block_formats.QUANTIZE[fmt](rows)
     return block_formats.dequantize(fmt, data, rows.shape[1]).astype(np.float64)
@@ -95,22 +121,47 @@ def logits(w, config, tokens):
     return h @ head.T
 
 
+def greedy(w, config, tokens, count):
+    """count tokens continuing `tokens`, each the argmax of the last
+    position's logits, and each one's margin over the runner-up, relative
+    to that row's largest |logit|."""
+    tokens, margins = list(tokens), []
+    for _ in range(count):
+        last = logits(w, config, np.array(tokens))[-1]
+        top2 = np.sort(last)[-2:]
+        margins.append(float((top2[1] - top2[0]) / np.abs(last).max()))
+        tokens.append(int(np.argmax(last)))
+    return tokens[len(tokens) - count:], margins
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint")
-    parser.add_argument("format", choices=sorted(block_formats.QUANTIZE))
+    parser.add_argument("format", choices=sorted(block_formats.QUANTIZE) + list(FLOATS))
     parser.add_argument("tokens")
     parser.add_argument("out")
     parser.add_argument("--dense-down", action="store_true")
+    parser.add_argument("--greedy", type=int, default=0)
     args = parser.parse_args()
     with open(os.path.join(args.checkpoint, "config.json")) as f:
         config = json.load(f)
     w = read_tensors(args.checkpoint)
     if any("gate_up_proj" in k for k in w):
         sys.exit("fused expert tensors are not in this reference")
-    w = quantize_checkpoint(w, config, args.format, not args.dense_down)
+    quantized = quantize_checkpoint(w, config, args.format, not args.dense_down)
     tokens = np.array([int(t) for t in args.tokens.split(",")])
-    np.save(args.out, logits(w, config, tokens).astype(np.float32))
+    np.save(args.out, logits(quantized, config, tokens).astype(np.float32))
+    if args.greedy:
+        ours, our_margins = greedy(quantized, config, tokens, args.greedy)
+        theirs, their_margins = greedy(w, config, tokens, args.greedy)
+        agree = clear = 0
+        while agree < args.greedy and ours[agree] == theirs[agree]:
+            agree += 1
+        while (clear < agree and
+               min(our_margins[clear], their_margins[clear]) >= 1e-3):
+            clear += 1
+        print(json.dumps({"quantized": ours, "unquantized": theirs,
+                          "agree": agree, "clear": clear}))
 
 
 if __name__ == "__main__":

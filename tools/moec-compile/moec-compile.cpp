@@ -117,9 +117,10 @@ cl::opt<bool> int8Dot(
 cl::opt<std::string> weightsFormat(
     "weights",
     cl::desc("Store the weights that products read as q8_0 or q4_0 "
-             "(llama.cpp's blocks of 32 with an f16 scale); the router, "
-             "norms and embedding stay as stored (default: as stored)"),
-    cl::value_desc("q8_0|q4_0"), cl::cat(category));
+             "(llama.cpp's blocks of 32 with an f16 scale), or converted to "
+             "bf16, f16 or f32; the router, norms and embedding stay as "
+             "stored (default: as stored)"),
+    cl::value_desc("q8_0|q4_0|bf16|f16|f32"), cl::cat(category));
 cl::list<std::string> keepPrecision(
     "keep-precision",
     cl::desc("With --weights, kinds of weights left as stored: lm_head, "
@@ -294,10 +295,11 @@ int main(int argc, char **argv) {
                  " needs --predictors");
   if (predictorStats && cuda)
     return usage("--predictor-stats: the CUDA target keeps no counters");
-  if (!weightsFormat.empty() && weightsFormat != "q8_0" &&
-      weightsFormat != "q4_0")
+  const bool blockWeights = weightsFormat == "q8_0" || weightsFormat == "q4_0";
+  if (!weightsFormat.empty() && !blockWeights && weightsFormat != "bf16" &&
+      weightsFormat != "f16" && weightsFormat != "f32")
     return usage("--weights=" + weightsFormat +
-                 ": unknown format (q8_0 or q4_0)");
+                 ": unknown format (q8_0, q4_0, bf16, f16 or f32)");
   for (const std::string &kind : keepPrecision)
     if (kind != "lm_head" && kind != "attention" && kind != "predictors" &&
         kind != "experts")
@@ -306,9 +308,9 @@ int main(int argc, char **argv) {
                    "the router, norms and embedding are always kept)");
   if (!keepPrecision.empty() && weightsFormat.empty())
     return usage("--keep-precision needs --weights");
-  if (int8Dot && weightsFormat.empty())
-    return usage("--int8-dot needs --weights");
-  if (!weightsFormat.empty() && cuda)
+  if (int8Dot && !blockWeights)
+    return usage("--int8-dot needs --weights=q8_0 or q4_0");
+  if (blockWeights && cuda)
     return usage("--weights=" + weightsFormat +
                  ": the CUDA kernels do not read quantized blocks yet");
   if (predictorStats && countActivity.getNumOccurrences() && !countActivity)

@@ -36,10 +36,6 @@ LogicalResult WeightOp::verify() {
   }
   for (Attribute attr : parts) {
     auto part = cast<WeightRefAttr>(attr);
-    if (!format && part.getDtype() != type.getElementType())
-      return emitOpError() << "weight '" << part.getTensor() << "' has dtype "
-                           << part.getDtype() << " but the result holds "
-                           << type.getElementType();
     if (part.getShape() != first.getShape())
       return emitOpError() << "stacked weights must have equal shapes: '"
                            << part.getTensor() << "' differs from '"
@@ -68,12 +64,9 @@ LogicalResult WeightOp::verify() {
 uint64_t WeightOp::getStoredBytes() {
   RankedTensorType type = getResult().getType();
   std::optional<BlockFormat> format = getFormat();
-  if (!format) {
-    uint64_t bytes = 0;
-    for (auto part : getParts().getAsRange<WeightRefAttr>())
-      bytes += part.getSizeInBytes();
-    return bytes;
-  }
+  if (!format)
+    return uint64_t(type.getNumElements()) *
+           (type.getElementTypeBitWidth() / 8);
   return uint64_t(type.getNumElements()) / kBlockValues * blockBytes(*format);
 }
 

@@ -25,7 +25,9 @@ def Moe_WeightOp : Moe_Op<"weight", [Pure]> {
     one `[E, I, H]` operand whether the checkpoint stores them per expert or
     fused. With `transposed`, each part (a matrix) is transposed: the
     artifact stores `[E, I, H]` from `[H, I]` parts, so that one neuron's
-    weights are contiguous. With `format`, the artifact stores each row (the
+    weights are contiguous. A result element type other than the parts'
+    dtype (f32, f16 or bf16) makes the artifact store the values converted
+    to it, rounded to nearest even. With `format`, the artifact stores each row (the
     last dimension, after any transposition) quantized in that block
     format, and the result is f32 (the values the blocks stand for, which
     f32 holds exactly); `moe-materialize-weights` then reads the blocks

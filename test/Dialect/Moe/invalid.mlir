@@ -40,14 +40,6 @@ func.func @weight_no_parts() -> tensor<4xf32> {
 
 // -----
 
-func.func @weight_dtype_mismatch() -> tensor<4xf32> {
-  // expected-error @+1 {{weight 'w' has dtype 'bf16' but the result holds 'f32'}}
-  %w = moe.weight [#moe.weight_ref<"model.safetensors", "w", bf16, [4], offset = 0>] : tensor<4xf32>
-  return %w : tensor<4xf32>
-}
-
-// -----
-
 func.func @weight_unequal_parts() -> tensor<2x4xf32> {
   // expected-error @+1 {{stacked weights must have equal shapes: 'b' differs from 'a'}}
   %w = moe.weight [#moe.weight_ref<"m", "a", f32, [4], offset = 0>, #moe.weight_ref<"m", "b", f32, [5], offset = 16>] : tensor<2x4xf32>

@@ -23,6 +23,16 @@ func.func @weight_single_leading_one() -> tensor<1x64x16xf16> {
 
 // -----
 
+// Stored converted: bf16 in the checkpoint, f16 in the artifact.
+// CHECK-LABEL: func.func @weight_converted
+// CHECK: moe.weight [#moe.weight_ref<"model.safetensors", "w", bf16, [64, 16], offset = 0>] : tensor<64x16xf16>
+func.func @weight_converted() -> tensor<64x16xf16> {
+  %w = moe.weight [#moe.weight_ref<"model.safetensors", "w", bf16, [64, 16], offset = 0>] : tensor<64x16xf16>
+  return %w : tensor<64x16xf16>
+}
+
+// -----
+
 // Per-expert tensors stacked into [experts, inter, hidden], from two shards.
 // CHECK-LABEL: func.func @weight_stacked
 // CHECK: moe.weight [#moe.weight_ref<"model-00001-of-00002.safetensors", "model.layers.0.block_sparse_moe.experts.0.w1.weight", f32, [64, 16], offset = 0>, #moe.weight_ref<"model-00002-of-00002.safetensors", "model.layers.0.block_sparse_moe.experts.1.w1.weight", f32, [64, 16], offset = 4096>] : tensor<2x64x16xf32>

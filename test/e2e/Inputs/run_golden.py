@@ -3,7 +3,7 @@
 comparison with test/reference (compare_logits.py).
 
 run_golden.py [--cuda] [--compile-flag=F]... [--tolerance=T]
-              [--quantized=q8_0|q4_0] [--compile-only | --run-only] WORK CASE...
+              [--quantized=q8_0|q4_0|bf16|f16|f32] [--compile-only | --run-only] WORK CASE...
 (--cuda: compiled for and run on the GPU, and its greedy tokens compared
 with the CPU build's. --compile-only makes the artifacts, and with --cuda
 the CPU build's tokens, in WORK; --run-only runs and checks what a
@@ -25,6 +25,10 @@ class Failed(Exception):
     pass
 
 
+# Tokens generated greedily by each causal case.
+GENERATED = 6
+
+
 def run(*args):
     done = subprocess.run(args, capture_output=True, text=True)
     if done.returncode != 0:
@@ -43,7 +47,7 @@ def main():
     parser.add_argument("--compile-flag", action="append", default=[],
                         help="passed to moec-compile (repeatable)")
     parser.add_argument("--tolerance", help="passed to compare_logits.py")
-    parser.add_argument("--quantized", choices=["q8_0", "q4_0"],
+    parser.add_argument("--quantized", choices=["q8_0", "q4_0", "bf16", "f16", "f32"],
                         help="compile with --weights=FORMAT and compare with "
                         "a float64 forward of the dequantized weights "
                         "(quantized_forward.py); the error against the "
@@ -85,7 +89,7 @@ def check_case(args, table, case):
             run("moec-compile", d, "-o", d + ".cpu.moec")
             with open(cpu_tokens, "w") as f:
                 f.write(generate(d + ".cpu.moec", tokens,
-                                 "--max-new-tokens", "6"))
+                                 "--max-new-tokens", str(GENERATED)))
     if args.compile_only:
         return
     compare = [sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
@@ -94,13 +98,14 @@ def check_case(args, table, case):
         compare += ["--tolerance", args.tolerance]
     if args.quantized:
         reference = d + "." + args.quantized + ".ref.npy"
-        run(sys.executable, os.path.join(REFERENCE, "quantized_forward.py"), d,
-            args.quantized, ",".join(tokens), reference,
-            *(["--dense-down"] if "--no-sparse" in target else []))
+        greedy = run(sys.executable, os.path.join(REFERENCE, "quantized_forward.py"),
+                     d, args.quantized, ",".join(tokens), reference,
+                     *(["--dense-down"] if "--no-sparse" in target else []),
+                     f"--greedy={GENERATED}" if causal else "--greedy=0")
         compare += ["--ref", reference]
     if causal:
         generated = generate(d + ".moec", tokens, "--logits", d + ".npy",
-                             "--max-new-tokens", "6")
+                             "--max-new-tokens", str(GENERATED))
         rescore = tokens + generated.split(",")[:-1]
         generate(d + ".moec", rescore, "--logits", d + ".rescored.npy",
                  "--max-new-tokens", "0")
@@ -125,6 +130,29 @@ def check_case(args, table, case):
         print(f"{case}: {args.quantized} against the unquantized model: "
               + (cost[0].split(": ", 1)[1] if cost else "no comparison"),
               flush=True)
+        # --int8-dot rounds activations too, which the references do not.
+        if causal and "--int8-dot" not in args.compile_flag:
+            check_greedy(args, case, d, tokens, generated, json.loads(greedy))
+
+
+def check_greedy(args, case, d, tokens, generated, reference):
+    """The quantized build's greedy tokens are the unquantized build's for
+    as long as the float64 references over both sets of weights choose the
+    same tokens by a clear margin (quantized_forward.py --greedy)."""
+    plain = d + ".unquantized.moec"
+    run("moec-compile", d, "-o", plain, *args.compile_flag)
+    ours = [int(t) for t in generated.split(",")]
+    theirs = [int(t) for t in generate(plain, tokens, "--max-new-tokens",
+                                       str(GENERATED)).split(",")]
+    clear = reference["clear"]
+    same = 0
+    while same < GENERATED and ours[same] == theirs[same]:
+        same += 1
+    print(f"{case}: greedy tokens equal the unquantized build's for {same} of "
+          f"{GENERATED}; the references agree clearly on {clear}", flush=True)
+    if same < clear or theirs[:clear] != reference["unquantized"][:clear]:
+        raise Failed(f"greedy tokens {ours} and unquantized {theirs}; the "
+                     f"references: {reference}")
 
 
 if __name__ == "__main__":
