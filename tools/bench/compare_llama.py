@@ -79,7 +79,29 @@ def permute_for_llama(bits, heads, shape):
             .swapaxes(1, 2).reshape(shape))
 
 
-def write_gguf(checkpoint, out):
+# Where block_formats.py is: numpy's statement of Q8_0 and Q4_0, equal bit
+# for bit to what moec-compile --weights writes (its unit test says so).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "test" / "reference"))
+
+
+def quantized_rows(values, fmt):
+    """`values` [..., k] f32 as the bytes of `fmt` blocks, [..., k / 32 *
+    block bytes] uint8, quantized a matrix at a time."""
+    import block_formats
+
+    matrices = values.reshape(-1, *values.shape[-2:])
+    out = [np.frombuffer(block_formats.QUANTIZE[fmt](m), dtype=np.uint8)
+           .reshape(m.shape[0], -1) for m in matrices]
+    return np.stack(out).reshape(*values.shape[:-1], -1)
+
+
+def write_gguf(checkpoint, out, weights="bf16"):
+    """The checkpoint as a llama.cpp GGUF file. With `weights` q8_0 or q4_0,
+    the tensors moec-compile --weights quantizes (attention, the FFN's
+    gate, up and down, an untied LM head) are stored in those blocks, made
+    by the same rules: each row's blocks the same bytes as moec's
+    (row-major down projections: a --no-sparse build's; a sparse build
+    quantizes its neuron-major rows along the hidden size instead)."""
     import gguf
 
     config = json.loads((Path(checkpoint) / "config.json").read_text())
@@ -99,8 +121,12 @@ def write_gguf(checkpoint, out):
         dtype, shape, raw = tensors[name]
         return as_bf16_bits(dtype, raw).reshape(shape)
 
-    def add(gguf_name, shape, f32, produce):
-        plan.append((gguf_name, shape, f32, produce))
+    def add(gguf_name, shape, f32, produce, quantize=False):
+        if quantize and weights != "bf16":
+            plan.append((gguf_name, shape, weights,
+                         lambda: quantized_rows(bf16_to_f32(produce()), weights)))
+        else:
+            plan.append((gguf_name, shape, "f32" if f32 else "bf16", produce))
 
     def vector(name):
         return lambda: bf16_to_f32(bits(name))
@@ -111,16 +137,17 @@ def write_gguf(checkpoint, out):
         p = f"model.layers.{i}."
         b = f"blk.{i}."
         add(b + "attn_norm.weight", [hidden], True, vector(p + "input_layernorm.weight"))
+        # Permuting whole rows permutes their blocks: the same blocks.
         add(b + "attn_q.weight", [heads * head_dim, hidden], False,
             lambda p=p: permute_for_llama(bits(p + "self_attn.q_proj.weight"), heads,
-                                          [heads * head_dim, hidden]))
+                                          [heads * head_dim, hidden]), True)
         add(b + "attn_k.weight", [kv_heads * head_dim, hidden], False,
             lambda p=p: permute_for_llama(bits(p + "self_attn.k_proj.weight"), kv_heads,
-                                          [kv_heads * head_dim, hidden]))
+                                          [kv_heads * head_dim, hidden]), True)
         add(b + "attn_v.weight", [kv_heads * head_dim, hidden], False,
-            lambda p=p: bits(p + "self_attn.v_proj.weight"))
+            lambda p=p: bits(p + "self_attn.v_proj.weight"), True)
         add(b + "attn_output.weight", [hidden, heads * head_dim], False,
-            lambda p=p: bits(p + "self_attn.o_proj.weight"))
+            lambda p=p: bits(p + "self_attn.o_proj.weight"), True)
         add(b + "ffn_norm.weight", [hidden], True,
             vector(p + "post_attention_layernorm.weight"))
         if not experts:
@@ -128,7 +155,7 @@ def write_gguf(checkpoint, out):
                                  ("down_proj", "ffn_down")):
                 name = f"{p}mlp.{ours}.weight"
                 add(f"{b}{theirs}.weight", tensors[name][1], False,
-                    lambda name=name: bits(name))
+                    lambda name=name: bits(name), True)
             continue
         add(b + "ffn_gate_inp.weight", [experts, hidden], True,
             vector(p + "block_sparse_moe.gate.weight"))
@@ -138,10 +165,12 @@ def write_gguf(checkpoint, out):
             add(f"{b}{theirs}.weight", shape, False,
                 lambda p=p, ours=ours: np.stack(
                     [bits(f"{p}block_sparse_moe.experts.{e}.{ours}.weight")
-                     for e in range(experts)]))
+                     for e in range(experts)]), True)
     add("output_norm.weight", [hidden], True, vector("model.norm.weight"))
-    head = "lm_head.weight" if "lm_head.weight" in tensors else "model.embed_tokens.weight"
-    add("output.weight", [vocab, hidden], False, lambda: bits(head))
+    # A tied head is the embedding table, which moec keeps as stored.
+    tied = "lm_head.weight" not in tensors
+    head = "model.embed_tokens.weight" if tied else "lm_head.weight"
+    add("output.weight", [vocab, hidden], False, lambda: bits(head), not tied)
 
     writer = gguf.GGUFWriter(out, "llama")
     writer.add_name("moec benchmark model")
@@ -157,7 +186,9 @@ def write_gguf(checkpoint, out):
     if experts:
         writer.add_expert_count(experts)
         writer.add_expert_used_count(config["num_experts_per_tok"])
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_BF16)
+    writer.add_file_type({"bf16": gguf.LlamaFileType.MOSTLY_BF16,
+                          "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+                          "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}[weights])
     # A SentencePiece-style vocabulary of the right size: the special
     # tokens, the 256 byte tokens, and placeholder pieces.
     pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
@@ -165,6 +196,9 @@ def write_gguf(checkpoint, out):
     types = ([gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
              + [gguf.TokenType.BYTE] * 256
              + [gguf.TokenType.NORMAL] * (vocab - 259))
+    # (A vocabulary smaller than that, as in the small test models, keeps
+    # its first pieces.)
+    pieces, types = pieces[:vocab], types[:vocab]
     writer.add_tokenizer_model("llama")
     writer.add_token_list(pieces)
     writer.add_token_scores([0.0] * vocab)
@@ -173,17 +207,24 @@ def write_gguf(checkpoint, out):
     writer.add_eos_token_id(config.get("eos_token_id", 2))
     writer.add_unk_token_id(0)
 
-    for name, shape, f32, _ in plan:
+    blocks = {"q8_0": (34, gguf.GGMLQuantizationType.Q8_0),
+              "q4_0": (18, gguf.GGMLQuantizationType.Q4_0)}
+    for name, shape, kind, _ in plan:
         count = int(np.prod(shape))
-        if f32:
+        if kind == "f32":
             writer.add_tensor_info(name, shape, np.dtype(np.float32), count * 4)
-        else:
+        elif kind == "bf16":
             writer.add_tensor_info(name, shape, np.dtype(np.uint16), count * 2,
                                    raw_dtype=gguf.GGMLQuantizationType.BF16)
+        else:
+            width, ggml_type = blocks[kind]
+            byte_shape = list(shape[:-1]) + [shape[-1] // 32 * width]
+            writer.add_tensor_info(name, byte_shape, np.dtype(np.uint8),
+                                   count // 32 * width, raw_dtype=ggml_type)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
-    for name, shape, f32, produce in plan:
+    for _, _, _, produce in plan:
         array = np.ascontiguousarray(produce())
         writer.write_tensor_data(array)
     writer.close()
@@ -250,6 +291,11 @@ def main():
     parser.add_argument("--prompt-runs", type=int, default=3)
     parser.add_argument("--models", default="dense,mixtral,drelu,sparse",
                         help="comma-separated: dense, mixtral, drelu, sparse")
+    parser.add_argument("--weights", default="bf16",
+                        help="comma-separated: bf16 (as stored), q8_0, q4_0; "
+                        "each model is compared in each, moec with "
+                        "--weights=FORMAT and llama.cpp on a GGUF of the same "
+                        "blocks")
     parser.add_argument("--keep", action="store_true",
                         help="keep checkpoints, artifacts and GGUF files")
     parser.add_argument("--report", action="store_true",
@@ -289,25 +335,44 @@ def main():
                     (DENSE_BUILD, ["--no-sparse"])]),
     }
     models = [catalogue[m] for m in args.models.split(",")]
+    formats = args.weights.split(",")
+    for f in formats:
+        if f not in ("bf16", "q8_0", "q4_0"):
+            parser.error(f"--weights: unknown format {f}")
+    cpu_flags = open("/proc/cpuinfo").read()
+    int8 = (("avx512_vnni" in cpu_flags and "avx512vl" in cpu_flags)
+            or "avx_vnni" in cpu_flags)
     results = []
     started = time.time()
-    for title, arch, shape, extra_synth, builds in models:
+    for (title, arch, shape, extra_synth, builds), fmt in (
+            (m, f) for m in models for f in formats):
         synth_flags = [f"--{k.replace('_', '-')}={v}" for k, v in shape.items()]
         synth_flags += extra_synth
         checkpoint = out / f"{arch}-ckpt"
-        gguf_path = out / f"{arch}.gguf"
-        if checkpoint.exists():
-            shutil.rmtree(checkpoint)
-        run([bin_dir / "moec-synth", "-o", checkpoint, f"--arch={arch}",
-             "--dtype=bf16", "--seed=3", *synth_flags])
+        gguf_path = out / f"{arch}.{fmt}.gguf"
+        if fmt == formats[0] or not checkpoint.exists():
+            if checkpoint.exists():
+                shutil.rmtree(checkpoint)
+            run([bin_dir / "moec-synth", "-o", checkpoint, f"--arch={arch}",
+                 "--dtype=bf16", "--seed=3", *synth_flags])
+        if fmt != "bf16":
+            title = f"{title}, {fmt}"
+            # The bf16 dot product does not apply to blocks; the integer
+            # one (--int8-dot) is llama.cpp's way with them.
+            builds = [(label, flags) for label, flags in builds
+                      if "--bf16-dot" not in flags]
+            if int8:
+                builds += [(label + " --int8-dot", flags + ["--int8-dot"])
+                           for label, flags in builds if "--predictors" not in flags]
+            builds = [(label, [f"--weights={fmt}"] + flags) for label, flags in builds]
         artifacts = []
         for label, flags in builds:
             artifact = out / f"{arch}{''.join(flags)}.moec"
             run([bin_dir / "moec-compile", checkpoint, "-o", artifact, *flags])
             artifacts.append((label, artifact))
         log(f"writing {gguf_path}")
-        write_gguf(checkpoint, gguf_path)
-        if not args.keep:
+        write_gguf(checkpoint, gguf_path, fmt)
+        if not args.keep and fmt == formats[-1]:
             shutil.rmtree(checkpoint)
 
         # Rounds alternate the runs, so that a slow phase of a shared
