@@ -687,25 +687,11 @@ void prefetchRowStart(OpBuilder &b, Location loc, Value view, Value row) {
   auto type = cast<MemRefType>(view.getType());
   int64_t perLine = std::max<unsigned>(
       1, 512 / type.getElementType().getIntOrFloatBitWidth());
-  // A quantized weight's view is [rows, blocks, bytes]: its lines are the
-  // row's bytes.
-  bool blocks = type.getRank() == 3;
-  int64_t blockBytes = blocks ? type.getDimSize(2) : 1;
-  int64_t length =
-      blocks ? type.getDimSize(1) * blockBytes : type.getDimSize(1);
-  for (int64_t c = 0; c < std::min(length, kPrefetchLines * perLine);
-       c += perLine) {
-    SmallVector<Value> at = {row};
-    if (blocks) {
-      at.push_back(cIndex(b, loc, c / blockBytes));
-      at.push_back(cIndex(b, loc, c % blockBytes));
-    } else {
-      at.push_back(cIndex(b, loc, c));
-    }
-    memref::PrefetchOp::create(b, loc, view, at,
+  for (int64_t c = 0; c < std::min(type.getDimSize(1), kPrefetchLines * perLine);
+       c += perLine)
+    memref::PrefetchOp::create(b, loc, view, ValueRange{row, cIndex(b, loc, c)},
                                /*isWrite=*/false, /*localityHint=*/3,
                                /*isDataCache=*/true);
-  }
 }
 
 /// `n` rounded down to whole groups of kRowStreams.

@@ -21,15 +21,13 @@ struct LowerInt8DotsPass
     for (kernel::DotU8S8Op op : dots) {
       OpBuilder b(op);
       auto type = op.getType();
-      Value zero = arith::ConstantOp::create(
-          b, op.getLoc(), DenseElementsAttr::get(type, b.getI32IntegerAttr(0)));
       Value dot =
           LLVM::CallIntrinsicOp::create(
               b, op.getLoc(), type,
               b.getStringAttr(type.getNumElements() == 16
                                   ? "llvm.x86.avx512.vpdpbusd.512"
                                   : "llvm.x86.avx512.vpdpbusd.256"),
-              ValueRange{zero, op.getA(), op.getB()})
+              ValueRange{op.getAcc(), op.getA(), op.getB()})
               .getResult(0);
       op.replaceAllUsesWith(dot);
       op.erase();

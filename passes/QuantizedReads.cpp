@@ -28,13 +28,33 @@ SmallVector<Value> concatIndices(ValueRange prefix, ArrayRef<Value> rest) {
   return all;
 }
 
+/// Where byte `j` of block `kb`'s quants is in a row of `blocks`
+/// (#moe.blocks: the quants of every block, then the scales).
+Value quantAt(OpBuilder &b, Location loc, Value blocks, Value kb, Value j) {
+  BlockFormat format = *blockFormatOf(blocks.getType());
+  return arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, kb, cIndex(b, loc, quantBytes(format))),
+      j);
+}
+
+/// Where block `kb`'s f16 scale is in a row of `blocks`.
+Value scaleAt(OpBuilder &b, Location loc, Value blocks, Value kb) {
+  auto type = cast<RankedTensorType>(blocks.getType());
+  BlockFormat format = *blockFormatOf(type);
+  int64_t rowBlocks = type.getShape().back() / blockBytes(format);
+  return arith::AddIOp::create(
+      b, loc, cIndex(b, loc, rowBlocks * quantBytes(format)),
+      arith::MulIOp::create(b, loc, kb, cIndex(b, loc, 2)));
+}
+
 /// Block `kb`'s scale d of the row at `indices`, as f32.
 Value readScale(OpBuilder &b, Location loc, Value blocks, ValueRange indices,
                 Value kb) {
   Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
   Value bytes = vector::TransferReadOp::create(
       b, loc, VectorType::get({2}, b.getI8Type()), blocks,
-      concatIndices(indices, {kb, cIndex(b, loc, 0)}), pad,
+      concatIndices(indices, {scaleAt(b, loc, blocks, kb)}), pad,
       ArrayRef<bool>{true});
   Value half = vector::ExtractOp::create(
       b, loc,
@@ -55,10 +75,8 @@ Value readQuants(OpBuilder &b, Location loc, Value blocks, BlockFormat format,
   auto readBytes = [&](Value at) -> Value {
     return vector::TransferReadOp::create(
         b, loc, bytesType, blocks,
-        concatIndices(indices,
-                      {kb, arith::AddIOp::create(b, loc, at,
-                                                 cIndex(b, loc, 2))}),
-        pad, ArrayRef<bool>{true});
+        concatIndices(indices, {quantAt(b, loc, blocks, kb, at)}), pad,
+        ArrayRef<bool>{true});
   };
   if (format == BlockFormat::Q8_0)
     return arith::SIToFPOp::create(b, loc, f32s, readBytes(inBlock));
@@ -76,40 +94,10 @@ Value readQuants(OpBuilder &b, Location loc, Value blocks, BlockFormat format,
       arith::SubIOp::create(b, loc, nibbles, splatI8(b, loc, lanes, 8)));
 }
 
-/// The 32 quants of block `kb` as bytes: Q8_0's as stored (signed), Q4_0's
-/// nibbles (low ones first; less 8 when `centred`, else unsigned 0-15).
-Value readQuantBytes(OpBuilder &b, Location loc, Value blocks,
-                     BlockFormat format, ValueRange indices, Value kb,
-                     bool centred = true) {
-  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
-  auto read = [&](int64_t n) -> Value {
-    return vector::TransferReadOp::create(
-        b, loc, VectorType::get({n}, b.getI8Type()), blocks,
-        concatIndices(indices, {kb, cIndex(b, loc, 2)}), pad,
-        ArrayRef<bool>{true});
-  };
-  if (format == BlockFormat::Q8_0)
-    return read(kBlockValues);
-  Value bytes = read(kBlockValues / 2);
-  Value low = arith::AndIOp::create(b, loc, bytes, splatI8(b, loc, 16, 15));
-  Value high =
-      arith::ShRUIOp::create(b, loc, bytes, splatI8(b, loc, 16, 4));
-  SmallVector<int64_t> order(kBlockValues);
-  for (int64_t i = 0; i < kBlockValues; ++i)
-    order[i] = i;
-  Value nibbles = vector::ShuffleOp::create(b, loc, low, high, order);
-  if (!centred)
-    return nibbles;
-  return arith::SubIOp::create(b, loc, nibbles,
-                               splatI8(b, loc, kBlockValues, 8));
-}
-
-/// sum_j a_j b_j in i32 lanes of 4 products each, for 32 or 64 unsigned
-/// bytes a and as many signed bytes b.
-Value dotU8S8(OpBuilder &b, Location loc, Value a, Value s) {
-  int64_t bytes = cast<VectorType>(a.getType()).getNumElements();
-  return kernel::DotU8S8Op::create(
-      b, loc, VectorType::get({bytes / 4}, b.getI32Type()), a, s);
+/// acc + sum_j a_j b_j in i32 lanes of 4 products each, for 32 or 64
+/// unsigned bytes a and as many signed bytes b.
+Value dotU8S8(OpBuilder &b, Location loc, Value acc, Value a, Value s) {
+  return kernel::DotU8S8Op::create(b, loc, acc.getType(), acc, a, s);
 }
 
 } // namespace
@@ -172,8 +160,9 @@ Value mlir::moe::quantizeActivations(OpBuilder &b, Location loc, Value x) {
                        nb, l, i8s, math::RoundEvenOp::create(nb, l, scaled));
                    written = vector::TransferWriteOp::create(
                                  nb, l, q, written,
-                                 concatIndices(row, {kb, cIndex(nb, l,
-                                                                2 + 16 * h)}),
+                                 concatIndices(
+                                     row, {quantAt(nb, l, in[0], kb,
+                                                   cIndex(nb, l, 16 * h))}),
                                  ArrayRef<bool>{true})
                                  .getResult();
                  }
@@ -185,7 +174,8 @@ Value mlir::moe::quantizeActivations(OpBuilder &b, Location loc, Value x) {
                      nb, l, VectorType::get({2}, nb.getI8Type()), half);
                  written = vector::TransferWriteOp::create(
                                nb, l, bytes, written,
-                               concatIndices(row, {kb, cIndex(nb, l, 0)}),
+                               concatIndices(row,
+                                             {scaleAt(nb, l, in[0], kb)}),
                                ArrayRef<bool>{true})
                                .getResult();
                  scf::YieldOp::create(nb, l, written);
@@ -228,9 +218,6 @@ Value mlir::moe::quantizedBlocks(OpBuilder &b, Location loc, Value w) {
                             strides = slice.getMixedStrides();
   offsets.back() = b.getIndexAttr(0);
   sizes.back() = b.getIndexAttr(sourceBlocks.getDimSize(last));
-  offsets.push_back(b.getIndexAttr(0));
-  sizes.push_back(b.getIndexAttr(sourceBlocks.getShape().back()));
-  strides.push_back(b.getIndexAttr(1));
   RankedTensorType type =
       blocksType(b.getContext(), slice.getType().getShape(),
                  *blockFormatOf(sourceBlocks));
@@ -325,14 +312,48 @@ Value concatVectors(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
   return all;
 }
 
+/// Where byte `p` of a unit's integer operand comes from, as the index of
+/// a value among the unit's `32 * group`: Q4_0's nibbles are taken from
+/// the group's bytes end to end (one load), the low ones of every block,
+/// then the high ones, so 16-byte chunk c holds block c % group's values
+/// 16 (c / group) onwards; Q8_0's are in order.
+int64_t unitValue(bool nibbles, int64_t group, int64_t p) {
+  if (!nibbles)
+    return p;
+  int64_t chunk = p / 16;
+  return chunk % group * kBlockValues + chunk / group * 16 + p % 16;
+}
+
+/// The unit's `group` block scales (contiguous f16 in the row of `from` at
+/// `at`), read once, converted once and spread over the i32 lanes of the
+/// product: lane i sums bytes 4 i .. 4 i + 3, all of one block.
+Value unitScales(OpBuilder &b, Location loc, Value from, ValueRange at,
+                 Value kb, bool nibbles, int64_t group) {
+  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+  Value bytes = vector::TransferReadOp::create(
+      b, loc, VectorType::get({2 * group}, b.getI8Type()), from,
+      concatIndices(at, {scaleAt(b, loc, from, kb)}), pad,
+      ArrayRef<bool>{true});
+  Value halves = vector::BitCastOp::create(
+      b, loc, VectorType::get({group}, b.getF16Type()), bytes);
+  Value scales = arith::ExtFOp::create(
+      b, loc, VectorType::get({group}, b.getF32Type()), halves);
+  int64_t lanes = 8 * group;
+  SmallVector<int64_t> blockOfLane(lanes);
+  for (int64_t i = 0; i < lanes; ++i)
+    blockOfLane[i] = unitValue(nibbles, group, 4 * i) / kBlockValues;
+  return vector::ShuffleOp::create(b, loc, scales, scales, blockOfLane);
+}
+
 /// buildQuantizedDots with x given as Q8_0 blocks (quantizeActivations):
 /// per unit of `group` blocks (two on AVX-512: one 512-bit product for 64
 /// values) and pair, the integer dot product of the quants
 /// (kernel.dot_u8s8 takes unsigned bytes against signed: Q8_0's |w| against
 /// x with w's sign; Q4_0's nibbles as they are, less 8 times the sum of x,
-/// which one dot product with ones gives per activation unit), converted
-/// once to f32 and scaled by each block's two d (8 lanes a block) into the
-/// accumulators.
+/// which one dot product with ones gives per activation unit and which is
+/// the product's accumulator), converted once to f32 and scaled by each
+/// block's two d into the accumulators. The activation unit is read in the
+/// weights' order (unitValue) once for all rows.
 SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
                                  BlockFormat format,
                                  ArrayRef<SmallVector<Value>> wAt, Value x,
@@ -343,44 +364,53 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
   auto f32s = VectorType::get({lanes}, b.getF32Type());
   auto i32s = VectorType::get({lanes}, b.getI32Type());
   bool nibbles = format == BlockFormat::Q4_0;
+  SmallVector<int64_t> order(width);
+  for (int64_t p = 0; p < width; ++p)
+    order[p] = unitValue(nibbles, group, p);
+  bool permuted = !llvm::equal(order, llvm::seq<int64_t>(0, width));
+  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
   return overBlocks(
       b, loc, size, ws * xs, chains, lanes, group,
       [&](OpBuilder &nb, Location l, Value kb, int64_t,
           MutableArrayRef<Value> accs) {
-        // The unit's blocks k0 .. k0 + group - 1: their quants end to end,
-        // and each one's scale over its 8 lanes.
-        auto unitOf = [&](Value from, BlockFormat f, ValueRange at,
-                          bool centred) {
-          SmallVector<Value> quants, scales;
-          for (int64_t g = 0; g < group; ++g) {
-            Value k = g == 0 ? kb
-                             : arith::AddIOp::create(nb, l, kb,
-                                                     cIndex(nb, l, g))
-                                   .getResult();
-            quants.push_back(readQuantBytes(nb, l, from, f, at, k, centred));
-            scales.push_back(vector::BroadcastOp::create(
-                nb, l, VectorType::get({8}, nb.getF32Type()),
-                readScale(nb, l, from, at, k)));
-          }
-          return std::pair{concatVectors(nb, l, quants),
-                           concatVectors(nb, l, scales)};
+        // The quants of the unit's blocks: contiguous, one read.
+        auto unitBytes = [&](Value from, ValueRange at, int64_t n) -> Value {
+          return vector::TransferReadOp::create(
+              nb, l, VectorType::get({n * group}, nb.getI8Type()), from,
+              concatIndices(at, {quantAt(nb, l, from, kb, cIndex(nb, l, 0))}),
+              pad, ArrayRef<bool>{true});
         };
-        SmallVector<Value> xq, xd, eightSums;
+        Value zero = arith::ConstantOp::create(
+            nb, l, DenseElementsAttr::get(i32s, nb.getI32IntegerAttr(0)));
+        SmallVector<Value> xq, xd, offsets;
         for (int64_t t = 0; t < xs; ++t) {
-          auto [q, d] = unitOf(x, BlockFormat::Q8_0, xAt[t], true);
+          Value q = unitBytes(x, xAt[t], kBlockValues);
+          if (permuted)
+            q = vector::ShuffleOp::create(nb, l, q, q, order);
           xq.push_back(q);
-          xd.push_back(d);
+          xd.push_back(unitScales(nb, l, x, xAt[t], kb, nibbles, group));
+          // -8 sum(x) over each lane's bytes: Q4_0's quants less 8.
           if (nibbles)
-            eightSums.push_back(arith::MulIOp::create(
-                nb, l, dotU8S8(nb, l, splatI8(nb, l, width, 1), q),
+            offsets.push_back(arith::MulIOp::create(
+                nb, l, dotU8S8(nb, l, zero, splatI8(nb, l, width, 1), q),
                 arith::ConstantOp::create(
                     nb, l,
-                    DenseElementsAttr::get(i32s, nb.getI32IntegerAttr(8)))));
+                    DenseElementsAttr::get(i32s, nb.getI32IntegerAttr(-8)))));
         }
         for (int64_t r = 0; r < ws; ++r) {
-          auto [wq, dw] = unitOf(blocks, format, wAt[r], /*centred=*/!nibbles);
-          Value magnitude, negative;
-          if (!nibbles) {
+          Value dw = unitScales(nb, l, blocks, wAt[r], kb, nibbles, group);
+          Value wq, magnitude, negative;
+          if (nibbles) {
+            // One load of the unit's nibble bytes; low nibbles, then high.
+            Value raw = unitBytes(blocks, wAt[r], kBlockValues / 2);
+            wq = concatVectors(
+                nb, l,
+                {arith::AndIOp::create(nb, l, raw,
+                                       splatI8(nb, l, width / 2, 15)),
+                 arith::ShRUIOp::create(nb, l, raw,
+                                        splatI8(nb, l, width / 2, 4))});
+          } else {
+            wq = unitBytes(blocks, wAt[r], kBlockValues);
             magnitude = math::AbsIOp::create(nb, l, wq);
             negative = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
                                              wq, splatI8(nb, l, width, 0));
@@ -388,15 +418,14 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
           for (int64_t t = 0; t < xs; ++t) {
             Value dotI32;
             if (nibbles) {
-              dotI32 = arith::SubIOp::create(nb, l, dotU8S8(nb, l, wq, xq[t]),
-                                             eightSums[t]);
+              dotI32 = dotU8S8(nb, l, offsets[t], wq, xq[t]);
             } else {
               Value signedX = arith::SelectOp::create(
                   nb, l, negative,
                   arith::SubIOp::create(nb, l, splatI8(nb, l, width, 0),
                                         xq[t]),
                   xq[t]);
-              dotI32 = dotU8S8(nb, l, magnitude, signedX);
+              dotI32 = dotU8S8(nb, l, zero, magnitude, signedX);
             }
             Value dot = arith::SIToFPOp::create(nb, l, f32s, dotI32);
             Value scale = arith::MulFOp::create(nb, l, dw, xd[t]);

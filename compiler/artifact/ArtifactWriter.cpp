@@ -155,20 +155,27 @@ Error writeQuantized(SegmentStream &stream, llvm::StringRef data,
   int64_t rowLength =
       transposed ? part.getShape()[0] : part.getShape().back();
   int64_t rows = int64_t(values.size()) / rowLength;
-  std::vector<uint8_t> row(quant::rowBytes(blockFormat, rowLength));
+  std::vector<uint8_t> row(quant::rowBytes(blockFormat, rowLength)),
+      split(row.size());
+  // #moe.blocks: the row's quants block after block, then its scales.
+  size_t block = quant::blockBytes(blockFormat), quants = block - 2,
+         blocks = row.size() / block;
   for (int64_t r = 0; r < rows; ++r) {
     quant::quantizeRow(blockFormat, values.data() + r * rowLength, rowLength,
                        row.data());
-    for (size_t b = 0; b < row.size(); b += quant::blockBytes(blockFormat)) {
-      uint16_t scale = uint16_t(row[b] | row[b + 1] << 8);
+    for (size_t b = 0; b < blocks; ++b) {
+      const uint8_t *from = &row[b * block];
+      uint16_t scale = uint16_t(from[0] | from[1] << 8);
       if ((scale & 0x7c00) == 0x7c00)
         return llvm::createStringError(
             "weight '%s': a block of row %lld has a scale that is not a "
             "finite f16 (values beyond %s's range)",
             part.getTensor().str().c_str(), (long long)r,
             quant::name(blockFormat).data());
+      std::memcpy(&split[b * quants], from + 2, quants);
+      std::memcpy(&split[blocks * quants + 2 * b], from, 2);
     }
-    stream.write(reinterpret_cast<const char *>(row.data()), row.size());
+    stream.write(reinterpret_cast<const char *>(split.data()), split.size());
   }
   return Error::success();
 }

@@ -326,15 +326,18 @@ func.func @norm_gpu(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> 
 // -----
 
 // A quantized weight (moe.dequantize of Q8_0 blocks) is read as blocks:
-// per block of 32, its f16 scale (two bytes, bitcast, widened) and its 32
-// int8 quants as two vectors of 16 converted to f32; their products with
+// per block of 32, its f16 scale (two bytes after the row's quants, at 64
+// + 2 kb, bitcast, widened) and its 32 int8 quants as two vectors of 16
+// converted to f32; their products with
 // the activations (a multiply, a multiply-add) are scaled once into the
 // accumulator.
 // CHECK-LABEL: func.func @matvec_q8_0
-// CHECK-SAME: (%{{.*}}: tensor<?x64xf32>, %[[B:.*]]: tensor<32x2x34xi8, #moe.blocks<q8_0>>)
+// CHECK-SAME: (%{{.*}}: tensor<?x64xf32>, %[[B:.*]]: tensor<32x68xi8, #moe.blocks<q8_0>>)
 // CHECK: scf.forall
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c2 step %{{.*}} iter_args(%[[ACC0:.*]] = %{{.*}}, %[[ACC1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>)
-// CHECK: %[[D2:.*]] = vector.transfer_read %[[B]][%{{.*}}, %{{.*}}, %c0{{.*}}]{{.*}} vector<2xi8>
+// CHECK: %[[KB2:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
+// CHECK: %[[AT:.*]] = arith.addi %c64, %[[KB2]] : index
+// CHECK: %[[D2:.*]] = vector.transfer_read %[[B]][%{{.*}}, %[[AT]]]{{.*}} vector<2xi8>
 // CHECK: %[[DH:.*]] = vector.bitcast %[[D2]] : vector<2xi8> to vector<1xf16>
 // CHECK: %[[Q0:.*]] = vector.transfer_read %[[B]]{{.*}} vector<16xi8>
 // CHECK: %[[F0:.*]] = arith.sitofp %[[Q0]] : vector<16xi8> to vector<16xf32>
@@ -345,8 +348,8 @@ func.func @norm_gpu(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> 
 // CHECK: vector.fma %[[S]], %{{.*}}, %[[ACC0]] : vector<16xf32>
 // CHECK-NOT: moe.dequantize
 // CHECK-NOT: kernel.
-func.func @matvec_q8_0(%x: tensor<?x64xf32>, %b: tensor<32x2x34xi8, #moe.blocks<q8_0>>) -> tensor<?x32xf32> {
-  %w = moe.dequantize %b : tensor<32x2x34xi8, #moe.blocks<q8_0>> -> tensor<32x64xf32>
+func.func @matvec_q8_0(%x: tensor<?x64xf32>, %b: tensor<32x68xi8, #moe.blocks<q8_0>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x68xi8, #moe.blocks<q8_0>> -> tensor<32x64xf32>
   %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }
@@ -358,18 +361,18 @@ func.func @matvec_q8_0(%x: tensor<?x64xf32>, %b: tensor<32x2x34xi8, #moe.blocks<
 // 0 or 4 as the column says), less 8, scaled by the block's d; the row
 // prefetches read the blocks.
 // CHECK-LABEL: func.func @sparse_neuron_major_q4_0
-// CHECK: bufferization.to_buffer %{{.*}} read_only : tensor<128x2x18xi8, #moe.blocks<q4_0>>
+// CHECK: bufferization.to_buffer %{{.*}} read_only : tensor<128x36xi8, #moe.blocks<q4_0>>
 // CHECK: scf.forall
-// CHECK: %[[BYTES:.*]] = vector.transfer_read {{.*}} : tensor<128x2x18xi8, #moe.blocks<q4_0>>, vector<16xi8>
+// CHECK: %[[BYTES:.*]] = vector.transfer_read {{.*}} : tensor<128x36xi8, #moe.blocks<q4_0>>, vector<16xi8>
 // CHECK: %[[SH:.*]] = arith.shrui %[[BYTES]], %{{.*}} : vector<16xi8>
 // CHECK: %[[NIB:.*]] = arith.andi %[[SH]], %{{.*}} : vector<16xi8>
 // CHECK: %[[Q:.*]] = arith.subi %[[NIB]], %{{.*}} : vector<16xi8>
 // CHECK: arith.sitofp %[[Q]] : vector<16xi8> to vector<16xf32>
-// CHECK: vector.transfer_read {{.*}} : tensor<128x2x18xi8, #moe.blocks<q4_0>>, vector<2xi8>
+// CHECK: vector.transfer_read {{.*}} : tensor<128x36xi8, #moe.blocks<q4_0>>, vector<2xi8>
 // CHECK: vector.fma
 // CHECK-NOT: moe.dequantize
-func.func @sparse_neuron_major_q4_0(%b: tensor<128x2x18xi8, #moe.blocks<q4_0>>, %a: tensor<128xf32>, %i: tensor<128xi32>, %n: index) -> tensor<64xf32> {
-  %wt = moe.dequantize %b : tensor<128x2x18xi8, #moe.blocks<q4_0>> -> tensor<128x64xf32>
+func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a: tensor<128xf32>, %i: tensor<128xi32>, %n: index) -> tensor<64xf32> {
+  %wt = moe.dequantize %b : tensor<128x36xi8, #moe.blocks<q4_0>> -> tensor<128x64xf32>
   %y = kernel.sparse_matvec %wt, %a active(%i, %n) neuron_major mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4>) : tensor<128x64xf32>, tensor<128xf32>, tensor<128xi32> -> tensor<64xf32>
   return %y : tensor<64xf32>
 }
@@ -378,35 +381,49 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x2x18xi8, #moe.blocks<q4_0>>, 
 
 // int8_dot: the activation row is quantized once to Q8_0 blocks (d = the
 // largest magnitude / 127, quants rounded to nearest even, d stored as
-// f16). With 16 lanes a product takes two blocks (64 values) at once: their
-// activation quants end to end, and 8 times their sums (a dot product with
-// ones); per row, each block's Q4_0 nibbles (low, then high), unsigned, end
-// to end, meet them in one 64-byte kernel.dot_u8s8, less those sums: the
-// dot products of (q - 8) with x, 8 lanes a block, converted once to f32
-// and scaled by each block's two d.
+// f16). With 16 lanes a product takes two blocks (64 values) at once: per
+// row, the two blocks' nibble bytes (contiguous: one 32-byte read), their
+// low nibbles then their high ones, so that 16-byte chunks hold block 0's
+// values 0-15, block 1's 0-15, block 0's 16-31, block 1's 16-31; the
+// activation unit is shuffled into that order once for all rows, and -8
+// times its sums (a dot product with ones) is the accumulator of the
+// row's kernel.dot_u8s8: the dot products of (q - 8) with x, each i32
+// lane of one block, converted once to f32 and scaled by the two d (one
+// 4-byte read after the row's quants) spread over the lanes in the same
+// order.
 // CHECK-LABEL: func.func @matvec_q4_0_int8_dot
 // CHECK: math.absf %{{.*}} : vector<16xf32>
 // CHECK: vector.reduction <maxnumf>
 // CHECK: %[[R:.*]] = math.roundeven %{{.*}} : vector<16xf32>
 // CHECK: %[[XQ:.*]] = arith.fptosi %[[R]] : vector<16xf32> to vector<16xi8>
-// CHECK: vector.transfer_write %[[XQ]], {{.*}} : vector<16xi8>, tensor<?x2x34xi8, #moe.blocks<q8_0>>
+// CHECK: vector.transfer_write %[[XQ]], {{.*}} : vector<16xi8>, tensor<?x68xi8, #moe.blocks<q8_0>>
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: scf.forall
-// CHECK: %[[X:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, {{.*}}, 63] : vector<32xi8>, vector<32xi8>
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0> : vector<16xi32>
+// CHECK: %[[XU:.*]] = vector.transfer_read {{.*}} : tensor<?x68xi8, #moe.blocks<q8_0>>, vector<64xi8>
+// CHECK: %[[X:.*]] = vector.shuffle %[[XU]], %[[XU]] [0, 1, {{.*}}, 15, 32, 33, {{.*}}, 47, 16, 17, {{.*}}, 31, 48, {{.*}}, 63] : vector<64xi8>, vector<64xi8>
+// CHECK: %[[XB:.*]] = vector.transfer_read {{.*}} : tensor<?x68xi8, #moe.blocks<q8_0>>, vector<4xi8>
+// CHECK: %[[XH:.*]] = vector.bitcast %[[XB]] : vector<4xi8> to vector<2xf16>
+// CHECK: %[[XS:.*]] = arith.extf %[[XH]] : vector<2xf16> to vector<2xf32>
+// CHECK: %[[XD:.*]] = vector.shuffle %[[XS]], %[[XS]] [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
 // CHECK: %[[ONES:.*]] = arith.constant dense<1> : vector<64xi8>
-// CHECK: %[[SUM:.*]] = kernel.dot_u8s8 %[[ONES]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
-// CHECK: %[[EIGHT:.*]] = arith.muli %[[SUM]], %{{.*}} : vector<16xi32>
-// CHECK: %[[LOW:.*]] = arith.andi
-// CHECK: %[[HIGH:.*]] = arith.shrui
-// CHECK: %[[NIB0:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 1, 2
-// CHECK: %[[NIB:.*]] = vector.shuffle %[[NIB0]], %{{.*}} [0, 1, {{.*}}, 63] : vector<32xi8>, vector<32xi8>
-// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[NIB]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
-// CHECK: %[[CENTRED:.*]] = arith.subi %[[DOT]], %[[EIGHT]] : vector<16xi32>
-// CHECK: %[[F:.*]] = arith.sitofp %[[CENTRED]] : vector<16xi32> to vector<16xf32>
-// CHECK: vector.fma %[[F]], %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[SUM:.*]] = kernel.dot_u8s8 %[[ZERO]], %[[ONES]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
+// CHECK: %[[OFFSET:.*]] = arith.muli %[[SUM]], %{{.*}} : vector<16xi32>
+// CHECK: %[[WB:.*]] = vector.transfer_read {{.*}} : tensor<32x36xi8, #moe.blocks<q4_0>>, vector<4xi8>
+// CHECK: %[[WH:.*]] = vector.bitcast %[[WB]] : vector<4xi8> to vector<2xf16>
+// CHECK: %[[WS:.*]] = arith.extf %[[WH]] : vector<2xf16> to vector<2xf32>
+// CHECK: %[[DW:.*]] = vector.shuffle %[[WS]], %[[WS]] [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
+// CHECK: %[[RAW:.*]] = vector.transfer_read {{.*}} : tensor<32x36xi8, #moe.blocks<q4_0>>, vector<32xi8>
+// CHECK: %[[LOW:.*]] = arith.andi %[[RAW]], %{{.*}} : vector<32xi8>
+// CHECK: %[[HIGH:.*]] = arith.shrui %[[RAW]], %{{.*}} : vector<32xi8>
+// CHECK: %[[NIB:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 1, {{.*}}, 63] : vector<32xi8>, vector<32xi8>
+// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[OFFSET]], %[[NIB]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
+// CHECK: %[[F:.*]] = arith.sitofp %[[DOT]] : vector<16xi32> to vector<16xf32>
+// CHECK: %[[SCALE:.*]] = arith.mulf %[[DW]], %[[XD]] : vector<16xf32>
+// CHECK: vector.fma %[[F]], %[[SCALE]], %{{.*}} : vector<16xf32>
 // CHECK-NOT: moe.dequantize
-func.func @matvec_q4_0_int8_dot(%x: tensor<?x64xf32>, %b: tensor<32x2x18xi8, #moe.blocks<q4_0>>) -> tensor<?x32xf32> {
-  %w = moe.dequantize %b : tensor<32x2x18xi8, #moe.blocks<q4_0>> -> tensor<32x64xf32>
+func.func @matvec_q4_0_int8_dot(%x: tensor<?x64xf32>, %b: tensor<32x36xi8, #moe.blocks<q4_0>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x36xi8, #moe.blocks<q4_0>> -> tensor<32x64xf32>
   %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4, int8_dot = true>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }
@@ -417,14 +434,14 @@ func.func @matvec_q4_0_int8_dot(%x: tensor<?x64xf32>, %b: tensor<32x2x18xi8, #mo
 // |w| against x with w's sign.
 // CHECK-LABEL: func.func @matvec_q8_0_int8_dot_avx
 // CHECK: scf.forall
-// CHECK: %[[WQ:.*]] = vector.transfer_read {{.*}} : tensor<32x2x34xi8, #moe.blocks<q8_0>>, vector<32xi8>
+// CHECK: %[[WQ:.*]] = vector.transfer_read {{.*}} : tensor<32x68xi8, #moe.blocks<q8_0>>, vector<32xi8>
 // CHECK: %[[ABS:.*]] = math.absi %[[WQ]] : vector<32xi8>
 // CHECK: %[[NEG:.*]] = arith.cmpi slt, %[[WQ]], %{{.*}} : vector<32xi8>
 // CHECK: %[[SX:.*]] = arith.select %[[NEG]], %{{.*}}, %{{.*}} : vector<32xi1>, vector<32xi8>
-// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[ABS]], %[[SX]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+// CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %{{.*}}, %[[ABS]], %[[SX]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
 // CHECK: arith.sitofp %[[DOT]] : vector<8xi32> to vector<8xf32>
-func.func @matvec_q8_0_int8_dot_avx(%x: tensor<?x64xf32>, %b: tensor<32x2x34xi8, #moe.blocks<q8_0>>) -> tensor<?x32xf32> {
-  %w = moe.dequantize %b : tensor<32x2x34xi8, #moe.blocks<q8_0>> -> tensor<32x64xf32>
+func.func @matvec_q8_0_int8_dot_avx(%x: tensor<?x64xf32>, %b: tensor<32x68xi8, #moe.blocks<q8_0>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x68xi8, #moe.blocks<q8_0>> -> tensor<32x64xf32>
   %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4, int8_dot = true>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }

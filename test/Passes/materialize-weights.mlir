@@ -31,13 +31,13 @@ func.func @unplanned() -> tensor<4xf32> {
 
 // -----
 
-// A quantized weight is viewed as its blocks ([rows, blocks, bytes], i8,
-// the format as the encoding) and read through moe.dequantize.
+// A quantized weight is viewed as its blocks ([rows, row bytes], i8, the
+// format as the encoding) and read through moe.dequantize.
 // CHECK-LABEL: func.func @blocks(
 // CHECK-SAME: %[[SEG:[^:]+]]: memref<?xi8> {moe.name = "weights"})
-// CHECK: %[[VIEW:.+]] = memref.view %[[SEG]][%{{.+}}][] : memref<?xi8> to memref<2x8x2x18xi8>
-// CHECK: %[[B:.+]] = bufferization.to_tensor %[[VIEW]] restrict : memref<2x8x2x18xi8> to tensor<2x8x2x18xi8, #moe.blocks<q4_0>>
-// CHECK: %[[W:.+]] = moe.dequantize %[[B]] : tensor<2x8x2x18xi8, #moe.blocks<q4_0>> -> tensor<2x8x64xf32>
+// CHECK: %[[VIEW:.+]] = memref.view %[[SEG]][%{{.+}}][] : memref<?xi8> to memref<2x8x36xi8>
+// CHECK: %[[B:.+]] = bufferization.to_tensor %[[VIEW]] restrict : memref<2x8x36xi8> to tensor<2x8x36xi8, #moe.blocks<q4_0>>
+// CHECK: %[[W:.+]] = moe.dequantize %[[B]] : tensor<2x8x36xi8, #moe.blocks<q4_0>> -> tensor<2x8x64xf32>
 // CHECK: return %[[W]]
 func.func @blocks() -> tensor<2x8x64xf32> {
   %w = moe.weight [#moe.weight_ref<"m", "b0", bf16, [8, 64], offset = 8>, #moe.weight_ref<"m", "b1", bf16, [8, 64], offset = 1032>] format(<q4_0>) {moe.offset = 0 : i64} : tensor<2x8x64xf32>

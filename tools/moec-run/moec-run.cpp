@@ -37,7 +37,7 @@
 
 namespace {
 
-void printInfo(const moec::Artifact &artifact) {
+void printInfo(const moec::Artifact &artifact, bool listWeights) {
   namespace a = moec::artifact;
   const a::Header &h = artifact.header();
   auto s = [](const flatbuffers::String *str) {
@@ -89,6 +89,19 @@ void printInfo(const moec::Artifact &artifact) {
     separator = "; ";
   }
   std::printf("%s\n", byType.empty() ? "" : ")");
+  if (listWeights && h.weights())
+    for (const a::Weight *w : *h.weights()) {
+      std::string shape;
+      if (w->shape())
+        for (int64_t d : *w->shape())
+          shape += (shape.empty() ? "" : "x") + std::to_string(d);
+      std::printf("weight:   %s %s [%s] %s, offset %" PRIu64 ", %" PRIu64
+                  " bytes\n",
+                  s(w->name()), moec::dtypeName(w->dtype()), shape.c_str(),
+                  w->layout() == a::WeightLayout::NeuronMajor ? "neuron-major"
+                                                              : "row-major",
+                  w->offset(), w->size());
+    }
   if (const a::TokenizerInfo *tok = h.tokenizer())
     std::printf("tokenizer: %s (%s)%s\n", s(tok->file_name()),
                 a::EnumNameTokenizerFormat(tok->format()),
@@ -114,7 +127,8 @@ struct Options {
   std::vector<int32_t> tokens;
   bool haveTokens = false;
   std::string prompt, promptFile, system, chatTemplate = "auto";
-  bool havePrompt = false, chat = false, json = false, info = false;
+  bool havePrompt = false, chat = false, json = false, info = false,
+       listWeights = false;
   std::vector<std::string> stops;
   int64_t maxNewTokens = 16, maxSeqLen = 0, threads = 0;
   int64_t prefillChunk = moec::Model::kDefaultPrefillChunk;
@@ -438,6 +452,10 @@ int main(int argc, char **argv) {
                });
   parser.flag("info", "Print the artifact's header and check its segments",
               o.info);
+  parser.flag("list-weights",
+              "With --info, also list every weight: name, type, shape, "
+              "layout, offset in the Weights segment and bytes",
+              o.listWeights);
 
   parser.group("Device");
   parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
@@ -474,8 +492,10 @@ int main(int argc, char **argv) {
   moec::Artifact artifact;
   if (moec::Status status = moec::Artifact::open(o.path, artifact); !status)
     return parser.failure(status);
+  if (o.listWeights && !o.info)
+    return parser.usageError("--list-weights is a part of --info");
   if (o.info) {
-    printInfo(artifact);
+    printInfo(artifact, o.listWeights);
     return 0;
   }
 

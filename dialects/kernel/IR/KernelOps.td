@@ -241,24 +241,28 @@ def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "resu
   let hasVerifier = 1;
 }
 
-def Kernel_DotU8S8Op : Kernel_Op<"dot_u8s8", [Pure]> {
-  let summary = "8-bit integer dot products in groups of four";
+def Kernel_DotU8S8Op : Kernel_Op<"dot_u8s8",
+    [Pure, AllTypesMatch<["acc", "result"]>]> {
+  let summary = "8-bit integer dot products in groups of four, accumulated";
   let description = [{
-    `result[i] = sum_{j < 4} zext(a[4 i + j]) * sext(b[4 i + j])` in i32:
-    what `vpdpbusd` computes (AVX-512 VNNI with VL, or AVX-VNNI), on 32
-    bytes (256 bits) or 64 (AVX-512). The CPU kernels of quantized weights emit it; it
-    stays until `moe-lower-int8-dots` turns it into the intrinsic, after
-    bufferization (an intrinsic call has no known memory effects).
+    `result[i] = acc[i] + sum_{j < 4} zext(a[4 i + j]) * sext(b[4 i + j])`
+    in i32: what `vpdpbusd` computes (AVX-512 VNNI with VL, or AVX-VNNI), on
+    32 bytes (256 bits) or 64 (AVX-512). The CPU kernels of quantized
+    weights emit it; it stays until `moe-lower-int8-dots` turns it into the
+    intrinsic, after bufferization (an intrinsic call has no known memory
+    effects). The accumulator is the instruction's own: a term to add to
+    every product (a Q4_0 block's offset) costs no further instruction.
 
     ```mlir
-    %d = kernel.dot_u8s8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+    %d = kernel.dot_u8s8 %acc, %a, %b : vector<32xi8>, vector<32xi8> -> vector<8xi32>
     ```
   }];
-  let arguments = (ins VectorOfLengthAndType<[32, 64], [I8]>:$a,
+  let arguments = (ins VectorOfLengthAndType<[8, 16], [I32]>:$acc,
+                       VectorOfLengthAndType<[32, 64], [I8]>:$a,
                        VectorOfLengthAndType<[32, 64], [I8]>:$b);
   let results = (outs VectorOfLengthAndType<[8, 16], [I32]>:$result);
   let assemblyFormat = [{
-    $a `,` $b attr-dict `:` type($a) `,` type($b) `->` type($result)
+    $acc `,` $a `,` $b attr-dict `:` type($a) `,` type($b) `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -67,8 +67,7 @@ RankedTensorType mlir::moe::blocksType(MLIRContext *context,
                                        ArrayRef<int64_t> shape,
                                        BlockFormat format) {
   SmallVector<int64_t> blocks(shape.drop_back());
-  blocks.push_back(shape.back() / kBlockValues);
-  blocks.push_back(blockBytes(format));
+  blocks.push_back(shape.back() / kBlockValues * blockBytes(format));
   return RankedTensorType::get(blocks, IntegerType::get(context, 8),
                                BlockFormatAttr::get(context, format));
 }

@@ -24,11 +24,15 @@ constexpr int64_t blockBytes(BlockFormat f) {
   return f == BlockFormat::Q8_0 ? 2 + 32 : 2 + 16;
 }
 
+/// Bytes of one block's quants.
+constexpr int64_t quantBytes(BlockFormat f) { return blockBytes(f) - 2; }
+
 /// The block format `type`'s encoding names (a tensor of blocks), if any.
 std::optional<BlockFormat> blockFormatOf(Type type);
 
 /// `[..., rows, values]` stored as blocks of `format`: the i8 tensor type
-/// `[..., rows, values / 32, blockBytes]` with the format as its encoding.
+/// `[..., rows, values / 32 * blockBytes]` with the format as its encoding
+/// (each row's quants, then its scales: #moe.blocks).
 RankedTensorType blocksType(MLIRContext *context, ArrayRef<int64_t> shape,
                             BlockFormat format);
 

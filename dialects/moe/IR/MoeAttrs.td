@@ -78,9 +78,12 @@ def Moe_BlockFormatAttr : EnumAttr<Moe_Dialect, Moe_BlockFormat, "blocks"> {
   let summary = "a block format of quantized weights";
   let description = [{
     On `moe.weight` (`format`): the artifact stores the weight's rows in
-    this format. As the encoding of an i8 tensor `[..., rows, blocks,
-    bytes]` (`#moe.blocks<q8_0>`): those bytes, one block of 32 values of a
-    row per `[row, block]` (34 bytes for q8_0, 18 for q4_0).
+    this format. As the encoding of an i8 tensor `[..., rows, bytes]`
+    (`#moe.blocks<q8_0>`): each row's B blocks of 32 values, split: first
+    the quants of every block in order (32 bytes a block for q8_0, 16 for
+    q4_0, each block's bytes as llama.cpp's), then the B f16 scales. A row
+    has the bytes of llama.cpp's (34 or 18 a block); contiguous quants take
+    one load for several blocks and contiguous scales one conversion.
   }];
 }
 

@@ -84,10 +84,10 @@ LogicalResult DequantizeOp::verify() {
   if (!format)
     return emitOpError("blocks need a #moe.blocks encoding, not ")
            << blocks.getEncoding();
-  if (blocks.getRank() < 3 ||
-      blocks.getShape().back() != blockBytes(*format))
+  if (blocks.getRank() < 2 ||
+      blocks.getShape().back() % blockBytes(*format) != 0)
     return emitOpError() << "blocks of " << stringifyEnum(*format)
-                         << " are [..., rows, blocks, "
+                         << " are [..., rows, blocks * "
                          << blockBytes(*format) << "], not " << blocks;
   RankedTensorType result = getResult().getType();
   if (blocksType(getContext(), result.getShape(), *format) != blocks ||

@@ -56,15 +56,16 @@ def Moe_WeightOp : Moe_Op<"weight", [Pure]> {
 def Moe_DequantizeOp : Moe_Op<"dequantize", [Pure]> {
   let summary = "the values of quantized weight blocks";
   let description = [{
-    `blocks` is an i8 tensor `[..., R, B, S]` whose encoding names its block
-    format: row r's values k = 32 b .. 32 b + 31 are block [r, b], S bytes
-    (34 for q8_0, 18 for q4_0). The result `[..., R, 32 B]` (f32) holds the
-    values they stand for. The kernels that read weights read the blocks
+    `blocks` is an i8 tensor `[..., R, B S]` whose encoding names its block
+    format: row r's values k = 32 b .. 32 b + 31 are its block b, S bytes
+    (34 for q8_0, 18 for q4_0), its quants at b (S - 2) and its f16 scale at
+    B (S - 2) + 2 b (`#moe.blocks`). The result `[..., R, 32 B]` (f32) holds
+    the values they stand for. The kernels that read weights read the blocks
     themselves (their lowerings look through this op and through slices of
     it); what is left is lowered to a loop that writes every value.
 
     ```mlir
-    %w = moe.dequantize %b : tensor<4096x128x34xi8, #moe.blocks<q8_0>> -> tensor<4096x4096xf32>
+    %w = moe.dequantize %b : tensor<4096x4352xi8, #moe.blocks<q8_0>> -> tensor<4096x4096xf32>
     ```
   }];
   let arguments = (ins RankedTensorOf<[I8]>:$blocks);

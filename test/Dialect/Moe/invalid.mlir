@@ -691,24 +691,24 @@ func.func @quantized_weight_odd_rows() -> tensor<8x40xf32> {
 
 // -----
 
-func.func @dequantize_no_encoding(%b: tensor<8x2x34xi8>) -> tensor<8x64xf32> {
+func.func @dequantize_no_encoding(%b: tensor<8x68xi8>) -> tensor<8x64xf32> {
   // expected-error @+1 {{blocks need a #moe.blocks encoding}}
-  %d = moe.dequantize %b : tensor<8x2x34xi8> -> tensor<8x64xf32>
+  %d = moe.dequantize %b : tensor<8x68xi8> -> tensor<8x64xf32>
   return %d : tensor<8x64xf32>
 }
 
 // -----
 
-func.func @dequantize_wrong_block(%b: tensor<8x2x34xi8, #moe.blocks<q4_0>>) -> tensor<8x64xf32> {
-  // expected-error @+1 {{blocks of q4_0 are [..., rows, blocks, 18]}}
-  %d = moe.dequantize %b : tensor<8x2x34xi8, #moe.blocks<q4_0>> -> tensor<8x64xf32>
+func.func @dequantize_wrong_block(%b: tensor<8x68xi8, #moe.blocks<q4_0>>) -> tensor<8x64xf32> {
+  // expected-error @+1 {{blocks of q4_0 are [..., rows, blocks * 18]}}
+  %d = moe.dequantize %b : tensor<8x68xi8, #moe.blocks<q4_0>> -> tensor<8x64xf32>
   return %d : tensor<8x64xf32>
 }
 
 // -----
 
-func.func @dequantize_wrong_result(%b: tensor<8x2x34xi8, #moe.blocks<q8_0>>) -> tensor<8x32xf32> {
+func.func @dequantize_wrong_result(%b: tensor<8x68xi8, #moe.blocks<q8_0>>) -> tensor<8x32xf32> {
   // expected-error @+1 {{is not the values of}}
-  %d = moe.dequantize %b : tensor<8x2x34xi8, #moe.blocks<q8_0>> -> tensor<8x32xf32>
+  %d = moe.dequantize %b : tensor<8x68xi8, #moe.blocks<q8_0>> -> tensor<8x32xf32>
   return %d : tensor<8x32xf32>
 }

@@ -283,9 +283,9 @@ func.func @router_logits(%v: tensor<16xf32>, %w: tensor<8x16xbf16>, %l: tensor<?
 // moe.dequantize.
 // CHECK-LABEL: func.func @quantized
 // CHECK: moe.weight [#moe.weight_ref<"m", "w", bf16, [8, 64], offset = 0>] format(<q8_0>) : tensor<8x64xf32>
-// CHECK: moe.dequantize %{{.+}} : tensor<2x8x2x18xi8, #moe.blocks<q4_0>> -> tensor<2x8x64xf32>
-func.func @quantized(%b: tensor<2x8x2x18xi8, #moe.blocks<q4_0>>) -> (tensor<8x64xf32>, tensor<2x8x64xf32>) {
+// CHECK: moe.dequantize %{{.+}} : tensor<2x8x36xi8, #moe.blocks<q4_0>> -> tensor<2x8x64xf32>
+func.func @quantized(%b: tensor<2x8x36xi8, #moe.blocks<q4_0>>) -> (tensor<8x64xf32>, tensor<2x8x64xf32>) {
   %w = moe.weight [#moe.weight_ref<"m", "w", bf16, [8, 64], offset = 0>] format(<q8_0>) : tensor<8x64xf32>
-  %d = moe.dequantize %b : tensor<2x8x2x18xi8, #moe.blocks<q4_0>> -> tensor<2x8x64xf32>
+  %d = moe.dequantize %b : tensor<2x8x36xi8, #moe.blocks<q4_0>> -> tensor<2x8x64xf32>
   return %w, %d : tensor<8x64xf32>, tensor<2x8x64xf32>
 }

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Checks that an artifact's quantized weights are the blocks the numpy
+statement of ggml's rules (test/reference/block_formats.py) makes of the
+checkpoint's tensors, byte for byte, in the split rows of #moe.blocks
+(each row's quants block after block, then its f16 scales).
+
+    stored_blocks.py ARTIFACT CHECKPOINT
+
+Reads the weight list of `moec-run --info --list-weights`; a stacked
+weight's parts are named by its first part's name with the last ".0."
+counted up (experts; compile with --roll-layers=false). Prints one line per format and exits 1 on a difference.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "reference"))
+import block_formats  # noqa: E402
+from active_fraction import read_tensors  # noqa: E402
+
+WIDTH = {"q8_0": 34, "q4_0": 18}
+
+
+def split_rows(data, fmt, rows):
+    """ggml's rows of blocks as #moe.blocks stores them."""
+    width = WIDTH[fmt]
+    blocks = np.frombuffer(data, dtype=np.uint8).reshape(rows, -1, width)
+    quants = blocks[:, :, 2:].reshape(rows, -1)
+    scales = blocks[:, :, :2].reshape(rows, -1)
+    return np.concatenate([quants, scales], axis=1).tobytes()
+
+
+def main():
+    artifact, checkpoint = sys.argv[1], sys.argv[2]
+    info = subprocess.run(["moec-run", "--info", "--list-weights", artifact],
+                          capture_output=True, text=True, check=True).stdout
+    segment = int(re.search(r"segment:  Weights\s+offset (\d+)", info).group(1))
+    tensors = read_tensors(checkpoint)
+    with open(artifact, "rb") as f:
+        data = f.read()
+    checked, differ = {}, []
+    for m in re.finditer(r"^weight:   (\S+)(?: \(\+(\d+) stacked\))? (q8_0|q4_0) "
+                         r"\[[0-9x]+\] (\S+), offset (\d+), (\d+) bytes$", info,
+                         re.MULTILINE):
+        name, more, fmt, layout, offset, size = m.groups()
+        head, _, tail = name.rpartition(".0.")
+        names = [name] + [f"{head}.{i}.{tail}"
+                          for i in range(1, int(more or 0) + 1)]
+        expected = b""
+        for part in names:
+            matrix = tensors[part].astype(np.float32)
+            if layout == "neuron-major":
+                matrix = np.ascontiguousarray(matrix.T)
+            expected += split_rows(block_formats.QUANTIZE[fmt](matrix), fmt,
+                                   matrix.shape[0])
+        at = segment + int(offset)
+        stored = data[at:at + int(size)]
+        checked[fmt] = checked.get(fmt, 0) + 1
+        if stored != expected:
+            differ.append(name)
+    for fmt, count in sorted(checked.items()):
+        print(f"{fmt}: {count} weights checked")
+    if differ or not checked:
+        sys.exit(f"stored blocks differ from block_formats.py: {differ or 'none checked'}")
+    print("stored blocks equal block_formats.py's")
+
+
+if __name__ == "__main__":
+    main()
