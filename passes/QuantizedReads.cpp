@@ -324,25 +324,19 @@ int64_t unitValue(bool nibbles, int64_t group, int64_t p) {
   return chunk % group * kBlockValues + chunk / group * 16 + p % 16;
 }
 
-/// The unit's `group` block scales (contiguous f16 in the row of `from` at
-/// `at`), read once, converted once and spread over the i32 lanes of the
-/// product: lane i sums bytes 4 i .. 4 i + 3, all of one block.
-Value unitScales(OpBuilder &b, Location loc, Value from, ValueRange at,
-                 Value kb, bool nibbles, int64_t group) {
+/// The f16 scales of `count` blocks from `kb` on (contiguous in the row of
+/// `from` at `at`), read and converted to f32 at once.
+Value readScales(OpBuilder &b, Location loc, Value from, ValueRange at,
+                 Value kb, int64_t count) {
   Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
   Value bytes = vector::TransferReadOp::create(
-      b, loc, VectorType::get({2 * group}, b.getI8Type()), from,
+      b, loc, VectorType::get({2 * count}, b.getI8Type()), from,
       concatIndices(at, {scaleAt(b, loc, from, kb)}), pad,
       ArrayRef<bool>{true});
   Value halves = vector::BitCastOp::create(
-      b, loc, VectorType::get({group}, b.getF16Type()), bytes);
-  Value scales = arith::ExtFOp::create(
-      b, loc, VectorType::get({group}, b.getF32Type()), halves);
-  int64_t lanes = 8 * group;
-  SmallVector<int64_t> blockOfLane(lanes);
-  for (int64_t i = 0; i < lanes; ++i)
-    blockOfLane[i] = unitValue(nibbles, group, 4 * i) / kBlockValues;
-  return vector::ShuffleOp::create(b, loc, scales, scales, blockOfLane);
+      b, loc, VectorType::get({count}, b.getF16Type()), bytes);
+  return arith::ExtFOp::create(
+      b, loc, VectorType::get({count}, b.getF32Type()), halves);
 }
 
 /// buildQuantizedDots with x given as Q8_0 blocks (quantizeActivations):
@@ -353,7 +347,8 @@ Value unitScales(OpBuilder &b, Location loc, Value from, ValueRange at,
 /// which one dot product with ones gives per activation unit and which is
 /// the product's accumulator), converted once to f32 and scaled by each
 /// block's two d into the accumulators. The activation unit is read in the
-/// weights' order (unitValue) once for all rows.
+/// weights' order (unitValue) once for all rows; a step takes `span` units,
+/// whose scales a row reads and converts at once.
 SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
                                  BlockFormat format,
                                  ArrayRef<SmallVector<Value>> wAt, Value x,
@@ -368,69 +363,110 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
   for (int64_t p = 0; p < width; ++p)
     order[p] = unitValue(nibbles, group, p);
   bool permuted = !llvm::equal(order, llvm::seq<int64_t>(0, width));
+  // Units a step takes: a row's scales for all of them are one read, one
+  // conversion and one multiplication by the activations' (then a shuffle
+  // a unit), up to 16 scales; the activation units of a step stay in
+  // registers, so fewer when there are several activation rows.
+  int64_t units = size / kBlockValues / group, span = 1;
+  for (int64_t s : {16 / group, int64_t(4), int64_t(2)})
+    if (s > 1 && units % s == 0 && s * xs <= 8 && s * group <= 16) {
+      span = s;
+      break;
+    }
   Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
   return overBlocks(
-      b, loc, size, ws * xs, chains, lanes, group,
+      b, loc, size, ws * xs, chains, lanes, group * span,
       [&](OpBuilder &nb, Location l, Value kb, int64_t,
           MutableArrayRef<Value> accs) {
-        // The quants of the unit's blocks: contiguous, one read.
-        auto unitBytes = [&](Value from, ValueRange at, int64_t n) -> Value {
+        // The quants of unit u's blocks: contiguous, one read (at a
+        // constant offset from the span's, which the address folds).
+        auto unitBytes = [&](Value from, ValueRange at, int64_t u,
+                             int64_t n) -> Value {
           return vector::TransferReadOp::create(
               nb, l, VectorType::get({n * group}, nb.getI8Type()), from,
-              concatIndices(at, {quantAt(nb, l, from, kb, cIndex(nb, l, 0))}),
+              concatIndices(at, {quantAt(nb, l, from, kb,
+                                         cIndex(nb, l, u * group * n))}),
               pad, ArrayRef<bool>{true});
+        };
+        // Unit u's scales (of `scales`, the span's) over the i32 lanes of
+        // its product: lane i sums bytes 4 i .. 4 i + 3, all of one block.
+        auto spread = [&](Value scales, int64_t u) -> Value {
+          SmallVector<int64_t> blockOfLane(lanes);
+          for (int64_t i = 0; i < lanes; ++i)
+            blockOfLane[i] =
+                u * group + unitValue(nibbles, group, 4 * i) / kBlockValues;
+          return vector::ShuffleOp::create(nb, l, scales, scales, blockOfLane);
         };
         Value zero = arith::ConstantOp::create(
             nb, l, DenseElementsAttr::get(i32s, nb.getI32IntegerAttr(0)));
-        SmallVector<Value> xq, xd, offsets;
+        SmallVector<SmallVector<Value>> xq(xs), offsets(xs);
+        SmallVector<Value> xd;
         for (int64_t t = 0; t < xs; ++t) {
-          Value q = unitBytes(x, xAt[t], kBlockValues);
-          if (permuted)
-            q = vector::ShuffleOp::create(nb, l, q, q, order);
-          xq.push_back(q);
-          xd.push_back(unitScales(nb, l, x, xAt[t], kb, nibbles, group));
-          // -8 sum(x) over each lane's bytes: Q4_0's quants less 8.
-          if (nibbles)
-            offsets.push_back(arith::MulIOp::create(
-                nb, l, dotU8S8(nb, l, zero, splatI8(nb, l, width, 1), q),
-                arith::ConstantOp::create(
-                    nb, l,
-                    DenseElementsAttr::get(i32s, nb.getI32IntegerAttr(-8)))));
+          xd.push_back(readScales(nb, l, x, xAt[t], kb, group * span));
+          for (int64_t u = 0; u < span; ++u) {
+            Value q = unitBytes(x, xAt[t], u, kBlockValues);
+            if (permuted)
+              q = vector::ShuffleOp::create(nb, l, q, q, order);
+            xq[t].push_back(q);
+            // -8 sum(x) over each lane's bytes: Q4_0's quants less 8.
+            if (nibbles)
+              offsets[t].push_back(arith::MulIOp::create(
+                  nb, l, dotU8S8(nb, l, zero, splatI8(nb, l, width, 1), q),
+                  arith::ConstantOp::create(
+                      nb, l,
+                      DenseElementsAttr::get(i32s, nb.getI32IntegerAttr(-8)))));
+          }
         }
         for (int64_t r = 0; r < ws; ++r) {
-          Value dw = unitScales(nb, l, blocks, wAt[r], kb, nibbles, group);
-          Value wq, magnitude, negative;
-          if (nibbles) {
-            // One load of the unit's nibble bytes; low nibbles, then high.
-            Value raw = unitBytes(blocks, wAt[r], kBlockValues / 2);
-            wq = concatVectors(
-                nb, l,
-                {arith::AndIOp::create(nb, l, raw,
-                                       splatI8(nb, l, width / 2, 15)),
-                 arith::ShRUIOp::create(nb, l, raw,
-                                        splatI8(nb, l, width / 2, 4))});
-          } else {
-            wq = unitBytes(blocks, wAt[r], kBlockValues);
-            magnitude = math::AbsIOp::create(nb, l, wq);
-            negative = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
-                                             wq, splatI8(nb, l, width, 0));
-          }
-          for (int64_t t = 0; t < xs; ++t) {
-            Value dotI32;
+          Value dw = readScales(nb, l, blocks, wAt[r], kb, group * span);
+          SmallVector<Value> scales;
+          for (int64_t t = 0; t < xs; ++t)
+            scales.push_back(arith::MulFOp::create(nb, l, dw, xd[t]));
+          for (int64_t u = 0; u < span; ++u) {
+            Value wq, magnitude, negative;
             if (nibbles) {
-              dotI32 = dotU8S8(nb, l, offsets[t], wq, xq[t]);
+              // One load of the unit's nibble bytes, twice end to end (a
+              // broadcast load); the second copy's 16-bit words shifted
+              // right by 4, then every byte masked: low nibbles, then high.
+              Value raw = unitBytes(blocks, wAt[r], u, kBlockValues / 2);
+              Value twice = concatVectors(nb, l, {raw, raw});
+              auto words = VectorType::get({width / 2}, nb.getI16Type());
+              SmallVector<int16_t> shifts(width / 2, 0);
+              std::fill(shifts.begin() + width / 4, shifts.end(), 4);
+              Value shifted = vector::BitCastOp::create(
+                  nb, l, VectorType::get({width}, nb.getI8Type()),
+                  arith::ShRUIOp::create(
+                      nb, l, vector::BitCastOp::create(nb, l, words, twice),
+                      arith::ConstantOp::create(
+                          nb, l,
+                          DenseElementsAttr::get(words,
+                                                 ArrayRef<int16_t>(shifts)))));
+              wq = arith::AndIOp::create(nb, l, shifted,
+                                         splatI8(nb, l, width, 15));
             } else {
-              Value signedX = arith::SelectOp::create(
-                  nb, l, negative,
-                  arith::SubIOp::create(nb, l, splatI8(nb, l, width, 0),
-                                        xq[t]),
-                  xq[t]);
-              dotI32 = dotU8S8(nb, l, zero, magnitude, signedX);
+              wq = unitBytes(blocks, wAt[r], u, kBlockValues);
+              magnitude = math::AbsIOp::create(nb, l, wq);
+              negative = arith::CmpIOp::create(
+                  nb, l, arith::CmpIPredicate::slt, wq,
+                  splatI8(nb, l, width, 0));
             }
-            Value dot = arith::SIToFPOp::create(nb, l, f32s, dotI32);
-            Value scale = arith::MulFOp::create(nb, l, dw, xd[t]);
-            Value &acc = accs[r * xs + t];
-            acc = vector::FMAOp::create(nb, l, dot, scale, acc);
+            for (int64_t t = 0; t < xs; ++t) {
+              Value dotI32;
+              if (nibbles) {
+                dotI32 = dotU8S8(nb, l, offsets[t][u], wq, xq[t][u]);
+              } else {
+                Value signedX = arith::SelectOp::create(
+                    nb, l, negative,
+                    arith::SubIOp::create(nb, l, splatI8(nb, l, width, 0),
+                                          xq[t][u]),
+                    xq[t][u]);
+                dotI32 = dotU8S8(nb, l, zero, magnitude, signedX);
+              }
+              Value dot = arith::SIToFPOp::create(nb, l, f32s, dotI32);
+              Value &acc = accs[r * xs + t];
+              acc = vector::FMAOp::create(nb, l, dot, spread(scales[t], u),
+                                          acc);
+            }
           }
         }
       });

@@ -382,8 +382,10 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a
 // int8_dot: the activation row is quantized once to Q8_0 blocks (d = the
 // largest magnitude / 127, quants rounded to nearest even, d stored as
 // f16). With 16 lanes a product takes two blocks (64 values) at once: per
-// row, the two blocks' nibble bytes (contiguous: one 32-byte read), their
-// low nibbles then their high ones, so that 16-byte chunks hold block 0's
+// row, the two blocks' nibble bytes (contiguous: one 32-byte read, twice
+// end to end: a broadcast load), the second copy's words shifted right by
+// 4 and every byte masked: their low nibbles then their high ones (three
+// instructions), so that 16-byte chunks hold block 0's
 // values 0-15, block 1's 0-15, block 0's 16-31, block 1's 16-31; the
 // activation unit is shuffled into that order once for all rows, and -8
 // times its sums (a dot product with ones) is the accumulator of the
@@ -414,9 +416,12 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a
 // CHECK: %[[WS:.*]] = arith.extf %[[WH]] : vector<2xf16> to vector<2xf32>
 // CHECK: %[[DW:.*]] = vector.shuffle %[[WS]], %[[WS]] [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
 // CHECK: %[[RAW:.*]] = vector.transfer_read {{.*}} : tensor<32x36xi8, #moe.blocks<q4_0>>, vector<32xi8>
-// CHECK: %[[LOW:.*]] = arith.andi %[[RAW]], %{{.*}} : vector<32xi8>
-// CHECK: %[[HIGH:.*]] = arith.shrui %[[RAW]], %{{.*}} : vector<32xi8>
-// CHECK: %[[NIB:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 1, {{.*}}, 63] : vector<32xi8>, vector<32xi8>
+// CHECK: %[[TWICE:.*]] = vector.shuffle %[[RAW]], %[[RAW]] [0, 1, {{.*}}, 31, 32, 33, {{.*}}, 63] : vector<32xi8>, vector<32xi8>
+// CHECK: %[[WORDS:.*]] = vector.bitcast %[[TWICE]] : vector<64xi8> to vector<32xi16>
+// CHECK: %[[SHIFTS:.*]] = arith.constant dense<[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]> : vector<32xi16>
+// CHECK: %[[SHIFTED:.*]] = arith.shrui %[[WORDS]], %[[SHIFTS]] : vector<32xi16>
+// CHECK: %[[BYTES:.*]] = vector.bitcast %[[SHIFTED]] : vector<32xi16> to vector<64xi8>
+// CHECK: %[[NIB:.*]] = arith.andi %[[BYTES]], %{{.*}} : vector<64xi8>
 // CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[OFFSET]], %[[NIB]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
 // CHECK: %[[F:.*]] = arith.sitofp %[[DOT]] : vector<16xi32> to vector<16xf32>
 // CHECK: %[[SCALE:.*]] = arith.mulf %[[DW]], %[[XD]] : vector<16xf32>
@@ -425,6 +430,29 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a
 func.func @matvec_q4_0_int8_dot(%x: tensor<?x64xf32>, %b: tensor<32x36xi8, #moe.blocks<q4_0>>) -> tensor<?x32xf32> {
   %w = moe.dequantize %b : tensor<32x36xi8, #moe.blocks<q4_0>> -> tensor<32x64xf32>
   %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4, int8_dot = true>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+
+// -----
+
+// A row of 512 values is 8 units of two blocks: a step takes all 8, and a
+// row's 16 scales are one 32-byte read and one conversion, multiplied by
+// the activations' 16 at once; each unit then takes its two (a shuffle)
+// and reads its 64 quants at a constant offset from the span's.
+// CHECK-LABEL: func.func @matvec_q8_0_int8_dot_span
+// CHECK: scf.forall
+// CHECK: %[[XB:.*]] = vector.transfer_read {{.*}} : tensor<?x544xi8, #moe.blocks<q8_0>>, vector<32xi8>
+// CHECK: %[[XH:.*]] = vector.bitcast %[[XB]] : vector<32xi8> to vector<16xf16>
+// CHECK: %[[XD:.*]] = arith.extf %[[XH]] : vector<16xf16> to vector<16xf32>
+// CHECK: %[[WB:.*]] = vector.transfer_read {{.*}} : tensor<32x544xi8, #moe.blocks<q8_0>>, vector<32xi8>
+// CHECK: %[[WH:.*]] = vector.bitcast %[[WB]] : vector<32xi8> to vector<16xf16>
+// CHECK: %[[WD:.*]] = arith.extf %[[WH]] : vector<16xf16> to vector<16xf32>
+// CHECK: %[[S:.*]] = arith.mulf %[[WD]], %[[XD]] : vector<16xf32>
+// CHECK-COUNT-8: kernel.dot_u8s8
+// CHECK: vector.shuffle %[[S]], %[[S]] [14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15] : vector<16xf32>, vector<16xf32>
+func.func @matvec_q8_0_int8_dot_span(%x: tensor<?x512xf32>, %b: tensor<32x544xi8, #moe.blocks<q8_0>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x544xi8, #moe.blocks<q8_0>> -> tensor<32x512xf32>
+  %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 1, tasks = 4, int8_dot = true>) : tensor<?x512xf32>, tensor<32x512xf32> -> tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }
 
