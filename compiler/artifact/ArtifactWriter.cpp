@@ -157,7 +157,8 @@ Error writeQuantized(SegmentStream &stream, llvm::StringRef data,
   int64_t rows = int64_t(values.size()) / rowLength;
   std::vector<uint8_t> row(quant::rowBytes(blockFormat, rowLength)),
       split(row.size());
-  // #moe.blocks: the row's quants block after block, then its scales.
+  // #moe.blocks: groups of kGroupBlocks blocks, each its blocks' quants,
+  // then their scales.
   size_t block = quant::blockBytes(blockFormat), quants = block - 2,
          blocks = row.size() / block;
   for (int64_t r = 0; r < rows; ++r) {
@@ -172,8 +173,11 @@ Error writeQuantized(SegmentStream &stream, llvm::StringRef data,
             "finite f16 (values beyond %s's range)",
             part.getTensor().str().c_str(), (long long)r,
             quant::name(blockFormat).data());
-      std::memcpy(&split[b * quants], from + 2, quants);
-      std::memcpy(&split[blocks * quants + 2 * b], from, 2);
+      size_t first = b / moe::kGroupBlocks * moe::kGroupBlocks,
+             count = std::min<size_t>(moe::kGroupBlocks, blocks - first),
+             start = first * block;
+      std::memcpy(&split[start + (b - first) * quants], from + 2, quants);
+      std::memcpy(&split[start + count * quants + 2 * (b - first)], from, 2);
     }
     stream.write(reinterpret_cast<const char *>(split.data()), split.size());
   }

@@ -326,17 +326,20 @@ func.func @norm_gpu(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> 
 // -----
 
 // A quantized weight (moe.dequantize of Q8_0 blocks) is read as blocks:
-// per block of 32, its f16 scale (two bytes after the row's quants, at 64
-// + 2 kb, bitcast, widened) and its 32 int8 quants as two vectors of 16
-// converted to f32; their products with
+// per block of 32, its f16 scale (two bytes after the quants of its group
+// of 16 blocks, here a short group of 2: the count is min(16, blocks left),
+// bitcast, widened) and its 32 int8 quants as two vectors of 16 converted
+// to f32; their products with
 // the activations (a multiply, a multiply-add) are scaled once into the
 // accumulator.
 // CHECK-LABEL: func.func @matvec_q8_0
 // CHECK-SAME: (%{{.*}}: tensor<?x64xf32>, %[[B:.*]]: tensor<32x68xi8, #moe.blocks<q8_0>>)
 // CHECK: scf.forall
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c2 step %{{.*}} iter_args(%[[ACC0:.*]] = %{{.*}}, %[[ACC1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>)
-// CHECK: %[[KB2:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
-// CHECK: %[[AT:.*]] = arith.addi %c64, %[[KB2]] : index
+// CHECK: %[[GROUP:.*]] = arith.shrui %{{.*}}, %c4 : index
+// CHECK: %[[FIRST:.*]] = arith.muli %[[GROUP]], %c16{{.*}} : index
+// CHECK: %[[COUNT:.*]] = arith.minsi %c16{{.*}}, %{{.*}} : index
+// CHECK: %[[AT:.*]] = arith.addi %{{.*}}, %{{.*}} : index
 // CHECK: %[[D2:.*]] = vector.transfer_read %[[B]][%{{.*}}, %[[AT]]]{{.*}} vector<2xi8>
 // CHECK: %[[DH:.*]] = vector.bitcast %[[D2]] : vector<2xi8> to vector<1xf16>
 // CHECK: %[[Q0:.*]] = vector.transfer_read %[[B]]{{.*}} vector<16xi8>
@@ -391,8 +394,8 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a
 // times its sums (a dot product with ones) is the accumulator of the
 // row's kernel.dot_u8s8: the dot products of (q - 8) with x, each i32
 // lane of one block, converted once to f32 and scaled by the two d (one
-// 4-byte read after the row's quants) spread over the lanes in the same
-// order.
+// 4-byte read after the group's quants), times the activations', spread
+// over the lanes in the same order.
 // CHECK-LABEL: func.func @matvec_q4_0_int8_dot
 // CHECK: math.absf %{{.*}} : vector<16xf32>
 // CHECK: vector.reduction <maxnumf>
@@ -402,19 +405,18 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: scf.forall
 // CHECK: %[[ZERO:.*]] = arith.constant dense<0> : vector<16xi32>
-// CHECK: %[[XU:.*]] = vector.transfer_read {{.*}} : tensor<?x68xi8, #moe.blocks<q8_0>>, vector<64xi8>
-// CHECK: %[[X:.*]] = vector.shuffle %[[XU]], %[[XU]] [0, 1, {{.*}}, 15, 32, 33, {{.*}}, 47, 16, 17, {{.*}}, 31, 48, {{.*}}, 63] : vector<64xi8>, vector<64xi8>
 // CHECK: %[[XB:.*]] = vector.transfer_read {{.*}} : tensor<?x68xi8, #moe.blocks<q8_0>>, vector<4xi8>
 // CHECK: %[[XH:.*]] = vector.bitcast %[[XB]] : vector<4xi8> to vector<2xf16>
 // CHECK: %[[XS:.*]] = arith.extf %[[XH]] : vector<2xf16> to vector<2xf32>
-// CHECK: %[[XD:.*]] = vector.shuffle %[[XS]], %[[XS]] [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
+// CHECK: %[[XU:.*]] = vector.transfer_read {{.*}} : tensor<?x68xi8, #moe.blocks<q8_0>>, vector<64xi8>
+// CHECK: %[[X:.*]] = vector.shuffle %[[XU]], %[[XU]] [0, 1, {{.*}}, 15, 32, 33, {{.*}}, 47, 16, 17, {{.*}}, 31, 48, {{.*}}, 63] : vector<64xi8>, vector<64xi8>
 // CHECK: %[[ONES:.*]] = arith.constant dense<1> : vector<64xi8>
 // CHECK: %[[SUM:.*]] = kernel.dot_u8s8 %[[ZERO]], %[[ONES]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
 // CHECK: %[[OFFSET:.*]] = arith.muli %[[SUM]], %{{.*}} : vector<16xi32>
 // CHECK: %[[WB:.*]] = vector.transfer_read {{.*}} : tensor<32x36xi8, #moe.blocks<q4_0>>, vector<4xi8>
 // CHECK: %[[WH:.*]] = vector.bitcast %[[WB]] : vector<4xi8> to vector<2xf16>
 // CHECK: %[[WS:.*]] = arith.extf %[[WH]] : vector<2xf16> to vector<2xf32>
-// CHECK: %[[DW:.*]] = vector.shuffle %[[WS]], %[[WS]] [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
+// CHECK: %[[S:.*]] = arith.mulf %[[WS]], %[[XS]] : vector<2xf32>
 // CHECK: %[[RAW:.*]] = vector.transfer_read {{.*}} : tensor<32x36xi8, #moe.blocks<q4_0>>, vector<32xi8>
 // CHECK: %[[TWICE:.*]] = vector.shuffle %[[RAW]], %[[RAW]] [0, 1, {{.*}}, 31, 32, 33, {{.*}}, 63] : vector<32xi8>, vector<32xi8>
 // CHECK: %[[WORDS:.*]] = vector.bitcast %[[TWICE]] : vector<64xi8> to vector<32xi16>
@@ -424,7 +426,7 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a
 // CHECK: %[[NIB:.*]] = arith.andi %[[BYTES]], %{{.*}} : vector<64xi8>
 // CHECK: %[[DOT:.*]] = kernel.dot_u8s8 %[[OFFSET]], %[[NIB]], %[[X]] : vector<64xi8>, vector<64xi8> -> vector<16xi32>
 // CHECK: %[[F:.*]] = arith.sitofp %[[DOT]] : vector<16xi32> to vector<16xf32>
-// CHECK: %[[SCALE:.*]] = arith.mulf %[[DW]], %[[XD]] : vector<16xf32>
+// CHECK: %[[SCALE:.*]] = vector.shuffle %[[S]], %[[S]] [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
 // CHECK: vector.fma %[[F]], %[[SCALE]], %{{.*}} : vector<16xf32>
 // CHECK-NOT: moe.dequantize
 func.func @matvec_q4_0_int8_dot(%x: tensor<?x64xf32>, %b: tensor<32x36xi8, #moe.blocks<q4_0>>) -> tensor<?x32xf32> {

@@ -24,6 +24,10 @@ constexpr int64_t blockBytes(BlockFormat f) {
   return f == BlockFormat::Q8_0 ? 2 + 32 : 2 + 16;
 }
 
+/// Blocks of a row stored together in #moe.blocks: their quants, then their
+/// scales (a row's last group may have fewer).
+constexpr int64_t kGroupBlocks = 16;
+
 /// Bytes of one block's quants.
 constexpr int64_t quantBytes(BlockFormat f) { return blockBytes(f) - 2; }
 

@@ -79,11 +79,13 @@ def Moe_BlockFormatAttr : EnumAttr<Moe_Dialect, Moe_BlockFormat, "blocks"> {
   let description = [{
     On `moe.weight` (`format`): the artifact stores the weight's rows in
     this format. As the encoding of an i8 tensor `[..., rows, bytes]`
-    (`#moe.blocks<q8_0>`): each row's B blocks of 32 values, split: first
-    the quants of every block in order (32 bytes a block for q8_0, 16 for
-    q4_0, each block's bytes as llama.cpp's), then the B f16 scales. A row
-    has the bytes of llama.cpp's (34 or 18 a block); contiguous quants take
-    one load for several blocks and contiguous scales one conversion.
+    (`#moe.blocks<q8_0>`): each row's blocks of 32 values in groups of 16
+    blocks (the last group of a row may have fewer), a group split: first
+    the quants of its blocks in order (32 bytes a block for q8_0, 16 for
+    q4_0, each block's bytes as llama.cpp's), then their f16 scales. A row
+    has the bytes of llama.cpp's (34 or 18 a block) and is read front to
+    back; contiguous quants take one load for several blocks and a group's
+    scales one conversion.
   }];
 }
 

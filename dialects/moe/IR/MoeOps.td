@@ -58,8 +58,8 @@ def Moe_DequantizeOp : Moe_Op<"dequantize", [Pure]> {
   let description = [{
     `blocks` is an i8 tensor `[..., R, B S]` whose encoding names its block
     format: row r's values k = 32 b .. 32 b + 31 are its block b, S bytes
-    (34 for q8_0, 18 for q4_0), its quants at b (S - 2) and its f16 scale at
-    B (S - 2) + 2 b (`#moe.blocks`). The result `[..., R, 32 B]` (f32) holds
+    (34 for q8_0, 18 for q4_0): groups of 16 blocks, each its blocks'
+    quants, then their f16 scales (`#moe.blocks`). The result `[..., R, 32 B]` (f32) holds
     the values they stand for. The kernels that read weights read the blocks
     themselves (their lowerings look through this op and through slices of
     it); what is left is lowered to a loop that writes every value.

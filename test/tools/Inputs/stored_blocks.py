@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Checks that an artifact's quantized weights are the blocks the numpy
 statement of ggml's rules (test/reference/block_formats.py) makes of the
-checkpoint's tensors, byte for byte, in the split rows of #moe.blocks
-(each row's quants block after block, then its f16 scales).
+checkpoint's tensors, byte for byte, in the rows of #moe.blocks (groups of
+16 blocks, each their quants block after block, then their f16 scales).
 
     stored_blocks.py ARTIFACT CHECKPOINT
 
@@ -26,13 +26,19 @@ from active_fraction import read_tensors  # noqa: E402
 WIDTH = {"q8_0": 34, "q4_0": 18}
 
 
+GROUP = 16  # blocks a group of #moe.blocks
+
+
 def split_rows(data, fmt, rows):
-    """ggml's rows of blocks as #moe.blocks stores them."""
+    """ggml's rows of blocks as #moe.blocks stores them: groups of 16
+    blocks (fewer at a row's end), each their quants, then their scales."""
     width = WIDTH[fmt]
     blocks = np.frombuffer(data, dtype=np.uint8).reshape(rows, -1, width)
-    quants = blocks[:, :, 2:].reshape(rows, -1)
-    scales = blocks[:, :, :2].reshape(rows, -1)
-    return np.concatenate([quants, scales], axis=1).tobytes()
+    parts = []
+    for first in range(0, blocks.shape[1], GROUP):
+        group = blocks[:, first:first + GROUP]
+        parts += [group[:, :, 2:].reshape(rows, -1), group[:, :, :2].reshape(rows, -1)]
+    return np.concatenate(parts, axis=1).tobytes()
 
 
 def main():
