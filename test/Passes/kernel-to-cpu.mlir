@@ -339,8 +339,8 @@ func.func @norm_gpu(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> 
 // CHECK: %[[GROUP:.*]] = arith.shrui %{{.*}}, %c4 : index
 // CHECK: %[[FIRST:.*]] = arith.muli %[[GROUP]], %c16{{.*}} : index
 // CHECK: %[[COUNT:.*]] = arith.minsi %c16{{.*}}, %{{.*}} : index
-// CHECK: %[[AT:.*]] = arith.addi %{{.*}}, %{{.*}} : index
-// CHECK: %[[D2:.*]] = vector.transfer_read %[[B]][%{{.*}}, %[[AT]]]{{.*}} vector<2xi8>
+// CHECK: arith.muli %[[COUNT]], %c32{{.*}} : index
+// CHECK: %[[D2:.*]] = vector.transfer_read %[[B]][%{{.*}}, %{{.*}}]{{.*}} vector<2xi8>
 // CHECK: %[[DH:.*]] = vector.bitcast %[[D2]] : vector<2xi8> to vector<1xf16>
 // CHECK: %[[Q0:.*]] = vector.transfer_read %[[B]]{{.*}} vector<16xi8>
 // CHECK: %[[F0:.*]] = arith.sitofp %[[Q0]] : vector<16xi8> to vector<16xf32>
