@@ -107,12 +107,14 @@ cl::opt<bool> bf16Dot(
              "CPUs where widening bf16 limits the kernels, less exact "
              "(needs avx512bf16)"),
     cl::cat(category));
-cl::opt<bool> int8Dot(
+cl::opt<cl::boolOrDefault> int8Dot(
     "int8-dot",
-    cl::desc("With --weights, quantize activations to Q8_0 blocks in the "
-             "products with quantized weights and use the 8-bit integer dot "
-             "product, as llama.cpp does: fewer instructions per weight, less "
-             "exact (needs avx512vnni with avx512vl, or avxvnni)"),
+    cl::desc("With --weights=q8_0|q4_0, quantize activations to Q8_0 blocks "
+             "in the products with quantized weights and use the 8-bit "
+             "integer dot product, as llama.cpp does: fewer instructions per "
+             "weight, less exact (needs avx512vnni with avx512vl, or avxvnni; "
+             "default: on where the target has it, =false for the exact "
+             "dequantize-and-FMA kernels)"),
     cl::cat(category));
 cl::opt<std::string> weightsFormat(
     "weights",
@@ -308,7 +310,7 @@ int main(int argc, char **argv) {
                    "the router, norms and embedding are always kept)");
   if (!keepPrecision.empty() && weightsFormat.empty())
     return usage("--keep-precision needs --weights");
-  if (int8Dot && !blockWeights)
+  if (int8Dot == cl::BOU_TRUE && !blockWeights)
     return usage("--int8-dot needs --weights=q8_0 or q4_0");
   if (blockWeights && cuda)
     return usage("--weights=" + weightsFormat +
@@ -472,8 +474,12 @@ int main(int argc, char **argv) {
       return llvm::is_contained(llvm::split(options.target.features, ","),
                                 feature);
     };
-    if (int8Dot && !(hasFeature("+avx512vnni") && hasFeature("+avx512vl")) &&
-        !hasFeature("+avxvnni"))
+    bool vnni = (hasFeature("+avx512vnni") && hasFeature("+avx512vl")) ||
+                hasFeature("+avxvnni");
+    // Measured faster at both formats, dense and sparse (docs/perf.md).
+    bool integerProducts = int8Dot == cl::BOU_TRUE ||
+                           (int8Dot == cl::BOU_UNSET && blockWeights && vnni);
+    if (int8Dot == cl::BOU_TRUE && !vnni)
       return fail(input +
                   ": --int8-dot needs a target with avx512vnni and avx512vl, "
                   "or avxvnni (its features: " +
@@ -483,7 +489,7 @@ int main(int argc, char **argv) {
     lowering.countActivity = countActivity;
     lowering.predictorStats = predictorStats;
     lowering.bf16Dot = bf16Dot;
-    lowering.int8Dot = int8Dot;
+    lowering.int8Dot = integerProducts;
     moec::showStep("lowering for the CPU");
     if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
           moec::buildCpuPipeline(pm, lowering);
