@@ -2,7 +2,8 @@
 # moec against llama.cpp, decode speed on the same weights (docs/perf.md).
 #
 #   tools/bench/compare-llama.sh [--threads N] [--context N] [--steps N]
-#                                [--rounds N] [--keep]
+#                                [--rounds N] [--models LIST]
+#                                [--weights bf16,q8_0,q4_0] [--keep]
 #
 # Builds moec (tools/setup.sh build), makes a Python environment in
 # $MOEC_BUILD_DIR/bench/venv with gguf and llama-cpp-python (llama.cpp built

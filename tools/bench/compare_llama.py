@@ -10,8 +10,12 @@ synthesise the checkpoint with moec-synth, compile it for this CPU with
 moec-compile (exact and with --bf16-dot; the dReLU one also --no-sparse),
 measure it with moec-bench, write the same weights as GGUF and time
 llama.cpp's decode steps at the same context, threads and dtype, and its
-prompt of --prompt tokens (as llama-bench's pp512). Prints Markdown tables
-and writes every measurement to OUT/results.json.
+prompt of --prompt tokens (as llama-bench's pp512). With --weights=q8_0
+(or q4_0, or a list), each model is also compiled with moec-compile
+--weights (the integer products, and --int8-dot=false's exact kernels
+where the CPU has VNNI) and llama.cpp reads a GGUF holding the same
+blocks (test/reference/block_formats.py's bytes, which moec's equal).
+Prints Markdown tables and writes every measurement to OUT/results.json.
 """
 import argparse
 import json
@@ -357,13 +361,17 @@ def main():
                  "--dtype=bf16", "--seed=3", *synth_flags])
         if fmt != "bf16":
             title = f"{title}, {fmt}"
-            # The bf16 dot product does not apply to blocks; the integer
-            # one (--int8-dot) is llama.cpp's way with them.
+            # The bf16 dot product does not apply to blocks. The integer
+            # one (--int8-dot, llama.cpp's way with them) is moec's default
+            # where the CPU has it: each build with it, and the exact
+            # kernels (--int8-dot=false) beside it.
             builds = [(label, flags) for label, flags in builds
                       if "--bf16-dot" not in flags]
             if int8:
-                builds += [(label + " --int8-dot", flags + ["--int8-dot"])
-                           for label, flags in builds if "--predictors" not in flags]
+                builds = ([(label + " --int8-dot", flags + ["--int8-dot"])
+                           for label, flags in builds] +
+                          [(label + " --int8-dot=false", flags + ["--int8-dot=false"])
+                           for label, flags in builds if "--predictors" not in flags])
             builds = [(label, [f"--weights={fmt}"] + flags) for label, flags in builds]
         artifacts = []
         for label, flags in builds:
