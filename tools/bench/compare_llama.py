@@ -458,7 +458,9 @@ def print_sparse_table(results, args, llama):
     bandwidth achieved on the bytes read, the speed-up over llama.cpp
     against the ratio of bytes read (llama.cpp reads the dense build's),
     and both projected to 32 layers at the same achieved bandwidth."""
-    models = {r["model"] for r in results if r["engine"] == DENSE_BUILD}
+    # (A quantized model's dense builds are labelled with their products'
+    # flag after it; their bytes are the same.)
+    models = {r["model"] for r in results if r["engine"].startswith(DENSE_BUILD)}
     if not models:
         return
     print("\nsparse decode: bytes per token by part (MB), speed-up over "
@@ -472,7 +474,7 @@ def print_sparse_table(results, args, llama):
     print("|---|---|" + "---|" * (len(parts) + 7))
     for model in sorted(models):
         rows = [r for r in results if r["model"] == model and "bytes_by_part" in r]
-        dense = next(r for r in rows if r["engine"] == DENSE_BUILD)
+        dense = next(r for r in rows if r["engine"].startswith(DENSE_BUILD))
         layers = dense["layers"]
         dense_bytes = dense["bytes_per_token"]
         dense_32 = projected_bytes(dense["bytes_by_part"], layers, 32)
