@@ -595,6 +595,12 @@ Value mlir::moe::buildMatvec(OpBuilder &b, Location loc, Value x, Value w,
   // (all of them at decode), the block's rows together.
   int64_t rowTile = rows % mapping.getRowTile() == 0 ? mapping.getRowTile() : 1;
   int64_t tokenTile = mapping.getTokenTile();
+  // Integer block products keep each token's activation unit and Q4_0
+  // offset in registers beside the rows x tokens accumulators: 4 x 4 fit
+  // AVX-512's 32 registers, 4 x 5 spilled (q4_0 prompts 99-105 against
+  // 113-115 tokens/s, docs/perf.md).
+  if (mapping.getInt8Dot() && isQuantized(w))
+    tokenTile = std::min<int64_t>(tokenTile, 4);
   // Alone, a dot product hides the FMA latency with its own accumulators;
   // rows together are independent chains already.
   int64_t chains = std::max<int64_t>(1, mapping.getAccumulators() / rowTile);
