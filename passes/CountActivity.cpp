@@ -40,11 +40,9 @@ WeightOp weightOf(Value v) {
 
 /// Bytes of `v` as stored: a quantized weight's (or slice's) blocks.
 int64_t bytesOf(Value v) {
-  auto type = cast<RankedTensorType>(v.getType());
-  if (WeightOp weight = weightOf(v))
-    if (std::optional<BlockFormat> format = weight.getFormat())
-      return type.getNumElements() / kBlockValues * blockBytes(*format);
-  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+  WeightOp weight = weightOf(v);
+  return storedBytes(cast<ShapedType>(v.getType()),
+                     weight ? weight.getFormat() : std::nullopt);
 }
 
 /// The loop over the decoder layers that `op` is in, if any.

@@ -69,20 +69,27 @@ Value scaleAt(OpBuilder &b, Location loc, Value blocks, Value kb) {
       arith::MulIOp::create(b, loc, inGroup, cIndex(b, loc, 2)));
 }
 
+/// The f16 scales of `count` blocks from `kb` on (contiguous in the row of
+/// `from` at `at`), read and converted to f32 at once.
+Value readScales(OpBuilder &b, Location loc, Value from, ValueRange at,
+                 Value kb, int64_t count) {
+  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+  Value bytes = vector::TransferReadOp::create(
+      b, loc, VectorType::get({2 * count}, b.getI8Type()), from,
+      concatIndices(at, {scaleAt(b, loc, from, kb)}), pad,
+      ArrayRef<bool>{true});
+  Value halves = vector::BitCastOp::create(
+      b, loc, VectorType::get({count}, b.getF16Type()), bytes);
+  return arith::ExtFOp::create(
+      b, loc, VectorType::get({count}, b.getF32Type()), halves);
+}
+
 /// Block `kb`'s scale d of the row at `indices`, as f32.
 Value readScale(OpBuilder &b, Location loc, Value blocks, ValueRange indices,
                 Value kb) {
-  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
-  Value bytes = vector::TransferReadOp::create(
-      b, loc, VectorType::get({2}, b.getI8Type()), blocks,
-      concatIndices(indices, {scaleAt(b, loc, blocks, kb)}), pad,
-      ArrayRef<bool>{true});
-  Value half = vector::ExtractOp::create(
-      b, loc,
-      vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getF16Type()),
-                                bytes),
+  return vector::ExtractOp::create(
+      b, loc, readScales(b, loc, blocks, indices, kb, /*count=*/1),
       ArrayRef<int64_t>{0});
-  return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
 }
 
 /// The quants of values `inBlock` .. inBlock + lanes - 1 of block `kb`, as
@@ -345,21 +352,6 @@ int64_t unitValue(bool nibbles, int64_t group, int64_t p) {
   return chunk % group * kBlockValues + chunk / group * 16 + p % 16;
 }
 
-/// The f16 scales of `count` blocks from `kb` on (contiguous in the row of
-/// `from` at `at`), read and converted to f32 at once.
-Value readScales(OpBuilder &b, Location loc, Value from, ValueRange at,
-                 Value kb, int64_t count) {
-  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
-  Value bytes = vector::TransferReadOp::create(
-      b, loc, VectorType::get({2 * count}, b.getI8Type()), from,
-      concatIndices(at, {scaleAt(b, loc, from, kb)}), pad,
-      ArrayRef<bool>{true});
-  Value halves = vector::BitCastOp::create(
-      b, loc, VectorType::get({count}, b.getF16Type()), bytes);
-  return arith::ExtFOp::create(
-      b, loc, VectorType::get({count}, b.getF32Type()), halves);
-}
-
 /// buildQuantizedDots with x given as Q8_0 blocks (quantizeActivations):
 /// per unit of `group` blocks (two on AVX-512: one 512-bit product for 64
 /// values) and pair, the integer dot product of the quants
@@ -390,7 +382,7 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
   // registers, so fewer when there are several activation rows.
   int64_t units = size / kBlockValues / group, span = 1;
   for (int64_t s : {16 / group, int64_t(4), int64_t(2)})
-    if (s > 1 && units % s == 0 && s * xs <= 8 && s * group <= 16) {
+    if (units % s == 0 && s * xs <= 8 && s * group <= 16) {
       span = s;
       break;
     }

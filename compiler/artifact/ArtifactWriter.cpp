@@ -317,10 +317,7 @@ private:
 } // namespace
 
 uint64_t PlannedWeight::size() const {
-  if (format)
-    return uint64_t(type.getNumElements()) / moe::kBlockValues *
-           moe::blockBytes(*format);
-  return uint64_t(type.getNumElements()) * (type.getElementTypeBitWidth() / 8);
+  return moe::storedBytes(type, format);
 }
 
 llvm::Expected<ArtifactContents>

@@ -63,6 +63,14 @@ std::optional<BlockFormat> mlir::moe::blockFormatOf(Type type) {
   return std::nullopt;
 }
 
+uint64_t mlir::moe::storedBytes(ShapedType type,
+                                std::optional<BlockFormat> format) {
+  uint64_t count = type.getNumElements();
+  if (format)
+    return count / kBlockValues * blockBytes(*format);
+  return count * (type.getElementTypeBitWidth() / 8);
+}
+
 RankedTensorType mlir::moe::blocksType(MLIRContext *context,
                                        ArrayRef<int64_t> shape,
                                        BlockFormat format) {

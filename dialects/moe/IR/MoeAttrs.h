@@ -34,6 +34,10 @@ constexpr int64_t quantBytes(BlockFormat f) { return blockBytes(f) - 2; }
 /// The block format `type`'s encoding names (a tensor of blocks), if any.
 std::optional<BlockFormat> blockFormatOf(Type type);
 
+/// Bytes the artifact stores for values of `type`: blocks of `format`, or
+/// the element type's bytes each.
+uint64_t storedBytes(ShapedType type, std::optional<BlockFormat> format);
+
 /// `[..., rows, values]` stored as blocks of `format`: the i8 tensor type
 /// `[..., rows, values / 32 * blockBytes]` with the format as its encoding
 /// (each row's quants, then its scales: #moe.blocks).

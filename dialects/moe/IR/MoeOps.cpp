@@ -62,12 +62,7 @@ LogicalResult WeightOp::verify() {
 }
 
 uint64_t WeightOp::getStoredBytes() {
-  RankedTensorType type = getResult().getType();
-  std::optional<BlockFormat> format = getFormat();
-  if (!format)
-    return uint64_t(type.getNumElements()) *
-           (type.getElementTypeBitWidth() / 8);
-  return uint64_t(type.getNumElements()) / kBlockValues * blockBytes(*format);
+  return storedBytes(getResult().getType(), getFormat());
 }
 
 //===----------------------------------------------------------------------===//
