@@ -2,6 +2,7 @@
 
 #include "passes/GpuKernels.h"
 #include "passes/Kernels.h"
+#include "passes/QuantizedReads.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -113,39 +114,149 @@ std::pair<Value, Value> perTokenBuffer(ImplicitLocOpBuilder &b, Value xb,
   return {allocBuffer(b, {type.getDimSize(0), columns}, dynamic, elem), tokens};
 }
 
-/// Elements of one lane's 16-byte load of `elem`, or 1 when rows of
-/// `length` elements do not split into such loads.
-int64_t lanesPerLoad(Type elem, int64_t length) {
-  int64_t width = kLoadBytes / (elem.getIntOrFloatBitWidth() / 8);
-  return length % width == 0 ? width : 1;
-}
-
 /// vector<width x elem> at `indices` of `buffer`, aligned as a whole load
-/// when it spans at least 16 bytes.
+/// when it spans at least 16 bytes and `aligned` says the buffer's pieces
+/// are.
 Value loadVector(ImplicitLocOpBuilder &b, Value buffer, ValueRange indices,
-                 int64_t width) {
+                 int64_t width, bool aligned = true) {
   Type elem = cast<MemRefType>(buffer.getType()).getElementType();
   auto type = VectorType::get({width}, elem);
   llvm::MaybeAlign align;
-  if (width * elem.getIntOrFloatBitWidth() / 8 >= kLoadBytes)
+  if (aligned && width * elem.getIntOrFloatBitWidth() / 8 >= kLoadBytes)
     align = llvm::Align(kLoadBytes);
   return vector::LoadOp::create(b, type, buffer, indices,
                                 /*nontemporal=*/false, align);
 }
 
+/// A lane's piece of a weight row: its values as f32, times `scale` (none:
+/// 1).
+struct Piece {
+  Value values, scale;
+};
+
+/// How the kernels read a weight's rows: 16 bytes a lane at a time, widened
+/// to f32 in registers. A float row gives 16 / (its bytes per value) values
+/// a piece; a quantized one (QuantizedReads.h) the quants of its blocks, 16
+/// values of Q8_0 or 32 of Q4_0 a piece, with their block's scale.
+class WeightRows {
+public:
+  /// Made before the launch: the buffer the kernel reads (a quantized
+  /// weight's blocks), for rows of `length` values.
+  WeightRows(ImplicitLocOpBuilder &b, Value w, int64_t length)
+      : length(length) {
+    Value blocks = quantizedBlocks(b, b.getLoc(), w);
+    if (!blocks) {
+      buffer = readBuffer(b, w);
+      Type elem = cast<MemRefType>(buffer.getType()).getElementType();
+      int64_t perLoad = kLoadBytes / (elem.getIntOrFloatBitWidth() / 8);
+      width = length % perLoad == 0 ? perLoad : 1;
+      return;
+    }
+    format = blockFormatOf(blocks.getType());
+    buffer = readBuffer(b, blocks);
+    width = *format == BlockFormat::Q4_0 ? 2 * kLoadBytes : kLoadBytes;
+    // Pieces sit 16 bytes apart within a row's groups of blocks (whose
+    // scales take 32 bytes): whole loads where rows start 16-byte aligned.
+    aligned = length / kBlockValues * blockBytes(*format) % kLoadBytes == 0;
+  }
+
+  /// Values a piece holds; it divides the row.
+  int64_t getWidth() const { return width; }
+  /// Lanes of an accumulator of pieces: a float piece's own, or 4 for a
+  /// quantized piece (whose products are summed before the scale).
+  int64_t accLanes() const { return format ? 4 : width; }
+
+  /// The piece of `row` from value `k` on (a multiple of the width).
+  Piece load(ImplicitLocOpBuilder &b, Value row, Value k) const {
+    if (!format)
+      return {widenToF32(b, b.getLoc(), loadVector(b, buffer, {row, k}, width)),
+              Value()};
+    Value kb = arith::DivUIOp::create(b, k, cIndex(b, kBlockValues));
+    Value inBlock = arith::RemUIOp::create(b, k, cIndex(b, kBlockValues));
+    Value quants = loadVector(
+        b, buffer, {row, quantOffset(b, b.getLoc(), *format, kb, inBlock)},
+        kLoadBytes, aligned);
+    if (*format == BlockFormat::Q4_0) {
+      // Byte j holds value j (low nibble) and j + 16 (high): both halves of
+      // the block, in 32-bit words for the shift and mask.
+      auto words = VectorType::get({kLoadBytes / 4}, b.getI32Type());
+      Value packed = vector::BitCastOp::create(b, words, quants);
+      Value mask = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(words, b.getI32IntegerAttr(0x0F0F0F0F)));
+      Value four = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(words, b.getI32IntegerAttr(4)));
+      auto bytes = VectorType::get({kLoadBytes}, b.getI8Type());
+      Value low = vector::BitCastOp::create(
+          b, bytes, arith::AndIOp::create(b, packed, mask));
+      Value high = vector::BitCastOp::create(
+          b, bytes,
+          arith::AndIOp::create(b, arith::ShRUIOp::create(b, packed, four),
+                                mask));
+      SmallVector<int64_t> both = llvm::to_vector(llvm::seq<int64_t>(0, width));
+      Value nibbles = vector::ShuffleOp::create(b, low, high, both);
+      auto all = VectorType::get({width}, b.getI8Type());
+      quants = arith::SubIOp::create(
+          b, nibbles,
+          arith::ConstantOp::create(
+              b, DenseElementsAttr::get(all, b.getI8IntegerAttr(8))));
+    }
+    Value values = arith::SIToFPOp::create(
+        b, VectorType::get({width}, b.getF32Type()), quants);
+    int64_t rowBlocks = length / kBlockValues;
+    Value scaleBytes = vector::LoadOp::create(
+        b, VectorType::get({2}, b.getI8Type()), buffer,
+        ValueRange{row, scaleOffset(b, b.getLoc(), *format, rowBlocks, kb)},
+        /*nontemporal=*/false, llvm::MaybeAlign(2));
+    Value half = vector::ExtractOp::create(
+        b,
+        vector::BitCastOp::create(b, VectorType::get({1}, b.getF16Type()),
+                                  scaleBytes),
+        ArrayRef<int64_t>{0});
+    return {values, arith::ExtFOp::create(b, b.getF32Type(), half)};
+  }
+
+  /// acc (of accLanes) + the piece times `x` (as many f32 values).
+  Value multiplyAdd(ImplicitLocOpBuilder &b, const Piece &piece, Value x,
+                    Value acc) const {
+    if (!piece.scale)
+      return vector::FMAOp::create(b, piece.values, x, acc);
+    // The products in 4 lanes, then scaled once.
+    int64_t lanes = accLanes();
+    auto type = VectorType::get({lanes}, b.getF32Type());
+    Value sum = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, b.getF32FloatAttr(0)));
+    for (int64_t i = 0; i < width; i += lanes) {
+      SmallVector<int64_t> slice =
+          llvm::to_vector(llvm::seq<int64_t>(i, i + lanes));
+      auto part = [&](Value v) -> Value {
+        return vector::ShuffleOp::create(b, v, v, slice);
+      };
+      sum = vector::FMAOp::create(b, part(piece.values), part(x), sum);
+    }
+    return vector::FMAOp::create(
+        b, vector::BroadcastOp::create(b, type, piece.scale), sum, acc);
+  }
+
+private:
+  Value buffer;
+  std::optional<BlockFormat> format;
+  int64_t length, width;
+  bool aligned = true;
+};
+
 /// This lane's part of dot(w[row, :], x[xRow, :]) (x[:] when xRow is
 /// null): the lanes of a warp take consecutive 16-byte pieces of the row,
 /// `unroll` pieces apart, each into an accumulator of its own.
-Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x, Value xRow,
-              int64_t length, Value lane, kernel::GpuMappingAttr mapping) {
-  Type elem = cast<MemRefType>(w.getType()).getElementType();
-  int64_t width = lanesPerLoad(elem, length);
+Value laneDot(ImplicitLocOpBuilder &b, const WeightRows &w, Value row, Value x,
+              Value xRow, int64_t length, Value lane,
+              kernel::GpuMappingAttr mapping) {
+  int64_t width = w.getWidth();
   int64_t chunk = kWarpSize * width;
   int64_t unroll =
       std::max<int64_t>(1, std::min<int64_t>(mapping.getUnroll(),
                                              llvm::divideCeil(length, chunk)));
   int64_t step = chunk * unroll;
-  auto accType = VectorType::get({width}, b.getF32Type());
+  auto accType = VectorType::get({w.accLanes()}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
   Value start = arith::MulIOp::create(b, lane, cIndex(b, width));
@@ -158,14 +269,12 @@ Value laneDot(ImplicitLocOpBuilder &b, Value w, Value row, Value x, Value xRow,
         for (int64_t u = 0; u < unroll; ++u) {
           Value k = arith::AddIOp::create(ib, at, cIndex(ib, u * chunk));
           auto fma = [&](ImplicitLocOpBuilder &fb) -> Value {
-            Value wv = widenToF32(fb, fb.getLoc(),
-                                  loadVector(fb, w, ValueRange{row, k}, width));
             SmallVector<Value> xIndex;
             if (xRow)
               xIndex.push_back(xRow);
             xIndex.push_back(k);
             Value xv = loadVector(fb, x, xIndex, width);
-            return vector::FMAOp::create(fb, wv, xv, accs[u]);
+            return w.multiplyAdd(fb, w.load(fb, row, k), xv, accs[u]);
           };
           // The loop bound covers the first piece; the others need a check
           // unless the row is a whole number of steps.
@@ -246,7 +355,8 @@ Value mlir::moe::buildGpuMatvec(OpBuilder &builder, Location loc, Value x,
   ImplicitLocOpBuilder b(loc, builder);
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t rows = wType.getDimSize(0), length = wType.getDimSize(1);
-  Value xb = readBuffer(b, x), wb = readBuffer(b, w);
+  Value xb = readBuffer(b, x);
+  WeightRows wb(b, w, length);
   Value out, tokens;
   std::tie(out, tokens) = perTokenBuffer(b, xb, rows);
   launch(b, blocksFor(b, rows, mapping.getWarps()), tokens,
@@ -267,13 +377,15 @@ Value mlir::moe::buildGpuGateUp(OpBuilder &builder, Location loc, Value x,
   ImplicitLocOpBuilder b(loc, builder);
   auto wType = cast<RankedTensorType>(gate.getType());
   int64_t neurons = wType.getDimSize(0), length = wType.getDimSize(1);
-  Value xb = readBuffer(b, x), gb = readBuffer(b, gate), ub = readBuffer(b, up);
+  Value xb = readBuffer(b, x);
+  WeightRows gb(b, gate, length), ub(b, up, length);
   Value pb = predicted ? readBuffer(b, predicted) : Value();
   Value out = allocBuffer(b, {neurons}, {});
   launch(b, blocksFor(b, neurons, mapping.getWarps()), cIndex(b, 1),
          mapping.getWarps() * kWarpSize, {}, [&](const LaunchIds &ids) {
            forWarpRow(b, ids, neurons, mapping, [&](Value row, Value lane) {
-             auto rowSum = [&](ImplicitLocOpBuilder &ib, Value w) {
+             auto rowSum = [&](ImplicitLocOpBuilder &ib,
+                               const WeightRows &w) {
                return warpSum(
                    ib, laneDot(ib, w, row, xb, Value(), length, lane, mapping));
              };
@@ -337,8 +449,9 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
   ImplicitLocOpBuilder b(loc, builder);
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t neurons = wType.getDimSize(0), columns = wType.getDimSize(1);
-  Value wb = readBuffer(b, w), ab = readBuffer(b, activation);
-  int64_t width = lanesPerLoad(wType.getElementType(), columns);
+  WeightRows wb(b, w, columns);
+  Value ab = readBuffer(b, activation);
+  int64_t width = wb.getWidth();
   int64_t threads = mapping.getWarps() * kWarpSize;
   int64_t perBlock = threads * width;
   int64_t chunk = llvm::divideCeil(
@@ -458,12 +571,16 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
                                ib, ib.getIndexType(),
                                memref::LoadOp::create(ib, listed,
                                                       ValueRange{at}));
-                           ws.push_back(widenToF32(
-                               ib, nl, loadVector(ib, wb, {n, column}, width)));
-                           as.push_back(vector::BroadcastOp::create(
-                               ib, accType,
-                               memref::LoadOp::create(ib, values,
-                                                      ValueRange{at})));
+                           Piece piece = wb.load(ib, n, column);
+                           Value a = memref::LoadOp::create(ib, values,
+                                                            ValueRange{at});
+                           // A quantized row's scale goes with the
+                           // activation: one product, not one a value.
+                           if (piece.scale)
+                             a = arith::MulFOp::create(ib, a, piece.scale);
+                           ws.push_back(piece.values);
+                           as.push_back(
+                               vector::BroadcastOp::create(ib, accType, a));
                          }
                          Value sum = in[0];
                          for (int64_t k = 0; k < rows; ++k)
@@ -519,7 +636,8 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
   ImplicitLocOpBuilder b(loc, builder);
   auto gType = cast<RankedTensorType>(gate.getType());
   int64_t experts = gType.getDimSize(0), length = gType.getDimSize(1);
-  Value xb = readBuffer(b, x), gb = readBuffer(b, gate);
+  Value xb = readBuffer(b, x);
+  WeightRows gb(b, gate, length);
   Value weights, tokens;
   std::tie(weights, tokens) = perTokenBuffer(b, xb, topK);
   Value ids = perTokenBuffer(b, xb, topK, idType).first;

@@ -28,45 +28,16 @@ SmallVector<Value> concatIndices(ValueRange prefix, ArrayRef<Value> rest) {
   return all;
 }
 
-/// Where byte `j` of block `kb`'s quants is in a row of `blocks`
-/// (#moe.blocks: groups of kGroupBlocks blocks, each its blocks' quants,
-/// then their scales); j may run on into the group's next blocks.
+/// quantOffset and scaleOffset for a row of `blocks`.
 Value quantAt(OpBuilder &b, Location loc, Value blocks, Value kb, Value j) {
-  BlockFormat format = *blockFormatOf(blocks.getType());
-  Value group = arith::ShRUIOp::create(
-      b, loc, kb, cIndex(b, loc, llvm::Log2_64(kGroupBlocks)));
-  // Each whole group before adds its scales.
-  Value scalesBefore =
-      arith::MulIOp::create(b, loc, group, cIndex(b, loc, 2 * kGroupBlocks));
-  Value quants =
-      arith::MulIOp::create(b, loc, kb, cIndex(b, loc, quantBytes(format)));
-  return arith::AddIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, quants, scalesBefore), j);
+  return quantOffset(b, loc, *blockFormatOf(blocks.getType()), kb, j);
 }
 
-/// Where block `kb`'s f16 scale is in a row of `blocks`: after its group's
-/// quants (a last group may have fewer blocks).
 Value scaleAt(OpBuilder &b, Location loc, Value blocks, Value kb) {
   auto type = cast<RankedTensorType>(blocks.getType());
   BlockFormat format = *blockFormatOf(type);
-  int64_t rowBlocks = type.getShape().back() / blockBytes(format);
-  Value group = arith::ShRUIOp::create(
-      b, loc, kb, cIndex(b, loc, llvm::Log2_64(kGroupBlocks)));
-  Value first = arith::MulIOp::create(b, loc, group,
-                                      cIndex(b, loc, kGroupBlocks));
-  Value start = arith::MulIOp::create(b, loc, first,
-                                      cIndex(b, loc, blockBytes(format)));
-  Value inGroup = arith::SubIOp::create(b, loc, kb, first);
-  Value count = cIndex(b, loc, kGroupBlocks);
-  if (rowBlocks % kGroupBlocks != 0)
-    count = arith::MinSIOp::create(
-        b, loc, count,
-        arith::SubIOp::create(b, loc, cIndex(b, loc, rowBlocks), first));
-  Value quants =
-      arith::MulIOp::create(b, loc, count, cIndex(b, loc, quantBytes(format)));
-  return arith::AddIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, start, quants),
-      arith::MulIOp::create(b, loc, inGroup, cIndex(b, loc, 2)));
+  return scaleOffset(b, loc, format,
+                     type.getShape().back() / blockBytes(format), kb);
 }
 
 /// The f16 scales of `count` blocks from `kb` on (contiguous in the row of
@@ -129,6 +100,41 @@ Value dotU8S8(OpBuilder &b, Location loc, Value acc, Value a, Value s) {
 }
 
 } // namespace
+
+Value mlir::moe::quantOffset(OpBuilder &b, Location loc, BlockFormat format,
+                             Value kb, Value j) {
+  Value group = arith::ShRUIOp::create(
+      b, loc, kb, cIndex(b, loc, llvm::Log2_64(kGroupBlocks)));
+  // Each whole group before adds its scales.
+  Value scalesBefore =
+      arith::MulIOp::create(b, loc, group, cIndex(b, loc, 2 * kGroupBlocks));
+  Value quants =
+      arith::MulIOp::create(b, loc, kb, cIndex(b, loc, quantBytes(format)));
+  return arith::AddIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, quants, scalesBefore), j);
+}
+
+Value mlir::moe::scaleOffset(OpBuilder &b, Location loc, BlockFormat format,
+                             int64_t rowBlocks, Value kb) {
+  Value group = arith::ShRUIOp::create(
+      b, loc, kb, cIndex(b, loc, llvm::Log2_64(kGroupBlocks)));
+  Value first = arith::MulIOp::create(b, loc, group,
+                                      cIndex(b, loc, kGroupBlocks));
+  Value start = arith::MulIOp::create(b, loc, first,
+                                      cIndex(b, loc, blockBytes(format)));
+  Value inGroup = arith::SubIOp::create(b, loc, kb, first);
+  // A last group may have fewer blocks.
+  Value count = cIndex(b, loc, kGroupBlocks);
+  if (rowBlocks % kGroupBlocks != 0)
+    count = arith::MinSIOp::create(
+        b, loc, count,
+        arith::SubIOp::create(b, loc, cIndex(b, loc, rowBlocks), first));
+  Value quants =
+      arith::MulIOp::create(b, loc, count, cIndex(b, loc, quantBytes(format)));
+  return arith::AddIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, start, quants),
+      arith::MulIOp::create(b, loc, inGroup, cIndex(b, loc, 2)));
+}
 
 bool mlir::moe::isQuantized(Value w) {
   while (auto slice = w.getDefiningOp<tensor::ExtractSliceOp>())

@@ -11,6 +11,7 @@
 #define MOEC_PASSES_QUANTIZEDREADS_H
 
 #include "dialects/kernel/IR/KernelOps.h"
+#include "dialects/moe/IR/MoeAttrs.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -23,6 +24,17 @@ Value quantizedBlocks(OpBuilder &b, Location loc, Value w);
 
 /// Whether `w` is (a slice of) moe.dequantize of blocks.
 bool isQuantized(Value w);
+
+/// Where byte `j` of block `kb`'s quants is in a row of `format` blocks
+/// (#moe.blocks: groups of kGroupBlocks blocks, each its blocks' quants,
+/// then their f16 scales); j may run on into the group's next blocks.
+Value quantOffset(OpBuilder &b, Location loc, BlockFormat format, Value kb,
+                  Value j);
+
+/// Where block `kb`'s f16 scale is in a row of `rowBlocks` blocks of
+/// `format`.
+Value scaleOffset(OpBuilder &b, Location loc, BlockFormat format,
+                  int64_t rowBlocks, Value kb);
 
 /// x [K] or [T, K] (f32, K a multiple of 32) as Q8_0 blocks [..., K / 32,
 /// 34] (the products' other operand under int8_dot): per block d = the

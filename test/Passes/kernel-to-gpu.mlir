@@ -199,3 +199,88 @@ func.func @attention_bidirectional(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xb
   %o = kernel.attention %q cache(%kv) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
   return %o : tensor<?x2x4xf32>
 }
+
+// -----
+
+// A quantized weight (moe.dequantize of Q4_0 blocks, rows of 256 values:
+// 8 blocks of 18 bytes, 16-byte aligned) is read as blocks: a lane's
+// 16-byte piece is one block's quants, whose 32-bit words give the low
+// nibbles (values 0-15) by a mask and the high ones (16-31) by a shift and
+// the mask, less 8, widened to f32; their products with 32 activations are
+// summed in 4 lanes, then scaled once by the block's f16 scale (after the
+// quants of its group of 8 blocks) into the lane's accumulator.
+// CHECK-LABEL: func.func @matvec_q4_0
+// CHECK-SAME: %[[B:[a-z0-9]+]]: tensor<32x144xi8, #moe.blocks<q4_0>>
+// CHECK: %[[BUF:.*]] = bufferization.to_buffer %[[B]] read_only : tensor<32x144xi8, #moe.blocks<q4_0>> to memref<32x144xi8, strided<[?, 1], offset: ?>>
+// CHECK: gpu.launch
+// CHECK: scf.for {{.*}} -> (vector<4xf32>)
+// CHECK: %[[X:.*]] = vector.load {{.*}} {alignment = 16 : i64} : memref<?x256xf32, {{.*}}>, vector<32xf32>
+// CHECK: %[[BYTES:.*]] = vector.load %[[BUF]][{{.*}}] {alignment = 16 : i64} : memref<32x144xi8, {{.*}}>, vector<16xi8>
+// CHECK: %[[WORDS:.*]] = vector.bitcast %[[BYTES]] : vector<16xi8> to vector<4xi32>
+// CHECK: %[[LOW:.*]] = arith.andi %[[WORDS]], %[[MASK:.*]] : vector<4xi32>
+// CHECK: %[[SHIFTED:.*]] = arith.shrui %[[WORDS]], %{{.*}} : vector<4xi32>
+// CHECK: %[[HIGH:.*]] = arith.andi %[[SHIFTED]], %[[MASK]] : vector<4xi32>
+// CHECK: %[[NIBBLES:.*]] = vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi8>, vector<16xi8>
+// CHECK: %[[Q:.*]] = arith.subi %[[NIBBLES]], %{{.*}} : vector<32xi8>
+// CHECK: %[[F:.*]] = arith.sitofp %[[Q]] : vector<32xi8> to vector<32xf32>
+// CHECK: arith.minsi %c16{{.*}}, %{{.*}} : index
+// CHECK: %[[D2:.*]] = vector.load %[[BUF]][{{.*}}] {alignment = 2 : i64} : memref<32x144xi8, {{.*}}>, vector<2xi8>
+// CHECK: %[[DH:.*]] = vector.bitcast %[[D2]] : vector<2xi8> to vector<1xf16>
+// CHECK: %[[D:.*]] = arith.extf %{{.*}} : f16 to f32
+// CHECK-COUNT-8: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK: %[[DV:.*]] = vector.broadcast %[[D]] : f32 to vector<4xf32>
+// CHECK: vector.fma %[[DV]], %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK: vector.reduction <add>
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK-NOT: moe.dequantize
+func.func @matvec_q4_0(%x: tensor<?x256xf32>, %b: tensor<32x144xi8, #moe.blocks<q4_0>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x144xi8, #moe.blocks<q4_0>> -> tensor<32x256xf32>
+  %y = kernel.matvec %x, %w mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x256xf32>, tensor<32x256xf32> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// Q8_0 rows of 64 values (2 blocks of 34 bytes: rows not 16-byte aligned,
+// so the pieces are loaded without the alignment): a piece is half a
+// block's quants, 16 values.
+// CHECK-LABEL: func.func @matvec_q8_0
+// CHECK: gpu.launch
+// CHECK: vector.load {{.*}} : memref<32x68xi8, {{.*}}>, vector<16xi8>
+// CHECK-NOT: alignment = 16
+// CHECK: arith.sitofp %{{.*}} : vector<16xi8> to vector<16xf32>
+// CHECK: vector.load {{.*}} {alignment = 2 : i64} : memref<32x68xi8, {{.*}}>, vector<2xi8>
+// CHECK-COUNT-4: vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK: vector.broadcast
+// CHECK: vector.fma
+func.func @matvec_q8_0(%x: tensor<?x64xf32>, %b: tensor<32x68xi8, #moe.blocks<q8_0>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x68xi8, #moe.blocks<q8_0>> -> tensor<32x64xf32>
+  %y = kernel.matvec %x, %w mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// The sparse product over neuron-major Q8_0 rows (blocks along the hidden
+// size): a thread's 16 columns are half a block of the listed neuron's
+// row; the block's scale multiplies the neuron's activation once, which
+// then multiplies the 16 widened quants.
+// CHECK-LABEL: func.func @sparse_neuron_major_q8_0
+// CHECK: %[[PART:.*]] = memref.alloc() : memref<8x256xf32>
+// CHECK: gpu.launch
+// CHECK: nvvm.vote.sync  ballot
+// CHECK: gpu.barrier
+// CHECK: %[[Q:.*]] = vector.load {{.*}} {alignment = 16 : i64} : memref<128x272xi8, {{.*}}>, vector<16xi8>
+// CHECK: %[[F:.*]] = arith.sitofp %[[Q]] : vector<16xi8> to vector<16xf32>
+// CHECK: vector.load {{.*}} {alignment = 2 : i64} : memref<128x272xi8, {{.*}}>, vector<2xi8>
+// CHECK: %[[D:.*]] = arith.extf %{{.*}} : f16 to f32
+// CHECK: %[[AD:.*]] = arith.mulf %{{.*}}, %[[D]] : f32
+// CHECK: vector.broadcast %[[AD]] : f32 to vector<16xf32>
+// CHECK: vector.fma {{.*}} : vector<16xf32>
+// CHECK: vector.store {{.*}}, %[[PART]]
+// CHECK-NOT: moe.dequantize
+func.func @sparse_neuron_major_q8_0(%b: tensor<128x272xi8, #moe.blocks<q8_0>>, %a: tensor<128xf32>, %i: tensor<128xi32>, %n: index) -> tensor<256xf32> {
+  %wt = moe.dequantize %b : tensor<128x272xi8, #moe.blocks<q8_0>> -> tensor<128x256xf32>
+  %y = kernel.sparse_matvec %wt, %a active(%i, %n) neuron_major mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<128x256xf32>, tensor<128xf32>, tensor<128xi32> -> tensor<256xf32>
+  return %y : tensor<256xf32>
+}

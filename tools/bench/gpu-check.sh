@@ -3,8 +3,9 @@
 # within the CPU bounds of transformers', and the same greedy tokens as the
 # CPU build), then moec-bench --device=cuda on the Mixtral-8x7B-dimension
 # 2-layer models (SwiGLU and dReLU, bf16; dReLU with and without the sparse
-# path): the device's copy bandwidth and the decode time per token at
-# contexts 128 and 1024. Prints what docs/perf.md records.
+# path; both again with q8_0 and q4_0 weights): the device's copy bandwidth
+# and the decode time per token at contexts 128 and 1024. Prints what
+# docs/perf.md records.
 #
 #   tools/bench/gpu-check.sh [BUILD_DIR]           all of it, on one machine
 #   tools/bench/gpu-check.sh prepare DIR [BUILD]   compile everything into DIR
@@ -19,9 +20,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
 
+# ARCH-MODE[-WEIGHTS]
 bench_models=(MixtralForCausalLM-dense MixtralForCausalLM-glu
               TurboSparseMixtralForCausalLM-sparse
-              TurboSparseMixtralForCausalLM-dense)
+              TurboSparseMixtralForCausalLM-dense
+              MixtralForCausalLM-glu-q8_0 MixtralForCausalLM-glu-q4_0
+              TurboSparseMixtralForCausalLM-sparse-q8_0
+              TurboSparseMixtralForCausalLM-sparse-q4_0)
+quantized_cases=(mistral-dense mixtral-bf16-top2 turbosparse-mixtral-f16-sharded
+                 turbosparse-mixtral-active15)
 golden_cases=(mixtral-bf16-top2 turbosparse-mixtral-f16-sharded mixtral-f32-top1
               mistral-dense mixtral-gqa-kv1 mixtral-tied bamboo-drelu-window
               mixtral-fused-experts mixtral-seqcls mixtral-tokcls)
@@ -46,6 +53,13 @@ prepare() {
     --compile-flag=--roll-layers --compile-flag=--gpu-glu-kernels \
     "$dir/golden-rolled" "${golden_cases[@]}"
   rm -rf "$dir"/golden*/*/ "$dir"/golden*/*.cpu.moec
+  # Quantized weights: the run compares with a float64 forward over the
+  # dequantized checkpoint, which stays.
+  for format in q8_0 q4_0; do
+    mkdir -p "$dir/golden-$format"
+    python3 test/e2e/Inputs/run_golden.py --cuda --compile-only \
+      --quantized=$format "$dir/golden-$format" "${quantized_cases[@]}"
+  done
   local work
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
@@ -53,9 +67,12 @@ prepare() {
       --top-k=2 --num-heads=32 --num-kv-heads=8 --vocab-size=32000
       --num-layers=2 --dtype=bf16 --seed=3"
   for model in "${bench_models[@]}"; do
-    local arch=${model%-*} mode=${model##*-} flags=()
-    [ "$mode" = dense ] && flags=(--no-sparse)
-    [ "$mode" = glu ] && flags=(--gpu-glu-kernels)
+    local arch=${model%%-*} mode=${model#*-} flags=()
+    case $mode in
+      *-q*) flags=(--weights="${mode##*-}"); mode=${mode%-*} ;;
+    esac
+    [ "$mode" = dense ] && flags+=(--no-sparse)
+    [ "$mode" = glu ] && flags+=(--gpu-glu-kernels)
     echo "== compiling $model"
     [ -d "$work/$arch" ] || moec-synth -o "$work/$arch" $dims --arch="$arch" >/dev/null
     moec-compile "$work/$arch" -o "$work/$model.moec" --target=cuda "${flags[@]}"
@@ -77,6 +94,12 @@ run() {
   echo "== golden checkpoints on the GPU, --roll-layers --gpu-glu-kernels"
   timeout 300 python3 test/e2e/Inputs/run_golden.py --cuda --run-only \
     "$dir/golden-rolled" "${golden_cases[@]}" || echo "GOLDEN (ROLLED) FAILED"
+  for format in q8_0 q4_0; do
+    echo "== golden checkpoints on the GPU, $format weights"
+    timeout 300 python3 test/e2e/Inputs/run_golden.py --cuda --run-only \
+      --quantized=$format --tolerance=1e-5 "$dir/golden-$format" \
+      "${quantized_cases[@]}" || echo "GOLDEN ($format) FAILED"
+  done
   for model in "${bench_models[@]}"; do
     echo "== $model"
     local artifact="$dir/models/$model.moec"

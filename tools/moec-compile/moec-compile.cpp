@@ -145,10 +145,11 @@ cl::opt<std::string> targetFeatures("target-features",
                                     cl::cat(category));
 
 cl::OptionCategory cudaCategory("moec-compile options for --target=cuda");
-cl::opt<bool> gpuGluKernels(
+cl::opt<cl::boolOrDefault> gpuGluKernels(
     "gpu-glu-kernels",
     cl::desc("GLU expert blocks (SwiGLU) as warp-per-row gate/up and down "
-             "kernels on CUDA (off until it has run on a GPU)"),
+             "kernels on CUDA (default: with --weights=q8_0|q4_0 only, "
+             "until it has run on a GPU)"),
     cl::cat(cudaCategory));
 cl::opt<std::string> cudaArch("cuda-arch",
                               cl::desc("SM architecture: sm_80, sm_86, sm_89 "
@@ -312,9 +313,9 @@ int main(int argc, char **argv) {
     return usage("--keep-precision needs --weights");
   if (int8Dot == cl::BOU_TRUE && !blockWeights)
     return usage("--int8-dot needs --weights=q8_0 or q4_0");
-  if (blockWeights && cuda)
-    return usage("--weights=" + weightsFormat +
-                 ": the CUDA kernels do not read quantized blocks yet");
+  if (cuda && (bf16Dot || int8Dot == cl::BOU_TRUE))
+    return usage(std::string(bf16Dot ? "--bf16-dot" : "--int8-dot") +
+                 ": a CPU option (the CUDA kernels widen weights to f32)");
   if (predictorStats && countActivity.getNumOccurrences() && !countActivity)
     return usage("--predictor-stats needs --count-activity");
   moec::CudaPipelineOptions cudaOptions;
@@ -324,7 +325,11 @@ int main(int argc, char **argv) {
                    ": unknown architecture (sm_80, sm_86, sm_89 or sm_90)");
     cudaOptions.chip = cudaArch;
     cudaOptions.toolkit = cudaToolkit;
-    cudaOptions.gluExperts = gpuGluKernels;
+    // The reference dispatch would dequantize every expert's blocks each
+    // step; the warp kernels read them.
+    cudaOptions.gluExperts =
+        gpuGluKernels == cl::BOU_TRUE ||
+        (gpuGluKernels == cl::BOU_UNSET && blockWeights);
     for (auto [flag, field] :
          {std::pair{&warpsPerBlock, &cudaOptions.warps},
           {&gpuUnroll, &cudaOptions.unroll},

@@ -82,14 +82,28 @@ def check_case(args, table, case):
     tokens = [str(t) for t in npy.rows(
         os.path.join(REFERENCE, case, "tokens.npy"))[0]]
     cpu_tokens = d + ".cpu-tokens"
+    # The integer products (--int8-dot, the default for blocks where the CPU
+    # has them) round activations too, which the references do not: only
+    # exact builds are held to the unquantized build's greedy tokens.
+    exact = (cuda or "--int8-dot=false" in args.compile_flag
+             or args.quantized not in ("q8_0", "q4_0"))
+    plain = d + ".unquantized.moec"
     if not args.run_only:
         run("moec-synth", "-o", d, *table[case]["synth"])
         run("moec-compile", d, "-o", d + ".moec", *target)
         if cuda and causal:
-            run("moec-compile", d, "-o", d + ".cpu.moec")
+            # The same weights with the exact CPU kernels (the GPU's widen
+            # blocks to f32 too).
+            same_weights = (["--weights=" + args.quantized, "--int8-dot=false"]
+                            if args.quantized else [])
+            run("moec-compile", d, "-o", d + ".cpu.moec", *same_weights)
             with open(cpu_tokens, "w") as f:
                 f.write(generate(d + ".cpu.moec", tokens,
                                  "--max-new-tokens", str(GENERATED)))
+        if args.quantized and causal and exact:
+            cpu_flags = [f for f in args.compile_flag
+                         if not f.startswith("--gpu-")]
+            run("moec-compile", d, "-o", plain, *cpu_flags)
     if args.compile_only:
         return
     compare = [sys.executable, os.path.join(REFERENCE, "compare_logits.py"),
@@ -130,21 +144,15 @@ def check_case(args, table, case):
         print(f"{case}: {args.quantized} against the unquantized model: "
               + (cost[0].split(": ", 1)[1] if cost else "no comparison"),
               flush=True)
-        # The integer products (--int8-dot, the default for blocks where
-        # the CPU has them) round activations too, which the references
-        # do not: only exact builds are held to the references' tokens.
-        exact = ("--int8-dot=false" in args.compile_flag
-                 or args.quantized not in ("q8_0", "q4_0"))
         if causal and exact:
-            check_greedy(args, case, d, tokens, generated, json.loads(greedy))
+            check_greedy(case, plain, tokens, generated, json.loads(greedy))
 
 
-def check_greedy(args, case, d, tokens, generated, reference):
-    """The quantized build's greedy tokens are the unquantized build's for
-    as long as the float64 references over both sets of weights choose the
-    same tokens by a clear margin (quantized_forward.py --greedy)."""
-    plain = d + ".unquantized.moec"
-    run("moec-compile", d, "-o", plain, *args.compile_flag)
+def check_greedy(case, plain, tokens, generated, reference):
+    """The quantized build's greedy tokens are the unquantized build's
+    (`plain`, on the CPU) for as long as the float64 references over both
+    sets of weights choose the same tokens by a clear margin
+    (quantized_forward.py --greedy)."""
     ours = [int(t) for t in generated.split(",")]
     theirs = [int(t) for t in generate(plain, tokens, "--max-new-tokens",
                                        str(GENERATED)).split(",")]
