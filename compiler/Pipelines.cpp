@@ -37,7 +37,8 @@ std::string quantize(const FrontPipelineOptions &o) {
   for (const std::string &kind : o.keepPrecision)
     keep += (keep.empty() ? "" : ",") + kind;
   return "moe-quantize-weights{weights=" + o.weights.getValue() +
-         (keep.empty() ? "" : " keep=" + keep) + "}, ";
+         (keep.empty() ? "" : " keep=" + keep) +
+         (o.interleaveBlocks ? " interleave=true" : "") + "}, ";
 }
 
 } // namespace

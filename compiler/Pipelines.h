@@ -56,6 +56,11 @@ struct FrontPipelineOptions
       *this, "keep-precision",
       llvm::cl::desc("With weights, kinds of weights left as stored "
                      "(lm_head, attention, predictors, experts)")};
+  Option<bool> interleaveBlocks{
+      *this, "interleave-blocks",
+      llvm::cl::desc("Block weights read along their rows in the "
+                     "interleaved layout (for the CPU's integer products)"),
+      llvm::cl::init(false)};
 };
 
 struct CpuPipelineOptions

@@ -42,7 +42,7 @@ WeightOp weightOf(Value v) {
 int64_t bytesOf(Value v) {
   WeightOp weight = weightOf(v);
   return storedBytes(cast<ShapedType>(v.getType()),
-                     weight ? weight.getFormat() : std::nullopt);
+                     weight ? weight.getBlockFormat() : std::nullopt);
 }
 
 /// The loop over the decoder layers that `op` is in, if any.

@@ -454,8 +454,13 @@ Value roundToBf16(OpBuilder &b, Location loc, Value x,
 Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
                  kernel::CpuMappingAttr mapping) {
   auto type = cast<RankedTensorType>(x.getType());
-  if (mapping.getInt8Dot() && isQuantized(w))
+  if (mapping.getInt8Dot() && isQuantized(w)) {
+    RankedTensorType blocks = quantizedBlocksType(w);
+    if (isInterleaved(blocks))
+      return quantizeInterleavedActivations(b, loc, x,
+                                            *blockFormatOf(blocks));
     return quantizeActivations(b, loc, x);
+  }
   if (usesSplitPairs(w, mapping))
     return fromRowMatrix(
         b, loc, deinterleavePairs(b, loc, asRowMatrix(b, loc, x), mapping),

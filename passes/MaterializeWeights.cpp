@@ -47,8 +47,9 @@ struct MaterializeWeightsPass
         RankedTensorType type = op.getResult().getType();
         // A quantized weight is its blocks, read through moe.dequantize.
         RankedTensorType stored = type;
-        if (std::optional<BlockFormat> format = op.getFormat())
-          stored = blocksType(&getContext(), type.getShape(), *format);
+        if (std::optional<BlockFormat> format = op.getBlockFormat())
+          stored = blocksType(&getContext(), type.getShape(), *format,
+                              op.getBlockLayout());
         Value byteShift = arith::ConstantIndexOp::create(b, op.getLoc(),
                                                          offset.getInt());
         Value view = memref::ViewOp::create(

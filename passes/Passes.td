@@ -84,10 +84,17 @@ def QuantizeWeights : Pass<"moe-quantize-weights", "::mlir::ModuleOp"> {
     always stay as stored: a token reads one embedding row, and the router
     is small and decides. A weight whose rows are not whole blocks of 32 is
     an error naming it (for the block formats).
+
+    With `interleave`, block weights read along their rows (not transposed:
+    every product but the neuron-major down) whose rows are whole groups of
+    16 blocks take the interleaved layout (`#moe.blocks<q4_0, interleaved>`),
+    which the CPU's integer products read a block a lane.
   }];
   let options = [
     Option<"weights", "weights", "std::string", /*default=*/"\"q8_0\"",
            "The storage: q8_0, q4_0, bf16, f16 or f32">,
+    Option<"interleave", "interleave", "bool", /*default=*/"false",
+           "Block weights read along their rows in the interleaved layout">,
     ListOption<"keep", "keep", "std::string",
                "Kinds of weights left as stored: lm_head, attention, "
                "predictors, experts">

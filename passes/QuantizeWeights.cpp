@@ -120,8 +120,14 @@ struct QuantizeWeightsPass
                        << " (keep its kind with --keep-precision)";
         return WalkResult::interrupt();
       }
-      if (format)
-        op.setFormatAttr(BlockFormatAttr::get(context, *format));
+      if (format) {
+        BlockLayout layout =
+            interleave && !op.getTransposed() &&
+                    interleavable(type.getShape().back())
+                ? BlockLayout::Interleaved
+                : BlockLayout::Grouped;
+        op.setFormatAttr(BlockFormatAttr::get(context, *format, layout));
+      }
       op.getResult().setType(type.clone(element));
       // Slices of it change type with it.
       SmallVector<Value> values = {op.getResult()};

@@ -93,6 +93,59 @@ Value readQuants(OpBuilder &b, Location loc, Value blocks, BlockFormat format,
       arith::SubIOp::create(b, loc, nibbles, splatI8(b, loc, lanes, 8)));
 }
 
+/// The quant of value `inBlock` of block `kb` of interleaved `blocks`
+/// (#moe.blocks), as f32 (not yet scaled): value 4 s + i of block b of a
+/// group is byte 64 s + 4 b + i of Q8_0's quants, offset by 128; Q4_0's
+/// byte 64 (s / 2) + 4 b + i holds it in its low (s even) or high nibble,
+/// less 8. Only the integer products read such blocks by vectors: this
+/// reads one value (`lanes` 1), for what dequantizes them.
+Value readInterleavedQuant(OpBuilder &b, Location loc, Value blocks,
+                           BlockFormat format, ValueRange indices, Value kb,
+                           Value inBlock, int64_t lanes) {
+  if (lanes != 1)
+    llvm::report_fatal_error("interleaved blocks are read a value at a time "
+                             "or by the integer products");
+  auto c = [&](int64_t v) { return cIndex(b, loc, v); };
+  Value inGroup = arith::RemUIOp::create(b, loc, kb, c(kGroupBlocks));
+  Value slot = arith::DivUIOp::create(b, loc, inBlock, c(4));
+  bool nibbles = format == BlockFormat::Q4_0;
+  Value row = nibbles ? arith::DivUIOp::create(b, loc, slot, c(2)).getResult()
+                      : slot;
+  // The group's first quant byte, then this value's.
+  Value first = arith::SubIOp::create(b, loc, kb, inGroup);
+  Value at = arith::AddIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, c(64)),
+                            arith::MulIOp::create(b, loc, inGroup, c(4))),
+      arith::RemUIOp::create(b, loc, inBlock, c(4)));
+  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+  Value byte = vector::TransferReadOp::create(
+      b, loc, VectorType::get({1}, b.getI8Type()), blocks,
+      concatIndices(indices, {quantAt(b, loc, blocks, first, at)}), pad,
+      ArrayRef<bool>{true});
+  auto i32s = VectorType::get({1}, b.getI32Type());
+  Value u = arith::ExtUIOp::create(b, loc, i32s, byte);
+  int64_t bias = nibbles ? 8 : 128;
+  if (nibbles) {
+    Value high = arith::RemUIOp::create(b, loc, slot, c(2));
+    Value shift = vector::BroadcastOp::create(
+        b, loc, i32s,
+        arith::IndexCastOp::create(
+            b, loc, b.getI32Type(),
+            arith::MulIOp::create(b, loc, high, c(4))));
+    u = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, u, shift),
+        arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(i32s, b.getI32IntegerAttr(15))));
+  }
+  Value q = arith::SubIOp::create(
+      b, loc, u,
+      arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(i32s, b.getI32IntegerAttr(bias))));
+  return arith::SIToFPOp::create(
+      b, loc, VectorType::get({1}, b.getF32Type()), q);
+}
+
 /// acc + sum_j a_j b_j in i32 lanes of 4 products each, for 32 or 64
 /// unsigned bytes a and as many signed bytes b.
 Value dotU8S8(OpBuilder &b, Location loc, Value acc, Value a, Value s) {
@@ -137,9 +190,14 @@ Value mlir::moe::scaleOffset(OpBuilder &b, Location loc, BlockFormat format,
 }
 
 bool mlir::moe::isQuantized(Value w) {
+  return bool(quantizedBlocksType(w));
+}
+
+RankedTensorType mlir::moe::quantizedBlocksType(Value w) {
   while (auto slice = w.getDefiningOp<tensor::ExtractSliceOp>())
     w = slice.getSource();
-  return bool(w.getDefiningOp<DequantizeOp>());
+  auto dequantize = w.getDefiningOp<DequantizeOp>();
+  return dequantize ? dequantize.getBlocks().getType() : RankedTensorType();
 }
 
 Value mlir::moe::quantizeActivations(OpBuilder &b, Location loc, Value x) {
@@ -252,9 +310,9 @@ Value mlir::moe::quantizedBlocks(OpBuilder &b, Location loc, Value w) {
                             strides = slice.getMixedStrides();
   offsets.back() = b.getIndexAttr(0);
   sizes.back() = b.getIndexAttr(sourceBlocks.getDimSize(last));
-  RankedTensorType type =
-      blocksType(b.getContext(), slice.getType().getShape(),
-                 *blockFormatOf(sourceBlocks));
+  RankedTensorType type = blocksType(
+      b.getContext(), slice.getType().getShape(), *blockFormatOf(sourceBlocks),
+      cast<BlockFormatAttr>(sourceBlocks.getEncoding()).getLayout());
   return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
                                         strides);
 }
@@ -266,7 +324,10 @@ Value mlir::moe::readBlockValues(OpBuilder &b, Location loc, Value blocks,
   Value inBlock =
       arith::RemUIOp::create(b, loc, k, cIndex(b, loc, kBlockValues));
   Value quants =
-      readQuants(b, loc, blocks, format, indices, kb, inBlock, lanes);
+      isInterleaved(blocks.getType())
+          ? readInterleavedQuant(b, loc, blocks, format, indices, kb, inBlock,
+                                 lanes)
+          : readQuants(b, loc, blocks, format, indices, kb, inBlock, lanes);
   Value d = vector::BroadcastOp::create(
       b, loc, VectorType::get({lanes}, b.getF32Type()),
       readScale(b, loc, blocks, indices, kb));
@@ -491,13 +552,255 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
       });
 }
 
+/// Bytes a group of 16 blocks of activations takes in the interleaved
+/// form (quantizeInterleavedActivations): 512 quants, 16 f32 scales, 16
+/// i32 offsets.
+constexpr int64_t kActivationGroupBytes =
+    kGroupBlocks * kBlockValues + 2 * 4 * kGroupBlocks;
+
+/// buildQuantizedDots for interleaved weight blocks and activations in the
+/// interleaved form: a vector lane per block (`lanes` of 16 or 8 i32, so a
+/// group in one or two halves), each lane's integer dot product of 4 bytes
+/// summing 4 of its block's values; 8 of them (one per 4 values of the
+/// block) make the block's dot product of its unsigned weight bytes with the
+/// signed activations, starting from the activations' offset (-bias times
+/// their sum: the bytes are q + bias). Then one conversion to f32 and one
+/// multiply-add by the product of the two scales, for the group's 16 blocks.
+/// Per 4 values of the blocks (a slot), every row's weight bytes (Q4_0: a
+/// load gives two slots, the low and the high nibbles) meet every
+/// activation row's before the next slot, so that only the slot's vectors
+/// and the integer sums stay in registers.
+SmallVector<Value> buildInterleavedDots(OpBuilder &b, Location loc,
+                                        Value blocks, BlockFormat format,
+                                        ArrayRef<SmallVector<Value>> wAt,
+                                        Value x,
+                                        ArrayRef<SmallVector<Value>> xAt,
+                                        int64_t size, int64_t chains,
+                                        int64_t lanes) {
+  int64_t ws = wAt.size(), xs = xAt.size();
+  int64_t halves = kGroupBlocks / lanes, bytes = 4 * lanes;
+  constexpr int64_t kSlots = kBlockValues / 4;
+  bool nibbles = format == BlockFormat::Q4_0;
+  auto byteType = VectorType::get({bytes}, b.getI8Type());
+  auto f32s = VectorType::get({lanes}, b.getF32Type());
+  auto i32s = VectorType::get({lanes}, b.getI32Type());
+  Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+  return overBlocks(
+      b, loc, size, ws * xs, chains, lanes, kGroupBlocks,
+      [&](OpBuilder &nb, Location l, Value kb, int64_t,
+          MutableArrayRef<Value> accs) {
+        auto read = [&](Value from, ValueRange at, Value offset) -> Value {
+          return vector::TransferReadOp::create(
+              nb, l, byteType, from, concatIndices(at, {offset}), pad,
+              ArrayRef<bool>{true});
+        };
+        // The activations' group starts at 640 bytes a group.
+        Value xGroup = arith::MulIOp::create(
+            nb, l,
+            arith::DivUIOp::create(nb, l, kb, cIndex(nb, l, kGroupBlocks)),
+            cIndex(nb, l, kActivationGroupBytes));
+        auto xAtByte = [&](int64_t byte) -> Value {
+          return arith::AddIOp::create(nb, l, xGroup, cIndex(nb, l, byte));
+        };
+        for (int64_t h = 0; h < halves; ++h) {
+          int64_t lane0 = h * bytes;
+          // Per activation row: the blocks' scales and offsets.
+          SmallVector<Value> dx, sums;
+          for (int64_t t = 0; t < xs; ++t) {
+            dx.push_back(vector::BitCastOp::create(
+                nb, l, f32s,
+                read(x, xAt[t], xAtByte(kGroupBlocks * kBlockValues + lane0))));
+            sums.push_back(vector::BitCastOp::create(
+                nb, l, i32s,
+                read(x, xAt[t],
+                     xAtByte(kGroupBlocks * (kBlockValues + 4) + lane0))));
+          }
+          SmallVector<Value> dots;
+          for (int64_t r = 0; r < ws; ++r)
+            for (int64_t t = 0; t < xs; ++t)
+              dots.push_back(sums[t]);
+          SmallVector<Value> loaded(ws);
+          for (int64_t s = 0; s < kSlots; ++s) {
+            SmallVector<Value> wq;
+            for (int64_t r = 0; r < ws; ++r) {
+              if (!nibbles) {
+                wq.push_back(read(blocks, wAt[r],
+                                  quantAt(nb, l, blocks, kb,
+                                          cIndex(nb, l, 64 * s + lane0))));
+                continue;
+              }
+              // Slots 2 k and 2 k + 1 are the low and high nibbles of the
+              // same bytes.
+              if (s % 2 == 0)
+                loaded[r] = read(blocks, wAt[r],
+                                 quantAt(nb, l, blocks, kb,
+                                         cIndex(nb, l, 64 * (s / 2) + lane0)));
+              Value q = loaded[r];
+              if (s % 2 == 1)
+                q = arith::ShRUIOp::create(nb, l, q, splatI8(nb, l, bytes, 4));
+              wq.push_back(
+                  arith::AndIOp::create(nb, l, q, splatI8(nb, l, bytes, 15)));
+            }
+            for (int64_t t = 0; t < xs; ++t) {
+              Value xq = read(x, xAt[t], xAtByte(64 * s + lane0));
+              for (int64_t r = 0; r < ws; ++r)
+                dots[r * xs + t] =
+                    dotU8S8(nb, l, dots[r * xs + t], wq[r], xq);
+            }
+          }
+          Value first = h == 0 ? kb
+                               : arith::AddIOp::create(nb, l, kb,
+                                                       cIndex(nb, l, lanes))
+                                     .getResult();
+          for (int64_t r = 0; r < ws; ++r) {
+            Value dw = readScales(nb, l, blocks, wAt[r], first, lanes);
+            for (int64_t t = 0; t < xs; ++t) {
+              Value &acc = accs[r * xs + t];
+              acc = vector::FMAOp::create(
+                  nb, l, arith::SIToFPOp::create(nb, l, f32s, dots[r * xs + t]),
+                  arith::MulFOp::create(nb, l, dw, dx[t]), acc);
+            }
+          }
+        }
+      });
+}
+
 } // namespace
+
+Value mlir::moe::quantizeInterleavedActivations(OpBuilder &b, Location loc,
+                                                Value x, BlockFormat weights) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t size = type.getShape().back();
+  int64_t groups = size / (kBlockValues * kGroupBlocks);
+  SmallVector<int64_t> shape(type.getShape().drop_back());
+  shape.push_back(groups * kActivationGroupBytes);
+  SmallVector<Value> dynamic;
+  if (type.getRank() == 2 && type.isDynamicDim(0))
+    dynamic.push_back(tensor::DimOp::create(b, loc, x, 0));
+  Value init = tensor::EmptyOp::create(b, loc, shape, b.getI8Type(), dynamic);
+  // The weights' bytes are q + bias: each block's sum times -bias corrects.
+  int64_t bias = weights == BlockFormat::Q4_0 ? 8 : 128;
+  auto f32s = VectorType::get({16}, b.getF32Type());
+  auto i8s = VectorType::get({16}, b.getI8Type());
+  auto c = [](OpBuilder &nb, Location l, int64_t v) { return cIndex(nb, l, v); };
+  // Row `row`: per block (d = its largest magnitude / 127, the quants
+  // rounded to nearest even), its 8 words of 4 quants go to their slots,
+  // its scale and offset after the group's quants.
+  auto quantizeRow = [&](OpBuilder &rb, Location rl, ValueRange row,
+                         Value out) -> Value {
+    return scf::ForOp::create(
+               rb, rl, c(rb, rl, 0), c(rb, rl, groups * kGroupBlocks),
+               c(rb, rl, 1), ValueRange{out},
+               [&](OpBuilder &nb, Location l, Value kb, ValueRange in) {
+                 Value base =
+                     arith::MulIOp::create(nb, l, kb, c(nb, l, kBlockValues));
+                 SmallVector<Value> halves;
+                 Value amax = cF32(nb, l, 0.0);
+                 for (int64_t h = 0; h < 2; ++h) {
+                   Value at = arith::AddIOp::create(nb, l, base,
+                                                    c(nb, l, 16 * h));
+                   halves.push_back(vector::TransferReadOp::create(
+                       nb, l, f32s, x, concatIndices(row, {at}),
+                       cF32(nb, l, 0.0), ArrayRef<bool>{true}));
+                   amax = arith::MaxNumFOp::create(
+                       nb, l, amax,
+                       vector::ReductionOp::create(
+                           nb, l, vector::CombiningKind::MAXNUMF,
+                           math::AbsFOp::create(nb, l, halves.back())));
+                 }
+                 Value d = arith::DivFOp::create(nb, l, amax,
+                                                 cF32(nb, l, 127.0));
+                 Value nonzero = arith::CmpFOp::create(
+                     nb, l, arith::CmpFPredicate::ONE, d, cF32(nb, l, 0.0));
+                 Value id = arith::SelectOp::create(
+                     nb, l, nonzero,
+                     arith::DivFOp::create(nb, l, cF32(nb, l, 1.0), d),
+                     cF32(nb, l, 0.0));
+                 SmallVector<Value> q;
+                 for (int64_t h = 0; h < 2; ++h)
+                   q.push_back(arith::FPToSIOp::create(
+                       nb, l, i8s,
+                       math::RoundEvenOp::create(
+                           nb, l,
+                           arith::MulFOp::create(
+                               nb, l, halves[h],
+                               vector::BroadcastOp::create(nb, l, f32s, id)))));
+                 Value quants = concatVectors(nb, l, q);
+                 Value group = arith::DivUIOp::create(nb, l, kb,
+                                                      c(nb, l, kGroupBlocks));
+                 Value inGroup = arith::RemUIOp::create(
+                     nb, l, kb, c(nb, l, kGroupBlocks));
+                 Value start = arith::AddIOp::create(
+                     nb, l,
+                     arith::MulIOp::create(nb, l, group,
+                                           c(nb, l, kActivationGroupBytes)),
+                     arith::MulIOp::create(nb, l, inGroup, c(nb, l, 4)));
+                 auto write = [&](Value bytes, int64_t offset, Value into) {
+                   return vector::TransferWriteOp::create(
+                              nb, l, bytes, into,
+                              concatIndices(row,
+                                            {arith::AddIOp::create(
+                                                nb, l, start,
+                                                c(nb, l, offset))}),
+                              ArrayRef<bool>{true})
+                       .getResult();
+                 };
+                 Value written = in[0];
+                 for (int64_t s = 0; s < 8; ++s) {
+                   SmallVector<int64_t> word = {4 * s, 4 * s + 1, 4 * s + 2,
+                                                4 * s + 3};
+                   written = write(vector::ShuffleOp::create(nb, l, quants,
+                                                             quants, word),
+                                   64 * s, written);
+                 }
+                 auto asBytes = [&](Value scalar) -> Value {
+                   Value one = vector::FromElementsOp::create(
+                       nb, l, VectorType::get({1}, scalar.getType()),
+                       ValueRange{scalar});
+                   return vector::BitCastOp::create(
+                       nb, l, VectorType::get({4}, nb.getI8Type()), one);
+                 };
+                 written = write(asBytes(d), kGroupBlocks * kBlockValues,
+                                 written);
+                 Value sum = vector::ReductionOp::create(
+                     nb, l, vector::CombiningKind::ADD,
+                     arith::ExtSIOp::create(
+                         nb, l, VectorType::get({32}, nb.getI32Type()),
+                         quants));
+                 Value offset = arith::MulIOp::create(
+                     nb, l, sum,
+                     arith::ConstantIntOp::create(nb, l, nb.getI32Type(),
+                                                  -bias));
+                 written = write(asBytes(offset),
+                                 kGroupBlocks * (kBlockValues + 4), written);
+                 scf::YieldOp::create(nb, l, written);
+               })
+        .getResult(0);
+  };
+  if (type.getRank() == 1)
+    return quantizeRow(b, loc, {}, init);
+  Value tokens = tensor::DimOp::create(b, loc, x, 0);
+  return scf::ForOp::create(
+             b, loc, c(b, loc, 0), tokens, c(b, loc, 1), ValueRange{init},
+             [&](OpBuilder &nb, Location l, Value t, ValueRange in) {
+               scf::YieldOp::create(nb, l, quantizeRow(nb, l, {t}, in[0]));
+             })
+      .getResult(0);
+}
 
 SmallVector<Value> mlir::moe::buildQuantizedDots(
     OpBuilder &b, Location loc, Value blocks, ArrayRef<SmallVector<Value>> wAt,
     Value x, ArrayRef<SmallVector<Value>> xAt, int64_t size,
     kernel::CpuMappingAttr mapping, int64_t chains) {
   BlockFormat format = *blockFormatOf(blocks.getType());
+  if (isInterleaved(blocks.getType())) {
+    if (!cast<ShapedType>(x.getType()).getElementType().isInteger(8))
+      llvm::report_fatal_error("interleaved blocks meet activations "
+                               "quantized for them only");
+    return buildInterleavedDots(b, loc, blocks, format, wAt, x, xAt, size,
+                                chains,
+                                std::min<int64_t>(mapping.getLanes(), 16));
+  }
   if (blockFormatOf(x.getType())) {
     // Two blocks a product with 512-bit vectors.
     int64_t group =

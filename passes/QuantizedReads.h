@@ -41,6 +41,18 @@ Value scaleOffset(OpBuilder &b, Location loc, BlockFormat format,
 /// largest magnitude / 127 and the quants rounded to nearest even.
 Value quantizeActivations(OpBuilder &b, Location loc, Value x);
 
+/// x [K] or [T, K] (f32, K a multiple of 512) quantized for products with
+/// interleaved blocks of `weights`: per group of 16 blocks of 32 values,
+/// 640 bytes: the quants (d = the block's largest magnitude / 127, rounded
+/// to nearest even) interleaved as the weights' (#moe.blocks), then the 16
+/// blocks' d (f32), then their sums times -8 (Q4_0) or -128 (Q8_0), as
+/// i32: the weights' bytes are q plus that bias.
+Value quantizeInterleavedActivations(OpBuilder &b, Location loc, Value x,
+                                     BlockFormat weights);
+
+/// The blocks type of quantized `w` ((a slice of) moe.dequantize), or null.
+RankedTensorType quantizedBlocksType(Value w);
+
 /// `lanes` values of a row of quantized `blocks` from value `k` on (k a
 /// multiple of lanes, lanes dividing 16): `indices` are the row's leading
 /// indices. As f32: d * q.

@@ -143,11 +143,35 @@ std::vector<float> storedValues(llvm::StringRef data, moe::WeightRefAttr part,
   return values;
 }
 
-/// Writes a part's stored rows as blocks of `format`; a block whose scale
-/// is not a finite f16 is an error naming the tensor.
+/// Byte `j` of a block's quants (llama.cpp's order) where the interleaved
+/// layout puts it among its group's quants (block `b` of 16), and the
+/// nibble of it for Q4_0: values 8 k + i (low) and 8 k + 4 + i (high) of
+/// a block share byte 64 k + 4 b + i, so value v's nibble moves; Q8_0's
+/// value 4 s + i is byte 64 s + 4 b + i, offset by 128 (unsigned).
+void interleaveGroup(moe::BlockFormat format, const uint8_t *quants,
+                     size_t blocks, uint8_t *out) {
+  size_t quantBytes = moe::quantBytes(format);
+  std::memset(out, 0, blocks * quantBytes);
+  for (size_t b = 0; b < blocks; ++b) {
+    const uint8_t *q = quants + b * quantBytes;
+    for (size_t v = 0; v < size_t(moe::kBlockValues); ++v) {
+      if (format == moe::BlockFormat::Q8_0) {
+        out[64 * (v / 4) + 4 * b + v % 4] = uint8_t(q[v] ^ 0x80);
+        continue;
+      }
+      // llama.cpp: value j low in byte j, value j + 16 high.
+      uint8_t nibble = v < 16 ? q[v] & 15 : q[v - 16] >> 4;
+      size_t slot = v / 4, at = 64 * (slot / 2) + 4 * b + v % 4;
+      out[at] |= uint8_t(nibble << (4 * (slot % 2)));
+    }
+  }
+}
+
+/// Writes a part's stored rows as blocks of `format` in `layout`; a block
+/// whose scale is not a finite f16 is an error naming the tensor.
 Error writeQuantized(SegmentStream &stream, llvm::StringRef data,
                      moe::WeightRefAttr part, bool transposed,
-                     moe::BlockFormat format) {
+                     moe::BlockFormat format, moe::BlockLayout layout) {
   std::vector<float> values = storedValues(data, part, transposed);
   auto blockFormat = format == moe::BlockFormat::Q8_0
                          ? quant::BlockFormat::Q8_0
@@ -178,6 +202,14 @@ Error writeQuantized(SegmentStream &stream, llvm::StringRef data,
              start = first * block;
       std::memcpy(&split[start + (b - first) * quants], from + 2, quants);
       std::memcpy(&split[start + count * quants + 2 * (b - first)], from, 2);
+    }
+    if (layout == moe::BlockLayout::Interleaved) {
+      std::vector<uint8_t> group(moe::kGroupBlocks * quants);
+      for (size_t first = 0; first < blocks; first += moe::kGroupBlocks) {
+        uint8_t *at = &split[first * block];
+        interleaveGroup(format, at, moe::kGroupBlocks, group.data());
+        std::memcpy(at, group.data(), group.size());
+      }
     }
     stream.write(reinterpret_cast<const char *>(split.data()), split.size());
   }
@@ -261,7 +293,10 @@ buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
         fb, str(w.name), w.offset, w.size(), dtypeOf(w),
         fb.CreateVector(shape),
         w.transposed ? artifact::WeightLayout::NeuronMajor
-                     : artifact::WeightLayout::RowMajor));
+                     : artifact::WeightLayout::RowMajor,
+        w.layout == mlir::moe::BlockLayout::Interleaved
+            ? artifact::BlockLayout::Interleaved
+            : artifact::BlockLayout::Grouped));
   }
 
   std::vector<flatbuffers::Offset<artifact::EntryPoint>> entries;
@@ -352,7 +387,8 @@ moec::collectArtifactContents(ModuleOp module, llvm::StringRef where) {
         op.getParts().getAsRange<moe::WeightRefAttr>().end());
     contents.weights.push_back({weightName(parts), uint64_t(offset.getInt()),
                                 op.getResult().getType(), std::move(parts),
-                                op.getTransposed(), op.getFormat()});
+                                op.getTransposed(), op.getBlockFormat(),
+                                op.getBlockLayout()});
   });
   if (!planned)
     return fileError(where, "weights without moe.offset: run moe-plan-weights");
@@ -416,7 +452,7 @@ Error moec::writeArtifact(const ArtifactContents &contents,
             return data.takeError();
           if (w.format) {
             if (Error e = writeQuantized(stream, *data, part, w.transposed,
-                                         *w.format))
+                                         *w.format, w.layout))
               return fileError(path, toString(std::move(e)));
           } else if (part.getDtype() != w.type.getElementType()) {
             if (Error e = writeConverted(stream, *data, part, w.transposed,

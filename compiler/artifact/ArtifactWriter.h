@@ -33,6 +33,8 @@ struct PlannedWeight {
   bool transposed = false;
   /// Each stored row is quantized in this block format.
   std::optional<mlir::moe::BlockFormat> format;
+  /// How a quantized row's blocks are ordered.
+  mlir::moe::BlockLayout layout = mlir::moe::BlockLayout::Grouped;
   uint64_t size() const;
 };
 

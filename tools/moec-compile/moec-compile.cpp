@@ -144,6 +144,11 @@ cl::opt<std::string> targetFeatures("target-features",
                                              "--target-cpu=native)"),
                                     cl::cat(category));
 
+cl::opt<cl::boolOrDefault> interleaveBlocks(
+    "interleave-blocks",
+    cl::desc("With the integer products, store the block weights that rows "
+             "are read along interleaved, a block a vector lane"),
+    cl::cat(category));
 cl::OptionCategory cudaCategory("moec-compile options for --target=cuda");
 cl::opt<cl::boolOrDefault> gpuGluKernels(
     "gpu-glu-kernels",
@@ -373,86 +378,13 @@ int main(int argc, char **argv) {
     return fail(input + ": " + variants +
                 ": not supported by code generation yet");
 
-  // Model-level passes up to the weight plan, which the artifact records.
-  moec::showStep("model-level passes");
-  moec::FrontPipelineOptions front;
-  front.sparse = !noSparse;
-  front.denseMinTokens = denseMinTokens.getNumOccurrences()
-                             ? int64_t(denseMinTokens)
-                             : (cuda ? 0 : kDefaultDenseMinTokens);
-  front.rollLayers = rollLayers.getNumOccurrences() ? bool(rollLayers) : !cuda;
-  front.predictors = predictors;
-  front.predictorThreshold = predictorThreshold;
-  front.weights = weightsFormat;
-  front.keepPrecision = ArrayRef<std::string>(std::vector<std::string>(
-      keepPrecision.begin(), keepPrecision.end()));
-  if (predictors) {
-    bool any = false;
-    (**module)->walk(
-        [&](mlir::moe::ExpertFfnOp op) { any |= bool(op.getPredictorFc1()); });
-    if (!any)
-      return fail(input + ": --predictors: the model has no activation "
-                          "predictors (TurboSparse checkpoints carry them)");
-  }
-  if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
-        moec::buildFrontPipeline(pm, front);
-      })))
-    return 1;
-  Expected<moec::ArtifactContents> contents =
-      moec::collectArtifactContents(**module, input);
-  if (!contents)
-    return fail(toString(contents.takeError()));
-
-  // Lowering and code generation. The runtime calls the C interface of
-  // @forward.
-  auto forward = (**module).lookupSymbol<mlir::func::FuncOp>("forward");
-  if (!forward)
-    return fail(input + ": the module has no @forward function");
-  forward->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(&context));
-
+  // The target, before the model-level passes: the CPU's integer products
+  // read their weights' blocks interleaved, a layout those passes choose.
   moec::ArtifactOptions options;
-  if (!noTokenizer) {
-    Expected<moec::ArtifactTokenizer> tokenizer = moec::readTokenizer(
-        contents->checkpointDir, tokenizerFile, contents->config.vocabSize);
-    if (!tokenizer)
-      return fail(toString(tokenizer.takeError()));
-    options.tokenizer = std::move(*tokenizer);
-  }
   options.target.triple = sys::getDefaultTargetTriple();
   moec::CpuTarget cpu;
-  if (cuda) {
-    // The host side only allocates and launches: any x86-64 runs it.
-    options.target.cuda = true;
-    options.target.cpu = cudaOptions.chip;
-    options.target.features = cudaOptions.features;
-    cpu = {options.target.triple, "x86-64", ""};
-    moec::showStep("lowering for CUDA, PTX");
-    if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
-          moec::buildCudaPipeline(pm, cudaOptions);
-        })))
-      return 1;
-    Expected<std::string> ptx = moec::kernelAssembly(**module);
-    if (!ptx)
-      return fail(input + ": " + toString(ptx.takeError()));
-    if (!ptxPath.empty() && writeText(ptxPath, *ptx))
-      return 1;
-    if (!ptxOnly) {
-      std::string ptxas = moec::findPtxas(cudaOptions.toolkit);
-      if (ptxas.empty()) {
-        WithColor::warning(errs(), "moec-compile")
-            << "no ptxas in " << cudaOptions.toolkit
-            << "/bin or on the PATH: the artifact holds PTX only\n";
-      } else {
-        moec::showStep("assembling the kernels (ptxas)");
-        Expected<std::vector<char>> cubin =
-            moec::assembleCubin(*ptx, cudaOptions.chip, ptxas);
-        if (!cubin)
-          return fail(input + ": " + toString(cubin.takeError()));
-        options.deviceCode = std::move(*cubin);
-      }
-    }
-    options.deviceAssembly.assign(ptx->begin(), ptx->end());
-  } else {
+  moec::CpuPipelineOptions lowering;
+  if (!cuda) {
     options.target.cpu = targetCpu == "native" ? sys::getHostCPUName().str()
                                                : targetCpu.getValue();
     options.target.features = targetFeatures;
@@ -489,12 +421,92 @@ int main(int argc, char **argv) {
                   ": --int8-dot needs a target with avx512vnni and avx512vl, "
                   "or avxvnni (its features: " +
                   options.target.features + ")");
-    moec::CpuPipelineOptions lowering;
     lowering.lanes = *vectorWidth;
     lowering.countActivity = countActivity;
     lowering.predictorStats = predictorStats;
     lowering.bf16Dot = bf16Dot;
     lowering.int8Dot = integerProducts;
+  }
+
+  // Model-level passes up to the weight plan, which the artifact records.
+  moec::showStep("model-level passes");
+  moec::FrontPipelineOptions front;
+  front.sparse = !noSparse;
+  front.denseMinTokens = denseMinTokens.getNumOccurrences()
+                             ? int64_t(denseMinTokens)
+                             : (cuda ? 0 : kDefaultDenseMinTokens);
+  front.rollLayers = rollLayers.getNumOccurrences() ? bool(rollLayers) : !cuda;
+  front.predictors = predictors;
+  front.predictorThreshold = predictorThreshold;
+  front.weights = weightsFormat;
+  front.keepPrecision = ArrayRef<std::string>(std::vector<std::string>(
+      keepPrecision.begin(), keepPrecision.end()));
+  front.interleaveBlocks = !cuda && lowering.int8Dot &&
+                           (interleaveBlocks == cl::BOU_TRUE);
+  if (predictors) {
+    bool any = false;
+    (**module)->walk(
+        [&](mlir::moe::ExpertFfnOp op) { any |= bool(op.getPredictorFc1()); });
+    if (!any)
+      return fail(input + ": --predictors: the model has no activation "
+                          "predictors (TurboSparse checkpoints carry them)");
+  }
+  if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
+        moec::buildFrontPipeline(pm, front);
+      })))
+    return 1;
+  Expected<moec::ArtifactContents> contents =
+      moec::collectArtifactContents(**module, input);
+  if (!contents)
+    return fail(toString(contents.takeError()));
+
+  // Lowering and code generation. The runtime calls the C interface of
+  // @forward.
+  auto forward = (**module).lookupSymbol<mlir::func::FuncOp>("forward");
+  if (!forward)
+    return fail(input + ": the module has no @forward function");
+  forward->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(&context));
+
+  if (!noTokenizer) {
+    Expected<moec::ArtifactTokenizer> tokenizer = moec::readTokenizer(
+        contents->checkpointDir, tokenizerFile, contents->config.vocabSize);
+    if (!tokenizer)
+      return fail(toString(tokenizer.takeError()));
+    options.tokenizer = std::move(*tokenizer);
+  }
+  if (cuda) {
+    // The host side only allocates and launches: any x86-64 runs it.
+    options.target.cuda = true;
+    options.target.cpu = cudaOptions.chip;
+    options.target.features = cudaOptions.features;
+    cpu = {options.target.triple, "x86-64", ""};
+    moec::showStep("lowering for CUDA, PTX");
+    if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
+          moec::buildCudaPipeline(pm, cudaOptions);
+        })))
+      return 1;
+    Expected<std::string> ptx = moec::kernelAssembly(**module);
+    if (!ptx)
+      return fail(input + ": " + toString(ptx.takeError()));
+    if (!ptxPath.empty() && writeText(ptxPath, *ptx))
+      return 1;
+    if (!ptxOnly) {
+      std::string ptxas = moec::findPtxas(cudaOptions.toolkit);
+      if (ptxas.empty()) {
+        WithColor::warning(errs(), "moec-compile")
+            << "no ptxas in " << cudaOptions.toolkit
+            << "/bin or on the PATH: the artifact holds PTX only\n";
+      } else {
+        moec::showStep("assembling the kernels (ptxas)");
+        Expected<std::vector<char>> cubin =
+            moec::assembleCubin(*ptx, cudaOptions.chip, ptxas);
+        if (!cubin)
+          return fail(input + ": " + toString(cubin.takeError()));
+        options.deviceCode = std::move(*cubin);
+      }
+    }
+    options.deviceAssembly.assign(ptx->begin(), ptx->end());
+  } else {
     moec::showStep("lowering for the CPU");
     if (failed(runPipeline(**module, [&](mlir::OpPassManager &pm) {
           moec::buildCpuPipeline(pm, lowering);

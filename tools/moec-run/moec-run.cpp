@@ -98,8 +98,11 @@ void printInfo(const moec::Artifact &artifact, bool listWeights) {
       std::printf("weight:   %s %s [%s] %s, offset %" PRIu64 ", %" PRIu64
                   " bytes\n",
                   s(w->name()), moec::dtypeName(w->dtype()), shape.c_str(),
-                  w->layout() == a::WeightLayout::NeuronMajor ? "neuron-major"
-                                                              : "row-major",
+                  w->layout() == a::WeightLayout::NeuronMajor
+                      ? "neuron-major"
+                  : w->blocks() == a::BlockLayout::Interleaved
+                      ? "row-major/interleaved"
+                      : "row-major",
                   w->offset(), w->size());
     }
   if (const a::TokenizerInfo *tok = h.tokenizer())

@@ -63,6 +63,13 @@ std::optional<BlockFormat> mlir::moe::blockFormatOf(Type type) {
   return std::nullopt;
 }
 
+bool mlir::moe::isInterleaved(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  auto attr =
+      tensor ? dyn_cast_or_null<BlockFormatAttr>(tensor.getEncoding()) : nullptr;
+  return attr && attr.getLayout() == BlockLayout::Interleaved;
+}
+
 uint64_t mlir::moe::storedBytes(ShapedType type,
                                 std::optional<BlockFormat> format) {
   uint64_t count = type.getNumElements();
@@ -73,9 +80,10 @@ uint64_t mlir::moe::storedBytes(ShapedType type,
 
 RankedTensorType mlir::moe::blocksType(MLIRContext *context,
                                        ArrayRef<int64_t> shape,
-                                       BlockFormat format) {
+                                       BlockFormat format,
+                                       BlockLayout layout) {
   SmallVector<int64_t> blocks(shape.drop_back());
   blocks.push_back(shape.back() / kBlockValues * blockBytes(format));
   return RankedTensorType::get(blocks, IntegerType::get(context, 8),
-                               BlockFormatAttr::get(context, format));
+                               BlockFormatAttr::get(context, format, layout));
 }

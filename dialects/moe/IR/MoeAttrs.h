@@ -34,6 +34,15 @@ constexpr int64_t quantBytes(BlockFormat f) { return blockBytes(f) - 2; }
 /// The block format `type`'s encoding names (a tensor of blocks), if any.
 std::optional<BlockFormat> blockFormatOf(Type type);
 
+/// Whether `type` is a tensor of blocks in the interleaved layout.
+bool isInterleaved(Type type);
+
+/// Whether rows of `values` values may take the interleaved layout: whole
+/// groups of kGroupBlocks blocks.
+constexpr bool interleavable(int64_t values) {
+  return values % (kBlockValues * kGroupBlocks) == 0;
+}
+
 /// Bytes the artifact stores for values of `type`: blocks of `format`, or
 /// the element type's bytes each.
 uint64_t storedBytes(ShapedType type, std::optional<BlockFormat> format);
@@ -42,7 +51,8 @@ uint64_t storedBytes(ShapedType type, std::optional<BlockFormat> format);
 /// `[..., rows, values / 32 * blockBytes]` with the format as its encoding
 /// (each row's quants, then its scales: #moe.blocks).
 RankedTensorType blocksType(MLIRContext *context, ArrayRef<int64_t> shape,
-                            BlockFormat format);
+                            BlockFormat format,
+                            BlockLayout layout = BlockLayout::Grouped);
 
 } // namespace mlir::moe
 

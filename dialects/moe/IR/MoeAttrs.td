@@ -73,19 +73,51 @@ def Moe_BlockFormat : I32EnumAttr<"BlockFormat", "quantized weight blocks", [
   let genSpecializedAttr = 0;
 }
 
-def Moe_BlockFormatAttr : EnumAttr<Moe_Dialect, Moe_BlockFormat, "blocks"> {
-  let assemblyFormat = "`<` $value `>`";
-  let summary = "a block format of quantized weights";
+def Moe_BlockLayout : I32EnumAttr<"BlockLayout", "how a row's blocks are stored", [
+    // Groups of 16 blocks: their quants block after block, then their scales.
+    I32EnumAttrCase<"Grouped", 0, "grouped">,
+    // Groups of 16 blocks whose quants are interleaved 4 values at a time,
+    // then their scales: one vector lane per block for integer products.
+    I32EnumAttrCase<"Interleaved", 1, "interleaved">
+  ]> {
+  let cppNamespace = "::mlir::moe";
+  let genSpecializedAttr = 0;
+}
+
+def Moe_BlockFormatAttr : AttrDef<Moe_Dialect, "BlockFormat"> {
+  let mnemonic = "blocks";
+  let parameters = (ins
+    EnumParameter<Moe_BlockFormat>:$value,
+    DefaultValuedParameter<"::mlir::moe::BlockLayout",
+                           "::mlir::moe::BlockLayout::Grouped">:$layout);
+  let assemblyFormat = "`<` $value (`,` $layout^)? `>`";
+  let builders = [
+    AttrBuilder<(ins "::mlir::moe::BlockFormat":$value), [{
+      return $_get($_ctxt, value, ::mlir::moe::BlockLayout::Grouped);
+    }]>
+  ];
+  let summary = "a block format of quantized weights, and its layout";
   let description = [{
     On `moe.weight` (`format`): the artifact stores the weight's rows in
     this format. As the encoding of an i8 tensor `[..., rows, bytes]`
     (`#moe.blocks<q8_0>`): each row's blocks of 32 values in groups of 16
     blocks (the last group of a row may have fewer), a group split: first
-    the quants of its blocks in order (32 bytes a block for q8_0, 16 for
-    q4_0, each block's bytes as llama.cpp's), then their f16 scales. A row
-    has the bytes of llama.cpp's (34 or 18 a block) and is read front to
-    back; contiguous quants take one load for several blocks and a group's
-    scales one conversion.
+    the quants of its blocks, then their f16 scales. A row has the bytes of
+    llama.cpp's (34 or 18 a block) and is read front to back; contiguous
+    quants take one load for several blocks and a group's scales one
+    conversion.
+
+    The layout says how a group's quants are ordered:
+    - `grouped` (the default): block after block, each block's bytes as
+      llama.cpp's.
+    - `interleaved` (`#moe.blocks<q4_0, interleaved>`, rows of whole groups
+      only): 4 values of each of the 16 blocks in turn, so that 64 bytes
+      hold values 4 s .. 4 s + 3 of every block and an integer dot product
+      of 4 bytes a lane sums one block in each lane. For q8_0, byte
+      64 s + 4 b + i is q_b[4 s + i] + 128 (unsigned); for q4_0, byte
+      64 k + 4 b + i holds the nibble of value 8 k + i of block b (0..15,
+      the value being d (q - 8)) in its low half and of value 8 k + 4 + i
+      in its high half.
   }];
 }
 

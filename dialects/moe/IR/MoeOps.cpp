@@ -23,7 +23,7 @@ LogicalResult WeightOp::verify() {
     return emitOpError("needs at least one weight reference");
   auto first = cast<WeightRefAttr>(parts.front());
   RankedTensorType type = getResult().getType();
-  std::optional<BlockFormat> format = getFormat();
+  std::optional<BlockFormat> format = getBlockFormat();
   if (format) {
     if (!type.getElementType().isF32())
       return emitOpError("a quantized weight's result is f32, not ")
@@ -33,6 +33,12 @@ LogicalResult WeightOp::verify() {
                            << "': rows of " << type.getShape().back()
                            << " values are not whole " << stringifyEnum(*format)
                            << " blocks of " << kBlockValues;
+    if (getBlockLayout() == BlockLayout::Interleaved &&
+        !interleavable(type.getShape().back()))
+      return emitOpError() << "weight '" << first.getTensor()
+                           << "': interleaved rows are whole groups of "
+                           << kGroupBlocks << " blocks, not "
+                           << type.getShape().back() << " values";
   }
   for (Attribute attr : parts) {
     auto part = cast<WeightRefAttr>(attr);
@@ -62,7 +68,18 @@ LogicalResult WeightOp::verify() {
 }
 
 uint64_t WeightOp::getStoredBytes() {
-  return storedBytes(getResult().getType(), getFormat());
+  return storedBytes(getResult().getType(), getBlockFormat());
+}
+
+std::optional<BlockFormat> WeightOp::getBlockFormat() {
+  if (BlockFormatAttr attr = getFormatAttr())
+    return attr.getValue();
+  return std::nullopt;
+}
+
+BlockLayout WeightOp::getBlockLayout() {
+  BlockFormatAttr attr = getFormatAttr();
+  return attr ? attr.getLayout() : BlockLayout::Grouped;
 }
 
 //===----------------------------------------------------------------------===//
@@ -85,7 +102,8 @@ LogicalResult DequantizeOp::verify() {
                          << " are [..., rows, blocks * "
                          << blockBytes(*format) << "], not " << blocks;
   RankedTensorType result = getResult().getType();
-  if (blocksType(getContext(), result.getShape(), *format) != blocks ||
+  BlockLayout layout = cast<BlockFormatAttr>(blocks.getEncoding()).getLayout();
+  if (blocksType(getContext(), result.getShape(), *format, layout) != blocks ||
       result.getShape().back() % kBlockValues != 0)
     return emitOpError() << "result " << result << " is not the values of "
                          << blocks;

@@ -50,6 +50,10 @@ def Moe_WeightOp : Moe_Op<"weight", [Pure]> {
   let extraClassDeclaration = [{
     /// Bytes the artifact stores for the weight (blocks when quantized).
     uint64_t getStoredBytes();
+    /// The block format of a quantized weight.
+    std::optional<::mlir::moe::BlockFormat> getBlockFormat();
+    /// The layout of a quantized weight's blocks.
+    ::mlir::moe::BlockLayout getBlockLayout();
   }];
 }
 
