@@ -93,6 +93,85 @@ Value readQuants(OpBuilder &b, Location loc, Value blocks, BlockFormat format,
       arith::SubIOp::create(b, loc, nibbles, splatI8(b, loc, lanes, 8)));
 }
 
+/// Block `kb` of row `row` of activations x (f32) as Q8_0: d = its
+/// largest magnitude / 127, and its 32 quants, x / d rounded to nearest
+/// even, as two vectors of 16.
+struct QuantizedBlock {
+  Value d;
+  SmallVector<Value, 2> quants;
+};
+
+QuantizedBlock quantizeBlock(OpBuilder &b, Location l, Value x, ValueRange row,
+                             Value kb) {
+  auto f32s = VectorType::get({16}, b.getF32Type());
+  auto i8s = VectorType::get({16}, b.getI8Type());
+  Value base = arith::MulIOp::create(b, l, kb, cIndex(b, l, kBlockValues));
+  SmallVector<Value> halves;
+  Value amax = cF32(b, l, 0.0);
+  for (int64_t h = 0; h < 2; ++h) {
+    Value at = arith::AddIOp::create(b, l, base, cIndex(b, l, 16 * h));
+    halves.push_back(vector::TransferReadOp::create(
+        b, l, f32s, x, concatIndices(row, {at}), cF32(b, l, 0.0),
+        ArrayRef<bool>{true}));
+    amax = arith::MaxNumFOp::create(
+        b, l, amax,
+        vector::ReductionOp::create(b, l, vector::CombiningKind::MAXNUMF,
+                                    math::AbsFOp::create(b, l, halves.back())));
+  }
+  QuantizedBlock block;
+  block.d = arith::DivFOp::create(b, l, amax, cF32(b, l, 127.0));
+  Value nonzero = arith::CmpFOp::create(b, l, arith::CmpFPredicate::ONE,
+                                        block.d, cF32(b, l, 0.0));
+  Value id = arith::SelectOp::create(
+      b, l, nonzero, arith::DivFOp::create(b, l, cF32(b, l, 1.0), block.d),
+      cF32(b, l, 0.0));
+  for (Value half : halves)
+    block.quants.push_back(arith::FPToSIOp::create(
+        b, l, i8s,
+        math::RoundEvenOp::create(
+            b, l,
+            arith::MulFOp::create(
+                b, l, half, vector::BroadcastOp::create(b, l, f32s, id)))));
+  return block;
+}
+
+/// A fresh i8 tensor of x's rows, `bytes` a row (with `encoding`), written
+/// by `writeBlock(row, kb, tensor)` for each of the row's `count` blocks
+/// (row: no index for a vector).
+Value overActivationBlocks(
+    OpBuilder &b, Location loc, Value x, int64_t bytes, int64_t count,
+    Attribute encoding,
+    function_ref<Value(OpBuilder &, Location, ValueRange, Value, Value)>
+        writeBlock) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> shape(type.getShape().drop_back());
+  shape.push_back(bytes);
+  SmallVector<Value> dynamic;
+  if (type.getRank() == 2 && type.isDynamicDim(0))
+    dynamic.push_back(tensor::DimOp::create(b, loc, x, 0));
+  Value init = tensor::EmptyOp::create(
+      b, loc, RankedTensorType::get(shape, b.getI8Type(), encoding), dynamic);
+  auto row = [&](OpBuilder &rb, Location rl, ValueRange at, Value out) {
+    return scf::ForOp::create(
+               rb, rl, cIndex(rb, rl, 0), cIndex(rb, rl, count),
+               cIndex(rb, rl, 1), ValueRange{out},
+               [&](OpBuilder &nb, Location l, Value kb, ValueRange in) {
+                 scf::YieldOp::create(nb, l, writeBlock(nb, l, at, kb, in[0]));
+               })
+        .getResult(0);
+  };
+  if (type.getRank() == 1)
+    return row(b, loc, {}, init);
+  Value tokens = tensor::DimOp::create(b, loc, x, 0);
+  return scf::ForOp::create(
+             b, loc, cIndex(b, loc, 0), tokens, cIndex(b, loc, 1),
+             ValueRange{init},
+             [&](OpBuilder &nb, Location l, Value t, ValueRange in) {
+               scf::YieldOp::create(nb, l, row(nb, l, {t}, in[0]));
+             })
+      .getResult(0);
+}
+
 /// The quant of value `inBlock` of block `kb` of interleaved `blocks`
 /// (#moe.blocks), as f32 (not yet scaled): value 4 s + i of block b of a
 /// group is byte 64 s + 4 b + i of Q8_0's quants, offset by 128; Q4_0's
@@ -202,88 +281,32 @@ RankedTensorType mlir::moe::quantizedBlocksType(Value w) {
 
 Value mlir::moe::quantizeActivations(OpBuilder &b, Location loc, Value x) {
   auto type = cast<RankedTensorType>(x.getType());
-  int64_t size = type.getShape().back(), count = size / kBlockValues;
+  int64_t count = type.getShape().back() / kBlockValues;
   RankedTensorType blocks =
       blocksType(b.getContext(), type.getShape(), BlockFormat::Q8_0);
-  SmallVector<Value> dynamic;
-  if (type.getRank() == 2 && type.isDynamicDim(0))
-    dynamic.push_back(tensor::DimOp::create(b, loc, x, 0));
-  Value init = tensor::EmptyOp::create(b, loc, blocks, dynamic);
-  auto f32s = VectorType::get({16}, b.getF32Type());
-  auto i8s = VectorType::get({16}, b.getI8Type());
-  // Row `row` (no index for a vector): each block's largest magnitude sets
-  // d = amax / 127; the quants are x / d rounded to nearest even.
-  auto quantizeRow = [&](OpBuilder &rb, Location rl, ValueRange row,
-                         Value out) -> Value {
-    return scf::ForOp::create(
-               rb, rl, cIndex(rb, rl, 0), cIndex(rb, rl, count),
-               cIndex(rb, rl, 1), ValueRange{out},
-               [&](OpBuilder &nb, Location l, Value kb, ValueRange in) {
-                 Value base = arith::MulIOp::create(
-                     nb, l, kb, cIndex(nb, l, kBlockValues));
-                 SmallVector<Value> halves;
-                 Value amax = cF32(nb, l, 0.0);
-                 for (int64_t h = 0; h < 2; ++h) {
-                   Value at = arith::AddIOp::create(nb, l, base,
-                                                    cIndex(nb, l, 16 * h));
-                   halves.push_back(vector::TransferReadOp::create(
-                       nb, l, f32s, x, concatIndices(row, {at}),
-                       cF32(nb, l, 0.0), ArrayRef<bool>{true}));
-                   amax = arith::MaxNumFOp::create(
-                       nb, l, amax,
-                       vector::ReductionOp::create(
-                           nb, l, vector::CombiningKind::MAXNUMF,
-                           math::AbsFOp::create(nb, l, halves.back())));
-                 }
-                 Value d = arith::DivFOp::create(nb, l, amax,
-                                                 cF32(nb, l, 127.0));
-                 Value nonzero = arith::CmpFOp::create(
-                     nb, l, arith::CmpFPredicate::ONE, d, cF32(nb, l, 0.0));
-                 Value id = arith::SelectOp::create(
-                     nb, l, nonzero,
-                     arith::DivFOp::create(nb, l, cF32(nb, l, 1.0), d),
-                     cF32(nb, l, 0.0));
-                 Value written = in[0];
-                 for (int64_t h = 0; h < 2; ++h) {
-                   Value scaled = arith::MulFOp::create(
-                       nb, l, halves[h],
-                       vector::BroadcastOp::create(nb, l, f32s, id));
-                   Value q = arith::FPToSIOp::create(
-                       nb, l, i8s, math::RoundEvenOp::create(nb, l, scaled));
-                   written = vector::TransferWriteOp::create(
-                                 nb, l, q, written,
-                                 concatIndices(
-                                     row, {quantAt(nb, l, in[0], kb,
-                                                   cIndex(nb, l, 16 * h))}),
-                                 ArrayRef<bool>{true})
-                                 .getResult();
-                 }
-                 Value half = vector::FromElementsOp::create(
-                     nb, l, VectorType::get({1}, nb.getF16Type()),
-                     ValueRange{arith::TruncFOp::create(nb, l, nb.getF16Type(),
-                                                        d)});
-                 Value bytes = vector::BitCastOp::create(
-                     nb, l, VectorType::get({2}, nb.getI8Type()), half);
-                 written = vector::TransferWriteOp::create(
-                               nb, l, bytes, written,
-                               concatIndices(row,
-                                             {scaleAt(nb, l, in[0], kb)}),
-                               ArrayRef<bool>{true})
-                               .getResult();
-                 scf::YieldOp::create(nb, l, written);
-               })
-        .getResult(0);
-  };
-  if (type.getRank() == 1)
-    return quantizeRow(b, loc, {}, init);
-  Value tokens = tensor::DimOp::create(b, loc, x, 0);
-  return scf::ForOp::create(
-             b, loc, cIndex(b, loc, 0), tokens, cIndex(b, loc, 1),
-             ValueRange{init},
-             [&](OpBuilder &nb, Location l, Value t, ValueRange in) {
-               scf::YieldOp::create(nb, l, quantizeRow(nb, l, {t}, in[0]));
-             })
-      .getResult(0);
+  // Per block of a row: its quants, then its d as f16, where #moe.blocks
+  // puts them.
+  return overActivationBlocks(
+      b, loc, x, blocks.getShape().back(), count, blocks.getEncoding(),
+      [&](OpBuilder &nb, Location l, ValueRange row, Value kb, Value out) {
+        QuantizedBlock block = quantizeBlock(nb, l, x, row, kb);
+        auto write = [&](Value v, Value at, Value into) -> Value {
+          return vector::TransferWriteOp::create(
+                     nb, l, v, into, concatIndices(row, {at}),
+                     ArrayRef<bool>{true})
+              .getResult();
+        };
+        for (int64_t h = 0; h < 2; ++h)
+          out = write(block.quants[h],
+                      quantAt(nb, l, out, kb, cIndex(nb, l, 16 * h)), out);
+        Value half = vector::FromElementsOp::create(
+            nb, l, VectorType::get({1}, nb.getF16Type()),
+            ValueRange{arith::TruncFOp::create(nb, l, nb.getF16Type(),
+                                               block.d)});
+        Value bytes = vector::BitCastOp::create(
+            nb, l, VectorType::get({2}, nb.getI8Type()), half);
+        return write(bytes, scaleAt(nb, l, out, kb), out);
+      });
 }
 
 Value mlir::moe::quantizedBlocks(OpBuilder &b, Location loc, Value w) {
@@ -670,122 +693,57 @@ SmallVector<Value> buildInterleavedDots(OpBuilder &b, Location loc,
 Value mlir::moe::quantizeInterleavedActivations(OpBuilder &b, Location loc,
                                                 Value x, BlockFormat weights) {
   auto type = cast<RankedTensorType>(x.getType());
-  int64_t size = type.getShape().back();
-  int64_t groups = size / (kBlockValues * kGroupBlocks);
-  SmallVector<int64_t> shape(type.getShape().drop_back());
-  shape.push_back(groups * kActivationGroupBytes);
-  SmallVector<Value> dynamic;
-  if (type.getRank() == 2 && type.isDynamicDim(0))
-    dynamic.push_back(tensor::DimOp::create(b, loc, x, 0));
-  Value init = tensor::EmptyOp::create(b, loc, shape, b.getI8Type(), dynamic);
+  int64_t count = type.getShape().back() / kBlockValues;
   // The weights' bytes are q + bias: each block's sum times -bias corrects.
   int64_t bias = weights == BlockFormat::Q4_0 ? 8 : 128;
-  auto f32s = VectorType::get({16}, b.getF32Type());
-  auto i8s = VectorType::get({16}, b.getI8Type());
-  auto c = [](OpBuilder &nb, Location l, int64_t v) { return cIndex(nb, l, v); };
-  // Row `row`: per block (d = its largest magnitude / 127, the quants
-  // rounded to nearest even), its 8 words of 4 quants go to their slots,
-  // its scale and offset after the group's quants.
-  auto quantizeRow = [&](OpBuilder &rb, Location rl, ValueRange row,
-                         Value out) -> Value {
-    return scf::ForOp::create(
-               rb, rl, c(rb, rl, 0), c(rb, rl, groups * kGroupBlocks),
-               c(rb, rl, 1), ValueRange{out},
-               [&](OpBuilder &nb, Location l, Value kb, ValueRange in) {
-                 Value base =
-                     arith::MulIOp::create(nb, l, kb, c(nb, l, kBlockValues));
-                 SmallVector<Value> halves;
-                 Value amax = cF32(nb, l, 0.0);
-                 for (int64_t h = 0; h < 2; ++h) {
-                   Value at = arith::AddIOp::create(nb, l, base,
-                                                    c(nb, l, 16 * h));
-                   halves.push_back(vector::TransferReadOp::create(
-                       nb, l, f32s, x, concatIndices(row, {at}),
-                       cF32(nb, l, 0.0), ArrayRef<bool>{true}));
-                   amax = arith::MaxNumFOp::create(
-                       nb, l, amax,
-                       vector::ReductionOp::create(
-                           nb, l, vector::CombiningKind::MAXNUMF,
-                           math::AbsFOp::create(nb, l, halves.back())));
-                 }
-                 Value d = arith::DivFOp::create(nb, l, amax,
-                                                 cF32(nb, l, 127.0));
-                 Value nonzero = arith::CmpFOp::create(
-                     nb, l, arith::CmpFPredicate::ONE, d, cF32(nb, l, 0.0));
-                 Value id = arith::SelectOp::create(
-                     nb, l, nonzero,
-                     arith::DivFOp::create(nb, l, cF32(nb, l, 1.0), d),
-                     cF32(nb, l, 0.0));
-                 SmallVector<Value> q;
-                 for (int64_t h = 0; h < 2; ++h)
-                   q.push_back(arith::FPToSIOp::create(
-                       nb, l, i8s,
-                       math::RoundEvenOp::create(
-                           nb, l,
-                           arith::MulFOp::create(
-                               nb, l, halves[h],
-                               vector::BroadcastOp::create(nb, l, f32s, id)))));
-                 Value quants = concatVectors(nb, l, q);
-                 Value group = arith::DivUIOp::create(nb, l, kb,
-                                                      c(nb, l, kGroupBlocks));
-                 Value inGroup = arith::RemUIOp::create(
-                     nb, l, kb, c(nb, l, kGroupBlocks));
-                 Value start = arith::AddIOp::create(
-                     nb, l,
-                     arith::MulIOp::create(nb, l, group,
-                                           c(nb, l, kActivationGroupBytes)),
-                     arith::MulIOp::create(nb, l, inGroup, c(nb, l, 4)));
-                 auto write = [&](Value bytes, int64_t offset, Value into) {
-                   return vector::TransferWriteOp::create(
-                              nb, l, bytes, into,
-                              concatIndices(row,
-                                            {arith::AddIOp::create(
-                                                nb, l, start,
-                                                c(nb, l, offset))}),
-                              ArrayRef<bool>{true})
-                       .getResult();
-                 };
-                 Value written = in[0];
-                 for (int64_t s = 0; s < 8; ++s) {
-                   SmallVector<int64_t> word = {4 * s, 4 * s + 1, 4 * s + 2,
-                                                4 * s + 3};
-                   written = write(vector::ShuffleOp::create(nb, l, quants,
-                                                             quants, word),
-                                   64 * s, written);
-                 }
-                 auto asBytes = [&](Value scalar) -> Value {
-                   Value one = vector::FromElementsOp::create(
-                       nb, l, VectorType::get({1}, scalar.getType()),
-                       ValueRange{scalar});
-                   return vector::BitCastOp::create(
-                       nb, l, VectorType::get({4}, nb.getI8Type()), one);
-                 };
-                 written = write(asBytes(d), kGroupBlocks * kBlockValues,
-                                 written);
-                 Value sum = vector::ReductionOp::create(
-                     nb, l, vector::CombiningKind::ADD,
-                     arith::ExtSIOp::create(
-                         nb, l, VectorType::get({32}, nb.getI32Type()),
-                         quants));
-                 Value offset = arith::MulIOp::create(
-                     nb, l, sum,
-                     arith::ConstantIntOp::create(nb, l, nb.getI32Type(),
-                                                  -bias));
-                 written = write(asBytes(offset),
-                                 kGroupBlocks * (kBlockValues + 4), written);
-                 scf::YieldOp::create(nb, l, written);
-               })
-        .getResult(0);
-  };
-  if (type.getRank() == 1)
-    return quantizeRow(b, loc, {}, init);
-  Value tokens = tensor::DimOp::create(b, loc, x, 0);
-  return scf::ForOp::create(
-             b, loc, c(b, loc, 0), tokens, c(b, loc, 1), ValueRange{init},
-             [&](OpBuilder &nb, Location l, Value t, ValueRange in) {
-               scf::YieldOp::create(nb, l, quantizeRow(nb, l, {t}, in[0]));
-             })
-      .getResult(0);
+  // Per block: its 8 words of 4 quants to their slots (64 bytes apart),
+  // then its d and its offset after the group's quants.
+  return overActivationBlocks(
+      b, loc, x, count / kGroupBlocks * kActivationGroupBytes, count,
+      Attribute(),
+      [&](OpBuilder &nb, Location l, ValueRange row, Value kb, Value out) {
+        QuantizedBlock block = quantizeBlock(nb, l, x, row, kb);
+        Value quants = concatVectors(nb, l, block.quants);
+        Value group =
+            arith::DivUIOp::create(nb, l, kb, cIndex(nb, l, kGroupBlocks));
+        Value inGroup =
+            arith::RemUIOp::create(nb, l, kb, cIndex(nb, l, kGroupBlocks));
+        Value start = arith::AddIOp::create(
+            nb, l,
+            arith::MulIOp::create(nb, l, group,
+                                  cIndex(nb, l, kActivationGroupBytes)),
+            arith::MulIOp::create(nb, l, inGroup, cIndex(nb, l, 4)));
+        auto write = [&](Value bytes, int64_t offset, Value into) -> Value {
+          Value at =
+              arith::AddIOp::create(nb, l, start, cIndex(nb, l, offset));
+          return vector::TransferWriteOp::create(
+                     nb, l, bytes, into, concatIndices(row, {at}),
+                     ArrayRef<bool>{true})
+              .getResult();
+        };
+        for (int64_t s = 0; s < kBlockValues / 4; ++s) {
+          SmallVector<int64_t> word = {4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3};
+          out = write(vector::ShuffleOp::create(nb, l, quants, quants, word),
+                      64 * s, out);
+        }
+        auto asBytes = [&](Value scalar) -> Value {
+          Value one = vector::FromElementsOp::create(
+              nb, l, VectorType::get({1}, scalar.getType()),
+              ValueRange{scalar});
+          return vector::BitCastOp::create(
+              nb, l, VectorType::get({4}, nb.getI8Type()), one);
+        };
+        out = write(asBytes(block.d), kGroupBlocks * kBlockValues, out);
+        Value sum = vector::ReductionOp::create(
+            nb, l, vector::CombiningKind::ADD,
+            arith::ExtSIOp::create(
+                nb, l, VectorType::get({kBlockValues}, nb.getI32Type()),
+                quants));
+        Value offset = arith::MulIOp::create(
+            nb, l, sum,
+            arith::ConstantIntOp::create(nb, l, nb.getI32Type(), -bias));
+        return write(asBytes(offset), kGroupBlocks * (kBlockValues + 4), out);
+      });
 }
 
 SmallVector<Value> mlir::moe::buildQuantizedDots(

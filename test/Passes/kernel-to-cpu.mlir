@@ -382,6 +382,70 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a
 
 // -----
 
+// int8_dot on interleaved Q4_0 blocks (rows of 512 values: one group of 16
+// blocks). The activation row is quantized for them once: per block, d =
+// the largest magnitude / 127, its quants (rounded to nearest even) as 8
+// words of 4 bytes, each to its slot (64 bytes apart), then d and -8 times
+// the quants' sum after the group's 512 quant bytes (640 bytes a group).
+// A row's group is then 4 loads of 64 bytes, each the low nibbles (a mask)
+// and the high ones (a shift and the mask) of 4 values of every block: 8
+// integer dot products, a lane per block, from the activations' offsets;
+// one conversion, and one multiply-add by the 16 blocks' scales (one read
+// after the quants) times the activations'.
+// CHECK-LABEL: func.func @matvec_q4_0_interleaved
+// CHECK: scf.for {{.*}} -> (tensor<?x640xi8>)
+// CHECK: math.roundeven %{{.*}} : vector<16xf32>
+// CHECK-COUNT-8: vector.transfer_write %{{.*}} : vector<4xi8>, tensor<?x640xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<1xf32> to vector<4xi8>
+// CHECK: vector.transfer_write
+// CHECK: %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<32xi32> into i32
+// CHECK: arith.muli %[[SUM]], %c-8_i32 : i32
+// CHECK: vector.transfer_write
+// CHECK: scf.forall
+// CHECK: %[[DX:.*]] = vector.bitcast %{{.*}} : vector<64xi8> to vector<16xf32>
+// CHECK: %[[OFF:.*]] = vector.bitcast %{{.*}} : vector<64xi8> to vector<16xi32>
+// CHECK: %[[RAW:.*]] = vector.transfer_read %{{.*}} : tensor<32x288xi8, #moe.blocks<q4_0, interleaved>>, vector<64xi8>
+// CHECK: %[[LOW:.*]] = arith.andi %[[RAW]], %{{.*}} : vector<64xi8>
+// CHECK: %[[X0:.*]] = vector.transfer_read %{{.*}} : tensor<?x640xi8>, vector<64xi8>
+// CHECK: %[[D0:.*]] = kernel.dot_u8s8 %[[OFF]], %[[LOW]], %[[X0]]
+// CHECK: %[[SH:.*]] = arith.shrui %[[RAW]], %{{.*}} : vector<64xi8>
+// CHECK: %[[HIGH:.*]] = arith.andi %[[SH]], %{{.*}} : vector<64xi8>
+// CHECK: %[[X1:.*]] = vector.transfer_read %{{.*}} : tensor<?x640xi8>, vector<64xi8>
+// CHECK: %[[D1:.*]] = kernel.dot_u8s8 %[[D0]], %[[HIGH]], %[[X1]]
+// CHECK-COUNT-6: kernel.dot_u8s8
+// CHECK: %[[WB:.*]] = vector.transfer_read %{{.*}} : tensor<32x288xi8, #moe.blocks<q4_0, interleaved>>, vector<32xi8>
+// CHECK: %[[WH:.*]] = vector.bitcast %[[WB]] : vector<32xi8> to vector<16xf16>
+// CHECK: %[[DW:.*]] = arith.extf %[[WH]] : vector<16xf16> to vector<16xf32>
+// CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: %[[S:.*]] = arith.mulf %[[DW]], %[[DX]] : vector<16xf32>
+// CHECK: vector.fma %[[F]], %[[S]], %{{.*}} : vector<16xf32>
+// CHECK-NOT: moe.dequantize
+func.func @matvec_q4_0_interleaved(%x: tensor<?x512xf32>, %b: tensor<32x288xi8, #moe.blocks<q4_0, interleaved>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x288xi8, #moe.blocks<q4_0, interleaved>> -> tensor<32x512xf32>
+  %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4, int8_dot = true>) : tensor<?x512xf32>, tensor<32x512xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+
+// -----
+
+// Interleaved Q8_0 with 8 lanes (AVX-VNNI): a group is two halves of 8
+// blocks, each slot's 32 bytes the unsigned quants of 8 blocks, from the
+// activations' offsets of -128 times their sums.
+// CHECK-LABEL: func.func @matvec_q8_0_interleaved_8_lanes
+// CHECK: arith.muli %{{.*}}, %c-128_i32 : i32
+// CHECK: scf.forall
+// CHECK-COUNT-8: kernel.dot_u8s8 %{{.*}} : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+// CHECK: vector.fma %{{.*}} : vector<8xf32>
+// CHECK-COUNT-8: kernel.dot_u8s8 %{{.*}} : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+// CHECK: vector.fma %{{.*}} : vector<8xf32>
+func.func @matvec_q8_0_interleaved_8_lanes(%x: tensor<?x512xf32>, %b: tensor<32x544xi8, #moe.blocks<q8_0, interleaved>>) -> tensor<?x32xf32> {
+  %w = moe.dequantize %b : tensor<32x544xi8, #moe.blocks<q8_0, interleaved>> -> tensor<32x512xf32>
+  %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4, int8_dot = true>) : tensor<?x512xf32>, tensor<32x512xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+
+// -----
+
 // int8_dot: the activation row is quantized once to Q8_0 blocks (d = the
 // largest magnitude / 127, quants rounded to nearest even, d stored as
 // f16). With 16 lanes a product takes two blocks (64 values) at once: per

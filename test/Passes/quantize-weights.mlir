@@ -2,6 +2,7 @@
 // RUN: moec-opt %s --split-input-file --verify-diagnostics --moe-quantize-weights="weights=q8_0 keep=lm_head,experts" | FileCheck %s --check-prefix=KEEP --enable-var-scope
 // RUN: moec-opt %s --split-input-file --moe-quantize-weights=weights=f16 | FileCheck %s --check-prefix=F16 --enable-var-scope
 // RUN: not moec-opt %s --split-input-file --moe-quantize-weights=weights=q5_0 2>&1 | FileCheck %s --check-prefix=FORMAT
+// RUN: moec-opt %s --split-input-file --verify-diagnostics --moe-quantize-weights="weights=q4_0 interleave=true" | FileCheck %s --check-prefix=INTERLEAVE --enable-var-scope
 
 // Products' weights take the format and an f32 result (slices of them
 // follow); the embedding table, the router's gate and the norms stay as
@@ -73,6 +74,30 @@ func.func @odd(%x: tensor<?x72xf32>) -> tensor<?x64xf32> {
   %w = moe.weight [#moe.weight_ref<"m", "model.layers.0.self_attn.q_proj.weight", bf16, [64, 72], offset = 0>] : tensor<64x72xbf16>
   %a = moe.linear %x, %w : (tensor<?x72xf32>, tensor<64x72xbf16>) -> tensor<?x64xf32>
   return %a : tensor<?x64xf32>
+}
+
+// -----
+
+// With interleave, block weights read along rows of whole groups of 16
+// blocks (512 values) are interleaved; shorter rows, and the transposed
+// (neuron-major) down rows, keep the grouped layout.
+// INTERLEAVE-LABEL: func.func @interleave
+// CHECK-LABEL: func.func @interleave
+// CHECK: moe.weight {{.+}}"q"{{.+}} format(<q4_0>) : tensor<64x512xf32>
+// INTERLEAVE: moe.weight {{.+}}"q"{{.+}} format(<q4_0, interleaved>) : tensor<64x512xf32>
+// INTERLEAVE: moe.weight {{.+}}"short"{{.+}} format(<q4_0>) : tensor<64x256xf32>
+// INTERLEAVE: moe.weight {{.+}}"down"{{.+}} transposed format(<q4_0>) : tensor<1024x512xf32>
+// INTERLEAVE: moe.weight {{.+}}"up"{{.+}} format(<q4_0, interleaved>) : tensor<1024x512xf32>
+func.func @interleave(%x: tensor<?x512xf32>, %y: tensor<?x256xf32>, %a: tensor<1024xf32>, %i: tensor<1024xi32>, %n: index) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<512xf32>, tensor<?x1024xf32>) {
+  %q = moe.weight [#moe.weight_ref<"m", "q", bf16, [64, 512], offset = 0>] : tensor<64x512xbf16>
+  %0 = moe.linear %x, %q : (tensor<?x512xf32>, tensor<64x512xbf16>) -> tensor<?x64xf32>
+  %s = moe.weight [#moe.weight_ref<"m", "short", bf16, [64, 256], offset = 0>] : tensor<64x256xbf16>
+  %1 = moe.linear %y, %s : (tensor<?x256xf32>, tensor<64x256xbf16>) -> tensor<?x64xf32>
+  %d = moe.weight [#moe.weight_ref<"m", "down", bf16, [512, 1024], offset = 0>] transposed : tensor<1024x512xbf16>
+  %2 = moe.sparse_matvec %d, %a active(%i, %n) neuron_major : tensor<1024x512xbf16>, tensor<1024xf32>, tensor<1024xi32> -> tensor<512xf32>
+  %u = moe.weight [#moe.weight_ref<"m", "up", bf16, [1024, 512], offset = 0>] : tensor<1024x512xbf16>
+  %3 = moe.linear %x, %u : (tensor<?x512xf32>, tensor<1024x512xbf16>) -> tensor<?x1024xf32>
+  return %0, %1, %2, %3 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<512xf32>, tensor<?x1024xf32>
 }
 
 // FORMAT: unknown storage 'q5_0' (q8_0, q4_0, bf16, f16 or f32)

@@ -146,8 +146,9 @@ cl::opt<std::string> targetFeatures("target-features",
 
 cl::opt<cl::boolOrDefault> interleaveBlocks(
     "interleave-blocks",
-    cl::desc("With the integer products, store the block weights that rows "
-             "are read along interleaved, a block a vector lane"),
+    cl::desc("With the integer products, store the block weights read "
+             "along rows of whole groups of 16 blocks interleaved, a block "
+             "a vector lane (default: on)"),
     cl::cat(category));
 cl::OptionCategory cudaCategory("moec-compile options for --target=cuda");
 cl::opt<cl::boolOrDefault> gpuGluKernels(
@@ -318,6 +319,10 @@ int main(int argc, char **argv) {
     return usage("--keep-precision needs --weights");
   if (int8Dot == cl::BOU_TRUE && !blockWeights)
     return usage("--int8-dot needs --weights=q8_0 or q4_0");
+  if (interleaveBlocks == cl::BOU_TRUE && (cuda || !blockWeights ||
+                                           int8Dot == cl::BOU_FALSE))
+    return usage("--interleave-blocks needs --weights=q8_0 or q4_0 with "
+                 "the CPU's integer products");
   if (cuda && (bf16Dot || int8Dot == cl::BOU_TRUE))
     return usage(std::string(bf16Dot ? "--bf16-dot" : "--int8-dot") +
                  ": a CPU option (the CUDA kernels widen weights to f32)");
@@ -441,8 +446,9 @@ int main(int argc, char **argv) {
   front.weights = weightsFormat;
   front.keepPrecision = ArrayRef<std::string>(std::vector<std::string>(
       keepPrecision.begin(), keepPrecision.end()));
+  // Measured faster for prompts and decode (docs/perf.md).
   front.interleaveBlocks = !cuda && lowering.int8Dot &&
-                           (interleaveBlocks == cl::BOU_TRUE);
+                           interleaveBlocks != cl::BOU_FALSE;
   if (predictors) {
     bool any = false;
     (**module)->walk(

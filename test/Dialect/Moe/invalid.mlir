@@ -691,6 +691,22 @@ func.func @quantized_weight_odd_rows() -> tensor<8x40xf32> {
 
 // -----
 
+func.func @interleaved_partial_group() -> tensor<8x256xf32> {
+  // expected-error @+1 {{weight 'w': interleaved rows are whole groups of 16 blocks, not 256 values}}
+  %w = moe.weight [#moe.weight_ref<"m", "w", bf16, [8, 256], offset = 0>] format(<q4_0, interleaved>) : tensor<8x256xf32>
+  return %w : tensor<8x256xf32>
+}
+
+// -----
+
+// expected-error @+2 {{expected one of [grouped, interleaved] for how a row's blocks are stored, got: diagonal}}
+// expected-error @+1 {{failed to parse Moe_BlockFormatAttr parameter 'layout'}}
+func.func @unknown_layout(%b: tensor<8x544xi8, #moe.blocks<q8_0, diagonal>>) {
+  return
+}
+
+// -----
+
 func.func @dequantize_no_encoding(%b: tensor<8x68xi8>) -> tensor<8x64xf32> {
   // expected-error @+1 {{blocks need a #moe.blocks encoding}}
   %d = moe.dequantize %b : tensor<8x68xi8> -> tensor<8x64xf32>

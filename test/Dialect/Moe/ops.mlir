@@ -289,3 +289,16 @@ func.func @quantized(%b: tensor<2x8x36xi8, #moe.blocks<q4_0>>) -> (tensor<8x64xf
   %d = moe.dequantize %b : tensor<2x8x36xi8, #moe.blocks<q4_0>> -> tensor<2x8x64xf32>
   return %w, %d : tensor<8x64xf32>, tensor<2x8x64xf32>
 }
+
+// -----
+
+// The interleaved layout is part of the format: on the weight, and on the
+// encoding of its blocks (rows of whole groups of 16 blocks).
+// CHECK-LABEL: func.func @interleaved
+// CHECK: moe.weight [#moe.weight_ref<"m", "w", bf16, [8, 512], offset = 0>] format(<q4_0, interleaved>) : tensor<8x512xf32>
+// CHECK: moe.dequantize %{{.+}} : tensor<8x544xi8, #moe.blocks<q8_0, interleaved>> -> tensor<8x512xf32>
+func.func @interleaved(%b: tensor<8x544xi8, #moe.blocks<q8_0, interleaved>>) -> (tensor<8x512xf32>, tensor<8x512xf32>) {
+  %w = moe.weight [#moe.weight_ref<"m", "w", bf16, [8, 512], offset = 0>] format(<q4_0, interleaved>) : tensor<8x512xf32>
+  %d = moe.dequantize %b : tensor<8x544xi8, #moe.blocks<q8_0, interleaved>> -> tensor<8x512xf32>
+  return %w, %d : tensor<8x512xf32>, tensor<8x512xf32>
+}

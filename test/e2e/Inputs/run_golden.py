@@ -3,11 +3,15 @@
 comparison with test/reference (compare_logits.py).
 
 run_golden.py [--cuda] [--compile-flag=F]... [--tolerance=T]
-              [--quantized=q8_0|q4_0|bf16|f16|f32] [--compile-only | --run-only] WORK CASE...
+              [--quantized=q8_0|q4_0|bf16|f16|f32] [--cases=FILE]
+              [--compile-only | --run-only] WORK CASE...
 (--cuda: compiled for and run on the GPU, and its greedy tokens compared
 with the CPU build's. --compile-only makes the artifacts, and with --cuda
 the CPU build's tokens, in WORK; --run-only runs and checks what a
---compile-only left there: the GPU machine then needs only the runtime.)"""
+--compile-only left there: the GPU machine then needs only the runtime.
+--cases: a JSON file of further cases, each its moec-synth flags and its
+token ids, with no transformers logits: for --quantized only, whose
+reference is the float64 forward.)"""
 
 import argparse
 import json
@@ -55,12 +59,21 @@ def main():
     phase = parser.add_mutually_exclusive_group()
     phase.add_argument("--compile-only", action="store_true")
     phase.add_argument("--run-only", action="store_true")
+    parser.add_argument("--cases", dest="cases_file",
+                        help="a JSON file of cases without transformers "
+                        "logits (synth flags, token ids)")
     parser.add_argument("work")
     parser.add_argument("cases", nargs="+")
     args = parser.parse_args()
     cases = args.cases
     with open(os.path.join(REFERENCE, "cases.json")) as f:
         table = json.load(f)
+    if args.cases_file:
+        if not args.quantized:
+            sys.exit("--cases: such cases have no golden logits; "
+                     "use --quantized")
+        with open(args.cases_file) as f:
+            table.update(json.load(f))
     failed = []
     for case in cases:
         try:
@@ -79,8 +92,11 @@ def check_case(args, table, case):
         target.append("--weights=" + args.quantized)
     d = os.path.join(work, case)
     causal = "ForCausalLM" in "".join(table[case]["synth"])
-    tokens = [str(t) for t in npy.rows(
-        os.path.join(REFERENCE, case, "tokens.npy"))[0]]
+    if isinstance(table[case].get("tokens"), list):
+        tokens = [str(t) for t in table[case]["tokens"]]
+    else:
+        tokens = [str(t) for t in npy.rows(
+            os.path.join(REFERENCE, case, "tokens.npy"))[0]]
     cpu_tokens = d + ".cpu-tokens"
     # The integer products (--int8-dot, the default for blocks where the CPU
     # has them) round activations too, which the references do not: only
