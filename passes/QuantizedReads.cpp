@@ -6,6 +6,8 @@
 #include "dialects/moe/IR/MoeOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -575,6 +577,9 @@ SmallVector<Value> buildInt8Dots(OpBuilder &b, Location loc, Value blocks,
       });
 }
 
+/// How far ahead of its reads the interleaved products prefetch each row.
+constexpr int64_t kPrefetchBytes = 1024;
+
 /// Bytes a group of 16 blocks of activations takes in the interleaved
 /// form (quantizeInterleavedActivations): 512 quants, 16 f32 scales, 16
 /// i32 offsets.
@@ -608,6 +613,13 @@ SmallVector<Value> buildInterleavedDots(OpBuilder &b, Location loc,
   auto f32s = VectorType::get({lanes}, b.getF32Type());
   auto i32s = VectorType::get({lanes}, b.getI32Type());
   Value pad = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+  auto blocksType = cast<RankedTensorType>(blocks.getType());
+  int64_t rowBytes = blocksType.getShape().back();
+  Value view = bufferization::ToBufferOp::create(
+      b, loc,
+      bufferization::getMemRefTypeWithFullyDynamicLayout(blocksType), blocks,
+      b.getUnitAttr());
+  int64_t groupBytes = kGroupBlocks * blockBytes(format);
   return overBlocks(
       b, loc, size, ws * xs, chains, lanes, kGroupBlocks,
       [&](OpBuilder &nb, Location l, Value kb, int64_t,
@@ -625,6 +637,19 @@ SmallVector<Value> buildInterleavedDots(OpBuilder &b, Location loc,
         auto xAtByte = [&](int64_t byte) -> Value {
           return arith::AddIOp::create(nb, l, xGroup, cIndex(nb, l, byte));
         };
+        // Each row's lines kPrefetchBytes ahead (at most its last byte).
+        Value start = quantAt(nb, l, blocks, kb, cIndex(nb, l, 0));
+        for (int64_t line = 0; line < groupBytes; line += 64) {
+          Value at = arith::MinUIOp::create(
+              nb, l,
+              arith::AddIOp::create(nb, l, start,
+                                    cIndex(nb, l, kPrefetchBytes + line)),
+              cIndex(nb, l, rowBytes - 1));
+          for (int64_t r = 0; r < ws; ++r)
+            memref::PrefetchOp::create(nb, l, view, concatIndices(wAt[r], {at}),
+                                       /*isWrite=*/false, /*localityHint=*/3,
+                                       /*isDataCache=*/true);
+        }
         for (int64_t h = 0; h < halves; ++h) {
           int64_t lane0 = h * bytes;
           // Per activation row: the blocks' scales and offsets.

@@ -402,6 +402,11 @@ func.func @sparse_neuron_major_q4_0(%b: tensor<128x36xi8, #moe.blocks<q4_0>>, %a
 // CHECK: arith.muli %[[SUM]], %c-8_i32 : i32
 // CHECK: vector.transfer_write
 // CHECK: scf.forall
+// Each row's 5 lines of the group 1024 bytes on (at most its last byte)
+// are prefetched.
+// CHECK: %[[AHEAD:.*]] = arith.minui %{{.*}}, %c287 : index
+// CHECK: memref.prefetch %{{.*}}[%{{.*}}, %[[AHEAD]]], read, locality<3>, data
+// CHECK-COUNT-4: memref.prefetch
 // CHECK: %[[DX:.*]] = vector.bitcast %{{.*}} : vector<64xi8> to vector<16xf32>
 // CHECK: %[[OFF:.*]] = vector.bitcast %{{.*}} : vector<64xi8> to vector<16xi32>
 // CHECK: %[[RAW:.*]] = vector.transfer_read %{{.*}} : tensor<32x288xi8, #moe.blocks<q4_0, interleaved>>, vector<64xi8>
