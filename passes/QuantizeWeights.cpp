@@ -94,12 +94,15 @@ struct QuantizeWeightsPass
                                   .Case("attention", Kind::Attention)
                                   .Case("predictors", Kind::Predictors)
                                   .Case("experts", Kind::Experts)
+                                  // Always kept: naming them changes nothing.
+                                  .Cases({"router", "embed", "norms"},
+                                         Kind::Stored)
                                   .Default(std::nullopt);
       if (!k) {
         getOperation().emitError()
             << "moe-quantize-weights: unknown kind of weight '" << name
-            << "' to keep (lm_head, attention, predictors, experts; the "
-               "router, norms and embedding are always kept)";
+            << "' to keep (lm_head, attention, predictors, experts; "
+               "router, embed and norms are always kept)";
         return signalPassFailure();
       }
       kept.insert(*k);

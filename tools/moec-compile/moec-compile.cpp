@@ -126,7 +126,8 @@ cl::opt<std::string> weightsFormat(
 cl::list<std::string> keepPrecision(
     "keep-precision",
     cl::desc("With --weights, kinds of weights left as stored: lm_head, "
-             "attention, predictors, experts"),
+             "attention, predictors, experts (router, embed and norms are "
+             "always kept)"),
     cl::value_desc("kind,..."), cl::CommaSeparated, cl::cat(category));
 moec::KvCacheTypeOption kvCacheType(category);
 cl::opt<std::string> tokenizerFile(
@@ -310,11 +311,12 @@ int main(int argc, char **argv) {
     return usage("--weights=" + weightsFormat +
                  ": unknown format (q8_0, q4_0, bf16, f16 or f32)");
   for (const std::string &kind : keepPrecision)
-    if (kind != "lm_head" && kind != "attention" && kind != "predictors" &&
-        kind != "experts")
+    if (!llvm::is_contained({"lm_head", "attention", "predictors", "experts",
+                             "router", "embed", "norms"},
+                            kind))
       return usage("--keep-precision=" + kind +
                    ": unknown kind (lm_head, attention, predictors, experts; "
-                   "the router, norms and embedding are always kept)");
+                   "router, embed and norms are always kept)");
   if (!keepPrecision.empty() && weightsFormat.empty())
     return usage("--keep-precision needs --weights");
   if (int8Dot == cl::BOU_TRUE && !blockWeights)
