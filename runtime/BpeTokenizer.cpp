@@ -1,10 +1,15 @@
 //===- BpeTokenizer.cpp - HuggingFace tokenizer.json --------------------===//
 //
-// The tokenizer.json of the Llama/Mistral family: a BPE model over
-// SentencePiece-style pieces ('▁' for space) with byte fallback, the
-// normaliser Prepend('▁') + Replace(' ', '▁') or the Metaspace
-// pre-tokeniser, and added tokens matched before either. Other families'
-// files (byte-level BPE, WordPiece, Unigram) are refused by name.
+// HuggingFace tokenizer.json files with a BPE model:
+// - the Llama 2/Mistral family's: SentencePiece-style pieces ('▁' for
+//   space) with byte fallback, the normaliser Prepend('▁') +
+//   Replace(' ', '▁') or the Metaspace pre-tokeniser;
+// - byte-level BPE (GPT-2, Llama 3, SmolLM): the text split by regular
+//   expressions (the ByteLevel pre-tokeniser's own, GPT-2's, or Split
+//   steps, Llama 3's), each piece's bytes as GPT-2's printable characters,
+//   and the ByteLevel decoder;
+// with added tokens matched before either. Other models (WordPiece,
+// Unigram) and steps are refused by name.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,7 +17,12 @@
 
 #include <nlohmann/json.hpp>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <array>
 #include <cstdio>
+#include <memory>
 #include <queue>
 #include <unordered_map>
 
@@ -22,6 +32,68 @@ using json = nlohmann::json;
 namespace {
 
 const char *const kMetaSpace = "\xE2\x96\x81";
+
+/// GPT-2's split pattern: what the ByteLevel pre-tokeniser uses by itself.
+const char *const kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+/// A compiled pattern of a split step (PCRE2, Unicode properties).
+struct SplitPattern {
+  std::shared_ptr<pcre2_code> code;
+  /// The pieces of `text`: each match, and each stretch between matches
+  /// (the Split pre-tokeniser's "Isolated" behaviour).
+  void split(std::string_view text, std::vector<std::string> &out) const {
+    std::unique_ptr<pcre2_match_data, void (*)(pcre2_match_data *)> match(
+        pcre2_match_data_create_from_pattern(code.get(), nullptr),
+        pcre2_match_data_free);
+    size_t at = 0, done = 0;
+    while (at <= text.size()) {
+      int found = pcre2_match(code.get(),
+                              reinterpret_cast<PCRE2_SPTR>(text.data()),
+                              text.size(), at, 0, match.get(), nullptr);
+      if (found < 0)
+        break;
+      PCRE2_SIZE *range = pcre2_get_ovector_pointer(match.get());
+      if (range[0] > done)
+        out.emplace_back(text.substr(done, range[0] - done));
+      if (range[1] > range[0])
+        out.emplace_back(text.substr(range[0], range[1] - range[0]));
+      done = range[1];
+      // An empty match moves on by a character.
+      at = range[1] > range[0] ? range[1] : range[1] + 1;
+      while (at < text.size() && (text[at] & 0xC0) == 0x80)
+        ++at;
+    }
+    if (done < text.size())
+      out.emplace_back(text.substr(done));
+  }
+};
+
+/// GPT-2's bytes_to_unicode: the printable Latin-1 bytes stand for
+/// themselves, the others for U+0100 onwards in order.
+std::array<uint32_t, 256> byteCharacters() {
+  std::array<uint32_t, 256> chars{};
+  uint32_t next = 256;
+  for (uint32_t b = 0; b < 256; ++b) {
+    bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) ||
+                     (b >= 0xAE && b <= 0xFF);
+    chars[b] = printable ? b : next++;
+  }
+  return chars;
+}
+
+void appendUtf8(std::string &out, uint32_t c) {
+  if (c < 0x80) {
+    out += char(c);
+  } else if (c < 0x800) {
+    out += char(0xC0 | c >> 6);
+    out += char(0x80 | (c & 0x3F));
+  } else {
+    out += char(0xE0 | c >> 12);
+    out += char(0x80 | (c >> 6 & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  }
+}
 
 class BpeTokenizer : public Tokenizer {
 public:
@@ -40,12 +112,19 @@ private:
   enum class Prepend { Always, First, Never };
 
   Status readNormalizer(const json &node, const std::string &where);
+  Status addSplit(const std::string &pattern, const std::string &where);
+  /// A vocabulary piece of a byte-level model as the bytes it stands for.
+  std::string pieceBytes(const std::string &piece) const;
   Status readPreTokenizer(const json &node, const std::string &where);
   Status readDecoder(const json &node, const std::string &where);
   void encodeWord(std::string_view word, std::vector<int32_t> &ids) const;
 
   std::vector<Rewrite> normalizer;
   bool metaspace = false, splitWords = false;
+  /// Byte-level BPE: split steps, then each piece's bytes as characters.
+  bool byteLevel = false, byteLevelPrefixSpace = false;
+  std::vector<SplitPattern> splits;
+  std::array<uint32_t, 256> byteChars = byteCharacters();
   std::string replacement = kMetaSpace;
   Prepend prependScheme = Prepend::Always;
 
@@ -87,8 +166,8 @@ bool replacePattern(const json &node, std::string &from, std::string &to) {
 
 Status unsupported(const std::string &where, const char *what,
                    const std::string &type) {
-  return Status::error("%s: %s '%s' is not supported (moec reads the "
-                       "SentencePiece-style BPE of the Llama/Mistral family)",
+  return Status::error("%s: %s '%s' is not supported (moec reads BPE: the "
+                       "Llama/Mistral family's and byte-level)",
                        where.c_str(), what, type.c_str());
 }
 
@@ -128,6 +207,37 @@ Status BpeTokenizer::readPreTokenizer(const json &node,
         return status;
     return Status();
   }
+  if (type == "ByteLevel") {
+    byteLevel = true;
+    byteLevelPrefixSpace = node.contains("add_prefix_space") &&
+                           node["add_prefix_space"].is_boolean() &&
+                           node["add_prefix_space"].get<bool>();
+    bool useRegex = !node.contains("use_regex") ||
+                    (node["use_regex"].is_boolean() &&
+                     node["use_regex"].get<bool>());
+    return useRegex ? addSplit(kGpt2Pattern, where) : Status();
+  }
+  if (type == "Split") {
+    std::string behavior = stringField(node, "behavior");
+    bool invert = node.contains("invert") && node["invert"].is_boolean() &&
+                  node["invert"].get<bool>();
+    if (behavior != "Isolated" || invert)
+      return unsupported(where, "Split behaviour",
+                         behavior + (invert ? " (inverted)" : ""));
+    const json &pattern =
+        node.contains("pattern") ? node["pattern"] : json();
+    if (pattern.is_object() && pattern.contains("Regex") &&
+        pattern["Regex"].is_string())
+      return addSplit(pattern["Regex"].get<std::string>(), where);
+    if (pattern.is_object() && pattern.contains("String") &&
+        pattern["String"].is_string()) {
+      // A literal: its characters quoted.
+      return addSplit("\\Q" + pattern["String"].get<std::string>() + "\\E",
+                      where);
+    }
+    return Status::error("%s: a Split pre_tokenizer has no pattern",
+                         where.c_str());
+  }
   if (type != "Metaspace")
     return unsupported(where, "pre_tokenizer", type);
   metaspace = true;
@@ -149,6 +259,47 @@ Status BpeTokenizer::readPreTokenizer(const json &node,
   return Status();
 }
 
+Status BpeTokenizer::addSplit(const std::string &pattern,
+                              const std::string &where) {
+  int error = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code *code = pcre2_compile(
+      reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error, &offset,
+      nullptr);
+  if (!code) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(error, message, sizeof(message));
+    return Status::error("%s: the split pattern '%s' does not compile at "
+                         "offset %zu: %s",
+                         where.c_str(), pattern.c_str(), size_t(offset),
+                         reinterpret_cast<const char *>(message));
+  }
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+  splits.push_back({std::shared_ptr<pcre2_code>(code, pcre2_code_free)});
+  return Status();
+}
+
+std::string BpeTokenizer::pieceBytes(const std::string &piece) const {
+  std::string out;
+  for (size_t at = 0; at < piece.size();) {
+    unsigned char lead = piece[at];
+    size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    len = std::min(len, piece.size() - at);
+    uint32_t c = len == 1 ? lead : lead & (0x7F >> len);
+    for (size_t i = 1; i < len; ++i)
+      c = c << 6 | (piece[at + i] & 0x3F);
+    // A character no byte stands for is kept as it is.
+    auto byte = std::find(byteChars.begin(), byteChars.end(), c);
+    if (byte != byteChars.end())
+      out += char(byte - byteChars.begin());
+    else
+      out += piece.substr(at, len);
+    at += len;
+  }
+  return out;
+}
+
 Status BpeTokenizer::readDecoder(const json &node, const std::string &where) {
   stripLeadingSpace = false;
   auto visit = [&](const json &step, auto &self) -> Status {
@@ -162,6 +313,9 @@ Status BpeTokenizer::readDecoder(const json &node, const std::string &where) {
       return Status();
     }
     if (type == "ByteFallback" || type == "Fuse")
+      return Status();
+    // Pieces are stored as the bytes they stand for (pieceBytes).
+    if (type == "ByteLevel" && byteLevel)
       return Status();
     if (type == "Replace" && replacePattern(step, from, to) &&
         from == replacement && to == " ")
@@ -237,8 +391,21 @@ Status BpeTokenizer::init(std::string_view bytes, const std::string &where) {
     auto it = vocab.find(name);
     byteIds[b] = byteFallback && it != vocab.end() ? it->second : -1;
   }
+  // The pre-tokeniser says whether pieces are byte-level.
+  if (Status status = readPreTokenizer(
+          root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json(),
+          where);
+      !status)
+    return status;
+  if (byteLevel && (byteFallback || unkId >= 0))
+    return unsupported(where, "byte-level model with",
+                       byteFallback ? "byte_fallback" : "unk_token");
   for (size_t id = 0; id < byId.size(); ++id) {
     const std::string &piece = byId[id];
+    if (byteLevel) {
+      addPiece(pieceBytes(piece), Kind::Raw);
+      continue;
+    }
     Kind kind = Kind::Text;
     if (int32_t(id) == unkId)
       kind = Kind::Unknown;
@@ -302,11 +469,6 @@ Status BpeTokenizer::init(std::string_view bytes, const std::string &where) {
           root.contains("normalizer") ? root["normalizer"] : json(), where);
       !status)
     return status;
-  if (Status status = readPreTokenizer(
-          root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json(),
-          where);
-      !status)
-    return status;
   if (Status status = readDecoder(
           root.contains("decoder") ? root["decoder"] : json(), where);
       !status)
@@ -330,6 +492,26 @@ void replaceAll(std::string &text, const std::string &from,
 
 void BpeTokenizer::encodeText(std::string_view text, bool first,
                               std::vector<int32_t> &ids) const {
+  if (byteLevel) {
+    std::string s(text);
+    if (byteLevelPrefixSpace && !s.empty() && s[0] != ' ')
+      s = " " + s;
+    // Each split step refines the pieces of the one before.
+    std::vector<std::string> pieces = {s}, next;
+    for (const SplitPattern &pattern : splits) {
+      next.clear();
+      for (const std::string &piece : pieces)
+        pattern.split(piece, next);
+      pieces.swap(next);
+    }
+    for (const std::string &piece : pieces) {
+      std::string chars;
+      for (unsigned char c : piece)
+        appendUtf8(chars, byteChars[c]);
+      encodeWord(chars, ids);
+    }
+    return;
+  }
   std::string s(text);
   for (const Rewrite &step : normalizer) {
     if (step.prepend) {

@@ -13,6 +13,8 @@ Status ChatTemplate::get(const std::string &name, const Tokenizer &tokenizer,
       chosen = "chatml";
     else if (text.find("[INST]") != std::string::npos)
       chosen = "mistral";
+    else if (text.find("<|start_header_id|>") != std::string::npos)
+      chosen = "llama3";
     else if (text.empty())
       return Status::error(StatusCode::NoChatTemplate,
                            "%s: the tokenizer names no chat template",
@@ -20,7 +22,8 @@ Status ChatTemplate::get(const std::string &name, const Tokenizer &tokenizer,
     else
       return Status::error(StatusCode::NoChatTemplate,
                            "%s: the tokenizer's chat template is not one moec "
-                           "knows (ChatML or Mistral's [INST])",
+                           "knows (ChatML, Mistral's [INST] or Llama 3's "
+                           "headers)",
                            where.c_str());
   }
   if (chosen == "chatml") {
@@ -40,6 +43,17 @@ Status ChatTemplate::get(const std::string &name, const Tokenizer &tokenizer,
                            where.c_str());
     out.end = tokenizer.piece(out.endId);
     out.bos = tokenizer.piece(tokenizer.bos());
+  } else if (chosen == "llama3") {
+    out.kind = Format::Llama3;
+    out.end = "<|eot_id|>";
+    out.endId = tokenizer.specialId(out.end);
+    if (out.endId < 0 || tokenizer.specialId("<|start_header_id|>") < 0 ||
+        tokenizer.specialId("<|end_header_id|>") < 0)
+      return Status::error("%s: the tokenizer lacks <|eot_id|> or the header "
+                           "tokens, which Llama 3's template needs",
+                           where.c_str());
+    if (tokenizer.bos() >= 0)
+      out.bos = tokenizer.piece(tokenizer.bos());
   } else {
     return Status::error("unknown chat template '%s' (%s)", name.c_str(),
                          names());
@@ -58,6 +72,17 @@ std::string ChatTemplate::userTurn(const std::string &user,
       text += "<|im_start|>system\n" + system + "<|im_end|>\n";
     return text + "<|im_start|>user\n" + user +
            "<|im_end|>\n<|im_start|>assistant\n";
+  }
+  if (kind == Format::Llama3) {
+    auto header = [](const char *role) {
+      return std::string("<|start_header_id|>") + role +
+             "<|end_header_id|>\n\n";
+    };
+    if (first)
+      text += bos;
+    if (first && !system.empty())
+      text += header("system") + system + end;
+    return text + header("user") + user + end + header("assistant");
   }
   // Mistral's template puts the system prompt before the first message.
   if (first)

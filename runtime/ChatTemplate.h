@@ -1,8 +1,9 @@
 //===- ChatTemplate.h - the chat formats moec-run speaks --------*- C++ -*-===//
 //
 // tokenizer_config.json names its chat template as Jinja text; moec reads
-// no Jinja but recognises the two formats its models use and writes their
-// turns itself: ChatML (TurboSparse) and Mistral's [INST] ... [/INST].
+// no Jinja but recognises the formats its models use and writes their
+// turns itself: ChatML (TurboSparse, SmolLM), Mistral's [INST] ... [/INST]
+// and Llama 3's role headers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +18,7 @@ namespace moec {
 
 class ChatTemplate {
 public:
-  enum class Format { ChatML, Mistral };
+  enum class Format { ChatML, Mistral, Llama3 };
 
   /// The template called `name` ("chatml", "mistral"), or the one the
   /// tokenizer's chat_template is written in when `name` is "auto"; an
@@ -25,7 +26,7 @@ public:
   static Status get(const std::string &name, const Tokenizer &tokenizer,
                     const std::string &where, ChatTemplate &out);
   /// The names get() takes, for messages.
-  static const char *names() { return "auto, chatml or mistral"; }
+  static const char *names() { return "auto, chatml, mistral or llama3"; }
 
   /// The text of a user turn, with its special tokens written out: the
   /// first turn carries `system` (may be empty) and BOS where the format

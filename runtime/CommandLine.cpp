@@ -70,7 +70,7 @@ std::string OptionParser::describe(const Status &status) {
     hint = " (--threads)";
     break;
   case StatusCode::NoChatTemplate:
-    hint = "; choose one with --chat-template=chatml or mistral";
+    hint = "; choose one with --chat-template=chatml, mistral or llama3";
     break;
   }
   return status.message() + hint;

@@ -69,7 +69,8 @@ protected:
   virtual void encodeText(std::string_view text, bool first,
                           std::vector<int32_t> &ids) const = 0;
 
-  enum class Kind : uint8_t { Text, Byte, Control, Unknown };
+  /// Raw: the text is the bytes themselves (byte-level BPE).
+  enum class Kind : uint8_t { Text, Byte, Control, Unknown, Raw };
   /// Called by the loaders for every id in order.
   void addPiece(std::string text, Kind kind);
   /// Special tokens matched in text before the model sees it.

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/ChatTemplate.h"
 #include "runtime/Tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -42,25 +43,31 @@ std::unique_ptr<Tokenizer> loadGolden(const std::string &file) {
 
 json golden() { return json::parse(readFile(kDir + "/golden.json")); }
 
-/// Encodes and decodes every golden text of `key` with `file`.
-void checkGolden(const std::string &file, const std::string &key,
-                 bool specialTexts) {
+/// Encodes and decodes `texts` and `more` with `file`: the ids and
+/// decodings of `expected`.
+void checkTexts(const std::string &file, std::vector<std::string> texts,
+                const json &more, const json &expected) {
   std::unique_ptr<Tokenizer> tokenizer = loadGolden(file);
   ASSERT_TRUE(tokenizer);
-  json data = golden();
-  std::vector<std::string> texts = data["texts"];
-  if (specialTexts)
-    for (const json &t : data["special_texts"])
-      texts.push_back(t.get<std::string>());
-  ASSERT_EQ(texts.size(), data[key]["ids"].size());
+  for (const json &t : more)
+    texts.push_back(t.get<std::string>());
+  ASSERT_EQ(texts.size(), expected["ids"].size());
   for (size_t i = 0; i < texts.size(); ++i) {
     std::vector<int32_t> ids;
     tokenizer->encode(texts[i], ids);
-    std::vector<int32_t> expected = data[key]["ids"][i];
-    EXPECT_EQ(ids, expected) << file << ": '" << texts[i] << "'";
-    std::string decoded = data[key]["decoded"][i];
-    EXPECT_EQ(tokenizer->decode(expected), decoded) << file << ": " << i;
+    std::vector<int32_t> want = expected["ids"][i];
+    EXPECT_EQ(ids, want) << file << ": '" << texts[i] << "'";
+    std::string decoded = expected["decoded"][i];
+    EXPECT_EQ(tokenizer->decode(want), decoded) << file << ": " << i;
   }
+}
+
+/// Every golden text of `key` with `file`.
+void checkGolden(const std::string &file, const std::string &key,
+                 bool specialTexts) {
+  json data = golden();
+  checkTexts(file, data["texts"],
+             specialTexts ? data["special_texts"] : json::array(), data[key]);
 }
 
 TEST(Tokenizer, SentencePieceMatchesTheSentencepiecePackage) {
@@ -73,6 +80,67 @@ TEST(Tokenizer, HuggingFaceJsonMatchesTheTokenizersPackage) {
 
 TEST(Tokenizer, MetaspaceJsonMatchesTheTokenizersPackage) {
   checkGolden("tokenizer-metaspace.json", "tokenizer-metaspace.json", true);
+}
+
+/// The byte-level golden texts and the file's own special-token texts
+/// (make_bytelevel_golden.py).
+void checkByteLevelGolden(const std::string &file) {
+  json data = json::parse(readFile(kDir + "/golden-bytelevel.json"));
+  checkTexts(file, data["texts"], data[file]["special_texts"], data[file]);
+}
+
+TEST(Tokenizer, ByteLevelGpt2MatchesTheTokenizersPackage) {
+  checkByteLevelGolden("tokenizer-gpt2.json");
+}
+
+TEST(Tokenizer, ByteLevelLlama3MatchesTheTokenizersPackage) {
+  checkByteLevelGolden("tokenizer-llama3.json");
+}
+
+TEST(Tokenizer, ByteLevelStreamsWholeCharacters) {
+  std::unique_ptr<Tokenizer> tokenizer = loadGolden("tokenizer-llama3.json");
+  ASSERT_TRUE(tokenizer);
+  // Pieces of multi-byte characters come out only once whole.
+  std::string text = "emoji \U0001F642\U0001F44D end 漢字";
+  std::vector<int32_t> ids;
+  tokenizer->encode(text, ids);
+  TextStream stream(*tokenizer);
+  std::string out;
+  for (int32_t id : ids) {
+    std::string part = stream.push(id);
+    EXPECT_EQ(completeUtf8(part), part.size());
+    out += part;
+  }
+  out += stream.flush();
+  EXPECT_EQ(out, text);
+  EXPECT_EQ(tokenizer->specialId("<|eot_id|>"), 4);
+}
+
+TEST(Tokenizer, Llama3ChatTurns) {
+  json config = {{"bos_token", "<|begin_of_text|>"},
+                 {"eos_token", "<|eot_id|>"},
+                 {"chat_template",
+                  "{{ '<|start_header_id|>' + message['role'] + "
+                  "'<|end_header_id|>\n\n' }}"}};
+  std::unique_ptr<Tokenizer> tokenizer;
+  ASSERT_TRUE(Tokenizer::load(TokenizerFormat::HuggingFaceJson,
+                              readFile(kDir + "/tokenizer-llama3.json"),
+                              config.dump(), "f", tokenizer));
+  ChatTemplate chat;
+  ASSERT_TRUE(ChatTemplate::get("auto", *tokenizer, "f", chat));
+  EXPECT_EQ(chat.endOfAnswer(), 4);
+  EXPECT_EQ(chat.userTurn("Hi", "Be brief.", true, false),
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+            "Be brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n"
+            "Hi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  // A later turn closes an answer the model did not end itself.
+  EXPECT_EQ(chat.userTurn("More", "", false, false),
+            "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nMore"
+            "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  std::vector<int32_t> ids;
+  tokenizer->encode(chat.userTurn("Hi", "", true, false), ids);
+  EXPECT_EQ(ids.front(), 0);
+  EXPECT_EQ(ids[1], 2);
 }
 
 TEST(Tokenizer, SpecialTokensOfTheJsonFile) {
@@ -119,6 +187,16 @@ TEST(Tokenizer, BadFilesGetOneLineErrors) {
   std::string byteLevel = json;
   byteLevel.replace(byteLevel.find("\"pre_tokenizer\": null"), 21,
                     "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}");
+  auto withSplit = [&](const std::string &split) {
+    std::string file = readFile(kDir + "/tokenizer-gpt2.json");
+    size_t at = file.find("\"pre_tokenizer\": {");
+    size_t end = file.find("},", at) + 1;
+    return file.replace(at, end - at, "\"pre_tokenizer\": " + split);
+  };
+  std::string badSplit = withSplit(
+      R"({"type": "Split", "pattern": {"Regex": "(?<"}, "behavior": "Isolated", "invert": false})");
+  std::string mergedSplit = withSplit(
+      R"({"type": "Split", "pattern": {"Regex": "a"}, "behavior": "MergedWithPrevious", "invert": false})");
   Case cases[] = {
       {TokenizerFormat::SentencePiece, "not a model", "",
        "f: not a SentencePiece model"},
@@ -128,7 +206,11 @@ TEST(Tokenizer, BadFilesGetOneLineErrors) {
       {TokenizerFormat::HuggingFaceJson, R"({"model": {"type": "Unigram"}})",
        "", "f: model type 'Unigram' is not supported"},
       {TokenizerFormat::HuggingFaceJson, byteLevel, "",
-       "f: pre_tokenizer 'ByteLevel' is not supported"},
+       "f: byte-level model with 'byte_fallback' is not supported"},
+      {TokenizerFormat::HuggingFaceJson, badSplit, "",
+       "f: the split pattern '(?<' does not compile at offset"},
+      {TokenizerFormat::HuggingFaceJson, mergedSplit, "",
+       "f: Split behaviour 'MergedWithPrevious' is not supported"},
       {TokenizerFormat::HuggingFaceJson,
        R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})",
        "", "f: merge 'a b' names a piece not in the vocab"},

@@ -431,10 +431,10 @@ int main(int argc, char **argv) {
               "turn; the KV cache is kept across turns",
               o.chat);
   parser.value("chat-template", "name",
-               "auto (the tokenizer's), chatml or "
-               "mistral",
+               "auto (the tokenizer's), chatml, mistral or llama3",
                moec::ChatTemplate::names(),
-               moec::oneOf(o.chatTemplate, {"auto", "chatml", "mistral"}));
+               moec::oneOf(o.chatTemplate,
+                           {"auto", "chatml", "mistral", "llama3"}));
   parser.value("system", "text", "A system prompt for the first turn", "a text",
                [&](const std::string &v) {
                  o.system = v;
