@@ -42,6 +42,12 @@ constexpr Architecture kArchitectures[] = {
      Head::SequenceClassification, false},
     {"MistralForTokenClassification", "mistral", Layout::Dense,
      Head::TokenClassification, false},
+    // Llama 2/3 and SmolLM: Mistral's decoder without a sliding window.
+    {"LlamaForCausalLM", "llama", Layout::Dense, Head::CausalLM, false},
+    {"LlamaForSequenceClassification", "llama", Layout::Dense,
+     Head::SequenceClassification, false},
+    {"LlamaForTokenClassification", "llama", Layout::Dense,
+     Head::TokenClassification, false},
     {"BambooForCausalLM", "bamboo", Layout::Dense, Head::CausalLM, true},
     {"TurboSparseMixtralForCausalLM", "turbosparsemixtral", Layout::Moe,
      Head::CausalLM, true},
@@ -232,6 +238,17 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   fields.get("rms_norm_eps", config.rmsNormEps);
   fields.get("sliding_window", config.slidingWindow);
   fields.get("tie_word_embeddings", config.tieWordEmbeddings);
+  // Llama's options for biases on the projections: refused when set.
+  for (const char *key : {"attention_bias", "mlp_bias"}) {
+    bool bias = false;
+    fields.get(key, bias);
+    if (Error error = fields.takeError())
+      return std::move(error);
+    if (bias)
+      return fileError(path, llvm::Twine(key) +
+                                 ": biases on the projections are not "
+                                 "supported yet");
+  }
 
   // RoPE: `rope_theta`, or `rope_parameters` in newer configs. Only the
   // default (unscaled) rotary embedding is supported.

@@ -73,6 +73,7 @@ CLASSES = {
     "MixtralForSequenceClassification": (transformers.MixtralForSequenceClassification, False),
     "MixtralForTokenClassification": (transformers.MixtralForTokenClassification, False),
     "MistralForCausalLM": (transformers.MistralForCausalLM, False),
+    "LlamaForCausalLM": (transformers.LlamaForCausalLM, False),
     "TurboSparseMixtralForCausalLM": (transformers.MixtralForCausalLM, True),
     "BambooForCausalLM": (transformers.MistralForCausalLM, True),
 }

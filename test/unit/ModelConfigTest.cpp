@@ -57,6 +57,33 @@ TEST(ModelConfigTest, RopeThetaInRopeParameters) {
             "is supported)");
 }
 
+TEST(ModelConfigTest, LlamaIsTheDenseDecoder) {
+  ModelConfig c = parseOk(R"({"architectures": ["LlamaForCausalLM"],
+      "hidden_size": 2048, "num_attention_heads": 32, "head_dim": 64,
+      "attention_bias": false, "mlp_bias": false,
+      "tie_word_embeddings": true})");
+  EXPECT_EQ(c.layout, Layout::Dense);
+  EXPECT_EQ(c.modelType, "llama");
+  EXPECT_EQ(c.headDim, 64);
+  EXPECT_TRUE(c.tieWordEmbeddings);
+  EXPECT_FALSE(c.slidingWindow.has_value());
+  // The model type alone names it too.
+  EXPECT_EQ(parseOk(R"({"model_type": "llama"})").architecture,
+            "LlamaForCausalLM");
+  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
+      "attention_bias": true})"),
+            "config.json: attention_bias: biases on the projections are not "
+            "supported yet");
+  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
+      "mlp_bias": true})"),
+            "config.json: mlp_bias: biases on the projections are not "
+            "supported yet");
+  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
+      "rope_scaling": {"rope_type": "llama3", "factor": 8.0}})"),
+            "config.json: unsupported rope type 'llama3' (only the default "
+            "RoPE is supported)");
+}
+
 TEST(ModelConfigTest, NullKvHeadsMeansMultiHead) {
   ModelConfig c = parseOk(R"({"architectures": ["MistralForCausalLM"],
       "num_attention_heads": 16, "num_key_value_heads": null})");

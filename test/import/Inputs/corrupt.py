@@ -104,7 +104,7 @@ def main():
             "dtype": "F32", "shape": [2], "data_offsets": [len(body), len(body) + 8]}
         write(path, header, body + b"\0" * 8)
     elif kind == "unknown-arch":
-        edit_config(directory, architectures=["LlamaForCausalLM"], model_type="llama")
+        edit_config(directory, architectures=["GPTNeoXForCausalLM"], model_type="gpt_neox")
     elif kind == "heads-not-dividing-hidden":
         edit_config(directory, num_attention_heads=5, head_dim=None)
     elif kind == "kv-not-dividing-heads":
