@@ -105,14 +105,18 @@ inline mlir::LogicalResult verifyRmsNorm(mlir::Operation *op, mlir::Value input,
 
 /// RoPE: input [T, heads, head_dim] with an even, positive head_dim, a
 /// positive theta, positions [T].
-inline mlir::LogicalResult verifyRope(mlir::Operation *op, mlir::Value input,
-                                      mlir::Value positions, int64_t headDim,
-                                      double theta) {
+inline mlir::LogicalResult
+verifyRope(mlir::Operation *op, mlir::Value input, mlir::Value positions,
+           int64_t headDim, double theta,
+           std::optional<llvm::ArrayRef<float>> invFreq) {
   if (failed(verifyPositive(op, "head_dim", headDim)) ||
       failed(verifyPositive(op, "theta", theta)))
     return mlir::failure();
   if (headDim % 2 != 0)
     return op->emitOpError() << "head_dim must be even, got " << headDim;
+  if (invFreq && int64_t(invFreq->size()) != headDim / 2)
+    return op->emitOpError() << "inv_freq has " << invFreq->size()
+                             << " values, not head_dim / 2 = " << headDim / 2;
   if (failed(verifyShape(op, "input", input, {kAny, kAny, headDim})))
     return mlir::failure();
   return verifyShape(op, "positions", positions, {dim(input, 0)});

@@ -47,7 +47,8 @@ Value mlir::moe::buildRmsNorm(OpBuilder &builder, Location loc, Value x,
 
 Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
                            Value positions, double theta, int64_t d,
-                           bool interleaved) {
+                           bool interleaved,
+                           std::optional<ArrayRef<float>> given) {
   ImplicitLocOpBuilder b(loc, builder);
   LinalgBuilder l(b, /*kernels=*/nullptr);
   int64_t half = d / 2;
@@ -59,6 +60,9 @@ Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
   for (int64_t k = 0; k < half; ++k)
     invFreq.push_back(
         1.0f / std::pow(float(theta), float(k) * float(2.0 / double(d))));
+  // A scaled RoPE's, as the importer computed them.
+  if (given)
+    invFreq.assign(given->begin(), given->end());
   auto freqType = RankedTensorType::get({half}, l.f32);
   Value freqs = arith::ConstantOp::create(
       b, DenseElementsAttr::get(freqType, ArrayRef<float>(invFreq)));

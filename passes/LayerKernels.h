@@ -24,7 +24,8 @@ Value buildRmsNorm(OpBuilder &b, Location loc, Value x, Value weight,
 /// dimension i paired with i + headDim/2, or with `interleaved` 2i with
 /// 2i+1. f32 result.
 Value buildRope(OpBuilder &b, Location loc, Value x, Value positions,
-                double theta, int64_t headDim, bool interleaved);
+                double theta, int64_t headDim, bool interleaved,
+                std::optional<ArrayRef<float>> invFreq = std::nullopt);
 
 /// k and v [T, kvHeads, headDim] (f32) stored at rows positions[t] of the
 /// keys and values of a layer's cache [2, S, kvHeads, headDim], in the

@@ -35,7 +35,8 @@ Values rope(kernel::RopeOp op, kernel::RopeOp::Adaptor a, Mapping,
   return SmallVector<Value>{
       buildRope(rewriter, op.getLoc(), a.getInput(), a.getPositions(),
                 op.getTheta().convertToDouble(), op.getHeadDim(),
-                op.getLayout() == kernel::RopeLayout::Interleaved)};
+                op.getLayout() == kernel::RopeLayout::Interleaved,
+                op.getInvFreq())};
 }
 
 template <typename Mapping>

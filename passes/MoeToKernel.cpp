@@ -182,7 +182,7 @@ struct RopeToKernel : OpConversionPattern<RopeOp> {
                                     op.getLayout() == RopeLayout::Interleaved
                                         ? kernel::RopeLayout::Interleaved
                                         : kernel::RopeLayout::RotateHalf),
-        nullptr);
+        op.getInvFreqAttr(), nullptr);
     return success();
   }
 };

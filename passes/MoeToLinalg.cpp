@@ -63,7 +63,7 @@ Value lowerRope(LinalgBuilder &l, RopeOp op) {
   return buildRope(l.b, l.b.getLoc(), op.getInput(), op.getPositions(),
                    op.getTheta().convertToDouble(),
                    op.getHeadDimAttr().getInt(),
-                   op.getLayout() == RopeLayout::Interleaved);
+                   op.getLayout() == RopeLayout::Interleaved, op.getInvFreq());
 }
 
 Value lowerLinear(LinalgBuilder &l, LinearOp op) {

@@ -278,12 +278,17 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
   if (!v)
     return v.takeError();
 
+  // A scaled RoPE carries its inverse frequencies.
+  DenseF32ArrayAttr invFreq;
+  if (config.ropeScaling)
+    invFreq = b.getDenseF32ArrayAttr(config.ropeInverseFrequencies());
   auto rope = [&](Value t) -> Value {
     return moe::RopeOp::create(b, t, positions,
                                b.getF64FloatAttr(config.ropeTheta),
                                b.getI64IntegerAttr(d),
                                moe::RopeLayoutAttr::get(
-                                   &context, moe::RopeLayout::RotateHalf));
+                                   &context, moe::RopeLayout::RotateHalf),
+                               invFreq);
   };
   auto attention = moe::AttentionOp::create(
       b, rope(*q), rope(*k), *v, layerCache, positions,

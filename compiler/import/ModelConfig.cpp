@@ -264,11 +264,31 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     ropeFields.get("rope_type", type);
     ropeFields.get("type", type);
     ropeFields.get("rope_theta", config.ropeTheta);
+    ModelConfig::RopeScaling scaling;
+    scaling.type = type;
+    ropeFields.get("factor", scaling.factor);
+    ropeFields.get("low_freq_factor", scaling.lowFreqFactor);
+    ropeFields.get("high_freq_factor", scaling.highFreqFactor);
+    ropeFields.get("original_max_position_embeddings",
+                   scaling.originalMaxPositions);
     if (Error error = ropeFields.takeError())
       return std::move(error);
-    if (type != "default")
+    if (type == "linear" || type == "llama3") {
+      if (!(scaling.factor > 0 && std::isfinite(scaling.factor)))
+        return fileError(path, "rope_scaling factor must be positive");
+      if (type == "llama3" &&
+          !(scaling.lowFreqFactor > 0 &&
+            scaling.highFreqFactor > scaling.lowFreqFactor &&
+            scaling.originalMaxPositions > 0))
+        return fileError(path, "llama3 rope_scaling needs 0 < "
+                               "low_freq_factor < high_freq_factor and a "
+                               "positive original_max_position_embeddings");
+      config.ropeScaling = scaling;
+    } else if (type != "default") {
       return fileError(path, "unsupported rope type '" + type +
-                                 "' (only the default RoPE is supported)");
+                                 "' (default, linear and llama3 are "
+                                 "supported)");
+    }
   }
 
   // head_dim: given, or hidden / heads.
@@ -418,6 +438,36 @@ Error ModelConfig::verify(StringRef path) const {
   return Error::success();
 }
 
+std::vector<float> ModelConfig::ropeInverseFrequencies() const {
+  std::vector<float> inv;
+  for (int64_t k = 0; k < headDim / 2; ++k)
+    inv.push_back(1.0f / std::pow(float(ropeTheta),
+                                  float(k) * float(2.0 / double(headDim))));
+  if (!ropeScaling)
+    return inv;
+  const RopeScaling &s = *ropeScaling;
+  float factor = float(s.factor);
+  for (float &f : inv) {
+    if (s.type == "linear") {
+      f /= factor;
+      continue;
+    }
+    // Llama 3: wavelengths past the original context's / low_freq_factor
+    // are scaled, those under its / high_freq_factor kept, and between
+    // the two interpolated (transformers' _compute_llama3_parameters).
+    float old = float(s.originalMaxPositions);
+    float low = float(s.lowFreqFactor), high = float(s.highFreqFactor);
+    float wavelen = 2.0f * float(M_PI) / f;
+    float scaled = wavelen > old / low ? f / factor : f;
+    if (!(wavelen < old / high) && !(wavelen > old / low)) {
+      float smooth = (old / wavelen - low) / (high - low);
+      scaled = (1 - smooth) * scaled / factor + smooth * scaled;
+    }
+    f = scaled;
+  }
+  return inv;
+}
+
 std::string ModelConfig::toJson() const {
   nlohmann::ordered_json out;
   out["architectures"] = {architecture};
@@ -433,6 +483,18 @@ std::string ModelConfig::toJson() const {
   out["max_position_embeddings"] = maxPositionEmbeddings;
   out["rms_norm_eps"] = rmsNormEps;
   out["rope_theta"] = ropeTheta;
+  if (ropeScaling) {
+    nlohmann::ordered_json scaling;
+    scaling["rope_type"] = ropeScaling->type;
+    scaling["factor"] = ropeScaling->factor;
+    if (ropeScaling->type == "llama3") {
+      scaling["low_freq_factor"] = ropeScaling->lowFreqFactor;
+      scaling["high_freq_factor"] = ropeScaling->highFreqFactor;
+      scaling["original_max_position_embeddings"] =
+          ropeScaling->originalMaxPositions;
+    }
+    out["rope_scaling"] = scaling;
+  }
   out["sliding_window"] =
       slidingWindow ? nlohmann::ordered_json(*slidingWindow) : nullptr;
   out["tie_word_embeddings"] = tieWordEmbeddings;

@@ -53,6 +53,19 @@ struct ModelConfig {
   int64_t maxPositionEmbeddings = 32768;
   double rmsNormEps = 1e-5;
   double ropeTheta = 1e6;
+  /// rope_scaling of type "linear" or "llama3" (else none): each inverse
+  /// frequency divided by `factor`, or (llama3) only the low frequencies,
+  /// the middle band interpolated between the two.
+  struct RopeScaling {
+    std::string type;
+    double factor = 1;
+    double lowFreqFactor = 1, highFreqFactor = 4;
+    int64_t originalMaxPositions = 8192;
+  };
+  std::optional<RopeScaling> ropeScaling;
+  /// RoPE's inverse frequencies (head_dim / 2), as HF computes them in f32:
+  /// 1 / theta^(2k / head_dim), then ropeScaling.
+  std::vector<float> ropeInverseFrequencies() const;
   std::optional<int64_t> slidingWindow;
   bool tieWordEmbeddings = false;
 

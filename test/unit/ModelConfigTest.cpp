@@ -53,8 +53,8 @@ TEST(ModelConfigTest, RopeThetaInRopeParameters) {
   EXPECT_DOUBLE_EQ(c.ropeTheta, 1e4);
   EXPECT_EQ(parseError(R"({"architectures": ["MistralForCausalLM"],
       "rope_scaling": {"type": "yarn", "factor": 4}})"),
-            "config.json: unsupported rope type 'yarn' (only the default RoPE "
-            "is supported)");
+            "config.json: unsupported rope type 'yarn' (default, linear and "
+            "llama3 are supported)");
 }
 
 TEST(ModelConfigTest, LlamaIsTheDenseDecoder) {
@@ -78,10 +78,36 @@ TEST(ModelConfigTest, LlamaIsTheDenseDecoder) {
       "mlp_bias": true})"),
             "config.json: mlp_bias: biases on the projections are not "
             "supported yet");
+}
+
+TEST(ModelConfigTest, ScaledRope) {
+  // Llama 3.1's: frequencies whose wavelength passes 8192 / 1 are divided
+  // by 8, those under 8192 / 4 kept, the band between interpolated.
+  ModelConfig c = parseOk(R"({"architectures": ["LlamaForCausalLM"],
+      "hidden_size": 4096, "num_attention_heads": 32, "rope_theta": 500000,
+      "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+        "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192}})");
+  ASSERT_TRUE(c.ropeScaling.has_value());
+  std::vector<float> inv = c.ropeInverseFrequencies();
+  ASSERT_EQ(inv.size(), 64u);
+  EXPECT_FLOAT_EQ(inv[0], 1.0f);
+  float plain = 1.0f / std::pow(500000.0f, 63.0f / 64.0f * 2.0f / 2.0f);
+  EXPECT_NEAR(inv[63], plain / 8, plain * 1e-5);
+  // Linear: all of them.
+  ModelConfig linear = parseOk(R"({"architectures": ["LlamaForCausalLM"],
+      "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+      "rope_theta": 10000,
+      "rope_scaling": {"type": "linear", "factor": 4.0}})");
+  EXPECT_FLOAT_EQ(linear.ropeInverseFrequencies()[0], 0.25f);
   EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
-      "rope_scaling": {"rope_type": "llama3", "factor": 8.0}})"),
-            "config.json: unsupported rope type 'llama3' (only the default "
-            "RoPE is supported)");
+      "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+        "low_freq_factor": 4.0, "high_freq_factor": 1.0}})"),
+            "config.json: llama3 rope_scaling needs 0 < low_freq_factor < "
+            "high_freq_factor and a positive original_max_position_embeddings");
+  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
+      "rope_scaling": {"rope_type": "linear", "factor": 0}})"),
+            "config.json: rope_scaling factor must be positive");
 }
 
 TEST(ModelConfigTest, NullKvHeadsMeansMultiHead) {

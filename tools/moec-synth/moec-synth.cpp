@@ -59,6 +59,11 @@ cl::opt<double> nullExpertBias("null-expert-bias", cl::desc("negative: none"),
 cl::opt<int64_t> slidingWindow("sliding-window", cl::desc("0: none"),
                                cl::init(0), cl::cat(model));
 cl::opt<double> ropeTheta("rope-theta", cl::init(1e6), cl::cat(model));
+cl::opt<std::string> ropeScaling(
+    "rope-scaling",
+    cl::desc("rope_scaling as TYPE:FACTOR, linear or llama3 (llama3: "
+             "low_freq_factor 1, high_freq_factor 4, original context 8192)"),
+    cl::cat(model));
 cl::opt<double> rmsNormEps("rms-norm-eps", cl::init(1e-5), cl::cat(model));
 cl::opt<int64_t> maxPositions("max-position-embeddings", cl::init(4096),
                               cl::cat(model));
@@ -145,6 +150,19 @@ Expected<moec::ModelConfig> configFromOptions() {
   if (slidingWindow > 0)
     config["sliding_window"] = slidingWindow.getValue();
   config["rope_theta"] = ropeTheta.getValue();
+  if (!ropeScaling.empty()) {
+    auto [type, factor] = StringRef(ropeScaling).split(':');
+    double value = 0;
+    if (factor.getAsDouble(value))
+      return createStringError("--rope-scaling=" + ropeScaling +
+                               ": not TYPE:FACTOR");
+    config["rope_scaling"] = {{"rope_type", type.str()}, {"factor", value}};
+    if (type == "llama3") {
+      config["rope_scaling"]["low_freq_factor"] = 1.0;
+      config["rope_scaling"]["high_freq_factor"] = 4.0;
+      config["rope_scaling"]["original_max_position_embeddings"] = 8192;
+    }
+  }
   config["rms_norm_eps"] = rmsNormEps.getValue();
   config["max_position_embeddings"] = maxPositions.getValue();
   config["tie_word_embeddings"] = tieEmbeddings.getValue();

@@ -60,7 +60,7 @@ LogicalResult RmsNormOp::verify() {
 
 LogicalResult RopeOp::verify() {
   return verifyRope(*this, getInput(), getPositions(), getHeadDim(),
-                    getTheta().convertToDouble());
+                    getTheta().convertToDouble(), getInvFreq());
 }
 
 LogicalResult CacheWriteOp::verify() {

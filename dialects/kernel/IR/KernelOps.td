@@ -157,7 +157,8 @@ def Kernel_RopeOp : Kernel_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]
     `input` [tokens, heads, head_dim] (f32): token t's heads rotated by the
     angles `positions[t] / theta^(2i / head_dim)`, the pairs of dimensions
     as `layout` says (`rotate_half`: i with i + head_dim/2; `interleaved`:
-    2i with 2i+1). The inverse frequencies are computed in f32, as HF does.
+    2i with 2i+1). The inverse frequencies are computed in f32, as HF does,
+    or given (`inv_freq`, head_dim / 2 of them) for a scaled RoPE.
 
     ```mlir
     %q2 = kernel.rope %q[%pos] theta = 1.000000e+06 head_dim = 128 rotate_half
@@ -168,11 +169,13 @@ def Kernel_RopeOp : Kernel_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]
                        RankedTensorOf<[AnySignlessInteger]>:$positions,
                        F64Attr:$theta, I64Attr:$head_dim,
                        Kernel_RopeLayoutAttr:$layout,
+                       OptionalAttr<DenseF32ArrayAttr>:$inv_freq,
                        OptionalAttr<Kernel_MappingAttr>:$mapping);
   let results = (outs Kernel_F32Tensor:$result);
   let assemblyFormat = [{
     $input `[` $positions `]` `theta` `=` $theta `head_dim` `=` $head_dim $layout
-    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($input) `,` type($positions)
+    (`inv_freq` $inv_freq^)? (`mapping` `(` $mapping^ `)`)? attr-dict `:`
+    type($input) `,` type($positions)
   }];
   let hasVerifier = 1;
 }

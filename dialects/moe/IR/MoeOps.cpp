@@ -137,7 +137,8 @@ LogicalResult RmsNormOp::verify() {
 
 LogicalResult RopeOp::verify() {
   return verifyRope(*this, getInput(), getPositions(),
-                    getHeadDimAttr().getInt(), getTheta().convertToDouble());
+                    getHeadDimAttr().getInt(), getTheta().convertToDouble(),
+                    getInvFreq());
 }
 
 //===----------------------------------------------------------------------===//

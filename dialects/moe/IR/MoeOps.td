@@ -126,9 +126,10 @@ def Moe_RopeOp : Moe_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "rotary position embedding";
   let description = [{
     Rotates each head of `input` ([tokens, heads, head_dim]) by the angle
-    `position / theta^(2i / head_dim)`. With `rotate_half`, dimension i is
-    paired with i + head_dim/2 (HF's `rotate_half`); with `interleaved`, 2i
-    with 2i+1.
+    `position / theta^(2i / head_dim)`, or `position * inv_freq[i]` when a
+    scaled RoPE (Llama 3's, linear) gives the head_dim / 2 inverse
+    frequencies. With `rotate_half`, dimension i is paired with i +
+    head_dim/2 (HF's `rotate_half`); with `interleaved`, 2i with 2i+1.
 
     ```mlir
     %q2 = moe.rope %q[%pos] theta = 1.000000e+06 head_dim = 128 rotate_half
@@ -137,11 +138,12 @@ def Moe_RopeOp : Moe_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   }];
   let arguments = (ins Moe_FloatTensor:$input, Moe_IntTensor:$positions,
                        F64Attr:$theta, I64Attr:$head_dim,
-                       Moe_RopeLayoutAttr:$layout);
+                       Moe_RopeLayoutAttr:$layout,
+                       OptionalAttr<DenseF32ArrayAttr>:$inv_freq);
   let results = (outs Moe_FloatTensor:$result);
   let assemblyFormat = [{
     $input `[` $positions `]` `theta` `=` $theta `head_dim` `=` $head_dim $layout
-    attr-dict `:` type($input) `,` type($positions)
+    (`inv_freq` $inv_freq^)? attr-dict `:` type($input) `,` type($positions)
   }];
   let hasVerifier = 1;
 }

@@ -104,6 +104,14 @@ func.func @rms_norm_scalar(%x: tensor<f32>, %w: tensor<1xf32>) -> tensor<f32> {
 
 // -----
 
+func.func @rope_inv_freq_size(%q: tensor<?x4x8xf32>, %pos: tensor<?xi32>) -> tensor<?x4x8xf32> {
+  // expected-error @+1 {{inv_freq has 3 values, not head_dim / 2 = 4}}
+  %0 = moe.rope %q[%pos] theta = 1.0e4 head_dim = 8 rotate_half inv_freq [1.0, 0.1, 0.01] : tensor<?x4x8xf32>, tensor<?xi32>
+  return %0 : tensor<?x4x8xf32>
+}
+
+// -----
+
 func.func @rope_odd_head_dim(%q: tensor<?x4x7xf32>, %pos: tensor<?xi32>) -> tensor<?x4x7xf32> {
   // expected-error @+1 {{head_dim must be even, got 7}}
   %0 = moe.rope %q[%pos] theta = 1.0e4 head_dim = 7 rotate_half : tensor<?x4x7xf32>, tensor<?xi32>

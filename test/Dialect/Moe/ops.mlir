@@ -68,10 +68,13 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xbf16>) -> tensor<?x16xf3
 // CHECK-SAME: (%[[Q:.+]]: tensor<?x4x8xf32>, %[[POS:.+]]: tensor<?xi32>)
 // CHECK: moe.rope %[[Q]][%[[POS]]] theta = 1.000000e+06 head_dim = 8 rotate_half : tensor<?x4x8xf32>, tensor<?xi32>
 // CHECK: moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+04 head_dim = 8 interleaved : tensor<?x4x8xf32>, tensor<?xi32>
+// A scaled RoPE gives its inverse frequencies.
+// CHECK: moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+04 head_dim = 8 rotate_half inv_freq [2.500000e-01, 2.500000e-02, 2.500000e-03, 2.500000e-04] : tensor<?x4x8xf32>, tensor<?xi32>
 func.func @rope(%q: tensor<?x4x8xf32>, %pos: tensor<?xi32>) -> tensor<?x4x8xf32> {
   %0 = moe.rope %q[%pos] theta = 1.0e6 head_dim = 8 rotate_half : tensor<?x4x8xf32>, tensor<?xi32>
   %1 = moe.rope %0[%pos] theta = 1.0e4 head_dim = 8 interleaved : tensor<?x4x8xf32>, tensor<?xi32>
-  return %1 : tensor<?x4x8xf32>
+  %2 = moe.rope %1[%pos] theta = 1.0e4 head_dim = 8 rotate_half inv_freq [0.25, 0.025, 0.0025, 0.00025] : tensor<?x4x8xf32>, tensor<?xi32>
+  return %2 : tensor<?x4x8xf32>
 }
 
 // -----
