@@ -28,6 +28,30 @@ Status ChatTemplate::get(const std::string &name, const Tokenizer &tokenizer,
   }
   if (chosen == "chatml") {
     out.kind = Format::ChatML;
+    // A default system turn written out as text in the template,
+    // "<|im_start|>system" and a newline (itself, or Jinja's "\n"), then
+    // text with no expression in it up to "<|im_end|>".
+    const std::string &text = tokenizer.chatTemplate();
+    const std::string open = "<|im_start|>system";
+    for (size_t at = text.find(open); at != std::string::npos;
+         at = text.find(open, at + 1)) {
+      size_t start = at + open.size();
+      if (text.compare(start, 1, "\n") == 0)
+        start += 1;
+      else if (text.compare(start, 2, "\\n") == 0)
+        start += 2;
+      else
+        continue;
+      size_t stop = text.find("<|im_end|>", start);
+      if (stop == std::string::npos)
+        break;
+      std::string candidate = text.substr(start, stop - start);
+      if (!candidate.empty() &&
+          candidate.find_first_of("{}'\"") == std::string::npos) {
+        out.defaultSystem = candidate;
+        break;
+      }
+    }
     out.end = "<|im_end|>";
     out.endId = tokenizer.specialId(out.end);
     if (out.endId < 0)
@@ -68,8 +92,9 @@ std::string ChatTemplate::userTurn(const std::string &user,
   if (kind == Format::ChatML) {
     if (!first)
       text += "\n";
-    if (first && !system.empty())
-      text += "<|im_start|>system\n" + system + "<|im_end|>\n";
+    const std::string &prompt = system.empty() ? defaultSystem : system;
+    if (first && !prompt.empty())
+      text += "<|im_start|>system\n" + prompt + "<|im_end|>\n";
     return text + "<|im_start|>user\n" + user +
            "<|im_end|>\n<|im_start|>assistant\n";
   }

@@ -29,8 +29,8 @@ public:
   static const char *names() { return "auto, chatml, mistral or llama3"; }
 
   /// The text of a user turn, with its special tokens written out: the
-  /// first turn carries `system` (may be empty) and BOS where the format
-  /// has them; a later turn closes the previous answer first,
+  /// first turn carries `system` (or the template's default) and BOS where
+  /// the format has them; a later turn closes the previous answer first,
   /// `answerClosed` telling whether the model ended it itself.
   std::string userTurn(const std::string &user, const std::string &system,
                        bool first, bool answerClosed) const;
@@ -41,6 +41,9 @@ private:
   Format kind = Format::ChatML;
   int32_t endId = -1;
   std::string bos, end;
+  /// ChatML: the system prompt the template writes when the messages have
+  /// none (SmolLM's, Qwen's).
+  std::string defaultSystem;
 };
 
 } // namespace moec

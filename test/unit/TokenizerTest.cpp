@@ -143,6 +143,47 @@ TEST(Tokenizer, Llama3ChatTurns) {
   EXPECT_EQ(ids[1], 2);
 }
 
+TEST(Tokenizer, ChatMLDefaultSystemPrompt) {
+  // SmolLM's template writes a system turn when the messages have none
+  // (a newline in the text); Qwen's writes Jinja's "\n".
+  for (const char *chatTemplate :
+       {"{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\n"
+        "You are a helpful AI assistant named SmolLM<|im_end|>\n' }}"
+        "{% endif %}{{ '<|im_start|>' + message['role'] }}",
+        "{%- else %}{{- '<|im_start|>system\\nYou are a helpful AI "
+        "assistant named SmolLM<|im_end|>\\n' }}{%- endif %}"}) {
+    json config = {{"chat_template", chatTemplate}};
+    std::unique_ptr<Tokenizer> tokenizer;
+    ASSERT_TRUE(Tokenizer::load(TokenizerFormat::HuggingFaceJson,
+                                readFile(kDir + "/tokenizer.json"),
+                                config.dump(), "f", tokenizer));
+    ChatTemplate chat;
+    ASSERT_TRUE(ChatTemplate::get("auto", *tokenizer, "f", chat));
+    EXPECT_EQ(chat.userTurn("Hi", "", true, false),
+              "<|im_start|>system\nYou are a helpful AI assistant named "
+              "SmolLM<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+              "<|im_start|>assistant\n");
+    // --system replaces it; later turns have none.
+    EXPECT_EQ(chat.userTurn("Hi", "Be brief.", true, false),
+              "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n"
+              "Hi<|im_end|>\n<|im_start|>assistant\n");
+    EXPECT_EQ(chat.userTurn("More", "", false, true),
+              "\n<|im_start|>user\nMore<|im_end|>\n<|im_start|>assistant\n");
+  }
+  // A system turn built from the messages is no default.
+  json config = {{"chat_template",
+                  "{{ '<|im_start|>system\n' + messages[0]['content'] + "
+                  "'<|im_end|>' }}"}};
+  std::unique_ptr<Tokenizer> tokenizer;
+  ASSERT_TRUE(Tokenizer::load(TokenizerFormat::HuggingFaceJson,
+                              readFile(kDir + "/tokenizer.json"), config.dump(),
+                              "f", tokenizer));
+  ChatTemplate chat;
+  ASSERT_TRUE(ChatTemplate::get("auto", *tokenizer, "f", chat));
+  EXPECT_EQ(chat.userTurn("Hi", "", true, false),
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
 TEST(Tokenizer, SpecialTokensOfTheJsonFile) {
   std::unique_ptr<Tokenizer> tokenizer = loadGolden("tokenizer.json");
   ASSERT_TRUE(tokenizer);
