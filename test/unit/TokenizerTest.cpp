@@ -116,18 +116,32 @@ TEST(Tokenizer, ByteLevelStreamsWholeCharacters) {
   EXPECT_EQ(tokenizer->specialId("<|eot_id|>"), 4);
 }
 
+/// Golden `file` with tokenizer_config.json `config`, and the chat
+/// template its chat_template names.
+std::unique_ptr<Tokenizer> loadChat(const std::string &file,
+                                    const json &config, ChatTemplate &chat) {
+  std::unique_ptr<Tokenizer> tokenizer;
+  Status status =
+      Tokenizer::load(TokenizerFormat::HuggingFaceJson,
+                      readFile(kDir + "/" + file), config.dump(), "f", tokenizer);
+  EXPECT_TRUE(status) << status.message();
+  if (!status)
+    return nullptr;
+  status = ChatTemplate::get("auto", *tokenizer, "f", chat);
+  EXPECT_TRUE(status) << status.message();
+  return status ? std::move(tokenizer) : nullptr;
+}
+
 TEST(Tokenizer, Llama3ChatTurns) {
   json config = {{"bos_token", "<|begin_of_text|>"},
                  {"eos_token", "<|eot_id|>"},
                  {"chat_template",
                   "{{ '<|start_header_id|>' + message['role'] + "
                   "'<|end_header_id|>\n\n' }}"}};
-  std::unique_ptr<Tokenizer> tokenizer;
-  ASSERT_TRUE(Tokenizer::load(TokenizerFormat::HuggingFaceJson,
-                              readFile(kDir + "/tokenizer-llama3.json"),
-                              config.dump(), "f", tokenizer));
   ChatTemplate chat;
-  ASSERT_TRUE(ChatTemplate::get("auto", *tokenizer, "f", chat));
+  std::unique_ptr<Tokenizer> tokenizer =
+      loadChat("tokenizer-llama3.json", config, chat);
+  ASSERT_TRUE(tokenizer);
   EXPECT_EQ(chat.endOfAnswer(), 4);
   EXPECT_EQ(chat.userTurn("Hi", "Be brief.", true, false),
             "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
@@ -152,13 +166,9 @@ TEST(Tokenizer, ChatMLDefaultSystemPrompt) {
         "{% endif %}{{ '<|im_start|>' + message['role'] }}",
         "{%- else %}{{- '<|im_start|>system\\nYou are a helpful AI "
         "assistant named SmolLM<|im_end|>\\n' }}{%- endif %}"}) {
-    json config = {{"chat_template", chatTemplate}};
-    std::unique_ptr<Tokenizer> tokenizer;
-    ASSERT_TRUE(Tokenizer::load(TokenizerFormat::HuggingFaceJson,
-                                readFile(kDir + "/tokenizer.json"),
-                                config.dump(), "f", tokenizer));
     ChatTemplate chat;
-    ASSERT_TRUE(ChatTemplate::get("auto", *tokenizer, "f", chat));
+    ASSERT_TRUE(loadChat("tokenizer.json", {{"chat_template", chatTemplate}},
+                         chat));
     EXPECT_EQ(chat.userTurn("Hi", "", true, false),
               "<|im_start|>system\nYou are a helpful AI assistant named "
               "SmolLM<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
@@ -174,12 +184,8 @@ TEST(Tokenizer, ChatMLDefaultSystemPrompt) {
   json config = {{"chat_template",
                   "{{ '<|im_start|>system\n' + messages[0]['content'] + "
                   "'<|im_end|>' }}"}};
-  std::unique_ptr<Tokenizer> tokenizer;
-  ASSERT_TRUE(Tokenizer::load(TokenizerFormat::HuggingFaceJson,
-                              readFile(kDir + "/tokenizer.json"), config.dump(),
-                              "f", tokenizer));
   ChatTemplate chat;
-  ASSERT_TRUE(ChatTemplate::get("auto", *tokenizer, "f", chat));
+  ASSERT_TRUE(loadChat("tokenizer.json", config, chat));
   EXPECT_EQ(chat.userTurn("Hi", "", true, false),
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
 }
