@@ -53,6 +53,12 @@ TensorSpec CheckpointLayout::attention(int64_t layer, AttnProj proj) const {
   llvm_unreachable("unknown attention projection");
 }
 
+TensorSpec CheckpointLayout::attentionBias(int64_t layer, AttnProj proj) const {
+  TensorSpec weight = attention(layer, proj);
+  std::string name = weight.name.substr(0, weight.name.size() - 6) + "bias";
+  return {name, {weight.shape[0]}, TensorRole::Other, layer};
+}
+
 TensorSpec CheckpointLayout::finalNorm() const {
   return {"model.norm.weight", {config->hiddenSize}, TensorRole::FinalNorm};
 }
@@ -160,8 +166,11 @@ CheckpointLayout::allTensors(int64_t predictorRank) const {
       predictorRank > 0 && config->activation == mlir::moe::Activation::DReLU;
   for (int64_t l = 0; l < config->numLayers; ++l) {
     out.push_back(inputNorm(l));
-    for (AttnProj p : {AttnProj::Q, AttnProj::K, AttnProj::V, AttnProj::O})
+    for (AttnProj p : {AttnProj::Q, AttnProj::K, AttnProj::V, AttnProj::O}) {
       out.push_back(attention(l, p));
+      if (config->attentionBias)
+        out.push_back(attentionBias(l, p));
+    }
     out.push_back(postAttentionNorm(l));
     bool moe = config->layout == Layout::Moe;
     if (moe && config->routing == mlir::moe::RoutingAlgorithm::Learned)

@@ -77,6 +77,8 @@ public:
   TensorSpec inputNorm(int64_t layer) const;
   TensorSpec postAttentionNorm(int64_t layer) const;
   TensorSpec attention(int64_t layer, AttnProj proj) const;
+  /// The projection's bias (attention_bias: Llama's, Qwen's).
+  TensorSpec attentionBias(int64_t layer, AttnProj proj) const;
   TensorSpec finalNorm() const;
   TensorSpec lmHead() const;
   TensorSpec score() const;

@@ -257,12 +257,21 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
                                    b.getF64FloatAttr(config.rmsNormEps));
 
   int64_t d = config.headDim;
+  // A projection's bias, where the config has them.
+  auto attentionBias = [&](AttnProj proj) -> Expected<Value> {
+    if (!config.attentionBias)
+      return Value();
+    return weight(layout.attentionBias(layer, proj));
+  };
   auto project = [&](AttnProj proj, int64_t heads) -> Expected<Value> {
     auto w = weight(layout.attention(layer, proj));
     if (!w)
       return w.takeError();
+    Expected<Value> bias = attentionBias(proj);
+    if (!bias)
+      return bias.takeError();
     auto flat = RankedTensorType::get({kDyn, heads * d}, f32);
-    Value y = moe::LinearOp::create(b, flat, x, *w, Value());
+    Value y = moe::LinearOp::create(b, flat, x, *w, *bias);
     auto split = RankedTensorType::get({kDyn, heads, d}, f32);
     return tensor::ExpandShapeOp::create(b, split, y,
                                          {ReassociationIndices{0}, {1, 2}})
@@ -305,9 +314,12 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
   auto wo = weight(layout.attention(layer, AttnProj::O));
   if (!wo)
     return wo.takeError();
+  Expected<Value> bo = attentionBias(AttnProj::O);
+  if (!bo)
+    return bo.takeError();
   Value out = moe::LinearOp::create(
       b, RankedTensorType::get({kDyn, config.hiddenSize}, f32), merged, *wo,
-      Value());
+      *bo);
   return arith::AddFOp::create(b, hidden, out).getResult();
 }
 

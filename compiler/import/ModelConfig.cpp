@@ -238,17 +238,15 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   fields.get("rms_norm_eps", config.rmsNormEps);
   fields.get("sliding_window", config.slidingWindow);
   fields.get("tie_word_embeddings", config.tieWordEmbeddings);
-  // Llama's options for biases on the projections: refused when set.
-  for (const char *key : {"attention_bias", "mlp_bias"}) {
-    bool bias = false;
-    fields.get(key, bias);
-    if (Error error = fields.takeError())
-      return std::move(error);
-    if (bias)
-      return fileError(path, llvm::Twine(key) +
-                                 ": biases on the projections are not "
-                                 "supported yet");
-  }
+  // Llama's biases: on the attention projections; the MLP's are refused.
+  fields.get("attention_bias", config.attentionBias);
+  bool mlpBias = false;
+  fields.get("mlp_bias", mlpBias);
+  if (Error error = fields.takeError())
+    return std::move(error);
+  if (mlpBias)
+    return fileError(path, "mlp_bias: biases on the MLP's projections are "
+                           "not supported yet");
 
   // RoPE: `rope_theta`, or `rope_parameters` in newer configs. Only the
   // default (unscaled) rotary embedding is supported.
@@ -498,6 +496,8 @@ std::string ModelConfig::toJson() const {
   out["sliding_window"] =
       slidingWindow ? nlohmann::ordered_json(*slidingWindow) : nullptr;
   out["tie_word_embeddings"] = tieWordEmbeddings;
+  if (attentionBias)
+    out["attention_bias"] = true;
   if (layout == Layout::Moe) {
     out["num_local_experts"] = numExperts;
     out["num_experts_per_tok"] = topK;

@@ -68,6 +68,8 @@ struct ModelConfig {
   std::vector<float> ropeInverseFrequencies() const;
   std::optional<int64_t> slidingWindow;
   bool tieWordEmbeddings = false;
+  /// Biases on the q, k, v and o projections (Llama's attention_bias).
+  bool attentionBias = false;
 
   // Mixture of experts (1 and 1 for dense layouts).
   int64_t numExperts = 8;

@@ -70,13 +70,12 @@ TEST(ModelConfigTest, LlamaIsTheDenseDecoder) {
   // The model type alone names it too.
   EXPECT_EQ(parseOk(R"({"model_type": "llama"})").architecture,
             "LlamaForCausalLM");
-  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
-      "attention_bias": true})"),
-            "config.json: attention_bias: biases on the projections are not "
-            "supported yet");
+  EXPECT_FALSE(c.attentionBias);
+  EXPECT_TRUE(parseOk(R"({"architectures": ["LlamaForCausalLM"],
+      "attention_bias": true})").attentionBias);
   EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
       "mlp_bias": true})"),
-            "config.json: mlp_bias: biases on the projections are not "
+            "config.json: mlp_bias: biases on the MLP's projections are not "
             "supported yet");
 }
 

@@ -59,6 +59,9 @@ cl::opt<double> nullExpertBias("null-expert-bias", cl::desc("negative: none"),
 cl::opt<int64_t> slidingWindow("sliding-window", cl::desc("0: none"),
                                cl::init(0), cl::cat(model));
 cl::opt<double> ropeTheta("rope-theta", cl::init(1e6), cl::cat(model));
+cl::opt<bool> attentionBias(
+    "attention-bias", cl::desc("Biases on the attention projections"),
+    cl::cat(model));
 cl::opt<std::string> ropeScaling(
     "rope-scaling",
     cl::desc("rope_scaling as TYPE:FACTOR, linear or llama3 (llama3: "
@@ -166,6 +169,8 @@ Expected<moec::ModelConfig> configFromOptions() {
   config["rms_norm_eps"] = rmsNormEps.getValue();
   config["max_position_embeddings"] = maxPositions.getValue();
   config["tie_word_embeddings"] = tieEmbeddings.getValue();
+  if (attentionBias)
+    config["attention_bias"] = true;
   config["num_labels"] = numLabels.getValue();
   if (padTokenId >= 0)
     config["pad_token_id"] = padTokenId.getValue();
