@@ -1,6 +1,7 @@
 //===- LayerKernels.cpp - norm, RoPE, KV cache and attention on tensors ---===//
 
 #include "passes/LayerKernels.h"
+#include "dialects/moe/IR/MoeOps.h"
 #include "passes/LinalgBuilder.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -56,13 +57,10 @@ Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
   // here; cos and sin of position * inv_freq in a table [T, d/2] that
   // depends on the positions only, so that the q and k of every layer
   // share one (cse, then hoisted out of the layer loop).
-  SmallVector<float> invFreq;
-  for (int64_t k = 0; k < half; ++k)
-    invFreq.push_back(
-        1.0f / std::pow(float(theta), float(k) * float(2.0 / double(d))));
-  // A scaled RoPE's, as the importer computed them.
-  if (given)
-    invFreq.assign(given->begin(), given->end());
+  // A scaled RoPE's as the importer computed them, else theta's.
+  SmallVector<float> invFreq =
+      given ? SmallVector<float>(given->begin(), given->end())
+            : ropeInverseFrequencies(theta, d);
   auto freqType = RankedTensorType::get({half}, l.f32);
   Value freqs = arith::ConstantOp::create(
       b, DenseElementsAttr::get(freqType, ArrayRef<float>(invFreq)));

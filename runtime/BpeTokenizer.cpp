@@ -125,6 +125,15 @@ private:
   bool byteLevel = false, byteLevelPrefixSpace = false;
   std::vector<SplitPattern> splits;
   std::array<uint32_t, 256> byteChars = byteCharacters();
+  /// The byte each of those characters stands for (-1: none); they are
+  /// below U+0144.
+  std::array<int16_t, 0x144> charBytes = [&] {
+    std::array<int16_t, 0x144> bytes;
+    bytes.fill(-1);
+    for (int b = 0; b < 256; ++b)
+      bytes[byteChars[b]] = int16_t(b);
+    return bytes;
+  }();
   std::string replacement = kMetaSpace;
   Prepend prependScheme = Prepend::Always;
 
@@ -290,9 +299,8 @@ std::string BpeTokenizer::pieceBytes(const std::string &piece) const {
     for (size_t i = 1; i < len; ++i)
       c = c << 6 | (piece[at + i] & 0x3F);
     // A character no byte stands for is kept as it is.
-    auto byte = std::find(byteChars.begin(), byteChars.end(), c);
-    if (byte != byteChars.end())
-      out += char(byte - byteChars.begin());
+    if (c < charBytes.size() && charBytes[c] >= 0)
+      out += char(charBytes[c]);
     else
       out += piece.substr(at, len);
     at += len;

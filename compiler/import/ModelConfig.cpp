@@ -2,6 +2,7 @@
 
 #include "compiler/import/ModelConfig.h"
 #include "compiler/import/Diagnostics.h"
+#include "dialects/moe/IR/MoeOps.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -437,10 +438,9 @@ Error ModelConfig::verify(StringRef path) const {
 }
 
 std::vector<float> ModelConfig::ropeInverseFrequencies() const {
-  std::vector<float> inv;
-  for (int64_t k = 0; k < headDim / 2; ++k)
-    inv.push_back(1.0f / std::pow(float(ropeTheta),
-                                  float(k) * float(2.0 / double(headDim))));
+  llvm::SmallVector<float> unscaled =
+      mlir::moe::ropeInverseFrequencies(ropeTheta, headDim);
+  std::vector<float> inv(unscaled.begin(), unscaled.end());
   if (!ropeScaling)
     return inv;
   const RopeScaling &s = *ropeScaling;

@@ -500,3 +500,36 @@ func.func @fused_drelu(%x: tensor<16xf32>, %g: tensor<32x16xbf16>, %u: tensor<32
   %a, %idx, %n, %p = moe.fused_drelu %x, %g, %u : tensor<16xf32>, tensor<32x16xbf16> -> tensor<32xf32>, tensor<32xi32>
   return %a, %idx, %n, %p : tensor<32xf32>, tensor<32xi32>, index, index
 }
+
+// -----
+
+// A moe.dequantize of interleaved blocks that no kernel reads is a loop
+// over every value: value v of block kb is in byte 64 (v / 8) + 4 (kb % 16)
+// + v % 4 of its group's quants, in the low or the high nibble as
+// (v / 4) % 2 says, less 8; then times the block's scale.
+// CHECK-LABEL: func.func @dequantize_interleaved
+// CHECK: tensor.generate
+// CHECK: ^bb0(%[[ROW:.*]]: index, %[[K:.*]]: index):
+// CHECK: %[[KB:.*]] = arith.divui %[[K]], %c32
+// CHECK: %[[V:.*]] = arith.remui %[[K]], %c32
+// CHECK: %[[B:.*]] = arith.remui %[[KB]], %c16
+// CHECK: %[[SLOT:.*]] = arith.divui %[[V]], %c4
+// CHECK: %[[PAIR:.*]] = arith.divui %[[SLOT]], %c2
+// CHECK: arith.muli %[[PAIR]], %c64
+// CHECK: arith.muli %[[B]], %c4
+// CHECK: arith.remui %[[V]], %c4
+// CHECK: %[[BYTE:.*]] = vector.transfer_read %{{.*}}[%[[ROW]], %{{.*}}]{{.*}} : tensor<2x288xi8, #moe.blocks<q4_0, interleaved>>, vector<1xi8>
+// CHECK: %[[U:.*]] = arith.extui %[[BYTE]] : vector<1xi8> to vector<1xi32>
+// CHECK: %[[HIGH:.*]] = arith.remui %[[SLOT]], %c2
+// CHECK: arith.muli %[[HIGH]], %c4
+// CHECK: %[[SH:.*]] = arith.shrui %[[U]], %{{.*}} : vector<1xi32>
+// CHECK: %[[NIB:.*]] = arith.andi %[[SH]], %{{.*}} : vector<1xi32>
+// CHECK: arith.subi %[[NIB]], %{{.*}} : vector<1xi32>
+// CHECK: arith.sitofp
+// CHECK: vector<2xi8>
+// CHECK: arith.mulf
+// CHECK-NOT: moe.dequantize
+func.func @dequantize_interleaved(%b: tensor<2x288xi8, #moe.blocks<q4_0, interleaved>>) -> tensor<2x512xf32> {
+  %w = moe.dequantize %b : tensor<2x288xi8, #moe.blocks<q4_0, interleaved>> -> tensor<2x512xf32>
+  return %w : tensor<2x512xf32>
+}

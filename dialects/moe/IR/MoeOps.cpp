@@ -135,6 +135,15 @@ LogicalResult RmsNormOp::verify() {
 // RopeOp
 //===----------------------------------------------------------------------===//
 
+SmallVector<float> mlir::moe::ropeInverseFrequencies(double theta,
+                                                     int64_t headDim) {
+  SmallVector<float> inv;
+  for (int64_t k = 0; k < headDim / 2; ++k)
+    inv.push_back(1.0f / std::pow(float(theta),
+                                  float(k) * float(2.0 / double(headDim))));
+  return inv;
+}
+
 LogicalResult RopeOp::verify() {
   return verifyRope(*this, getInput(), getPositions(),
                     getHeadDimAttr().getInt(), getTheta().convertToDouble(),

@@ -31,6 +31,9 @@ inline constexpr llvm::StringLiteral kLayerLocationPrefix = "model.layers.";
 inline constexpr llvm::StringLiteral kLayerLoopAttrName = "moe.layers";
 /// N when `loc`, or a location it fuses or wraps, names decoder layer N.
 std::optional<int64_t> layerOfLocation(Location loc);
+/// moe.rope's inverse frequencies when it has no `inv_freq`: 1 /
+/// theta^(2k / headDim) for k < headDim / 2, in f32 as HF computes them.
+SmallVector<float> ropeInverseFrequencies(double theta, int64_t headDim);
 } // namespace mlir::moe
 
 #endif // MOEC_DIALECTS_MOE_IR_MOEOPS_H
