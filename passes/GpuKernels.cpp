@@ -629,10 +629,11 @@ Value mlir::moe::buildGpuSparseMatvecNeuronMajor(
   return asTensor(b, out);
 }
 
-std::pair<Value, Value>
-mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
-                          int64_t topK, bool renormalize, Type idType,
-                          kernel::GpuMappingAttr mapping) {
+std::pair<Value, Value> mlir::moe::buildGpuRouter(
+    OpBuilder &builder, Location loc, Value x, Value gate, int64_t topK,
+    kernel::RouterScores selection, kernel::RouterScores weighting,
+    bool renormalize, std::optional<double> nullBias, Type idType,
+    kernel::GpuMappingAttr mapping) {
   ImplicitLocOpBuilder b(loc, builder);
   auto gType = cast<RankedTensorType>(gate.getType());
   int64_t experts = gType.getDimSize(0), length = gType.getDimSize(1);
@@ -646,11 +647,13 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
       {experts}, b.getF32Type(), MemRefLayoutAttrInterface(),
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
   float ninf = -std::numeric_limits<float>::infinity();
+  bool softmax = selection == kernel::RouterScores::Softmax ||
+                 weighting == kernel::RouterScores::Softmax;
 
   launch(
       b, tokens, cIndex(b, 1), warps * kWarpSize, {shared},
       [&](const LaunchIds &ids_) {
-        Value t = ids_.blockX, probs = ids_.workgroup[0];
+        Value t = ids_.blockX, logits = ids_.workgroup[0];
         WarpIds w = warpIds(b, ids_.thread);
         // Logits, a warp per expert.
         scf::ForOp::create(
@@ -659,11 +662,11 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
               ImplicitLocOpBuilder ib(nl, nb);
               Value dot = warpSum(
                   ib, laneDot(ib, gb, e, xb, t, length, w.lane, mapping));
-              storeFromLane0(ib, w.lane, dot, probs, {e});
+              storeFromLane0(ib, w.lane, dot, logits, {e});
               scf::YieldOp::create(ib);
             });
         gpu::BarrierOp::create(b);
-        // Softmax, top-k and renormalisation: a few dozen values, one
+        // Probabilities, top-k and normalisation: a few dozen values, one
         // thread.
         ifThen(
             b, cmp(b, arith::CmpIPredicate::eq, ids_.thread, cIndex(b, 0)),
@@ -683,40 +686,55 @@ mlir::moe::buildGpuRouter(OpBuilder &builder, Location loc, Value x, Value gate,
                                })
                         .getResult(0);
                   };
-              Value max = overExperts(
-                  cF32(b, ninf),
-                  [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
-                    Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
-                    return arith::MaximumFOp::create(ib, acc, v);
-                  });
-              Value sum = overExperts(
-                  cF32(b, 0),
-                  [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
-                    Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
-                    Value p = math::ExpOp::create(
-                        ib, arith::SubFOp::create(ib, v, max));
-                    memref::StoreOp::create(ib, p, probs, ValueRange{e});
-                    return arith::AddFOp::create(ib, acc, p);
-                  });
-              overExperts(
-                  sum,
-                  [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
-                    Value v = memref::LoadOp::create(ib, probs, ValueRange{e});
-                    memref::StoreOp::create(ib,
-                                            arith::DivFOp::create(ib, v, acc),
-                                            probs, ValueRange{e});
-                    return acc;
-                  });
-              // The k largest probabilities and their sum.
+              auto logit = [&](OpBuilder &ob, Location ol, Value e) -> Value {
+                return memref::LoadOp::create(ob, ol, logits, ValueRange{e});
+              };
+              // The softmax's max and sum, computed once.
+              Value max, sum;
+              if (softmax) {
+                max = overExperts(
+                    cF32(b, ninf),
+                    [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
+                      return arith::MaximumFOp::create(
+                          ib, acc, logit(ib, ib.getLoc(), e));
+                    });
+                sum = overExperts(
+                    cF32(b, 0),
+                    [&](ImplicitLocOpBuilder &ib, Value e, Value acc) -> Value {
+                      Value p = math::ExpOp::create(
+                          ib, arith::SubFOp::create(
+                                  ib, logit(ib, ib.getLoc(), e), max));
+                      return arith::AddFOp::create(ib, acc, p);
+                    });
+              }
+              auto probability = [&](OpBuilder &ob, Location ol,
+                                     kernel::RouterScores f,
+                                     Value e) -> Value {
+                Value l = logit(ob, ol, e);
+                if (f == kernel::RouterScores::Softmax)
+                  return arith::DivFOp::create(
+                      ob, ol,
+                      math::ExpOp::create(ob, ol,
+                                          arith::SubFOp::create(ob, ol, l, max)),
+                      sum);
+                Value one = cF32(ob, ol, 1);
+                Value ex = math::ExpOp::create(
+                    ob, ol, arith::NegFOp::create(ob, ol, l));
+                return arith::DivFOp::create(
+                    ob, ol, one, arith::AddFOp::create(ob, ol, one, ex));
+              };
+              // The k largest probabilities, their weights and the sum.
               Value total =
                   buildTopK(
-                      b, b.getLoc(), experts, topK, ValueRange{cF32(b, 0)},
+                      b, b.getLoc(), experts, topK,
+                      ValueRange{cF32(b, nullBias.value_or(0.0))},
                       [&](OpBuilder &eb, Location el, Value e) -> Value {
-                        return memref::LoadOp::create(eb, el, probs,
-                                                      ValueRange{e});
+                        return probability(eb, el, selection, e);
                       },
                       [&](OpBuilder &kb, Location kl, Value k, Value p, Value e,
                           ValueRange sum) -> SmallVector<Value> {
+                        if (weighting != selection)
+                          p = probability(kb, kl, weighting, e);
                         memref::StoreOp::create(kb, kl, p, weights,
                                                 ValueRange{t, k});
                         memref::StoreOp::create(

@@ -41,15 +41,16 @@ Value buildGpuSparseMatvecNeuronMajor(OpBuilder &b, Location loc, Value w,
                                       Value activation,
                                       kernel::GpuMappingAttr mapping);
 
-/// The learned softmax router for x [T, K] and gate [E, K] in one kernel per
-/// token: the E logits (a warp each, into workgroup memory), then softmax,
-/// top-k (first index on ties) and optional renormalisation by one thread.
-/// Returns the weights [T, topK] (f32) and expert ids [T, topK] of
-/// `idType`.
-std::pair<Value, Value> buildGpuRouter(OpBuilder &b, Location loc, Value x,
-                                       Value gate, int64_t topK,
-                                       bool renormalize, Type idType,
-                                       kernel::GpuMappingAttr mapping);
+/// The learned router of kernel.router_top_k for x [T, K] and gate [E, K]
+/// in one kernel per token: the E logits (a warp each, into workgroup
+/// memory), then the probabilities, top-k (first index on ties), weights
+/// and normalisation by one thread. Returns the weights [T, topK] (f32) and
+/// expert ids [T, topK] of `idType`.
+std::pair<Value, Value>
+buildGpuRouter(OpBuilder &b, Location loc, Value x, Value gate, int64_t topK,
+               kernel::RouterScores selection, kernel::RouterScores weighting,
+               bool renormalize, std::optional<double> nullBias, Type idType,
+               kernel::GpuMappingAttr mapping);
 
 } // namespace mlir::moe
 

@@ -17,17 +17,8 @@
 
 namespace mlir::moe {
 
-class RouterOp;
-
-/// The routers moec generates code for: learned, softmax, no null-expert
-/// bias. The one check of the CPU, GPU and reference lowerings.
-bool isSupportedRouter(RouterOp op);
-inline constexpr const char *kUnsupportedRouter =
-    "only learned softmax routing without a null-expert bias has code "
-    "generation yet";
-
 /// moe.linear (no bias), moe.lm_head, moe.fused_drelu, moe.sparse_matvec and
-/// the supported moe.router to their kernel ops; marks those illegal in
+/// learned moe.routers of per-token scores to their kernel ops; marks those illegal in
 /// `target`.
 /// With `gluExperts`, also the GLU family's expert blocks, per token and
 /// expert, as kernel.gate_up and kernel.matvec.
@@ -63,13 +54,29 @@ void populateMoeToLinalgPatterns(RewritePatternSet &patterns,
                                  kernel::CpuMappingAttr kernels,
                                  const ReferenceOptions &options);
 
-/// The reference router on tensors: logits x gate^T [T, E], softmax in f32,
-/// top-k (first index on ties), optional renormalisation. Weights [T, topK]
-/// (f32) and ids [T, topK] of `idType`.
-std::pair<Value, Value> buildRouterTopK(OpBuilder &b, Location loc, Value x,
-                                        Value gate, int64_t topK,
-                                        bool renormalize, Type idType,
-                                        kernel::CpuMappingAttr mapping);
+/// The router of kernel.router_top_k on tensors: logits x gate^T [T, E],
+/// probabilities by `selection` in f32, top-k (first index on ties), the
+/// weights by `weighting` at the chosen experts, optionally divided by
+/// their sum plus `nullBias`. Weights [T, topK] (f32) and ids [T, topK] of
+/// `idType`.
+std::pair<Value, Value>
+buildRouterTopK(OpBuilder &b, Location loc, Value x, Value gate, int64_t topK,
+                kernel::RouterScores selection, kernel::RouterScores weighting,
+                bool renormalize, std::optional<double> nullBias, Type idType,
+                kernel::CpuMappingAttr mapping);
+
+/// A kernel router's null-expert bias, if it has one.
+inline std::optional<double> nullExpertBias(kernel::RouterTopKOp op) {
+  if (auto bias = op.getNullExpertBiasAttr())
+    return bias.getValueAsDouble();
+  return std::nullopt;
+}
+
+/// A router's score function as the moe dialect names it.
+inline RouterNonlinearity toMoe(kernel::RouterScores f) {
+  return f == kernel::RouterScores::Sigmoid ? RouterNonlinearity::Sigmoid
+                                            : RouterNonlinearity::Softmax;
+}
 
 /// A gate/up's activation as the moe dialect names it, and back (the two
 /// enums list the same cases in the same order).

@@ -70,7 +70,8 @@ Values routerTopK(kernel::RouterTopKOp op, kernel::RouterTopKOp::Adaptor a,
                   ConversionPatternRewriter &rewriter) {
   auto [weights, ids] = buildGpuRouter(
       rewriter, op.getLoc(), a.getInput(), a.getGate(), op.getTopK(),
-      op.getRenormalize(), op.getExpertIds().getType().getElementType(), o);
+      op.getSelection(), op.getWeightingOrSelection(), op.getRenormalize(),
+      nullExpertBias(op), op.getExpertIds().getType().getElementType(), o);
   return SmallVector<Value>{weights, ids};
 }
 

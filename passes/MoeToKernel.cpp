@@ -85,8 +85,27 @@ struct SparseMatvecToKernel : OpConversionPattern<SparseMatvecOp> {
   }
 };
 
-/// The routers kernel.router_top_k computes: supported, with a gate.
-bool isTopKRouter(RouterOp op) { return isSupportedRouter(op) && op.getGate(); }
+/// A router score function that reads one token's logits only.
+std::optional<kernel::RouterScores> perTokenScores(RouterNonlinearity f) {
+  switch (f) {
+  case RouterNonlinearity::Softmax:
+    return kernel::RouterScores::Softmax;
+  case RouterNonlinearity::Sigmoid:
+    return kernel::RouterScores::Sigmoid;
+  case RouterNonlinearity::Sinkhorn:
+    break;
+  }
+  return std::nullopt;
+}
+
+/// The routers kernel.router_top_k computes: learned, with a gate, whose
+/// scores are per token (sinkhorn's mix the tokens of a call and stay with
+/// the reference lowering).
+bool isTopKRouter(RouterOp op) {
+  return op.getRouting() == RoutingAlgorithm::Learned && op.getGate() &&
+         perTokenScores(op.getNonlinearity()) &&
+         perTokenScores(op.getWeightingOrSelection());
+}
 
 struct RouterToTopK : OpConversionPattern<RouterOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -94,10 +113,18 @@ struct RouterToTopK : OpConversionPattern<RouterOp> {
   matchAndRewrite(RouterOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     if (!isTopKRouter(op))
-      return rewriter.notifyMatchFailure(op, "not a learned softmax gate");
+      return rewriter.notifyMatchFailure(op, "not a learned per-token gate");
+    kernel::RouterScores selection = *perTokenScores(op.getNonlinearity());
+    kernel::RouterScores weighting =
+        *perTokenScores(op.getWeightingOrSelection());
     rewriter.replaceOpWithNewOp<kernel::RouterTopKOp>(
         op, op->getResultTypes(), adaptor.getInput(), adaptor.getGate(),
-        op.getTopKAttr(), op.getRenormalizeAttr(), nullptr);
+        op.getTopKAttr(),
+        kernel::RouterScoresAttr::get(op.getContext(), selection),
+        weighting == selection
+            ? kernel::RouterScoresAttr()
+            : kernel::RouterScoresAttr::get(op.getContext(), weighting),
+        op.getRenormalizeAttr(), op.getNullExpertBiasAttr(), nullptr);
     return success();
   }
 };

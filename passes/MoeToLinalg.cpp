@@ -102,17 +102,119 @@ SmallVector<Value> lowerAttention(LinalgBuilder &l, AttentionOp op,
   return {out, cache};
 }
 
-/// Softmax of the logits [T, E], top-k (first index on ties) and optional
-/// renormalisation: weights [T, topK] and ids [T, topK] of `idType`.
-SmallVector<Value> routeTopK(LinalgBuilder &l, Value logits, int64_t topK,
-                             bool renormalize, Type idType) {
+/// log(sum(exp(x))) over dimension `dim` (0 or 1) of x [T, E]: [E] or [T].
+Value logSumExp(LinalgBuilder &l, Value x, unsigned dim) {
+  SmallVector<IteratorType> iters = {kPar, kPar};
+  iters[dim] = kRed;
+  AffineMap kept = l.proj(2, {1 - dim});
+  auto reduce = [&](Value in, double init,
+                    function_ref<Value(OpBuilder &, Location, Value, Value)>
+                        step) {
+    return l.generic(l.filled({l.size(x, 1 - dim)}, init), {in},
+                     {l.identity(2), kept}, iters,
+                     [&](OpBuilder &nb, Location loc, ValueRange a) {
+                       return step(nb, loc, a[1], a[0]);
+                     });
+  };
+  Value max = reduce(x, -std::numeric_limits<double>::infinity(),
+                     [](OpBuilder &nb, Location loc, Value acc, Value v) {
+                       return arith::MaximumFOp::create(nb, loc, acc, v);
+                     });
+  // exp(x - max) summed, then max + log(sum).
+  Value sum = l.generic(
+      l.filled({l.size(x, 1 - dim)}, 0.0), {x, max},
+      {l.identity(2), kept, kept}, iters,
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value d = arith::SubFOp::create(nb, loc, a[0], a[1]);
+        return addStep(nb, loc, a[2], math::ExpOp::create(nb, loc, d));
+      });
+  return l.generic(sum, {max}, {l.proj(1, {0}), l.identity(1)}, {kPar},
+                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                     return arith::AddFOp::create(
+                         nb, loc, a[0], math::LogOp::create(nb, loc, a[1]));
+                   });
+}
+
+/// Sinkhorn's probabilities of logits [T, E]: `iterations` rounds of
+/// r -= logsumexp over the experts, then r -= logsumexp over the tokens;
+/// exp(r). With one token the token-wise step is skipped (it would set
+/// every r to 0): the softmax.
+Value sinkhorn(LinalgBuilder &l, Value logits, int64_t iterations) {
   ImplicitLocOpBuilder &b = l.b;
-  int64_t experts = cast<RankedTensorType>(logits.getType()).getDimSize(1);
-  Value probs = l.softmaxLast(logits);
-  Value tokens = l.sizeValue(logits, 0);
-  Value weights = l.filled({l.size(logits, 0), b.getIndexAttr(topK)}, 0.0);
+  Value many = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
+                                     l.sizeValue(logits, 0), cIndex(b, 1));
+  Value r = logits;
+  auto subtract = [&](Value x, Value lse, AffineMap map, Value when) {
+    return l.generic(
+        tensor::EmptyOp::create(b, l.sizes(x), l.f32), {x, lse},
+        {l.identity(2), map, l.identity(2)}, {kPar, kPar},
+        [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+          Value d = a[1];
+          if (when)
+            d = arith::SelectOp::create(nb, loc, when, d, cF32(nb, loc, 0));
+          return arith::SubFOp::create(nb, loc, a[0], d);
+        });
+  };
+  for (int64_t i = 0; i < iterations; ++i) {
+    r = subtract(r, logSumExp(l, r, 1), l.proj(2, {0}), Value());
+    r = subtract(r, logSumExp(l, r, 0), l.proj(2, {1}), many);
+  }
+  return l.generic(tensor::EmptyOp::create(b, l.sizes(r), l.f32), {r},
+                   {l.identity(2), l.identity(2)}, {kPar, kPar},
+                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                     return math::ExpOp::create(nb, loc, a[0]);
+                   });
+}
+
+/// 1 / (1 + exp(-x)).
+Value sigmoid(OpBuilder &b, Location loc, Value x) {
+  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+  return arith::DivFOp::create(
+      b, loc, cF32(b, loc, 1), arith::AddFOp::create(b, loc, cF32(b, loc, 1), e));
+}
+
+/// A router's probabilities of logits [T, E] by `f`, in f32.
+Value routerProbabilities(LinalgBuilder &l, Value logits, RouterNonlinearity f,
+                          int64_t iterations) {
+  switch (f) {
+  case RouterNonlinearity::Softmax:
+    return l.softmaxLast(logits);
+  case RouterNonlinearity::Sigmoid:
+    return l.generic(tensor::EmptyOp::create(l.b, l.sizes(logits), l.f32),
+                     {logits}, {l.identity(2), l.identity(2)}, {kPar, kPar},
+                     [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                       return sigmoid(nb, loc, a[0]);
+                     });
+  case RouterNonlinearity::Sinkhorn:
+    return sinkhorn(l, logits, iterations);
+  }
+  llvm_unreachable("unknown router nonlinearity");
+}
+
+/// Divides each token's weights [T, K] by their sum plus `nullBias`.
+Value normalizeWeights(LinalgBuilder &l, Value weights,
+                       std::optional<double> nullBias) {
+  Value sum = l.reduceLast(weights, nullBias.value_or(0.0),
+                           [](OpBuilder &nb, Location loc, Value acc, Value v) {
+                             return addStep(nb, loc, acc, v);
+                           });
+  return l.generic(weights, {sum}, {l.proj(2, {0}), l.identity(2)},
+                   {kPar, kPar},
+                   [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                     return arith::DivFOp::create(nb, loc, a[1], a[0]);
+                   });
+}
+
+/// The top-k of `select` [T, E] (first index on ties): ids [T, topK] of
+/// `idType`, and weights [T, topK] read from `weigh` [T, E] at them.
+SmallVector<Value> routeTopK(LinalgBuilder &l, Value select, Value weigh,
+                             int64_t topK, Type idType) {
+  ImplicitLocOpBuilder &b = l.b;
+  int64_t experts = cast<RankedTensorType>(select.getType()).getDimSize(1);
+  Value tokens = l.sizeValue(select, 0);
+  Value weights = l.filled({l.size(select, 0), b.getIndexAttr(topK)}, 0.0);
   Value ids = tensor::EmptyOp::create(
-      b, ArrayRef<OpFoldResult>{l.size(logits, 0), b.getIndexAttr(topK)},
+      b, ArrayRef<OpFoldResult>{l.size(select, 0), b.getIndexAttr(topK)},
       idType);
   // For each token, the k largest probabilities.
   auto perToken = scf::ForOp::create(
@@ -121,10 +223,12 @@ SmallVector<Value> routeTopK(LinalgBuilder &l, Value logits, int64_t topK,
         SmallVector<Value> picked = buildTopK(
             nb, loc, experts, topK, outputs,
             [&](OpBuilder &eb, Location el, Value e) -> Value {
-              return tensor::ExtractOp::create(eb, el, probs, ValueRange{t, e});
+              return tensor::ExtractOp::create(eb, el, select, ValueRange{t, e});
             },
             [&](OpBuilder &kb, Location kl, Value k, Value p, Value e,
                 ValueRange out) -> SmallVector<Value> {
+              if (weigh != select)
+                p = tensor::ExtractOp::create(kb, kl, weigh, ValueRange{t, e});
               Value w =
                   tensor::InsertOp::create(kb, kl, p, out[0], ValueRange{t, k});
               Value id = tensor::InsertOp::create(
@@ -134,31 +238,58 @@ SmallVector<Value> routeTopK(LinalgBuilder &l, Value logits, int64_t topK,
             });
         scf::YieldOp::create(nb, loc, picked);
       });
-  Value chosen = perToken.getResult(0);
-  Value expertIds = perToken.getResult(1);
-  if (renormalize) {
-    Value sum = l.reduceLast(chosen, 0.0,
-                             [](OpBuilder &nb, Location loc, Value acc, Value v) {
-                               return addStep(nb, loc, acc, v);
-                             });
-    chosen = l.generic(chosen, {sum}, {l.proj(2, {0}), l.identity(2)},
-                       {kPar, kPar},
-                       [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-                         return arith::DivFOp::create(nb, loc, a[1], a[0]);
-                       });
-  }
-  return SmallVector<Value>{chosen, expertIds};
+  return {perToken.getResult(0), perToken.getResult(1)};
 }
 
-/// The reference router: the gate's logits (or the input, when it is the
-/// logits), then routeTopK.
+/// Routing that reads no scores: hash (expert = token id mod E) and uniform
+/// (expert k = (position + k) mod E), with weights 1 and 1 / top_k.
+SmallVector<Value> routeFixed(LinalgBuilder &l, RouterOp op) {
+  ImplicitLocOpBuilder &b = l.b;
+  bool hash = op.getRouting() == RoutingAlgorithm::Hash;
+  Value from = hash ? op.getTokenIds() : op.getPositions();
+  int64_t topK = op.getTopK(), experts = op.getNumExperts();
+  Type idType = op.getExpertIds().getType().getElementType();
+  SmallVector<OpFoldResult> shape = {l.size(from, 0), b.getIndexAttr(topK)};
+  Value weights = l.filled(shape, 1.0 / double(topK));
+  Value ids = l.generic(
+      tensor::EmptyOp::create(b, shape, idType), {from},
+      {l.proj(2, {0}), l.identity(2)}, {kPar, kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value v = arith::IndexCastUIOp::create(nb, loc, nb.getIndexType(), a[0]);
+        v = arith::AddIOp::create(nb, loc, v, linalg::IndexOp::create(nb, loc, 1));
+        v = arith::RemUIOp::create(nb, loc, v, cIndex(nb, loc, experts));
+        return arith::IndexCastUIOp::create(nb, loc, idType, v);
+      });
+  return {weights, ids};
+}
+
+/// The reference router: scores (the gate's logits, or the input when it
+/// is the logits) through the selection and weighting nonlinearities,
+/// top-k, or fixed routing; then the optional normalisation.
 FailureOr<SmallVector<Value>> lowerRouter(LinalgBuilder &l, RouterOp op) {
-  if (!isSupportedRouter(op))
-    return op.emitOpError(kUnsupportedRouter), failure();
-  Value logits = op.getGate() ? l.matmulTransposed(op.getInput(), op.getGate())
-                              : op.getInput();
-  return routeTopK(l, logits, op.getTopKAttr().getInt(), op.getRenormalize(),
-                   op.getExpertIds().getType().getElementType());
+  SmallVector<Value> routed;
+  if (op.getRouting() == RoutingAlgorithm::Learned) {
+    Value logits = op.getGate() ? l.matmulTransposed(op.getInput(), op.getGate())
+                                : op.getInput();
+    int64_t iterations = op.getIterationsOrDefault();
+    Value select =
+        routerProbabilities(l, logits, op.getNonlinearity(), iterations);
+    Value weigh = select;
+    if (op.getWeightingOrSelection() != op.getNonlinearity())
+      weigh = routerProbabilities(l, logits, op.getWeightingOrSelection(),
+                                  iterations);
+    routed = routeTopK(l, select, weigh, op.getTopK(),
+                       op.getExpertIds().getType().getElementType());
+  } else {
+    routed = routeFixed(l, op);
+  }
+  if (op.getRenormalize()) {
+    std::optional<double> bias;
+    if (auto attr = op.getNullExpertBiasAttr())
+      bias = attr.getValueAsDouble();
+    routed[0] = normalizeWeights(l, routed[0], bias);
+  }
+  return routed;
 }
 
 /// act [T, I] times the down matrix of expert e: [T, H].
@@ -299,20 +430,21 @@ Value lowerScoreHead(LinalgBuilder &l, ScoreHeadOp op) {
 
 } // namespace
 
-bool mlir::moe::isSupportedRouter(RouterOp op) {
-  return op.getRouting() == RoutingAlgorithm::Learned &&
-         op.getNonlinearity() == RouterNonlinearity::Softmax &&
-         !op.getNullExpertBiasAttr();
-}
-
-std::pair<Value, Value>
-mlir::moe::buildRouterTopK(OpBuilder &builder, Location loc, Value x,
-                           Value gate, int64_t topK, bool renormalize,
-                           Type idType, kernel::CpuMappingAttr mapping) {
+std::pair<Value, Value> mlir::moe::buildRouterTopK(
+    OpBuilder &builder, Location loc, Value x, Value gate, int64_t topK,
+    kernel::RouterScores selection, kernel::RouterScores weighting,
+    bool renormalize, std::optional<double> nullBias, Type idType,
+    kernel::CpuMappingAttr mapping) {
   ImplicitLocOpBuilder b(loc, builder);
   LinalgBuilder l(b, mapping);
-  SmallVector<Value> r =
-      routeTopK(l, l.matmulTransposed(x, gate), topK, renormalize, idType);
+  Value logits = l.matmulTransposed(x, gate);
+  Value select = routerProbabilities(l, logits, toMoe(selection), 1);
+  Value weigh = weighting == selection
+                    ? select
+                    : routerProbabilities(l, logits, toMoe(weighting), 1);
+  SmallVector<Value> r = routeTopK(l, select, weigh, topK, idType);
+  if (renormalize)
+    r[0] = normalizeWeights(l, r[0], nullBias);
   return {r[0], r[1]};
 }
 

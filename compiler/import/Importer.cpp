@@ -59,7 +59,8 @@ private:
   void chooseExpertStorage();
   Expected<Value> attentionBlock(int64_t layer, Value hidden, Value positions,
                                  Value &layerCache);
-  Expected<Value> mlpBlock(int64_t layer, Value hidden, Value tokens);
+  Expected<Value> mlpBlock(int64_t layer, Value hidden, Value tokens,
+                           Value positions);
   /// Routed expert weights of a layer: gate, up, down, stacked.
   Error expertWeights(int64_t layer, Value &gate, Value &up, Value &down);
   /// The layer's predictor (fc1, fc2), or nulls when it has none or it is
@@ -324,7 +325,7 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
 }
 
 Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
-                                         Value tokens) {
+                                         Value tokens, Value positions) {
   auto norm = weight(layout.postAttentionNorm(layer));
   if (!norm)
     return norm.takeError();
@@ -334,8 +335,10 @@ Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
   Value routingWeights, expertIds;
   if (config.layout == Layout::Moe) {
     bool hash = config.routing == moe::RoutingAlgorithm::Hash;
+    bool uniform = config.routing == moe::RoutingAlgorithm::Uniform;
+    bool learned = config.routing == moe::RoutingAlgorithm::Learned;
     Value gate;
-    if (!hash) {
+    if (learned) {
       auto w = weight(layout.routerGate(layer));
       if (!w)
         return w.takeError();
@@ -347,14 +350,24 @@ Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
       scores = moe::LinearOp::create(
           b, RankedTensorType::get({kDyn, config.numExperts}, f32), x, gate,
           Value());
+    auto nonlinearity = [&](moe::RouterNonlinearity f) {
+      return moe::RouterNonlinearityAttr::get(&context, f);
+    };
     auto router = moe::RouterOp::create(
         b,
         TypeRange{RankedTensorType::get({kDyn, config.topK}, f32),
                   RankedTensorType::get({kDyn, config.topK}, b.getI32Type())},
         scores, Value(), hash ? tokens : Value(),
-        b.getI64IntegerAttr(config.numExperts), b.getI64IntegerAttr(config.topK),
+        uniform ? positions : Value(), b.getI64IntegerAttr(config.numExperts),
+        b.getI64IntegerAttr(config.topK),
         moe::RoutingAlgorithmAttr::get(&context, config.routing),
-        moe::RouterNonlinearityAttr::get(&context, config.nonlinearity),
+        nonlinearity(config.nonlinearity),
+        learned && config.weighting != config.nonlinearity
+            ? nonlinearity(config.weighting)
+            : moe::RouterNonlinearityAttr(),
+        config.routerMixesTokens()
+            ? b.getI64IntegerAttr(config.sinkhornIterations)
+            : IntegerAttr(),
         config.renormalize ? b.getUnitAttr() : UnitAttr(),
         config.nullExpertBias ? b.getF64FloatAttr(*config.nullExpertBias)
                               : FloatAttr());
@@ -476,7 +489,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
       return attended.takeError();
     cache = tensor::InsertSliceOp::create(b, layerCache, cache, slice(l),
                                           sliceSizes, unitStrides);
-    Expected<Value> mixed = mlpBlock(l, *attended, tokens);
+    Expected<Value> mixed = mlpBlock(l, *attended, tokens, positions);
     if (!mixed)
       return mixed.takeError();
     hidden = *mixed;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <tuple>
 
 using namespace moec;
 using llvm::Error;
@@ -174,9 +175,17 @@ std::string ModelConfig::moeVariants() const {
     add(moe::stringifyRoutingAlgorithm(routing) + " routing");
   if (nonlinearity != moe::RouterNonlinearity::Softmax)
     add(moe::stringifyRouterNonlinearity(nonlinearity) + " expert selection");
+  if (weighting != moe::RouterNonlinearity::Softmax)
+    add(moe::stringifyRouterNonlinearity(weighting) + " expert weighting");
   if (nullExpertBias)
     add("a null-expert bias");
   return out;
+}
+
+bool ModelConfig::routerMixesTokens() const {
+  return layout == Layout::Moe && routing == moe::RoutingAlgorithm::Learned &&
+         (nonlinearity == moe::RouterNonlinearity::Sinkhorn ||
+          weighting == moe::RouterNonlinearity::Sinkhorn);
 }
 
 Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
@@ -186,6 +195,21 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     return fileError(path, "malformed JSON");
   if (!root.is_object())
     return fileError(path, "expected a JSON object");
+
+  // The Cerebras model zoo nests its MoE options under "moe": read them as
+  // if at the top level.
+  if (auto nested = root.find("moe"); nested != root.end()) {
+    if (!nested->is_object())
+      return fileError(path, "'moe' must be an object");
+    json options = *nested;
+    root.erase("moe");
+    for (auto &[key, value] : options.items()) {
+      if (root.contains(key))
+        return fileError(path, "'" + key + "' is given both in 'moe' and "
+                                           "at the top level");
+      root[key] = value;
+    }
+  }
 
   ModelConfig config;
   FieldReader fields(root, path);
@@ -329,24 +353,46 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     fields.get("num_shared_experts", config.numSharedExperts);
     fields.get("null_expert_bias", config.nullExpertBias);
     fields.get("norm_topk_prob", config.renormalize);
-    std::string routing = "learned", nonlinearity = "softmax";
+    std::optional<bool> normalization;
+    fields.get("expert_weighting_normalization", normalization);
+    fields.get("sinkhorn_n_iters", config.sinkhornIterations);
+    std::string routing = "learned", nonlinearity = "softmax",
+                weighting = "softmax";
     fields.get("routing_algorithm", routing);
     fields.get("router_selection_nonlinearity", nonlinearity);
+    fields.get("expert_weighting_nonlinearity", weighting);
     if (Error error = fields.takeError())
       return std::move(error);
+    if (normalization) {
+      if (root.contains("norm_topk_prob") &&
+          *normalization != config.renormalize)
+        return fileError(path, "expert_weighting_normalization and "
+                               "norm_topk_prob disagree");
+      config.renormalize = *normalization;
+    }
+    // The zoo ignores a null-expert bias <= 0.
+    if (config.nullExpertBias && *config.nullExpertBias <= 0)
+      config.nullExpertBias.reset();
     std::optional<moe::RoutingAlgorithm> routingValue =
         moe::symbolizeRoutingAlgorithm(routing);
     if (!routingValue)
       return fileError(path, "unknown routing_algorithm '" + routing +
-                                 "' (expected learned or hash)");
-    std::optional<moe::RouterNonlinearity> nonlinearityValue =
-        moe::symbolizeRouterNonlinearity(nonlinearity);
-    if (!nonlinearityValue)
-      return fileError(path, "unknown router_selection_nonlinearity '" +
-                                 nonlinearity +
-                                 "' (expected softmax, sigmoid or sinkhorn)");
+                                 "' (expected learned, hash or uniform)");
     config.routing = *routingValue;
-    config.nonlinearity = *nonlinearityValue;
+    for (auto [key, name, value] :
+         {std::tuple{"router_selection_nonlinearity", &nonlinearity,
+                     &config.nonlinearity},
+          {"expert_weighting_nonlinearity", &weighting, &config.weighting}}) {
+      std::optional<moe::RouterNonlinearity> parsed =
+          moe::symbolizeRouterNonlinearity(*name);
+      if (!parsed)
+        return fileError(path, llvm::Twine("unknown ") + key + " '" + *name +
+                                   "' (expected softmax, sigmoid or sinkhorn)");
+      *value = *parsed;
+    }
+    // Fixed routing has no scores: the zoo ignores both nonlinearities.
+    if (config.routing != moe::RoutingAlgorithm::Learned)
+      config.nonlinearity = config.weighting = moe::RouterNonlinearity::Softmax;
   } else {
     config.numExperts = 1;
     config.topK = 1;
@@ -420,10 +466,16 @@ Error ModelConfig::verify(StringRef path) const {
   if (routing == moe::RoutingAlgorithm::Hash && topK != 1)
     return fileError(path, "hash routing needs top_k 1, got " +
                                llvm::Twine(topK));
+  if (routerMixesTokens() && (sinkhornIterations < 1 || sinkhornIterations > 64))
+    return fileError(path, "sinkhorn_n_iters must be in [1, 64], got " +
+                               llvm::Twine(sinkhornIterations));
   if (numSharedExperts < 0)
     return fileError(path, "num_shared_experts must not be negative");
-  if (nullExpertBias && !(*nullExpertBias >= 0 && std::isfinite(*nullExpertBias)))
-    return fileError(path, "null_expert_bias must be non-negative");
+  if (nullExpertBias && !(*nullExpertBias > 0 && std::isfinite(*nullExpertBias)))
+    return fileError(path, "null_expert_bias must be a finite number");
+  if (nullExpertBias && !renormalize)
+    return fileError(path, "null_expert_bias needs "
+                           "expert_weighting_normalization (norm_topk_prob)");
   if (!(rmsNormEps > 0 && std::isfinite(rmsNormEps)))
     return fileError(path, "rms_norm_eps must be positive");
   if (!(ropeTheta > 0 && std::isfinite(ropeTheta)))
@@ -508,6 +560,11 @@ std::string ModelConfig::toJson() const {
     if (nonlinearity != moe::RouterNonlinearity::Softmax)
       out["router_selection_nonlinearity"] =
           moe::stringifyRouterNonlinearity(nonlinearity).str();
+    if (weighting != moe::RouterNonlinearity::Softmax)
+      out["expert_weighting_nonlinearity"] =
+          moe::stringifyRouterNonlinearity(weighting).str();
+    if (routerMixesTokens())
+      out["sinkhorn_n_iters"] = sinkhornIterations;
     if (nullExpertBias)
       out["null_expert_bias"] = *nullExpertBias;
     if (!renormalize)

@@ -76,9 +76,16 @@ struct ModelConfig {
   int64_t topK = 2;
   int64_t numSharedExperts = 0;
   mlir::moe::RoutingAlgorithm routing = mlir::moe::RoutingAlgorithm::Learned;
+  /// How the experts are chosen (router_selection_nonlinearity) and how
+  /// their weights are computed (expert_weighting_nonlinearity).
   mlir::moe::RouterNonlinearity nonlinearity =
       mlir::moe::RouterNonlinearity::Softmax;
+  mlir::moe::RouterNonlinearity weighting =
+      mlir::moe::RouterNonlinearity::Softmax;
+  /// Sinkhorn's rounds (sinkhorn_n_iters).
+  int64_t sinkhornIterations = 1;
   bool renormalize = true;
+  /// A positive null-expert bias (the zoo ignores one <= 0).
   std::optional<double> nullExpertBias;
 
   // Classification heads.
@@ -94,6 +101,9 @@ struct ModelConfig {
   /// ("shared experts, hash routing"); empty when it uses none.
   std::string moeVariants() const;
   bool usesMoeVariants() const { return !moeVariants().empty(); }
+  /// Whether the router mixes the tokens of a call (sinkhorn), so that a
+  /// decode step does not route as the prompt's forward does.
+  bool routerMixesTokens() const;
 
   /// Parses and checks config.json text; `path` names it in errors.
   static llvm::Expected<ModelConfig> parse(llvm::StringRef path,

@@ -179,6 +179,23 @@ func.func @router(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf3
 
 // -----
 
+// Sigmoid selection and weights (no softmax), not normalised.
+// CHECK-LABEL: func.func @router_sigmoid
+// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK: arith.negf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK-NOT: arith.maximumf
+// CHECK: scf.for
+// CHECK: arith.cmpf ogt
+// CHECK-NOT: kernel.
+func.func @router_sigmoid(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = kernel.router_top_k %x, %g top_k = 2 selection = sigmoid mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4>) : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
 // The GLU family: the gate and up products as two weight streams (128
 // rows: 64 tasks of 2), then the activation (silu by exp); the active set
 // is not listed, so nothing may read it.

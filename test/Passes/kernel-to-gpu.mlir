@@ -118,6 +118,28 @@ func.func @router(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf3
 
 // -----
 
+// Sigmoid selection with softmax weights and a null-expert bias: the
+// softmax's max and sum once, the sigmoid of each logit for the top-k, the
+// softmax's value at each chosen expert, and the sum the weights are
+// divided by starting at the bias.
+// CHECK-LABEL: func.func @router_sigmoid
+// CHECK: gpu.barrier
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: arith.constant 1.100000e+00 : f32
+// CHECK: arith.negf
+// CHECK: arith.cmpf ogt
+// CHECK: arith.subf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK-NOT: kernel.router_top_k
+func.func @router_sigmoid(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = kernel.router_top_k %x, %g top_k = 2 selection = sigmoid weighting = softmax renormalize null_expert_bias = 1.1 mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
 // A GLU gate/up: a warp per neuron sums both rows (no branch: every up row
 // is needed), then silu(g) * u.
 // CHECK-LABEL: func.func @gate_up_swiglu

@@ -48,18 +48,27 @@ func.func @drelu_predicted(%x: tensor<64xf32>, %g: tensor<128x64xbf16>, %wt: ten
 
 // -----
 
-// A learned softmax router with its gate becomes one kernel; hash routing
-// and routers given their logits stay for the reference lowering (which
-// reports what it cannot generate).
+// A learned router with its gate and per-token scores becomes one kernel,
+// its selection, weighting and null-expert bias attributes of the kernel;
+// routers given their logits, sinkhorn's (which mix the tokens of a call)
+// and hash routing stay for the reference lowering.
 // CHECK-LABEL: func.func @routers
 // CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 2 renormalize : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
 // CHECK: moe.router %{{.*}} experts = 4 top_k = 2 learned softmax
-// CHECK: moe.router %{{.*}} gate(%{{.*}}) experts = 4 top_k = 2 learned sigmoid
-func.func @routers(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>, %l: tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>) {
+// CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 2 selection = sigmoid weighting = softmax renormalize null_expert_bias = 1.100000e+00 :
+// CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 2 selection = sigmoid :
+// CHECK: moe.router %{{.*}} gate(%{{.*}}) experts = 4 top_k = 2 learned sinkhorn
+// CHECK: moe.router %{{.*}} gate(%{{.*}}) experts = 4 top_k = 2 learned softmax weighting = sinkhorn
+// CHECK: moe.router %{{.*}} tokens(%{{.*}}) experts = 4 top_k = 1 hash
+func.func @routers(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>, %l: tensor<?x4xf32>, %t: tensor<?xi32>) -> (tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x1xf32>) {
   %w, %ids = moe.router %x gate(%g) experts = 4 top_k = 2 learned softmax renormalize : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
   %w1, %ids1 = moe.router %l experts = 4 top_k = 2 learned softmax : (tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
-  %w2, %ids2 = moe.router %x gate(%g) experts = 4 top_k = 2 learned sigmoid : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
-  return %w, %w1, %w2 : tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>
+  %w2, %ids2 = moe.router %x gate(%g) experts = 4 top_k = 2 learned sigmoid weighting = softmax renormalize null_expert_bias = 1.1 : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w3, %ids3 = moe.router %x gate(%g) experts = 4 top_k = 2 learned sigmoid : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w4, %ids4 = moe.router %x gate(%g) experts = 4 top_k = 2 learned sinkhorn : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w5, %ids5 = moe.router %x gate(%g) experts = 4 top_k = 2 learned softmax weighting = sinkhorn : (tensor<?x64xf32>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w6, %ids6 = moe.router %x tokens(%t) experts = 4 top_k = 1 hash softmax : (tensor<?x64xf32>, tensor<?xi32>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
+  return %w, %w1, %w2, %w3, %w4, %w5, %w6 : tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x1xf32>
 }
 
 // -----

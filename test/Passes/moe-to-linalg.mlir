@@ -229,14 +229,82 @@ func.func @router_logits(%l: tensor<?x3xf32>) -> (tensor<?x2xf32>, tensor<?x2xi3
 
 // -----
 
-// A router with no code generation: the reason, and the op that did not
-// lower.
+// Sigmoid selection, softmax weights read at the chosen experts, and the
+// null-expert bias starting the sum the weights are divided by.
+// CHECK-LABEL: func.func @router_sigmoid(
+// CHECK: arith.negf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: arith.maximumf
+// CHECK: scf.for
+// CHECK: tensor.extract
+// CHECK: tensor.extract
+// CHECK: arith.constant 1.100000e+00 : f32
+// CHECK: linalg.fill
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: arith.divf
 func.func @router_sigmoid(%x: tensor<?x4xf32>, %g: tensor<3x4xbf16>) -> tensor<?x1xf32> {
-  // expected-error @+2 {{only learned softmax routing without a null-expert bias has code generation yet}}
-  // expected-error @+1 {{failed to legalize operation 'moe.router' that was explicitly marked illegal}}
   %w, %ids = moe.router %x gate(%g) experts = 3 top_k = 1 learned sigmoid
+      weighting = softmax renormalize null_expert_bias = 1.1
       : (tensor<?x4xf32>, tensor<3x4xbf16>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
   return %w : tensor<?x1xf32>
+}
+
+// -----
+
+// Sinkhorn: per round, logsumexp over the experts (reduced along d1) taken
+// off, then logsumexp over the tokens (reduced along d0), taken off only
+// when the call has more than one token; then exp.
+// CHECK-LABEL: func.func @router_sinkhorn(
+// CHECK: %[[T:.+]] = tensor.dim %{{.+}}, %c0
+// CHECK: %[[MANY:.+]] = arith.cmpi ugt, %[[T]], %c1
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.generic {{.+}} iterator_types = ["reduction", "parallel"]
+// CHECK: math.log
+// CHECK: arith.select %[[MANY]]
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.generic {{.+}} iterator_types = ["reduction", "parallel"]
+// CHECK: arith.select %[[MANY]]
+// CHECK: math.exp
+// CHECK: scf.for
+func.func @router_sinkhorn(%l: tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.router %l experts = 4 top_k = 2 learned sinkhorn iterations = 2
+      renormalize : (tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// Hash routing: the token id mod the experts, weight 1; normalised with a
+// null bias of 0.5, 1 / 1.5.
+// CHECK-LABEL: func.func @router_hash(
+// CHECK: arith.constant 1.000000e+00 : f32
+// CHECK: linalg.generic
+// CHECK: arith.index_castui
+// CHECK: linalg.index 1
+// CHECK: arith.remui %{{.+}}, %c5
+// CHECK: arith.constant 5.000000e-01 : f32
+func.func @router_hash(%x: tensor<?x4xf32>, %t: tensor<?xi32>) -> (tensor<?x1xf32>, tensor<?x1xi32>) {
+  %w, %ids = moe.router %x tokens(%t) experts = 5 top_k = 1 hash softmax
+      renormalize null_expert_bias = 0.5
+      : (tensor<?x4xf32>, tensor<?xi32>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
+  return %w, %ids : tensor<?x1xf32>, tensor<?x1xi32>
+}
+
+// -----
+
+// Uniform routing: expert k of a token is (position + k) mod the experts,
+// weight 1 / top_k.
+// CHECK-LABEL: func.func @router_uniform(
+// CHECK: arith.constant 5.000000e-01 : f32
+// CHECK: linalg.index 1
+// CHECK: arith.addi
+// CHECK: arith.remui %{{.+}}, %c4
+func.func @router_uniform(%x: tensor<?x4xf32>, %p: tensor<?xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.router %x positions(%p) experts = 4 top_k = 2 uniform softmax
+      : (tensor<?x4xf32>, tensor<?xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }
 
 // -----

@@ -14,6 +14,11 @@ stored, arithmetic in float32), and writes into test/reference/<case>/:
   files.json   sha256 of every file moec-synth wrote, so that CI can check
                the synthesiser still makes this very checkpoint
 
+transformers has no class for the Cerebras model zoo's MoE options (other
+routers, null-expert bias, shared experts) nor for its GPT-2-style MoE models:
+those checkpoints are scored by cerebras_moe.py, a PyTorch forward written
+from the zoo's published math.
+
 transformers has no TurboSparse classes. TurboSparse-Mixtral is loaded as
 Mixtral and Bamboo (TurboSparse-Mistral) as Mistral, with the MLP's forward
 replaced by the dReLU one, w2(relu(w1 x) * relu(w3 x)); the predictor tensors
@@ -30,6 +35,8 @@ import tempfile
 import numpy as np
 import torch
 import transformers
+
+import cerebras_moe
 from transformers.models.mistral import modeling_mistral
 from transformers.models.mixtral import modeling_mixtral
 
@@ -103,6 +110,20 @@ def load(directory):
     return model, raw
 
 
+def uses_zoo_options(raw):
+    """Whether transformers would ignore some of the model's math: the zoo's
+    architecture, or its MoE options on a Mixtral checkpoint."""
+    c = dict(raw)
+    c.update(c.get("moe", {}))
+    return (raw["architectures"][0] == "CerebrasMoeForCausalLM"
+            or c.get("num_shared_experts")
+            or c.get("routing_algorithm", "learned") != "learned"
+            or c.get("router_selection_nonlinearity", "softmax") != "softmax"
+            or c.get("expert_weighting_nonlinearity", "softmax") != "softmax"
+            or (c.get("null_expert_bias") or 0) > 0
+            or c.get("expert_weighting_normalization") is False)
+
+
 def file_hashes(directory):
     return {name: hashlib.sha256(open(os.path.join(directory, name), "rb").read()).hexdigest()
             for name in sorted(os.listdir(directory))}
@@ -120,12 +141,17 @@ def main():
     for name, case in cases.items():
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([synth, "-o", tmp] + case["synth"], check=True)
-            model, raw = load(tmp)
+            with open(os.path.join(tmp, "config.json")) as f:
+                raw = json.load(f)
             seed = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
             # Ids 3.. avoid the pad, BOS and EOS ids.
             tokens = np.random.RandomState(seed).randint(3, raw["vocab_size"], size=case["tokens"])
             with torch.no_grad():
-                logits = model(torch.tensor(tokens[None], dtype=torch.long)).logits[0]
+                if uses_zoo_options(raw):
+                    logits = cerebras_moe.forward(tmp, torch.tensor(tokens, dtype=torch.long))
+                else:
+                    model, raw = load(tmp)
+                    logits = model(torch.tensor(tokens[None], dtype=torch.long)).logits[0]
             out = os.path.join(HERE, name)
             os.makedirs(out, exist_ok=True)
             np.save(os.path.join(out, "tokens.npy"), tokens.astype(np.int32))

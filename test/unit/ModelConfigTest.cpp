@@ -139,6 +139,49 @@ TEST(ModelConfigTest, CerebrasFields) {
             "config.json: num_experts and num_local_experts disagree");
 }
 
+TEST(ModelConfigTest, CerebrasNestedMoeOptions) {
+  // The zoo's YAML nests them under "moe"; its defaults: softmax weighting,
+  // normalisation on, one sinkhorn round, a bias <= 0 ignored.
+  ModelConfig c = parseOk(R"({"architectures": ["MixtralForCausalLM"],
+      "moe": {"num_experts": 4, "top_k": 2, "null_expert_bias": 0.0,
+              "router_selection_nonlinearity": "sinkhorn"}})");
+  EXPECT_EQ(c.numExperts, 4);
+  EXPECT_EQ(c.topK, 2);
+  EXPECT_EQ(c.nonlinearity, moe::RouterNonlinearity::Sinkhorn);
+  EXPECT_EQ(c.weighting, moe::RouterNonlinearity::Softmax);
+  EXPECT_EQ(c.sinkhornIterations, 1);
+  EXPECT_TRUE(c.renormalize);
+  EXPECT_FALSE(c.nullExpertBias);
+  EXPECT_TRUE(c.routerMixesTokens());
+
+  ModelConfig w = parseOk(R"({"architectures": ["MixtralForCausalLM"],
+      "expert_weighting_nonlinearity": "sigmoid", "sinkhorn_n_iters": 3,
+      "expert_weighting_normalization": false, "routing_algorithm": "uniform"})");
+  EXPECT_EQ(w.routing, moe::RoutingAlgorithm::Uniform);
+  // Fixed routing reads no scores: both nonlinearities are moot.
+  EXPECT_EQ(w.weighting, moe::RouterNonlinearity::Softmax);
+  EXPECT_FALSE(w.renormalize);
+  EXPECT_FALSE(w.routerMixesTokens());
+
+  EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
+      "top_k": 2, "moe": {"top_k": 1}})"),
+            "config.json: 'top_k' is given both in 'moe' and at the top level");
+  EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
+      "router_selection_nonlinearity": "sinkhorn", "sinkhorn_n_iters": 0})"),
+            "config.json: sinkhorn_n_iters must be in [1, 64], got 0");
+  EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
+      "expert_weighting_nonlinearity": "tanh"})"),
+            "config.json: unknown expert_weighting_nonlinearity 'tanh' "
+            "(expected softmax, sigmoid or sinkhorn)");
+  EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
+      "null_expert_bias": 1.1, "expert_weighting_normalization": false})"),
+            "config.json: null_expert_bias needs expert_weighting_normalization "
+            "(norm_topk_prob)");
+  EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
+      "routing_algorithm": "hash", "top_k": 2})"),
+            "config.json: hash routing needs top_k 1, got 2");
+}
+
 TEST(ModelConfigTest, LabelsFromId2Label) {
   ModelConfig c = parseOk(R"({"architectures": ["MistralForSequenceClassification"],
       "id2label": {"0": "neg", "1": "neu", "2": "pos"}, "pad_token_id": 0})");
@@ -188,6 +231,7 @@ TEST(ModelConfigTest, ModuleAttributeRoundTrips) {
   ModelConfig c = parseOk(R"({"architectures": ["TurboSparseMixtralForTokenClassification"],
       "hidden_act": "relu", "num_shared_experts": 1, "null_expert_bias": 0.5,
       "router_selection_nonlinearity": "sinkhorn", "id2label": {"0": "a", "1": "b"},
+      "expert_weighting_nonlinearity": "sigmoid", "sinkhorn_n_iters": 2,
       "rms_norm_eps": 1e-6, "sliding_window": 128})");
   mlir::DictionaryAttr attr = moec::configToAttr(c, &context);
   EXPECT_EQ(attr.getAs<mlir::IntegerAttr>("num_shared_experts").getInt(), 1);
@@ -197,6 +241,8 @@ TEST(ModelConfigTest, ModuleAttributeRoundTrips) {
   EXPECT_EQ(back->activation, moe::Activation::DReLU);
   EXPECT_EQ(back->numLabels, 2);
   EXPECT_EQ(back->nonlinearity, moe::RouterNonlinearity::Sinkhorn);
+  EXPECT_EQ(back->weighting, moe::RouterNonlinearity::Sigmoid);
+  EXPECT_EQ(back->sinkhornIterations, 2);
   EXPECT_DOUBLE_EQ(*back->nullExpertBias, 0.5);
   EXPECT_DOUBLE_EQ(back->rmsNormEps, 1e-6);
   EXPECT_EQ(back->slidingWindow, 128);

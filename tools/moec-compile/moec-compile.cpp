@@ -378,13 +378,6 @@ int main(int argc, char **argv) {
       moec::configFromAttr(configAttr, input + ": moe.config");
   if (!config)
     return fail(toString(config.takeError()));
-  // Code generation does not handle the Cerebras MoE options yet: refuse
-  // them rather than miscompile.
-  std::string variants = config->moeVariants();
-  if (!variants.empty())
-    return fail(input + ": " + variants +
-                ": not supported by code generation yet");
-
   // The target, before the model-level passes: the CPU's integer products
   // read their weights' blocks interleaved, a layout those passes choose.
   moec::ArtifactOptions options;

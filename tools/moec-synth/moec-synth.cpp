@@ -49,11 +49,24 @@ cl::opt<int64_t> experts("num-experts", cl::init(4), cl::cat(model));
 cl::opt<int64_t> topK("top-k", cl::init(2), cl::cat(model));
 cl::opt<int64_t> sharedExperts("num-shared-experts", cl::init(0),
                                cl::cat(model));
-cl::opt<std::string> routing("routing", cl::desc("learned or hash"),
+cl::opt<std::string> routing("routing", cl::desc("learned, hash or uniform"),
                              cl::init("learned"), cl::cat(model));
 cl::opt<std::string> nonlinearity("nonlinearity",
                                   cl::desc("softmax, sigmoid or sinkhorn"),
                                   cl::init("softmax"), cl::cat(model));
+cl::opt<std::string> weighting(
+    "weighting",
+    cl::desc("expert_weighting_nonlinearity: softmax, sigmoid or sinkhorn "
+             "(empty: not written, the zoo's default softmax)"),
+    cl::cat(model));
+cl::opt<int64_t> sinkhornIterations("sinkhorn-iterations",
+                                    cl::desc("sinkhorn_n_iters (0: not written)"),
+                                    cl::init(0), cl::cat(model));
+cl::opt<bool> normalizeWeights(
+    "expert-weighting-normalization",
+    cl::desc("divide a token's expert weights by their sum (false: "
+             "written as expert_weighting_normalization: false)"),
+    cl::init(true), cl::cat(model));
 cl::opt<double> nullExpertBias("null-expert-bias", cl::desc("negative: none"),
                                cl::init(-1), cl::cat(model));
 cl::opt<int64_t> slidingWindow("sliding-window", cl::desc("0: none"),
@@ -148,6 +161,12 @@ Expected<moec::ModelConfig> configFromOptions() {
     config["num_shared_experts"] = sharedExperts.getValue();
   config["routing_algorithm"] = routing.getValue();
   config["router_selection_nonlinearity"] = nonlinearity.getValue();
+  if (!weighting.empty())
+    config["expert_weighting_nonlinearity"] = weighting.getValue();
+  if (sinkhornIterations > 0)
+    config["sinkhorn_n_iters"] = sinkhornIterations.getValue();
+  if (!normalizeWeights)
+    config["expert_weighting_normalization"] = false;
   if (nullExpertBias >= 0)
     config["null_expert_bias"] = nullExpertBias.getValue();
   if (slidingWindow > 0)

@@ -42,6 +42,16 @@ def Kernel_RopeLayoutAttr : I32EnumAttr<"RopeLayout",
   let cppNamespace = "::mlir::kernel";
 }
 
+def Kernel_RouterScoresAttr : I32EnumAttr<"RouterScores",
+    "how a router's logits become per-expert probabilities", [
+    // A softmax over the experts.
+    I32EnumAttrCase<"Softmax", 0, "softmax">,
+    // A sigmoid of each logit.
+    I32EnumAttrCase<"Sigmoid", 1, "sigmoid">
+  ]> {
+  let cppNamespace = "::mlir::kernel";
+}
+
 def Kernel_CpuMappingAttr : AttrDef<Kernel_Dialect, "CpuMapping"> {
   let mnemonic = "cpu";
   let summary = "how a kernel runs on a CPU";

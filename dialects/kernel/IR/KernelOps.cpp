@@ -6,6 +6,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::kernel;
 using namespace moec::verify;
@@ -46,6 +48,14 @@ LogicalResult RouterTopKOp::verify() {
   if (topK < 1 || (!ShapedType::isDynamic(experts) && topK > experts))
     return emitOpError() << "top_k must be in [1, " << experts << "], got "
                          << topK;
+  if (auto bias = getNullExpertBiasAttr()) {
+    double b = bias.getValueAsDouble();
+    if (!(b >= 0.0) || !std::isfinite(b))
+      return emitOpError() << "null_expert_bias must be non-negative, got "
+                           << b;
+    if (!getRenormalize())
+      return emitOpError("null_expert_bias only applies with renormalize");
+  }
   if (failed(verifyShape(*this, "weights", getWeights(),
                          {dim(getInput(), 0), topK})))
     return failure();

@@ -99,31 +99,49 @@ def Kernel_SparseMatvecOp : Kernel_Op<"sparse_matvec", [Pure]> {
 }
 
 def Kernel_RouterTopKOp : Kernel_Op<"router_top_k", [Pure]> {
-  let summary = "learned softmax router: logits, top-k and weights";
+  let summary = "learned router: logits, top-k and weights";
   let description = [{
     For each token row of `input` [tokens, K] (f32): the logits
-    `gate [E, K] . x`, a softmax over the E experts in f32, the `top_k`
-    largest probabilities (the lower expert id first on ties) and their
-    ids; with `renormalize` the chosen probabilities are divided by their
-    sum. Results: `weights` [tokens, top_k] (f32) and `expert_ids`
-    [tokens, top_k].
+    `gate [E, K] . x`, their probabilities in f32 by `selection` (a softmax
+    over the E experts, or a sigmoid of each), the `top_k` largest (the
+    lower expert id first on ties) and their ids. The weights are those
+    probabilities or, with `weighting`, that function's values at the chosen
+    experts; with `renormalize` they are divided by their sum, plus
+    `null_expert_bias` when given. Results: `weights` [tokens, top_k] (f32)
+    and `expert_ids` [tokens, top_k].
 
     ```mlir
     %w, %ids = kernel.router_top_k %x, %g top_k = 2 renormalize
         : tensor<?x4096xf32>, tensor<8x4096xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
+    %v, %jds = kernel.router_top_k %x, %h top_k = 1 selection = sigmoid
+        weighting = softmax renormalize null_expert_bias = 1.1
+        : tensor<?x768xf32>, tensor<4x768xf32> -> tensor<?x1xf32>, tensor<?x1xi32>
     ```
   }];
   let arguments = (ins Kernel_F32Tensor:$input, Kernel_FloatTensor:$gate,
-                       I64Attr:$top_k, UnitAttr:$renormalize,
+                       I64Attr:$top_k,
+                       DefaultValuedAttr<Kernel_RouterScoresAttr,
+                           "::mlir::kernel::RouterScores::Softmax">:$selection,
+                       OptionalAttr<Kernel_RouterScoresAttr>:$weighting,
+                       UnitAttr:$renormalize,
+                       OptionalAttr<F64Attr>:$null_expert_bias,
                        OptionalAttr<Kernel_MappingAttr>:$mapping);
   let results = (outs Kernel_F32Tensor:$weights,
                       RankedTensorOf<[AnySignlessInteger]>:$expert_ids);
   let assemblyFormat = [{
-    $input `,` $gate `top_k` `=` $top_k (`renormalize` $renormalize^)?
+    $input `,` $gate `top_k` `=` $top_k (`selection` `=` $selection^)?
+    (`weighting` `=` $weighting^)? (`renormalize` $renormalize^)?
+    (`null_expert_bias` `=` $null_expert_bias^)?
     (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($input) `,` type($gate) `->`
     type($weights) `,` type($expert_ids)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The function a token's weights are read from.
+    ::mlir::kernel::RouterScores getWeightingOrSelection() {
+      return getWeighting().value_or(getSelection());
+    }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

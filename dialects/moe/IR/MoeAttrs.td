@@ -39,7 +39,10 @@ def Moe_RoutingAlgorithmAttr : I32EnumAttr<"RoutingAlgorithm", "expert selection
     // Top-k of a learned gate's scores.
     I32EnumAttrCase<"Learned", 0, "learned">,
     // expert = token id mod number of experts, weight 1.
-    I32EnumAttrCase<"Hash", 1, "hash">
+    I32EnumAttrCase<"Hash", 1, "hash">,
+    // expert k of a token = (position + k) mod number of experts, weight
+    // 1 / top_k.
+    I32EnumAttrCase<"Uniform", 2, "uniform">
   ]> {
   let cppNamespace = "::mlir::moe";
 }

@@ -222,24 +222,48 @@ LogicalResult RouterOp::verify() {
     return failure();
   int64_t tokens = dim(getInput(), 0);
 
-  if (getRouting() == RoutingAlgorithm::Hash) {
+  RoutingAlgorithm routing = getRouting();
+  if (getTokenIds() && routing != RoutingAlgorithm::Hash)
+    return emitOpError("token ids are only used by hash routing");
+  if (getPositions() && routing != RoutingAlgorithm::Uniform)
+    return emitOpError("positions are only used by uniform routing");
+  if (routing != RoutingAlgorithm::Learned) {
+    if (getGate())
+      return emitOpError() << stringifyRoutingAlgorithm(routing)
+                           << " routing takes no gate weight";
+    if (getWeighting())
+      return emitOpError("weighting only applies to learned routing");
+  }
+  switch (routing) {
+  case RoutingAlgorithm::Hash:
     if (topK != 1)
       return emitOpError() << "hash routing needs top_k = 1, got " << topK;
-    if (getGate())
-      return emitOpError("hash routing takes no gate weight");
     if (!getTokenIds())
       return emitOpError("hash routing needs the token ids");
     if (failed(verifyShape(*this, "token ids", getTokenIds(), {tokens})))
       return failure();
-  } else {
-    if (getTokenIds())
-      return emitOpError("token ids are only used by hash routing");
+    break;
+  case RoutingAlgorithm::Uniform:
+    if (!getPositions())
+      return emitOpError("uniform routing needs the positions");
+    if (failed(verifyShape(*this, "positions", getPositions(), {tokens})))
+      return failure();
+    break;
+  case RoutingAlgorithm::Learned:
     // Without a gate the input is the router logits, one per expert.
     if (getGate() ? failed(verifyShape(*this, "gate", getGate(),
                                        {experts, dim(getInput(), 1)}))
                   : failed(verifyShape(*this, "logits", getInput(),
                                        {kAny, experts})))
       return failure();
+    break;
+  }
+  if (auto iterations = getIterationsAttr()) {
+    if (!mixesTokens())
+      return emitOpError("iterations only apply to sinkhorn");
+    if (iterations.getInt() < 1)
+      return emitOpError() << "sinkhorn needs at least 1 iteration, got "
+                           << iterations.getInt();
   }
 
   if (auto bias = getNullExpertBiasAttr()) {

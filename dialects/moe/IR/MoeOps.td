@@ -222,18 +222,31 @@ def Moe_AttentionOp : Moe_Op<"attention", [Pure,
 def Moe_RouterOp : Moe_Op<"router", [Pure, AttrSizedOperandSegments]> {
   let summary = "selects the experts of each token and their weights";
   let description = [{
-    With `learned` routing, scores are `gate` ([experts, hidden]) times the
-    input, or, without `gate`, the input itself (the router logits
-    [tokens, experts]), passed through the nonlinearity in f32:
-    - `softmax` over all experts (Mixtral);
-    - `sigmoid` per expert, independently;
-    - `sinkhorn`: alternating normalisation over experts and over the tokens
-      of the call. With one token (decode) the token-wise step would make all
-      experts equal, so moec defines it as a single expert-wise
-      normalisation there, i.e. the softmax.
-    The `top_k` highest scores are kept; with `renormalize` they are divided
-    by their sum, plus `null_expert_bias` when given. With `hash` routing the
-    expert is `token_id mod experts` with weight 1 (top_k must be 1).
+    With `learned` routing, the scores are `gate` ([experts, hidden]) times
+    the input, or, without `gate`, the input itself (the router logits
+    [tokens, experts]). The selection nonlinearity turns them into
+    probabilities in f32, and the `top_k` largest pick the experts (the lower
+    expert id first on ties):
+    - `softmax` over the experts (Mixtral);
+    - `sigmoid` per expert;
+    - `sinkhorn`: `iterations` rounds (default 1) of r -= logsumexp over the
+      experts, then r -= logsumexp over the tokens of the call; the
+      probabilities are exp(r). It mixes the tokens of a call: a prompt's
+      chunk is normalised over its own tokens. With one token (decode) the
+      token-wise step would make every probability 1, so there the
+      probabilities are the expert-wise step's alone, the softmax.
+    A token's weights are the chosen probabilities or, with `weighting`, that
+    nonlinearity's values at the chosen experts (the Cerebras model zoo's
+    `expert_weighting_nonlinearity`).
+
+    With `hash` routing (`token_ids` given) the expert is `token_id mod
+    experts`, weight 1, and top_k must be 1; with `uniform` routing
+    (`positions` given) a token's k-th expert is `(position + k) mod
+    experts`, weight 1 / top_k.
+
+    With `renormalize` the weights are divided by their sum, plus
+    `null_expert_bias` when given (the probability of a null expert, which
+    makes a token's experts weigh less than 1 in all).
 
     Results: weights [tokens, top_k] (f32) and expert ids [tokens, top_k].
     The importer emits the logits as a `moe.linear`; `moe-fuse-router` folds
@@ -242,23 +255,48 @@ def Moe_RouterOp : Moe_Op<"router", [Pure, AttrSizedOperandSegments]> {
     ```mlir
     %w, %ids = moe.router %x gate(%g) experts = 8 top_k = 2 learned softmax renormalize
         : (tensor<?x4096xf32>, tensor<8x4096xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+    %v, %jds = moe.router %x gate(%g) experts = 4 top_k = 1 learned sigmoid
+        weighting = softmax renormalize null_expert_bias = 1.1
+        : (tensor<?x768xf32>, tensor<4x768xf32>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
     ```
   }];
   let arguments = (ins Moe_FloatTensor:$input, Optional<Moe_FloatTensor>:$gate,
                        Optional<Moe_IntTensor>:$token_ids,
+                       Optional<Moe_IntTensor>:$positions,
                        I64Attr:$num_experts, I64Attr:$top_k,
                        Moe_RoutingAlgorithmAttr:$routing,
                        Moe_RouterNonlinearityAttr:$nonlinearity,
+                       OptionalAttr<Moe_RouterNonlinearityAttr>:$weighting,
+                       OptionalAttr<I64Attr>:$iterations,
                        UnitAttr:$renormalize,
                        OptionalAttr<F64Attr>:$null_expert_bias);
   let results = (outs RankedTensorOf<[F32]>:$weights, Moe_IntTensor:$expert_ids);
   let assemblyFormat = [{
     $input (`gate` `(` $gate^ `)`)? (`tokens` `(` $token_ids^ `)`)?
+    (`positions` `(` $positions^ `)`)?
     `experts` `=` $num_experts `top_k` `=` $top_k $routing $nonlinearity
+    (`weighting` `=` $weighting^)? (`iterations` `=` $iterations^)?
     (`renormalize` $renormalize^)? (`null_expert_bias` `=` $null_expert_bias^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The nonlinearity a token's weights are read from.
+    ::mlir::moe::RouterNonlinearity getWeightingOrSelection() {
+      return getWeighting().value_or(getNonlinearity());
+    }
+    /// Sinkhorn's rounds (1 unless given).
+    int64_t getIterationsOrDefault() {
+      return getIterations().value_or(1);
+    }
+    /// Whether a token's experts depend on the other tokens of the call.
+    bool mixesTokens() {
+      return getRouting() == ::mlir::moe::RoutingAlgorithm::Learned &&
+             (getNonlinearity() == ::mlir::moe::RouterNonlinearity::Sinkhorn ||
+              getWeightingOrSelection() ==
+                  ::mlir::moe::RouterNonlinearity::Sinkhorn);
+    }
+  }];
 }
 
 def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {

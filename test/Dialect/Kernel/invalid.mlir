@@ -72,6 +72,14 @@ func.func @router_top_k_too_many(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) {
 
 // -----
 
+func.func @router_top_k_null_bias(%x: tensor<?x64xf32>, %g: tensor<4x64xbf16>) {
+  // expected-error @+1 {{null_expert_bias only applies with renormalize}}
+  %w, %ids = kernel.router_top_k %x, %g top_k = 1 null_expert_bias = 1.1 : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x1xf32>, tensor<?x1xi32>
+  return
+}
+
+// -----
+
 func.func @cpu_mapping_bf16_dot(%x: tensor<?x64xf32>, %w: tensor<32x64xbf16>) {
   // expected-error @+1 {{#kernel.cpu: bf16_dot needs 16 lanes (AVX-512)}}
   %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16, bf16_dot = true>) : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>

@@ -55,9 +55,11 @@ func.func @sparse_matvec(%wt: tensor<128x64xbf16>, %w: tensor<64x128xbf16>, %a: 
 // -----
 
 // CHECK-LABEL: func.func @router_top_k
+// CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 1 selection = sigmoid weighting = softmax renormalize null_expert_bias = 1.100000e+00 : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x1xf32>, tensor<?x1xi32>
 // CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 2 renormalize : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
 // CHECK: kernel.router_top_k %{{.*}}, %{{.*}} top_k = 1 mapping(#kernel.gpu<warps = 8, unroll = 2, splits = 108>) : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x1xf32>, tensor<?x1xi64>
 func.func @router_top_k(%x: tensor<?x64xf32>, %g: tensor<8x64xbf16>) {
+  %w2, %ids2 = kernel.router_top_k %x, %g top_k = 1 selection = sigmoid weighting = softmax renormalize null_expert_bias = 1.1 : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x1xf32>, tensor<?x1xi32>
   %w, %ids = kernel.router_top_k %x, %g top_k = 2 renormalize : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
   %w1, %ids1 = kernel.router_top_k %x, %g top_k = 1 mapping(#kernel.gpu<warps = 8, unroll = 2, splits = 108>) : tensor<?x64xf32>, tensor<8x64xbf16> -> tensor<?x1xf32>, tensor<?x1xi64>
   return

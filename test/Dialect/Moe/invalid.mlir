@@ -736,3 +736,48 @@ func.func @dequantize_wrong_result(%b: tensor<8x68xi8, #moe.blocks<q8_0>>) -> te
   %d = moe.dequantize %b : tensor<8x68xi8, #moe.blocks<q8_0>> -> tensor<8x32xf32>
   return %d : tensor<8x32xf32>
 }
+
+// -----
+
+func.func @router_uniform_no_positions(%x: tensor<1x16xf32>) {
+  // expected-error @+1 {{uniform routing needs the positions}}
+  %w, %ids = moe.router %x experts = 4 top_k = 2 uniform softmax
+      : (tensor<1x16xf32>) -> (tensor<1x2xf32>, tensor<1x2xi32>)
+  return
+}
+
+// -----
+
+func.func @router_positions_learned(%x: tensor<1x16xf32>, %g: tensor<4x16xf32>, %p: tensor<1xi32>) {
+  // expected-error @+1 {{positions are only used by uniform routing}}
+  %w, %ids = moe.router %x gate(%g) positions(%p) experts = 4 top_k = 1 learned softmax
+      : (tensor<1x16xf32>, tensor<4x16xf32>, tensor<1xi32>) -> (tensor<1x1xf32>, tensor<1x1xi32>)
+  return
+}
+
+// -----
+
+func.func @router_iterations_softmax(%x: tensor<1x16xf32>, %g: tensor<4x16xf32>) {
+  // expected-error @+1 {{iterations only apply to sinkhorn}}
+  %w, %ids = moe.router %x gate(%g) experts = 4 top_k = 1 learned softmax iterations = 2
+      : (tensor<1x16xf32>, tensor<4x16xf32>) -> (tensor<1x1xf32>, tensor<1x1xi32>)
+  return
+}
+
+// -----
+
+func.func @router_iterations_zero(%x: tensor<1x16xf32>, %g: tensor<4x16xf32>) {
+  // expected-error @+1 {{sinkhorn needs at least 1 iteration, got 0}}
+  %w, %ids = moe.router %x gate(%g) experts = 4 top_k = 1 learned sinkhorn iterations = 0
+      : (tensor<1x16xf32>, tensor<4x16xf32>) -> (tensor<1x1xf32>, tensor<1x1xi32>)
+  return
+}
+
+// -----
+
+func.func @router_hash_weighting(%x: tensor<1x16xf32>, %t: tensor<1xi32>) {
+  // expected-error @+1 {{weighting only applies to learned routing}}
+  %w, %ids = moe.router %x tokens(%t) experts = 4 top_k = 1 hash softmax weighting = sigmoid
+      : (tensor<1x16xf32>, tensor<1xi32>) -> (tensor<1x1xf32>, tensor<1x1xi32>)
+  return
+}

@@ -130,10 +130,27 @@ func.func @router_learned(%x: tensor<?x16xf32>, %g: tensor<8x16xbf16>)
 // CHECK-LABEL: func.func @router_hash
 // CHECK-SAME: (%[[X:.+]]: tensor<?x16xf32>, %[[T:.+]]: tensor<?xi32>)
 // CHECK: moe.router %[[X]] tokens(%[[T]]) experts = 4 top_k = 1 hash softmax : (tensor<?x16xf32>, tensor<?xi32>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
-func.func @router_hash(%x: tensor<?x16xf32>, %t: tensor<?xi32>) -> tensor<?x1xi32> {
+// CHECK: moe.router %[[X]] positions(%[[T]]) experts = 4 top_k = 2 uniform softmax renormalize : (tensor<?x16xf32>, tensor<?xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+func.func @router_hash(%x: tensor<?x16xf32>, %t: tensor<?xi32>) -> (tensor<?x1xi32>, tensor<?x2xi32>) {
   %w, %ids = moe.router %x tokens(%t) experts = 4 top_k = 1 hash softmax
       : (tensor<?x16xf32>, tensor<?xi32>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
-  return %ids : tensor<?x1xi32>
+  %w2, %ids2 = moe.router %x positions(%t) experts = 4 top_k = 2 uniform softmax renormalize
+      : (tensor<?x16xf32>, tensor<?xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %ids, %ids2 : tensor<?x1xi32>, tensor<?x2xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @router_weighting
+// CHECK: moe.router %{{.+}} gate(%{{.+}}) experts = 8 top_k = 2 learned sigmoid weighting = softmax renormalize null_expert_bias = 1.100000e+00 :
+// CHECK: moe.router %{{.+}} gate(%{{.+}}) experts = 8 top_k = 2 learned sinkhorn weighting = sigmoid iterations = 3 :
+func.func @router_weighting(%x: tensor<?x16xf32>, %g: tensor<8x16xbf16>) -> (tensor<?x2xf32>, tensor<?x2xf32>) {
+  %w, %ids = moe.router %x gate(%g) experts = 8 top_k = 2 learned sigmoid weighting = softmax
+      renormalize null_expert_bias = 1.1
+      : (tensor<?x16xf32>, tensor<8x16xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %w2, %ids2 = moe.router %x gate(%g) experts = 8 top_k = 2 learned sinkhorn weighting = sigmoid
+      iterations = 3 : (tensor<?x16xf32>, tensor<8x16xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %w2 : tensor<?x2xf32>, tensor<?x2xf32>
 }
 
 // -----

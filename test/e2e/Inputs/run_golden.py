@@ -139,7 +139,14 @@ def check_case(args, table, case):
         rescore = tokens + generated.split(",")[:-1]
         generate(d + ".moec", rescore, "--logits", d + ".rescored.npy",
                  "--max-new-tokens", "0")
-        compare += ["--generated", generated, "--rescored", d + ".rescored.npy"]
+        if table[case].get("mixes_tokens"):
+            # Sinkhorn routes a prompt's tokens together and a decode step
+            # alone: a prefill of the same sequence need not agree.
+            print(f"{case}: decoded {generated} (its router mixes a call's "
+                  "tokens: not compared with a prefill)")
+        else:
+            compare += ["--generated", generated,
+                        "--rescored", d + ".rescored.npy"]
         if cuda:
             with open(cpu_tokens) as f:
                 on_cpu = f.read().strip()
