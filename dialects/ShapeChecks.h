@@ -143,6 +143,22 @@ inline mlir::LogicalResult verifyAttentionHeads(mlir::Operation *op,
   return mlir::success();
 }
 
+/// ALiBi's slopes: one per head, each positive and finite.
+inline mlir::LogicalResult
+verifyAlibiSlopes(mlir::Operation *op, int64_t heads,
+                  std::optional<llvm::ArrayRef<float>> slopes) {
+  if (!slopes)
+    return mlir::success();
+  if (int64_t(slopes->size()) != heads)
+    return op->emitOpError() << "alibi needs " << heads
+                             << " slopes (one per head), got "
+                             << slopes->size();
+  for (float s : *slopes)
+    if (!(s > 0) || !std::isfinite(s))
+      return op->emitOpError() << "alibi slopes must be positive, got " << s;
+  return mlir::success();
+}
+
 /// A layer's KV cache [2, S, kv_heads, head_dim]: keys at index 0, values
 /// at index 1.
 inline mlir::LogicalResult verifyLayerCache(mlir::Operation *op,

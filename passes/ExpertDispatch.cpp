@@ -10,11 +10,28 @@
 using namespace mlir;
 using namespace mlir::moe;
 
-Value mlir::moe::addExpertsOfToken(ImplicitLocOpBuilder &b, ExpertFfnOp op,
-                                   Value t, Value sum, AddExpertFn add) {
+StackedExperts mlir::moe::routedExperts(ExpertFfnOp op) {
   StackedExperts routed{op.getGate(),         op.getUp(),
                         op.getDown(),         op.getDownNeuronMajor(),
                         op.getPredictorFc1(), op.getPredictorFc2()};
+  routed.gateBias = op.getGateBias();
+  routed.upBias = op.getUpBias();
+  routed.downBias = op.getDownBias();
+  return routed;
+}
+
+StackedExperts mlir::moe::sharedExperts(ExpertFfnOp op) {
+  StackedExperts shared{op.getSharedGate(), op.getSharedUp(),
+                        op.getSharedDown()};
+  shared.gateBias = op.getSharedGateBias();
+  shared.upBias = op.getSharedUpBias();
+  shared.downBias = op.getSharedDownBias();
+  return shared;
+}
+
+Value mlir::moe::addExpertsOfToken(ImplicitLocOpBuilder &b, ExpertFfnOp op,
+                                   Value t, Value sum, AddExpertFn add) {
+  StackedExperts routed = routedExperts(op);
   if (Value input = op.getPredictorInput()) {
     int64_t hidden = cast<RankedTensorType>(input.getType()).getDimSize(1);
     routed.predictorRow = tensor::ExtractSliceOp::create(
@@ -36,8 +53,7 @@ Value mlir::moe::addExpertsOfToken(ImplicitLocOpBuilder &b, ExpertFfnOp op,
   } else {
     sum = add(b, sum, b.getIndexAttr(0), Value(), routed);
   }
-  StackedExperts shared{op.getSharedGate(), op.getSharedUp(),
-                        op.getSharedDown()};
+  StackedExperts shared = sharedExperts(op);
   for (int64_t s = 0; s < op.getNumSharedExperts(); ++s)
     sum = add(b, sum, b.getIndexAttr(s), Value(), shared);
   return sum;
@@ -120,8 +136,8 @@ Value mlir::moe::buildExpertsGrouped(ImplicitLocOpBuilder &b, ExpertFfnOp op,
   Value tokens = tensor::DimOp::create(b, x, 0);
   Value c0 = arith::ConstantIndexOp::create(b, 0);
   Value c1 = arith::ConstantIndexOp::create(b, 1);
-  StackedExperts routed{op.getGate(), op.getUp(), op.getDown(),
-                        op.getDownNeuronMajor()};
+  StackedExperts routed = routedExperts(op);
+  routed.predictorFc1 = routed.predictorFc2 = Value();
   Value sum;
   if (Value weights = op.getRoutingWeights()) {
     Value ids = op.getExpertIds();
@@ -228,8 +244,7 @@ Value mlir::moe::buildExpertsGrouped(ImplicitLocOpBuilder &b, ExpertFfnOp op,
   } else {
     sum = rows(b, x, b.getIndexAttr(0), routed);
   }
-  StackedExperts shared{op.getSharedGate(), op.getSharedUp(),
-                        op.getSharedDown()};
+  StackedExperts shared = sharedExperts(op);
   for (int64_t s = 0; s < op.getNumSharedExperts(); ++s)
     sum = arith::AddFOp::create(b, sum, rows(b, x, b.getIndexAttr(s), shared));
   return sum;

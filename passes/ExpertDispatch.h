@@ -25,7 +25,14 @@ struct StackedExperts {
   /// fc1 [E, R, H], fc2 [E, I, R], and the token's row it reads ([H]; null:
   /// the token's input row).
   Value predictorFc1, predictorFc2, predictorRow;
+  /// Biases of the linears, if any: gate and up [E, I], down [E, H].
+  Value gateBias, upBias, downBias;
 };
+
+/// The routed experts of `op` (predictor and biases included, no predictor
+/// row), and its shared experts.
+StackedExperts routedExperts(ExpertFfnOp op);
+StackedExperts sharedExperts(ExpertFfnOp op);
 
 /// Adds one expert's output to `sum`: expert index `expert` of `experts`,
 /// scaled by `weight` (null: 1).

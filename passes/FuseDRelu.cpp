@@ -115,7 +115,9 @@ struct FuseDReluPass : public moe::impl::FuseDReluBase<FuseDReluPass> {
   void runOnOperation() override {
     SmallVector<ExpertFfnOp> blocks;
     getOperation().walk([&](ExpertFfnOp op) {
-      if (op.getActivation() == Activation::DReLU)
+      // Biased linears are not the sparse products' (relu(g + b) is not
+      // zero where g is): such blocks stay dense.
+      if (op.getActivation() == Activation::DReLU && !op.hasBiases())
         blocks.push_back(op);
     });
     for (ExpertFfnOp op : blocks)

@@ -46,6 +46,57 @@ Value mlir::moe::buildRmsNorm(OpBuilder &builder, Location loc, Value x,
       });
 }
 
+Value mlir::moe::buildLayerNorm(OpBuilder &builder, Location loc, Value x,
+                                Value weight, Value bias, double eps) {
+  ImplicitLocOpBuilder b(loc, builder);
+  LinalgBuilder l(b, /*kernels=*/nullptr);
+  auto type = cast<RankedTensorType>(x.getType());
+  unsigned rank = type.getRank();
+  float n = float(type.getShape().back());
+  SmallVector<unsigned> outerDims;
+  for (unsigned d = 0; d + 1 < rank; ++d)
+    outerDims.push_back(d);
+  SmallVector<IteratorType> par(rank, kPar);
+  AffineMap row = l.proj(rank, outerDims);
+  // The mean, then the mean square of x - mean (two passes, as torch: no
+  // cancellation of large means).
+  Value sum =
+      l.reduceLast(x, 0.0, [](OpBuilder &nb, Location loc, Value acc, Value v) {
+        return addStep(nb, loc, acc, widenToF32(nb, loc, v));
+      });
+  SmallVector<IteratorType> reduce(rank, kPar);
+  reduce.back() = kRed;
+  SmallVector<OpFoldResult> outer = l.sizes(x);
+  outer.pop_back();
+  Value sumSq = l.generic(
+      l.filled(outer, 0.0), {x, sum}, {l.identity(rank), row, row}, reduce,
+      [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value mean = arith::DivFOp::create(nb, loc, a[1], cF32(nb, loc, n));
+        Value d = arith::SubFOp::create(nb, loc, widenToF32(nb, loc, a[0]),
+                                        mean);
+        return mulAdd(nb, loc, a[2], d, d);
+      });
+  return l.generic(
+      tensor::EmptyOp::create(l.b, l.sizes(x), l.f32),
+      {x, sum, sumSq, weight, bias},
+      {l.identity(rank), row, row, l.proj(rank, {rank - 1}),
+       l.proj(rank, {rank - 1}), l.identity(rank)},
+      par, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value count = cF32(nb, loc, n);
+        Value mean = arith::DivFOp::create(nb, loc, a[1], count);
+        Value var = arith::DivFOp::create(nb, loc, a[2], count);
+        Value r = math::RsqrtOp::create(
+            nb, loc, arith::AddFOp::create(nb, loc, var, cF32(nb, loc, eps)));
+        Value normed = arith::MulFOp::create(
+            nb, loc,
+            arith::SubFOp::create(nb, loc, widenToF32(nb, loc, a[0]), mean), r);
+        return arith::AddFOp::create(
+            nb, loc,
+            arith::MulFOp::create(nb, loc, normed, widenToF32(nb, loc, a[3])),
+            widenToF32(nb, loc, a[4]));
+      });
+}
+
 Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
                            Value positions, double theta, int64_t d,
                            bool interleaved,
@@ -171,6 +222,24 @@ Value mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k,
 
 namespace {
 
+/// ALiBi's term of a score: -slopes[h] * (position - j), for index values
+/// h, position and j; the slope chosen among the constants by h.
+Value alibiTerm(OpBuilder &b, Location loc, ArrayRef<float> slopes, Value h,
+                Value position, Value j) {
+  Value slope = cF32(b, loc, -slopes.back());
+  for (int64_t k = int64_t(slopes.size()) - 2; k >= 0; --k)
+    slope = arith::SelectOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, h,
+                              cIndex(b, loc, k)),
+        cF32(b, loc, -slopes[k]), slope);
+  Value distance = arith::IndexCastOp::create(
+      b, loc, b.getI64Type(), arith::SubIOp::create(b, loc, position, j));
+  return arith::MulFOp::create(
+      b, loc, slope,
+      arith::SIToFPOp::create(b, loc, b.getF32Type(), distance));
+}
+
 /// Attention on a CPU, a task per query and head: over the rows the query
 /// may see only (j <= positions[t], and inside the window), a score per
 /// row (q . k in vectors of f32, the key widened in registers), folded
@@ -241,11 +310,16 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
           for (int64_t c = 0; c < vectors; ++c)
             dot = vector::FMAOp::create(rb, l, query[c],
                                         rowVector(rb, l, keys, j, c), dot);
-          return arith::MulFOp::create(
+          Value scaled = arith::MulFOp::create(
               rb, l,
               vector::ReductionOp::create(rb, l, vector::CombiningKind::ADD,
                                           dot, kReductionFlags),
               cF32(rb, l, shape.scale));
+          if (shape.alibiSlopes.empty())
+            return scaled;
+          return arith::AddFOp::create(
+              rb, l, scaled,
+              alibiTerm(rb, l, shape.alibiSlopes, h, position, j));
         };
         // The state (max, sum, value sums) after rows whose exponentials
         // relative to the new maximum are p (scalars, or one vector p of
@@ -414,10 +488,17 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
     return visible;
   };
   auto scaledOrHidden = [&](OpBuilder &nb, Location loc, Value visible,
-                            Value score) -> Value {
+                            Value score, Value h, Value p,
+                            Value j) -> Value {
     Value scaled = arith::MulFOp::create(
         nb, loc, score,
         arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(shape.scale)));
+    if (!shape.alibiSlopes.empty())
+      scaled = arith::AddFOp::create(
+          nb, loc, scaled,
+          alibiTerm(nb, loc, shape.alibiSlopes, h,
+                    arith::IndexCastOp::create(nb, loc, nb.getIndexType(), p),
+                    j));
     Value ninf = arith::ConstantOp::create(
         nb, loc, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
     return arith::SelectOp::create(nb, loc, visible, scaled, ninf);
@@ -455,7 +536,8 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
             [&](OpBuilder &eb, Location loc) {
               scf::YieldOp::create(eb, loc, cF32(eb, loc, 0.0));
             });
-        return scaledOrHidden(nb, loc, visible, guarded.getResult(0));
+        return scaledOrHidden(nb, loc, visible, guarded.getResult(0), h, a[0],
+                              j);
       });
   Value probs = tensor::ExtractSliceOp::create(
       b, l.softmaxLast(masked),

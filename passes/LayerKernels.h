@@ -11,6 +11,7 @@
 #define MOEC_PASSES_LAYERKERNELS_H
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <optional>
 
@@ -19,6 +20,11 @@ namespace mlir::moe {
 /// x [..., H] (any float) * rsqrt(mean(x^2) + eps) * weight [H], in f32.
 Value buildRmsNorm(OpBuilder &b, Location loc, Value x, Value weight,
                    double eps);
+
+/// (x - mean) * rsqrt(var + eps) * weight [H] + bias [H] over the last
+/// dimension of x [..., H] (any float), in f32.
+Value buildLayerNorm(OpBuilder &b, Location loc, Value x, Value weight,
+                     Value bias, double eps);
 
 /// x [T, heads, headDim] rotated by positions [T] / theta^(2i / headDim):
 /// dimension i paired with i + headDim/2, or with `interleaved` 2i with
@@ -38,6 +44,9 @@ struct AttentionShape {
   double scale;
   bool causal;
   std::optional<int64_t> window;
+  /// ALiBi's slopes, one per head (empty: none): query position i's score
+  /// of key j gets -slopes[h] * (i - j).
+  SmallVector<float> alibiSlopes;
   /// On a CPU, the f32 lanes of the kernel's vectors (a task per query
   /// and head, over the rows it may see only); 0 on a GPU, whose loop nest
   /// has a score per cache row.

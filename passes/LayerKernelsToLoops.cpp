@@ -58,7 +58,10 @@ Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
                        op.getHeadDimAttr().getInt(),
                        op.getScale().convertToDouble(),
                        op.getCausal(),
-                       window};
+                       window,
+                       {}};
+  if (auto slopes = op.getAlibiSlopes())
+    shape.alibiSlopes.assign(slopes->begin(), slopes->end());
   // On a GPU (no lanes) attention covers the whole cache (see above).
   if constexpr (std::is_same_v<Mapping, kernel::CpuMappingAttr>)
     shape.lanes = mapping.getLanes();

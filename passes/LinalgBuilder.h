@@ -92,6 +92,21 @@ public:
                    });
   }
 
+  /// Adds row e of a stacked bias [E, N] to every row of y [T, N]; y as it
+  /// is without a bias.
+  Value addStackedBias(Value y, Value stacked, OpFoldResult e) {
+    if (!stacked)
+      return y;
+    auto type = cast<RankedTensorType>(stacked.getType());
+    int64_t n = type.getDimSize(1);
+    Value bias = tensor::ExtractSliceOp::create(
+        b, RankedTensorType::get({n}, type.getElementType()), stacked,
+        ArrayRef<OpFoldResult>{e, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(n)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    return addBias(y, bias);
+  }
+
   /// Reduces x over its last dimension with `combine`, starting at `init`.
   Value
   reduceLast(Value x, double init,

@@ -136,7 +136,7 @@ struct RouterToTopK : OpConversionPattern<RouterOp> {
 /// stay dense for comparison); a block with a predictor keeps it.
 bool isGluBlock(ExpertFfnOp op) {
   return op.getActivation() != Activation::DReLU && !op.getPredictorFc1() &&
-         !op.getDownNeuronMajor();
+         !op.getDownNeuronMajor() && !op.hasBiases();
 }
 
 struct GluExpertsToKernels : OpConversionPattern<ExpertFfnOp> {
@@ -227,7 +227,8 @@ struct AttentionToKernels : OpConversionPattern<AttentionOp> {
         rewriter, loc, op.getResult().getType(), adaptor.getQ(), cache,
         adaptor.getPositions(), op.getNumHeadsAttr(), op.getNumKvHeadsAttr(),
         op.getHeadDimAttr(), rewriter.getF64FloatAttr(op.getScaleOrDefault()),
-        op.getCausalAttr(), op.getSlidingWindowAttr(), nullptr);
+        op.getCausalAttr(), op.getSlidingWindowAttr(), op.getAlibiSlopesAttr(),
+        nullptr);
     rewriter.replaceOp(op, {out, cache});
     return success();
   }

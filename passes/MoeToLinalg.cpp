@@ -79,12 +79,16 @@ AttentionShape attentionShapeOf(AttentionOp op) {
   std::optional<int64_t> window;
   if (auto w = op.getSlidingWindowAttr())
     window = w.getInt();
-  return {op.getNumHeadsAttr().getInt(),
-          op.getNumKvHeadsAttr().getInt(),
-          op.getHeadDimAttr().getInt(),
-          op.getScaleOrDefault(),
-          op.getCausal(),
-          window};
+  AttentionShape shape{op.getNumHeadsAttr().getInt(),
+                       op.getNumKvHeadsAttr().getInt(),
+                       op.getHeadDimAttr().getInt(),
+                       op.getScaleOrDefault(),
+                       op.getCausal(),
+                       window,
+                       {}};
+  if (auto slopes = op.getAlibiSlopes())
+    shape.alibiSlopes.assign(slopes->begin(), slopes->end());
+  return shape;
 }
 
 /// Writes k and v at their positions, then attends over the cache prefix
@@ -301,15 +305,23 @@ Value downProduct(LinalgBuilder &l, Value act, OpFoldResult e,
   return l.matmulTransposed(act, down);
 }
 
+/// One expert's MLP of rows [N, H], with its biases: [N, H].
+Value expertRows(LinalgBuilder &l, Activation act, Value rows, OpFoldResult e,
+                 const StackedExperts &experts) {
+  Value g = l.addStackedBias(
+      l.matmulTransposed(rows, l.matrix(experts.gate, e)), experts.gateBias, e);
+  Value u = l.addStackedBias(
+      l.matmulTransposed(rows, l.matrix(experts.up, e)), experts.upBias, e);
+  return l.addStackedBias(downProduct(l, l.activate(act, g, u), e, experts),
+                          experts.downBias, e);
+}
+
 /// acc[t] += weight * down_e(act(gate_e x_t, up_e x_t)), for one expert e
 /// of stacked weights.
 Value addExpert(LinalgBuilder &l, Activation act, Value x, Value acc, Value t,
                 OpFoldResult e, Value weight, const StackedExperts &experts) {
   ImplicitLocOpBuilder &b = l.b;
-  Value xt = l.row(x, t);
-  Value g = l.matmulTransposed(xt, l.matrix(experts.gate, e));
-  Value u = l.matmulTransposed(xt, l.matrix(experts.up, e));
-  Value y = downProduct(l, l.activate(act, g, u), e, experts);
+  Value y = expertRows(l, act, l.row(x, t), e, experts);
   if (!weight)
     weight = cF32(l.b, 1);
   Value sum = l.generic(l.row(acc, t), {y}, {l.identity(2), l.identity(2)},
@@ -336,9 +348,7 @@ Value lowerExpertFfn(LinalgBuilder &l, ExpertFfnOp op, bool grouped) {
         [&](ImplicitLocOpBuilder &b, Value rows, OpFoldResult e,
             const StackedExperts &experts) {
           LinalgBuilder in(b, l.kernels);
-          Value g = in.matmulTransposed(rows, in.matrix(experts.gate, e));
-          Value u = in.matmulTransposed(rows, in.matrix(experts.up, e));
-          return downProduct(in, in.activate(act, g, u), e, experts);
+          return expertRows(in, act, rows, e, experts);
         });
   auto loop = scf::ForOp::create(
       l.b, cIndex(l.b, 0), l.sizeValue(x, 0), cIndex(l.b, 1),
@@ -572,6 +582,10 @@ void mlir::moe::populateMoeToLinalgPatterns(RewritePatternSet &patterns,
   });
   add(+[](LinalgBuilder &l, RmsNormOp o, const ReferenceOptions &) {
     return one(lowerRmsNorm(l, o));
+  });
+  add(+[](LinalgBuilder &l, LayerNormOp o, const ReferenceOptions &) {
+    return one(buildLayerNorm(l.b, l.b.getLoc(), o.getInput(), o.getWeight(),
+                              o.getBias(), o.getEps().convertToDouble()));
   });
   add(+[](LinalgBuilder &l, RopeOp o, const ReferenceOptions &) {
     return one(lowerRope(l, o));

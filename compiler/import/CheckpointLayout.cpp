@@ -53,10 +53,10 @@ TensorSpec CheckpointLayout::attention(int64_t layer, AttnProj proj) const {
   llvm_unreachable("unknown attention projection");
 }
 
-TensorSpec CheckpointLayout::attentionBias(int64_t layer, AttnProj proj) const {
-  TensorSpec weight = attention(layer, proj);
+TensorSpec CheckpointLayout::bias(const TensorSpec &weight) const {
   std::string name = weight.name.substr(0, weight.name.size() - 6) + "bias";
-  return {name, {weight.shape[0]}, TensorRole::Other, layer};
+  return {name, {weight.shape[0]}, TensorRole::Other, weight.layer,
+          weight.expert};
 }
 
 TensorSpec CheckpointLayout::finalNorm() const {
@@ -164,14 +164,19 @@ CheckpointLayout::allTensors(int64_t predictorRank) const {
   out.push_back(embedTokens());
   bool predictors =
       predictorRank > 0 && config->activation == mlir::moe::Activation::DReLU;
+  bool layerNorm = config->norm == Norm::LayerNorm;
+  // A weight, and its bias where `biased`.
+  auto add = [&](const TensorSpec &weight, bool biased) {
+    out.push_back(weight);
+    if (biased)
+      out.push_back(bias(weight));
+  };
   for (int64_t l = 0; l < config->numLayers; ++l) {
-    out.push_back(inputNorm(l));
-    for (AttnProj p : {AttnProj::Q, AttnProj::K, AttnProj::V, AttnProj::O}) {
-      out.push_back(attention(l, p));
-      if (config->attentionBias)
-        out.push_back(attentionBias(l, p));
-    }
-    out.push_back(postAttentionNorm(l));
+    add(inputNorm(l), layerNorm);
+    for (AttnProj p : {AttnProj::Q, AttnProj::K, AttnProj::V, AttnProj::O})
+      add(attention(l, p), p == AttnProj::O ? config->attentionOutputBias
+                                            : config->attentionBias);
+    add(postAttentionNorm(l), layerNorm);
     bool moe = config->layout == Layout::Moe;
     if (moe && config->routing == mlir::moe::RoutingAlgorithm::Learned)
       out.push_back(routerGate(l));
@@ -181,17 +186,17 @@ CheckpointLayout::allTensors(int64_t predictorRank) const {
     } else {
       for (int64_t e = 0; e < config->numExperts; ++e)
         for (Proj p : {Proj::Gate, Proj::Up, Proj::Down})
-          out.push_back(expert(l, e, p));
+          add(expert(l, e, p), config->mlpBias);
     }
     for (int64_t s = 0; s < config->numSharedExperts; ++s)
       for (Proj p : {Proj::Gate, Proj::Up, Proj::Down})
-        out.push_back(sharedExpert(l, s, p));
+        add(sharedExpert(l, s, p), config->mlpBias);
     if (predictors)
       for (int64_t e = 0; e < config->numExperts; ++e)
         for (int fc : {1, 2})
           out.push_back(predictor(l, e, fc, predictorRank));
   }
-  out.push_back(finalNorm());
+  add(finalNorm(), layerNorm);
   if (config->head == Head::CausalLM) {
     if (!config->tieWordEmbeddings)
       out.push_back(lmHead());

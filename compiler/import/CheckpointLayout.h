@@ -77,8 +77,8 @@ public:
   TensorSpec inputNorm(int64_t layer) const;
   TensorSpec postAttentionNorm(int64_t layer) const;
   TensorSpec attention(int64_t layer, AttnProj proj) const;
-  /// The projection's bias (attention_bias: Llama's, Qwen's).
-  TensorSpec attentionBias(int64_t layer, AttnProj proj) const;
+  /// The bias of a linear or a norm `weight` names: `....bias`, [out].
+  TensorSpec bias(const TensorSpec &weight) const;
   TensorSpec finalNorm() const;
   TensorSpec lmHead() const;
   TensorSpec score() const;

@@ -55,6 +55,15 @@ private:
   /// A `moe.weight` stacking the tensors `specs` name.
   Expected<Value> stacked(llvm::ArrayRef<TensorSpec> specs);
 
+  /// The block's norm of x (RMSNorm, or LayerNorm with its bias) by the
+  /// weight `spec` names.
+  Expected<Value> normalize(Value x, const TensorSpec &spec);
+  /// x times a constant (x itself for 1).
+  Value scaled(Value x, double factor);
+  /// The biases of `specs`' linears, stacked [n, out] (null where the
+  /// config has none).
+  Expected<Value> stackedBiases(llvm::ArrayRef<TensorSpec> specs);
+
   /// Per-expert tensors when the checkpoint has them, else fused ones.
   void chooseExpertStorage();
   Expected<Value> attentionBlock(int64_t layer, Value hidden, Value positions,
@@ -158,6 +167,43 @@ Expected<Value> ModuleImporter::stacked(llvm::ArrayRef<TensorSpec> specs) {
   return weight(parts);
 }
 
+Expected<Value> ModuleImporter::normalize(Value x, const TensorSpec &spec) {
+  auto w = weight(spec);
+  if (!w)
+    return w.takeError();
+  FloatAttr eps = b.getF64FloatAttr(config.rmsNormEps);
+  if (config.norm == Norm::RMSNorm)
+    return moe::RmsNormOp::create(b, x, *w, eps).getResult();
+  auto bias = weight(layout.bias(spec));
+  if (!bias)
+    return bias.takeError();
+  return moe::LayerNormOp::create(b, x, *w, *bias, eps).getResult();
+}
+
+Value ModuleImporter::scaled(Value x, double factor) {
+  if (factor == 1.0)
+    return x;
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      sizes.push_back(tensor::DimOp::create(b, x, d));
+  Value c = arith::ConstantOp::create(b, b.getF32FloatAttr(float(factor)));
+  return arith::MulFOp::create(b, x, tensor::SplatOp::create(b, c, type, sizes))
+      .getResult();
+}
+
+Expected<Value> ModuleImporter::stackedBiases(llvm::ArrayRef<TensorSpec> specs) {
+  if (!config.mlpBias)
+    return Value();
+  SmallVector<TensorSpec> biases;
+  for (const TensorSpec &spec : specs)
+    biases.push_back(layout.bias(spec));
+  if (biases.size() == 1)
+    return weight(biases.front(), /*stackOne=*/true);
+  return stacked(biases);
+}
+
 void ModuleImporter::chooseExpertStorage() {
   if (config.layout != Layout::Moe)
     return;
@@ -251,18 +297,17 @@ std::pair<Value, Value> ModuleImporter::predictor(int64_t layer) {
 Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
                                                Value positions,
                                                Value &layerCache) {
-  auto norm = weight(layout.inputNorm(layer));
-  if (!norm)
-    return norm.takeError();
-  Value x = moe::RmsNormOp::create(b, hidden, *norm,
-                                   b.getF64FloatAttr(config.rmsNormEps));
+  Expected<Value> x = normalize(hidden, layout.inputNorm(layer));
+  if (!x)
+    return x.takeError();
 
   int64_t d = config.headDim;
   // A projection's bias, where the config has them.
   auto attentionBias = [&](AttnProj proj) -> Expected<Value> {
-    if (!config.attentionBias)
+    if (!(proj == AttnProj::O ? config.attentionOutputBias
+                              : config.attentionBias))
       return Value();
-    return weight(layout.attentionBias(layer, proj));
+    return weight(layout.bias(layout.attention(layer, proj)));
   };
   auto project = [&](AttnProj proj, int64_t heads) -> Expected<Value> {
     auto w = weight(layout.attention(layer, proj));
@@ -272,7 +317,7 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
     if (!bias)
       return bias.takeError();
     auto flat = RankedTensorType::get({kDyn, heads * d}, f32);
-    Value y = moe::LinearOp::create(b, flat, x, *w, *bias);
+    Value y = moe::LinearOp::create(b, flat, *x, *w, *bias);
     auto split = RankedTensorType::get({kDyn, heads, d}, f32);
     return tensor::ExpandShapeOp::create(b, split, y,
                                          {ReassociationIndices{0}, {1, 2}})
@@ -293,6 +338,9 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
   if (config.ropeScaling)
     invFreq = b.getDenseF32ArrayAttr(config.ropeInverseFrequencies());
   auto rope = [&](Value t) -> Value {
+    // ALiBi models rotate nothing: attention adds their position term.
+    if (config.alibi)
+      return t;
     return moe::RopeOp::create(b, t, positions,
                                b.getF64FloatAttr(config.ropeTheta),
                                b.getI64IntegerAttr(d),
@@ -307,7 +355,10 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
       b.getUnitAttr(),
       config.slidingWindow ? b.getI64IntegerAttr(*config.slidingWindow)
                            : IntegerAttr(),
-      FloatAttr());
+      config.scaleQkByHeadDim ? b.getF64FloatAttr(1.0 / double(d))
+                              : FloatAttr(),
+      config.alibi ? b.getDenseF32ArrayAttr(config.alibiSlopes())
+                   : DenseF32ArrayAttr());
   layerCache = attention.getKvCacheOut();
 
   Value merged = tensor::CollapseShapeOp::create(
@@ -326,11 +377,10 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
 
 Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
                                          Value tokens, Value positions) {
-  auto norm = weight(layout.postAttentionNorm(layer));
-  if (!norm)
-    return norm.takeError();
-  Value x = moe::RmsNormOp::create(b, hidden, *norm,
-                                   b.getF64FloatAttr(config.rmsNormEps));
+  Expected<Value> normed = normalize(hidden, layout.postAttentionNorm(layer));
+  if (!normed)
+    return normed.takeError();
+  Value x = *normed;
 
   Value routingWeights, expertIds;
   if (config.layout == Layout::Moe) {
@@ -394,11 +444,36 @@ Expected<Value> ModuleImporter::mlpBlock(int64_t layer, Value hidden,
       *value = *w;
     }
   }
+  // Biases of every expert linear (use_ffn_bias, mlp_bias): [E, out].
+  Value biases[2][3];
+  if (config.mlpBias) {
+    if (layout.expertStorage() == ExpertStorage::Fused)
+      return fileError(checkpoint.directory(),
+                       "biases on fused expert tensors are not supported");
+    for (Proj proj : {Proj::Gate, Proj::Up, Proj::Down}) {
+      // Routed (one for a dense MLP), then shared.
+      SmallVector<TensorSpec> specs[2];
+      int64_t routed = config.layout == Layout::Dense ? 1 : config.numExperts;
+      for (int64_t e = 0; e < routed; ++e)
+        specs[0].push_back(layout.expert(layer, e, proj));
+      for (int64_t s = 0; s < config.numSharedExperts; ++s)
+        specs[1].push_back(layout.sharedExpert(layer, s, proj));
+      for (int i : {0, 1}) {
+        if (specs[i].empty())
+          continue;
+        Expected<Value> bias = stackedBiases(specs[i]);
+        if (!bias)
+          return bias.takeError();
+        biases[i][int(proj)] = *bias;
+      }
+    }
+  }
   auto [fc1, fc2] = predictor(layer);
 
   Value ffn = moe::ExpertFfnOp::create(
       b, hidden.getType(), x, routingWeights, expertIds, gate, up, down,
-      sharedGate, sharedUp, sharedDown, fc1, fc2,
+      sharedGate, sharedUp, sharedDown, biases[0][0], biases[0][1],
+      biases[0][2], biases[1][0], biases[1][1], biases[1][2], fc1, fc2,
       // A dense MLP's predictor (TurboSparse-Mistral's) reads the stream
       // before the MLP norm; an expert's, the expert's input.
       fc1 && config.layout == Layout::Dense ? hidden : Value(),
@@ -475,9 +550,11 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   auto embed = weight(layout.embedTokens());
   if (!embed)
     return embed.takeError();
-  Value hidden = moe::EmbeddingOp::create(
-      b, RankedTensorType::get({kDyn, config.hiddenSize}, f32), *embed,
-      tokens);
+  Value hidden = scaled(
+      moe::EmbeddingOp::create(
+          b, RankedTensorType::get({kDyn, config.hiddenSize}, f32), *embed,
+          tokens),
+      config.embeddingsScale);
 
   for (int64_t l = 0; l < config.numLayers; ++l) {
     b.setLoc(NameLoc::get(
@@ -496,11 +573,10 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   }
   b.setLoc(UnknownLoc::get(&context));
 
-  auto norm = weight(layout.finalNorm());
-  if (!norm)
-    return norm.takeError();
-  Value y = moe::RmsNormOp::create(b, hidden, *norm,
-                                   b.getF64FloatAttr(config.rmsNormEps));
+  Expected<Value> finalNormed = normalize(hidden, layout.finalNorm());
+  if (!finalNormed)
+    return finalNormed.takeError();
+  Value y = *finalNormed;
   // The rows of the last output_rows tokens (all of them for a sequence
   // score, which picks its token itself).
   Value lastRows = y;
@@ -522,7 +598,8 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
         return w.takeError();
       head = *w;
     }
-    out = moe::LmHeadOp::create(b, results[0], lastRows, head);
+    out = scaled(moe::LmHeadOp::create(b, results[0], lastRows, head),
+                 config.outputLogitsScale);
   } else {
     auto w = weight(layout.score());
     if (!w)

@@ -6,6 +6,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,8 @@ struct Architecture {
   Head head;
   /// TurboSparse: the MLP is dReLU, relu(gate x) * relu(up x).
   bool drelu;
+  /// The Cerebras model zoo's GPT-2-style MoE block, under its YAML keys.
+  bool zoo = false;
 };
 
 // How each architecture is recognised: by `architectures[0]`, or by
@@ -57,6 +60,10 @@ constexpr Architecture kArchitectures[] = {
      Layout::Moe, Head::SequenceClassification, true},
     {"TurboSparseMixtralForTokenClassification", "turbosparsemixtral",
      Layout::Moe, Head::TokenClassification, true},
+    // The Cerebras model zoo's MoE models (its "mixtral" model on the GPT-2
+    // block: LayerNorm, ALiBi, biases, scales; docs/import.md).
+    {"CerebrasMoeForCausalLM", "cerebras_moe", Layout::Moe, Head::CausalLM,
+     false, /*zoo=*/true},
 };
 
 const Architecture *findArchitecture(StringRef name) {
@@ -152,6 +159,147 @@ std::optional<moe::Activation> activationFor(const Architecture &arch,
   return std::nullopt;
 }
 
+/// The Cerebras model zoo's GPT-2-style block: its YAML keys read into
+/// `config`, and those with an HF name renamed in `root` for the common
+/// reader (a key given under both names is an error).
+Error readZooBlock(json &root, StringRef path, ModelConfig &config) {
+  config.zooBlock = true;
+  config.norm = Norm::LayerNorm;
+  config.alibi = true;
+  config.tieWordEmbeddings = true;
+  config.ropeTheta = 10000;
+  for (auto [zoo, hf] : {std::pair{"num_heads", "num_attention_heads"},
+                         {"filter_size", "intermediate_size"},
+                         {"layer_norm_epsilon", "rms_norm_eps"},
+                         {"share_embedding_weights", "tie_word_embeddings"}}) {
+    auto it = root.find(zoo);
+    if (it == root.end())
+      continue;
+    if (root.contains(hf))
+      return fileError(path, llvm::Twine("'") + zoo + "' and '" + hf +
+                                 "' both given");
+    root[hf] = *it;
+    root.erase(zoo);
+  }
+  // MHA unless the zoo's GQA option says otherwise.
+  if (!root.contains("num_key_value_heads") && root.contains("num_attention_heads"))
+    root["num_key_value_heads"] = root["num_attention_heads"];
+  if (auto extra = root.find("extra_attention_params");
+      extra != root.end() && extra->is_object() && extra->contains("num_kv_groups"))
+    root["num_key_value_heads"] = (*extra)["num_kv_groups"];
+
+  FieldReader fields(root, path);
+  std::string nonlinearity = "swiglu", norm = "layernorm", position = "alibi";
+  bool outputBias = false;
+  std::optional<int64_t> rotaryDim;
+  std::optional<double> logitsScale;
+  fields.get("nonlinearity", nonlinearity);
+  fields.get("norm_type", norm);
+  fields.get("position_embedding_type", position);
+  fields.get("embeddings_scale", config.embeddingsScale);
+  fields.get("output_logits_scale", logitsScale);
+  fields.get("scale_qk_dot_by_d", config.scaleQkByHeadDim);
+  fields.get("use_projection_bias_in_attention", config.attentionBias);
+  fields.get("use_ffn_bias_in_attention", config.attentionOutputBias);
+  fields.get("use_ffn_bias", config.mlpBias);
+  fields.get("use_bias_in_output", outputBias);
+  fields.get("rotary_dim", rotaryDim);
+  if (Error error = fields.takeError())
+    return error;
+  config.outputLogitsScale = logitsScale.value_or(1.0);
+  // The zoo names the gated FFNs by their GLU; moec's hidden_act names
+  // the gate's function.
+  static const std::pair<StringRef, StringRef> kGlu[] = {
+      {"swiglu", "silu"}, {"reglu", "relu"}, {"geglu", "gelu"}};
+  auto glu = llvm::find_if(kGlu, [&](auto &p) { return p.first == nonlinearity; });
+  if (glu == std::end(kGlu))
+    return fileError(path, "nonlinearity '" + nonlinearity +
+                               "': moec compiles the gated expert FFNs "
+                               "(swiglu, reglu, geglu)");
+  if (root.contains("nonlinearity") && root.contains("hidden_act"))
+    return fileError(path, "'nonlinearity' and 'hidden_act' both given");
+  if (!root.contains("hidden_act"))
+    root["hidden_act"] = glu->second.str();
+  if (norm == "rmsnorm")
+    config.norm = Norm::RMSNorm;
+  else if (norm != "layernorm")
+    return fileError(path, "unsupported norm_type '" + norm +
+                               "' (layernorm or rmsnorm)");
+  if (position == "rotary") {
+    config.alibi = false;
+  } else if (position != "alibi") {
+    return fileError(path, "unsupported position_embedding_type '" + position +
+                               "' (alibi or rotary)");
+  } else {
+    // ALiBi replaces the rotary embedding: rotary keys contradict it.
+    for (const char *key : {"rope_theta", "rotary_dim", "rope_scaling",
+                            "rope_parameters"})
+      if (root.contains(key) && !root[key].is_null())
+        return fileError(path, llvm::Twine("'") + key +
+                                   "' given, but position_embedding_type is "
+                                   "alibi");
+  }
+  if (rotaryDim && root.contains("num_attention_heads") &&
+      root.contains("hidden_size") && root["num_attention_heads"].is_number_integer() &&
+      root["hidden_size"].is_number_integer() && root["num_attention_heads"] != 0 &&
+      *rotaryDim != root["hidden_size"].get<int64_t>() /
+                        root["num_attention_heads"].get<int64_t>())
+    return fileError(path, "rotary_dim must be the head size (partial rotary "
+                           "embeddings are not supported)");
+  if (outputBias)
+    return fileError(path, "use_bias_in_output: a bias on the LM head is not "
+                           "supported");
+  if (!(config.embeddingsScale > 0 && std::isfinite(config.embeddingsScale)) ||
+      !(config.outputLogitsScale > 0 && std::isfinite(config.outputLogitsScale)))
+    return fileError(path, "embeddings_scale and output_logits_scale must be "
+                           "positive");
+  return Error::success();
+}
+
+/// An HF-style config of the zoo's block under the zoo's YAML names: the
+/// MoE options nested under "moe", the gated FFN named by its GLU.
+nlohmann::ordered_json zooNames(const nlohmann::ordered_json &hf, bool gqa) {
+  static const std::pair<StringRef, StringRef> kRenamed[] = {
+      {"num_attention_heads", "num_heads"},
+      {"intermediate_size", "filter_size"},
+      {"rms_norm_eps", "layer_norm_epsilon"},
+      {"tie_word_embeddings", "share_embedding_weights"},
+      {"num_local_experts", "num_experts"},
+      {"num_experts_per_tok", "top_k"},
+      {"norm_topk_prob", "expert_weighting_normalization"}};
+  static const StringRef kMoe[] = {
+      "num_experts", "top_k", "num_shared_experts", "routing_algorithm",
+      "router_selection_nonlinearity", "expert_weighting_nonlinearity",
+      "expert_weighting_normalization", "null_expert_bias",
+      "sinkhorn_n_iters"};
+  nlohmann::ordered_json out, moe = nlohmann::ordered_json::object();
+  for (auto &[key, value] : hf.items()) {
+    std::string name = key;
+    for (auto [from, to] : kRenamed)
+      if (from == key)
+        name = to.str();
+    if (key == "head_dim" || key == "sliding_window" ||
+        key == "num_key_value_heads")
+      continue;
+    if (key == "hidden_act") {
+      name = "nonlinearity";
+      value == "silu" ? out[name] = "swiglu"
+                      : out[name] = (value == "relu" ? "reglu" : "geglu");
+      continue;
+    }
+    if (llvm::is_contained(kMoe, StringRef(name)))
+      moe[name] = value;
+    else
+      out[name] = value;
+  }
+  if (gqa)
+    out["extra_attention_params"] = {{"num_kv_groups",
+                                      hf["num_key_value_heads"]}};
+  out["use_bias_in_output"] = false;
+  out["moe"] = moe;
+  return out;
+}
+
 } // namespace
 
 StringRef moec::supportedArchitectures() {
@@ -234,6 +382,9 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     config.modelType = arch->modelType.str();
   config.layout = arch->layout;
   config.head = arch->head;
+  if (arch->zoo)
+    if (Error error = readZooBlock(root, path, config))
+      return std::move(error);
 
   config.hiddenAct = "silu";
   fields.get("hidden_act", config.hiddenAct);
@@ -263,15 +414,15 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   fields.get("rms_norm_eps", config.rmsNormEps);
   fields.get("sliding_window", config.slidingWindow);
   fields.get("tie_word_embeddings", config.tieWordEmbeddings);
-  // Llama's biases: on the attention projections; the MLP's are refused.
-  fields.get("attention_bias", config.attentionBias);
-  bool mlpBias = false;
-  fields.get("mlp_bias", mlpBias);
+  // Llama's biases: on the attention projections (all four) and on the
+  // MLP's.
+  if (!arch->zoo) {
+    fields.get("attention_bias", config.attentionBias);
+    config.attentionOutputBias = config.attentionBias;
+    fields.get("mlp_bias", config.mlpBias);
+  }
   if (Error error = fields.takeError())
     return std::move(error);
-  if (mlpBias)
-    return fileError(path, "mlp_bias: biases on the MLP's projections are "
-                           "not supported yet");
 
   // RoPE: `rope_theta`, or `rope_parameters` in newer configs. Only the
   // default (unscaled) rotary embedding is supported.
@@ -489,6 +640,25 @@ Error ModelConfig::verify(StringRef path) const {
   return Error::success();
 }
 
+std::vector<float> ModelConfig::alibiSlopes() const {
+  // For n a power of 2: start^(h + 1) with start = 2^(-8 / n). Otherwise
+  // the slopes of the power of 2 below n, then every other slope of twice
+  // that count.
+  auto powerOf2 = [](int64_t n) {
+    std::vector<float> slopes;
+    double start = std::exp2(-8.0 / double(n));
+    for (int64_t h = 0; h < n; ++h)
+      slopes.push_back(float(std::pow(start, double(h + 1))));
+    return slopes;
+  };
+  int64_t below = int64_t(1) << llvm::Log2_64(uint64_t(numHeads));
+  std::vector<float> slopes = powerOf2(below);
+  std::vector<float> twice = powerOf2(2 * below);
+  for (int64_t i = 0; int64_t(slopes.size()) < numHeads; i += 2)
+    slopes.push_back(twice[i]);
+  return slopes;
+}
+
 std::vector<float> ModelConfig::ropeInverseFrequencies() const {
   llvm::SmallVector<float> unscaled =
       mlir::moe::ropeInverseFrequencies(ropeTheta, headDim);
@@ -532,7 +702,8 @@ std::string ModelConfig::toJson() const {
   out["head_dim"] = headDim;
   out["max_position_embeddings"] = maxPositionEmbeddings;
   out["rms_norm_eps"] = rmsNormEps;
-  out["rope_theta"] = ropeTheta;
+  if (!alibi)
+    out["rope_theta"] = ropeTheta;
   if (ropeScaling) {
     nlohmann::ordered_json scaling;
     scaling["rope_type"] = ropeScaling->type;
@@ -548,8 +719,21 @@ std::string ModelConfig::toJson() const {
   out["sliding_window"] =
       slidingWindow ? nlohmann::ordered_json(*slidingWindow) : nullptr;
   out["tie_word_embeddings"] = tieWordEmbeddings;
-  if (attentionBias)
-    out["attention_bias"] = true;
+  if (zooBlock) {
+    out["norm_type"] = norm == Norm::LayerNorm ? "layernorm" : "rmsnorm";
+    out["position_embedding_type"] = alibi ? "alibi" : "rotary";
+    out["embeddings_scale"] = embeddingsScale;
+    out["output_logits_scale"] = outputLogitsScale;
+    out["scale_qk_dot_by_d"] = scaleQkByHeadDim;
+    out["use_projection_bias_in_attention"] = attentionBias;
+    out["use_ffn_bias_in_attention"] = attentionOutputBias;
+    out["use_ffn_bias"] = mlpBias;
+  } else {
+    if (attentionBias)
+      out["attention_bias"] = true;
+    if (mlpBias)
+      out["mlp_bias"] = true;
+  }
   if (layout == Layout::Moe) {
     out["num_local_experts"] = numExperts;
     out["num_experts_per_tok"] = topK;
@@ -584,5 +768,7 @@ std::string ModelConfig::toJson() const {
     out["eos_token_id"] = *eosTokenId;
   if (!torchDtype.empty())
     out["torch_dtype"] = torchDtype;
+  if (zooBlock)
+    out = zooNames(out, numKvHeads != numHeads);
   return out.dump(2) + "\n";
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace moec {
 
@@ -26,6 +27,14 @@ enum class Layout {
   Moe,
   /// Mistral: one dense `mlp` per layer, imported as one expert, top-1.
   Dense,
+};
+
+/// The normalisation of a block's input and of the final hidden state.
+enum class Norm {
+  /// x * rsqrt(mean(x^2) + eps) * w (Mixtral, Mistral, Llama).
+  RMSNorm,
+  /// (x - mean) * rsqrt(var + eps) * w + b (GPT-2-style blocks).
+  LayerNorm,
 };
 
 /// What the model's output is.
@@ -51,6 +60,9 @@ struct ModelConfig {
   int64_t numKvHeads = 8;
   int64_t headDim = 128;
   int64_t maxPositionEmbeddings = 32768;
+  /// The norms' kind and eps (rms_norm_eps, or the zoo's
+  /// layer_norm_epsilon).
+  Norm norm = Norm::RMSNorm;
   double rmsNormEps = 1e-5;
   double ropeTheta = 1e6;
   /// rope_scaling of type "linear" or "llama3" (else none): each inverse
@@ -68,8 +80,25 @@ struct ModelConfig {
   std::vector<float> ropeInverseFrequencies() const;
   std::optional<int64_t> slidingWindow;
   bool tieWordEmbeddings = false;
-  /// Biases on the q, k, v and o projections (Llama's attention_bias).
+  /// Biases on the q, k and v projections (Llama's attention_bias, the
+  /// zoo's use_projection_bias_in_attention), on the o projection
+  /// (attention_bias, use_ffn_bias_in_attention), and on every MLP and
+  /// expert linear (mlp_bias, use_ffn_bias).
   bool attentionBias = false;
+  bool attentionOutputBias = false;
+  bool mlpBias = false;
+  /// ALiBi instead of RoPE (the zoo's position_embedding_type: alibi).
+  bool alibi = false;
+  /// The zoo's embeddings_scale (the embedding rows times it) and
+  /// output_logits_scale (the logits times it).
+  double embeddingsScale = 1.0;
+  double outputLogitsScale = 1.0;
+  /// q . k scaled by 1 / head_dim rather than 1 / sqrt(head_dim) (the zoo's
+  /// scale_qk_dot_by_d).
+  bool scaleQkByHeadDim = false;
+  /// The GPT-2-style block of the Cerebras model zoo's MoE models
+  /// (CerebrasMoeForCausalLM, whose config.json uses the zoo's YAML keys).
+  bool zooBlock = false;
 
   // Mixture of experts (1 and 1 for dense layouts).
   int64_t numExperts = 8;
@@ -101,6 +130,8 @@ struct ModelConfig {
   /// ("shared experts, hash routing"); empty when it uses none.
   std::string moeVariants() const;
   bool usesMoeVariants() const { return !moeVariants().empty(); }
+  /// ALiBi's slopes, one per head, as the zoo computes them.
+  std::vector<float> alibiSlopes() const;
   /// Whether the router mixes the tokens of a call (sinkhorn), so that a
   /// decode step does not route as the prompt's forward does.
   bool routerMixesTokens() const;

@@ -75,6 +75,34 @@ cl::opt<double> ropeTheta("rope-theta", cl::init(1e6), cl::cat(model));
 cl::opt<bool> attentionBias(
     "attention-bias", cl::desc("Biases on the attention projections"),
     cl::cat(model));
+cl::opt<bool> mlpBias("mlp-bias",
+                      cl::desc("Biases on every MLP and expert linear "
+                               "(mlp_bias; the zoo's use_ffn_bias)"),
+                      cl::cat(model));
+cl::opt<std::string> normType(
+    "norm-type",
+    cl::desc("CerebrasMoeForCausalLM: layernorm (default) or rmsnorm"),
+    cl::cat(model));
+cl::opt<std::string> positionEmbedding(
+    "position-embedding",
+    cl::desc("CerebrasMoeForCausalLM: alibi (default) or rotary"),
+    cl::cat(model));
+cl::opt<double> embeddingsScale("embeddings-scale",
+                                cl::desc("the zoo's embeddings_scale"),
+                                cl::init(1.0), cl::cat(model));
+cl::opt<double> outputLogitsScale("output-logits-scale",
+                                  cl::desc("the zoo's output_logits_scale"),
+                                  cl::init(1.0), cl::cat(model));
+cl::opt<bool> scaleQkByHeadDim(
+    "scale-qk-by-head-dim",
+    cl::desc("the zoo's scale_qk_dot_by_d: q.k / head_dim"), cl::cat(model));
+cl::opt<std::string> preset(
+    "preset",
+    cl::desc("A published shape, its sizes and options the defaults of the "
+             "other flags: cerebras-moe-111m, cerebras-moe-111m-shared (the "
+             "Cerebras model zoo's params_moe_111M_base.yaml and "
+             "params_moe_111M_with_shared_expert.yaml)"),
+    cl::cat(model));
 cl::opt<std::string> ropeScaling(
     "rope-scaling",
     cl::desc("rope_scaling as TYPE:FACTOR, linear or llama3 (llama3: "
@@ -134,10 +162,44 @@ int fail(const Twine &message) {
   return 1;
 }
 
+/// Sets `option` to `value` unless the command line gave it.
+template <typename T, typename V> void presetValue(cl::opt<T> &option, V value) {
+  if (!option.getNumOccurrences())
+    option.setValue(value);
+}
+
+/// The Cerebras model zoo's 111M MoE shapes (its Mixtral README's configs):
+/// GPT-2's block with LayerNorm, ALiBi, biases and scales, 4 experts, top-1,
+/// a null-expert bias of 1.1, and with `shared` one shared expert.
+Error applyPreset(StringRef name) {
+  bool shared = name == "cerebras-moe-111m-shared";
+  if (name != "cerebras-moe-111m" && !shared)
+    return createStringError("unknown --preset '" + name +
+                             "' (cerebras-moe-111m, cerebras-moe-111m-shared)");
+  presetValue(arch, "CerebrasMoeForCausalLM");
+  presetValue(hidden, 768);
+  presetValue(layers, 10);
+  presetValue(heads, 12);
+  presetValue(inter, 2048);
+  presetValue(vocab, 50257);
+  presetValue(maxPositions, 2048);
+  presetValue(experts, 4);
+  presetValue(topK, 1);
+  presetValue(nullExpertBias, 1.1);
+  presetValue(sharedExperts, shared ? 1 : 0);
+  presetValue(embeddingsScale, 9.1706);
+  presetValue(outputLogitsScale, 0.3651);
+  presetValue(scaleQkByHeadDim, true);
+  presetValue(attentionBias, true);
+  presetValue(mlpBias, true);
+  return Error::success();
+}
+
 /// The config.json the options describe, checked by the same parser the
 /// importer uses.
 Expected<moec::ModelConfig> configFromOptions() {
   nlohmann::json config;
+  bool zoo = arch == "CerebrasMoeForCausalLM";
   if (StringRef(arch).contains("For"))
     config["architectures"] = {arch.getValue()};
   else
@@ -152,7 +214,9 @@ Expected<moec::ModelConfig> configFromOptions() {
   config["intermediate_size"] = inter.getValue();
   config["num_hidden_layers"] = layers.getValue();
   config["num_attention_heads"] = heads.getValue();
-  config["num_key_value_heads"] = kvHeads.getValue();
+  // The zoo's attention is MHA unless asked.
+  if (!zoo || kvHeads.getNumOccurrences())
+    config["num_key_value_heads"] = kvHeads.getValue();
   if (headDim > 0)
     config["head_dim"] = headDim.getValue();
   config["num_local_experts"] = experts.getValue();
@@ -171,7 +235,25 @@ Expected<moec::ModelConfig> configFromOptions() {
     config["null_expert_bias"] = nullExpertBias.getValue();
   if (slidingWindow > 0)
     config["sliding_window"] = slidingWindow.getValue();
-  config["rope_theta"] = ropeTheta.getValue();
+  if (zoo) {
+    if (!normType.empty())
+      config["norm_type"] = normType.getValue();
+    if (!positionEmbedding.empty())
+      config["position_embedding_type"] = positionEmbedding.getValue();
+    config["embeddings_scale"] = embeddingsScale.getValue();
+    config["output_logits_scale"] = outputLogitsScale.getValue();
+    config["scale_qk_dot_by_d"] = scaleQkByHeadDim.getValue();
+    config["use_projection_bias_in_attention"] = attentionBias.getValue();
+    config["use_ffn_bias_in_attention"] = attentionBias.getValue();
+    config["use_ffn_bias"] = mlpBias.getValue();
+  } else {
+    if (attentionBias)
+      config["attention_bias"] = true;
+    if (mlpBias)
+      config["mlp_bias"] = true;
+  }
+  if (!zoo || positionEmbedding == "rotary")
+    config["rope_theta"] = ropeTheta.getValue();
   if (!ropeScaling.empty()) {
     auto [type, factor] = StringRef(ropeScaling).split(':');
     double value = 0;
@@ -187,9 +269,8 @@ Expected<moec::ModelConfig> configFromOptions() {
   }
   config["rms_norm_eps"] = rmsNormEps.getValue();
   config["max_position_embeddings"] = maxPositions.getValue();
-  config["tie_word_embeddings"] = tieEmbeddings.getValue();
-  if (attentionBias)
-    config["attention_bias"] = true;
+  if (!zoo || tieEmbeddings.getNumOccurrences())
+    config["tie_word_embeddings"] = tieEmbeddings.getValue();
   config["num_labels"] = numLabels.getValue();
   if (padTokenId >= 0)
     config["pad_token_id"] = padTokenId.getValue();
@@ -208,6 +289,9 @@ int main(int argc, char **argv) {
           argc, argv, "moec-synth: random HuggingFace checkpoints\n", &errs()))
     return 2;
 
+  if (!preset.empty())
+    if (Error error = applyPreset(preset))
+      return fail(toString(std::move(error)));
   Expected<moec::ModelConfig> config = configFromOptions();
   if (!config)
     return fail(toString(config.takeError()));

@@ -82,7 +82,8 @@ LogicalResult AttentionOp::verify() {
   int64_t headDim = getHeadDim();
   if (failed(verifyAttentionHeads(*this, heads, kvHeads, headDim,
                                   getSlidingWindow(),
-                                  getScale().convertToDouble())))
+                                  getScale().convertToDouble())) ||
+      failed(verifyAlibiSlopes(*this, heads, getAlibiSlopes())))
     return failure();
   if (failed(verifyShape(*this, "q", getQ(), {kAny, heads, headDim})) ||
       failed(verifyShape(*this, "kv_cache", getKvCache(),

@@ -236,7 +236,8 @@ def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "resu
     t of head h attends to the live keys of kv head h / (heads / kv_heads)
     that it may see: with `causal`, key j iff j <= positions[t]; with a
     `window`, also iff positions[t] - window < j. Scores are scaled by
-    `scale` and normalised with a softmax in f32. Rows past the live
+    `scale`; with `alibi` slopes (one per head) query t's score of key j
+    gets -slope_h * (positions[t] - j) added; then a softmax in f32. Rows past the live
     positions do not contribute.
 
     ```mlir
@@ -250,13 +251,14 @@ def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "resu
                        I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
                        F64Attr:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$sliding_window,
+                       OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes,
                        OptionalAttr<Kernel_MappingAttr>:$mapping);
   let results = (outs Kernel_F32Tensor:$result);
   let assemblyFormat = [{
     $q `cache` `(` $kv_cache `)` `positions` `(` $positions `)`
     `heads` `=` $num_heads `kv_heads` `=` $num_kv_heads `head_dim` `=` $head_dim
     `scale` `=` $scale (`causal` $causal^)? (`window` `=` $sliding_window^)?
-    (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($q) `,` type($kv_cache) `,`
+    (`alibi` $alibi_slopes^)? (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($q) `,` type($kv_cache) `,`
     type($positions)
   }];
   let hasVerifier = 1;

@@ -177,6 +177,19 @@ LogicalResult LinearOp::verify() {
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult LayerNormOp::verify() {
+  if (failed(verifyShape(*this, "input", getInput(), {kAny, kAny})))
+    return failure();
+  int64_t hidden = dim(getInput(), 1);
+  if (failed(verifyShape(*this, "weight", getWeight(), {hidden})) ||
+      failed(verifyShape(*this, "bias", getBias(), {hidden})))
+    return failure();
+  double eps = getEps().convertToDouble();
+  if (!(eps > 0) || !std::isfinite(eps))
+    return emitOpError() << "eps must be positive, got " << eps;
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   int64_t heads = getNumHeadsAttr().getInt();
   int64_t kvHeads = getNumKvHeadsAttr().getInt();
@@ -188,7 +201,8 @@ LogicalResult AttentionOp::verify() {
   if (auto s = getScaleAttr())
     scale = s.getValueAsDouble();
   if (failed(
-          verifyAttentionHeads(*this, heads, kvHeads, headDim, window, scale)))
+          verifyAttentionHeads(*this, heads, kvHeads, headDim, window, scale)) ||
+      failed(verifyAlibiSlopes(*this, heads, getAlibiSlopes())))
     return failure();
   if (failed(verifyShape(*this, "q", getQ(), {kAny, heads, headDim})) ||
       failed(verifyShape(*this, "k", getK(), {dim(getQ(), 0), kAny, kAny})) ||
@@ -339,6 +353,31 @@ LogicalResult ExpertFfnOp::verify() {
   if (getSharedGate() &&
       failed(verifyExpertWeights(*this, "shared ", getSharedGate(),
                                  getSharedUp(), getSharedDown(), hidden)))
+    return failure();
+  // Biases: [E, inter] for gate and up, [E, hidden] for down.
+  auto verifyBiases = [&](StringRef prefix, Value gate, Value gateBias,
+                          Value upBias, Value downBias) -> LogicalResult {
+    if (!gateBias != !upBias || !gateBias != !downBias)
+      return emitOpError() << prefix
+                           << "biases need gate, up and down biases";
+    if (!gateBias)
+      return success();
+    if (!gate)
+      return emitOpError() << prefix << "biases need " << prefix << "experts";
+    int64_t count = dim(gate, 0), inter = dim(gate, 1);
+    if (failed(verifyShape(*this, (prefix + "gate bias").str(), gateBias,
+                           {count, inter})) ||
+        failed(verifyShape(*this, (prefix + "up bias").str(), upBias,
+                           {count, inter})) ||
+        failed(verifyShape(*this, (prefix + "down bias").str(), downBias,
+                           {count, hidden})))
+      return failure();
+    return success();
+  };
+  if (failed(verifyBiases("", getGate(), getGateBias(), getUpBias(),
+                          getDownBias())) ||
+      failed(verifyBiases("shared ", getSharedGate(), getSharedGateBias(),
+                          getSharedUpBias(), getSharedDownBias())))
     return failure();
 
   if (!getPredictorFc1() != !getPredictorFc2())

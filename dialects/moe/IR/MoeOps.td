@@ -122,6 +122,28 @@ def Moe_RmsNormOp : Moe_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>
   let hasVerifier = 1;
 }
 
+def Moe_LayerNormOp : Moe_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "layer normalisation over the last dimension, with a bias";
+  let description = [{
+    `(x - mean(x)) * rsqrt(var(x) + eps) * weight + bias`, in f32 (the
+    variance the biased one, as torch's LayerNorm): the norm of GPT-2-style
+    blocks (the Cerebras model zoo's `norm_type: layernorm`).
+
+    ```mlir
+    %y = moe.layer_norm %x, %w, %b eps = 1.000000e-05
+        : tensor<?x768xf32>, tensor<768xbf16>, tensor<768xbf16>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input, Moe_FloatTensor:$weight,
+                       Moe_FloatTensor:$bias, F64Attr:$eps);
+  let results = (outs Moe_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `eps` `=` $eps attr-dict `:` type($input) `,`
+    type($weight) `,` type($bias)
+  }];
+  let hasVerifier = 1;
+}
+
 def Moe_RopeOp : Moe_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "rotary position embedding";
   let description = [{
@@ -200,13 +222,14 @@ def Moe_AttentionOp : Moe_Op<"attention", [Pure,
                        Moe_FloatTensor:$kv_cache, Moe_IntTensor:$positions,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$sliding_window,
-                       OptionalAttr<F64Attr>:$scale);
+                       OptionalAttr<F64Attr>:$scale,
+                       OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes);
   let results = (outs Moe_FloatTensor:$result, Moe_FloatTensor:$kv_cache_out);
   let assemblyFormat = [{
     $q `,` $k `,` $v `cache` `(` $kv_cache `)` `positions` `(` $positions `)`
     `heads` `=` $num_heads `kv_heads` `=` $num_kv_heads `head_dim` `=` $head_dim
     (`causal` $causal^)? (`window` `=` $sliding_window^)? (`scale` `=` $scale^)?
-    attr-dict `:` type($q) `,` type($k) `,` type($kv_cache) `,` type($positions)
+    (`alibi` $alibi_slopes^)? attr-dict `:` type($q) `,` type($k) `,` type($kv_cache) `,` type($positions)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -306,7 +329,10 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
     routed experts e = expert_ids[k], plus the same MLP of every shared expert
     with weight 1. Expert weights are stacked: `gate` and `up` are
     [experts, inter, hidden], `down` is [experts, hidden, inter]; shared
-    experts likewise with their own count and inter size. Without `routing`
+    experts likewise with their own count and inter size. With `biases`
+    (`gate_bias`, `up_bias` [experts, inter], `down_bias` [experts, hidden]),
+    and `shared_biases` for the shared experts, each linear adds its bias
+    (an expert's output includes its down bias before it is weighted). Without `routing`
     the block is a dense MLP (one expert, weight 1): Mistral's layout.
 
     `act` is `swiglu` (silu(g) * u), `reglu` (relu(g) * u), `geglu`
@@ -336,6 +362,12 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
                        Optional<Moe_FloatTensor>:$shared_gate,
                        Optional<Moe_FloatTensor>:$shared_up,
                        Optional<Moe_FloatTensor>:$shared_down,
+                       Optional<Moe_FloatTensor>:$gate_bias,
+                       Optional<Moe_FloatTensor>:$up_bias,
+                       Optional<Moe_FloatTensor>:$down_bias,
+                       Optional<Moe_FloatTensor>:$shared_gate_bias,
+                       Optional<Moe_FloatTensor>:$shared_up_bias,
+                       Optional<Moe_FloatTensor>:$shared_down_bias,
                        Optional<Moe_FloatTensor>:$predictor_fc1,
                        Optional<Moe_FloatTensor>:$predictor_fc2,
                        Optional<RankedTensorOf<[F32]>>:$predictor_input,
@@ -346,6 +378,9 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
     $input (`routing` `(` $routing_weights^ `,` $expert_ids `)`)?
     `experts` `(` $gate `,` $up `,` $down `)`
     (`shared` `(` $shared_gate^ `,` $shared_up `,` $shared_down `)`)?
+    (`biases` `(` $gate_bias^ `,` $up_bias `,` $down_bias `)`)?
+    (`shared_biases` `(` $shared_gate_bias^ `,` $shared_up_bias `,`
+      $shared_down_bias `)`)?
     (`predictor` `(` $predictor_fc1^ `,` $predictor_fc2 `)`)?
     (`predictor_input` `(` $predictor_input^ `)`)?
     $activation (`down_neuron_major` $down_neuron_major^)?
@@ -357,6 +392,8 @@ def Moe_ExpertFfnOp : Moe_Op<"expert_ffn", [Pure, AttrSizedOperandSegments]> {
     int64_t getNumSharedExperts() {
       return getSharedGate() ? getSharedGate().getType().getDimSize(0) : 0;
     }
+    /// Whether any of the block's linears has a bias.
+    bool hasBiases() { return getGateBias() || getSharedGateBias(); }
   }];
 }
 

@@ -432,7 +432,7 @@ func.func @ffn_ids_shape(%x: tensor<1x16xf32>, %w: tensor<1x2xf32>, %ids: tensor
 
 func.func @ffn_routing_pair(%x: tensor<1x16xf32>, %w: tensor<1x1xf32>, %g: tensor<1x32x16xf32>, %d: tensor<1x16x32xf32>) -> tensor<1x16xf32> {
   // expected-error @+1 {{routing weights and expert ids go together}}
-  %y = "moe.expert_ffn"(%x, %w, %g, %g, %d) <{activation = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0>}>
+  %y = "moe.expert_ffn"(%x, %w, %g, %g, %d) <{activation = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>}>
       : (tensor<1x16xf32>, tensor<1x1xf32>, tensor<1x32x16xf32>, tensor<1x32x16xf32>, tensor<1x16x32xf32>) -> tensor<1x16xf32>
   return %y : tensor<1x16xf32>
 }
@@ -450,7 +450,7 @@ func.func @ffn_shared_shape(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: t
 
 func.func @ffn_shared_incomplete(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: tensor<1x16x32xf32>, %sg: tensor<2x8x16xf32>) -> tensor<1x16xf32> {
   // expected-error @+1 {{shared experts need gate, up and down weights}}
-  %y = "moe.expert_ffn"(%x, %g, %g, %d, %sg) <{activation = 0 : i32, operandSegmentSizes = array<i32: 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0>}>
+  %y = "moe.expert_ffn"(%x, %g, %g, %d, %sg) <{activation = 0 : i32, operandSegmentSizes = array<i32: 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>}>
       : (tensor<1x16xf32>, tensor<1x32x16xf32>, tensor<1x32x16xf32>, tensor<1x16x32xf32>, tensor<2x8x16xf32>) -> tensor<1x16xf32>
   return %y : tensor<1x16xf32>
 }
@@ -477,7 +477,7 @@ func.func @ffn_predictor_shape(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d
 
 func.func @ffn_predictor_incomplete(%x: tensor<1x16xf32>, %g: tensor<1x32x16xf32>, %d: tensor<1x16x32xf32>, %p1: tensor<1x4x16xf32>) -> tensor<1x16xf32> {
   // expected-error @+1 {{the predictor needs fc1 and fc2 weights}}
-  %y = "moe.expert_ffn"(%x, %g, %g, %d, %p1) <{activation = 3 : i32, operandSegmentSizes = array<i32: 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 0>}>
+  %y = "moe.expert_ffn"(%x, %g, %g, %d, %p1) <{activation = 3 : i32, operandSegmentSizes = array<i32: 1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0>}>
       : (tensor<1x16xf32>, tensor<1x32x16xf32>, tensor<1x32x16xf32>, tensor<1x16x32xf32>, tensor<1x4x16xf32>) -> tensor<1x16xf32>
   return %y : tensor<1x16xf32>
 }
