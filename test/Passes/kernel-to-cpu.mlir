@@ -561,3 +561,20 @@ func.func @matvec_q8_0_int8_dot_avx(%x: tensor<?x64xf32>, %b: tensor<32x68xi8, #
   %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 4, int8_dot = true>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }
+
+// -----
+
+// ALiBi: each score gets -slope_h * (position - j), the slope chosen by
+// the head once per task.
+// CHECK-LABEL: func.func @attention_alibi
+// CHECK: scf.forall
+// CHECK: arith.select
+// CHECK: arith.subi
+// CHECK: arith.sitofp
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK-NOT: kernel.
+func.func @attention_alibi(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>) -> tensor<?x2x4xf32> {
+  %o = kernel.attention %q cache(%kv) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 2.500000e-01 causal alibi [0.25, 0.0625] mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+  return %o : tensor<?x2x4xf32>
+}

@@ -306,3 +306,20 @@ func.func @sparse_neuron_major_q8_0(%b: tensor<128x272xi8, #moe.blocks<q8_0>>, %
   %y = kernel.sparse_matvec %wt, %a active(%i, %n) neuron_major mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<128x256xf32>, tensor<128xf32>, tensor<128xi32> -> tensor<256xf32>
   return %y : tensor<256xf32>
 }
+
+// -----
+
+// ALiBi on a GPU: the term added to each visible score before the mask.
+// CHECK-LABEL: func.func @attention_alibi
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK: scf.if
+// CHECK: arith.constant -6.250000e-02 : f32
+// CHECK: arith.select
+// CHECK: arith.sitofp
+// CHECK: arith.addf
+// CHECK: arith.select
+// CHECK-NOT: kernel.
+func.func @attention_alibi(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>) -> tensor<?x2x4xf32> {
+  %o = kernel.attention %q cache(%kv) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 2.500000e-01 causal alibi [0.25, 0.0625] mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+  return %o : tensor<?x2x4xf32>
+}

@@ -128,3 +128,22 @@ func.func @norm_bf16(%x: tensor<?x8xbf16>, %w: tensor<8xbf16>) -> tensor<?x8xbf1
   %n = moe.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x8xbf16>, tensor<8xbf16>
   return %n : tensor<?x8xbf16>
 }
+
+// -----
+
+// ALiBi's slopes go with the attention kernel; a GLU block with biased
+// linears stays for the reference dispatch (the kernels have no bias).
+// CHECK-LABEL: func.func @alibi_and_biases
+// CHECK: kernel.attention {{.+}} heads = 2 kv_heads = 1 head_dim = 4 scale = 2.500000e-01 causal alibi [2.500000e-01, 6.250000e-02] :
+// CHECK: moe.expert_ffn {{.+}} biases(
+func.func @alibi_and_biases(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>,
+                            %x: tensor<?x4xf32>, %g: tensor<1x8x4xbf16>, %d: tensor<1x4x8xbf16>, %bg: tensor<1x8xbf16>, %bd: tensor<1x4xbf16>)
+    -> (tensor<?x2x4xf32>, tensor<?x4xf32>) {
+  %o, %kv1 = moe.attention %q, %k, %k cache(%kv) positions(%pos)
+      heads = 2 kv_heads = 1 head_dim = 4 causal scale = 0.25 alibi [0.25, 0.0625]
+      : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+  %y = moe.expert_ffn %x experts(%g, %g, %d) biases(%bg, %bg, %bd) swiglu
+      : (tensor<?x4xf32>, tensor<1x8x4xbf16>, tensor<1x8x4xbf16>, tensor<1x4x8xbf16>,
+         tensor<1x8xbf16>, tensor<1x8xbf16>, tensor<1x4xbf16>) -> tensor<?x4xf32>
+  return %o, %y : tensor<?x2x4xf32>, tensor<?x4xf32>
+}

@@ -601,3 +601,36 @@ func.func @dequantize_interleaved(%b: tensor<2x288xi8, #moe.blocks<q4_0, interle
   %w = moe.dequantize %b : tensor<2x288xi8, #moe.blocks<q4_0, interleaved>> -> tensor<2x512xf32>
   return %w : tensor<2x512xf32>
 }
+
+// -----
+
+// LayerNorm: the row sum, the sum of squared deviations from the mean,
+// then (x - mean) * rsqrt(var + eps) * w + b.
+// CHECK-LABEL: func.func @layer_norm(
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.subf
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]
+// CHECK: math.rsqrt
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @layer_norm(%x: tensor<?x16xf32>, %w: tensor<16xbf16>, %b: tensor<16xbf16>) -> tensor<?x16xf32> {
+  %n = moe.layer_norm %x, %w, %b eps = 1.0e-5 : tensor<?x16xf32>, tensor<16xbf16>, tensor<16xbf16>
+  return %n : tensor<?x16xf32>
+}
+
+// -----
+
+// A biased expert: each product's row of its stacked bias (the expert's
+// slice) added; the down bias before the routing weight.
+// CHECK-LABEL: func.func @expert_biases(
+// CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, 0] [1, 8] [1, 1] : tensor<2x8xbf16> to tensor<8xbf16>
+// CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, 0] [1, 8] [1, 1] : tensor<2x8xbf16> to tensor<8xbf16>
+// CHECK: tensor.extract_slice %{{.+}}[%{{.+}}, 0] [1, 4] [1, 1] : tensor<2x4xbf16> to tensor<4xbf16>
+// CHECK: arith.mulf
+func.func @expert_biases(%x: tensor<?x4xf32>, %w: tensor<?x1xf32>, %ids: tensor<?x1xi32>, %g: tensor<2x8x4xbf16>, %d: tensor<2x4x8xbf16>, %bg: tensor<2x8xbf16>, %bd: tensor<2x4xbf16>) -> tensor<?x4xf32> {
+  %y = moe.expert_ffn %x routing(%w, %ids) experts(%g, %g, %d) biases(%bg, %bg, %bd) swiglu
+      : (tensor<?x4xf32>, tensor<?x1xf32>, tensor<?x1xi32>, tensor<2x8x4xbf16>, tensor<2x8x4xbf16>,
+         tensor<2x4x8xbf16>, tensor<2x8xbf16>, tensor<2x8xbf16>, tensor<2x4xbf16>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

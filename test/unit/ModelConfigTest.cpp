@@ -71,12 +71,11 @@ TEST(ModelConfigTest, LlamaIsTheDenseDecoder) {
   EXPECT_EQ(parseOk(R"({"model_type": "llama"})").architecture,
             "LlamaForCausalLM");
   EXPECT_FALSE(c.attentionBias);
-  EXPECT_TRUE(parseOk(R"({"architectures": ["LlamaForCausalLM"],
-      "attention_bias": true})").attentionBias);
-  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
-      "mlp_bias": true})"),
-            "config.json: mlp_bias: biases on the MLP's projections are not "
-            "supported yet");
+  ModelConfig biased = parseOk(R"({"architectures": ["LlamaForCausalLM"],
+      "attention_bias": true, "mlp_bias": true})");
+  EXPECT_TRUE(biased.attentionBias && biased.attentionOutputBias);
+  EXPECT_TRUE(biased.mlpBias);
+  EXPECT_FALSE(c.mlpBias);
 }
 
 TEST(ModelConfigTest, ScaledRope) {
@@ -180,6 +179,63 @@ TEST(ModelConfigTest, CerebrasNestedMoeOptions) {
   EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
       "routing_algorithm": "hash", "top_k": 2})"),
             "config.json: hash routing needs top_k 1, got 2");
+}
+
+TEST(ModelConfigTest, CerebrasBlockUnderZooNames) {
+  // params_moe_111M_base.yaml's model keys.
+  ModelConfig c = parseOk(R"({"architectures": ["CerebrasMoeForCausalLM"],
+      "vocab_size": 50257, "hidden_size": 768, "num_hidden_layers": 10,
+      "num_heads": 12, "filter_size": 2048, "max_position_embeddings": 2048,
+      "nonlinearity": "swiglu", "layer_norm_epsilon": 1e-5,
+      "position_embedding_type": "alibi", "embeddings_scale": 9.1706,
+      "output_logits_scale": 0.3651, "scale_qk_dot_by_d": true,
+      "share_embedding_weights": true, "use_bias_in_output": false,
+      "use_ffn_bias": true, "use_ffn_bias_in_attention": true,
+      "use_projection_bias_in_attention": true,
+      "moe": {"num_experts": 4, "top_k": 1, "null_expert_bias": 1.1,
+              "router_fp32": true, "routing_algorithm": "learned"}})");
+  EXPECT_TRUE(c.zooBlock);
+  EXPECT_EQ(c.norm, moec::Norm::LayerNorm);
+  EXPECT_TRUE(c.alibi);
+  EXPECT_EQ(c.numHeads, 12);
+  EXPECT_EQ(c.numKvHeads, 12);
+  EXPECT_EQ(c.headDim, 64);
+  EXPECT_EQ(c.intermediateSize, 2048);
+  EXPECT_EQ(c.activation, moe::Activation::SwiGLU);
+  EXPECT_TRUE(c.tieWordEmbeddings);
+  EXPECT_TRUE(c.attentionBias && c.attentionOutputBias && c.mlpBias);
+  EXPECT_TRUE(c.scaleQkByHeadDim);
+  EXPECT_DOUBLE_EQ(c.embeddingsScale, 9.1706);
+  EXPECT_DOUBLE_EQ(c.outputLogitsScale, 0.3651);
+  EXPECT_EQ(c.numExperts, 4);
+  EXPECT_DOUBLE_EQ(*c.nullExpertBias, 1.1);
+  // The zoo's slopes for 12 heads: 8 of 2^-1 .. 2^-8, then every other of
+  // 16's.
+  std::vector<float> slopes = c.alibiSlopes();
+  ASSERT_EQ(slopes.size(), 12u);
+  EXPECT_FLOAT_EQ(slopes[0], 0.5f);
+  EXPECT_FLOAT_EQ(slopes[7], 0.00390625f);
+  EXPECT_NEAR(slopes[8], 0.70711f, 1e-5);
+  EXPECT_NEAR(slopes[11], 0.088388f, 1e-6);
+
+  // Written back under the zoo's names, and read again the same.
+  ModelConfig again = parseOk(c.toJson());
+  EXPECT_TRUE(again.zooBlock && again.alibi && again.mlpBias);
+  EXPECT_EQ(again.numHeads, 12);
+  EXPECT_DOUBLE_EQ(again.outputLogitsScale, 0.3651);
+  EXPECT_NE(c.toJson().find("\"filter_size\": 2048"), std::string::npos);
+
+  EXPECT_EQ(parseError(R"({"architectures": ["CerebrasMoeForCausalLM"],
+      "num_heads": 4, "rope_theta": 10000.0})"),
+            "config.json: 'rope_theta' given, but position_embedding_type is "
+            "alibi");
+  EXPECT_EQ(parseError(R"({"architectures": ["CerebrasMoeForCausalLM"],
+      "num_heads": 4, "num_attention_heads": 4})"),
+            "config.json: 'num_heads' and 'num_attention_heads' both given");
+  EXPECT_EQ(parseError(R"({"architectures": ["CerebrasMoeForCausalLM"],
+      "norm_type": "batchnorm"})"),
+            "config.json: unsupported norm_type 'batchnorm' (layernorm or "
+            "rmsnorm)");
 }
 
 TEST(ModelConfigTest, LabelsFromId2Label) {

@@ -189,3 +189,11 @@ func.func @attention_scale(%q: tensor<?x4x16xf32>, %c: tensor<2x128x2x16xf32>, %
   %0 = kernel.attention %q cache(%c) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 0.000000e+00 causal : tensor<?x4x16xf32>, tensor<2x128x2x16xf32>, tensor<?xi32>
   return
 }
+
+// -----
+
+func.func @attention_alibi_slope(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf16>, %pos: tensor<?xi32>) {
+  // expected-error @+1 {{alibi slopes must be positive, got -1}}
+  %o = kernel.attention %q cache(%kv) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 2.500000e-01 causal alibi [0.25, -1.0] : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
+  return
+}

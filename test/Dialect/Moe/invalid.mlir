@@ -781,3 +781,31 @@ func.func @router_hash_weighting(%x: tensor<1x16xf32>, %t: tensor<1xi32>) {
       : (tensor<1x16xf32>, tensor<1xi32>) -> (tensor<1x1xf32>, tensor<1x1xi32>)
   return
 }
+
+// -----
+
+func.func @layer_norm_bias(%x: tensor<?x16xf32>, %w: tensor<16xbf16>, %b: tensor<8xbf16>) {
+  // expected-error @+1 {{bias dimension 0 must be 16, got 'tensor<8xbf16>'}}
+  %n = moe.layer_norm %x, %w, %b eps = 1.0e-5 : tensor<?x16xf32>, tensor<16xbf16>, tensor<8xbf16>
+  return
+}
+
+// -----
+
+func.func @attention_alibi_count(%q: tensor<1x4x8xf32>, %kv: tensor<2x64x4x8xf32>, %pos: tensor<1xi32>) {
+  // expected-error @+1 {{alibi needs 4 slopes (one per head), got 2}}
+  %o, %kv1 = moe.attention %q, %q, %q cache(%kv) positions(%pos)
+      heads = 4 kv_heads = 4 head_dim = 8 causal alibi [0.5, 0.25]
+      : tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<2x64x4x8xf32>, tensor<1xi32>
+  return
+}
+
+// -----
+
+func.func @expert_biases_shape(%x: tensor<?x16xf32>, %g: tensor<1x32x16xbf16>, %d: tensor<1x16x32xbf16>, %b: tensor<1x32xbf16>) {
+  // expected-error @+1 {{down bias dimension 1 must be 16, got 'tensor<1x32xbf16>'}}
+  %y = moe.expert_ffn %x experts(%g, %g, %d) biases(%b, %b, %b) swiglu
+      : (tensor<?x16xf32>, tensor<1x32x16xbf16>, tensor<1x32x16xbf16>, tensor<1x16x32xbf16>,
+         tensor<1x32xbf16>, tensor<1x32xbf16>, tensor<1x32xbf16>) -> tensor<?x16xf32>
+  return
+}

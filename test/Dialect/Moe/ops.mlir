@@ -322,3 +322,32 @@ func.func @interleaved(%b: tensor<8x544xi8, #moe.blocks<q8_0, interleaved>>) -> 
   %d = moe.dequantize %b : tensor<8x544xi8, #moe.blocks<q8_0, interleaved>> -> tensor<8x512xf32>
   return %w, %d : tensor<8x512xf32>, tensor<8x512xf32>
 }
+
+// -----
+
+// The zoo's GPT-2-style block: LayerNorm with a bias, ALiBi slopes on
+// attention, biased expert linears.
+// CHECK-LABEL: func.func @gpt2_block
+// CHECK: moe.layer_norm %{{.+}}, %{{.+}}, %{{.+}} eps = 1.000000e-05 : tensor<?x16xf32>, tensor<16xbf16>, tensor<16xbf16>
+// CHECK: moe.attention {{.+}} heads = 2 kv_heads = 2 head_dim = 8 causal scale = 1.250000e-01 alibi [2.500000e-01, 6.250000e-02] :
+// CHECK: moe.expert_ffn %{{.+}} routing(%{{.+}}, %{{.+}}) experts(%{{.+}}, %{{.+}}, %{{.+}}) shared(%{{.+}}, %{{.+}}, %{{.+}}) biases(%{{.+}}, %{{.+}}, %{{.+}}) shared_biases(%{{.+}}, %{{.+}}, %{{.+}}) swiglu
+func.func @gpt2_block(%x: tensor<?x16xf32>, %w: tensor<16xbf16>, %q: tensor<?x2x8xf32>,
+                      %kv: tensor<2x64x2x8xf32>, %pos: tensor<?xi32>, %rw: tensor<?x1xf32>,
+                      %ids: tensor<?x1xi32>, %g: tensor<4x32x16xbf16>, %d: tensor<4x16x32xbf16>,
+                      %sg: tensor<1x32x16xbf16>, %sd: tensor<1x16x32xbf16>,
+                      %bg: tensor<4x32xbf16>, %bd: tensor<4x16xbf16>,
+                      %sbg: tensor<1x32xbf16>, %sbd: tensor<1x16xbf16>)
+    -> (tensor<?x16xf32>, tensor<?x2x8xf32>, tensor<?x16xf32>) {
+  %n = moe.layer_norm %x, %w, %w eps = 1.0e-5 : tensor<?x16xf32>, tensor<16xbf16>, tensor<16xbf16>
+  %o, %kv1 = moe.attention %q, %q, %q cache(%kv) positions(%pos)
+      heads = 2 kv_heads = 2 head_dim = 8 causal scale = 0.125 alibi [0.25, 0.0625]
+      : tensor<?x2x8xf32>, tensor<?x2x8xf32>, tensor<2x64x2x8xf32>, tensor<?xi32>
+  %y = moe.expert_ffn %n routing(%rw, %ids) experts(%g, %g, %d) shared(%sg, %sg, %sd)
+      biases(%bg, %bg, %bd) shared_biases(%sbg, %sbg, %sbd) swiglu
+      : (tensor<?x16xf32>, tensor<?x1xf32>, tensor<?x1xi32>, tensor<4x32x16xbf16>,
+         tensor<4x32x16xbf16>, tensor<4x16x32xbf16>, tensor<1x32x16xbf16>,
+         tensor<1x32x16xbf16>, tensor<1x16x32xbf16>, tensor<4x32xbf16>, tensor<4x32xbf16>,
+         tensor<4x16xbf16>, tensor<1x32xbf16>, tensor<1x32xbf16>, tensor<1x16xbf16>)
+      -> tensor<?x16xf32>
+  return %n, %o, %y : tensor<?x16xf32>, tensor<?x2x8xf32>, tensor<?x16xf32>
+}
