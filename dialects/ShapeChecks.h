@@ -3,6 +3,7 @@
 #ifndef MOEC_DIALECTS_SHAPECHECKS_H
 #define MOEC_DIALECTS_SHAPECHECKS_H
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
 
@@ -140,6 +141,22 @@ inline mlir::LogicalResult verifyAttentionHeads(mlir::Operation *op,
     return mlir::failure();
   if (scale && failed(verifyPositive(op, "scale", *scale)))
     return mlir::failure();
+  return mlir::success();
+}
+
+/// A router's null-expert bias: non-negative and finite, and only where the
+/// weights are normalised (it is part of their divisor).
+inline mlir::LogicalResult verifyNullExpertBias(mlir::Operation *op,
+                                                mlir::FloatAttr bias,
+                                                bool renormalize) {
+  if (!bias)
+    return mlir::success();
+  double b = bias.getValueAsDouble();
+  if (!(b >= 0.0) || !std::isfinite(b))
+    return op->emitOpError() << "null_expert_bias must be non-negative, got "
+                             << b;
+  if (!renormalize)
+    return op->emitOpError("null_expert_bias only applies with renormalize");
   return mlir::success();
 }
 

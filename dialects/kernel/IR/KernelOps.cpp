@@ -48,14 +48,9 @@ LogicalResult RouterTopKOp::verify() {
   if (topK < 1 || (!ShapedType::isDynamic(experts) && topK > experts))
     return emitOpError() << "top_k must be in [1, " << experts << "], got "
                          << topK;
-  if (auto bias = getNullExpertBiasAttr()) {
-    double b = bias.getValueAsDouble();
-    if (!(b >= 0.0) || !std::isfinite(b))
-      return emitOpError() << "null_expert_bias must be non-negative, got "
-                           << b;
-    if (!getRenormalize())
-      return emitOpError("null_expert_bias only applies with renormalize");
-  }
+  if (failed(verifyNullExpertBias(*this, getNullExpertBiasAttr(),
+                                  getRenormalize())))
+    return failure();
   if (failed(verifyShape(*this, "weights", getWeights(),
                          {dim(getInput(), 0), topK})))
     return failure();

@@ -280,14 +280,9 @@ LogicalResult RouterOp::verify() {
                            << iterations.getInt();
   }
 
-  if (auto bias = getNullExpertBiasAttr()) {
-    double b = bias.getValueAsDouble();
-    if (!(b >= 0.0) || !std::isfinite(b))
-      return emitOpError() << "null_expert_bias must be non-negative, got "
-                           << b;
-    if (!getRenormalize())
-      return emitOpError("null_expert_bias only applies with renormalize");
-  }
+  if (failed(verifyNullExpertBias(*this, getNullExpertBiasAttr(),
+                                  getRenormalize())))
+    return failure();
   if (failed(verifyShape(*this, "weights", getWeights(), {tokens, topK})))
     return failure();
   return verifyShape(*this, "expert ids", getExpertIds(), {tokens, topK});
