@@ -312,24 +312,6 @@ StringRef moec::supportedArchitectures() {
   return names;
 }
 
-std::string ModelConfig::moeVariants() const {
-  std::string out;
-  auto add = [&](const llvm::Twine &what) {
-    out += (out.empty() ? "" : ", ") + what.str();
-  };
-  if (numSharedExperts)
-    add("shared experts");
-  if (routing != moe::RoutingAlgorithm::Learned)
-    add(moe::stringifyRoutingAlgorithm(routing) + " routing");
-  if (nonlinearity != moe::RouterNonlinearity::Softmax)
-    add(moe::stringifyRouterNonlinearity(nonlinearity) + " expert selection");
-  if (weighting != moe::RouterNonlinearity::Softmax)
-    add(moe::stringifyRouterNonlinearity(weighting) + " expert weighting");
-  if (nullExpertBias)
-    add("a null-expert bias");
-  return out;
-}
-
 bool ModelConfig::routerMixesTokens() const {
   return layout == Layout::Moe && routing == moe::RoutingAlgorithm::Learned &&
          (nonlinearity == moe::RouterNonlinearity::Sinkhorn ||

@@ -126,10 +126,6 @@ struct ModelConfig {
   /// `torch_dtype` / `dtype` as written ("bfloat16", ...), or empty.
   std::string torchDtype;
 
-  /// The MoE options beyond Mixtral's this config uses, for messages
-  /// ("shared experts, hash routing"); empty when it uses none.
-  std::string moeVariants() const;
-  bool usesMoeVariants() const { return !moeVariants().empty(); }
   /// ALiBi's slopes, one per head, as the zoo computes them.
   std::vector<float> alibiSlopes() const;
   /// Whether the router mixes the tokens of a call (sinkhorn), so that a

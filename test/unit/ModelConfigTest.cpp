@@ -44,7 +44,6 @@ TEST(ModelConfigTest, MixtralDefaultsAreHFs) {
   EXPECT_DOUBLE_EQ(c.ropeTheta, 1e6);
   EXPECT_FALSE(c.slidingWindow.has_value());
   EXPECT_FALSE(c.tieWordEmbeddings);
-  EXPECT_FALSE(c.usesMoeVariants());
 }
 
 TEST(ModelConfigTest, RopeThetaInRopeParameters) {
@@ -132,7 +131,6 @@ TEST(ModelConfigTest, CerebrasFields) {
   EXPECT_EQ(c.numSharedExperts, 1);
   EXPECT_EQ(c.nonlinearity, moe::RouterNonlinearity::Sigmoid);
   EXPECT_DOUBLE_EQ(*c.nullExpertBias, 1.1);
-  EXPECT_TRUE(c.usesMoeVariants());
   EXPECT_EQ(parseError(R"({"architectures": ["MixtralForCausalLM"],
       "num_experts": 4, "num_local_experts": 8})"),
             "config.json: num_experts and num_local_experts disagree");
