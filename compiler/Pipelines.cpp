@@ -57,7 +57,8 @@ void moec::buildFrontPipeline(mlir::OpPassManager &pm,
                                 "moe-neuron-major-down"
                           : std::string("moe-fuse-router")) +
                 (o.rollLayers ? ", moe-roll-layers" : "") +
-                "), canonicalize, cse, " + quantize(o) + "moe-plan-weights");
+                "), canonicalize, cse, " + quantize(o) +
+                "moe-plan-weights, moe-export-manifest");
 }
 
 void moec::buildCpuPipeline(mlir::OpPassManager &pm,

@@ -179,6 +179,19 @@ def NeuronMajorDown : Pass<"moe-neuron-major-down", "::mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def ExportManifest : Pass<"moe-export-manifest", "::mlir::ModuleOp"> {
+  let summary = "Makes the code state the shapes it was compiled for";
+  let description = [{
+    Adds a public constant global of i64, `moec_manifest` (layout:
+    runtime/format/Manifest.h), read off `@forward`: the embedding table's
+    rows (the bound on token ids), the output's rank and row width, and the
+    KV cache's layers, kv heads, head dim and element type. The runtime
+    compares it with the artifact's header before it sizes any buffer: code
+    and header that disagree are an error, not an access out of bounds.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def CountActivity : Pass<"moe-count-activity", "::mlir::ModuleOp"> {
   let summary = "Makes the code count the bytes each forward call reads";
   let description = [{

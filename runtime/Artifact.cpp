@@ -4,8 +4,10 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -23,6 +25,7 @@ Artifact &Artifact::operator=(Artifact &&other) noexcept {
     map = std::exchange(other.map, nullptr);
     mapSize = std::exchange(other.mapSize, 0);
     hdr = std::exchange(other.hdr, nullptr);
+    signedBytes = std::exchange(other.signedBytes, 0);
   }
   return *this;
 }
@@ -35,6 +38,98 @@ void Artifact::release() {
   map = nullptr;
   mapSize = 0;
   hdr = nullptr;
+}
+
+namespace {
+
+uint64_t readLe64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= uint64_t(p[i]) << (8 * i);
+  return v;
+}
+
+} // namespace
+
+std::optional<PublicKey> Artifact::signer() const {
+  if (!signedBytes)
+    return std::nullopt;
+  PublicKey key;
+  std::memcpy(key.data(),
+              static_cast<const uint8_t *>(map) + signedBytes +
+                  sizeof(kSignatureMagic),
+              key.size());
+  return key;
+}
+
+Status Artifact::verifySignature(const std::vector<PublicKey> &trusted) const {
+  std::optional<PublicKey> key = signer();
+  if (!key)
+    return Status::error("is not signed, and only signed artifacts are "
+                         "trusted")
+        .withContext(filePath);
+  bool known = false;
+  for (const PublicKey &k : trusted)
+    known |= k == *key;
+  if (!known)
+    return Status::error("is signed by key %s, which is not among the "
+                         "trusted keys",
+                         toHex(key->data(), key->size()).c_str())
+        .withContext(filePath);
+  Signature signature;
+  std::memcpy(signature.data(),
+              static_cast<const uint8_t *>(map) + signedBytes +
+                  sizeof(kSignatureMagic) + key->size(),
+              signature.size());
+  if (!verifyBytes(static_cast<const uint8_t *>(map), signedBytes, *key,
+                   signature))
+    return Status::error("fails its signature: it was altered after "
+                         "signing")
+        .withContext(filePath);
+  return Status();
+}
+
+Status moec::readTrustedKeys(const std::string &dir,
+                             std::vector<PublicKey> &out) {
+  DIR *list = opendir(dir.c_str());
+  if (!list)
+    return Status::error("cannot read the trusted keys: %s",
+                         std::strerror(errno))
+        .withContext(dir);
+  std::vector<std::string> names;
+  while (dirent *entry = readdir(list)) {
+    std::string name = entry->d_name;
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pub") == 0)
+      names.push_back(name);
+  }
+  closedir(list);
+  std::sort(names.begin(), names.end());
+  for (const std::string &name : names) {
+    std::string path = dir + "/" + name;
+    // Opened without blocking and checked to be a regular file first: a
+    // FIFO named *.pub must not hang the loader.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat info;
+    if (fd < 0 || fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) ||
+        info.st_size > 4096) {
+      if (fd >= 0)
+        ::close(fd);
+      return Status::error("not a public key file").withContext(path);
+    }
+    std::string text(size_t(info.st_size), '\0');
+    ssize_t n = read(fd, text.data(), text.size());
+    ::close(fd);
+    std::optional<PublicKey> key;
+    if (n == ssize_t(text.size()))
+      key = fromHex<crypto_sign_PUBLICKEYBYTES>(text);
+    if (!key)
+      return Status::error("not a public key (64 hex digits)")
+          .withContext(path);
+    out.push_back(*key);
+  }
+  if (out.empty())
+    return Status::error("no public keys (*.pub) to trust").withContext(dir);
+  return Status();
 }
 
 Bytes Artifact::segment(artifact::SegmentKind kind) const {
@@ -58,7 +153,7 @@ Status Artifact::open(const std::string &path, Artifact &out,
     return fail(Status::error("not a regular file"));
   }
   size_t size = static_cast<size_t>(info.st_size);
-  if (size < 16) {
+  if (size < kPrefixBytes) {
     ::close(fd);
     return fail(Status::error("truncated: %zu bytes is too short for an "
                               "artifact",
@@ -77,14 +172,16 @@ Status Artifact::open(const std::string &path, Artifact &out,
 
   if (std::memcmp(bytes, kArtifactMagic, 8) != 0)
     return fail(Status::error("not a moec artifact (bad magic)"));
-  uint64_t headerSize = 0;
-  for (int i = 0; i < 8; ++i)
-    headerSize |= uint64_t(bytes[8 + i]) << (8 * i);
-  if (headerSize > size - 16)
+  uint64_t headerSize = readLe64(bytes + 8);
+  if (headerSize > size - kPrefixBytes)
     return fail(Status::error("truncated: the header needs %llu bytes, the "
                               "file has %zu after the prefix",
-                              (unsigned long long)headerSize, size - 16));
-  const uint8_t *header = bytes + 16;
+                              (unsigned long long)headerSize,
+                              size - size_t(kPrefixBytes)));
+  if (headerChecksum(bytes, headerSize) != readLe64(bytes + 16))
+    return fail(Status::error("the header fails its checksum; the file is "
+                              "corrupt"));
+  const uint8_t *header = bytes + kPrefixBytes;
   flatbuffers::Verifier verifier(header, headerSize);
   if (!artifact::VerifyHeaderBuffer(verifier))
     return fail(Status::error("corrupt header (flatbuffers verification "
@@ -98,18 +195,36 @@ Status Artifact::open(const std::string &path, Artifact &out,
   if (!h.config() || !h.target())
     return fail(Status::error("corrupt header: no model config or target"));
 
+  // The segments tile the file: each at the first aligned offset after the
+  // header or the segment before it, with zeros between; then either the
+  // end of the file or a signature trailer. No byte is left unchecked.
   const artifact::Segment *weights = nullptr;
+  uint64_t end = kPrefixBytes + headerSize;
+  auto zeros = [&](uint64_t from, uint64_t to) {
+    for (uint64_t i = from; i < to; ++i)
+      if (bytes[i])
+        return false;
+    return true;
+  };
   if (const auto *segments = h.segments()) {
     for (const artifact::Segment *s : *segments) {
       const char *kind = artifact::EnumNameSegmentKind(s->kind());
-      if (s->offset() % kSegmentAlignment != 0 ||
-          s->offset() < 16 + headerSize || s->offset() > size ||
-          s->size() > size - s->offset())
+      uint64_t expected = (end + kSegmentAlignment - 1) / kSegmentAlignment *
+                          kSegmentAlignment;
+      if (s->offset() > size || s->size() > size - s->offset())
         return fail(Status::error("truncated or corrupt: the %s segment "
                                   "[%llu, +%llu) lies outside the file "
                                   "(%zu bytes)",
                                   kind, (unsigned long long)s->offset(),
                                   (unsigned long long)s->size(), size));
+      if (s->offset() != expected)
+        return fail(Status::error("corrupt header: the %s segment is at "
+                                  "%llu, the layout puts it at %llu",
+                                  kind, (unsigned long long)s->offset(),
+                                  (unsigned long long)expected));
+      if (!zeros(end, s->offset()))
+        return fail(Status::error("corrupt: bytes between segments are not "
+                                  "padding"));
       if (verifyChecksums &&
           segmentChecksum(bytes + s->offset(), s->size()) != s->checksum())
         return fail(Status::error("the %s segment fails its checksum; the "
@@ -117,7 +232,16 @@ Status Artifact::open(const std::string &path, Artifact &out,
                                   kind));
       if (s->kind() == artifact::SegmentKind::Weights)
         weights = s;
+      end = s->offset() + s->size();
     }
+  }
+  if (size == end + kSignatureTrailerBytes &&
+      std::memcmp(bytes + end, kSignatureMagic, sizeof(kSignatureMagic)) == 0) {
+    artifact.signedBytes = end;
+  } else if (size != end) {
+    return fail(Status::error("%llu bytes after the last segment: the file "
+                              "was appended to or is corrupt",
+                              (unsigned long long)(size - end)));
   }
   if (const auto *list = h.weights()) {
     for (const artifact::Weight *w : *list) {

@@ -11,11 +11,14 @@
 #define MOEC_RUNTIME_ARTIFACT_H
 
 #include "runtime/format/Format.h"
+#include "runtime/format/Signature.h"
 #include "runtime/Status.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace moec {
 
@@ -33,9 +36,11 @@ public:
   Artifact &operator=(const Artifact &) = delete;
   ~Artifact();
 
-  /// Maps `path` and checks the magic, the header (flatbuffers Verifier and
-  /// format version), that every segment and weight lies inside the file,
-  /// and, with `verifyChecksums`, every segment's checksum.
+  /// Maps `path` and checks the magic, the header (its checksum, the
+  /// flatbuffers Verifier and the format version), that the segments tile
+  /// the file with zero padding and nothing after them but a signature
+  /// trailer, that every weight lies inside its segment, and, with
+  /// `verifyChecksums`, every segment's checksum.
   static Status open(const std::string &path, Artifact &out,
                      bool verifyChecksums = true);
 
@@ -46,6 +51,13 @@ public:
   /// The bytes of the segment of `kind`; empty when there is none.
   Bytes segment(artifact::SegmentKind kind) const;
 
+  /// The key a signed artifact names as its signer (not yet verified).
+  std::optional<PublicKey> signer() const;
+  /// Succeeds when the artifact is signed by one of `trusted` and its
+  /// signature holds for every byte before it; else an error saying which
+  /// of the three is not so.
+  Status verifySignature(const std::vector<PublicKey> &trusted) const;
+
 private:
   void release();
 
@@ -53,7 +65,14 @@ private:
   void *map = nullptr;
   size_t mapSize = 0;
   const artifact::Header *hdr = nullptr;
+  /// Bytes covered by the signature trailer; 0: not signed.
+  uint64_t signedBytes = 0;
 };
+
+/// The public keys of `dir`: every file named *.pub, each 64 hex digits (as
+/// moec-keygen writes them). None, or a file that is not a key, is an error
+/// naming it.
+Status readTrustedKeys(const std::string &dir, std::vector<PublicKey> &out);
 
 } // namespace moec
 

@@ -1,6 +1,7 @@
 //===- Model.cpp - a loaded artifact, on any device ---------------------===//
 
 #include "runtime/Model.h"
+#include "runtime/format/Manifest.h"
 #include "runtime/format/Activity.h"
 #include "runtime/CpuModel.h"
 #include "runtime/CudaModel.h"
@@ -30,6 +31,49 @@ Status Model::bestRate(int warmup, int passes, double bytes,
   }
   return Status();
 }
+
+namespace {
+
+/// The shapes the code was compiled for (its manifest) against those the
+/// header states, which size every buffer.
+Status checkManifest(const int64_t *manifest, const artifact::ModelConfig &c) {
+  if (!manifest)
+    return Status::error("the code states no shapes (no %s); was it "
+                         "compiled by this moec?",
+                         kManifestSymbol);
+  if (manifest[kManifestLayout] != kManifestVersion)
+    return Status::error("the code's manifest has layout %lld, this runtime "
+                         "reads %lld; recompile the model",
+                         (long long)manifest[kManifestLayout],
+                         (long long)kManifestVersion);
+  bool sequence = c.head() == artifact::Head::SequenceClassification;
+  int64_t width =
+      c.head() == artifact::Head::CausalLM ? c.vocab_size() : c.num_labels();
+  struct Entry {
+    const char *what;
+    int64_t header;
+    ManifestEntry code;
+  } entries[] = {
+      {"vocab_size", c.vocab_size(), kManifestEmbeddingRows},
+      {"the output's rank", sequence ? 1 : 2, kManifestOutputRank},
+      {"the output's width", width, kManifestOutputWidth},
+      {"num_layers", c.num_layers(), kManifestLayers},
+      {"num_kv_heads", c.num_kv_heads(), kManifestKvHeads},
+      {"head_dim", c.head_dim(), kManifestHeadDim},
+      {"the KV cache's type", int64_t(c.kv_cache_dtype()),
+       kManifestKvCacheDType},
+  };
+  for (const Entry &e : entries)
+    if (e.header != manifest[e.code])
+      return Status::error("the header says %s is %lld, the code was "
+                           "compiled for %lld: the artifact is corrupt or "
+                           "was altered",
+                           e.what, (long long)e.header,
+                           (long long)manifest[e.code]);
+  return Status();
+}
+
+} // namespace
 
 Model::~Model() {
   if (library)
@@ -68,6 +112,11 @@ Status Model::openCode(const Artifact &art) {
   close(fd);
   if (!library)
     return Status::error("cannot load the code: %s", dlerror());
+  if (Status status = checkManifest(static_cast<const int64_t *>(
+                                        dlsym(library, kManifestSymbol)),
+                                    *h.config());
+      !status)
+    return status;
   entry = dlsym(library, symbol);
   if (!entry)
     return Status::error("the code has no symbol %s", symbol);

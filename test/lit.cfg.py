@@ -21,6 +21,8 @@ llvm_config.add_tool_substitutions(
     ["moec-opt", "moec-import", "moec-synth", "moec-compile", "moec-run",
      "moec-bench"], [config.moec_tools_dir])
 config.substitutions.append(("%python", sys.executable))
+# A C compiler for test inputs: the LLVM toolchain's clang.
+config.substitutions.append(("%clang", os.path.join(config.llvm_tools_dir, "clang")))
 # The MLIR runner's support libraries, for tests that run lowered IR.
 config.substitutions.append(("%mlir_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
 config.substitutions.append(("%reference", os.path.join(config.moec_src_root, "test", "reference")))

@@ -351,6 +351,28 @@ private:
 
 } // namespace
 
+llvm::Expected<SecretKey> moec::readSecretKey(llvm::StringRef path) {
+  llvm::sys::fs::file_status status;
+  if (std::error_code ec = llvm::sys::fs::status(path, status))
+    return fileError(path, "cannot read the key: " + ec.message());
+  if (status.type() != llvm::sys::fs::file_type::regular_file ||
+      status.getSize() > 4096)
+    return fileError(path, "not a secret key file");
+  if (status.permissions() & (llvm::sys::fs::group_all | llvm::sys::fs::others_all))
+    return fileError(path, "a secret key others may read or write; make it "
+                           "the owner's only (chmod 600)");
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return fileError(path, "cannot read the key: " +
+                               buffer.getError().message());
+  std::optional<SecretKey> key =
+      fromHex<crypto_sign_SECRETKEYBYTES>((*buffer)->getBuffer().str());
+  if (!key)
+    return fileError(path, "not a secret key (128 hex digits, as "
+                           "moec-keygen writes)");
+  return *key;
+}
+
 uint64_t PlannedWeight::size() const {
   return moe::storedBytes(type, format);
 }
@@ -419,7 +441,7 @@ Error moec::writeArtifact(const ArtifactContents &contents,
                         options.tokenizer.bytes.size(), 0});
   segments.push_back({artifact::SegmentKind::Weights, 0, weightSegment, 0});
   size_t headerSize = buildHeader(contents, options, segments).size();
-  uint64_t cursor = 16 + headerSize;
+  uint64_t cursor = kPrefixBytes + headerSize;
   for (SegmentRecord &s : segments) {
     s.offset = llvm::alignTo(cursor, kSegmentAlignment);
     cursor = s.offset + s.size;
@@ -434,7 +456,7 @@ Error moec::writeArtifact(const ArtifactContents &contents,
   llvm::FileRemover removeTemp(temp);
   llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
 
-  std::vector<char> prefix(16 + headerSize, '\0');
+  std::vector<char> prefix(kPrefixBytes + headerSize, '\0');
   os.write(prefix.data(), prefix.size());
   SourceFiles sources(contents.checkpointDir);
   uint64_t copied = 0;
@@ -477,11 +499,35 @@ Error moec::writeArtifact(const ArtifactContents &contents,
       buildHeader(contents, options, segments);
   if (header.size() != headerSize)
     return fileError(path, "internal error: the header changed size");
-  char lengths[16];
-  std::memcpy(lengths, kArtifactMagic, 8);
-  llvm::support::endian::write64le(lengths + 8, headerSize);
-  os.pwrite(lengths, 16, 0);
-  os.pwrite(reinterpret_cast<const char *>(header.data()), header.size(), 16);
+  // The prefix (magic, size, the header's checksum) and the header.
+  std::vector<uint8_t> start(kPrefixBytes + headerSize);
+  std::memcpy(start.data(), kArtifactMagic, 8);
+  llvm::support::endian::write64le(start.data() + 8, headerSize);
+  std::memcpy(start.data() + kPrefixBytes, header.data(), header.size());
+  llvm::support::endian::write64le(start.data() + 16,
+                                   headerChecksum(start.data(), headerSize));
+  os.pwrite(reinterpret_cast<const char *>(start.data()), start.size(), 0);
+  if (options.signingKey) {
+    // Signed: every byte written so far, read back as the runtime will.
+    os.flush();
+    if (os.has_error())
+      return fileError(path, "write failed: " + os.error().message());
+    auto written = llvm::MemoryBuffer::getFile(
+        temp, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (!written || (*written)->getBufferSize() != cursor)
+      return fileError(path, "cannot read back the file to sign it");
+    Signature signature = signBytes(
+        reinterpret_cast<const uint8_t *>((*written)->getBufferStart()),
+        cursor, *options.signingKey);
+    os.seek(cursor);
+    os.write(kSignatureMagic, sizeof(kSignatureMagic));
+    // The public key is the secret key's second half (libsodium's layout).
+    os.write(reinterpret_cast<const char *>(options.signingKey->data()) +
+                 crypto_sign_SEEDBYTES,
+             crypto_sign_PUBLICKEYBYTES);
+    os.write(reinterpret_cast<const char *>(signature.data()),
+             signature.size());
+  }
   os.close();
   if (os.has_error())
     return fileError(path, "write failed: " + os.error().message());

@@ -12,11 +12,13 @@
 #include "compiler/import/ModelConfig.h"
 #include "dialects/moe/IR/MoeAttrs.h"
 #include "runtime/format/Format.h"
+#include "runtime/format/Signature.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,7 +96,17 @@ struct ArtifactOptions {
   std::vector<std::pair<std::string, std::string>> entryPoints;
   /// Called with (bytes written, total bytes) while weights are copied.
   std::function<void(uint64_t, uint64_t)> progress;
+  /// When set, the artifact ends with this key's signature of all it holds
+  /// (runtime/format/Signature.h).
+  std::optional<SecretKey> signingKey;
+  /// Write weights holding NaN or infinities (otherwise an error naming the
+  /// tensor).
+  bool allowNonFinite = false;
 };
+
+/// The Ed25519 secret key of a file moec-keygen wrote (128 hex digits),
+/// which only its owner may read; an error naming the file otherwise.
+llvm::Expected<SecretKey> readSecretKey(llvm::StringRef path);
 
 /// Reads the config, checkpoint directory and planned weights of `module`;
 /// `where` names it in errors.

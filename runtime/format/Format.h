@@ -25,8 +25,14 @@ inline constexpr char kArtifactMagic[8] = {'M',  'O', 'E', 'C',
 /// Bumped whenever the header or the segment contents change meaning
 /// (2: the code's activity counters have a multiply-add column; 3: the
 /// entry point takes the count of output rows; 4: the counters split weight
-/// bytes by part and count predicted neurons).
-inline constexpr uint32_t kArtifactFormatVersion = 4;
+/// bytes by part and count predicted neurons; 5: the prefix holds the
+/// header's checksum, segments tile the file, the code states its shapes,
+/// an optional signature trailer).
+inline constexpr uint32_t kArtifactFormatVersion = 5;
+/// The prefix: the magic, the header's size N (u64, little-endian) and the
+/// header's checksum (u64, little-endian; headerChecksum); the header
+/// follows.
+inline constexpr uint64_t kPrefixBytes = 24;
 /// Segments start at multiples of this.
 inline constexpr uint64_t kSegmentAlignment = 4096;
 /// Weights start at multiples of this inside their segment.
@@ -56,6 +62,18 @@ inline constexpr const char *dtypeName(artifact::DType type) {
 /// The checksum of a segment: XXH3, 64 bits.
 inline uint64_t segmentChecksum(const void *data, size_t size) {
   return XXH3_64bits(data, size);
+}
+
+/// The checksum of the prefix's first 16 bytes (magic and size) and of the
+/// header, the N bytes at kPrefixBytes of `file`.
+inline uint64_t headerChecksum(const uint8_t *file, uint64_t headerSize) {
+  XXH3_state_t *state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  XXH3_64bits_update(state, file, 16);
+  XXH3_64bits_update(state, file + kPrefixBytes, headerSize);
+  uint64_t digest = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return digest;
 }
 
 /// The same checksum, of a segment written piece by piece.

@@ -9,7 +9,9 @@ dimensions is gigabytes of weights. `strip` writes the artifact less its
 Weights segment (the code, PTX, cubin and header keep every offset); `fill`
 puts the segment back, filled with random values of bounded magnitude
 (2^-9..2^-6, random signs, as bf16 bit patterns: finite in f16 and f32 too),
-and writes its XXH3-64 checksum into the header. Timings of such a model are
+and writes its XXH3-64 checksum into the header, and the header's own
+checksum into the prefix (docs/artifact.md). A signed artifact's
+signature no longer holds after `fill`. Timings of such a model are
 those of the original; its outputs are not. `fill` needs numpy and xxhash.
 """
 
@@ -20,6 +22,7 @@ import struct
 import sys
 
 WEIGHTS = 1  # SegmentKind.Weights in runtime/Artifact.fbs
+PREFIX = 24  # magic, header size, header checksum (runtime/format/Format.h)
 
 
 def u32(b, o):
@@ -38,7 +41,7 @@ def field(buf, table, index):
 def weights_segment(path):
     """(offset, size, checksum position in the file) of the Weights segment."""
     with open(path, "rb") as f:
-        head = f.read(16)
+        head = f.read(PREFIX)
         if head[:8] != b"MOEC\0ART":
             sys.exit(f"{path}: not a moec artifact")
         size = struct.unpack_from("<Q", head, 8)[0]
@@ -53,7 +56,7 @@ def weights_segment(path):
         if kind_at is not None and buf[kind_at] == WEIGHTS:
             offset = struct.unpack_from("<Q", buf, off_at)[0]
             length = struct.unpack_from("<Q", buf, size_at)[0]
-            return offset, length, 16 + sum_at
+            return offset, length, PREFIX + sum_at
     sys.exit(f"{path}: no Weights segment")
 
 
@@ -103,6 +106,15 @@ def fill(skeleton, model, seed):
     with open(model + ".tmp", "r+b") as f:
         f.seek(sum_at)
         f.write(struct.pack("<Q", digest.intdigest()))
+        # The header's checksum: XXH3-64 of the magic and size, then the
+        # header.
+        f.seek(0)
+        prefix = f.read(PREFIX)
+        size = struct.unpack_from("<Q", prefix, 8)[0]
+        f.seek(PREFIX)
+        header = f.read(size)
+        f.seek(16)
+        f.write(struct.pack("<Q", xxhash.xxh3_64(prefix[:16] + header).intdigest()))
     os.replace(model + ".tmp", model)
 
 

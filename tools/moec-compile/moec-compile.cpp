@@ -54,6 +54,16 @@ cl::opt<std::string> target("target", cl::desc("cpu or cuda"), cl::init("cpu"),
 cl::opt<std::string> targetCpu("target-cpu",
                                cl::desc("CPU to tune for, or native"),
                                cl::init("native"), cl::cat(category));
+cl::opt<std::string> signKey(
+    "sign-key",
+    cl::desc("Sign the artifact with this Ed25519 secret key (a file from "
+             "moec-keygen); moec-run --trusted-keys runs only signed ones"),
+    cl::value_desc("file"), cl::cat(category));
+cl::opt<bool> allowNonFinite(
+    "allow-nonfinite",
+    cl::desc("Write weights that hold NaN or infinities (by default an error "
+             "naming the tensor)"),
+    cl::cat(category));
 cl::opt<std::string> emitLLVM("emit-llvm",
                               cl::desc("Also write the optimised LLVM IR of "
                                        "the code to this file"),
@@ -355,9 +365,18 @@ int main(int argc, char **argv) {
     }
   }
   const std::string ptxPath = emitPtx;
+  // The key first: a bad key file is found before the compile.
+  std::optional<moec::SecretKey> signingKey;
+  if (!signKey.empty()) {
+    Expected<moec::SecretKey> key = moec::readSecretKey(signKey);
+    if (!key)
+      return fail(toString(key.takeError()));
+    signingKey = *key;
+  }
   // lld, linked in as a library, resets every llvm::cl option when it runs:
   // keep what it would erase.
   const std::string outputPath = output;
+  const bool keepNonFinite = allowNonFinite;
   const std::string llvmPath = emitLLVM;
 
   mlir::DialectRegistry registry;
@@ -529,6 +548,8 @@ int main(int argc, char **argv) {
   options.entryPoints.push_back({"forward", "_mlir_ciface_forward"});
   // Timed from here: the bar and its final line measure the writing only.
   options.progress = moec::progressCallback("writing weights");
+  options.signingKey = signingKey;
+  options.allowNonFinite = keepNonFinite;
   if (Error error = moec::writeArtifact(*contents, options, outputPath))
     return fail(toString(std::move(error)));
   return 0;

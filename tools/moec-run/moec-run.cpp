@@ -63,6 +63,11 @@ void printInfo(const moec::Artifact &artifact, bool listWeights) {
               a::EnumNameTargetKind(t.kind()), s(t.triple()), s(t.cpu()),
               t.features() && t.features()->size() ? t.features()->c_str()
                                                    : "(none)");
+  if (std::optional<moec::PublicKey> key = artifact.signer())
+    std::printf("signed:   by key %s (checked only with --trusted-keys)\n",
+                moec::toHex(key->data(), key->size()).c_str());
+  else
+    std::printf("signed:   no\n");
   if (h.segments())
     for (const a::Segment *seg : *h.segments())
       std::printf("segment:  %-9s offset %" PRIu64 ", %" PRIu64
@@ -130,6 +135,7 @@ struct Options {
   std::vector<int32_t> tokens;
   bool haveTokens = false;
   std::string prompt, promptFile, system, chatTemplate = "auto";
+  std::string trustedKeys;
   bool havePrompt = false, chat = false, json = false, info = false,
        listWeights = false;
   std::vector<std::string> stops;
@@ -460,6 +466,15 @@ int main(int argc, char **argv) {
               "layout, offset in the Weights segment and bytes",
               o.listWeights);
 
+  parser.group("Trust");
+  parser.value("trusted-keys", "dir",
+               "Run only artifacts signed by a key of this directory (its "
+               "*.pub files, from moec-keygen)",
+               "a directory", [&](const std::string &v) {
+                 o.trustedKeys = v;
+                 return !v.empty();
+               });
+
   parser.group("Device");
   parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
                "auto, cpu or cuda",
@@ -497,6 +512,16 @@ int main(int argc, char **argv) {
     return parser.failure(status);
   if (o.listWeights && !o.info)
     return parser.usageError("--list-weights is a part of --info");
+  // An artifact's code runs when it loads: with trusted keys, nothing is
+  // loaded before its signature is checked.
+  if (!o.trustedKeys.empty()) {
+    std::vector<moec::PublicKey> trusted;
+    if (moec::Status status = moec::readTrustedKeys(o.trustedKeys, trusted);
+        !status)
+      return parser.failure(status);
+    if (moec::Status status = artifact.verifySignature(trusted); !status)
+      return parser.failure(status);
+  }
   if (o.info) {
     printInfo(artifact, o.listWeights);
     return 0;
