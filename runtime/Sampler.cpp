@@ -7,7 +7,18 @@
 
 using namespace moec;
 
-int32_t Sampler::sample(const float *logits, int64_t vocab) {
+Status Sampler::sample(const float *logits, int64_t vocab, int32_t &next) {
+  for (int64_t i = 0; i < vocab; ++i)
+    if (!std::isfinite(logits[i]))
+      return Status::error("the model's logits are not finite (%g at id "
+                           "%lld): its weights are damaged; nothing is "
+                           "sampled from them",
+                           double(logits[i]), (long long)i);
+  next = choose(logits, vocab);
+  return Status();
+}
+
+int32_t Sampler::choose(const float *logits, int64_t vocab) {
   if (options.temperature <= 0.0f || options.topK == 1)
     return int32_t(std::max_element(logits, logits + vocab) - logits);
 

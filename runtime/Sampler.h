@@ -3,7 +3,10 @@
 #ifndef MOEC_RUNTIME_SAMPLER_H
 #define MOEC_RUNTIME_SAMPLER_H
 
+#include "runtime/Status.h"
+
 #include <cstdint>
+
 #include <random>
 #include <vector>
 
@@ -26,10 +29,14 @@ public:
   explicit Sampler(const SamplerOptions &options)
       : options(options), random(options.seed) {}
 
-  /// The next token from one row of `vocab` logits.
-  int32_t sample(const float *logits, int64_t vocab);
+  /// The next token from one row of `vocab` logits, into `next`; an error
+  /// (and no token) when a logit is NaN or infinite: a model whose weights
+  /// are damaged gives such rows, and any choice from them would be noise.
+  Status sample(const float *logits, int64_t vocab, int32_t &next);
 
 private:
+  int32_t choose(const float *logits, int64_t vocab);
+
   SamplerOptions options;
   std::mt19937_64 random;
   std::vector<std::pair<float, int32_t>> candidates;

@@ -252,6 +252,21 @@ Error writeConverted(SegmentStream &stream, llvm::StringRef data,
   return Error::success();
 }
 
+/// The index of the first value of `data` (of float type `dtype`) that is
+/// NaN or infinite, if any.
+std::optional<size_t> firstNonFinite(llvm::StringRef data, Type dtype) {
+  size_t bytes = dtype.getIntOrFloatBitWidth() / 8;
+  // The exponent field: all ones means NaN or infinity.
+  uint32_t mask = dtype.isF32() ? 0x7f800000u : dtype.isBF16() ? 0x7f80u : 0x7c00u;
+  for (size_t i = 0; i < data.size() / bytes; ++i) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, data.data() + i * bytes, bytes);
+    if ((bits & mask) == mask)
+      return i;
+  }
+  return std::nullopt;
+}
+
 struct SegmentRecord {
   artifact::SegmentKind kind;
   uint64_t offset, size, checksum;
@@ -324,15 +339,22 @@ public:
 
   /// The bytes a reference names, checked against the file's size.
   llvm::Expected<llvm::StringRef> bytes(moe::WeightRefAttr ref) {
+    // A reference names a file of the checkpoint directory itself, as the
+    // importer writes them: no directories, no "..", nothing absolute.
+    llvm::StringRef file = ref.getFile();
+    if (file.empty() || file == "." || file == ".." ||
+        file.find_first_of("/\\") != llvm::StringRef::npos)
+      return fileError(dir, "weight '" + ref.getTensor() +
+                                "' names the file '" + file +
+                                "', which is not in the checkpoint "
+                                "directory");
     llvm::SmallString<256> path(dir);
-    llvm::sys::path::append(path, ref.getFile());
+    llvm::sys::path::append(path, file);
     auto it = maps.find(path);
     if (it == maps.end()) {
-      auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                                /*RequiresNullTerminator=*/false);
+      auto buffer = readRegularFile(path);
       if (!buffer)
-        return fileError(path, "cannot read weights: " +
-                                   buffer.getError().message());
+        return buffer.takeError();
       it = maps.try_emplace(path, std::move(*buffer)).first;
     }
     llvm::StringRef data = it->second->getBuffer();
@@ -472,6 +494,17 @@ Error moec::writeArtifact(const ArtifactContents &contents,
           llvm::Expected<llvm::StringRef> data = sources.bytes(part);
           if (!data)
             return data.takeError();
+          if (!options.allowNonFinite)
+            if (std::optional<size_t> at =
+                    firstNonFinite(*data, part.getDtype())) {
+              llvm::SmallString<256> source(contents.checkpointDir);
+              llvm::sys::path::append(source, part.getFile());
+              return fileError(source,
+                               "tensor '" + part.getTensor() + "' holds NaN "
+                               "or infinity (element " + llvm::Twine(*at) +
+                               "); the checkpoint is damaged "
+                               "(--allow-nonfinite writes it anyway)");
+            }
           if (w.format) {
             if (Error e = writeQuantized(stream, *data, part, w.transposed,
                                          *w.format, w.layout))

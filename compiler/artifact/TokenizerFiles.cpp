@@ -1,6 +1,7 @@
 //===- TokenizerFiles.cpp - the tokenizer a checkpoint ships ------------===//
 
 #include "compiler/artifact/TokenizerFiles.h"
+#include "compiler/import/Diagnostics.h"
 
 #include "runtime/Tokenizer.h"
 
@@ -17,10 +18,10 @@ Error fail(const Twine &message) {
 }
 
 Expected<std::string> readFile(StringRef path) {
-  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
-                                      /*RequiresNullTerminator=*/false);
+  // Tokenizer files are megabytes; 1 GiB bounds a hostile one.
+  auto buffer = moec::readRegularFile(path, 1 << 30);
   if (!buffer)
-    return fail(path + ": cannot read: " + buffer.getError().message());
+    return buffer.takeError();
   return (*buffer)->getBuffer().str();
 }
 

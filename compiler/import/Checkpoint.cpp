@@ -26,9 +26,9 @@ static std::string join(StringRef dir, StringRef name) {
 /// Reads model.safetensors.index.json: tensor name -> shard file name.
 static Expected<std::map<std::string, std::string>>
 readIndex(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  auto buffer = readRegularFile(path, 256 << 20);
   if (!buffer)
-    return fileError(path, "cannot read: " + buffer.getError().message());
+    return buffer.takeError();
   StringRef text = (*buffer)->getBuffer();
   json root = json::parse(text.begin(), text.end(), nullptr,
                           /*allow_exceptions=*/false);

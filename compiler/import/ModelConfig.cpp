@@ -558,9 +558,10 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
 }
 
 Expected<ModelConfig> ModelConfig::read(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  // A config.json is small; 64 MiB bounds what a hostile one costs.
+  auto buffer = readRegularFile(path, 64 << 20);
   if (!buffer)
-    return fileError(path, "cannot read: " + buffer.getError().message());
+    return buffer.takeError();
   return parse(path, (*buffer)->getBuffer());
 }
 

@@ -93,18 +93,11 @@ const TensorInfo *SafeTensorsFile::find(StringRef name) const {
 }
 
 Expected<SafeTensorsFile> SafeTensorsFile::open(StringRef path) {
-  llvm::Expected<llvm::sys::fs::file_t> file =
-      llvm::sys::fs::openNativeFileForRead(path);
+  uint64_t fileSize = 0;
+  llvm::Expected<int> file = openRegularFile(path, fileSize);
   if (!file)
-    return fileError(path, "cannot open: " + toString(file.takeError()));
-  llvm::scope_exit close([&] { llvm::sys::fs::closeFile(*file); });
-
-  llvm::sys::fs::file_status status;
-  if (std::error_code ec = llvm::sys::fs::status(*file, status))
-    return fileError(path, "cannot stat: " + ec.message());
-  if (status.type() != llvm::sys::fs::file_type::regular_file)
-    return fileError(path, "not a regular file");
-  uint64_t fileSize = status.getSize();
+    return file.takeError();
+  llvm::scope_exit close([&] { ::close(*file); });
 
   // Reads exactly `length` bytes at `offset`, or fails.
   auto readAt = [&](uint64_t offset, uint64_t length,

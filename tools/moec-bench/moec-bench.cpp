@@ -112,7 +112,9 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
       !s)
     return s;
   moec::Sampler greedy({});
-  int32_t next = greedy.sample(row.data(), vocab);
+  int32_t next = 0;
+  if (moec::Status s = greedy.sample(row.data(), vocab, next); !s)
+    return s;
   int64_t *counters = model.activity();
   int64_t rows = model.activityRows();
   for (int64_t n = 0; n < warmup + steps; ++n) {
@@ -128,7 +130,8 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
             .count();
     if (n >= warmup)
       result.seconds.push_back(seconds);
-    next = greedy.sample(row.data(), vocab);
+    if (moec::Status s = greedy.sample(row.data(), vocab, next); !s)
+      return s;
   }
   if (!counters)
     return moec::Status();

@@ -237,7 +237,9 @@ moec::Status Runner::generate(const std::vector<int32_t> &input,
     *promptLogits = std::move(logits);
   start = Clock::now();
   for (int64_t n = 0; n < options.maxNewTokens; ++n) {
-    int32_t next = sampler.sample(row.data(), vocab);
+    int32_t next = 0;
+    if (moec::Status s = sampler.sample(row.data(), vocab, next); !s)
+      return s.withContext(options.path);
     out.pending = next;
     if (std::find(ends.begin(), ends.end(), next) != ends.end()) {
       out.reason = StopReason::Eos;
