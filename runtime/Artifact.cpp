@@ -144,7 +144,8 @@ Bytes Artifact::segment(artifact::SegmentKind kind) const {
 Status Artifact::open(const std::string &path, Artifact &out,
                       bool verifyChecksums) {
   auto fail = [&](Status status) { return status.withContext(path); };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Without blocking: a FIFO is refused below, not waited on.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return fail(Status::error("cannot open: %s", std::strerror(errno)));
   struct stat info;

@@ -72,10 +72,23 @@ Status CpuModel::loadCode(const Artifact &art) {
     return status;
   // Zeroed pages on first touch: no row is read before it is written, so
   // a large --max-seq-len costs memory only as the sequence fills it.
+  // A cache larger than the machine's memory is refused up front, saying
+  // what it would need.
+  double perPosition = double(kvBytes()) / double(maxSeq);
+  double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  if (double(kvBytes()) > memory || kvBytes() <= 0)
+    return Status::error(StatusCode::InvalidMaxSeqLen,
+                         "a KV cache of %lld positions needs %.1f GiB (%.0f "
+                         "bytes a position); this machine has %.1f GiB",
+                         (long long)maxSeq,
+                         perPosition * double(maxSeq) / double(1 << 30),
+                         perPosition, memory / double(1 << 30));
   kvCache.reset(static_cast<uint8_t *>(std::calloc(size_t(kvBytes()), 1)));
   if (!kvCache)
-    return Status::error("cannot allocate the KV cache (%lld bytes)",
-                         (long long)kvBytes());
+    return Status::error(StatusCode::InvalidMaxSeqLen,
+                         "cannot allocate the KV cache (%lld positions, %lld "
+                         "bytes)",
+                         (long long)maxSeq, (long long)kvBytes());
   weights = art.segment(artifact::SegmentKind::Weights);
   populateWeights();
   return Status();

@@ -19,14 +19,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
-#include <map>
 #include <climits>
 #include <cstdio>
+#include <cstring>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -317,9 +321,53 @@ void report(const Options &options, const Generation &g) {
                stopReasonName(g.reason));
 }
 
-bool readAll(std::istream &in, std::string &out) {
-  out.assign(std::istreambuf_iterator<char>(in), {});
-  return !in.bad();
+/// The prompt's text from `path` ("" or "-": stdin), at most `limit`
+/// bytes: a directory, an unreadable file or a longer text (an endless
+/// stream, /dev/zero) is an error naming it, found before anything is
+/// tokenized. FIFOs are read: `--prompt-file <(...)` is one.
+moec::Status readPrompt(const std::string &path, uint64_t limit,
+                        std::string &out) {
+  bool standardInput = path.empty() || path == "-";
+  std::string name = standardInput ? "stdin" : path;
+  int fd = standardInput ? STDIN_FILENO
+                         : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return moec::Status::error("cannot read the prompt: %s",
+                               std::strerror(errno))
+        .withContext(name);
+  struct stat info;
+  if (fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
+    if (!standardInput)
+      ::close(fd);
+    return moec::Status::error("is a directory, not a prompt")
+        .withContext(name);
+  }
+  out.clear();
+  char buffer[1 << 16];
+  moec::Status status;
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      status = moec::Status::error("cannot read the prompt: %s",
+                                   std::strerror(errno));
+      break;
+    }
+    if (n == 0)
+      break;
+    if (out.size() + size_t(n) > limit) {
+      status = moec::Status::error(
+          "the prompt is longer than %llu bytes, more than the KV cache's "
+          "positions could hold (--max-seq-len)",
+          (unsigned long long)limit);
+      break;
+    }
+    out.append(buffer, size_t(n));
+  }
+  if (!standardInput)
+    ::close(fd);
+  return status.withContext(name);
 }
 
 /// A conversation: --prompt, then one user turn per line of stdin.
@@ -535,15 +583,19 @@ int main(int argc, char **argv) {
     if (o.promptFile.empty() && isatty(STDIN_FILENO))
       return parser.usageError("no prompt: give --prompt, --prompt-file, "
                                "--tokens or text on stdin");
-    std::ifstream file;
-    if (!o.promptFile.empty() && o.promptFile != "-") {
-      file.open(o.promptFile, std::ios::binary);
-      if (!file)
-        return parser.failure(o.promptFile + ": cannot read the prompt");
-    }
-    if (!readAll(file.is_open() ? file : std::cin, o.prompt))
-      return parser.failure((o.promptFile.empty() ? "stdin" : o.promptFile) +
-                            ": cannot read the prompt");
+    // No token is longer than 256 bytes: a longer text cannot fit the
+    // cache, and is refused before it is tokenized.
+    int64_t positions =
+        o.maxSeqLen ? o.maxSeqLen
+                    : std::min<int64_t>(
+                          artifact.header().config()->max_position_embeddings(),
+                          4096);
+    if (moec::Status s = readPrompt(o.promptFile,
+                                    uint64_t(std::max<int64_t>(positions, 1)) *
+                                        256,
+                                    o.prompt);
+        !s)
+      return parser.failure(s);
     if (o.prompt.empty() && o.promptFile.empty())
       return parser.usageError("no prompt: give --prompt, --prompt-file, "
                                "--tokens or text on stdin");
