@@ -1,6 +1,7 @@
 //===- Npy.cpp - writing .npy files -------------------------------------===//
 
 #include "runtime/Npy.h"
+#include "runtime/OutputFile.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -25,29 +26,18 @@ Status moec::writeNpy(const std::string &path,
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
 
-  std::string temp = path + ".tmp";
-  FILE *f = std::fopen(temp.c_str(), "wb");
-  if (!f)
-    return Status::error("%s: cannot write: %s", path.c_str(),
-                         std::strerror(errno));
   uint16_t length = uint16_t(header.size());
-  unsigned char prefix[10] = {0x93,
-                              'N',
-                              'U',
-                              'M',
-                              'P',
-                              'Y',
-                              1,
-                              0,
+  unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                               (unsigned char)(length & 0xff),
                               (unsigned char)(length >> 8)};
-  bool ok = std::fwrite(prefix, 1, 10, f) == 10 &&
-            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-            std::fwrite(data, sizeof(float), size_t(count), f) == size_t(count);
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    return Status::error("%s: write failed", path.c_str());
-  }
-  return Status();
+  OutputFile file;
+  if (Status s = file.open(path); !s)
+    return s;
+  if (Status s = file.write(prefix, sizeof(prefix)); !s)
+    return s;
+  if (Status s = file.write(header.data(), header.size()); !s)
+    return s;
+  if (Status s = file.write(data, sizeof(float) * size_t(count)); !s)
+    return s;
+  return file.commit();
 }

@@ -16,6 +16,8 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/raw_ostream.h"
 
 
@@ -476,7 +478,17 @@ Error moec::writeArtifact(const ArtifactContents &contents,
           path + ".tmp-%%%%%%", fd, temp))
     return fileError(path, "cannot create: " + ec.message());
   llvm::FileRemover removeTemp(temp);
+  // Also on SIGINT and SIGTERM: no temporary as large as the model is left.
+  llvm::sys::RemoveFileOnSignal(temp);
   llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+  // A write error (a full disk) is reported below with the file's name; an
+  // early return must not leave it for the stream's destructor, which would
+  // abort with a message naming nothing.
+  llvm::scope_exit clearError([&] {
+    if (os.has_error())
+      os.clear_error();
+    llvm::sys::DontRemoveFileOnSignal(temp);
+  });
 
   std::vector<char> prefix(kPrefixBytes + headerSize, '\0');
   os.write(prefix.data(), prefix.size());

@@ -11,6 +11,7 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -113,14 +114,23 @@ moec::emitSharedObject(mlir::ModuleOp module, const CpuTarget &target,
           llvm::sys::fs::createTemporaryFile("moec", "o", fd, objectPath))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeObject(objectPath);
+  llvm::sys::RemoveFileOnSignal(objectPath);
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os.write(object.data(), object.size());
+    os.close();
+    if (os.has_error()) {
+      std::string why = os.error().message();
+      os.clear_error();
+      return makeError("cannot write the object file " + objectPath +
+                       " (temporary): " + why);
+    }
   }
   if (std::error_code ec =
           llvm::sys::fs::createTemporaryFile("moec", "so", libraryPath))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeLibrary(libraryPath);
+  llvm::sys::RemoveFileOnSignal(libraryPath);
   // The parallel loops call libomp, which the loader finds by its soname;
   // host code without them (a CUDA model's) must not need it.
   const char *args[] = {"ld.lld",

@@ -18,6 +18,7 @@
 #include "compiler/import/ModelConfigAttr.h"
 #include "dialects/moe/IR/MoeOps.h"
 #include "passes/Passes.h"
+#include "runtime/OutputFile.h"
 #include "runtime/Progress.h"
 
 #include "compiler/Version.h"
@@ -34,6 +35,8 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+
+#include <csignal>
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -285,6 +288,9 @@ runPipeline(mlir::ModuleOp module,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // Past a file-size limit a write fails (EFBIG, reported with the file's
+  // name) instead of the process dying.
+  std::signal(SIGXFSZ, SIG_IGN);
   moec::setVersionPrinter("moec-compile");
   // Pass names must be known when options such as --mlir-print-ir-after=PASS
   // are parsed.
@@ -365,6 +371,10 @@ int main(int argc, char **argv) {
     }
   }
   const std::string ptxPath = emitPtx;
+  // The output first: a path that is an input, a directory or a device is
+  // found before the compile.
+  if (moec::Status status = moec::checkOutputPath(output, {input}); !status)
+    return fail(status.message());
   // The key first: a bad key file is found before the compile.
   std::optional<moec::SecretKey> signingKey;
   if (!signKey.empty()) {

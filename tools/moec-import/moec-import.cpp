@@ -10,6 +10,7 @@
 #include "compiler/Registration.h"
 #include "compiler/import/Importer.h"
 #include "compiler/import/KvCacheTypeOption.h"
+#include "runtime/OutputFile.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -17,6 +18,8 @@
 #include "compiler/Version.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+
+#include <csignal>
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -51,6 +54,9 @@ int fail(const Twine &message) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // Past a file-size limit a write fails (EFBIG, reported with the file's
+  // name) instead of the process dying.
+  std::signal(SIGXFSZ, SIG_IGN);
   moec::setVersionPrinter("moec-import");
   cl::HideUnrelatedOptions(category);
   if (!cl::ParseCommandLineOptions(
@@ -58,6 +64,9 @@ int main(int argc, char **argv) {
           &errs()))
     return 2;
 
+  if (output != "-")
+    if (moec::Status status = moec::checkOutputPath(output, {input}); !status)
+      return fail(status.message());
   Expected<moec::Checkpoint> checkpoint = moec::Checkpoint::open(input);
   if (!checkpoint)
     return fail(toString(checkpoint.takeError()));

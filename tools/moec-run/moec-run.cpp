@@ -14,6 +14,7 @@
 #include "runtime/CommandLine.h"
 #include "runtime/Model.h"
 #include "runtime/Npy.h"
+#include "runtime/OutputFile.h"
 #include "runtime/Sampler.h"
 #include "runtime/Tokenizer.h"
 
@@ -27,6 +28,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -417,6 +419,9 @@ int chat(const Options &options, moec::Model &model,
 } // namespace
 
 int main(int argc, char **argv) {
+  // Past a file-size limit a write fails (EFBIG, reported with the file's
+  // name) instead of the process dying.
+  std::signal(SIGXFSZ, SIG_IGN);
   Options o;
   moec::OptionParser parser(
       "moec-run", "[options] MODEL.moec",
@@ -557,6 +562,13 @@ int main(int argc, char **argv) {
   if (o.chat && !o.logitsPath.empty())
     return parser.usageError("--logits is for one prompt, not --chat");
 
+  // An output is checked before any work: a bad path is found now, not
+  // after the generation.
+  if (!o.logitsPath.empty())
+    if (moec::Status status =
+            moec::checkOutputPath(o.logitsPath, {o.path, o.promptFile});
+        !status)
+      return parser.failure(status);
   moec::Artifact artifact;
   if (moec::Status status = moec::Artifact::open(o.path, artifact); !status)
     return parser.failure(status);

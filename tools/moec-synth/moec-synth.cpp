@@ -15,6 +15,8 @@
 #include "runtime/Progress.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+
+#include <csignal>
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -283,6 +285,9 @@ Expected<moec::ModelConfig> configFromOptions() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // Past a file-size limit a write fails (EFBIG, reported with the file's
+  // name) instead of the process dying.
+  std::signal(SIGXFSZ, SIG_IGN);
   moec::setVersionPrinter("moec-synth");
   cl::HideUnrelatedOptions({&model, &files, &tokenizer});
   if (!cl::ParseCommandLineOptions(
