@@ -26,6 +26,9 @@ Artifact &Artifact::operator=(Artifact &&other) noexcept {
     mapSize = std::exchange(other.mapSize, 0);
     hdr = std::exchange(other.hdr, nullptr);
     signedBytes = std::exchange(other.signedBytes, 0);
+    device = other.device;
+    inode = other.inode;
+    modifiedNs = other.modifiedNs;
   }
   return *this;
 }
@@ -50,6 +53,19 @@ uint64_t readLe64(const uint8_t *p) {
 }
 
 } // namespace
+
+Status Artifact::checkUnchanged() const {
+  struct stat info;
+  if (stat(filePath.c_str(), &info) != 0 ||
+      uint64_t(info.st_dev) != device || uint64_t(info.st_ino) != inode ||
+      size_t(info.st_size) != mapSize ||
+      int64_t(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec !=
+          modifiedNs)
+    return Status::error("changed on disk while the model was running; "
+                         "stopping (start again to use the new file)")
+        .withContext(filePath);
+  return Status();
+}
 
 std::optional<PublicKey> Artifact::signer() const {
   if (!signedBytes)
@@ -169,6 +185,10 @@ Status Artifact::open(const std::string &path, Artifact &out,
   artifact.filePath = path;
   artifact.map = map;
   artifact.mapSize = size;
+  artifact.device = uint64_t(info.st_dev);
+  artifact.inode = uint64_t(info.st_ino);
+  artifact.modifiedNs =
+      int64_t(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
   const auto *bytes = static_cast<const uint8_t *>(map);
 
   if (std::memcmp(bytes, kArtifactMagic, 8) != 0)

@@ -51,6 +51,12 @@ public:
   /// The bytes of the segment of `kind`; empty when there is none.
   Bytes segment(artifact::SegmentKind kind) const;
 
+  /// Whether the file at path() is still the one opened (same file, size
+  /// and modification time): an artifact overwritten in place under a
+  /// running model would mix new weights with the old cache, or fault when
+  /// truncated. An error saying so otherwise.
+  Status checkUnchanged() const;
+
   /// The key a signed artifact names as its signer (not yet verified).
   std::optional<PublicKey> signer() const;
   /// Succeeds when the artifact is signed by one of `trusted` and its
@@ -67,6 +73,9 @@ private:
   const artifact::Header *hdr = nullptr;
   /// Bytes covered by the signature trailer; 0: not signed.
   uint64_t signedBytes = 0;
+  /// The file's identity when it was opened.
+  uint64_t device = 0, inode = 0;
+  int64_t modifiedNs = 0;
 };
 
 /// The public keys of `dir`: every file named *.pub, each 64 hex digits (as

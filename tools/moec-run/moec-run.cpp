@@ -373,9 +373,9 @@ moec::Status readPrompt(const std::string &path, uint64_t limit,
 }
 
 /// A conversation: --prompt, then one user turn per line of stdin.
-int chat(const Options &options, moec::Model &model,
-         const moec::Tokenizer &tokenizer, const moec::ChatTemplate &format,
-         const std::vector<int32_t> &ends) {
+int chat(const Options &options, const moec::Artifact &artifact,
+         moec::Model &model, const moec::Tokenizer &tokenizer,
+         const moec::ChatTemplate &format, const std::vector<int32_t> &ends) {
   Runner runner(options, model, &tokenizer);
   bool interactive = isatty(STDIN_FILENO);
   bool first = true, closed = true;
@@ -392,6 +392,12 @@ int chat(const Options &options, moec::Model &model,
         continue;
     }
     fromPrompt = false;
+    // The weights are mapped from the file: one changed between turns must
+    // not be mixed with the cache of the old.
+    if (moec::Status s = artifact.checkUnchanged(); !s) {
+      std::fprintf(stderr, "moec-run: error: %s\n", s.message().c_str());
+      return 1;
+    }
     std::vector<int32_t> input;
     if (pending >= 0)
       input.push_back(pending);
@@ -414,6 +420,27 @@ int chat(const Options &options, moec::Model &model,
     }
   }
   return 0;
+}
+
+} // namespace
+
+namespace {
+
+/// The artifact's path for the SIGBUS handler (a fixed buffer: the handler
+/// may only read memory and write).
+char faultPath[4096];
+
+/// A fault on the mapped artifact (the file truncated under the running
+/// model) becomes an error naming it.
+void onBusError(int) {
+  const char head[] = "moec-run: error: ";
+  const char tail[] = ": the artifact's file was truncated or changed "
+                      "while the model was running\n";
+  ssize_t ignored = write(STDERR_FILENO, head, sizeof(head) - 1);
+  ignored = write(STDERR_FILENO, faultPath, strnlen(faultPath, sizeof(faultPath)));
+  ignored = write(STDERR_FILENO, tail, sizeof(tail) - 1);
+  (void)ignored;
+  _exit(1);
 }
 
 } // namespace
@@ -572,6 +599,8 @@ int main(int argc, char **argv) {
   moec::Artifact artifact;
   if (moec::Status status = moec::Artifact::open(o.path, artifact); !status)
     return parser.failure(status);
+  std::snprintf(faultPath, sizeof(faultPath), "%s", o.path.c_str());
+  std::signal(SIGBUS, onBusError);
   if (o.listWeights && !o.info)
     return parser.usageError("--list-weights is a part of --info");
   // An artifact's code runs when it loads: with trusted keys, nothing is
@@ -649,7 +678,7 @@ int main(int argc, char **argv) {
     if (id >= 0)
       ends.push_back(int32_t(id));
   if (o.chat)
-    return chat(o, model, *tokenizer, format, ends);
+    return chat(o, artifact, model, *tokenizer, format, ends);
 
   std::vector<int32_t> input = o.tokens;
   if (text) {
