@@ -289,9 +289,10 @@ buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
       fb, str(config.toJson()), str(config.architecture), config.vocabSize,
       config.hiddenSize, config.numLayers, config.numKvHeads, config.headDim,
       config.maxPositionEmbeddings, config.bosTokenId.value_or(-1),
-      config.eosTokenId.value_or(-1), headOf(config.head),
+      config.eosTokenIds.empty() ? -1 : config.eosTokenIds.front(),
+      headOf(config.head),
       config.head == Head::CausalLM ? 0 : config.numLabels,
-      dtypeOf(contents.kvCacheType));
+      dtypeOf(contents.kvCacheType), fb.CreateVector(config.eosTokenIds));
   const ArtifactTarget &t = options.target;
   auto target = artifact::CreateTarget(
       fb, t.cuda ? artifact::TargetKind::Cuda : artifact::TargetKind::Cpu,

@@ -542,10 +542,16 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
   fields.get("pad_token_id", config.padTokenId);
   fields.get("bos_token_id", config.bosTokenId);
   if (const json *eos = fields.find("eos_token_id"); eos && eos->is_array()) {
-    if (!eos->empty() && (*eos)[0].is_number_integer())
-      config.eosTokenId = (*eos)[0].get<int64_t>();
+    for (const json &id : *eos) {
+      if (!id.is_number_integer())
+        return fileError(path, "'eos_token_id' must be an id or a list of ids");
+      config.eosTokenIds.push_back(id.get<int64_t>());
+    }
   } else {
-    fields.get("eos_token_id", config.eosTokenId);
+    std::optional<int64_t> id;
+    fields.get("eos_token_id", id);
+    if (id)
+      config.eosTokenIds.push_back(*id);
   }
   fields.get("torch_dtype", config.torchDtype);
   fields.get("dtype", config.torchDtype);
@@ -619,6 +625,21 @@ Error ModelConfig::verify(StringRef path) const {
                                llvm::Twine(*slidingWindow));
   if (head != Head::CausalLM)
     if (Error error = positive("num_labels", numLabels))
+      return error;
+  // Special ids index the embedding and the logits: out of range, they
+  // would read past the table or never match.
+  auto inVocabulary = [&](const char *name, int64_t id) -> Error {
+    if (id >= 0 && id < vocabSize)
+      return Error::success();
+    return fileError(path, llvm::Twine(name) + " " + llvm::Twine(id) +
+                               " is outside the vocabulary (" +
+                               llvm::Twine(vocabSize) + " ids)");
+  };
+  for (int64_t id : eosTokenIds)
+    if (Error error = inVocabulary("eos_token_id", id))
+      return error;
+  if (bosTokenId)
+    if (Error error = inVocabulary("bos_token_id", *bosTokenId))
       return error;
   return Error::success();
 }
@@ -747,8 +768,10 @@ std::string ModelConfig::toJson() const {
     out["pad_token_id"] = *padTokenId;
   if (bosTokenId)
     out["bos_token_id"] = *bosTokenId;
-  if (eosTokenId)
-    out["eos_token_id"] = *eosTokenId;
+  if (eosTokenIds.size() == 1)
+    out["eos_token_id"] = eosTokenIds.front();
+  else if (!eosTokenIds.empty())
+    out["eos_token_id"] = eosTokenIds;
   if (!torchDtype.empty())
     out["torch_dtype"] = torchDtype;
   if (zooBlock)

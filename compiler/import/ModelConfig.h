@@ -122,7 +122,9 @@ struct ModelConfig {
   std::optional<int64_t> padTokenId;
 
   std::optional<int64_t> bosTokenId;
-  std::optional<int64_t> eosTokenId;
+  /// Every end-of-sequence id (`eos_token_id`, a number or a list: Llama 3
+  /// lists several).
+  std::vector<int64_t> eosTokenIds;
   /// `torch_dtype` / `dtype` as written ("bfloat16", ...), or empty.
   std::string torchDtype;
 

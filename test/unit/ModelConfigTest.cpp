@@ -236,6 +236,28 @@ TEST(ModelConfigTest, CerebrasBlockUnderZooNames) {
             "rmsnorm)");
 }
 
+TEST(ModelConfigTest, SpecialIdsInTheVocabulary) {
+  // Llama 3 lists several end-of-sequence ids: every one is kept.
+  ModelConfig c = parseOk(R"({"architectures": ["LlamaForCausalLM"],
+      "vocab_size": 1000, "bos_token_id": 998,
+      "eos_token_id": [999, 997, 5]})");
+  EXPECT_EQ(c.eosTokenIds, (std::vector<int64_t>{999, 997, 5}));
+  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
+      "vocab_size": 1000, "eos_token_id": 1000})"),
+            "config.json: eos_token_id 1000 is outside the vocabulary (1000 "
+            "ids)");
+  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
+      "vocab_size": 1000, "eos_token_id": [2, -7]})"),
+            "config.json: eos_token_id -7 is outside the vocabulary (1000 ids)");
+  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
+      "vocab_size": 1000, "bos_token_id": 4096})"),
+            "config.json: bos_token_id 4096 is outside the vocabulary (1000 "
+            "ids)");
+  EXPECT_EQ(parseError(R"({"architectures": ["LlamaForCausalLM"],
+      "eos_token_id": ["</s>"]})"),
+            "config.json: 'eos_token_id' must be an id or a list of ids");
+}
+
 TEST(ModelConfigTest, LabelsFromId2Label) {
   ModelConfig c = parseOk(R"({"architectures": ["MistralForSequenceClassification"],
       "id2label": {"0": "neg", "1": "neu", "2": "pos"}, "pad_token_id": 0})");
@@ -270,7 +292,7 @@ TEST(ModelConfigTest, ToJsonRoundTrips) {
   EXPECT_EQ(again.routing, moe::RoutingAlgorithm::Hash);
   EXPECT_EQ(again.topK, 1);
   EXPECT_TRUE(again.tieWordEmbeddings);
-  EXPECT_EQ(again.eosTokenId, 57000);
+  EXPECT_EQ(again.eosTokenIds, (std::vector<int64_t>{57000, 2}));
 }
 
 } // namespace
