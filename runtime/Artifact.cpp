@@ -56,9 +56,8 @@ uint64_t readLe64(const uint8_t *p) {
 
 Status Artifact::checkUnchanged() const {
   struct stat info;
-  if (stat(filePath.c_str(), &info) != 0 ||
-      uint64_t(info.st_dev) != device || uint64_t(info.st_ino) != inode ||
-      size_t(info.st_size) != mapSize ||
+  if (stat(filePath.c_str(), &info) != 0 || uint64_t(info.st_dev) != device ||
+      uint64_t(info.st_ino) != inode || size_t(info.st_size) != mapSize ||
       int64_t(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec !=
           modifiedNs)
     return Status::error("changed on disk while the model was running; "
@@ -157,6 +156,97 @@ Bytes Artifact::segment(artifact::SegmentKind kind) const {
   return {};
 }
 
+Status Artifact::check(const uint8_t *bytes, size_t size, bool verifyChecksums,
+                       const artifact::Header *&out, uint64_t &signedBytes) {
+  signedBytes = 0;
+  if (size < kPrefixBytes)
+    return Status::error("truncated: %zu bytes is too short for an artifact",
+                         size);
+  if (std::memcmp(bytes, kArtifactMagic, 8) != 0)
+    return Status::error("not a moec artifact (bad magic)");
+  uint64_t headerSize = readLe64(bytes + 8);
+  if (headerSize > size - kPrefixBytes)
+    return Status::error("truncated: the header needs %llu bytes, the "
+                         "file has %zu after the prefix",
+                         (unsigned long long)headerSize,
+                         size - size_t(kPrefixBytes));
+  if (headerChecksum(bytes, headerSize) != readLe64(bytes + 16))
+    return Status::error("the header fails its checksum; the file is "
+                         "corrupt");
+  const uint8_t *header = bytes + kPrefixBytes;
+  flatbuffers::Verifier verifier(header, headerSize);
+  if (!artifact::VerifyHeaderBuffer(verifier))
+    return Status::error("corrupt header (flatbuffers verification "
+                         "failed)");
+  out = artifact::GetHeader(header);
+  const artifact::Header &h = *out;
+  if (h.format_version() != kArtifactFormatVersion)
+    return Status::error("format version %u, this runtime reads %u; "
+                         "recompile the model",
+                         h.format_version(), kArtifactFormatVersion);
+  if (!h.config() || !h.target())
+    return Status::error("corrupt header: no model config or target");
+
+  // The segments tile the file: each at the first aligned offset after the
+  // header or the segment before it, with zeros between; then either the
+  // end of the file or a signature trailer. No byte is left unchecked.
+  const artifact::Segment *weights = nullptr;
+  uint64_t end = kPrefixBytes + headerSize;
+  auto zeros = [&](uint64_t from, uint64_t to) {
+    for (uint64_t i = from; i < to; ++i)
+      if (bytes[i])
+        return false;
+    return true;
+  };
+  if (const auto *segments = h.segments()) {
+    for (const artifact::Segment *s : *segments) {
+      const char *kind = artifact::EnumNameSegmentKind(s->kind());
+      uint64_t expected =
+          (end + kSegmentAlignment - 1) / kSegmentAlignment * kSegmentAlignment;
+      if (s->offset() > size || s->size() > size - s->offset())
+        return Status::error("truncated or corrupt: the %s segment "
+                             "[%llu, +%llu) lies outside the file "
+                             "(%zu bytes)",
+                             kind, (unsigned long long)s->offset(),
+                             (unsigned long long)s->size(), size);
+      if (s->offset() != expected)
+        return Status::error("corrupt header: the %s segment is at "
+                             "%llu, the layout puts it at %llu",
+                             kind, (unsigned long long)s->offset(),
+                             (unsigned long long)expected);
+      if (!zeros(end, s->offset()))
+        return Status::error("corrupt: bytes between segments are not "
+                             "padding");
+      if (verifyChecksums &&
+          segmentChecksum(bytes + s->offset(), s->size()) != s->checksum())
+        return Status::error("the %s segment fails its checksum; the "
+                             "file is corrupt",
+                             kind);
+      if (s->kind() == artifact::SegmentKind::Weights)
+        weights = s;
+      end = s->offset() + s->size();
+    }
+  }
+  if (size == end + kSignatureTrailerBytes &&
+      std::memcmp(bytes + end, kSignatureMagic, sizeof(kSignatureMagic)) == 0) {
+    signedBytes = end;
+  } else if (size != end) {
+    return Status::error("%llu bytes after the last segment: the file "
+                         "was appended to or is corrupt",
+                         (unsigned long long)(size - end));
+  }
+  if (const auto *list = h.weights()) {
+    for (const artifact::Weight *w : *list) {
+      if (!weights || w->offset() > weights->size() ||
+          w->size() > weights->size() - w->offset())
+        return Status::error("corrupt header: weight '%s' lies outside "
+                             "the weights segment",
+                             w->name() ? w->name()->c_str() : "?");
+    }
+  }
+  return Status();
+}
+
 Status Artifact::open(const std::string &path, Artifact &out,
                       bool verifyChecksums) {
   auto fail = [&](Status status) { return status.withContext(path); };
@@ -189,90 +279,11 @@ Status Artifact::open(const std::string &path, Artifact &out,
   artifact.inode = uint64_t(info.st_ino);
   artifact.modifiedNs =
       int64_t(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
-  const auto *bytes = static_cast<const uint8_t *>(map);
-
-  if (std::memcmp(bytes, kArtifactMagic, 8) != 0)
-    return fail(Status::error("not a moec artifact (bad magic)"));
-  uint64_t headerSize = readLe64(bytes + 8);
-  if (headerSize > size - kPrefixBytes)
-    return fail(Status::error("truncated: the header needs %llu bytes, the "
-                              "file has %zu after the prefix",
-                              (unsigned long long)headerSize,
-                              size - size_t(kPrefixBytes)));
-  if (headerChecksum(bytes, headerSize) != readLe64(bytes + 16))
-    return fail(Status::error("the header fails its checksum; the file is "
-                              "corrupt"));
-  const uint8_t *header = bytes + kPrefixBytes;
-  flatbuffers::Verifier verifier(header, headerSize);
-  if (!artifact::VerifyHeaderBuffer(verifier))
-    return fail(Status::error("corrupt header (flatbuffers verification "
-                              "failed)"));
-  artifact.hdr = artifact::GetHeader(header);
-  const artifact::Header &h = *artifact.hdr;
-  if (h.format_version() != kArtifactFormatVersion)
-    return fail(Status::error("format version %u, this runtime reads %u; "
-                              "recompile the model",
-                              h.format_version(), kArtifactFormatVersion));
-  if (!h.config() || !h.target())
-    return fail(Status::error("corrupt header: no model config or target"));
-
-  // The segments tile the file: each at the first aligned offset after the
-  // header or the segment before it, with zeros between; then either the
-  // end of the file or a signature trailer. No byte is left unchecked.
-  const artifact::Segment *weights = nullptr;
-  uint64_t end = kPrefixBytes + headerSize;
-  auto zeros = [&](uint64_t from, uint64_t to) {
-    for (uint64_t i = from; i < to; ++i)
-      if (bytes[i])
-        return false;
-    return true;
-  };
-  if (const auto *segments = h.segments()) {
-    for (const artifact::Segment *s : *segments) {
-      const char *kind = artifact::EnumNameSegmentKind(s->kind());
-      uint64_t expected = (end + kSegmentAlignment - 1) / kSegmentAlignment *
-                          kSegmentAlignment;
-      if (s->offset() > size || s->size() > size - s->offset())
-        return fail(Status::error("truncated or corrupt: the %s segment "
-                                  "[%llu, +%llu) lies outside the file "
-                                  "(%zu bytes)",
-                                  kind, (unsigned long long)s->offset(),
-                                  (unsigned long long)s->size(), size));
-      if (s->offset() != expected)
-        return fail(Status::error("corrupt header: the %s segment is at "
-                                  "%llu, the layout puts it at %llu",
-                                  kind, (unsigned long long)s->offset(),
-                                  (unsigned long long)expected));
-      if (!zeros(end, s->offset()))
-        return fail(Status::error("corrupt: bytes between segments are not "
-                                  "padding"));
-      if (verifyChecksums &&
-          segmentChecksum(bytes + s->offset(), s->size()) != s->checksum())
-        return fail(Status::error("the %s segment fails its checksum; the "
-                                  "file is corrupt",
-                                  kind));
-      if (s->kind() == artifact::SegmentKind::Weights)
-        weights = s;
-      end = s->offset() + s->size();
-    }
-  }
-  if (size == end + kSignatureTrailerBytes &&
-      std::memcmp(bytes + end, kSignatureMagic, sizeof(kSignatureMagic)) == 0) {
-    artifact.signedBytes = end;
-  } else if (size != end) {
-    return fail(Status::error("%llu bytes after the last segment: the file "
-                              "was appended to or is corrupt",
-                              (unsigned long long)(size - end)));
-  }
-  if (const auto *list = h.weights()) {
-    for (const artifact::Weight *w : *list) {
-      if (!weights || w->offset() > weights->size() ||
-          w->size() > weights->size() - w->offset())
-        return fail(Status::error("corrupt header: weight '%s' lies outside "
-                                  "the weights segment",
-                                  w->name() ? w->name()->c_str() : "?"));
-    }
-  }
+  if (Status status =
+          check(static_cast<const uint8_t *>(map), size, verifyChecksums,
+                artifact.hdr, artifact.signedBytes);
+      !status)
+    return fail(status);
   out = std::move(artifact);
   return Status();
 }

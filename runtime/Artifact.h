@@ -44,6 +44,12 @@ public:
   static Status open(const std::string &path, Artifact &out,
                      bool verifyChecksums = true);
 
+  /// The checks of open() on `size` bytes of a file: on success `header`
+  /// is its header and `signedBytes` the bytes a signature trailer covers
+  /// (0: none). (The artifact fuzzer's entry.)
+  static Status check(const uint8_t *bytes, size_t size, bool verifyChecksums,
+                      const artifact::Header *&header, uint64_t &signedBytes);
+
   const artifact::Header &header() const { return *hdr; }
   const std::string &path() const { return filePath; }
   uint64_t fileSize() const { return mapSize; }
