@@ -186,6 +186,34 @@ Status Artifact::check(const uint8_t *bytes, size_t size, bool verifyChecksums,
                          h.format_version(), kArtifactFormatVersion);
   if (!h.config() || !h.target())
     return Status::error("corrupt header: no model config or target");
+  // Enumerations the runtime switches on must name what they can.
+  const artifact::ModelConfig &c = *h.config();
+  auto known = [](auto value, auto max) {
+    return uint32_t(value) <= uint32_t(max);
+  };
+  if (!known(h.target()->kind(), artifact::TargetKind::MAX) ||
+      !known(c.head(), artifact::Head::MAX) ||
+      !known(c.kv_cache_dtype(), artifact::DType::F32) ||
+      (h.tokenizer() &&
+       !known(h.tokenizer()->format(), artifact::TokenizerFormat::MAX)))
+    return Status::error("corrupt header: an unknown target kind, head, "
+                         "KV cache type or tokenizer format");
+  if (c.max_position_embeddings() <= 0)
+    return Status::error("corrupt header: max_position_embeddings is %lld",
+                         (long long)c.max_position_embeddings());
+  if (const auto *segments = h.segments())
+    for (const artifact::Segment *s : *segments)
+      if (!known(s->kind(), artifact::SegmentKind::MAX))
+        return Status::error("corrupt header: a segment of unknown kind %u",
+                             unsigned(s->kind()));
+  if (const auto *list = h.weights())
+    for (const artifact::Weight *w : *list)
+      if (!known(w->dtype(), artifact::DType::MAX) ||
+          !known(w->layout(), artifact::WeightLayout::MAX) ||
+          !known(w->blocks(), artifact::BlockLayout::MAX))
+        return Status::error("corrupt header: weight '%s' has an unknown "
+                             "type or layout",
+                             w->name() ? w->name()->c_str() : "?");
 
   // The segments tile the file: each at the first aligned offset after the
   // header or the segment before it, with zeros between; then either the

@@ -143,7 +143,9 @@ Status OutputFile::open(const std::string &path) {
     }
     forgetOnSignal(name);
     if (errno != EEXIST)
-      return Status::error("cannot write: %s", std::strerror(errno))
+      return Status::error("cannot create a file in its directory (the "
+                           "output is written beside it, then renamed): %s",
+                           std::strerror(errno))
           .withContext(path);
   }
   return Status::error("cannot create a temporary file beside it")

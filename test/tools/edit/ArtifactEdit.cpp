@@ -5,7 +5,8 @@
 // manifest the code states, the signature).
 //
 //   moec-artifact-edit set FILE FIELD VALUE   a header field of the config:
-//       vocab_size, num_layers, num_kv_heads, head_dim, head, eos_token_id
+//       vocab_size, num_layers, num_kv_heads, head_dim, head, eos_token_id,
+//       max_position_embeddings, target_kind
 //   moec-artifact-edit plant-code FILE SO     the Code segment replaced by
 //       SO (padded with zeros to the segment's size; no larger)
 //
@@ -67,19 +68,24 @@ int main(int argc, char **argv) {
     long long value = std::stoll(argv[4]);
     struct {
       const char *name;
+      const void *table;
       flatbuffers::voffset_t slot;
       int bytes;
-    } fields[] = {{"vocab_size", C::VT_VOCAB_SIZE, 8},
-                  {"num_layers", C::VT_NUM_LAYERS, 8},
-                  {"num_kv_heads", C::VT_NUM_KV_HEADS, 8},
-                  {"head_dim", C::VT_HEAD_DIM, 8},
-                  {"eos_token_id", C::VT_EOS_TOKEN_ID, 8},
-                  {"head", C::VT_HEAD, 1}};
+    } fields[] = {
+        {"vocab_size", h->config(), C::VT_VOCAB_SIZE, 8},
+        {"num_layers", h->config(), C::VT_NUM_LAYERS, 8},
+        {"num_kv_heads", h->config(), C::VT_NUM_KV_HEADS, 8},
+        {"head_dim", h->config(), C::VT_HEAD_DIM, 8},
+        {"eos_token_id", h->config(), C::VT_EOS_TOKEN_ID, 8},
+        {"max_position_embeddings", h->config(),
+         C::VT_MAX_POSITION_EMBEDDINGS, 8},
+        {"head", h->config(), C::VT_HEAD, 1},
+        {"target_kind", h->target(), artifact::Target::VT_KIND, 1}};
     uint8_t *at = nullptr;
     int bytes = 0;
     for (const auto &f : fields)
       if (name == f.name) {
-        at = field(h->config(), f.slot);
+        at = field(f.table, f.slot);
         bytes = f.bytes;
       }
     if (!at)
