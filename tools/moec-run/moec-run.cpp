@@ -32,6 +32,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <fstream>
 #include <iostream>
@@ -46,8 +47,25 @@ namespace {
 void printInfo(const moec::Artifact &artifact, bool listWeights) {
   namespace a = moec::artifact;
   const a::Header &h = artifact.header();
-  auto s = [](const flatbuffers::String *str) {
-    return str ? str->c_str() : "";
+  // Header strings as printable text: a byte outside printable ASCII
+  // (or an invalid one) shows as \xNN, not as raw bytes on the terminal.
+  // (A deque: earlier strings stay where they are while later ones are
+  // added, for printf calls that take several.)
+  std::deque<std::string> kept;
+  auto s = [&](const flatbuffers::String *str) -> const char * {
+    std::string out;
+    if (str)
+      for (unsigned char ch : str->string_view()) {
+        if (ch >= 0x20 && ch < 0x7f) {
+          out += char(ch);
+          continue;
+        }
+        char escaped[8];
+        std::snprintf(escaped, sizeof(escaped), "\\x%02x", ch);
+        out += escaped;
+      }
+    kept.push_back(std::move(out));
+    return kept.back().c_str();
   };
   std::printf("%s: moec artifact, format %u, %" PRIu64 " bytes, compiled by "
               "moec %s\n",
@@ -67,7 +85,7 @@ void printInfo(const moec::Artifact &artifact, bool listWeights) {
   const a::Target &t = *h.target();
   std::printf("target:   %s %s, cpu %s, features %s\n",
               a::EnumNameTargetKind(t.kind()), s(t.triple()), s(t.cpu()),
-              t.features() && t.features()->size() ? t.features()->c_str()
+              t.features() && t.features()->size() ? s(t.features())
                                                    : "(none)");
   if (std::optional<moec::PublicKey> key = artifact.signer())
     std::printf("signed:   by key %s (checked only with --trusted-keys)\n",

@@ -7,6 +7,8 @@
 //   moec-artifact-edit set FILE FIELD VALUE   a header field of the config:
 //       vocab_size, num_layers, num_kv_heads, head_dim, head, eos_token_id,
 //       max_position_embeddings, target_kind
+//   moec-artifact-edit entry-name FILE HEX     the first entry point's name
+//       replaced by the bytes HEX spells (of the same length)
 //   moec-artifact-edit plant-code FILE SO     the Code segment replaced by
 //       SO (padded with zeros to the segment's size; no larger)
 //
@@ -92,6 +94,15 @@ int main(int argc, char **argv) {
       return fail("unknown field " + name);
     for (int i = 0; i < bytes; ++i)
       at[i] = uint8_t(uint64_t(value) >> (8 * i));
+  } else if (command == "entry-name" && argc == 4) {
+    std::string hex = argv[3];
+    const flatbuffers::String *name = h->entry_points()->Get(0)->name();
+    if (hex.size() != 2 * name->size())
+      return fail("the new name must have " + std::to_string(name->size()) +
+                  " bytes");
+    auto *at = const_cast<char *>(name->c_str());
+    for (size_t i = 0; i < name->size(); ++i)
+      at[i] = char(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
   } else if (command == "plant-code" && argc == 4) {
     std::ifstream so(argv[3], std::ios::binary);
     std::vector<uint8_t> code((std::istreambuf_iterator<char>(so)), {});
