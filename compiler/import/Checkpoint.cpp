@@ -23,13 +23,8 @@ static std::string join(StringRef dir, StringRef name) {
   return std::string(path);
 }
 
-/// Reads model.safetensors.index.json: tensor name -> shard file name.
-static Expected<std::map<std::string, std::string>>
-readIndex(StringRef path) {
-  auto buffer = readRegularFile(path, 256 << 20);
-  if (!buffer)
-    return buffer.takeError();
-  StringRef text = (*buffer)->getBuffer();
+Expected<std::map<std::string, std::string>>
+Checkpoint::parseIndex(StringRef path, StringRef text) {
   json root = json::parse(text.begin(), text.end(), nullptr,
                           /*allow_exceptions=*/false);
   if (root.is_discarded())
@@ -53,6 +48,15 @@ readIndex(StringRef path) {
   if (out.empty())
     return fileError(path, "the weight_map is empty");
   return out;
+}
+
+/// Reads model.safetensors.index.json: tensor name -> shard file name.
+static Expected<std::map<std::string, std::string>>
+readIndex(StringRef path) {
+  auto buffer = readRegularFile(path, 256 << 20);
+  if (!buffer)
+    return buffer.takeError();
+  return Checkpoint::parseIndex(path, (*buffer)->getBuffer());
 }
 
 Expected<Checkpoint> Checkpoint::open(StringRef directory) {

@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ struct TensorLocation {
 class Checkpoint {
 public:
   static llvm::Expected<Checkpoint> open(llvm::StringRef directory);
+  /// The weight_map of model.safetensors.index.json's text: tensor name ->
+  /// shard file name (a plain name in the index's directory). `path` names
+  /// the file in errors.
+  static llvm::Expected<std::map<std::string, std::string>>
+  parseIndex(llvm::StringRef path, llvm::StringRef text);
 
   const std::string &directory() const { return dir; }
   const ModelConfig &config() const { return modelConfig; }
