@@ -75,6 +75,22 @@ Status moec::checkOutputPath(const std::string &path,
                              const std::vector<std::string> &inputs) {
   if (path.empty())
     return Status::error("an empty output path");
+  // The output is written beside it: its directory must take a new file
+  // (found now, not after the work).
+  {
+    size_t slash = path.find_last_of('/');
+    std::string probe =
+        (slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1)) +
+        "/.moec-probe-XXXXXX";
+    int fd = mkstemp(probe.data());
+    if (fd < 0)
+      return Status::error("cannot create a file in its directory (the "
+                           "output is written beside it, then renamed): %s",
+                           std::strerror(errno))
+          .withContext(path);
+    ::close(fd);
+    unlink(probe.c_str());
+  }
   struct stat out;
   if (stat(path.c_str(), &out) != 0) {
     if (errno == ENOENT)

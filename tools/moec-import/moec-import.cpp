@@ -84,22 +84,34 @@ int main(int argc, char **argv) {
   if (!module)
     return fail(toString(module.takeError()));
 
-  // writeToOutput writes a temporary file and renames it: a failure leaves
-  // no partial output behind.
-  Error written = writeToOutput(output, [&](raw_ostream &os) -> Error {
+  // The module's text (weights are referenced, not copied: it is small),
+  // then written under a fresh name and renamed: a failure, a full disk or
+  // a signal leaves no partial output.
+  std::string text;
+  {
+    llvm::raw_string_ostream os(text);
     if (emit == Emit::Bytecode) {
       if (mlir::failed(mlir::writeBytecodeToFile(**module, os)))
-        return createStringError(inconvertibleErrorCode(),
-                                 "cannot write bytecode");
+        return fail(output + ": cannot write bytecode");
     } else {
       // With locations: they name each op's decoder layer (model.layers.N),
       // which the passes read.
       (*module)->print(os, mlir::OpPrintingFlags().enableDebugInfo(
                                /*enable=*/true, /*prettyForm=*/false));
     }
-    return Error::success();
-  });
-  if (written)
-    return fail(output + ": " + toString(std::move(written)));
+  }
+  if (output == "-") {
+    outs() << text;
+    outs().flush();
+    return outs().has_error() ? fail("cannot write to stdout") : 0;
+  }
+  moec::OutputFile file;
+  moec::Status status = file.open(output);
+  if (status)
+    status = file.write(text.data(), text.size());
+  if (status)
+    status = file.commit();
+  if (!status)
+    return fail(status.message());
   return 0;
 }
