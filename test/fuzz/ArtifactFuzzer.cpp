@@ -36,9 +36,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // reads it.
   if (signedBytes > size)
     __builtin_trap();
-  for (const moec::artifact::Segment *s : *header->segments())
-    if (s->offset() + s->size() > size)
-      __builtin_trap();
+  if (const auto *segments = header->segments())
+    for (const moec::artifact::Segment *s : *segments)
+      if (s->offset() + s->size() > size)
+        __builtin_trap();
   const moec::artifact::ModelConfig &c = *header->config();
   volatile int64_t sink = c.vocab_size() + c.num_layers() + c.head_dim();
   if (c.architecture())
