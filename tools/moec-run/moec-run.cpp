@@ -12,6 +12,7 @@
 #include "runtime/Artifact.h"
 #include "runtime/ChatTemplate.h"
 #include "runtime/CommandLine.h"
+#include "runtime/Generator.h"
 #include "runtime/Model.h"
 #include "runtime/Npy.h"
 #include "runtime/OutputFile.h"
@@ -168,54 +169,37 @@ struct Options {
   moec::SamplerOptions sampling;
 };
 
-/// Why a generation ended.
-enum class StopReason {
-  Eos,     ///< an end-of-sequence token
-  Stop,    ///< a --stop string
-  Length,  ///< --max-new-tokens
-  Context, ///< the KV cache is full
-};
+using moec::Generation;
+using moec::StopReason;
+using moec::stopReasonName;
 
-/// The name --json and the stats line give a stop reason.
-const char *stopReasonName(StopReason reason) {
-  switch (reason) {
-  case StopReason::Eos:
-    return "eos";
-  case StopReason::Stop:
-    return "stop";
-  case StopReason::Length:
-    return "length";
-  case StopReason::Context:
-    return "context";
-  }
-  return "length";
-}
-
-/// One generation: the prompt's forward call, then one token per step.
-struct Generation {
-  std::vector<int32_t> tokens;
-  std::string text;
-  StopReason reason = StopReason::Length;
-  std::vector<int32_t> promptIds;
-  int64_t promptTokens = 0, decodeSteps = 0;
-  double promptSeconds = 0, decodeSeconds = 0;
-  /// The last token chosen, not yet in the KV cache; -1 when none.
-  int32_t pending = -1;
-};
-
+/// moec-run's generation: the runtime's loop, its text streamed to stdout
+/// unless --json.
 class Runner {
 public:
   Runner(const Options &options, moec::Model &model,
          const moec::Tokenizer *tokenizer)
-      : options(options), model(model), tokenizer(tokenizer),
-        sampler(options.sampling) {}
+      : options(options),
+        generator(model, tokenizer,
+                  {options.maxNewTokens, options.stops, options.sampling}) {}
 
-  /// Generates after `input`; text is streamed to stdout unless --json.
-  /// `ends` are the tokens that end the answer. With `promptLogits`, the
-  /// logits of every prompt position are kept there.
+  /// Generates after `input`; `ends` are the tokens that end the answer.
+  /// With `promptLogits`, the logits of every prompt position are kept
+  /// there.
   moec::Status generate(const std::vector<int32_t> &input,
                         const std::vector<int32_t> &ends, Generation &out,
-                        std::vector<float> *promptLogits = nullptr);
+                        std::vector<float> *promptLogits = nullptr) {
+    moec::Status status = generator.generate(
+        input, ends, out,
+        [&](const std::string &text) {
+          emit(text);
+          return true;
+        },
+        options.path, promptLogits);
+    if (status && !options.json && options.maxNewTokens)
+      emit("\n");
+    return status;
+  }
 
 private:
   void emit(const std::string &text) {
@@ -226,84 +210,8 @@ private:
   }
 
   const Options &options;
-  moec::Model &model;
-  const moec::Tokenizer *tokenizer;
-  moec::Sampler sampler;
+  moec::Generator generator;
 };
-
-moec::Status Runner::generate(const std::vector<int32_t> &input,
-                              const std::vector<int32_t> &ends, Generation &out,
-                              std::vector<float> *promptLogits) {
-  int64_t vocab = model.vocabSize();
-  if (model.length() + int64_t(input.size()) > model.maxSeqLen())
-    return moec::Status::error(
-        "%zu more tokens do not fit the KV cache (%lld of %lld positions "
-        "used; --max-seq-len)",
-        input.size(), (long long)model.length(), (long long)model.maxSeqLen());
-  // Every position's logits only where they are written out.
-  auto outputs =
-      promptLogits ? moec::Model::Outputs::All : moec::Model::Outputs::Last;
-  std::vector<float> logits(model.outputSize(input.size(), outputs));
-  Clock::time_point start = Clock::now();
-  if (moec::Status s =
-          model.forward(input.data(), input.size(), logits.data(), outputs);
-      !s)
-    return s;
-  out.promptSeconds = secondsSince(start);
-  out.promptTokens = int64_t(input.size());
-  out.promptIds = input;
-
-  std::unique_ptr<moec::TextStream> stream;
-  if (tokenizer)
-    stream = std::make_unique<moec::TextStream>(*tokenizer, options.stops);
-  std::vector<float> row(logits.end() - vocab, logits.end());
-  if (promptLogits)
-    *promptLogits = std::move(logits);
-  start = Clock::now();
-  for (int64_t n = 0; n < options.maxNewTokens; ++n) {
-    int32_t next = 0;
-    if (moec::Status s = sampler.sample(row.data(), vocab, next); !s)
-      return s.withContext(options.path);
-    out.pending = next;
-    if (std::find(ends.begin(), ends.end(), next) != ends.end()) {
-      out.reason = StopReason::Eos;
-      break;
-    }
-    out.tokens.push_back(next);
-    if (stream) {
-      std::string text = stream->push(next);
-      out.text += text;
-      emit(text);
-      if (stream->stopped()) {
-        out.reason = StopReason::Stop;
-        break;
-      }
-    } else {
-      emit((n ? "," : "") + std::to_string(next));
-    }
-    if (n + 1 == options.maxNewTokens)
-      break;
-    if (model.length() == model.maxSeqLen()) {
-      out.reason = StopReason::Context;
-      break;
-    }
-    ++out.decodeSteps;
-    if (moec::Status s =
-            model.forward(&next, 1, row.data(), moec::Model::Outputs::Last);
-        !s)
-      return s;
-    out.pending = -1;
-  }
-  out.decodeSeconds = secondsSince(start);
-  if (stream) {
-    std::string rest = stream->flush();
-    out.text += rest;
-    emit(rest);
-  }
-  if (!options.json && options.maxNewTokens)
-    emit("\n");
-  return moec::Status();
-}
 
 /// The report of one generation: a JSON line, or the timings on stderr
 /// as llama.cpp prints them.

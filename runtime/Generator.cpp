@@ -1,0 +1,113 @@
+//===- Generator.cpp - tokens after a prompt ----------------------------===//
+
+#include "runtime/Generator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+using namespace moec;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+} // namespace
+
+const char *moec::stopReasonName(StopReason reason) {
+  switch (reason) {
+  case StopReason::Eos:
+    return "eos";
+  case StopReason::Stop:
+    return "stop";
+  case StopReason::Length:
+    return "length";
+  case StopReason::Context:
+    return "context";
+  case StopReason::Cancelled:
+    return "cancelled";
+  }
+  return "?";
+}
+
+Status Generator::generate(const std::vector<int32_t> &input,
+                           const std::vector<int32_t> &ends, Generation &out,
+                           const TextFn &onText, const std::string &where,
+                           std::vector<float> *promptLogits) {
+  int64_t vocab = model.vocabSize();
+  if (model.length() + int64_t(input.size()) > model.maxSeqLen())
+    return Status::error("%zu more tokens do not fit the KV cache (%lld of "
+                         "%lld positions used; --max-seq-len)",
+                         input.size(), (long long)model.length(),
+                         (long long)model.maxSeqLen());
+  // Every position's logits only where they are written out.
+  auto outputs = promptLogits ? Model::Outputs::All : Model::Outputs::Last;
+  std::vector<float> logits(model.outputSize(input.size(), outputs));
+  Clock::time_point start = Clock::now();
+  if (Status s = model.forward(input.data(), input.size(), logits.data(),
+                               outputs);
+      !s)
+    return s;
+  out.promptSeconds = secondsSince(start);
+  out.promptTokens = int64_t(input.size());
+  out.promptIds = input;
+
+  std::unique_ptr<TextStream> stream;
+  if (tokenizer)
+    stream = std::make_unique<TextStream>(*tokenizer, options.stops);
+  std::vector<float> row(logits.end() - vocab, logits.end());
+  if (promptLogits)
+    *promptLogits = std::move(logits);
+  auto emit = [&](const std::string &text) {
+    if (text.empty() || !onText || onText(text))
+      return true;
+    out.reason = StopReason::Cancelled;
+    return false;
+  };
+  start = Clock::now();
+  for (int64_t n = 0; n < options.maxNewTokens; ++n) {
+    int32_t next = 0;
+    if (Status s = sampler.sample(row.data(), vocab, next); !s)
+      return s.withContext(where);
+    out.pending = next;
+    if (std::find(ends.begin(), ends.end(), next) != ends.end()) {
+      out.reason = StopReason::Eos;
+      break;
+    }
+    out.tokens.push_back(next);
+    if (stream) {
+      std::string text = stream->push(next);
+      out.text += text;
+      if (!emit(text))
+        break;
+      if (stream->stopped()) {
+        out.reason = StopReason::Stop;
+        break;
+      }
+    } else if (!emit((n ? "," : "") + std::to_string(next))) {
+      break;
+    }
+    if (n + 1 == options.maxNewTokens)
+      break;
+    if (model.length() == model.maxSeqLen()) {
+      out.reason = StopReason::Context;
+      break;
+    }
+    ++out.decodeSteps;
+    if (Status s = model.forward(&next, 1, row.data(), Model::Outputs::Last);
+        !s)
+      return s;
+    out.pending = -1;
+  }
+  out.decodeSeconds = secondsSince(start);
+  if (stream && out.reason != StopReason::Cancelled) {
+    std::string rest = stream->flush();
+    out.text += rest;
+    emit(rest);
+  }
+  return Status();
+}
