@@ -19,7 +19,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.moec_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["moec-opt", "moec-import", "moec-synth", "moec-compile", "moec-run",
-     "moec-bench"], [config.moec_tools_dir])
+     "moec-bench", "moec-serve"], [config.moec_tools_dir])
 config.substitutions.append(("%python", sys.executable))
 # A C compiler for test inputs: the LLVM toolchain's clang.
 config.substitutions.append(("%clang", os.path.join(config.llvm_tools_dir, "clang")))

@@ -18,7 +18,7 @@ PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 libclang-rt-22-dev lld-22 liblld-22-dev libomp-22-dev
   libflatbuffers-dev flatbuffers-compiler libsentencepiece-dev nlohmann-json3-dev
-  libxxhash-dev libpcre2-dev libsodium-dev
+  libxxhash-dev libpcre2-dev libsodium-dev libcpp-httplib-dev pkgconf
 )
 
 install_packages() {
