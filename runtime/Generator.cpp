@@ -18,6 +18,23 @@ double secondsSince(Clock::time_point start) {
 
 } // namespace
 
+std::vector<int32_t> moec::endTokens(const artifact::ModelConfig &config,
+                                     const Tokenizer *tokenizer,
+                                     int32_t endOfTurn) {
+  std::vector<int64_t> candidates = {
+      config.eos_token_id(), int64_t(tokenizer ? tokenizer->eos() : -1),
+      int64_t(endOfTurn)};
+  if (config.eos_token_ids())
+    candidates.insert(candidates.end(), config.eos_token_ids()->begin(),
+                      config.eos_token_ids()->end());
+  std::vector<int32_t> ends;
+  for (int64_t id : candidates)
+    if (id >= 0 && id < config.vocab_size() &&
+        std::find(ends.begin(), ends.end(), int32_t(id)) == ends.end())
+      ends.push_back(int32_t(id));
+  return ends;
+}
+
 const char *moec::stopReasonName(StopReason reason) {
   switch (reason) {
   case StopReason::Eos:

@@ -32,6 +32,12 @@ enum class StopReason {
   Cancelled, ///< the text callback asked to stop
 };
 
+/// The tokens that end an answer: the model's end-of-sequence ids, the
+/// tokenizer's, and the chat template's end of turn (`endOfTurn`, -1:
+/// none), each once and inside the vocabulary.
+std::vector<int32_t> endTokens(const artifact::ModelConfig &config,
+                               const Tokenizer *tokenizer, int32_t endOfTurn);
+
 /// The name front ends give a stop reason ("eos", "stop", ...).
 const char *stopReasonName(StopReason reason);
 

@@ -597,17 +597,8 @@ int main(int argc, char **argv) {
 
   // What ends an answer: the model's EOS, the tokenizer's, and in a chat
   // the template's end of turn.
-  std::vector<int64_t> candidates = {
-      config.eos_token_id(), int64_t(tokenizer ? tokenizer->eos() : -1),
-      int64_t(o.chat ? format.endOfAnswer() : -1)};
-  if (config.eos_token_ids())
-    candidates.insert(candidates.end(), config.eos_token_ids()->begin(),
-                      config.eos_token_ids()->end());
-  std::vector<int32_t> ends;
-  for (int64_t id : candidates)
-    if (id >= 0 && id < config.vocab_size() &&
-        std::find(ends.begin(), ends.end(), int32_t(id)) == ends.end())
-      ends.push_back(int32_t(id));
+  std::vector<int32_t> ends = moec::endTokens(
+      config, tokenizer.get(), o.chat ? format.endOfAnswer() : -1);
   if (o.chat)
     return chat(o, artifact, model, *tokenizer, format, ends);
 

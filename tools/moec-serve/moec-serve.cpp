@@ -446,15 +446,8 @@ int main(int argc, char **argv) {
   if (o.threads)
     if (moec::Status s = model->setThreads(int(o.threads)); !s)
       return parser.failure(s);
-  std::vector<int32_t> ends;
-  for (int64_t id : {config.eos_token_id(), int64_t(tokenizer->eos()),
-                     int64_t(haveChat ? format.endOfAnswer() : -1)})
-    if (id >= 0 && id < config.vocab_size())
-      ends.push_back(int32_t(id));
-  if (config.eos_token_ids())
-    for (int64_t id : *config.eos_token_ids())
-      if (id >= 0 && id < config.vocab_size())
-        ends.push_back(int32_t(id));
+  std::vector<int32_t> ends = moec::endTokens(
+      config, tokenizer.get(), haveChat ? format.endOfAnswer() : -1);
   std::string name = o.path.substr(o.path.find_last_of('/') + 1);
 
   // SIGTERM and SIGINT stop the server: in-flight requests finish first.
