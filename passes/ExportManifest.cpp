@@ -2,7 +2,6 @@
 
 #include "dialects/moe/IR/MoeOps.h"
 #include "passes/Passes.h"
-#include "runtime/format/Format.h"
 #include "runtime/format/Manifest.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -18,14 +17,14 @@ using namespace mlir::moe;
 
 namespace {
 
-/// The artifact's name of a KV cache element type.
-std::optional<moec::artifact::DType> cacheDType(Type type) {
+/// The manifest's name of a KV cache element type.
+std::optional<moec::ManifestCacheType> cacheType(Type type) {
   if (type.isF32())
-    return moec::artifact::DType::F32;
+    return moec::kManifestCacheF32;
   if (type.isF16())
-    return moec::artifact::DType::F16;
+    return moec::kManifestCacheF16;
   if (type.isBF16())
-    return moec::artifact::DType::BF16;
+    return moec::kManifestCacheBF16;
   return std::nullopt;
 }
 
@@ -42,8 +41,8 @@ struct ExportManifestPass
     }
     auto cache = dyn_cast<RankedTensorType>(forward.getArgumentTypes()[2]);
     auto output = dyn_cast<RankedTensorType>(forward.getResultTypes()[0]);
-    std::optional<moec::artifact::DType> dtype =
-        cache ? cacheDType(cache.getElementType()) : std::nullopt;
+    std::optional<moec::ManifestCacheType> dtype =
+        cache ? cacheType(cache.getElementType()) : std::nullopt;
     SmallVector<EmbeddingOp> embeddings;
     forward.walk([&](EmbeddingOp op) { embeddings.push_back(op); });
     if (!cache || cache.getRank() != 5 || !output || !dtype ||

@@ -222,10 +222,9 @@ Value mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k,
 
 namespace {
 
-/// ALiBi's term of a score: -slopes[h] * (position - j), for index values
-/// h, position and j; the slope chosen among the constants by h.
-Value alibiTerm(OpBuilder &b, Location loc, ArrayRef<float> slopes, Value h,
-                Value position, Value j) {
+/// ALiBi's -slopes[h] for an index value h, chosen among the constants.
+Value negatedAlibiSlope(OpBuilder &b, Location loc, ArrayRef<float> slopes,
+                        Value h) {
   Value slope = cF32(b, loc, -slopes.back());
   for (int64_t k = int64_t(slopes.size()) - 2; k >= 0; --k)
     slope = arith::SelectOp::create(
@@ -233,10 +232,17 @@ Value alibiTerm(OpBuilder &b, Location loc, ArrayRef<float> slopes, Value h,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, h,
                               cIndex(b, loc, k)),
         cF32(b, loc, -slopes[k]), slope);
+  return slope;
+}
+
+/// ALiBi's term of a score, negSlope * (position - j), for index values
+/// position and j.
+Value alibiTerm(OpBuilder &b, Location loc, Value negSlope, Value position,
+                Value j) {
   Value distance = arith::IndexCastOp::create(
       b, loc, b.getI64Type(), arith::SubIOp::create(b, loc, position, j));
   return arith::MulFOp::create(
-      b, loc, slope,
+      b, loc, negSlope,
       arith::SIToFPOp::create(b, loc, b.getF32Type(), distance));
 }
 
@@ -305,6 +311,10 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
                                 ValueRange{j, kvHead, cIndex(rb, l, c * lanes)},
                                 pad, ArrayRef<bool>{true}));
         };
+        // ALiBi's slope: the task's head is fixed, so once per task.
+        Value negSlope;
+        if (!shape.alibiSlopes.empty())
+          negSlope = negatedAlibiSlope(b, b.getLoc(), shape.alibiSlopes, h);
         auto score = [&](OpBuilder &rb, Location l, Value j) -> Value {
           Value dot = zero;
           for (int64_t c = 0; c < vectors; ++c)
@@ -315,11 +325,10 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
               vector::ReductionOp::create(rb, l, vector::CombiningKind::ADD,
                                           dot, kReductionFlags),
               cF32(rb, l, shape.scale));
-          if (shape.alibiSlopes.empty())
+          if (!negSlope)
             return scaled;
           return arith::AddFOp::create(
-              rb, l, scaled,
-              alibiTerm(rb, l, shape.alibiSlopes, h, position, j));
+              rb, l, scaled, alibiTerm(rb, l, negSlope, position, j));
         };
         // The state (max, sum, value sums) after rows whose exponentials
         // relative to the new maximum are p (scalars, or one vector p of
@@ -496,7 +505,7 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
     if (!shape.alibiSlopes.empty())
       scaled = arith::AddFOp::create(
           nb, loc, scaled,
-          alibiTerm(nb, loc, shape.alibiSlopes, h,
+          alibiTerm(nb, loc, negatedAlibiSlope(nb, loc, shape.alibiSlopes, h),
                     arith::IndexCastOp::create(nb, loc, nb.getIndexType(), p),
                     j));
     Value ninf = arith::ConstantOp::create(

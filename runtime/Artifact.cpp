@@ -43,17 +43,6 @@ void Artifact::release() {
   hdr = nullptr;
 }
 
-namespace {
-
-uint64_t readLe64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= uint64_t(p[i]) << (8 * i);
-  return v;
-}
-
-} // namespace
-
 Status Artifact::checkUnchanged() const {
   struct stat info;
   if (stat(filePath.c_str(), &info) != 0 || uint64_t(info.st_dev) != device ||

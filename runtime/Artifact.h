@@ -11,7 +11,7 @@
 #define MOEC_RUNTIME_ARTIFACT_H
 
 #include "runtime/format/Format.h"
-#include "runtime/format/Signature.h"
+#include "runtime/Signature.h"
 #include "runtime/Status.h"
 
 #include <cstddef>

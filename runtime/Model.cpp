@@ -34,6 +34,11 @@ Status Model::bestRate(int warmup, int passes, double bytes,
 
 namespace {
 
+static_assert(int64_t(artifact::DType::BF16) == kManifestCacheBF16 &&
+                  int64_t(artifact::DType::F16) == kManifestCacheF16 &&
+                  int64_t(artifact::DType::F32) == kManifestCacheF32,
+              "the manifest states cache types as artifact::DType does");
+
 /// The shapes the code was compiled for (its manifest) against those the
 /// header states, which size every buffer.
 Status checkManifest(const int64_t *manifest, const artifact::ModelConfig &c) {

@@ -8,20 +8,25 @@
 using namespace moec;
 
 Status Sampler::sample(const float *logits, int64_t vocab, int32_t &next) {
-  for (int64_t i = 0; i < vocab; ++i)
+  // One pass finds a non-finite logit and the greedy choice (the first
+  // largest): greedy decoding reads the row once.
+  int64_t best = 0;
+  for (int64_t i = 0; i < vocab; ++i) {
     if (!std::isfinite(logits[i]))
       return Status::error("the model's logits are not finite (%g at id "
                            "%lld): its weights are damaged; nothing is "
                            "sampled from them",
                            double(logits[i]), (long long)i);
-  next = choose(logits, vocab);
+    if (logits[i] > logits[best])
+      best = i;
+  }
+  next = options.temperature <= 0.0f || options.topK == 1
+             ? int32_t(best)
+             : sampleAtTemperature(logits, vocab);
   return Status();
 }
 
-int32_t Sampler::choose(const float *logits, int64_t vocab) {
-  if (options.temperature <= 0.0f || options.topK == 1)
-    return int32_t(std::max_element(logits, logits + vocab) - logits);
-
+int32_t Sampler::sampleAtTemperature(const float *logits, int64_t vocab) {
   // Most likely first, cut to top-k.
   candidates.resize(vocab);
   for (int64_t i = 0; i < vocab; ++i)

@@ -35,7 +35,8 @@ public:
   Status sample(const float *logits, int64_t vocab, int32_t &next);
 
 private:
-  int32_t choose(const float *logits, int64_t vocab);
+  /// A token drawn from the top-k / top-p softmax at the temperature.
+  int32_t sampleAtTemperature(const float *logits, int64_t vocab);
 
   SamplerOptions options;
   std::mt19937_64 random;

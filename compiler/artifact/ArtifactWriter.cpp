@@ -548,10 +548,9 @@ Error moec::writeArtifact(const ArtifactContents &contents,
   // The prefix (magic, size, the header's checksum) and the header.
   std::vector<uint8_t> start(kPrefixBytes + headerSize);
   std::memcpy(start.data(), kArtifactMagic, 8);
-  llvm::support::endian::write64le(start.data() + 8, headerSize);
+  writeLe64(start.data() + 8, headerSize);
   std::memcpy(start.data() + kPrefixBytes, header.data(), header.size());
-  llvm::support::endian::write64le(start.data() + 16,
-                                   headerChecksum(start.data(), headerSize));
+  writeLe64(start.data() + 16, headerChecksum(start.data(), headerSize));
   os.pwrite(reinterpret_cast<const char *>(start.data()), start.size(), 0);
   if (options.signingKey) {
     // Signed: every byte written so far, read back as the runtime will.

@@ -12,7 +12,7 @@
 #include "compiler/import/ModelConfig.h"
 #include "dialects/moe/IR/MoeAttrs.h"
 #include "runtime/format/Format.h"
-#include "runtime/format/Signature.h"
+#include "runtime/Signature.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -97,7 +97,7 @@ struct ArtifactOptions {
   /// Called with (bytes written, total bytes) while weights are copied.
   std::function<void(uint64_t, uint64_t)> progress;
   /// When set, the artifact ends with this key's signature of all it holds
-  /// (runtime/format/Signature.h).
+  /// (runtime/Signature.h).
   std::optional<SecretKey> signingKey;
   /// Write weights holding NaN or infinities (otherwise an error naming the
   /// tensor).

@@ -64,6 +64,18 @@ inline uint64_t segmentChecksum(const void *data, size_t size) {
   return XXH3_64bits(data, size);
 }
 
+/// A little-endian u64 of the prefix (the header's size and checksum).
+inline uint64_t readLe64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= uint64_t(p[i]) << (8 * i);
+  return v;
+}
+inline void writeLe64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    p[i] = uint8_t(v >> (8 * i));
+}
+
 /// The checksum of the prefix's first 16 bytes (magic and size) and of the
 /// header, the N bytes at kPrefixBytes of `file`.
 inline uint64_t headerChecksum(const uint8_t *file, uint64_t headerSize) {

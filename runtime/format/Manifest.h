@@ -30,7 +30,7 @@ enum ManifestEntry : int {
   kManifestOutputRank,
   kManifestOutputWidth,
   /// The KV cache [layers, 2, positions, kv heads, head dim] and its
-  /// element type (artifact::DType's value).
+  /// element type (ManifestCacheType).
   kManifestLayers,
   kManifestKvHeads,
   kManifestHeadDim,
@@ -39,6 +39,15 @@ enum ManifestEntry : int {
 };
 
 inline constexpr int64_t kManifestVersion = 1;
+
+/// A KV cache element type as the manifest states it: artifact::DType's
+/// values (the runtime checks that they agree), written here so that the
+/// pass that emits the manifest needs no flatbuffers schema.
+enum ManifestCacheType : int64_t {
+  kManifestCacheBF16 = 0,
+  kManifestCacheF16 = 1,
+  kManifestCacheF32 = 2,
+};
 
 } // namespace moec
 

@@ -16,14 +16,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::vector<uint8_t> file(data, data + size);
   if (size >= moec::kPrefixBytes) {
-    uint64_t headerSize = 0;
-    for (int i = 0; i < 8; ++i)
-      headerSize |= uint64_t(file[8 + i]) << (8 * i);
-    if (headerSize <= size - moec::kPrefixBytes) {
-      uint64_t sum = moec::headerChecksum(file.data(), headerSize);
-      for (int i = 0; i < 8; ++i)
-        file[16 + i] = uint8_t(sum >> (8 * i));
-    }
+    uint64_t headerSize = moec::readLe64(file.data() + 8);
+    if (headerSize <= size - moec::kPrefixBytes)
+      moec::writeLe64(file.data() + 16,
+                      moec::headerChecksum(file.data(), headerSize));
   }
   const moec::artifact::Header *header = nullptr;
   uint64_t signedBytes = 0;

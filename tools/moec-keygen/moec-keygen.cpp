@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/format/Signature.h"
+#include "runtime/Signature.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -32,18 +32,6 @@ int fail(const std::string &message) {
   return 1;
 }
 
-uint64_t readLe64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= uint64_t(p[i]) << (8 * i);
-  return v;
-}
-
-void writeLe64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    p[i] = uint8_t(v >> (8 * i));
-}
-
 /// The address of a scalar field of a table in a buffer we may write.
 uint8_t *field(const void *table, flatbuffers::voffset_t slot) {
   return const_cast<uint8_t *>(

@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MOEC_RUNTIME_FORMAT_SIGNATURE_H
-#define MOEC_RUNTIME_FORMAT_SIGNATURE_H
+#ifndef MOEC_RUNTIME_SIGNATURE_H
+#define MOEC_RUNTIME_SIGNATURE_H
 
 #include <sodium.h>
 
@@ -90,4 +90,4 @@ std::optional<std::array<uint8_t, N>> fromHex(const std::string &text) {
 
 } // namespace moec
 
-#endif // MOEC_RUNTIME_FORMAT_SIGNATURE_H
+#endif // MOEC_RUNTIME_SIGNATURE_H
