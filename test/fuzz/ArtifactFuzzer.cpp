@@ -23,9 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   const moec::artifact::Header *header = nullptr;
   uint64_t signedBytes = 0;
-  moec::Status status = moec::Artifact::check(file.data(), file.size(),
-                                              /*verifyChecksums=*/false,
-                                              header, signedBytes);
+  moec::Status status =
+      moec::Artifact::check(file.data(), file.size(),
+                            /*verifyChecksums=*/false, header, signedBytes);
   if (!status)
     return 0;
   // Whatever was accepted lies inside the file, and reads as the runtime
@@ -34,12 +34,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     __builtin_trap();
   if (const auto *segments = header->segments())
     for (const moec::artifact::Segment *s : *segments)
-      if (s->offset() + s->size() > size)
+      if (s->offset() > size || s->size() > size - s->offset())
         __builtin_trap();
   const moec::artifact::ModelConfig &c = *header->config();
-  volatile int64_t sink = c.vocab_size() + c.num_layers() + c.head_dim();
+  // Unsigned: the config's numbers are checked later, against the code's
+  // manifest, and may be anything here.
+  volatile uint64_t sink = uint64_t(c.vocab_size()) + uint64_t(c.num_layers()) +
+                           uint64_t(c.head_dim());
   if (c.architecture())
-    sink = sink + int64_t(std::strlen(c.architecture()->c_str()));
+    sink = sink + std::strlen(c.architecture()->c_str());
   (void)sink;
   return 0;
 }

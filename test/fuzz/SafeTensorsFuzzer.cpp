@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   // Whatever was accepted must describe bytes inside the file.
   for (const moec::TensorInfo &tensor : file->tensors())
-    if (tensor.offset + tensor.size > size)
+    if (tensor.offset > size || tensor.size > size - tensor.offset)
       __builtin_trap();
   return 0;
 }
