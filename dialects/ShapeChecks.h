@@ -187,11 +187,25 @@ inline mlir::LogicalResult verifyLayerCache(mlir::Operation *op,
 /// a layer's KV cache [2, S, kv_heads, head_dim].
 inline mlir::LogicalResult verifyCacheRows(mlir::Operation *op, mlir::Value k,
                                            mlir::Value cache,
-                                           mlir::Value positions) {
+                                           mlir::Value positions,
+                                           mlir::Value offsets) {
   if (failed(verifyLayerCache(op, cache)) ||
-      failed(verifyShape(op, "k", k, {kAny, dim(cache, 2), dim(cache, 3)})))
+      failed(verifyShape(op, "k", k, {kAny, dim(cache, 2), dim(cache, 3)})) ||
+      failed(verifyShape(op, "positions", positions, {dim(k, 0)})))
     return mlir::failure();
-  return verifyShape(op, "positions", positions, {dim(k, 0)});
+  return offsets ? verifyShape(op, "offsets", offsets, {dim(k, 0)})
+                 : mlir::success();
+}
+
+/// A batch's cache offsets are for causal attention only: a query of a
+/// sequence that sees its whole sequence would need the sequence's length.
+inline mlir::LogicalResult verifyBatchedAttention(mlir::Operation *op,
+                                                  mlir::Value offsets,
+                                                  bool causal) {
+  if (offsets && !causal)
+    return op->emitOpError("with offsets (a batch of sequences) must be "
+                           "causal");
+  return mlir::success();
 }
 
 } // namespace moec::verify

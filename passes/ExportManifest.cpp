@@ -33,13 +33,20 @@ struct ExportManifestPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
-    if (!forward || forward.getNumArguments() < 3 ||
-        forward.getNumResults() < 1) {
-      module.emitError("moe-export-manifest: no @forward(tokens, positions, "
-                       "kv_cache, ...) -> (output, ...)");
+    // The cache is the argument the importer names so.
+    std::optional<unsigned> cacheArgument;
+    if (forward)
+      for (unsigned i = 0; i < forward.getNumArguments(); ++i)
+        if (auto name = forward.getArgAttrOfType<StringAttr>(i, "moe.name"))
+          if (name.getValue() == "kv_cache")
+            cacheArgument = i;
+    if (!forward || !cacheArgument || forward.getNumResults() < 1) {
+      module.emitError("moe-export-manifest: no @forward(..., kv_cache "
+                       "{moe.name = \"kv_cache\"}, ...) -> (output, ...)");
       return signalPassFailure();
     }
-    auto cache = dyn_cast<RankedTensorType>(forward.getArgumentTypes()[2]);
+    auto cache = dyn_cast<RankedTensorType>(
+        forward.getArgumentTypes()[*cacheArgument]);
     auto output = dyn_cast<RankedTensorType>(forward.getResultTypes()[0]);
     std::optional<moec::ManifestCacheType> dtype =
         cache ? cacheType(cache.getElementType()) : std::nullopt;

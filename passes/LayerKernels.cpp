@@ -176,8 +176,18 @@ Value mlir::moe::buildRope(OpBuilder &builder, Location loc, Value x,
       });
 }
 
+namespace {
+/// Element t of an integer vector, as an index.
+Value indexAt(OpBuilder &b, Location loc, Value vector, Value t) {
+  return arith::IndexCastOp::create(
+      b, loc, b.getIndexType(),
+      tensor::ExtractOp::create(b, loc, vector, ValueRange{t}));
+}
+} // namespace
+
 Value mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k,
-                                 Value v, Value cache, Value positions) {
+                                 Value v, Value cache, Value positions,
+                                 Value offsets) {
   ImplicitLocOpBuilder b(loc, builder);
   LinalgBuilder l(b, /*kernels=*/nullptr);
   auto kType = cast<RankedTensorType>(k.getType());
@@ -185,15 +195,15 @@ Value mlir::moe::buildCacheWrite(OpBuilder &builder, Location loc, Value k,
   Value tokens = l.sizeValue(k, 0);
   Type cacheElem = cast<RankedTensorType>(cache.getType()).getElementType();
 
-  // cache[0, pos[t]] = k[t], cache[1, pos[t]] = v[t]: one buffer updated in
-  // place, row by row.
+  // cache[0, off[t] + pos[t]] = k[t], cache[1, off[t] + pos[t]] = v[t]: one
+  // buffer updated in place, row by row.
   auto rowType = RankedTensorType::get({kvHeads, d}, l.f32);
   auto write = scf::ForOp::create(
       b, cIndex(l.b, 0), tokens, cIndex(l.b, 1), ValueRange{cache},
       [&](OpBuilder &nb, Location loc, Value t, ValueRange iter) {
-        Value p = arith::IndexCastOp::create(
-            nb, loc, nb.getIndexType(),
-            tensor::ExtractOp::create(nb, loc, positions, ValueRange{t}));
+        Value p = indexAt(nb, loc, positions, t);
+        if (offsets)
+          p = arith::AddIOp::create(nb, loc, p, indexAt(nb, loc, offsets, t));
         Value updated = iter[0];
         SmallVector<Value, 2> sources = {k, v};
         for (auto [half, src] : llvm::enumerate(sources)) {
@@ -252,10 +262,10 @@ Value alibiTerm(OpBuilder &b, Location loc, Value negSlope, Value position,
 /// block by block into a running maximum, sum of exponentials and vector
 /// sum of value rows (online softmax), so that neither masked rows nor a
 /// [T, heads, live] score tensor cost anything. keys, values: [live,
-/// kvHeads, d].
+/// kvHeads, d]; with `offsets`, query t's rows start at offsets[t].
 Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
-                         Value values, Value positions, Value live,
-                         const AttentionShape &shape) {
+                         Value values, Value positions, Value offsets,
+                         Value live, const AttentionShape &shape) {
   int64_t heads = shape.heads, d = shape.headDim;
   int64_t group = heads / shape.kvHeads;
   int64_t lanes = shape.lanes;
@@ -277,8 +287,8 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
         Value t = arith::DivUIOp::create(b, th, cIndex(b, heads));
         Value h = arith::RemUIOp::create(b, th, cIndex(b, heads));
         Value kvHead = arith::DivUIOp::create(b, h, cIndex(b, group));
-        Value position = arith::IndexCastOp::create(
-            b, b.getIndexType(), tensor::ExtractOp::create(b, positions, t));
+        Value position = indexAt(b, b.getLoc(), positions, t);
+        Value base = offsets ? indexAt(b, b.getLoc(), offsets, t) : Value();
         Value next = arith::AddIOp::create(b, position, cIndex(b, 1));
         Value end = shape.causal
                         ? arith::MinUIOp::create(b, next, live).getResult()
@@ -305,11 +315,13 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
         // The rows' key and value vectors, widened.
         auto rowVector = [&](OpBuilder &rb, Location l, Value of, Value j,
                              int64_t c) {
-          return widenToF32(rb, l,
-                            vector::TransferReadOp::create(
-                                rb, l, VectorType::get({lanes}, elem), of,
-                                ValueRange{j, kvHead, cIndex(rb, l, c * lanes)},
-                                pad, ArrayRef<bool>{true}));
+          Value row = base ? arith::AddIOp::create(rb, l, base, j) : j;
+          return widenToF32(
+              rb, l,
+              vector::TransferReadOp::create(
+                  rb, l, VectorType::get({lanes}, elem), of,
+                  ValueRange{row, kvHead, cIndex(rb, l, c * lanes)}, pad,
+                  ArrayRef<bool>{true}));
         };
         // ALiBi's slope: the task's head is fixed, so once per task.
         Value negSlope;
@@ -434,7 +446,7 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
 } // namespace
 
 Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
-                                Value cache, Value positions,
+                                Value cache, Value positions, Value offsets,
                                 const AttentionShape &shape) {
   ImplicitLocOpBuilder b(loc, builder);
   LinalgBuilder l(b, /*kernels=*/nullptr);
@@ -444,12 +456,18 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   auto elem = cast<RankedTensorType>(cache.getType()).getElementType();
 
   // Keys 0 .. pos[T-1] are the live ones, the only rows any query reads.
+  // A batch's sequences have rows anywhere in the cache: each query finds
+  // its own (the op is causal then).
   Value lastPosition = tensor::ExtractOp::create(
       b, positions,
       ValueRange{arith::SubIOp::create(b, tokens, cIndex(l.b, 1))});
-  Value live = arith::AddIOp::create(
-      b, arith::IndexCastOp::create(b, b.getIndexType(), lastPosition),
-      cIndex(l.b, 1));
+  Value live =
+      offsets ? l.sizeValue(cache, 1)
+              : arith::AddIOp::create(
+                    b, arith::IndexCastOp::create(b, b.getIndexType(),
+                                                  lastPosition),
+                    cIndex(l.b, 1))
+                    .getResult();
   // Rows 0 .. rows-1 of the keys (half 0) or the values (half 1), read in
   // place.
   auto prefix = [&](int64_t half, OpFoldResult rows) -> Value {
@@ -466,7 +484,7 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   // A CPU runs the kernel of a task per query and head over its rows.
   if (shape.lanes)
     return buildAttentionRows(b, q, prefix(0, live), prefix(1, live), positions,
-                              live, shape);
+                              offsets, live, shape);
 
   // On a GPU, one score per row of the whole cache, so that no launch's
   // size depends on the positions; a row is read only where it is visible,
@@ -514,17 +532,37 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   };
 
   Value keys = prefix(0, l.sizeValue(cache, 1));
+  // A batch's query t sees row j as its sequence's position j - offsets[t]
+  // (none before its first row).
+  SmallVector<Value> perToken = {positions};
+  if (offsets)
+    perToken.push_back(offsets);
+  SmallVector<AffineMap> maps(perToken.size(), l.proj(3, {0}));
+  maps.push_back(l.identity(3));
   Value masked = l.generic(
       tensor::EmptyOp::create(
           b, {l.size(q, 0), b.getIndexAttr(heads), l.size(cache, 1)}, l.f32),
-      {positions}, {l.proj(3, {0}), l.identity(3)}, {kPar, kPar, kPar},
+      perToken, maps, {kPar, kPar, kPar},
       [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
         Value t = linalg::IndexOp::create(nb, loc, 0);
         Value h = linalg::IndexOp::create(nb, loc, 1);
         Value kvHead =
             arith::DivUIOp::create(nb, loc, h, cIndex(nb, loc, group));
         Value j = linalg::IndexOp::create(nb, loc, 2);
-        Value visible = visibleAt(nb, loc, j, a[0]);
+        Value position = j;
+        Value visible;
+        if (offsets) {
+          Value first = arith::IndexCastOp::create(nb, loc, nb.getIndexType(),
+                                                   a[1]);
+          position = arith::SubIOp::create(nb, loc, j, first);
+          visible = arith::AndIOp::create(
+              nb, loc,
+              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::uge, j,
+                                    first),
+              visibleAt(nb, loc, position, a[0]));
+        } else {
+          visible = visibleAt(nb, loc, j, a[0]);
+        }
         auto guarded = scf::IfOp::create(
             nb, loc, visible,
             [&](OpBuilder &tb, Location loc) {
@@ -546,7 +584,7 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
               scf::YieldOp::create(eb, loc, cF32(eb, loc, 0.0));
             });
         return scaledOrHidden(nb, loc, visible, guarded.getResult(0), h, a[0],
-                              j);
+                              position);
       });
   Value probs = tensor::ExtractSliceOp::create(
       b, l.softmaxLast(masked),

@@ -33,11 +33,12 @@ Value buildRope(OpBuilder &b, Location loc, Value x, Value positions,
                 double theta, int64_t headDim, bool interleaved,
                 std::optional<ArrayRef<float>> invFreq = std::nullopt);
 
-/// k and v [T, kvHeads, headDim] (f32) stored at rows positions[t] of the
-/// keys and values of a layer's cache [2, S, kvHeads, headDim], in the
-/// cache's element type: the updated cache.
+/// k and v [T, kvHeads, headDim] (f32) stored at rows offsets[t] +
+/// positions[t] (no offsets: positions[t]) of the keys and values of a
+/// layer's cache [2, S, kvHeads, headDim], in the cache's element type: the
+/// updated cache.
 Value buildCacheWrite(OpBuilder &b, Location loc, Value k, Value v, Value cache,
-                      Value positions);
+                      Value positions, Value offsets = Value());
 
 struct AttentionShape {
   int64_t heads, kvHeads, headDim;
@@ -59,9 +60,13 @@ struct AttentionShape {
 /// window), softmax in f32. No row past the live ones is read. Without
 /// `shape.lanes` (a GPU) there is a score per cache row (hidden past the
 /// live ones), so that no loop's parallel extent depends on the positions;
-/// each key is read only where visible.
+/// each key is read only where visible. With `offsets` (causal only) the
+/// queries belong to a batch of sequences, query t's at rows offsets[t] ..
+/// offsets[t] + positions[t] (on a GPU, a score per row of the whole cache
+/// still, the other sequences' rows hidden).
 Value buildAttention(OpBuilder &b, Location loc, Value q, Value cache,
-                     Value positions, const AttentionShape &shape);
+                     Value positions, Value offsets,
+                     const AttentionShape &shape);
 
 } // namespace mlir::moe
 

@@ -44,7 +44,7 @@ Values cacheWrite(kernel::CacheWriteOp op, kernel::CacheWriteOp::Adaptor a,
                   Mapping, ConversionPatternRewriter &rewriter) {
   return SmallVector<Value>{buildCacheWrite(rewriter, op.getLoc(), a.getK(),
                                             a.getV(), a.getKvCache(),
-                                            a.getPositions())};
+                                            a.getPositions(), a.getOffsets())};
 }
 
 template <typename Mapping>
@@ -67,7 +67,7 @@ Values attention(kernel::AttentionOp op, kernel::AttentionOp::Adaptor a,
     shape.lanes = mapping.getLanes();
   return SmallVector<Value>{buildAttention(rewriter, op.getLoc(), a.getQ(),
                                            a.getKvCache(), a.getPositions(),
-                                           shape)};
+                                           a.getOffsets(), shape)};
 }
 
 template <typename Mapping>

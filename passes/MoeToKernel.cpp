@@ -222,10 +222,12 @@ struct AttentionToKernels : OpConversionPattern<AttentionOp> {
     Location loc = op.getLoc();
     Value cache = kernel::CacheWriteOp::create(
         rewriter, loc, adaptor.getKvCache().getType(), adaptor.getK(),
-        adaptor.getV(), adaptor.getKvCache(), adaptor.getPositions(), nullptr);
+        adaptor.getV(), adaptor.getKvCache(), adaptor.getPositions(),
+        adaptor.getOffsets(), nullptr);
     Value out = kernel::AttentionOp::create(
         rewriter, loc, op.getResult().getType(), adaptor.getQ(), cache,
-        adaptor.getPositions(), op.getNumHeadsAttr(), op.getNumKvHeadsAttr(),
+        adaptor.getPositions(), adaptor.getOffsets(), op.getNumHeadsAttr(),
+        op.getNumKvHeadsAttr(),
         op.getHeadDimAttr(), rewriter.getF64FloatAttr(op.getScaleOrDefault()),
         op.getCausalAttr(), op.getSlidingWindowAttr(), op.getAlibiSlopesAttr(),
         nullptr);

@@ -92,17 +92,19 @@ AttentionShape attentionShapeOf(AttentionOp op) {
 }
 
 /// Writes k and v at their positions, then attends over the cache prefix
-/// up to the last position (positions are ascending and contiguous).
+/// up to the last position (positions are ascending and contiguous), or
+/// over each query's own sequence's rows (a batch, with offsets).
 SmallVector<Value> lowerAttention(LinalgBuilder &l, AttentionOp op,
                                   bool wholeCache) {
   Location loc = l.b.getLoc();
   Value cache = buildCacheWrite(l.b, loc, op.getK(), op.getV(), op.getKvCache(),
-                                op.getPositions());
+                                op.getPositions(), op.getOffsets());
   AttentionShape shape = attentionShapeOf(op);
   if (!wholeCache)
     shape.lanes = l.kernels.getLanes();
   Value out =
-      buildAttention(l.b, loc, op.getQ(), cache, op.getPositions(), shape);
+      buildAttention(l.b, loc, op.getQ(), cache, op.getPositions(),
+                     op.getOffsets(), shape);
   return {out, cache};
 }
 

@@ -74,21 +74,26 @@ Status CpuModel::loadCode(const Artifact &art) {
   // a large --max-seq-len costs memory only as the sequence fills it.
   // A cache larger than the machine's memory is refused up front, saying
   // what it would need.
-  double perPosition = double(kvBytes()) / double(maxSeq);
+  double perPosition = double(kvBytes()) / double(kvRows());
   double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
   if (double(kvBytes()) > memory || kvBytes() <= 0)
-    return Status::error(StatusCode::InvalidMaxSeqLen,
-                         "a KV cache of %lld positions needs %.1f GiB (%.0f "
-                         "bytes a position); this machine has %.1f GiB",
-                         (long long)maxSeq,
-                         perPosition * double(maxSeq) / double(1 << 30),
-                         perPosition, memory / double(1 << 30));
+    return Status::error(
+        StatusCode::InvalidMaxSeqLen,
+        "a KV cache of %lld positions%s needs %.1f GiB (%.0f bytes a "
+        "position); this machine has %.1f GiB",
+        (long long)kvRows(),
+        sequences() > 1 ? (" (" + std::to_string(sequences()) +
+                           " sequences of " + std::to_string(maxSeq) + ")")
+                              .c_str()
+                        : "",
+        perPosition * double(kvRows()) / double(1 << 30), perPosition,
+        memory / double(1 << 30));
   kvCache.reset(static_cast<uint8_t *>(std::calloc(size_t(kvBytes()), 1)));
   if (!kvCache)
     return Status::error(StatusCode::InvalidMaxSeqLen,
                          "cannot allocate the KV cache (%lld positions, %lld "
                          "bytes)",
-                         (long long)maxSeq, (long long)kvBytes());
+                         (long long)kvRows(), (long long)kvBytes());
   weights = art.segment(artifact::SegmentKind::Weights);
   populateWeights();
   return Status();
@@ -259,19 +264,21 @@ Status CpuModel::rateOnWorkers(int warmup, double amount,
 }
 
 Status CpuModel::run(const int32_t *tokens, const int32_t *positions,
-                     int64_t count, int64_t rows, float *out) {
+                     const int32_t *offsets, int64_t count, int64_t rows,
+                     float *out) {
   auto w =
       describe(const_cast<uint8_t *>(weights.data), {int64_t(weights.size)});
   auto t = describe(const_cast<int32_t *>(tokens), {count});
   auto p = describe(const_cast<int32_t *>(positions), {count});
+  auto o = describe(const_cast<int32_t *>(offsets), {count});
   auto kv = describe(reinterpret_cast<KvElement *>(kvCache.get()),
-                     {layers, 2, maxSeq, kvHeads, headDim});
+                     {layers, 2, kvRows(), kvHeads, headDim});
   if (outputHead == artifact::Head::SequenceClassification) {
     auto scores = describe(out, {labels});
-    reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, count, &scores);
+    reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &o, &kv, count, &scores);
   } else {
     auto table = describe(out, {rows, outputWidth()});
-    reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &kv, rows, &table);
+    reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &o, &kv, rows, &table);
   }
   return Status();
 }

@@ -32,8 +32,9 @@ protected:
   /// Checks that this machine has the CPU features the code was compiled
   /// for, and loads the code.
   Status loadCode(const Artifact &artifact) override;
-  Status run(const int32_t *tokens, const int32_t *positions, int64_t count,
-             int64_t rows, float *out) override;
+  Status run(const int32_t *tokens, const int32_t *positions,
+             const int32_t *offsets, int64_t count, int64_t rows,
+             float *out) override;
 
 private:
   /// Maps the weights' pages into this process (reading them if needed).

@@ -125,7 +125,7 @@ Status CudaModel::loadCode(const Artifact &art) {
   weightBytes = int64_t(w.size);
   maxChunk =
       outputHead == artifact::Head::SequenceClassification ? maxSeq : kMaxChunk;
-  staged.assign(2 * size_t(maxChunk), 0);
+  staged.assign(3 * size_t(maxChunk), 0);
   useGraphs = !std::getenv("MOEC_NO_CUDA_GRAPH");
   size_t outBytes = sizeof(float) * size_t(outputSize(maxChunk, Outputs::All));
   struct {
@@ -133,7 +133,7 @@ Status CudaModel::loadCode(const Artifact &art) {
     size_t bytes;
   } buffers[] = {{&weights, w.size},
                  {&kvCache, size_t(kvBytes())},
-                 {&inputs, sizeof(int32_t) * 2 * size_t(maxChunk)},
+                 {&inputs, sizeof(int32_t) * 3 * size_t(maxChunk)},
                  {&outBuffer, outBytes}};
   for (auto &b : buffers)
     if (Status s = check(driver->cuMemAlloc(b.ptr, b.bytes ? b.bytes : 1),
@@ -276,12 +276,14 @@ Status CudaModel::resetArena() {
 }
 
 Status CudaModel::run(const int32_t *tokens, const int32_t *positions,
-                      int64_t count, int64_t rows, float *out) {
+                      const int32_t *offsets, int64_t count, int64_t rows,
+                      float *out) {
   std::copy(tokens, tokens + count, staged.begin());
   std::copy(positions, positions + count, staged.begin() + maxChunk);
+  std::copy(offsets, offsets + count, staged.begin() + 2 * maxChunk);
   if (Status s = check(
           driver->cuMemcpyHtoD(inputs, staged.data(),
-                               sizeof(int32_t) * size_t(maxChunk + count)),
+                               sizeof(int32_t) * size_t(2 * maxChunk + count)),
           "cuMemcpyHtoD");
       !s)
     return s;
@@ -306,15 +308,17 @@ Status CudaModel::run(const int32_t *tokens, const int32_t *positions,
     auto w = describe(devicePointer<uint8_t>(weights), {weightBytes});
     auto t = describe(devicePointer<int32_t>(inputs), {count});
     auto p = describe(devicePointer<int32_t>(inputs) + maxChunk, {count});
+    auto o = describe(devicePointer<int32_t>(inputs) + 2 * maxChunk, {count});
     auto kv = describe(devicePointer<KvElement>(kvCache),
-                       {layers, 2, maxSeq, kvHeads, headDim});
+                       {layers, 2, kvRows(), kvHeads, headDim});
     if (outputHead == artifact::Head::SequenceClassification) {
       auto scores = describe(devicePointer<float>(outBuffer), {labels});
-      reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &kv, count, &scores);
+      reinterpret_cast<ForwardFn<1>>(entry)(&w, &t, &p, &o, &kv, count,
+                                            &scores);
     } else {
       auto table =
           describe(devicePointer<float>(outBuffer), {rows, outputWidth()});
-      reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &kv, rows, &table);
+      reinterpret_cast<ForwardFn<2>>(entry)(&w, &t, &p, &o, &kv, rows, &table);
     }
     if (capture) {
       capturing = false;

@@ -39,8 +39,9 @@ public:
 protected:
   Status loadCode(const Artifact &artifact) override;
   /// One call of the entry point on at most maxTokensPerRun() tokens.
-  Status run(const int32_t *tokens, const int32_t *positions, int64_t count,
-             int64_t rows, float *out) override;
+  Status run(const int32_t *tokens, const int32_t *positions,
+             const int32_t *offsets, int64_t count, int64_t rows,
+             float *out) override;
   /// The staging and output buffers hold a chunk of kMaxChunk tokens (a
   /// sequence classifier's prompt whole).
   int64_t maxTokensPerRun() const override { return maxChunk; }
@@ -65,8 +66,8 @@ private:
   void keepFirst(Status status);
 
   cuda::DevicePtr weights = 0, kvCache = 0, outBuffer = 0;
-  /// A step's tokens, then at maxChunk its positions: one upload per step,
-  /// from `staged`.
+  /// A step's tokens, at maxChunk its positions, at 2 maxChunk its cache
+  /// offsets: one upload per step, from `staged`.
   cuda::DevicePtr inputs = 0;
   std::vector<int32_t> staged;
   int64_t maxChunk = 0, weightBytes = 0;

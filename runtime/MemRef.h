@@ -33,13 +33,16 @@ MemRef<T, Rank> describe(T *data, const int64_t (&sizes)[Rank]) {
 /// kv_cache_dtype says (a descriptor's sizes and strides count elements).
 struct KvElement;
 
-/// forward(weights, tokens, positions, kv_cache, output_rows, out): `out`
-/// has rank 2 ([output_rows, vocab] or [output_rows, labels]: the last
-/// output_rows tokens') or, for sequence classification, rank 1.
+/// forward(weights, tokens, positions, cache_offsets, kv_cache, output_rows,
+/// out): token t is at position positions[t] of the sequence whose
+/// position 0 is cache row cache_offsets[t]; `out` has rank 2
+/// ([output_rows, vocab] or [output_rows, labels]: the last output_rows
+/// tokens') or, for sequence classification, rank 1.
 template <int OutRank>
 using ForwardFn = void (*)(MemRef<uint8_t, 1> *, MemRef<int32_t, 1> *,
-                           MemRef<int32_t, 1> *, MemRef<KvElement, 5> *,
-                           int64_t, MemRef<float, OutRank> *);
+                           MemRef<int32_t, 1> *, MemRef<int32_t, 1> *,
+                           MemRef<KvElement, 5> *, int64_t,
+                           MemRef<float, OutRank> *);
 
 } // namespace moec
 

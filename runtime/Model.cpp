@@ -134,7 +134,8 @@ Status Model::openCode(const Artifact &art) {
   return Status();
 }
 
-Status Model::load(const Artifact &art, int64_t maxSeqLen) {
+Status Model::load(const Artifact &art, int64_t maxSeqLen,
+                   int64_t sequences) {
   const artifact::ModelConfig &c = *art.header().config();
   vocab = c.vocab_size();
   layers = c.num_layers();
@@ -146,8 +147,18 @@ Status Model::load(const Artifact &art, int64_t maxSeqLen) {
   if (maxSeqLen <= 0)
     return Status::error(StatusCode::InvalidMaxSeqLen,
                          "the maximum sequence length must be positive");
+  if (sequences <= 0 || sequences > INT32_MAX / maxSeqLen)
+    return Status::error(StatusCode::InvalidMaxSeqLen,
+                         "%lld sequences of %lld positions do not fit a KV "
+                         "cache",
+                         (long long)sequences, (long long)maxSeqLen);
+  mixesTokens = c.router_mixes_tokens();
+  if (sequences > 1 && mixesTokens)
+    return Status::error("its router mixes the tokens of a call (sinkhorn), "
+                         "so sequences cannot run together; use one")
+        .withContext(art.path());
   maxSeq = maxSeqLen;
-  cached = 0;
+  lengths.assign(size_t(sequences), 0);
   return loadCode(art).withContext(art.path());
 }
 
@@ -171,10 +182,11 @@ Status Model::measurePeakFlops(double &) {
                        device().c_str());
 }
 
-Status Model::forward(const int32_t *tokens, int64_t count, float *out,
-                      Outputs outputs) {
+Status Model::checkTokens(int64_t sequence, const int32_t *tokens,
+                          int64_t count) const {
   if (count <= 0)
     return Status::error("no tokens to run");
+  int64_t cached = lengths[sequence];
   if (cached + count > maxSeq)
     return Status::error(StatusCode::SequenceTooLong,
                          "the sequence would be %lld tokens, longer than the "
@@ -184,7 +196,15 @@ Status Model::forward(const int32_t *tokens, int64_t count, float *out,
     if (tokens[i] < 0 || tokens[i] >= vocab)
       return Status::error("token %d is outside the vocabulary (%lld ids)",
                            tokens[i], (long long)vocab);
-  std::vector<int32_t> positions(count);
+  return Status();
+}
+
+Status Model::forward(const int32_t *tokens, int64_t count, float *out,
+                      Outputs outputs) {
+  if (Status s = checkTokens(0, tokens, count); !s)
+    return s;
+  int64_t &cached = lengths[0];
+  std::vector<int32_t> positions(count), offsets(count, 0);
   for (int64_t i = 0; i < count; ++i)
     positions[i] = int32_t(cached + i);
   // A sequence score is the last token's: its chunk is the whole prompt.
@@ -195,13 +215,54 @@ Status Model::forward(const int32_t *tokens, int64_t count, float *out,
     bool last = done + n == count;
     int64_t rows = outputs == Outputs::All ? n : last;
     float *at = outputs == Outputs::All ? out + done * outputWidth() : out;
-    if (Status status =
-            run(tokens + done, positions.data() + done, n, rows, at);
+    if (Status status = run(tokens + done, positions.data() + done,
+                            offsets.data(), n, rows, at);
         !status)
       return status;
     done += n;
     cached += n;
   }
+  return Status();
+}
+
+Status Model::forwardBatch(const std::vector<BatchPart> &parts, float *out) {
+  if (parts.empty())
+    return Status::error("no sequences to run");
+  if (outputHead != artifact::Head::CausalLM)
+    return Status::error("only a causal LM runs sequences together");
+  if (parts.size() > 1 && mixesTokens)
+    return Status::error("the router mixes the tokens of a call (sinkhorn): "
+                         "sequences cannot run together");
+  std::vector<int32_t> tokens, positions, offsets;
+  std::vector<bool> seen(lengths.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const BatchPart &p = parts[i];
+    if (p.sequence < 0 || p.sequence >= sequences() || seen[p.sequence])
+      return Status::error("sequence %lld is not one of the %lld, or runs "
+                           "twice in a step",
+                           (long long)p.sequence, (long long)sequences());
+    seen[p.sequence] = true;
+    if (i > 0 && p.count != 1)
+      return Status::error("only a step's first sequence may run more than "
+                           "one token");
+    if (Status s = checkTokens(p.sequence, p.tokens, p.count); !s)
+      return s;
+    for (int64_t t = 0; t < p.count; ++t) {
+      tokens.push_back(p.tokens[t]);
+      positions.push_back(int32_t(lengths[p.sequence] + t));
+      offsets.push_back(int32_t(p.sequence * maxSeq));
+    }
+  }
+  if (int64_t(tokens.size()) > maxTokensPerRun())
+    return Status::error("a step of %zu tokens is more than the %lld one call "
+                         "takes",
+                         tokens.size(), (long long)maxTokensPerRun());
+  if (Status s = run(tokens.data(), positions.data(), offsets.data(),
+                     int64_t(tokens.size()), int64_t(parts.size()), out);
+      !s)
+    return s;
+  for (const BatchPart &p : parts)
+    lengths[p.sequence] += p.count;
   return Status();
 }
 
@@ -213,7 +274,8 @@ Status Model::setPrefillChunk(int64_t tokens) {
 }
 
 Status moec::openModel(const Artifact &art, const std::string &device,
-                       int64_t maxSeqLen, std::unique_ptr<Model> &model) {
+                       int64_t maxSeqLen, std::unique_ptr<Model> &model,
+                       int64_t sequences) {
   artifact::TargetKind target = art.header().target()->kind();
   bool cuda;
   if (device == "auto")
@@ -228,5 +290,5 @@ Status moec::openModel(const Artifact &art, const std::string &device,
     model = std::make_unique<CudaModel>();
   else
     model = std::make_unique<CpuModel>();
-  return model->load(art, maxSeqLen);
+  return model->load(art, maxSeqLen, sequences);
 }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace moec {
 
@@ -28,8 +29,10 @@ public:
   virtual ~Model();
 
   /// Loads the code of `artifact` (which must outlive the model) and
-  /// allocates a KV cache for `maxSeqLen` positions.
-  Status load(const Artifact &artifact, int64_t maxSeqLen);
+  /// allocates a KV cache of `sequences` regions of `maxSeqLen` positions,
+  /// one per sequence that may run at once (forwardBatch).
+  Status load(const Artifact &artifact, int64_t maxSeqLen,
+              int64_t sequences = 1);
 
   int64_t vocabSize() const { return vocab; }
   artifact::Head head() const { return outputHead; }
@@ -48,8 +51,11 @@ public:
   /// Floats per output row: vocab or labels.
   int64_t outputWidth() const;
   int64_t maxSeqLen() const { return maxSeq; }
-  /// Positions already in the KV cache.
-  int64_t length() const { return cached; }
+  /// The sequences the KV cache has room for.
+  int64_t sequences() const { return int64_t(lengths.size()); }
+  /// Positions of sequence `sequence` already in the KV cache (forward()
+  /// runs sequence 0).
+  int64_t length(int64_t sequence = 0) const { return lengths[sequence]; }
   /// The device the model runs on, for messages ("cpu", "cuda (NAME)").
   virtual std::string device() const = 0;
 
@@ -71,9 +77,23 @@ public:
   /// take many tokens, and a chunk's activations (the largest the LM
   /// head's, chunk x vocab floats) stay a few tens of MB.
   static constexpr int64_t kDefaultPrefillChunk = 256;
-  /// Starts a new sequence at position 0 (the cache is overwritten as it
-  /// fills again).
-  void reset() { cached = 0; }
+  /// Starts sequence `sequence` anew at position 0 (its cache rows are
+  /// overwritten as it fills again).
+  void reset(int64_t sequence = 0) { lengths[sequence] = 0; }
+
+  /// The tokens of one sequence in a batched call.
+  struct BatchPart {
+    int64_t sequence;
+    const int32_t *tokens;
+    int64_t count;
+  };
+  /// Runs the parts in one call of the code, each at its sequence's next
+  /// positions: a step of continuous batching, whose products take every
+  /// part's tokens at once. Every part but the first has one token (a
+  /// decode step); the first may have up to prefillChunk() (a prompt's
+  /// chunk). `out` receives one row per part, its last token's. The
+  /// sequences differ; a causal LM only.
+  Status forwardBatch(const std::vector<BatchPart> &parts, float *out);
 
   /// The code's activity counters (runtime/format/Activity.h): activityRows() rows
   /// of kActivityColumns, added to by every forward call; null when the
@@ -100,13 +120,18 @@ protected:
 
   /// Backend part of load(): the numbers below are set.
   virtual Status loadCode(const Artifact &artifact) = 0;
-  /// Runs the entry point on `count` checked tokens at `positions`; `out`
-  /// receives the rows of the last `rows` of them (0 .. count; a sequence
-  /// classifier's scores whatever `rows` is).
+  /// Runs the entry point on `count` checked tokens at `positions` of the
+  /// sequences whose rows start at `offsets`; `out` receives the rows of
+  /// the last `rows` of them (0 .. count; a sequence classifier's scores
+  /// whatever `rows` is).
   virtual Status run(const int32_t *tokens, const int32_t *positions,
-                     int64_t count, int64_t rows, float *out) = 0;
+                     const int32_t *offsets, int64_t count, int64_t rows,
+                     float *out) = 0;
   /// The most tokens one run() takes (prompts are chunked to it).
   virtual int64_t maxTokensPerRun() const { return INT64_MAX; }
+  /// Whether `count` tokens of `sequence` fit its cache and the vocabulary.
+  Status checkTokens(int64_t sequence, const int32_t *tokens,
+                     int64_t count) const;
 
   /// dlopens the artifact's code segment from memory; the library handle
   /// (closed by ~Model) and the 'forward' entry point.
@@ -118,9 +143,18 @@ protected:
   int64_t counterRows = 0;
   int64_t vocab = 0, layers = 0, kvHeads = 0, headDim = 0, labels = 0;
   artifact::Head outputHead = artifact::Head::CausalLM;
-  int64_t maxSeq = 0, cached = 0, chunk = kDefaultPrefillChunk;
-  /// Elements of the KV cache: layers x 2 x maxSeq x kvHeads x headDim.
-  int64_t kvElements() const { return layers * 2 * maxSeq * kvHeads * headDim; }
+  int64_t maxSeq = 0, chunk = kDefaultPrefillChunk;
+  /// Each sequence's positions in the cache.
+  std::vector<int64_t> lengths;
+  /// Whether the router mixes a call's tokens (sinkhorn): then no two
+  /// sequences share one.
+  bool mixesTokens = false;
+  /// The cache's rows: maxSeq for each sequence, one after another.
+  int64_t kvRows() const { return maxSeq * sequences(); }
+  /// Elements of the KV cache: layers x 2 x kvRows x kvHeads x headDim.
+  int64_t kvElements() const {
+    return layers * 2 * kvRows() * kvHeads * headDim;
+  }
   /// Bytes of one cache element (kv_cache_dtype: 4 for f32, 2 for f16 and
   /// bf16) and of the whole cache.
   int64_t kvElementBytes = 4;
@@ -130,7 +164,8 @@ protected:
 /// A model for `artifact` on `device`: "cpu", "cuda", or "auto" (the
 /// device the artifact was compiled for).
 Status openModel(const Artifact &artifact, const std::string &device,
-                 int64_t maxSeqLen, std::unique_ptr<Model> &model);
+                 int64_t maxSeqLen, std::unique_ptr<Model> &model,
+                 int64_t sequences = 1);
 
 } // namespace moec
 

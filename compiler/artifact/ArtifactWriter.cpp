@@ -292,7 +292,8 @@ buildHeader(const ArtifactContents &contents, const ArtifactOptions &options,
       config.eosTokenIds.empty() ? -1 : config.eosTokenIds.front(),
       headOf(config.head),
       config.head == Head::CausalLM ? 0 : config.numLabels,
-      dtypeOf(contents.kvCacheType), fb.CreateVector(config.eosTokenIds));
+      dtypeOf(contents.kvCacheType), fb.CreateVector(config.eosTokenIds),
+      config.routerMixesTokens());
   const ArtifactTarget &t = options.target;
   auto target = artifact::CreateTarget(
       fb, t.cuda ? artifact::TargetKind::Cuda : artifact::TargetKind::Cpu,

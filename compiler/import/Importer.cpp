@@ -67,7 +67,7 @@ private:
   /// Per-expert tensors when the checkpoint has them, else fused ones.
   void chooseExpertStorage();
   Expected<Value> attentionBlock(int64_t layer, Value hidden, Value positions,
-                                 Value &layerCache);
+                                 Value offsets, Value &layerCache);
   Expected<Value> mlpBlock(int64_t layer, Value hidden, Value tokens,
                            Value positions);
   /// Routed expert weights of a layer: gate, up, down, stacked.
@@ -295,7 +295,7 @@ std::pair<Value, Value> ModuleImporter::predictor(int64_t layer) {
 }
 
 Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
-                                               Value positions,
+                                               Value positions, Value offsets,
                                                Value &layerCache) {
   Expected<Value> x = normalize(hidden, layout.inputNorm(layer));
   if (!x)
@@ -349,7 +349,7 @@ Expected<Value> ModuleImporter::attentionBlock(int64_t layer, Value hidden,
                                invFreq);
   };
   auto attention = moe::AttentionOp::create(
-      b, rope(*q), rope(*k), *v, layerCache, positions,
+      b, rope(*q), rope(*k), *v, layerCache, positions, offsets,
       b.getI64IntegerAttr(config.numHeads),
       b.getI64IntegerAttr(config.numKvHeads), b.getI64IntegerAttr(d),
       b.getUnitAttr(),
@@ -492,8 +492,10 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   (*module)->setAttr(moe::kCheckpointAttrName, b.getStringAttr(dir));
   (*module)->setAttr(kConfigAttrName, configToAttr(config, &context));
 
-  // Signature: tokens, positions, the KV cache of all layers,
-  // [layers, 2 (K, V), max_seq, kv_heads, head_dim] (one buffer, so that the
+  // Signature: tokens, positions, each token's cache offset (the cache row
+  // of its sequence's position 0: the tokens of one call may come from
+  // several sequences, each with its own rows), the KV cache of all layers,
+  // [layers, 2 (K, V), rows, kv_heads, head_dim] (one buffer, so that the
   // entry point has the same arguments whatever the depth), and how many of
   // the last tokens get an output row: a prompt's chunk needs the last
   // token's logits only, and the LM head is the largest product of a small
@@ -502,7 +504,7 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
   auto cacheType = RankedTensorType::get(
       {config.numLayers, 2, kDyn, config.numKvHeads, config.headDim},
       kvCacheElementType(context, kvCacheType));
-  SmallVector<Type> inputs = {ids, ids, cacheType, b.getIndexType()};
+  SmallVector<Type> inputs = {ids, ids, ids, cacheType, b.getIndexType()};
   SmallVector<Type> results;
   switch (config.head) {
   case Head::CausalLM:
@@ -523,12 +525,15 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
       func::FuncOp::create(b, "forward", b.getFunctionType(inputs, results));
   func.setArgAttr(kTokensArgument, "moe.name", b.getStringAttr("tokens"));
   func.setArgAttr(kPositionsArgument, "moe.name", b.getStringAttr("positions"));
+  func.setArgAttr(kCacheOffsetsArgument, "moe.name",
+                  b.getStringAttr("cache_offsets"));
   func.setArgAttr(kKvCacheArgument, "moe.name", b.getStringAttr("kv_cache"));
   func.setArgAttr(kOutputRowsArgument, "moe.name",
                   b.getStringAttr("output_rows"));
   b.setInsertionPointToStart(func.addEntryBlock());
   Value tokens = func.getArgument(kTokensArgument);
   Value positions = func.getArgument(kPositionsArgument);
+  Value offsets = func.getArgument(kCacheOffsetsArgument);
   Value cache = func.getArgument(kKvCacheArgument);
   Value outputRows = func.getArgument(kOutputRowsArgument);
   // One layer's keys and values: cache[layer] as [2, max_seq, kv_heads,
@@ -561,7 +566,8 @@ Expected<OwningOpRef<ModuleOp>> ModuleImporter::run() {
         b.getStringAttr(moe::kLayerLocationPrefix + std::to_string(l))));
     Value layerCache = tensor::ExtractSliceOp::create(
         b, layerCacheType, cache, slice(l), sliceSizes, unitStrides);
-    Expected<Value> attended = attentionBlock(l, hidden, positions, layerCache);
+    Expected<Value> attended =
+        attentionBlock(l, hidden, positions, offsets, layerCache);
     if (!attended)
       return attended.takeError();
     cache = tensor::InsertSliceOp::create(b, layerCache, cache, slice(l),

@@ -30,14 +30,16 @@ mlir::Type kvCacheElementType(mlir::MLIRContext &context, KvCacheType type);
 enum ForwardArgument : unsigned {
   kTokensArgument,
   kPositionsArgument,
+  kCacheOffsetsArgument,
   kKvCacheArgument,
   kOutputRowsArgument,
   kForwardArguments
 };
 
 /// Builds the `moe` module of a checkpoint: one function, `@forward`, that
-/// takes token ids, their positions, each layer's K and V caches and the
-/// count of output rows, and returns the logits (or class scores) of the
+/// takes token ids, their positions, their cache offsets (the row of their
+/// sequence's position 0), each layer's K and V caches and the count of
+/// output rows, and returns the logits (or class scores) of the
 /// last that many tokens (a sequence score whatever the count) and the
 /// updated caches, whose elements are `kvCacheType`. Weights are
 /// `moe.weight` references into the checkpoint's files; the module's

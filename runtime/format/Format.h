@@ -27,8 +27,9 @@ inline constexpr char kArtifactMagic[8] = {'M',  'O', 'E', 'C',
 /// entry point takes the count of output rows; 4: the counters split weight
 /// bytes by part and count predicted neurons; 5: the prefix holds the
 /// header's checksum, segments tile the file, the code states its shapes,
-/// an optional signature trailer).
-inline constexpr uint32_t kArtifactFormatVersion = 5;
+/// an optional signature trailer; 6: the entry point takes each token's
+/// cache offset, so that one call runs several sequences).
+inline constexpr uint32_t kArtifactFormatVersion = 6;
 /// The prefix: the magic, the header's size N (u64, little-endian) and the
 /// header's checksum (u64, little-endian; headerChecksum); the header
 /// follows.

@@ -578,3 +578,34 @@ func.func @attention_alibi(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf16>, %p
   %o = kernel.attention %q cache(%kv) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 2.500000e-01 causal alibi [0.25, 0.0625] mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
   return %o : tensor<?x2x4xf32>
 }
+
+// -----
+
+// A batch of sequences: token t's rows start at offsets[t]. The cache write
+// stores at offsets[t] + positions[t]; attention slices the whole cache
+// (its rows belong to many sequences) and each task reads its query's rows
+// from offsets[t], up to its own position.
+// CHECK-LABEL: func.func @attention_batch
+// CHECK-SAME: %[[POS:[^:]*]]: tensor<?xi32>, %[[OFF:[^:]*]]: tensor<?xi32>)
+// CHECK: %[[W:.*]] = scf.for
+// CHECK: %[[P:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK: %[[O:.*]] = tensor.extract %[[OFF]][%{{.*}}] : tensor<?xi32>
+// CHECK: %[[OI:.*]] = arith.index_cast %[[O]] : i32 to index
+// CHECK: %[[ROW:.*]] = arith.addi %[[P]], %[[OI]] : index
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, %[[ROW]], 0, 0] [1, 1, 1, 4]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[1, %[[ROW]], 0, 0] [1, 1, 1, 4]
+// CHECK: %[[ROWS:.*]] = tensor.dim %[[W]], %c1{{.*}} : tensor<2x?x1x4xf32>
+// CHECK: %[[KEYS:.*]] = tensor.extract_slice %[[W]][0, 0, 0, 0] [1, %[[ROWS]], 1, 4]
+// CHECK: scf.forall
+// CHECK: %[[TP:.*]] = tensor.extract %[[POS]][%[[T:.*]]] : tensor<?xi32>
+// CHECK: %[[TO:.*]] = tensor.extract %[[OFF]][%[[T]]] : tensor<?xi32>
+// CHECK: %[[BASE:.*]] = arith.index_cast %[[TO]] : i32 to index
+// CHECK: scf.for %[[J0:[^ ]*]] =
+// CHECK: %[[J:.*]] = arith.addi %[[J0]], %c0{{.*}} : index
+// CHECK: %[[R:.*]] = arith.addi %[[BASE]], %[[J]] : index
+// CHECK: vector.transfer_read %[[KEYS]][%[[R]], %{{.*}}, %{{.*}}]
+func.func @attention_batch(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x?x1x4xf32>, %pos: tensor<?xi32>, %off: tensor<?xi32>) -> (tensor<?x2x4xf32>, tensor<2x?x1x4xf32>) {
+  %kv1 = kernel.cache_write %k, %k into(%kv) positions(%pos) offsets(%off) mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x1x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>, tensor<?xi32>
+  %o = kernel.attention %q cache(%kv1) positions(%pos) offsets(%off) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>, tensor<?xi32>
+  return %o, %kv1 : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>
+}

@@ -323,3 +323,27 @@ func.func @attention_alibi(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf16>, %p
   %o = kernel.attention %q cache(%kv) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 2.500000e-01 causal alibi [0.25, 0.0625] mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
   return %o : tensor<?x2x4xf32>
 }
+
+// -----
+
+// A batch of sequences: a score per row of the whole cache still, row j
+// visible to token t only inside its sequence's rows, as the position
+// j - offsets[t] (which the causal mask then bounds).
+// CHECK-LABEL: func.func @attention_batch
+// CHECK-SAME: %[[POS:[^:]*]]: tensor<?xi32>, %[[OFF:[^:]*]]: tensor<?xi32>)
+// CHECK: linalg.generic {{.*}} ins(%[[POS]], %[[OFF]] : tensor<?xi32>, tensor<?xi32>)
+// CHECK: ^bb0(%[[P:.*]]: i32, %[[O:.*]]: i32, %{{.*}}: f32):
+// CHECK: %[[J:.*]] = linalg.index 2 : index
+// CHECK: %[[FIRST:.*]] = arith.index_cast %[[O]] : i32 to index
+// CHECK: %[[REL:.*]] = arith.subi %[[J]], %[[FIRST]] : index
+// CHECK: %[[MINE:.*]] = arith.cmpi uge, %[[J]], %[[FIRST]] : index
+// CHECK: %[[REL64:.*]] = arith.index_cast %[[REL]] : index to i64
+// CHECK: %[[P64:.*]] = arith.extsi %[[P]] : i32 to i64
+// CHECK: %[[CAUSAL:.*]] = arith.cmpi sle, %[[REL64]], %[[P64]] : i64
+// CHECK: %[[SEE:.*]] = arith.andi %[[MINE]], %[[CAUSAL]] : i1
+// CHECK: scf.if %[[SEE]]
+func.func @attention_batch(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x?x1x4xf32>, %pos: tensor<?xi32>, %off: tensor<?xi32>) -> (tensor<?x2x4xf32>, tensor<2x?x1x4xf32>) {
+  %kv1 = kernel.cache_write %k, %k into(%kv) positions(%pos) offsets(%off) mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x1x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>, tensor<?xi32>
+  %o = kernel.attention %q cache(%kv1) positions(%pos) offsets(%off) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>, tensor<?xi32>
+  return %o, %kv1 : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>
+}

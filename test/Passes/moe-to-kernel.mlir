@@ -147,3 +147,18 @@ func.func @alibi_and_biases(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: t
          tensor<1x8xbf16>, tensor<1x8xbf16>, tensor<1x4xbf16>) -> tensor<?x4xf32>
   return %o, %y : tensor<?x2x4xf32>, tensor<?x4xf32>
 }
+
+// -----
+
+// A batch's cache offsets go to both the cache write and the attention.
+// CHECK-LABEL: func.func @attention_batch
+// CHECK-SAME: %[[POS:[^:]+]]: tensor<?xi32>, %[[OFF:[^:]+]]: tensor<?xi32>)
+// CHECK: %[[KV1:.*]] = kernel.cache_write %{{.+}}, %{{.+}} into(%{{.+}}) positions(%[[POS]]) offsets(%[[OFF]])
+// CHECK: kernel.attention %{{.+}} cache(%[[KV1]]) positions(%[[POS]]) offsets(%[[OFF]]) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal :
+func.func @attention_batch(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x?x1x4xf32>, %pos: tensor<?xi32>, %off: tensor<?xi32>)
+    -> (tensor<?x2x4xf32>, tensor<2x?x1x4xf32>) {
+  %o, %kv1 = moe.attention %q, %k, %k cache(%kv) positions(%pos) offsets(%off)
+      heads = 2 kv_heads = 1 head_dim = 4 causal
+      : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>, tensor<?xi32>
+  return %o, %kv1 : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>
+}

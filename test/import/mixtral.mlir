@@ -10,6 +10,7 @@
 // CHECK: module attributes {moe.checkpoint = "{{.*}}", moe.config = {architectures = ["MixtralForCausalLM"], bos_token_id = 1 : i64, eos_token_id = 2 : i64, head_dim = 16 : i64, hidden_act = "silu", hidden_size = 64 : i64, intermediate_size = 128 : i64, max_position_embeddings = 4096 : i64, model_type = "mixtral", num_attention_heads = 4 : i64, num_experts_per_tok = 2 : i64, num_hidden_layers = 2 : i64, num_key_value_heads = 2 : i64, num_local_experts = 4 : i64, rms_norm_eps = 1.000000e-05 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = false, torch_dtype = "bfloat16", vocab_size = 256 : i64}}
 // CHECK-LABEL: func.func @forward(
 // CHECK-SAME: %[[TOKENS:[^:]+]]: tensor<?xi32> {moe.name = "tokens"}{{( loc\(unknown\))?}}, %[[POS:[^:]+]]: tensor<?xi32> {moe.name = "positions"}{{( loc\(unknown\))?}},
+// CHECK-SAME: %[[OFFSETS:[^:]+]]: tensor<?xi32> {moe.name = "cache_offsets"}{{( loc\(unknown\))?}},
 // CHECK-SAME: %[[CACHE:[^:]+]]: tensor<2x2x?x2x16xf32> {moe.name = "kv_cache"}{{( loc\(unknown\))?}},
 // CHECK-SAME: %[[ROWS:[^:]+]]: index {moe.name = "output_rows"}{{( loc\(unknown\))?}})
 // CHECK-SAME: -> (tensor<?x256xf32>, tensor<2x2x?x2x16xf32>)
@@ -31,7 +32,7 @@
 // CHECK: "model.layers.0.self_attn.v_proj.weight", bf16, [32, 64]
 // CHECK: %[[Q:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x4x16xf32>, tensor<?xi32>
 // CHECK: %[[K:.+]] = moe.rope %{{.+}}[%[[POS]]] theta = 1.000000e+06 head_dim = 16 rotate_half : tensor<?x2x16xf32>, tensor<?xi32>
-// CHECK: %[[ATTN:[^,]+]], %[[KV0OUT:[^ ]+]] = moe.attention %[[Q]], %[[K]], %{{.+}} cache(%[[KV0]]) positions(%[[POS]]) heads = 4 kv_heads = 2 head_dim = 16 causal :
+// CHECK: %[[ATTN:[^,]+]], %[[KV0OUT:[^ ]+]] = moe.attention %[[Q]], %[[K]], %{{.+}} cache(%[[KV0]]) positions(%[[POS]]) offsets(%[[OFFSETS]]) heads = 4 kv_heads = 2 head_dim = 16 causal :
 // CHECK: tensor.collapse_shape %[[ATTN]]
 // CHECK: "model.layers.0.self_attn.o_proj.weight", bf16, [64, 64]
 // CHECK: %[[H1:.+]] = arith.addf %[[H0]], %{{.+}} : tensor<?x64xf32>

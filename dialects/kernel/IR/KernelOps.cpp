@@ -69,7 +69,8 @@ LogicalResult RopeOp::verify() {
 }
 
 LogicalResult CacheWriteOp::verify() {
-  return verifyCacheRows(*this, getK(), getKvCache(), getPositions());
+  return verifyCacheRows(*this, getK(), getKvCache(), getPositions(),
+                         getOffsets());
 }
 
 LogicalResult AttentionOp::verify() {
@@ -84,7 +85,12 @@ LogicalResult AttentionOp::verify() {
       failed(verifyShape(*this, "kv_cache", getKvCache(),
                          {2, kAny, kvHeads, headDim})))
     return failure();
-  return verifyShape(*this, "positions", getPositions(), {dim(getQ(), 0)});
+  if (failed(verifyShape(*this, "positions", getPositions(),
+                         {dim(getQ(), 0)})) ||
+      (getOffsets() && failed(verifyShape(*this, "offsets", getOffsets(),
+                                          {dim(getQ(), 0)}))))
+    return failure();
+  return verifyBatchedAttention(*this, getOffsets(), getCausal());
 }
 
 LogicalResult DotU8S8Op::verify() {

@@ -203,25 +203,30 @@ def Kernel_CacheWriteOp : Kernel_Op<"cache_write", [Pure,
   let summary = "writes a chunk's keys and values into the KV cache";
   let description = [{
     `k` and `v` [tokens, kv_heads, head_dim] (f32) are stored at rows
-    `positions[t]` of the keys (index 0) and values (index 1) of a layer's
-    `kv_cache` [2, max_seq, kv_heads, head_dim], converted to the cache's
-    element type; no other row is read or written. Returns the updated
-    cache.
+    `offsets[t] + positions[t]` (`offsets` absent: 0) of the keys (index 0)
+    and values (index 1) of a layer's `kv_cache` [2, rows, kv_heads,
+    head_dim], converted to the cache's element type; no other row is read
+    or written. Returns the updated cache. `offsets` place the tokens of a
+    batch of sequences in their own sequences' rows.
 
     ```mlir
     %kv1 = kernel.cache_write %k, %v into(%kv) positions(%pos)
         : tensor<?x8x128xf32>, tensor<2x4096x8x128xf32>, tensor<?xi32>
+    %kv2 = kernel.cache_write %k, %v into(%kv) positions(%pos) offsets(%off)
+        : tensor<?x8x128xf32>, tensor<2x?x8x128xf32>, tensor<?xi32>, tensor<?xi32>
     ```
   }];
   let arguments = (ins Kernel_F32Tensor:$k, Kernel_F32Tensor:$v,
                        Kernel_FloatTensor:$kv_cache,
                        RankedTensorOf<[AnySignlessInteger]>:$positions,
+                       Optional<RankedTensorOf<[AnySignlessInteger]>>:$offsets,
                        OptionalAttr<Kernel_MappingAttr>:$mapping);
   let results = (outs Kernel_FloatTensor:$kv_cache_out);
   let assemblyFormat = [{
     $k `,` $v `into` `(` $kv_cache `)` `positions` `(` $positions `)`
+    (`offsets` `(` $offsets^ `)`)?
     (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($k) `,` type($kv_cache) `,`
-    type($positions)
+    type($positions) (`,` type($offsets)^)?
   }];
   let hasVerifier = 1;
 }
@@ -229,16 +234,19 @@ def Kernel_CacheWriteOp : Kernel_Op<"cache_write", [Pure,
 def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "result"]>]> {
   let summary = "grouped-query attention over the live positions of a KV cache";
   let description = [{
-    `q` [tokens, heads, head_dim] (f32) at ascending, contiguous
-    `positions`; the keys and values of `kv_cache` [2, max_seq, kv_heads,
-    head_dim] hold valid rows at positions 0 .. positions[tokens - 1], the
-    live ones, and no other row is read. Query
-    t of head h attends to the live keys of kv head h / (heads / kv_heads)
-    that it may see: with `causal`, key j iff j <= positions[t]; with a
+    `q` [tokens, heads, head_dim] (f32) at `positions`. Without `offsets`
+    the positions are ascending and contiguous, and the keys and values of
+    `kv_cache` [2, rows, kv_heads, head_dim] hold valid rows at positions
+    0 .. positions[tokens - 1], the live ones. With `offsets` the tokens
+    may come from several sequences: token t's sequence keeps position p at
+    row offsets[t] + p, and its rows 0 .. positions[t] are live; attention
+    must then be `causal`. No other row is read. Query t of head h attends
+    to the live keys of kv head h / (heads / kv_heads) of its sequence that
+    it may see: with `causal`, key j iff j <= positions[t]; with a
     `window`, also iff positions[t] - window < j. Scores are scaled by
     `scale`; with `alibi` slopes (one per head) query t's score of key j
-    gets -slope_h * (positions[t] - j) added; then a softmax in f32. Rows past the live
-    positions do not contribute.
+    gets -slope_h * (positions[t] - j) added; then a softmax in f32. Rows
+    past the live positions do not contribute.
 
     ```mlir
     %o = kernel.attention %q cache(%kv) positions(%pos) heads = 32 kv_heads = 8
@@ -248,6 +256,7 @@ def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "resu
   }];
   let arguments = (ins Kernel_F32Tensor:$q, Kernel_FloatTensor:$kv_cache,
                        RankedTensorOf<[AnySignlessInteger]>:$positions,
+                       Optional<RankedTensorOf<[AnySignlessInteger]>>:$offsets,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
                        F64Attr:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$sliding_window,
@@ -256,10 +265,11 @@ def Kernel_AttentionOp : Kernel_Op<"attention", [Pure, AllTypesMatch<["q", "resu
   let results = (outs Kernel_F32Tensor:$result);
   let assemblyFormat = [{
     $q `cache` `(` $kv_cache `)` `positions` `(` $positions `)`
+    (`offsets` `(` $offsets^ `)`)?
     `heads` `=` $num_heads `kv_heads` `=` $num_kv_heads `head_dim` `=` $head_dim
     `scale` `=` $scale (`causal` $causal^)? (`window` `=` $sliding_window^)?
     (`alibi` $alibi_slopes^)? (`mapping` `(` $mapping^ `)`)? attr-dict `:` type($q) `,` type($kv_cache) `,`
-    type($positions)
+    type($positions) (`,` type($offsets)^)?
   }];
   let hasVerifier = 1;
 }

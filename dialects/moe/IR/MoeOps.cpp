@@ -209,7 +209,10 @@ LogicalResult AttentionOp::verify() {
       failed(verifyShape(*this, "kv_cache", getKvCache(),
                          {2, kAny, kvHeads, headDim})))
     return failure();
-  return verifyCacheRows(*this, getK(), getKvCache(), getPositions());
+  if (failed(verifyBatchedAttention(*this, getOffsets(), getCausal())))
+    return failure();
+  return verifyCacheRows(*this, getK(), getKvCache(), getPositions(),
+                         getOffsets());
 }
 
 double AttentionOp::getScaleOrDefault() {

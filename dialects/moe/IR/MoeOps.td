@@ -210,7 +210,10 @@ def Moe_AttentionOp : Moe_Op<"attention", [Pure,
     head_dim^-0.5) and normalised with a softmax in f32. Returns the output
     [tokens, heads, head_dim] and the updated cache. Keys and values of one
     layer share one operand so that writing both halves is one in-place
-    update of one buffer.
+    update of one buffer. With `offsets` the tokens may belong to several
+    sequences sharing the cache (a batch): token t's sequence keeps position
+    p at row offsets[t] + p and t attends to its own sequence's rows only;
+    attention must then be `causal`.
 
     ```mlir
     %o, %kv1 = moe.attention %q, %k, %v cache(%kv) positions(%pos)
@@ -220,6 +223,7 @@ def Moe_AttentionOp : Moe_Op<"attention", [Pure,
   }];
   let arguments = (ins Moe_FloatTensor:$q, Moe_FloatTensor:$k, Moe_FloatTensor:$v,
                        Moe_FloatTensor:$kv_cache, Moe_IntTensor:$positions,
+                       Optional<Moe_IntTensor>:$offsets,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$sliding_window,
                        OptionalAttr<F64Attr>:$scale,
@@ -227,9 +231,11 @@ def Moe_AttentionOp : Moe_Op<"attention", [Pure,
   let results = (outs Moe_FloatTensor:$result, Moe_FloatTensor:$kv_cache_out);
   let assemblyFormat = [{
     $q `,` $k `,` $v `cache` `(` $kv_cache `)` `positions` `(` $positions `)`
+    (`offsets` `(` $offsets^ `)`)?
     `heads` `=` $num_heads `kv_heads` `=` $num_kv_heads `head_dim` `=` $head_dim
     (`causal` $causal^)? (`window` `=` $sliding_window^)? (`scale` `=` $scale^)?
     (`alibi` $alibi_slopes^)? attr-dict `:` type($q) `,` type($k) `,` type($kv_cache) `,` type($positions)
+    (`,` type($offsets)^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

@@ -197,3 +197,19 @@ func.func @attention_alibi_slope(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf1
   %o = kernel.attention %q cache(%kv) positions(%pos) heads = 2 kv_heads = 1 head_dim = 4 scale = 2.500000e-01 causal alibi [0.25, -1.0] : tensor<?x2x4xf32>, tensor<2x64x1x4xbf16>, tensor<?xi32>
   return
 }
+
+// -----
+
+func.func @attention_batch_not_causal(%q: tensor<?x4x16xf32>, %c: tensor<2x128x2x16xf32>, %pos: tensor<?xi32>, %off: tensor<?xi32>) {
+  // expected-error @+1 {{with offsets (a batch of sequences) must be causal}}
+  %0 = kernel.attention %q cache(%c) positions(%pos) offsets(%off) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 : tensor<?x4x16xf32>, tensor<2x128x2x16xf32>, tensor<?xi32>, tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @cache_write_offsets(%k: tensor<3x2x16xf32>, %c: tensor<2x128x2x16xf32>, %pos: tensor<3xi32>, %off: tensor<4xi32>) {
+  // expected-error @+1 {{offsets dimension 0 must be 3, got 'tensor<4xi32>'}}
+  %0 = kernel.cache_write %k, %k into(%c) positions(%pos) offsets(%off) : tensor<3x2x16xf32>, tensor<2x128x2x16xf32>, tensor<3xi32>, tensor<4xi32>
+  return
+}

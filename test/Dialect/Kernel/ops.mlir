@@ -74,12 +74,16 @@ func.func @router_top_k(%x: tensor<?x64xf32>, %g: tensor<8x64xbf16>) {
 // CHECK: %[[KV:.*]] = kernel.cache_write %{{.*}}, %{{.*}} into(%{{.*}}) positions(%{{.*}}) : tensor<?x2x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>
 // CHECK: kernel.attention %{{.*}} cache(%[[KV]]) positions(%{{.*}}) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 causal window = 32 mapping(#kernel.gpu<warps = 8, unroll = 4, splits = 132>) : tensor<?x4x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>
 // CHECK: kernel.attention %{{.*}} cache(%[[KV]]) positions(%{{.*}}) heads = 4 kv_heads = 2 head_dim = 16 scale = 1.250000e-01 : tensor<?x4x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>
-func.func @layer_kernels(%x: tensor<?x64xf32>, %w: tensor<64xbf16>, %q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<?x2x16xf32>, %kv: tensor<2x128x2x16xbf16>, %pos: tensor<?xi32>) {
+// CHECK: %[[KVB:.*]] = kernel.cache_write %{{.*}}, %{{.*}} into(%[[KV]]) positions(%{{.*}}) offsets(%[[OFF:.*]]) : tensor<?x2x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>, tensor<?xi32>
+// CHECK: kernel.attention %{{.*}} cache(%[[KVB]]) positions(%{{.*}}) offsets(%[[OFF]]) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 causal : tensor<?x4x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>, tensor<?xi32>
+func.func @layer_kernels(%x: tensor<?x64xf32>, %w: tensor<64xbf16>, %q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<?x2x16xf32>, %kv: tensor<2x128x2x16xbf16>, %pos: tensor<?xi32>, %off: tensor<?xi32>) {
   %0 = kernel.rms_norm %x, %w eps = 1.000000e-05 : tensor<?x64xf32>, tensor<64xbf16>
   %1 = kernel.rope %q[%pos] theta = 1.000000e+06 head_dim = 16 rotate_half mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x4x16xf32>, tensor<?xi32>
   %2 = kernel.rope %k[%pos] theta = 1.000000e+04 head_dim = 16 interleaved : tensor<?x2x16xf32>, tensor<?xi32>
   %kv1 = kernel.cache_write %k, %v into(%kv) positions(%pos) : tensor<?x2x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>
   %3 = kernel.attention %q cache(%kv1) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 causal window = 32 mapping(#kernel.gpu<warps = 8, unroll = 4, splits = 132>) : tensor<?x4x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>
   %4 = kernel.attention %q cache(%kv1) positions(%pos) heads = 4 kv_heads = 2 head_dim = 16 scale = 1.250000e-01 : tensor<?x4x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>
+  %kv2 = kernel.cache_write %k, %v into(%kv1) positions(%pos) offsets(%off) : tensor<?x2x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>, tensor<?xi32>
+  %5 = kernel.attention %q cache(%kv2) positions(%pos) offsets(%off) heads = 4 kv_heads = 2 head_dim = 16 scale = 2.500000e-01 causal : tensor<?x4x16xf32>, tensor<2x128x2x16xbf16>, tensor<?xi32>, tensor<?xi32>
   return
 }

@@ -809,3 +809,21 @@ func.func @expert_biases_shape(%x: tensor<?x16xf32>, %g: tensor<1x32x16xbf16>, %
          tensor<1x32xbf16>, tensor<1x32xbf16>, tensor<1x32xbf16>) -> tensor<?x16xf32>
   return
 }
+
+// -----
+
+func.func @attention_batch_not_causal(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>, %c: tensor<2x64x2x8xf32>, %pos: tensor<?xi32>, %off: tensor<?xi32>) {
+  // expected-error @+1 {{with offsets (a batch of sequences) must be causal}}
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) offsets(%off) heads = 4 kv_heads = 2 head_dim = 8
+      : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x64x2x8xf32>, tensor<?xi32>, tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @attention_batch_offsets(%q: tensor<3x4x8xf32>, %k: tensor<3x2x8xf32>, %c: tensor<2x64x2x8xf32>, %pos: tensor<3xi32>, %off: tensor<2xi32>) {
+  // expected-error @+1 {{offsets dimension 0 must be 3, got 'tensor<2xi32>'}}
+  %o, %kv = moe.attention %q, %k, %k cache(%c) positions(%pos) offsets(%off) heads = 4 kv_heads = 2 head_dim = 8 causal
+      : tensor<3x4x8xf32>, tensor<3x2x8xf32>, tensor<2x64x2x8xf32>, tensor<3xi32>, tensor<2xi32>
+  return
+}

@@ -351,3 +351,19 @@ func.func @gpt2_block(%x: tensor<?x16xf32>, %w: tensor<16xbf16>, %q: tensor<?x2x
       -> tensor<?x16xf32>
   return %n, %o, %y : tensor<?x16xf32>, tensor<?x2x8xf32>, tensor<?x16xf32>
 }
+
+// -----
+
+// A batch of sequences: each token's cache offset, the row of its
+// sequence's position 0.
+// CHECK-LABEL: func.func @attention_batch
+// CHECK: moe.attention %{{.+}}, %{{.+}}, %{{.+}} cache(%{{.+}}) positions(%[[POS:[^)]+]]) offsets(%[[OFF:[^)]+]]) heads = 4 kv_heads = 2 head_dim = 8 causal : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x?x2x8xf32>, tensor<?xi32>, tensor<?xi32>
+func.func @attention_batch(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>,
+                           %kv: tensor<2x?x2x8xf32>, %pos: tensor<?xi32>,
+                           %off: tensor<?xi32>)
+    -> (tensor<?x4x8xf32>, tensor<2x?x2x8xf32>) {
+  %o, %kv1 = moe.attention %q, %k, %k cache(%kv) positions(%pos) offsets(%off)
+      heads = 4 kv_heads = 2 head_dim = 8 causal
+      : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x?x2x8xf32>, tensor<?xi32>, tensor<?xi32>
+  return %o, %kv1 : tensor<?x4x8xf32>, tensor<2x?x2x8xf32>
+}
