@@ -51,6 +51,65 @@ const char *moec::stopReasonName(StopReason reason) {
   return "?";
 }
 
+Continuation::Continuation(const Tokenizer *tokenizer,
+                           const GenerationOptions &options,
+                           std::vector<int32_t> ends, TextFn onText,
+                           Generation &out)
+    : options(options), ends(std::move(ends)), onText(std::move(onText)),
+      out(out), sampler(options.sampling) {
+  if (tokenizer)
+    stream = std::make_unique<TextStream>(*tokenizer, options.stops);
+}
+
+bool Continuation::emit(const std::string &text) {
+  if (text.empty() || !onText || onText(text))
+    return true;
+  out.reason = StopReason::Cancelled;
+  return false;
+}
+
+void Continuation::flush() {
+  if (!stream || out.reason == StopReason::Cancelled)
+    return;
+  std::string rest = stream->flush();
+  out.text += rest;
+  emit(rest);
+}
+
+Status Continuation::step(const float *row, int64_t vocab, bool room,
+                          bool &more, int32_t &next,
+                          const std::string &where) {
+  more = false;
+  if (Status s = sampler.sample(row, vocab, next); !s)
+    return s.withContext(where);
+  out.pending = next;
+  auto ended = [&](StopReason reason) {
+    out.reason = reason;
+    flush();
+    return Status();
+  };
+  if (std::find(ends.begin(), ends.end(), next) != ends.end())
+    return ended(StopReason::Eos);
+  int64_t n = int64_t(out.tokens.size());
+  out.tokens.push_back(next);
+  if (stream) {
+    std::string text = stream->push(next);
+    out.text += text;
+    if (!emit(text))
+      return Status();
+    if (stream->stopped())
+      return ended(StopReason::Stop);
+  } else if (!emit((n ? "," : "") + std::to_string(next))) {
+    return Status();
+  }
+  if (n + 1 >= options.maxNewTokens)
+    return ended(StopReason::Length);
+  if (!room)
+    return ended(StopReason::Context);
+  more = true;
+  return Status();
+}
+
 Status Generator::generate(const std::vector<int32_t> &input,
                            const std::vector<int32_t> &ends, Generation &out,
                            const TextFn &onText, const std::string &where,
@@ -73,47 +132,23 @@ Status Generator::generate(const std::vector<int32_t> &input,
   out.promptTokens = int64_t(input.size());
   out.promptIds = input;
 
-  std::unique_ptr<TextStream> stream;
-  if (tokenizer)
-    stream = std::make_unique<TextStream>(*tokenizer, options.stops);
   std::vector<float> row(logits.end() - vocab, logits.end());
   if (promptLogits)
     *promptLogits = std::move(logits);
-  auto emit = [&](const std::string &text) {
-    if (text.empty() || !onText || onText(text))
-      return true;
-    out.reason = StopReason::Cancelled;
-    return false;
-  };
+  Continuation continuation(tokenizer, options, ends, onText, out);
   start = Clock::now();
-  for (int64_t n = 0; n < options.maxNewTokens; ++n) {
+  // No token at all: the budget is spent before the first.
+  if (options.maxNewTokens <= 0)
+    out.reason = StopReason::Length;
+  for (bool more = options.maxNewTokens > 0; more;) {
     int32_t next = 0;
-    if (Status s = sampler.sample(row.data(), vocab, next); !s)
-      return s.withContext(where);
-    out.pending = next;
-    if (std::find(ends.begin(), ends.end(), next) != ends.end()) {
-      out.reason = StopReason::Eos;
+    if (Status s = continuation.step(row.data(), vocab,
+                                     model.length() < model.maxSeqLen(), more,
+                                     next, where);
+        !s)
+      return s;
+    if (!more)
       break;
-    }
-    out.tokens.push_back(next);
-    if (stream) {
-      std::string text = stream->push(next);
-      out.text += text;
-      if (!emit(text))
-        break;
-      if (stream->stopped()) {
-        out.reason = StopReason::Stop;
-        break;
-      }
-    } else if (!emit((n ? "," : "") + std::to_string(next))) {
-      break;
-    }
-    if (n + 1 == options.maxNewTokens)
-      break;
-    if (model.length() == model.maxSeqLen()) {
-      out.reason = StopReason::Context;
-      break;
-    }
     ++out.decodeSteps;
     if (Status s = model.forward(&next, 1, row.data(), Model::Outputs::Last);
         !s)
@@ -121,10 +156,5 @@ Status Generator::generate(const std::vector<int32_t> &input,
     out.pending = -1;
   }
   out.decodeSeconds = secondsSince(start);
-  if (stream && out.reason != StopReason::Cancelled) {
-    std::string rest = stream->flush();
-    out.text += rest;
-    emit(rest);
-  }
   return Status();
 }

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,16 +60,48 @@ struct Generation {
   int32_t pending = -1;
 };
 
+/// Text (with a tokenizer) or token ids (without) as it becomes final;
+/// returning false cancels the generation.
+using TextFn = std::function<bool(const std::string &)>;
+
+/// What follows each row of logits of one answer, whether its sequence
+/// runs alone (Generator) or among others (Batcher): the sampler, the end
+/// tokens, the stop strings, the token budget and the text callback.
+class Continuation {
+public:
+  Continuation(const Tokenizer *tokenizer, const GenerationOptions &options,
+               std::vector<int32_t> ends, TextFn onText, Generation &out);
+
+  /// Takes the row of logits after the last token run and chooses the next
+  /// token. `more`: whether the answer goes on with `next` (to be run);
+  /// otherwise out.reason says why it ended and the text is flushed.
+  /// `room`: whether the sequence's cache has a position left for `next`.
+  /// An error when the row cannot be sampled; `where` names the model.
+  Status step(const float *row, int64_t vocab, bool room, bool &more,
+              int32_t &next, const std::string &where);
+
+private:
+  /// Passes text on; false (out.reason Cancelled) when the callback says
+  /// stop.
+  bool emit(const std::string &text);
+  /// The text held back for a stop string, at the end.
+  void flush();
+
+  GenerationOptions options;
+  std::vector<int32_t> ends;
+  TextFn onText;
+  Generation &out;
+  Sampler sampler;
+  std::unique_ptr<TextStream> stream;
+};
+
 class Generator {
 public:
-  /// Text (with a tokenizer) or token ids (without) as it becomes final;
-  /// returning false cancels the generation.
-  using TextFn = std::function<bool(const std::string &)>;
+  using TextFn = moec::TextFn;
 
   Generator(Model &model, const Tokenizer *tokenizer,
             const GenerationOptions &options)
-      : model(model), tokenizer(tokenizer), options(options),
-        sampler(options.sampling) {}
+      : model(model), tokenizer(tokenizer), options(options) {}
 
   /// Generates after `input` (appended to what the model's cache holds);
   /// `ends` are the tokens that end the answer. With `promptLogits`, the
@@ -83,7 +116,6 @@ private:
   Model &model;
   const Tokenizer *tokenizer;
   GenerationOptions options;
-  Sampler sampler;
 };
 
 } // namespace moec

@@ -81,6 +81,10 @@ public:
   /// overwritten as it fills again).
   void reset(int64_t sequence = 0) { lengths[sequence] = 0; }
 
+  /// Whether `count` tokens of `sequence` fit its cache and the vocabulary.
+  Status checkTokens(int64_t sequence, const int32_t *tokens,
+                     int64_t count) const;
+
   /// The tokens of one sequence in a batched call.
   struct BatchPart {
     int64_t sequence;
@@ -129,9 +133,6 @@ protected:
                      float *out) = 0;
   /// The most tokens one run() takes (prompts are chunked to it).
   virtual int64_t maxTokensPerRun() const { return INT64_MAX; }
-  /// Whether `count` tokens of `sequence` fit its cache and the vocabulary.
-  Status checkTokens(int64_t sequence, const int32_t *tokens,
-                     int64_t count) const;
 
   /// dlopens the artifact's code segment from memory; the library handle
   /// (closed by ~Model) and the 'forward' entry point.

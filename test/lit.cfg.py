@@ -1,5 +1,6 @@
 # lit configuration for moec's IR and tool tests.
 import os
+import subprocess
 import sys
 
 import lit.formats
@@ -60,6 +61,17 @@ def cuda_gpu():
         return "the CUDA driver sees no GPU"
     return None
 
+
+# The openai package's client, from the environment tools/setup.sh makes.
+openai_python = os.path.join(config.moec_obj_root, "python", "bin", "python")
+if os.access(openai_python, os.X_OK) and subprocess.run(
+        [openai_python, "-c", "import openai"], capture_output=True).returncode == 0:
+    config.available_features.add("openai")
+    config.substitutions.append(("%openai_python", openai_python))
+else:
+    lit_config.note("openai client tests are skipped (UNSUPPORTED): no "
+                    + openai_python + " with the openai package (tools/setup.sh "
+                    "test makes it)")
 
 missing_gpu = cuda_gpu()
 if missing_gpu:

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${MOEC_BUILD_DIR:-build}
 
 PACKAGES=(
-  cmake ninja-build ccache python3 python3-numpy libgtest-dev
+  cmake ninja-build ccache python3 python3-numpy python3-venv libgtest-dev
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 libclang-rt-22-dev lld-22 liblld-22-dev libomp-22-dev
   libflatbuffers-dev flatbuffers-compiler libsentencepiece-dev nlohmann-json3-dev
@@ -58,6 +58,18 @@ build() {
   cmake --build "$BUILD_DIR"
 }
 
+# The Python clients the tests speak to moec-serve with (the `openai`
+# package from PyPI), in a virtual environment in the build directory.
+OPENAI_VERSION=1.109.1
+python_clients() {
+  local env="$BUILD_DIR/python"
+  "$env/bin/python" -c "import openai" 2>/dev/null && return 0
+  echo "moec: installing the openai package $OPENAI_VERSION into $env"
+  python3 -m venv "$env"
+  "$env/bin/pip" install -q --disable-pip-version-check \
+    "openai==$OPENAI_VERSION"
+}
+
 case "${1:-}" in
   build)
     build
@@ -82,6 +94,7 @@ case "${1:-}" in
     ;;
   test)
     build
+    python_clients
     cmake --build "$BUILD_DIR" --target check-moec
     ;;
   *)

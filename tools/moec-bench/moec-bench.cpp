@@ -1,10 +1,12 @@
 //===- moec-bench.cpp - decode speed against the memory's --------------===//
 //
 // moec-bench MODEL.moec [--context 128,1024] [--steps N] [--warmup N]
-//            [--prompt-tokens N] [--max-seq-len N] [--json]
+//            [--parallel N] [--prompt-tokens N] [--max-seq-len N] [--json]
 //
 // For each context length: fills the KV cache with that many random
-// tokens, decodes warm-up steps, then times each of the decode steps. The
+// tokens, decodes warm-up steps, then times each of the decode steps (with
+// --parallel N, N sequences each after its own context, a token of each
+// per step, as a server's continuous batching runs them). The
 // bytes a step reads come from the code's own activity counters (experts
 // chosen, active neurons, cache length), and the device's memory bandwidth
 // is measured in the same run, so the report says how close decoding is to
@@ -98,40 +100,53 @@ struct ContextResult {
   }
 };
 
-/// Decodes `warmup` then `steps` tokens after `context` random ones.
+/// Decodes `warmup` then `steps` tokens after `context` random ones, in
+/// each of the model's sequences at once.
 moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
                         int64_t steps, uint64_t seed, ContextResult &result) {
   result.context = context;
   int64_t vocab = model.vocabSize();
-  std::vector<int32_t> prompt =
-      randomTokens(vocab, context, seed + uint64_t(context));
-  std::vector<float> row(vocab);
-  model.reset();
-  if (moec::Status s = model.forward(prompt.data(), context, row.data(),
-                                     moec::Model::Outputs::Last);
-      !s)
-    return s;
+  int64_t sequences = model.sequences();
+  std::vector<float> logits(static_cast<size_t>(sequences * vocab));
+  std::vector<int32_t> next(static_cast<size_t>(sequences));
   moec::Sampler greedy({});
-  int32_t next = 0;
-  if (moec::Status s = greedy.sample(row.data(), vocab, next); !s)
-    return s;
+  for (int64_t q = 0; q < sequences; ++q) {
+    std::vector<int32_t> prompt = randomTokens(
+        vocab, context, seed + uint64_t(context) + uint64_t(q) * 7919);
+    model.reset(q);
+    for (int64_t done = 0; done < context;) {
+      int64_t n = std::min(model.prefillChunk(), context - done);
+      if (moec::Status s = model.forwardBatch({{q, prompt.data() + done, n}},
+                                              logits.data() + q * vocab);
+          !s)
+        return s;
+      done += n;
+    }
+    if (moec::Status s = greedy.sample(logits.data() + q * vocab, vocab, next[q]);
+        !s)
+      return s;
+  }
+  std::vector<moec::Model::BatchPart> step;
+  for (int64_t q = 0; q < sequences; ++q)
+    step.push_back({q, &next[q], 1});
   int64_t *counters = model.activity();
   int64_t rows = model.activityRows();
   for (int64_t n = 0; n < warmup + steps; ++n) {
     if (n == warmup)
       zeroCounters(model);
     auto start = std::chrono::steady_clock::now();
-    if (moec::Status s =
-            model.forward(&next, 1, row.data(), moec::Model::Outputs::Last);
-        !s)
+    if (moec::Status s = model.forwardBatch(step, logits.data()); !s)
       return s;
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
     if (n >= warmup)
       result.seconds.push_back(seconds);
-    if (moec::Status s = greedy.sample(row.data(), vocab, next); !s)
-      return s;
+    for (int64_t q = 0; q < sequences; ++q)
+      if (moec::Status s =
+              greedy.sample(logits.data() + q * vocab, vocab, next[q]);
+          !s)
+        return s;
   }
   if (!counters)
     return moec::Status();
@@ -209,7 +224,7 @@ int main(int argc, char **argv) {
   std::string path, device = "auto";
   std::vector<int64_t> contexts;
   int64_t steps = 16, warmup = 2, threads = 0, bandwidthMiB = 1024, seed = 0;
-  int64_t maxSeqLen = 0, promptTokens = 128, promptRuns = 3;
+  int64_t maxSeqLen = 0, promptTokens = 128, promptRuns = 3, parallel = 1;
   int64_t prefillChunk = moec::Model::kDefaultPrefillChunk;
   bool json = false;
   moec::OptionParser parser(
@@ -229,6 +244,10 @@ int main(int argc, char **argv) {
                "a positive count", moec::countIn(steps, 1, 1 << 20));
   parser.value("warmup", "n", "Untimed decode steps before them (default 2)",
                "a count", moec::countIn(warmup, 0, 1 << 20));
+  parser.value("parallel", "n",
+               "Sequences decoded together, a token of each per step "
+               "(default 1)",
+               "a positive count", moec::countIn(parallel, 1, 256));
   parser.value("prompt-tokens", "n",
                "Tokens of the timed prompt (default 128; 0: none)", "a count",
                moec::countIn(promptTokens, 0, INT32_MAX));
@@ -289,7 +308,9 @@ int main(int argc, char **argv) {
                              " is less than the prompt (" +
                              std::to_string(promptTokens) + " tokens)");
   std::unique_ptr<moec::Model> model;
-  if (moec::Status s = moec::openModel(artifact, device, maxSeqLen, model); !s)
+  if (moec::Status s =
+          moec::openModel(artifact, device, maxSeqLen, model, parallel);
+      !s)
     return parser.failure(s);
   if (threads)
     if (moec::Status s = model->setThreads(int(threads)); !s)
@@ -349,26 +370,35 @@ int main(int argc, char **argv) {
     else
       out["peak_flop_per_s"] = nullptr;
     out["max_seq_len"] = maxSeqLen;
+    out["parallel"] = parallel;
     out["warmup_steps"] = warmup;
     out["steps"] = steps;
     out["contexts"] = nlohmann::json::array();
     for (const ContextResult &r : results) {
       nlohmann::ordered_json c;
       c["context"] = r.context;
-      c["seconds_per_token"] = {{"median", r.median},
-                                {"min", r.min},
-                                {"p10", r.p10},
-                                {"p90", r.p90},
-                                {"max", r.max}};
-      c["tokens_per_s"] = 1.0 / r.median;
+      // A step decodes a token of each of the parallel sequences: per
+      // token, its time and bytes over their count.
+      double n = double(parallel);
+      c["seconds_per_step"] = {{"median", r.median},
+                               {"min", r.min},
+                               {"p10", r.p10},
+                               {"p90", r.p90},
+                               {"max", r.max}};
+      c["seconds_per_token"] = {{"median", r.median / n},
+                                {"min", r.min / n},
+                                {"p10", r.p10 / n},
+                                {"p90", r.p90 / n},
+                                {"max", r.max / n}};
+      c["tokens_per_s"] = n / r.median;
       if (r.counted()) {
-        c["weight_bytes_per_token"] = r.weightBytes;
+        c["weight_bytes_per_token"] = r.weightBytes / n;
         nlohmann::ordered_json parts;
         for (int part = moec::kFirstWeightBytes; part <= moec::kLastWeightBytes;
              ++part)
-          parts[moec::kWeightPartNames[part]] = r.partBytes[part];
+          parts[moec::kWeightPartNames[part]] = r.partBytes[part] / n;
         c["weight_bytes_by_part"] = parts;
-        c["cache_bytes_per_token"] = r.cacheBytes;
+        c["cache_bytes_per_token"] = r.cacheBytes / n;
         c["bytes_per_s"] = r.bytesPerSecond;
         c["of_bandwidth"] = r.ofBandwidth;
       } else {
@@ -430,29 +460,37 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  std::printf("moec-bench: %s on %s%s, KV cache of %lld positions\n",
+  std::printf("moec-bench: %s on %s%s, KV cache of %lld positions%s\n",
               path.c_str(), deviceName.c_str(),
               cpu ? (", " + std::to_string(threads) + " threads").c_str() : "",
-              (long long)maxSeqLen);
+              (long long)maxSeqLen,
+              parallel > 1 ? (" for each of " + std::to_string(parallel) +
+                              " sequences decoded together")
+                                 .c_str()
+                           : "");
   std::printf("memory bandwidth: %.1f GB/s (%s over %lld MiB)\n",
               bandwidth / 1e9, cpu ? "streaming read" : "device copy",
               (long long)bandwidthMiB);
-  std::printf("%8s %10s %19s %9s %12s %10s %8s %6s\n", "context", "ms/token",
-              "p10-p90 (min-max)", "tokens/s", "weights/tok", "cache/tok",
-              "GB/s", "of bw");
+  // A step is a token of each sequence: per token when there is one.
+  bool one = parallel == 1;
+  std::printf("%8s %10s %19s %9s %12s %10s %8s %6s\n", "context",
+              one ? "ms/token" : "ms/step", "p10-p90 (min-max)", "tokens/s",
+              one ? "weights/tok" : "weights/step",
+              one ? "cache/tok" : "cache/step", "GB/s", "of bw");
   for (const ContextResult &r : results) {
     char spread[64];
     std::snprintf(spread, sizeof(spread), "%.1f-%.1f (%.1f-%.1f)", r.p10 * 1e3,
                   r.p90 * 1e3, r.min * 1e3, r.max * 1e3);
     if (r.counted()) {
       std::printf("%8lld %10.2f %19s %9.2f %9.1f MB %7.2f MB %8.2f %6.2f\n",
-                  (long long)r.context, r.median * 1e3, spread, 1.0 / r.median,
-                  r.weightBytes / 1e6, r.cacheBytes / 1e6,
+                  (long long)r.context, r.median * 1e3, spread,
+                  double(parallel) / r.median, r.weightBytes / 1e6,
+                  r.cacheBytes / 1e6,
                   r.bytesPerSecond / 1e9, r.ofBandwidth);
     } else {
       std::printf("%8lld %10.2f %19s %9.2f %12s %10s %8s %6s\n",
-                  (long long)r.context, r.median * 1e3, spread, 1.0 / r.median,
-                  "-", "-", "-", "-");
+                  (long long)r.context, r.median * 1e3, spread,
+                  double(parallel) / r.median, "-", "-", "-", "-");
     }
   }
   if (promptTokens) {
@@ -472,8 +510,8 @@ int main(int argc, char **argv) {
   for (const ContextResult &r : results) {
     if (!r.counted())
       continue;
-    std::printf("weights per token by part, context %lld:",
-                (long long)r.context);
+    std::printf("weights per %s by part, context %lld:",
+                one ? "token" : "step", (long long)r.context);
     for (int part = moec::kFirstWeightBytes; part <= moec::kLastWeightBytes;
          ++part)
       if (r.partBytes[part] > 0)

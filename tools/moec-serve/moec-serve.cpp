@@ -2,13 +2,15 @@
 //
 // POST /v1/chat/completions and /v1/completions (streamed as server-sent
 // events with `stream: true`), GET /v1/models, /health and /metrics
-// (Prometheus text). Requests run one at a time on the model, in arrival
-// order; a bounded queue answers 429 past it. Continuous batching of
-// several sequences is not built yet (docs/serve.md).
+// (Prometheus text). Up to --parallel answers decode together (continuous
+// batching, runtime/Batcher.h) on one thread of their own; HTTP handlers
+// hand requests to it and relay its text. A bounded queue answers 429
+// past it (docs/serve.md).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Artifact.h"
+#include "runtime/Batcher.h"
 #include "runtime/ChatTemplate.h"
 #include "runtime/CommandLine.h"
 #include "runtime/Generator.h"
@@ -21,8 +23,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -35,7 +40,7 @@ namespace {
 
 struct Options {
   std::string path, host = "127.0.0.1", device = "auto", apiKey;
-  int64_t port = 8080, threads = 0, maxSeqLen = 0, parallel = 1,
+  int64_t port = 8080, threads = 0, maxSeqLen = 0, parallel = 4,
           queue = 16;
 };
 
@@ -54,11 +59,21 @@ void reply(httplib::Response &res, int status, const json &body) {
       "application/json");
 }
 
-/// What the server counts, for /metrics.
+/// What the server counts, for /metrics (the batcher counts steps).
 struct Metrics {
-  std::atomic<int64_t> requests{0}, failed{0}, promptTokens{0},
-      completionTokens{0}, waiting{0}, decodeSteps{0};
-  std::atomic<double> decodeSeconds{0};
+  std::atomic<int64_t> requests{0}, failed{0}, cancelled{0}, promptTokens{0},
+      completionTokens{0};
+};
+
+/// What the batcher's thread hands a request's handler: text as it comes,
+/// then the end.
+struct Exchange {
+  std::mutex lock;
+  std::condition_variable changed;
+  std::deque<std::string> pieces;
+  bool done = false;
+  moec::Status status;
+  moec::Generation generation;
 };
 
 /// One request's generation settings, read from its JSON.
@@ -66,15 +81,18 @@ struct Request {
   std::vector<int32_t> input;
   moec::GenerationOptions generation;
   bool stream = false;
+  /// stream_options.include_usage: a last event with the usage.
+  bool includeUsage = false;
 };
 
 class Server {
 public:
-  Server(const Options &options, moec::Model &model,
+  Server(const Options &options, moec::Model &model, moec::Batcher &batcher,
          const moec::Tokenizer &tokenizer, const moec::ChatTemplate *chat,
          std::vector<int32_t> ends, std::string name)
-      : options(options), model(model), tokenizer(tokenizer), chat(chat),
-        ends(std::move(ends)), name(std::move(name)) {}
+      : options(options), model(model), batcher(batcher),
+        tokenizer(tokenizer), chat(chat), ends(std::move(ends)),
+        name(std::move(name)) {}
 
   void routes(httplib::Server &http);
 
@@ -86,13 +104,18 @@ private:
   void complete(const httplib::Request &req, httplib::Response &res,
                 bool chatRequest);
 
+  /// Queues `request`; `streamed`: its text goes to the exchange as it
+  /// comes. Null when the queue is full.
+  std::shared_ptr<Exchange> submit(const Request &request, bool streamed,
+                                   std::shared_ptr<moec::BatchRequest> &out);
+
   const Options &options;
   moec::Model &model;
+  moec::Batcher &batcher;
   const moec::Tokenizer &tokenizer;
   const moec::ChatTemplate *chat;
   std::vector<int32_t> ends;
   std::string name;
-  std::mutex modelLock;
   Metrics metrics;
   std::atomic<int64_t> nextId{1};
 };
@@ -171,6 +194,9 @@ bool Server::parse(const httplib::Request &req, httplib::Response &res,
         g.stops = stop.get<std::vector<std::string>>();
     }
     out.stream = body.value("stream", false);
+    if (body.contains("stream_options") && !body["stream_options"].is_null())
+      out.includeUsage =
+          body["stream_options"].value("include_usage", false);
     int64_t budget = -1;
     for (const char *key : {"max_tokens", "max_completion_tokens"})
       if (body.contains(key) && !body[key].is_null())
@@ -236,51 +262,34 @@ void Server::complete(const httplib::Request &req, httplib::Response &res,
     ++metrics.failed;
     return;
   }
-  if (metrics.waiting.load() >= options.queue) {
+  std::string id = (chatRequest ? "chatcmpl-" : "cmpl-") +
+                   std::to_string(nextId++);
+  long created = long(std::time(nullptr));
+  const char *object = chatRequest ? "chat.completion" : "text_completion";
+  auto usage = [](const moec::Generation &g) {
+    int64_t completion = int64_t(g.tokens.size());
+    return json{{"prompt_tokens", g.promptTokens},
+                {"completion_tokens", completion},
+                {"total_tokens", g.promptTokens + completion}};
+  };
+  std::shared_ptr<moec::BatchRequest> queued;
+  std::shared_ptr<Exchange> exchange = submit(request, request.stream, queued);
+  if (!exchange) {
     ++metrics.failed;
     reply(res, 429,
           apiError("the server is busy; try again", "server_error",
                    "rate_limit_exceeded"));
     return;
   }
-  std::string id = (chatRequest ? "chatcmpl-" : "cmpl-") +
-                   std::to_string(nextId++);
-  long created = long(std::time(nullptr));
-  const char *object = chatRequest ? "chat.completion" : "text_completion";
-  auto usage = [&](const moec::Generation &g) {
-    int64_t completion = int64_t(g.tokens.size());
-    return json{{"prompt_tokens", g.promptTokens},
-                {"completion_tokens", completion},
-                {"total_tokens", g.promptTokens + completion}};
-  };
-  // Runs the request on the model; `onText` may cancel.
-  auto run = [this, request](const moec::Generator::TextFn &onText,
-                             moec::Generation &g) {
-    ++metrics.waiting;
-    std::lock_guard<std::mutex> lock(modelLock);
-    --metrics.waiting;
-    model.reset();
-    moec::Generator generator(model, &tokenizer, request.generation);
-    moec::Status status =
-        generator.generate(request.input, ends, g, onText, options.path);
-    metrics.promptTokens += g.promptTokens;
-    metrics.completionTokens += int64_t(g.tokens.size());
-    metrics.decodeSteps += g.decodeSteps;
-    double seconds = metrics.decodeSeconds.load();
-    while (!metrics.decodeSeconds.compare_exchange_weak(
-        seconds, seconds + g.decodeSeconds))
-      ;
-    return status;
-  };
 
   if (!request.stream) {
-    moec::Generation g;
-    moec::Status status = run(nullptr, g);
-    if (!status) {
-      ++metrics.failed;
-      reply(res, 500, apiError(status.message(), "server_error"));
+    std::unique_lock<std::mutex> lock(exchange->lock);
+    exchange->changed.wait(lock, [&] { return exchange->done; });
+    if (!exchange->status) {
+      reply(res, 500, apiError(exchange->status.message(), "server_error"));
       return;
     }
+    const moec::Generation &g = exchange->generation;
     reply(res, 200,
           {{"id", id}, {"object", object}, {"created", created},
            {"model", name},
@@ -291,40 +300,106 @@ void Server::complete(const httplib::Request &req, httplib::Response &res,
   }
   std::string chunkObject =
       chatRequest ? "chat.completion.chunk" : "text_completion";
+  bool withUsage = request.includeUsage;
   res.set_header("Cache-Control", "no-cache");
   // The provider runs after this handler returns: it holds copies only.
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, run, id, created, chunkObject, chatRequest](
-          size_t, httplib::DataSink &sink) {
-        auto event = [&](const json &data) {
+      [this, exchange, queued, id, created, chunkObject, chatRequest,
+       withUsage, usage](size_t, httplib::DataSink &sink) {
+        auto write = [&](const json &data) {
           std::string line =
               "data: " +
               data.dump(-1, ' ', false, json::error_handler_t::replace) +
               "\n\n";
-          return sink.write(line.data(), line.size());
+          return sink.is_writable() && sink.write(line.data(), line.size());
         };
         auto chunk = [&](const std::string &text, const char *finish) {
-          return event({{"id", id}, {"object", chunkObject},
+          json event = {{"id", id}, {"object", chunkObject},
                         {"created", created}, {"model", name},
                         {"choices",
-                         {choiceOf(chatRequest, text, finish, true)}}});
+                         {choiceOf(chatRequest, text, finish, true)}}};
+          if (withUsage)
+            event["usage"] = nullptr;
+          return write(event);
         };
-        moec::Generation g;
-        // A client that went away cancels its generation at once.
-        moec::Status status = run(
-            [&](const std::string &text) { return chunk(text, nullptr); }, g);
-        if (status && g.reason != moec::StopReason::Cancelled) {
+        // Text as the batcher makes it; a client that went away cancels
+        // its answer, whose sequence the next step frees.
+        std::unique_lock<std::mutex> lock(exchange->lock);
+        for (;;) {
+          exchange->changed.wait_for(lock, std::chrono::milliseconds(500), [&] {
+            return exchange->done || !exchange->pieces.empty();
+          });
+          bool gone = false;
+          while (!exchange->pieces.empty() && !gone) {
+            std::string text = std::move(exchange->pieces.front());
+            exchange->pieces.pop_front();
+            lock.unlock();
+            gone = !chunk(text, nullptr);
+            lock.lock();
+          }
+          if (gone || !sink.is_writable()) {
+            queued->cancelled = true;
+            sink.done();
+            return true;
+          }
+          if (exchange->done)
+            break;
+        }
+        const moec::Generation &g = exchange->generation;
+        if (!exchange->status) {
+          write(apiError(exchange->status.message(), "server_error"));
+        } else {
           chunk("", finishReason(g.reason));
+          if (withUsage)
+            write({{"id", id}, {"object", chunkObject}, {"created", created},
+                   {"model", name}, {"choices", json::array()},
+                   {"usage", usage(g)}});
           std::string done = "data: [DONE]\n\n";
           sink.write(done.data(), done.size());
-        } else if (!status) {
-          ++metrics.failed;
-          event(apiError(status.message(), "server_error"));
         }
         sink.done();
         return true;
       });
+}
+
+std::shared_ptr<Exchange>
+Server::submit(const Request &request, bool streamed,
+               std::shared_ptr<moec::BatchRequest> &out) {
+  auto exchange = std::make_shared<Exchange>();
+  auto queued = std::make_shared<moec::BatchRequest>();
+  queued->prompt = request.input;
+  queued->options = request.generation;
+  queued->ends = ends;
+  if (streamed)
+    queued->onText = [exchange](const std::string &text) {
+      {
+        std::lock_guard<std::mutex> lock(exchange->lock);
+        exchange->pieces.push_back(text);
+      }
+      exchange->changed.notify_all();
+      return true;
+    };
+  queued->onDone = [this, exchange](const moec::Status &status,
+                                    moec::Generation &g) {
+    metrics.promptTokens += g.promptTokens;
+    metrics.completionTokens += int64_t(g.tokens.size());
+    if (!status)
+      ++metrics.failed;
+    else if (g.reason == moec::StopReason::Cancelled)
+      ++metrics.cancelled;
+    {
+      std::lock_guard<std::mutex> lock(exchange->lock);
+      exchange->status = status;
+      exchange->generation = std::move(g);
+      exchange->done = true;
+    }
+    exchange->changed.notify_all();
+  };
+  if (!batcher.submit(queued, options.queue))
+    return nullptr;
+  out = queued;
+  return exchange;
 }
 
 void Server::routes(httplib::Server &http) {
@@ -370,12 +445,28 @@ void Server::routes(httplib::Server &http) {
            double(metrics.promptTokens.load()));
     metric("moec_completion_tokens_total", "counter", "Tokens generated.",
            double(metrics.completionTokens.load()));
-    metric("moec_queue_length", "gauge", "Requests waiting for the model.",
-           double(metrics.waiting.load()));
-    int64_t steps = metrics.decodeSteps.load();
-    metric("moec_decode_step_seconds", "gauge",
-           "Mean time of a decode step so far.",
-           steps ? metrics.decodeSeconds.load() / double(steps) : 0.0);
+    metric("moec_requests_cancelled_total", "counter",
+           "Requests whose client went away before the answer ended.",
+           double(metrics.cancelled.load()));
+    metric("moec_queue_length", "gauge",
+           "Requests waiting for a sequence of their own.",
+           double(batcher.waiting()));
+    metric("moec_sequences_running", "gauge",
+           "Answers in the batch (at most --parallel).",
+           double(batcher.running()));
+    moec::BatcherStats stats = batcher.stats();
+    metric("moec_steps_total", "counter",
+           "Calls of the model, each a batch of sequences.",
+           double(stats.steps));
+    metric("moec_step_seconds_total", "counter",
+           "Seconds spent in the calls of the model.", stats.stepSeconds);
+    metric("moec_step_seconds", "gauge", "Mean time of a step so far.",
+           stats.steps ? stats.stepSeconds / double(stats.steps) : 0.0);
+    metric("moec_batch_decode_tokens_total", "counter",
+           "Tokens decoded in the steps (a token of each answer a step).",
+           double(stats.decodeTokens));
+    metric("moec_batch_prompt_tokens_total", "counter",
+           "Prompt tokens read in the steps.", double(stats.promptTokens));
     res.set_content(text, "text/plain; version=0.0.4");
   });
   http.set_error_handler([](const httplib::Request &, httplib::Response &res) {
@@ -408,8 +499,9 @@ int main(int argc, char **argv) {
                  return !v.empty();
                });
   parser.value("parallel", "n",
-               "Sequences decoded together (1: batching is not built yet)",
-               "1", moec::countIn(o.parallel, 1, 1));
+               "Answers decoded together, each with its own KV cache of "
+               "--max-seq-len positions (default 4)",
+               "a count from 1 to 256", moec::countIn(o.parallel, 1, 256));
   parser.value("queue", "n", "Requests that may wait; more get 429 (16)",
                "a count", moec::countIn(o.queue, 0, 4096));
   parser.group("Device");
@@ -439,8 +531,12 @@ int main(int argc, char **argv) {
   const auto &config = *artifact.header().config();
   if (o.maxSeqLen == 0)
     o.maxSeqLen = std::min<int64_t>(config.max_position_embeddings(), 4096);
+  if (config.head() != moec::artifact::Head::CausalLM)
+    return parser.failure(o.path + ": the server needs a causal language "
+                                   "model head");
   std::unique_ptr<moec::Model> model;
-  if (moec::Status s = moec::openModel(artifact, o.device, o.maxSeqLen, model);
+  if (moec::Status s = moec::openModel(artifact, o.device, o.maxSeqLen, model,
+                                       o.parallel);
       !s)
     return parser.failure(s);
   if (o.threads)
@@ -457,25 +553,40 @@ int main(int argc, char **argv) {
   sigaddset(&stopSignals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
+  moec::Batcher batcher(*model, tokenizer.get(), o.path);
+  std::thread batching([&] { batcher.run(); });
   httplib::Server http;
-  Server server(o, *model, *tokenizer, haveChat ? &format : nullptr, ends,
-                name);
+  // A handler thread for every answer that may run or wait, and a few for
+  // the other endpoints.
+  size_t handlers = size_t(o.parallel + o.queue + 4);
+  http.new_task_queue = [handlers] { return new httplib::ThreadPool(handlers); };
+  Server server(o, *model, batcher, *tokenizer, haveChat ? &format : nullptr,
+                ends, name);
   server.routes(http);
-  if (!http.bind_to_port(o.host, int(o.port)))
+  auto stopBatching = [&] {
+    batcher.stop(/*cancel=*/false);
+    batching.join();
+  };
+  if (!http.bind_to_port(o.host, int(o.port))) {
+    stopBatching();
     return parser.failure(moec::Status::error(
         "cannot listen on %s:%lld", o.host.c_str(), (long long)o.port));
+  }
   std::thread stopper([&] {
     int signal = 0;
     sigwait(&stopSignals, &signal);
     http.stop();
   });
-  std::fprintf(stderr, "moec-serve: %s on the %s backend, listening on "
-                       "http://%s:%lld\n",
-               o.path.c_str(), model->device().c_str(), o.host.c_str(),
-               (long long)o.port);
+  std::fprintf(stderr, "moec-serve: %s on the %s backend, %lld sequences "
+                       "of %lld positions, listening on http://%s:%lld\n",
+               o.path.c_str(), model->device().c_str(), (long long)o.parallel,
+               (long long)o.maxSeqLen, o.host.c_str(), (long long)o.port);
+  // Returns once stopped and every handler has ended: the answers in
+  // flight finish first.
   http.listen_after_bind();
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
+  stopBatching();
   std::fprintf(stderr, "moec-serve: stopped\n");
   return 0;
 }
