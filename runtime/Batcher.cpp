@@ -146,8 +146,8 @@ void Batcher::step() {
     }
   if (reading) {
     const std::vector<int32_t> &prompt = reading->request->prompt;
-    int64_t n = std::min(model.prefillChunk(),
-                         int64_t(prompt.size()) - reading->read);
+    int64_t n =
+        std::min(model.prefillChunk(), int64_t(prompt.size()) - reading->read);
     parts.push_back({readingSlot, prompt.data() + reading->read, n});
   }
   for (size_t s = 0; s < slots.size(); ++s)
@@ -197,8 +197,7 @@ void Batcher::step() {
     int32_t next = 0;
     Status st = a.continuation->step(
         logits.data() + i * size_t(vocab), vocab,
-        model.length(parts[i].sequence) < model.maxSeqLen(), more, next,
-        where);
+        model.length(parts[i].sequence) < model.maxSeqLen(), more, next, where);
     if (!st || !more)
       finish(a, st);
     else

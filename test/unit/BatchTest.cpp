@@ -39,8 +39,7 @@ std::vector<std::string> artifactPaths() {
   return paths;
 }
 
-std::vector<int32_t> randomPrompt(int64_t vocab, size_t length,
-                                  uint64_t seed) {
+std::vector<int32_t> randomPrompt(int64_t vocab, size_t length, uint64_t seed) {
   std::mt19937_64 random(seed);
   std::vector<int32_t> ids(length);
   for (int32_t &id : ids)
@@ -79,8 +78,8 @@ protected:
                                     row.data(), Model::Outputs::Last)));
     for (int64_t n = 0;; ++n) {
       rows.insert(rows.end(), row.begin(), row.end());
-      int32_t next = int32_t(std::max_element(row.begin(), row.end()) -
-                             row.begin());
+      int32_t next =
+          int32_t(std::max_element(row.begin(), row.end()) - row.begin());
       tokens.push_back(next);
       if (n + 1 == steps)
         break;
@@ -121,11 +120,12 @@ TEST_P(BatchTest, StepsOfSeveralSequencesEqualEachAlone) {
   };
   auto decode = [&](int64_t q) { return Model::BatchPart{q, &next[q], 1}; };
 
-  ASSERT_TRUE(bool(model->forwardBatch({{0, prompts[0].data(), 5}}, out.data())));
+  ASSERT_TRUE(
+      bool(model->forwardBatch({{0, prompts[0].data(), 5}}, out.data())));
   check(0, out.data());
   // B's first chunk (no row of its own is sampled), A's decode step.
-  ASSERT_TRUE(bool(model->forwardBatch(
-      {{1, prompts[1].data(), 4}, decode(0)}, out.data())));
+  ASSERT_TRUE(bool(
+      model->forwardBatch({{1, prompts[1].data(), 4}, decode(0)}, out.data())));
   check(0, out.data() + vocab);
   ASSERT_TRUE(bool(model->forwardBatch(
       {{1, prompts[1].data() + 4, 5}, decode(0)}, out.data())));
@@ -155,7 +155,8 @@ TEST_P(BatchTest, BadStepsAreRefused) {
   std::unique_ptr<Model> model = open(2);
   std::vector<float> out(3 * size_t(model->vocabSize()));
   int32_t ids[3] = {1, 2, 3};
-  Status twice = model->forwardBatch({{0, ids, 1}, {0, ids + 1, 1}}, out.data());
+  Status twice =
+      model->forwardBatch({{0, ids, 1}, {0, ids + 1, 1}}, out.data());
   EXPECT_FALSE(bool(twice));
   EXPECT_NE(twice.message().find("runs twice"), std::string::npos);
   Status outside = model->forwardBatch({{2, ids, 1}}, out.data());
@@ -171,9 +172,9 @@ TEST_P(BatchTest, BadStepsAreRefused) {
 
 /// The Batcher's answers to `prompts` on a model of `sequences`, submitted
 /// at once; the one at `cancelAt` cancels itself after two tokens.
-std::vector<Generation> batched(Model &model,
-                                const std::vector<std::vector<int32_t>> &prompts,
-                                int64_t newTokens, int cancelAt = -1) {
+std::vector<Generation>
+batched(Model &model, const std::vector<std::vector<int32_t>> &prompts,
+        int64_t newTokens, int cancelAt = -1) {
   Batcher batcher(model, nullptr, "test");
   std::vector<Generation> answers(prompts.size());
   std::vector<std::shared_ptr<BatchRequest>> requests;
