@@ -445,6 +445,34 @@ Value buildAttentionRows(ImplicitLocOpBuilder &b, Value q, Value keys,
 
 } // namespace
 
+namespace {
+/// max over t of offsets[t] + positions[t], as an index: the last cache row
+/// a batch's queries read.
+Value furthestRow(LinalgBuilder &l, Value positions, Value offsets) {
+  ImplicitLocOpBuilder &b = l.b;
+  Type i64 = b.getI64Type();
+  auto widen = [&](OpBuilder &nb, Location loc, Value v) -> Value {
+    return v.getType() == i64 ? v : arith::ExtSIOp::create(nb, loc, i64, v);
+  };
+  Value init = linalg::FillOp::create(
+                   b, ValueRange{arith::ConstantOp::create(
+                          b, b.getI64IntegerAttr(0))},
+                   ValueRange{tensor::EmptyOp::create(
+                       b, ArrayRef<int64_t>{}, i64)})
+                   .getResult(0);
+  AffineMap scalar = AffineMap::get(1, 0, {}, b.getContext());
+  Value furthest = l.generic(
+      init, {positions, offsets}, {l.identity(1), l.identity(1), scalar},
+      {kRed}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value row = arith::AddIOp::create(nb, loc, widen(nb, loc, a[0]),
+                                          widen(nb, loc, a[1]));
+        return arith::MaxSIOp::create(nb, loc, a[2], row);
+      });
+  return arith::IndexCastOp::create(
+      b, b.getIndexType(), tensor::ExtractOp::create(b, furthest, ValueRange{}));
+}
+} // namespace
+
 Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
                                 Value cache, Value positions, Value offsets,
                                 const AttentionShape &shape) {
@@ -485,6 +513,13 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   if (shape.lanes)
     return buildAttentionRows(b, q, prefix(0, live), prefix(1, live), positions,
                               offsets, live, shape);
+
+  // On a GPU the product with the values runs over the live rows: with
+  // offsets, up to the furthest row any query of the batch reads (one
+  // sequence alone reads as far as without offsets).
+  if (offsets)
+    live = arith::AddIOp::create(b, furthestRow(l, positions, offsets),
+                                 cIndex(l.b, 1));
 
   // On a GPU, one score per row of the whole cache, so that no launch's
   // size depends on the positions; a row is read only where it is visible,

@@ -328,9 +328,15 @@ func.func @attention_alibi(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf16>, %p
 
 // A batch of sequences: a score per row of the whole cache still, row j
 // visible to token t only inside its sequence's rows, as the position
-// j - offsets[t] (which the causal mask then bounds).
+// j - offsets[t] (which the causal mask then bounds); the product with the
+// values runs up to the furthest row a query reads, max(offsets + positions).
 // CHECK-LABEL: func.func @attention_batch
 // CHECK-SAME: %[[POS:[^:]*]]: tensor<?xi32>, %[[OFF:[^:]*]]: tensor<?xi32>)
+// CHECK: %[[FAR:.*]] = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%[[POS]], %[[OFF]] : tensor<?xi32>, tensor<?xi32>) outs(%{{.*}} : tensor<i64>)
+// CHECK: arith.maxsi
+// CHECK: %[[FARX:.*]] = tensor.extract %[[FAR]][] : tensor<i64>
+// CHECK: %[[FARI:.*]] = arith.index_cast %[[FARX]] : i64 to index
+// CHECK: %[[LIVE:.*]] = arith.addi %[[FARI]], %c1{{.*}} : index
 // CHECK: linalg.generic {{.*}} ins(%[[POS]], %[[OFF]] : tensor<?xi32>, tensor<?xi32>)
 // CHECK: ^bb0(%[[P:.*]]: i32, %[[O:.*]]: i32, %{{.*}}: f32):
 // CHECK: %[[J:.*]] = linalg.index 2 : index
@@ -342,6 +348,7 @@ func.func @attention_alibi(%q: tensor<?x2x4xf32>, %kv: tensor<2x64x1x4xbf16>, %p
 // CHECK: %[[CAUSAL:.*]] = arith.cmpi sle, %[[REL64]], %[[P64]] : i64
 // CHECK: %[[SEE:.*]] = arith.andi %[[MINE]], %[[CAUSAL]] : i1
 // CHECK: scf.if %[[SEE]]
+// CHECK: tensor.extract_slice %{{.*}}[1, 0, 0, 0] [1, %[[LIVE]], 1, 4]
 func.func @attention_batch(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: tensor<2x?x1x4xf32>, %pos: tensor<?xi32>, %off: tensor<?xi32>) -> (tensor<?x2x4xf32>, tensor<2x?x1x4xf32>) {
   %kv1 = kernel.cache_write %k, %k into(%kv) positions(%pos) offsets(%off) mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x1x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>, tensor<?xi32>
   %o = kernel.attention %q cache(%kv1) positions(%pos) offsets(%off) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal mapping(#kernel.gpu<warps = 4, unroll = 2, splits = 8>) : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>, tensor<?xi32>
