@@ -15,6 +15,7 @@
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/bit.h"
 
 #include <algorithm>
 #include <limits>
@@ -472,20 +473,34 @@ Value dotOperand(OpBuilder &b, Location loc, Value x, Value w,
                        type.clone(b.getBF16Type()));
 }
 
-/// The tokens [0, count) in tiles of `tile` (when above 1), then the
-/// tokens left one at a time (all of them at decode): `step(from, to,
-/// tile, acc)` loops over one of the two ranges and returns acc updated.
+/// The tokens [0, count) in tiles of `tile` (when above 1), what is left
+/// in the largest smaller tiles of powers of two (a decode step of a few
+/// sequences meets each weight row with all of its tokens at once, not one
+/// token at a time), then the tokens left one at a time (all of them at a
+/// single sequence's decode): `step(from, to, tile, acc)` loops over one of
+/// the ranges and returns acc updated.
 Value overTokenTiles(
     OpBuilder &b, Location loc, Value count, int64_t tile, Value acc,
     function_ref<Value(Value from, Value to, int64_t tile, Value acc)> step) {
-  Value blocked = cIndex(b, loc, 0);
-  if (tile > 1) {
-    Value t = cIndex(b, loc, tile);
-    blocked = arith::MulIOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, count, t), t);
-    acc = step(cIndex(b, loc, 0), blocked, tile, acc);
+  SmallVector<int64_t> tiles;
+  if (tile > 1)
+    tiles.push_back(tile);
+  for (int64_t k = int64_t(llvm::bit_floor(uint64_t(std::max<int64_t>(
+           tile - 1, 1))));
+       k > 1; k /= 2)
+    tiles.push_back(k);
+  Value from = cIndex(b, loc, 0);
+  for (int64_t k : tiles) {
+    Value kv = cIndex(b, loc, k);
+    Value left = arith::SubIOp::create(b, loc, count, from);
+    Value to = arith::AddIOp::create(
+        b, loc, from,
+        arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, left, kv),
+                              kv));
+    acc = step(from, to, k, acc);
+    from = to;
   }
-  return step(blocked, count, 1, acc);
+  return step(from, count, 1, acc);
 }
 
 /// An f32 output [T, n] (T the rows of x) made by parallel tasks, one per

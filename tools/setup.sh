@@ -3,6 +3,8 @@
 #
 #   tools/setup.sh run     build, then run the main job on a synthesised model
 #   tools/setup.sh test    build, then run every test (lit and unit tests)
+#   tools/setup.sh serve   build, then serve the main job's model with
+#                          moec-serve on http://127.0.0.1:${MOEC_PORT:-8080}/v1
 #   tools/setup.sh build   install and build only
 #
 # Missing Debian packages are installed with apt-get (as root, or with sudo);
@@ -70,27 +72,37 @@ python_clients() {
     "openai==$OPENAI_VERSION"
 }
 
+# The main job's model: a small TurboSparse-Mixtral checkpoint with a
+# tokenizer trained on moec's own docs (random weights, so the words it
+# generates mean nothing), compiled for this CPU, in $demo.
+demo="$BUILD_DIR/demo"
+demo_model() {
+  rm -rf "$demo"
+  mkdir -p "$demo"
+  cat README.md docs/*.md > "$demo/corpus.txt"
+  "$BUILD_DIR/bin/moec-synth" -o "$demo/checkpoint" \
+    --arch=TurboSparseMixtralForCausalLM --predictor-rank=8 --seed=1 \
+    --vocab-size=1024 --tokenizer-corpus="$demo/corpus.txt"
+  "$BUILD_DIR/bin/moec-compile" "$demo/checkpoint" -o "$demo/model.moec"
+}
+
 case "${1:-}" in
   build)
     build
     ;;
   run)
     build
-    # The main job: synthesise a small TurboSparse-Mixtral checkpoint with a
-    # tokenizer trained on moec's own docs (random weights, so the words it
-    # generates mean nothing), compile it for this CPU, generate text.
-    demo="$BUILD_DIR/demo"
-    rm -rf "$demo"
-    mkdir -p "$demo"
-    cat README.md docs/*.md > "$demo/corpus.txt"
-    "$BUILD_DIR/bin/moec-synth" -o "$demo/checkpoint" \
-      --arch=TurboSparseMixtralForCausalLM --predictor-rank=8 --seed=1 \
-      --vocab-size=1024 --tokenizer-corpus="$demo/corpus.txt"
-    "$BUILD_DIR/bin/moec-compile" "$demo/checkpoint" -o "$demo/model.moec"
+    demo_model
     "$BUILD_DIR/bin/moec-run" --info "$demo/model.moec"
     echo "generated text (random weights: the words mean nothing):"
     "$BUILD_DIR/bin/moec-run" "$demo/model.moec" \
       --prompt "The router chooses two experts for" --max-new-tokens 32
+    ;;
+  serve)
+    build
+    demo_model
+    exec "$BUILD_DIR/bin/moec-serve" "$demo/model.moec" \
+      --port "${MOEC_PORT:-8080}"
     ;;
   test)
     build
@@ -98,7 +110,7 @@ case "${1:-}" in
     cmake --build "$BUILD_DIR" --target check-moec
     ;;
   *)
-    sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
     exit 2
     ;;
 esac

@@ -609,3 +609,31 @@ func.func @attention_batch(%q: tensor<?x2x4xf32>, %k: tensor<?x1x4xf32>, %kv: te
   %o = kernel.attention %q cache(%kv1) positions(%pos) offsets(%off) heads = 2 kv_heads = 1 head_dim = 4 scale = 5.000000e-01 causal mapping(#kernel.cpu<lanes = 8, accumulators = 2, tasks = 16>) : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>, tensor<?xi32>, tensor<?xi32>
   return %o, %kv1 : tensor<?x2x4xf32>, tensor<2x?x1x4xf32>
 }
+
+// -----
+
+// Token tiles: blocks of token_tile (5) tokens, what is left in blocks of
+// 4 and 2 (a decode step of a few sequences meets each row block with all
+// of its tokens: 4 rows x 4 and 4 x 2 accumulators), then one at a time.
+// CHECK-LABEL: func.func @matvec_token_tiles
+// CHECK: %[[T:.*]] = tensor.dim %{{.*}}, %c0
+// CHECK: %[[N5:.*]] = arith.divui %{{.*}}, %c5 : index
+// CHECK: %[[E5:.*]] = arith.addi %c0{{.*}}, %{{.*}} : index
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %[[E5]] step %c5
+// CHECK: %{{.*}}:20 = scf.for {{.*}} -> (vector<16xf32>,
+// CHECK: %[[L4:.*]] = arith.subi %[[T]], %[[E5]] : index
+// CHECK: arith.divui %[[L4]], %c4{{.*}} : index
+// CHECK: %[[E4:.*]] = arith.addi %[[E5]], %{{.*}} : index
+// CHECK: scf.for %{{.*}} = %[[E5]] to %[[E4]] step %c4
+// CHECK: %{{.*}}:16 = scf.for {{.*}} -> (vector<16xf32>,
+// CHECK: %[[L2:.*]] = arith.subi %[[T]], %[[E4]] : index
+// CHECK: arith.divui %[[L2]], %c2 : index
+// CHECK: %[[E2:.*]] = arith.addi %[[E4]], %{{.*}} : index
+// CHECK: scf.for %{{.*}} = %[[E4]] to %[[E2]] step %c2
+// CHECK: %{{.*}}:8 = scf.for {{.*}} -> (vector<16xf32>,
+// CHECK: scf.for %{{.*}} = %[[E2]] to %[[T]] step %c1
+// CHECK: %{{.*}}:4 = scf.for {{.*}} -> (vector<16xf32>,
+func.func @matvec_token_tiles(%x: tensor<?x64xf32>, %w: tensor<32x64xf32>) -> tensor<?x32xf32> {
+  %0 = kernel.matvec %x, %w mapping(#kernel.cpu<lanes = 16, accumulators = 2, tasks = 4, row_tile = 4, token_tile = 5>) : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}

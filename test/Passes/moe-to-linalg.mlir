@@ -58,7 +58,8 @@ func.func @rms_norm(%x: tensor<?x16xf32>, %w: tensor<16xf16>) -> tensor<?x16xf32
 // CHECK: %[[R0:.+]] = arith.muli %[[P]], %c4
 // CHECK: %[[BLOCK:.+]] = tensor.extract_slice %[[OUT]][0, %[[R0]]] [%{{.+}}, 4] [1, 1] : tensor<?x8xf32> to tensor<?x4xf32>
 // CHECK: %[[TILES:.+]] = arith.divui %{{.+}}, %[[C2:.+]] : index
-// CHECK: %[[BLOCKED:.+]] = arith.muli %[[TILES]], %[[C2]] : index
+// CHECK: %[[INTILES:.+]] = arith.muli %[[TILES]], %[[C2]] : index
+// CHECK: %[[BLOCKED:.+]] = arith.addi %{{.+}}, %[[INTILES]] : index
 // CHECK: %[[FULL:.+]] = scf.for %[[T0:.+]] = %{{.+}} to %[[BLOCKED]] step %{{.+}} iter_args(%{{.+}} = %[[BLOCK]]) -> (tensor<?x4xf32>)
 // CHECK: %[[T1:.+]] = arith.addi %[[T0]], %c1
 // The task's one block of rows (8 rows make fewer than 64 tasks of more).

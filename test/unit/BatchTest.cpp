@@ -250,8 +250,9 @@ TEST_P(BatchTest, BatcherRefusesAPromptPastTheCache) {
   };
   ASSERT_TRUE(batcher.submit(tooLong, 8));
   ASSERT_TRUE(batcher.submit(fine, 8));
-  // The queue's bound.
-  EXPECT_FALSE(batcher.submit(std::make_shared<BatchRequest>(), 2));
+  // Both sequences are spoken for: a third request waits, or is refused
+  // where no request may wait.
+  EXPECT_FALSE(batcher.submit(std::make_shared<BatchRequest>(), 0));
   batcher.stop(false);
   batcher.run();
   EXPECT_FALSE(bool(failed));

@@ -2,6 +2,7 @@
 """A bounded load test of moec-serve on the loopback interface.
 
     serve_load.py MODEL.moec [--clients=1,4,16] [--requests=32] [--max-tokens=32]
+                  [--parallel=4] [--max-seq-len=N]
 
 Starts moec-serve on a free port of 127.0.0.1, then for each client count
 sends --requests completion requests from that many threads (greedy, a
@@ -31,13 +32,21 @@ def main():
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--requests", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--parallel", type=int, default=4,
+                        help="moec-serve --parallel: answers decoded together")
+    parser.add_argument("--max-seq-len", type=int,
+                        help="moec-serve --max-seq-len (default: its own)")
     parser.add_argument("--server", default="moec-serve")
     args = parser.parse_args()
     port = free_port()
-    server = subprocess.Popen([args.server, args.model, "--port", str(port),
-                               "--queue", "4096"], stderr=subprocess.DEVNULL)
+    command = [args.server, args.model, "--port", str(port), "--queue", "4096",
+               "--parallel", str(args.parallel)]
+    if args.max_seq_len:
+        command += ["--max-seq-len", str(args.max_seq_len)]
+    server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    # A large model's weights take a while to map.
+    for _ in range(1200):
         try:
             urllib.request.urlopen(base + "/health", timeout=1)
             break
