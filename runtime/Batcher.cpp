@@ -145,9 +145,15 @@ void Batcher::step() {
       readingSlot = int64_t(s);
     }
   if (reading) {
+    // The chunk leaves room in the call for every decoding answer's token.
+    int64_t decoding =
+        std::count_if(slots.begin(), slots.end(), [](const Active &a) {
+          return a.request && a.decoding;
+        });
     const std::vector<int32_t> &prompt = reading->request->prompt;
-    int64_t n =
-        std::min(model.prefillChunk(), int64_t(prompt.size()) - reading->read);
+    int64_t n = std::min({model.prefillChunk(),
+                          model.maxTokensPerRun() - decoding,
+                          int64_t(prompt.size()) - reading->read});
     parts.push_back({readingSlot, prompt.data() + reading->read, n});
   }
   for (size_t s = 0; s < slots.size(); ++s)

@@ -81,6 +81,9 @@ public:
   /// overwritten as it fills again).
   void reset(int64_t sequence = 0) { lengths[sequence] = 0; }
 
+  /// The most tokens one call of the code takes (prompts are chunked to
+  /// it; a batched step's tokens must fit it).
+  virtual int64_t maxTokensPerRun() const { return INT64_MAX; }
   /// Whether `count` tokens of `sequence` fit its cache and the vocabulary.
   Status checkTokens(int64_t sequence, const int32_t *tokens,
                      int64_t count) const;
@@ -131,8 +134,6 @@ protected:
   virtual Status run(const int32_t *tokens, const int32_t *positions,
                      const int32_t *offsets, int64_t count, int64_t rows,
                      float *out) = 0;
-  /// The most tokens one run() takes (prompts are chunked to it).
-  virtual int64_t maxTokensPerRun() const { return INT64_MAX; }
 
   /// dlopens the artifact's code segment from memory; the library handle
   /// (closed by ~Model) and the 'forward' entry point.

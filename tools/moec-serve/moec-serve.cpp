@@ -542,6 +542,12 @@ int main(int argc, char **argv) {
   if (o.threads)
     if (moec::Status s = model->setThreads(int(o.threads)); !s)
       return parser.failure(s);
+  // A step holds a token of each answer and at least one of a prompt.
+  if (o.parallel >= model->maxTokensPerRun())
+    return parser.usageError(
+        "--parallel " + std::to_string(o.parallel) + " leaves no room in a " +
+        "step of the " + model->device() + " backend (at most " +
+        std::to_string(model->maxTokensPerRun()) + " tokens a call)");
   std::vector<int32_t> ends = moec::endTokens(
       config, tokenizer.get(), haveChat ? format.endOfAnswer() : -1);
   std::string name = o.path.substr(o.path.find_last_of('/') + 1);

@@ -13,7 +13,6 @@ memory after many requests, and SIGTERM finishing a stream in flight.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,26 +21,13 @@ import urllib.request
 
 import openai
 
+from serving import start_server
+
 KEY = "sk-test"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(model, *flags):
-    port = free_port()
-    server = subprocess.Popen(["moec-serve", model, "--port", str(port), "--api-key", KEY,
-                               *flags], stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
+    server, base = start_server(model, *flags, key=KEY)
     client = openai.OpenAI(base_url=base + "/v1", api_key=KEY, max_retries=0, timeout=60)
     return server, base, client
 

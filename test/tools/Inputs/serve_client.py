@@ -8,31 +8,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
+
+from serving import start_server
 
 KEY = "sk-test"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main():
     model = sys.argv[1]
-    port = free_port()
-    server = subprocess.Popen(["moec-serve", model, "--port", str(port), "--api-key", KEY],
-                              stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    server, base = start_server(model, key=KEY)
 
     def call(path, body=None, key=KEY, raw=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -85,7 +71,7 @@ def main():
         status, text = call("/v1/completions", body, key=key, raw=raw)
         print(name, status, json.loads(text)["error"]["type"])
     # A client that goes away mid-stream: the server goes on serving.
-    s = socket.create_connection(("127.0.0.1", port))
+    s = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
     body = json.dumps({"prompt": prompt, "max_tokens": 200, "stream": True}).encode()
     s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode() +
               b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
