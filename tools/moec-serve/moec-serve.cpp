@@ -562,9 +562,10 @@ int main(int argc, char **argv) {
   moec::Batcher batcher(*model, tokenizer.get(), o.path);
   std::thread batching([&] { batcher.run(); });
   httplib::Server http;
-  // A handler thread for every answer that may run or wait, and a few for
-  // the other endpoints.
-  size_t handlers = size_t(o.parallel + o.queue + 4);
+  // A handler thread for every answer that may run or wait (up to 256;
+  // connections past them wait to be accepted), and a few for the other
+  // endpoints.
+  size_t handlers = size_t(std::min<int64_t>(o.parallel + o.queue, 256) + 4);
   http.new_task_queue = [handlers] { return new httplib::ThreadPool(handlers); };
   Server server(o, *model, batcher, *tokenizer, haveChat ? &format : nullptr,
                 ends, name);
