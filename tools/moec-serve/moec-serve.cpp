@@ -41,7 +41,7 @@ namespace {
 struct Options {
   std::string path, host = "127.0.0.1", device = "auto", apiKey;
   int64_t port = 8080, threads = 0, maxSeqLen = 0, parallel = 4,
-          queue = 16;
+          queue = 16, prefillChunk = moec::Model::kDefaultPrefillChunk;
 };
 
 /// An error in the API's format.
@@ -502,6 +502,13 @@ int main(int argc, char **argv) {
                "Answers decoded together, each with its own KV cache of "
                "--max-seq-len positions (default 4)",
                "a count from 1 to 256", moec::countIn(o.parallel, 1, 256));
+  parser.value("prefill-chunk", "n",
+               "Prompt tokens a step reads beside the others' decode tokens "
+               "(default " +
+                   std::to_string(o.prefillChunk) +
+                   "): a larger chunk reads prompts faster, a smaller one "
+                   "holds up the other answers less",
+               "a positive count", moec::countIn(o.prefillChunk, 1, INT32_MAX));
   parser.value("queue", "n", "Requests that may wait; more get 429 (16)",
                "a count", moec::countIn(o.queue, 0, 4096));
   parser.group("Device");
@@ -542,6 +549,8 @@ int main(int argc, char **argv) {
   if (o.threads)
     if (moec::Status s = model->setThreads(int(o.threads)); !s)
       return parser.failure(s);
+  if (moec::Status s = model->setPrefillChunk(o.prefillChunk); !s)
+    return parser.failure(s);
   // A step holds a token of each answer and at least one of a prompt.
   if (o.parallel >= model->maxTokensPerRun())
     return parser.usageError(
