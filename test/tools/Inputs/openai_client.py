@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """openai_client.py MODEL.moec: moec-serve as the `openai` package sees it.
 
-Starts moec-serve (4 sequences decoded together) on a free port with an API
-key and prints one line per check: models, a completion equal to what
-moec-run generates alone, chat, a stream that adds up to the chat answer,
-a stop string, eight concurrent requests from threads each equal to its
-prompt run alone, a client that goes away mid-stream (its sequence freed),
-the errors the API defines (401, 400 with codes, 429 from a full queue),
-memory after many requests, and SIGTERM finishing a stream in flight.
+Starts moec-serve (4 sequences decoded together, prompts read 4 tokens a
+step) on a free port with an API key and prints one line per check:
+models, a completion equal to what moec-run generates alone, chat, a stream
+that adds up to the chat answer, a stop string, eight concurrent requests
+from threads each equal to its prompt run alone, a client that goes away
+mid-stream (its sequence freed), the errors the API defines (401, 400 with
+codes, 429 from a full queue), memory after many requests, and SIGTERM
+finishing a stream in flight.
 """
 
 import json
@@ -54,7 +55,9 @@ def alone(model, prompt, tokens):
 
 def main():
     model = sys.argv[1]
-    server, base, client = start(model, "--parallel", "4")
+    # Prompts in chunks of 4 tokens: the concurrent ones are read in
+    # steps beside the others' decode tokens.
+    server, base, client = start(model, "--parallel", "4", "--prefill-chunk", "4")
 
     print("models:", [m.id for m in client.models.list().data] == [os.path.basename(model)])
 
