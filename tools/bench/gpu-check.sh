@@ -4,8 +4,9 @@
 # CPU build), then moec-bench --device=cuda on the Mixtral-8x7B-dimension
 # 2-layer models (SwiGLU and dReLU, bf16; dReLU with and without the sparse
 # path; both again with q8_0 and q4_0 weights): the device's copy bandwidth
-# and the decode time per token at contexts 128 and 1024. Prints what
-# docs/perf.md records.
+# and the decode time per token at contexts 128 and 1024, and the first
+# model's decode with 4 sequences a step (continuous batching, --parallel
+# 4). Prints what docs/perf.md records.
 #
 #   tools/bench/gpu-check.sh [BUILD_DIR]           all of it, on one machine
 #   tools/bench/gpu-check.sh prepare DIR [BUILD]   compile everything into DIR
@@ -107,6 +108,12 @@ run() {
       "$dir/models/$model.skel" "$artifact"
     timeout 150 moec-bench "$artifact" --device=cuda --context=128,1024 --steps=64 \
       --warmup=4 || echo "BENCH FAILED: $model"
+    if [ "$model" = "${bench_models[0]}" ]; then
+      echo "== $model, 4 sequences a step"
+      timeout 150 moec-bench "$artifact" --device=cuda --context=128 --steps=32 \
+        --warmup=4 --parallel=4 --max-seq-len=4096 --prompt-tokens=0 ||
+        echo "BENCH FAILED: $model --parallel=4"
+    fi
     rm -f "$artifact"
   done
 }
