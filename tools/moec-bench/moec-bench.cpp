@@ -115,7 +115,8 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
         vocab, context, seed + uint64_t(context) + uint64_t(q) * 7919);
     model.reset(q);
     for (int64_t done = 0; done < context;) {
-      int64_t n = std::min(model.prefillChunk(), context - done);
+      int64_t n = std::min(
+          {model.prefillChunk(), model.maxTokensPerRun(), context - done});
       if (moec::Status s = model.forwardBatch({{q, prompt.data() + done, n}},
                                               logits.data() + q * vocab);
           !s)
