@@ -483,19 +483,26 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   Value tokens = l.sizeValue(q, 0);
   auto elem = cast<RankedTensorType>(cache.getType()).getElementType();
 
-  // Keys 0 .. pos[T-1] are the live ones, the only rows any query reads.
-  // A batch's sequences have rows anywhere in the cache: each query finds
-  // its own (the op is causal then).
-  Value lastPosition = tensor::ExtractOp::create(
-      b, positions,
-      ValueRange{arith::SubIOp::create(b, tokens, cIndex(l.b, 1))});
-  Value live =
-      offsets ? l.sizeValue(cache, 1)
-              : arith::AddIOp::create(
-                    b, arith::IndexCastOp::create(b, b.getIndexType(),
-                                                  lastPosition),
-                    cIndex(l.b, 1))
-                    .getResult();
+  // The live rows, the only ones any query reads: keys 0 .. pos[T-1] of
+  // one sequence. A batch's sequences (with offsets, causal) have rows
+  // anywhere in the cache and each query finds its own: a CPU task reads
+  // from its query's first row, in the whole cache; on a GPU the product
+  // with the values runs up to the furthest row any query reads (one
+  // sequence alone reads as far as without offsets).
+  Value lastPosition, live;
+  if (!offsets) {
+    lastPosition = tensor::ExtractOp::create(
+        b, positions,
+        ValueRange{arith::SubIOp::create(b, tokens, cIndex(l.b, 1))});
+    live = arith::AddIOp::create(
+        b, arith::IndexCastOp::create(b, b.getIndexType(), lastPosition),
+        cIndex(l.b, 1));
+  } else if (shape.lanes) {
+    live = l.sizeValue(cache, 1);
+  } else {
+    live = arith::AddIOp::create(b, furthestRow(l, positions, offsets),
+                                 cIndex(l.b, 1));
+  }
   // Rows 0 .. rows-1 of the keys (half 0) or the values (half 1), read in
   // place.
   auto prefix = [&](int64_t half, OpFoldResult rows) -> Value {
@@ -513,13 +520,6 @@ Value mlir::moe::buildAttention(OpBuilder &builder, Location loc, Value q,
   if (shape.lanes)
     return buildAttentionRows(b, q, prefix(0, live), prefix(1, live), positions,
                               offsets, live, shape);
-
-  // On a GPU the product with the values runs over the live rows: with
-  // offsets, up to the furthest row any query of the batch reads (one
-  // sequence alone reads as far as without offsets).
-  if (offsets)
-    live = arith::AddIOp::create(b, furthestRow(l, positions, offsets),
-                                 cIndex(l.b, 1));
 
   // On a GPU, one score per row of the whole cache, so that no launch's
   // size depends on the positions; a row is read only where it is visible,

@@ -93,6 +93,11 @@ bool Batcher::admit(std::unique_lock<std::mutex> &guard) {
       a.decoding = false;
       a.joined = now();
       model.reset(int64_t(s));
+      // A prompt that cannot run (too long for a sequence, or ids outside
+      // the vocabulary) fails at the next step, alone.
+      const std::vector<int32_t> &prompt = a.request->prompt;
+      a.rejected = model.checkTokens(int64_t(s), prompt.data(),
+                                     int64_t(prompt.size()));
       ++busy;
     }
     if (busy > 0)
@@ -107,7 +112,6 @@ void Batcher::finish(Active &a, const Status &status) {
   if (a.decoding)
     a.generation.decodeSeconds = now() - a.started;
   std::shared_ptr<BatchRequest> request = std::move(a.request);
-  a.request.reset();
   a.continuation.reset();
   --busy;
   if (request->onDone)
@@ -117,52 +121,45 @@ void Batcher::finish(Active &a, const Status &status) {
 void Batcher::step() {
   int64_t vocab = model.vocabSize();
   // Answers cancelled, or whose prompt cannot run, leave first.
-  for (size_t s = 0; s < slots.size(); ++s) {
-    Active &a = slots[s];
+  for (Active &a : slots) {
     if (!a.request)
       continue;
     if (a.request->cancelled) {
       a.generation.reason = StopReason::Cancelled;
       finish(a, Status());
-    } else if (!a.decoding && a.read == 0) {
-      const std::vector<int32_t> &prompt = a.request->prompt;
-      if (Status st = model.checkTokens(int64_t(s), prompt.data(),
-                                        int64_t(prompt.size()));
-          !st)
-        finish(a, st.withContext(where));
+    } else if (!a.rejected) {
+      finish(a, a.rejected.withContext(where));
     }
   }
 
   // A chunk of the prompt that has waited longest, first (a call's first
   // part may have many tokens), then a token of each decoding answer.
-  std::vector<Model::BatchPart> parts;
-  Active *reading = nullptr;
-  int64_t readingSlot = -1;
-  for (size_t s = 0; s < slots.size(); ++s)
-    if (slots[s].request && !slots[s].decoding &&
-        (!reading || slots[s].joined < reading->joined)) {
-      reading = &slots[s];
-      readingSlot = int64_t(s);
-    }
-  if (reading) {
-    // The chunk leaves room in the call for every decoding answer's token.
-    int64_t decoding =
-        std::count_if(slots.begin(), slots.end(), [](const Active &a) {
-          return a.request && a.decoding;
-        });
-    const std::vector<int32_t> &prompt = reading->request->prompt;
-    int64_t n = std::min({model.prefillChunk(),
-                          model.maxTokensPerRun() - decoding,
-                          int64_t(prompt.size()) - reading->read});
-    parts.push_back({readingSlot, prompt.data() + reading->read, n});
+  std::vector<Model::BatchPart> decodes;
+  int64_t reading = -1;
+  for (size_t s = 0; s < slots.size(); ++s) {
+    const Active &a = slots[s];
+    if (!a.request)
+      continue;
+    if (a.decoding)
+      decodes.push_back({int64_t(s), &a.next, 1});
+    else if (reading < 0 || a.joined < slots[reading].joined)
+      reading = int64_t(s);
   }
-  for (size_t s = 0; s < slots.size(); ++s)
-    if (slots[s].request && slots[s].decoding)
-      parts.push_back({int64_t(s), &slots[s].next, 1});
+  std::vector<Model::BatchPart> parts;
+  if (reading >= 0) {
+    // The chunk leaves room in the call for every decoding answer's token.
+    const Active &r = slots[reading];
+    const std::vector<int32_t> &prompt = r.request->prompt;
+    int64_t n = std::min({model.prefillChunk(),
+                          model.maxTokensPerRun() - int64_t(decodes.size()),
+                          int64_t(prompt.size()) - r.read});
+    parts.push_back({reading, prompt.data() + r.read, n});
+  }
+  parts.insert(parts.end(), decodes.begin(), decodes.end());
   if (parts.empty())
     return;
 
-  std::vector<float> logits(parts.size() * size_t(vocab));
+  logits.resize(parts.size() * size_t(vocab));
   double start = now();
   Status status = model.forwardBatch(parts, logits.data());
   double end = now();

@@ -100,10 +100,14 @@ private:
     int64_t read = 0;
     int32_t next = -1;
     bool decoding = false;
+    /// Why the prompt cannot run, found when the answer joined.
+    Status rejected;
     /// When the answer joined, and when its prompt was read.
     double joined = 0, started = 0;
   };
   std::vector<Active> slots;
+  /// A step's rows of logits, a part's each.
+  std::vector<float> logits;
   std::atomic<int64_t> busy{0};
 };
 

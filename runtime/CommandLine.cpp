@@ -174,6 +174,15 @@ moec::countIn(int64_t &out, int64_t min, int64_t max) {
   };
 }
 
+std::function<bool(const std::string &)> moec::nonEmpty(std::string &out) {
+  return [&out](const std::string &text) {
+    if (text.empty())
+      return false;
+    out = text;
+    return true;
+  };
+}
+
 std::function<bool(const std::string &)>
 moec::oneOf(std::string &out, std::vector<std::string> choices) {
   return [&out, choices = std::move(choices)](const std::string &text) {

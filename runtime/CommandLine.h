@@ -67,6 +67,8 @@ private:
 /// A setter for OptionParser::value: an integer in [min, max].
 std::function<bool(const std::string &)> countIn(int64_t &out, int64_t min,
                                                  int64_t max);
+/// A setter for OptionParser::value: any text but an empty one.
+std::function<bool(const std::string &)> nonEmpty(std::string &out);
 /// A setter for OptionParser::value: one of `choices`.
 std::function<bool(const std::string &)>
 oneOf(std::string &out, std::vector<std::string> choices);

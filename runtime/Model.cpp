@@ -152,8 +152,8 @@ Status Model::load(const Artifact &art, int64_t maxSeqLen,
                          "%lld sequences of %lld positions do not fit a KV "
                          "cache",
                          (long long)sequences, (long long)maxSeqLen);
-  mixesTokens = c.router_mixes_tokens();
-  if (sequences > 1 && mixesTokens)
+  // Such a router would route each sequence by the others' tokens.
+  if (sequences > 1 && c.router_mixes_tokens())
     return Status::error("its router mixes the tokens of a call (sinkhorn), "
                          "so sequences cannot run together; use one")
         .withContext(art.path());
@@ -200,11 +200,15 @@ Status Model::checkTokens(int64_t sequence, const int32_t *tokens,
 }
 
 Status Model::forward(const int32_t *tokens, int64_t count, float *out,
-                      Outputs outputs) {
-  if (Status s = checkTokens(0, tokens, count); !s)
+                      Outputs outputs, int64_t sequence) {
+  if (sequence < 0 || sequence >= sequences())
+    return Status::error("sequence %lld is not one of the %lld",
+                         (long long)sequence, (long long)sequences());
+  if (Status s = checkTokens(sequence, tokens, count); !s)
     return s;
-  int64_t &cached = lengths[0];
-  std::vector<int32_t> positions(count), offsets(count, 0);
+  int64_t &cached = lengths[sequence];
+  std::vector<int32_t> positions(count),
+      offsets(count, int32_t(sequence * maxSeq));
   for (int64_t i = 0; i < count; ++i)
     positions[i] = int32_t(cached + i);
   // A sequence score is the last token's: its chunk is the whole prompt.
@@ -230,9 +234,6 @@ Status Model::forwardBatch(const std::vector<BatchPart> &parts, float *out) {
     return Status::error("no sequences to run");
   if (outputHead != artifact::Head::CausalLM)
     return Status::error("only a causal LM runs sequences together");
-  if (parts.size() > 1 && mixesTokens)
-    return Status::error("the router mixes the tokens of a call (sinkhorn): "
-                         "sequences cannot run together");
   std::vector<int32_t> tokens, positions, offsets;
   std::vector<bool> seen(lengths.size());
   for (size_t i = 0; i < parts.size(); ++i) {

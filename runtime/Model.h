@@ -64,12 +64,12 @@ public:
   /// The threads the code's parallel loops run on; 0 on a GPU.
   virtual int threads() const { return 0; }
 
-  /// Runs `count` tokens at the next positions; `out` receives
-  /// outputSize(count, outputs) floats. A prompt runs in chunks of at most
-  /// prefillChunk() tokens (a sequence classifier's in one), which bounds
-  /// a step's memory; the outputs are those of one call.
+  /// Runs `count` tokens at the next positions of sequence `sequence`;
+  /// `out` receives outputSize(count, outputs) floats. A prompt runs in
+  /// chunks of at most prefillChunk() tokens (a sequence classifier's in
+  /// one), which bounds a step's memory; the outputs are those of one call.
   Status forward(const int32_t *tokens, int64_t count, float *out,
-                 Outputs outputs);
+                 Outputs outputs, int64_t sequence = 0);
   /// Tokens per call of the code when a prompt is read (positive).
   Status setPrefillChunk(int64_t tokens);
   int64_t prefillChunk() const { return chunk; }
@@ -148,9 +148,6 @@ protected:
   int64_t maxSeq = 0, chunk = kDefaultPrefillChunk;
   /// Each sequence's positions in the cache.
   std::vector<int64_t> lengths;
-  /// Whether the router mixes a call's tokens (sinkhorn): then no two
-  /// sequences share one.
-  bool mixesTokens = false;
   /// The cache's rows: maxSeq for each sequence, one after another.
   int64_t kvRows() const { return maxSeq * sequences(); }
   /// Elements of the KV cache: layers x 2 x kvRows x kvHeads x headDim.

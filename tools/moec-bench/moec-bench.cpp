@@ -114,15 +114,11 @@ moec::Status runContext(moec::Model &model, int64_t context, int64_t warmup,
     std::vector<int32_t> prompt = randomTokens(
         vocab, context, seed + uint64_t(context) + uint64_t(q) * 7919);
     model.reset(q);
-    for (int64_t done = 0; done < context;) {
-      int64_t n = std::min(
-          {model.prefillChunk(), model.maxTokensPerRun(), context - done});
-      if (moec::Status s = model.forwardBatch({{q, prompt.data() + done, n}},
-                                              logits.data() + q * vocab);
-          !s)
-        return s;
-      done += n;
-    }
+    if (moec::Status s =
+            model.forward(prompt.data(), context, logits.data() + q * vocab,
+                          moec::Model::Outputs::Last, q);
+        !s)
+      return s;
     if (moec::Status s = greedy.sample(logits.data() + q * vocab, vocab, next[q]);
         !s)
       return s;

@@ -391,10 +391,7 @@ int main(int argc, char **argv) {
   parser.value("prompt-file", "file",
                "Read the prompt from a file (- for "
                "stdin)",
-               "a file name", [&](const std::string &v) {
-                 o.promptFile = v;
-                 return !v.empty();
-               });
+               "a file name", moec::nonEmpty(o.promptFile));
   parser.value("tokens", "ids",
                "Prompt token ids, e.g. 1,15,42; the output "
                "is ids too",
@@ -463,10 +460,7 @@ int main(int argc, char **argv) {
   parser.value("logits", "file.npy",
                "Write the logits of every prompt "
                "position, float32 [T, vocab]",
-               "a file name", [&](const std::string &v) {
-                 o.logitsPath = v;
-                 return !v.empty();
-               });
+               "a file name", moec::nonEmpty(o.logitsPath));
   parser.flag("info", "Print the artifact's header and check its segments",
               o.info);
   parser.flag("list-weights",
@@ -478,10 +472,7 @@ int main(int argc, char **argv) {
   parser.value("trusted-keys", "dir",
                "Run only artifacts signed by a key of this directory (its "
                "*.pub files, from moec-keygen)",
-               "a directory", [&](const std::string &v) {
-                 o.trustedKeys = v;
-                 return !v.empty();
-               });
+               "a directory", moec::nonEmpty(o.trustedKeys));
 
   parser.group("Device");
   parser.value("device", "d", "auto (the artifact's target), cpu or cuda",

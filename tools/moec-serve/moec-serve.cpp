@@ -486,18 +486,12 @@ int main(int argc, char **argv) {
   parser.positional("model", o.path);
   parser.group("Server");
   parser.value("host", "addr", "Address to listen on (default 127.0.0.1)",
-               "an address", [&](const std::string &v) {
-                 o.host = v;
-                 return !v.empty();
-               });
+               "an address", moec::nonEmpty(o.host));
   parser.value("port", "n", "Port (default 8080)", "a port",
                moec::countIn(o.port, 1, 65535));
   parser.value("api-key", "key",
                "Answer only requests with 'Authorization: Bearer KEY'",
-               "a key", [&](const std::string &v) {
-                 o.apiKey = v;
-                 return !v.empty();
-               });
+               "a key", moec::nonEmpty(o.apiKey));
   parser.value("parallel", "n",
                "Answers decoded together, each with its own KV cache of "
                "--max-seq-len positions (default 4)",
