@@ -183,6 +183,20 @@ std::function<bool(const std::string &)> moec::nonEmpty(std::string &out) {
   };
 }
 
+void moec::deviceOptions(OptionParser &parser, std::string &device,
+                         int64_t &threads, int64_t &maxSeqLen) {
+  parser.group("Device");
+  parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
+               "auto, cpu or cuda", oneOf(device, {"auto", "cpu", "cuda"}));
+  parser.value("threads", "n",
+               "Threads for the generated CPU code (default: all cores)",
+               "a positive count", countIn(threads, 1, 4096));
+  parser.value("max-seq-len", "n",
+               "KV cache positions (default: the model's maximum, at most " +
+                   std::to_string(kDefaultMaxSeqLen) + ")",
+               "a positive count", countIn(maxSeqLen, 1, INT32_MAX));
+}
+
 std::function<bool(const std::string &)>
 moec::oneOf(std::string &out, std::vector<std::string> choices) {
   return [&out, choices = std::move(choices)](const std::string &text) {

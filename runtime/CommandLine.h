@@ -73,6 +73,14 @@ std::function<bool(const std::string &)> nonEmpty(std::string &out);
 std::function<bool(const std::string &)>
 oneOf(std::string &out, std::vector<std::string> choices);
 
+/// The KV cache positions moec-run and moec-serve give a model by default:
+/// its maximum, at most this many.
+inline constexpr int64_t kDefaultMaxSeqLen = 4096;
+/// The Device group of moec-run and moec-serve: --device (auto, cpu or
+/// cuda), --threads and --max-seq-len (left 0 when not given).
+void deviceOptions(OptionParser &parser, std::string &device, int64_t &threads,
+                   int64_t &maxSeqLen);
+
 /// The text of --version: moec's version, the LLVM the compiler was built
 /// with, and the targets it generates code for.
 std::string versionText(const std::string &tool);

@@ -474,18 +474,7 @@ int main(int argc, char **argv) {
                "*.pub files, from moec-keygen)",
                "a directory", moec::nonEmpty(o.trustedKeys));
 
-  parser.group("Device");
-  parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
-               "auto, cpu or cuda",
-               moec::oneOf(o.device, {"auto", "cpu", "cuda"}));
-  parser.value("threads", "n",
-               "Threads for the generated CPU code "
-               "(default: all cores)",
-               "a positive count", moec::countIn(o.threads, 1, 4096));
-  parser.value("max-seq-len", "n",
-               "KV cache positions (default: the "
-               "model's maximum, at most 4096)",
-               "a positive count", moec::countIn(o.maxSeqLen, 1, INT32_MAX));
+  moec::deviceOptions(parser, o.device, o.threads, o.maxSeqLen);
   parser.value("prefill-chunk", "n",
                "Prompt tokens per call of the code (default " +
                    std::to_string(o.prefillChunk) +
@@ -547,7 +536,7 @@ int main(int argc, char **argv) {
         o.maxSeqLen ? o.maxSeqLen
                     : std::min<int64_t>(
                           artifact.header().config()->max_position_embeddings(),
-                          4096);
+                          moec::kDefaultMaxSeqLen);
     if (moec::Status s = readPrompt(o.promptFile,
                                     uint64_t(std::max<int64_t>(positions, 1)) *
                                         256,
@@ -572,7 +561,8 @@ int main(int argc, char **argv) {
 
   const auto &config = *artifact.header().config();
   if (o.maxSeqLen == 0)
-    o.maxSeqLen = std::min<int64_t>(config.max_position_embeddings(), 4096);
+    o.maxSeqLen = std::min<int64_t>(config.max_position_embeddings(),
+                                    moec::kDefaultMaxSeqLen);
   std::unique_ptr<moec::Model> loaded;
   if (moec::Status s = moec::openModel(artifact, o.device, o.maxSeqLen, loaded);
       !s)

@@ -505,16 +505,7 @@ int main(int argc, char **argv) {
                "a positive count", moec::countIn(o.prefillChunk, 1, INT32_MAX));
   parser.value("queue", "n", "Requests that may wait; more get 429 (16)",
                "a count", moec::countIn(o.queue, 0, 4096));
-  parser.group("Device");
-  parser.value("device", "d", "auto (the artifact's target), cpu or cuda",
-               "auto, cpu or cuda",
-               moec::oneOf(o.device, {"auto", "cpu", "cuda"}));
-  parser.value("threads", "n", "Threads for the generated CPU code",
-               "a positive count", moec::countIn(o.threads, 1, 4096));
-  parser.value("max-seq-len", "n",
-               "KV cache positions (default: the model's maximum, at most "
-               "4096)",
-               "a positive count", moec::countIn(o.maxSeqLen, 1, INT32_MAX));
+  moec::deviceOptions(parser, o.device, o.threads, o.maxSeqLen);
   if (int code = parser.parse(argc, argv); code >= 0)
     return code;
   if (o.path.empty())
@@ -531,7 +522,8 @@ int main(int argc, char **argv) {
                                                format));
   const auto &config = *artifact.header().config();
   if (o.maxSeqLen == 0)
-    o.maxSeqLen = std::min<int64_t>(config.max_position_embeddings(), 4096);
+    o.maxSeqLen = std::min<int64_t>(config.max_position_embeddings(),
+                                    moec::kDefaultMaxSeqLen);
   if (config.head() != moec::artifact::Head::CausalLM)
     return parser.failure(o.path + ": the server needs a causal language "
                                    "model head");
